@@ -1,0 +1,123 @@
+//! The append-only activity log. Everything a person must see about a
+//! contact is one entry, written in the same transaction as the change. The
+//! timeline reads it; live streams (later) replay it by sequence number.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::Timestamp;
+use crate::conversation::{ConversationStatus, Message};
+use crate::ids::{AgentId, ContactId, ConversationId, WorkspaceId};
+
+/// What happened. Serialised as `{"kind": ..., "data": ...}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum Activity {
+    ContactCreated,
+    /// An event the business tracked (`$page_view` and friends included).
+    Event {
+        name: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        params: Json,
+    },
+    /// A conversation was started (by a message from either side).
+    ConversationStarted,
+    /// A message or note was added to a conversation.
+    Message(Message),
+    StatusChanged {
+        status: ConversationStatus,
+        snoozed_until: Option<Timestamp>,
+        by: Option<AgentId>,
+    },
+    Assigned {
+        assignee_id: Option<AgentId>,
+        by: Option<AgentId>,
+    },
+}
+
+impl Activity {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Activity::ContactCreated => "contact_created",
+            Activity::Event { .. } => "event",
+            Activity::ConversationStarted => "conversation_started",
+            Activity::Message(_) => "message",
+            Activity::StatusChanged { .. } => "status_changed",
+            Activity::Assigned { .. } => "assigned",
+        }
+    }
+
+    /// The `data` half of the serialised form, as stored beside `kind`.
+    pub fn data(&self) -> Json {
+        match serde_json::to_value(self) {
+            Ok(Json::Object(mut map)) => map.remove("data").unwrap_or(Json::Null),
+            _ => Json::Null,
+        }
+    }
+
+    /// Rebuilds an activity from its stored `kind` and `data`.
+    pub fn from_parts(kind: &str, data: Json) -> Result<Self, serde_json::Error> {
+        let mut map = serde_json::Map::new();
+        map.insert("kind".into(), Json::String(kind.to_owned()));
+        if !data.is_null() {
+            map.insert("data".into(), data);
+        }
+        serde_json::from_value(Json::Object(map))
+    }
+}
+
+/// An activity as stored: with its place in the log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityEntry {
+    /// Position in the log, increasing; the cursor for timelines and streams.
+    pub seq: i64,
+    pub workspace_id: WorkspaceId,
+    pub contact_id: ContactId,
+    pub conversation_id: Option<ConversationId>,
+    #[serde(flatten)]
+    pub activity: Activity,
+    pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::{Author, PartKind};
+    use crate::ids::MessageId;
+
+    #[test]
+    fn activities_round_trip_through_kind_and_data() {
+        let message = Message {
+            id: MessageId::generate(),
+            workspace_id: WorkspaceId::generate(),
+            conversation_id: ConversationId::generate(),
+            author: Author::Bot,
+            kind: PartKind::Comment,
+            body: "Hi there".into(),
+            created_at: Timestamp::from_millis(7),
+        };
+        for activity in [
+            Activity::ContactCreated,
+            Activity::ConversationStarted,
+            Activity::Event {
+                name: "signed_up".into(),
+                params: serde_json::json!({"plan": "pro"}),
+            },
+            Activity::Message(message),
+            Activity::StatusChanged {
+                status: ConversationStatus::Snoozed,
+                snoozed_until: Some(Timestamp::from_millis(9)),
+                by: None,
+            },
+            Activity::Assigned {
+                assignee_id: Some(AgentId::generate()),
+                by: None,
+            },
+        ] {
+            let back = Activity::from_parts(activity.kind(), activity.data()).unwrap();
+            assert_eq!(back, activity);
+        }
+    }
+}

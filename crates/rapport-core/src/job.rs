@@ -1,0 +1,18 @@
+//! Durable jobs. A job is enqueued in the same transaction as the write that
+//! causes it, so a crash can never keep the write and lose the job.
+
+use serde_json::Value as Json;
+
+use crate::Timestamp;
+use crate::ids::{JobId, WorkspaceId};
+
+/// A job to insert. Workers (arriving with the email fallback) claim due
+/// jobs atomically and run them idempotently.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewJob {
+    pub id: JobId,
+    pub workspace_id: WorkspaceId,
+    pub kind: &'static str,
+    pub payload: Json,
+    pub due_at: Timestamp,
+}

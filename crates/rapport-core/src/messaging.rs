@@ -1,0 +1,195 @@
+//! The one path every chat message a business sends takes, whether from the
+//! Inbox, the API, a profile, a bulk send or an automation: render the
+//! template for the contact, store the message (and the conversation it
+//! starts) with its activity entries and jobs in one transaction, then tell
+//! the bus. Nothing else writes messages.
+
+use serde_json::Value as Json;
+
+use crate::bus::Bus;
+use crate::clock::Clock;
+use crate::conversation::{Author, Conversation, ConversationStatus, Message, PartKind};
+use crate::ids::{AgentId, ContactId, ConversationId, MessageId, WorkspaceId};
+use crate::job::NewJob;
+use crate::store::{NewMessage, Store, StoreError, StoredMessage};
+use crate::template::{RenderContext, SnippetTemplate, TemplateError};
+use crate::validation::ValidationError;
+
+/// The ports a service needs, borrowed from whoever holds them.
+#[derive(Clone, Copy)]
+pub struct Deps<'a> {
+    pub store: &'a dyn Store,
+    pub bus: &'a dyn Bus,
+    pub clock: &'a dyn Clock,
+}
+
+/// Why a message was not sent. Nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The id in this request field names nothing in the workspace.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A chat message from the team (a member, or the bot) to one contact.
+#[derive(Clone, Debug)]
+pub struct ChatMessage {
+    pub workspace_id: WorkspaceId,
+    pub from: Author,
+    pub contact_id: ContactId,
+    /// Append to this conversation; `None` starts a new one.
+    pub conversation_id: Option<ConversationId>,
+    pub kind: PartKind,
+    /// A snippet-tag template.
+    pub body: String,
+    /// The event that triggered an automated message, for `{{ event.* }}`.
+    pub event: Option<(String, Json)>,
+}
+
+/// Renders, stores and publishes one chat message.
+pub async fn send_chat_message(
+    deps: Deps<'_>,
+    message: ChatMessage,
+) -> Result<StoredMessage, SendError> {
+    // Refuse a bad template before reading anything.
+    let template = SnippetTemplate::parse(&message.body)?;
+    let existing = match message.conversation_id {
+        Some(id) => Some(
+            deps.store
+                .conversation(message.workspace_id, id)
+                .await
+                .map_err(not_found("conversation_id"))?,
+        ),
+        None if message.kind == PartKind::Note => {
+            return Err(ValidationError::field(
+                "type",
+                "a note can only be added to an existing conversation",
+            )
+            .into());
+        }
+        None => None,
+    };
+    if let Some(conversation) = &existing
+        && conversation.contact_id != message.contact_id
+    {
+        return Err(ValidationError::field(
+            "conversation_id",
+            "this conversation belongs to another contact",
+        )
+        .into());
+    }
+    let body = render(deps, &message, &template).await?;
+
+    let now = deps.clock.now();
+    let stored = Message {
+        id: MessageId::generate(),
+        workspace_id: message.workspace_id,
+        conversation_id: existing
+            .as_ref()
+            .map_or_else(ConversationId::generate, |c| c.id),
+        author: message.from,
+        kind: message.kind,
+        body,
+        created_at: now,
+    };
+    let new_conversation = existing.is_none().then_some(Conversation {
+        id: stored.conversation_id,
+        workspace_id: message.workspace_id,
+        contact_id: message.contact_id,
+        status: ConversationStatus::Open,
+        // Replies to a proactive message go to the member who sent it.
+        assignee_id: match message.from {
+            Author::Agent(agent) => Some(agent),
+            _ => None,
+        },
+        snoozed_until: None,
+        waiting_since: None,
+        created_at: now,
+        updated_at: now,
+    });
+    let jobs = schedule_email_fallback(&stored);
+    let result = deps
+        .store
+        .append_message(NewMessage {
+            message: stored,
+            new_conversation,
+            jobs,
+        })
+        .await?;
+    deps.bus.publish(result.message.workspace_id, result.seq);
+    Ok(result)
+}
+
+/// Renders a body for a contact exactly as sending would, without sending.
+pub async fn preview_message(
+    deps: Deps<'_>,
+    workspace_id: WorkspaceId,
+    contact_id: ContactId,
+    from: Option<AgentId>,
+    body: &str,
+) -> Result<String, SendError> {
+    let template = SnippetTemplate::parse(body)?;
+    let message = ChatMessage {
+        workspace_id,
+        from: from.map_or(Author::Bot, Author::Agent),
+        contact_id,
+        conversation_id: None,
+        kind: PartKind::Comment,
+        body: body.to_owned(),
+        event: None,
+    };
+    render(deps, &message, &template).await
+}
+
+async fn render(
+    deps: Deps<'_>,
+    message: &ChatMessage,
+    template: &SnippetTemplate,
+) -> Result<String, SendError> {
+    let workspace = deps.store.workspace(message.workspace_id).await?;
+    let contact = deps
+        .store
+        .contact(message.workspace_id, message.contact_id)
+        .await
+        .map_err(not_found("contact_id"))?;
+    let agent = match message.from {
+        Author::Agent(id) => Some(
+            deps.store
+                .agent(message.workspace_id, id)
+                .await
+                .map_err(not_found("from_agent_id"))?,
+        ),
+        _ => None,
+    };
+    let mut context = RenderContext::new(&contact, agent.as_ref(), &workspace);
+    if let Some((name, params)) = &message.event {
+        context = context.with_event(name, params.clone());
+    }
+    let body = template.render(&context)?;
+    if body.trim().is_empty() {
+        return Err(
+            ValidationError::field("body", "renders to an empty message for this contact").into(),
+        );
+    }
+    Ok(body)
+}
+
+/// The jobs a stored message causes. The email fallback (a later issue)
+/// plugs in here, so its job commits with the message.
+fn schedule_email_fallback(_message: &Message) -> Vec<NewJob> {
+    Vec::new()
+}
+
+/// Maps `NotFound` to the request field whose id found nothing.
+pub fn not_found(field: &'static str) -> impl Fn(StoreError) -> SendError {
+    move |err| match err {
+        StoreError::NotFound => SendError::NotFound(field),
+        other => SendError::Store(other),
+    }
+}

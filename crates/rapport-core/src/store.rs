@@ -1,0 +1,136 @@
+//! The storage port. `rapport-store` implements it for SQLite and
+//! PostgreSQL; one contract test suite holds both to the same behaviour.
+//! Every write method is one transaction, including the activity entries
+//! and jobs it causes.
+
+use async_trait::async_trait;
+
+use crate::Timestamp;
+use crate::activity::ActivityEntry;
+use crate::agent::{Agent, ApiToken, NewAgent, NewToken, Principal};
+use crate::contact::{Contact, ContactUpsert};
+use crate::conversation::{Conversation, ConversationChange, ConversationQuery, Message};
+use crate::ids::{AgentId, ContactId, ConversationId, TokenId, WorkspaceId};
+use crate::job::NewJob;
+use crate::workspace::{NewWorkspace, Workspace};
+
+/// The one storage error type; drivers' errors are converted in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such row in this workspace (other workspaces' rows do not exist).
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule would be broken; the text names it.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A message to append, and the conversation it goes into.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub message: Message,
+    /// `Some` starts this new conversation with the message.
+    pub new_conversation: Option<Conversation>,
+    /// Jobs the message causes (the email fallback), enqueued with it.
+    pub jobs: Vec<NewJob>,
+}
+
+/// What `append_message` stored.
+#[derive(Clone, Debug)]
+pub struct StoredMessage {
+    pub message: Message,
+    pub conversation: Conversation,
+    /// The last activity-log position the write produced.
+    pub seq: i64,
+}
+
+/// An event to record on a contact's timeline.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub workspace_id: WorkspaceId,
+    pub contact_id: ContactId,
+    pub name: String,
+    pub params: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+/// A page of a contact's timeline, newest first.
+#[derive(Clone, Copy, Debug)]
+pub struct TimelineQuery {
+    pub workspace_id: WorkspaceId,
+    pub contact_id: ContactId,
+    /// Only entries older than this position.
+    pub before_seq: Option<i64>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates a workspace with its owner and first token. `Conflict` when
+    /// the owner's email already owns a workspace.
+    async fn bootstrap_workspace(&self, new: NewWorkspace) -> Result<(), StoreError>;
+    async fn workspace(&self, id: WorkspaceId) -> Result<Workspace, StoreError>;
+
+    /// `Conflict` when the email is already a member of the workspace.
+    async fn create_agent(&self, new: NewAgent) -> Result<Agent, StoreError>;
+    async fn agent(&self, workspace: WorkspaceId, id: AgentId) -> Result<Agent, StoreError>;
+    async fn list_agents(&self, workspace: WorkspaceId) -> Result<Vec<Agent>, StoreError>;
+
+    async fn create_token(&self, new: NewToken) -> Result<ApiToken, StoreError>;
+    async fn list_tokens(&self, workspace: WorkspaceId) -> Result<Vec<ApiToken>, StoreError>;
+    async fn revoke_token(
+        &self,
+        workspace: WorkspaceId,
+        id: TokenId,
+        at: Timestamp,
+    ) -> Result<ApiToken, StoreError>;
+    /// Who a live (unrevoked) token with this secret hash acts as.
+    async fn authenticate_token(&self, secret_hash: [u8; 32]) -> Result<Principal, StoreError>;
+
+    /// Creates or updates the contact the upsert matches. When it created
+    /// one, also returns the position of the `contact_created` entry.
+    async fn upsert_contact(
+        &self,
+        upsert: ContactUpsert,
+        new_id: ContactId,
+        now: Timestamp,
+    ) -> Result<(Contact, Option<i64>), StoreError>;
+    async fn contact(&self, workspace: WorkspaceId, id: ContactId) -> Result<Contact, StoreError>;
+    async fn record_event(&self, event: NewEvent) -> Result<ActivityEntry, StoreError>;
+    async fn timeline(&self, query: TimelineQuery) -> Result<Vec<ActivityEntry>, StoreError>;
+
+    /// Stores a message (and the conversation it starts), its activity
+    /// entries and its jobs in one transaction. `NotFound` when the
+    /// conversation or contact is not in the message's workspace.
+    async fn append_message(&self, new: NewMessage) -> Result<StoredMessage, StoreError>;
+    async fn conversation(
+        &self,
+        workspace: WorkspaceId,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError>;
+    async fn conversation_parts(
+        &self,
+        workspace: WorkspaceId,
+        id: ConversationId,
+    ) -> Result<Vec<Message>, StoreError>;
+    async fn list_conversations(
+        &self,
+        workspace: WorkspaceId,
+        query: ConversationQuery,
+    ) -> Result<Vec<Conversation>, StoreError>;
+    /// Applies a status or assignment change and logs it; returns the
+    /// conversation and, when something changed, the activity position.
+    async fn change_conversation(
+        &self,
+        workspace: WorkspaceId,
+        id: ConversationId,
+        change: ConversationChange,
+        by: Option<AgentId>,
+        at: Timestamp,
+    ) -> Result<(Conversation, Option<i64>), StoreError>;
+}
