@@ -1,0 +1,72 @@
+//! Embedded migrations, one folder per backend. Files are never edited once
+//! released; a change is a new file, listed here.
+
+use std::borrow::Cow;
+
+use rapport_core::store::StoreError;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Acquire, SqlSafeStr};
+
+use crate::data_err;
+
+type Files = &'static [(i64, &'static str, &'static str)];
+
+pub(crate) const SQLITE: Files = &[(
+    1,
+    "initial",
+    include_str!("../migrations/sqlite/0001_initial.sql"),
+)];
+
+pub(crate) const POSTGRES: Files = &[(
+    1,
+    "initial",
+    include_str!("../migrations/postgres/0001_initial.sql"),
+)];
+
+fn migrator(files: Files) -> Migrator {
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+pub(crate) async fn run<'a, A>(files: Files, conn: A) -> Result<(), StoreError>
+where
+    A: Acquire<'a>,
+    <A::Connection as std::ops::Deref>::Target: sqlx::migrate::Migrate,
+{
+    migrator(files).run(conn).await.map_err(data_err)
+}
+
+/// Applies pending migrations to the database and returns (`rapport migrate`).
+pub async fn migrate(database: &crate::Database) -> Result<(), StoreError> {
+    // Opening a store migrates it.
+    crate::open(database).await.map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A migration file that is not listed would silently never run.
+    #[test]
+    fn every_migration_file_is_listed() {
+        for (folder, files) in [("sqlite", SQLITE), ("postgres", POSTGRES)] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(folder);
+            let on_disk = std::fs::read_dir(dir).unwrap().count();
+            assert_eq!(on_disk, files.len(), "{folder}: files on disk vs listed");
+        }
+    }
+}

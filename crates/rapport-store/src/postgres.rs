@@ -1,0 +1,55 @@
+//! The PostgreSQL backend: an ordinary pool, one transaction per write.
+//! PostgreSQL batches the WAL flushes of concurrent commits itself.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::{Pool, Postgres};
+
+type Db = Postgres;
+type Conn = PgConnection;
+type Backend = PostgresStore;
+
+/// Row locks keep concurrent read-modify-writes of one row in order.
+macro_rules! for_update {
+    ($sql:literal) => {
+        concat!($sql, " FOR UPDATE")
+    };
+}
+
+include!("shared.rs");
+
+pub struct PostgresStore {
+    pool: Pool<Db>,
+}
+
+impl PostgresStore {
+    /// Connects and migrates.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(db_err)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(db_err)?;
+        crate::migrations::run(crate::migrations::POSTGRES, &pool).await?;
+        Ok(Self { pool })
+    }
+
+    fn reader(&self) -> &Pool<Db> {
+        &self.pool
+    }
+
+    async fn write<R, F>(&self, op: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
+    {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let result = op(&mut tx).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(result)
+    }
+}

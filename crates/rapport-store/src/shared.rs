@@ -1,0 +1,851 @@
+// The queries both backends run, included by `sqlite.rs` and `postgres.rs`.
+// Each includer defines `Db` (the sqlx database), `Conn` (its connection),
+// `Backend` (its store type, with `reader()` and `write()`), and the macro
+// `for_update!` (row locks where the backend has them). Placeholders are
+// `$N`, which both drivers accept; ids are UUIDs, times Unix milliseconds.
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use rapport_core::Timestamp;
+use rapport_core::activity::{Activity, ActivityEntry};
+use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Principal, Role};
+use rapport_core::contact::{Contact, ContactUpsert};
+use rapport_core::conversation::{
+    AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, Message, PartKind,
+};
+use rapport_core::ids::{AgentId, ContactId, ConversationId, MessageId, TokenId, WorkspaceId};
+use rapport_core::store::{NewEvent, NewMessage, Store, StoreError, StoredMessage, TimelineQuery};
+use rapport_core::workspace::{NewWorkspace, Workspace};
+use sqlx::types::Json;
+use sqlx::{Database, QueryBuilder, Row};
+use uuid::Uuid;
+
+use crate::{data_err, db_err};
+
+type DbRow = <Db as Database>::Row;
+
+/// Wraps a query function for `Backend::write`.
+macro_rules! op {
+    ($f:path $(, $arg:expr)*) => {
+        move |conn: &mut Conn| -> BoxFuture<'_, Result<_, StoreError>> { Box::pin($f(conn $(, $arg)*)) }
+    };
+}
+
+fn ms(at: Timestamp) -> i64 {
+    at.as_millis()
+}
+
+fn ts(row: &DbRow, column: &str) -> Result<Timestamp, StoreError> {
+    row.try_get::<i64, _>(column)
+        .map(Timestamp::from_millis)
+        .map_err(db_err)
+}
+
+fn opt_ts(row: &DbRow, column: &str) -> Result<Option<Timestamp>, StoreError> {
+    Ok(row
+        .try_get::<Option<i64>, _>(column)
+        .map_err(db_err)?
+        .map(Timestamp::from_millis))
+}
+
+fn uuid(row: &DbRow, column: &str) -> Result<Uuid, StoreError> {
+    row.try_get::<Uuid, _>(column).map_err(db_err)
+}
+
+fn opt_uuid(row: &DbRow, column: &str) -> Result<Option<Uuid>, StoreError> {
+    row.try_get::<Option<Uuid>, _>(column).map_err(db_err)
+}
+
+fn text(row: &DbRow, column: &str) -> Result<String, StoreError> {
+    row.try_get::<String, _>(column).map_err(db_err)
+}
+
+fn opt_text(row: &DbRow, column: &str) -> Result<Option<String>, StoreError> {
+    row.try_get::<Option<String>, _>(column).map_err(db_err)
+}
+
+fn parsed<T: std::str::FromStr<Err = String>>(row: &DbRow, column: &str) -> Result<T, StoreError> {
+    text(row, column)?
+        .parse()
+        .map_err(|e: String| StoreError::Other(e.into()))
+}
+
+fn json(row: &DbRow, column: &str) -> Result<serde_json::Value, StoreError> {
+    Ok(row
+        .try_get::<Json<serde_json::Value>, _>(column)
+        .map_err(db_err)?
+        .0)
+}
+
+// ---- workspaces, agents, tokens -------------------------------------------
+
+const WORKSPACE_COLUMNS: &str =
+    "id, name, app_id, identity_secret, identity_verification, created_at";
+
+fn workspace_from_row(row: &DbRow) -> Result<Workspace, StoreError> {
+    Ok(Workspace {
+        id: WorkspaceId::from_uuid(uuid(row, "id")?),
+        name: text(row, "name")?,
+        app_id: text(row, "app_id")?,
+        identity_secret: text(row, "identity_secret")?,
+        identity_verification: row.try_get("identity_verification").map_err(db_err)?,
+        created_at: ts(row, "created_at")?,
+    })
+}
+
+fn agent_from_row(row: &DbRow) -> Result<Agent, StoreError> {
+    Ok(Agent {
+        id: AgentId::from_uuid(uuid(row, "id")?),
+        workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
+        email: Email::from_stored(text(row, "email")?),
+        name: text(row, "name")?,
+        role: parsed(row, "role")?,
+        created_at: ts(row, "created_at")?,
+    })
+}
+
+fn token_from_row(row: &DbRow) -> Result<ApiToken, StoreError> {
+    Ok(ApiToken {
+        id: TokenId::from_uuid(uuid(row, "id")?),
+        workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
+        agent_id: AgentId::from_uuid(uuid(row, "agent_id")?),
+        name: text(row, "name")?,
+        created_at: ts(row, "created_at")?,
+        revoked_at: opt_ts(row, "revoked_at")?,
+    })
+}
+
+async fn bootstrap_workspace(conn: &mut Conn, new: NewWorkspace) -> Result<(), StoreError> {
+    let ws = &new.workspace;
+    sqlx::query(
+        "INSERT INTO workspaces (id, name, app_id, identity_secret, identity_verification, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(ws.id.as_uuid())
+    .bind(&ws.name)
+    .bind(&ws.app_id)
+    .bind(&ws.identity_secret)
+    .bind(ws.identity_verification)
+    .bind(ms(ws.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    insert_agent(conn, &new.owner).await?;
+    insert_token(conn, &new.token).await?;
+    Ok(())
+}
+
+async fn insert_agent(conn: &mut Conn, new: &NewAgent) -> Result<Agent, StoreError> {
+    let a = &new.agent;
+    sqlx::query(
+        "INSERT INTO agents (id, workspace_id, email, name, role, password_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(a.id.as_uuid())
+    .bind(a.workspace_id.as_uuid())
+    .bind(a.email.as_str())
+    .bind(&a.name)
+    .bind(a.role.as_str())
+    .bind(&new.password_hash)
+    .bind(ms(a.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(a.clone())
+}
+
+async fn create_agent(conn: &mut Conn, new: NewAgent) -> Result<Agent, StoreError> {
+    if new.agent.role == Role::Owner {
+        return Err(StoreError::Conflict("a workspace has one owner".into()));
+    }
+    insert_agent(conn, &new).await
+}
+
+async fn insert_token(conn: &mut Conn, new: &NewToken) -> Result<ApiToken, StoreError> {
+    let t = &new.token;
+    sqlx::query(
+        "INSERT INTO api_tokens (id, workspace_id, agent_id, name, secret_hash, created_at)
+         SELECT $1, $2, $3, $4, $5, $6 FROM agents WHERE workspace_id = $2 AND id = $3",
+    )
+    .bind(t.id.as_uuid())
+    .bind(t.workspace_id.as_uuid())
+    .bind(t.agent_id.as_uuid())
+    .bind(&t.name)
+    .bind(&new.secret_hash[..])
+    .bind(ms(t.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)
+    .and_then(|done| {
+        if done.rows_affected() == 1 {
+            Ok(t.clone())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    })
+}
+
+async fn create_token(conn: &mut Conn, new: NewToken) -> Result<ApiToken, StoreError> {
+    insert_token(conn, &new).await
+}
+
+async fn revoke_token(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: TokenId,
+    at: Timestamp,
+) -> Result<ApiToken, StoreError> {
+    let row = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3)
+         WHERE workspace_id = $1 AND id = $2
+         RETURNING id, workspace_id, agent_id, name, created_at, revoked_at",
+    )
+    .bind(workspace.as_uuid())
+    .bind(id.as_uuid())
+    .bind(ms(at))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    token_from_row(&row)
+}
+
+// ---- contacts and events ---------------------------------------------------
+
+const CONTACT_COLUMNS: &str =
+    "id, workspace_id, user_id, email, name, phone, props, created_at, updated_at";
+
+fn contact_from_row(row: &DbRow) -> Result<Contact, StoreError> {
+    Ok(Contact {
+        id: ContactId::from_uuid(uuid(row, "id")?),
+        workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
+        user_id: opt_text(row, "user_id")?,
+        email: opt_text(row, "email")?.map(Email::from_stored),
+        name: opt_text(row, "name")?,
+        phone: opt_text(row, "phone")?,
+        props: Contact::props_from_json(&json(row, "props")?),
+        created_at: ts(row, "created_at")?,
+        updated_at: ts(row, "updated_at")?,
+    })
+}
+
+/// The contact an upsert names: by `user_id`; else by email, among leads
+/// when a `user_id` was given (never re-keying another identified user).
+async fn find_upsert_target(
+    conn: &mut Conn,
+    upsert: &ContactUpsert,
+) -> Result<Option<Contact>, StoreError> {
+    let ws = upsert.workspace_id.as_uuid();
+    if let Some(user_id) = &upsert.user_id {
+        let row = sqlx::query(for_update!(
+            "SELECT id, workspace_id, user_id, email, name, phone, props, created_at, updated_at
+             FROM contacts WHERE workspace_id = $1 AND user_id = $2"
+        ))
+        .bind(ws)
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        if let Some(row) = row {
+            return contact_from_row(&row).map(Some);
+        }
+    }
+    let Some(email) = &upsert.email else {
+        return Ok(None);
+    };
+    let row = sqlx::query(for_update!(
+        "SELECT id, workspace_id, user_id, email, name, phone, props, created_at, updated_at
+         FROM contacts WHERE workspace_id = $1 AND email = $2 AND ($3 OR user_id IS NULL)
+         ORDER BY updated_at DESC, id DESC LIMIT 1"
+    ))
+    .bind(ws)
+    .bind(email.as_str())
+    .bind(upsert.user_id.is_none())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    row.as_ref().map(contact_from_row).transpose()
+}
+
+async fn update_contact(conn: &mut Conn, contact: &Contact) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE contacts SET user_id = $3, email = $4, name = $5, phone = $6, props = $7, updated_at = $8
+         WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(contact.workspace_id.as_uuid())
+    .bind(contact.id.as_uuid())
+    .bind(&contact.user_id)
+    .bind(contact.email.as_ref().map(Email::as_str))
+    .bind(&contact.name)
+    .bind(&contact.phone)
+    .bind(Json(contact.props_json()))
+    .bind(ms(contact.updated_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+async fn upsert_contact(
+    conn: &mut Conn,
+    upsert: ContactUpsert,
+    new_id: ContactId,
+    now: Timestamp,
+) -> Result<(Contact, Option<i64>), StoreError> {
+    // Two attempts: a concurrent upsert may create the same user_id between
+    // our look-up and our insert, in which case the second look-up finds it.
+    for _ in 0..2 {
+        if let Some(mut contact) = find_upsert_target(conn, &upsert).await? {
+            contact.apply(&upsert, now);
+            update_contact(conn, &contact).await?;
+            return Ok((contact, None));
+        }
+        let contact = Contact::from_upsert(new_id, &upsert, now);
+        let inserted = sqlx::query(
+            "INSERT INTO contacts (id, workspace_id, user_id, email, name, phone, props, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        )
+        .bind(contact.id.as_uuid())
+        .bind(contact.workspace_id.as_uuid())
+        .bind(&contact.user_id)
+        .bind(contact.email.as_ref().map(Email::as_str))
+        .bind(&contact.name)
+        .bind(&contact.phone)
+        .bind(Json(contact.props_json()))
+        .bind(ms(now))
+        .bind(ms(now))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        if inserted.rows_affected() == 1 {
+            let seq = log(
+                conn,
+                contact.workspace_id,
+                contact.id,
+                None,
+                &Activity::ContactCreated,
+                now,
+            )
+            .await?;
+            return Ok((contact, Some(seq)));
+        }
+    }
+    Err(StoreError::Conflict("contacts_user_id".into()))
+}
+
+async fn require_contact(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: ContactId,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1 FROM contacts WHERE workspace_id = $1 AND id = $2")
+        .bind(workspace.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)
+        .map(drop)
+}
+
+async fn record_event(conn: &mut Conn, event: NewEvent) -> Result<ActivityEntry, StoreError> {
+    require_contact(conn, event.workspace_id, event.contact_id).await?;
+    let activity = Activity::Event {
+        name: event.name,
+        params: event.params,
+    };
+    let seq = log(
+        conn,
+        event.workspace_id,
+        event.contact_id,
+        None,
+        &activity,
+        event.created_at,
+    )
+    .await?;
+    Ok(ActivityEntry {
+        seq,
+        workspace_id: event.workspace_id,
+        contact_id: event.contact_id,
+        conversation_id: None,
+        activity,
+        created_at: event.created_at,
+    })
+}
+
+// ---- the activity log --------------------------------------------------------
+
+/// Appends one entry to the activity log; returns its position.
+async fn log(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    contact: ContactId,
+    conversation: Option<ConversationId>,
+    activity: &Activity,
+    at: Timestamp,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar::<_, i64>(
+        "INSERT INTO activity (workspace_id, contact_id, conversation_id, kind, data, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+    )
+    .bind(workspace.as_uuid())
+    .bind(contact.as_uuid())
+    .bind(conversation.map(|c| c.as_uuid()))
+    .bind(activity.kind())
+    .bind(Json(activity.data()))
+    .bind(ms(at))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)
+}
+
+fn activity_from_row(row: &DbRow) -> Result<ActivityEntry, StoreError> {
+    Ok(ActivityEntry {
+        seq: row.try_get("seq").map_err(db_err)?,
+        workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
+        contact_id: ContactId::from_uuid(uuid(row, "contact_id")?),
+        conversation_id: opt_uuid(row, "conversation_id")?.map(ConversationId::from_uuid),
+        activity: Activity::from_parts(&text(row, "kind")?, json(row, "data")?)
+            .map_err(data_err)?,
+        created_at: ts(row, "created_at")?,
+    })
+}
+
+// ---- conversations and messages ----------------------------------------------
+
+const CONVERSATION_COLUMNS: &str = "id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, created_at, updated_at";
+
+fn conversation_from_row(row: &DbRow) -> Result<Conversation, StoreError> {
+    Ok(Conversation {
+        id: ConversationId::from_uuid(uuid(row, "id")?),
+        workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
+        contact_id: ContactId::from_uuid(uuid(row, "contact_id")?),
+        status: parsed(row, "status")?,
+        assignee_id: opt_uuid(row, "assignee_id")?.map(AgentId::from_uuid),
+        snoozed_until: opt_ts(row, "snoozed_until")?,
+        waiting_since: opt_ts(row, "waiting_since")?,
+        created_at: ts(row, "created_at")?,
+        updated_at: ts(row, "updated_at")?,
+    })
+}
+
+fn message_from_row(row: &DbRow) -> Result<Message, StoreError> {
+    let author_id = opt_uuid(row, "author_id")?;
+    let author = match (text(row, "author_type")?.as_str(), author_id) {
+        ("agent", Some(id)) => Author::Agent(AgentId::from_uuid(id)),
+        ("contact", Some(id)) => Author::Contact(ContactId::from_uuid(id)),
+        ("bot", _) => Author::Bot,
+        (other, _) => return Err(StoreError::Other(format!("bad author {other:?}").into())),
+    };
+    Ok(Message {
+        id: MessageId::from_uuid(uuid(row, "id")?),
+        workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
+        conversation_id: ConversationId::from_uuid(uuid(row, "conversation_id")?),
+        author,
+        kind: parsed::<PartKind>(row, "kind")?,
+        body: text(row, "body")?,
+        created_at: ts(row, "created_at")?,
+    })
+}
+
+async fn locked_conversation(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: ConversationId,
+) -> Result<Conversation, StoreError> {
+    let row = sqlx::query(for_update!(
+        "SELECT id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, created_at, updated_at
+         FROM conversations WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(workspace.as_uuid())
+    .bind(id.as_uuid())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    conversation_from_row(&row)
+}
+
+async fn save_conversation_state(conn: &mut Conn, c: &Conversation) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE conversations SET status = $3, assignee_id = $4, snoozed_until = $5, waiting_since = $6, updated_at = $7
+         WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(c.workspace_id.as_uuid())
+    .bind(c.id.as_uuid())
+    .bind(c.status.as_str())
+    .bind(c.assignee_id.map(|a| a.as_uuid()))
+    .bind(c.snoozed_until.map(ms))
+    .bind(c.waiting_since.map(ms))
+    .bind(ms(c.updated_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessage, StoreError> {
+    let message = new.message;
+    let ws = message.workspace_id;
+    let conversation = match new.new_conversation {
+        Some(c) => {
+            if c.id != message.conversation_id || c.workspace_id != ws {
+                return Err(StoreError::Other(
+                    "message and new conversation disagree".into(),
+                ));
+            }
+            require_contact(conn, ws, c.contact_id).await?;
+            sqlx::query(
+                "INSERT INTO conversations (id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(c.id.as_uuid())
+            .bind(ws.as_uuid())
+            .bind(c.contact_id.as_uuid())
+            .bind(c.status.as_str())
+            .bind(c.assignee_id.map(|a| a.as_uuid()))
+            .bind(c.snoozed_until.map(ms))
+            .bind(c.waiting_since.map(ms))
+            .bind(ms(c.created_at))
+            .bind(ms(c.updated_at))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            log(
+                conn,
+                ws,
+                c.contact_id,
+                Some(c.id),
+                &Activity::ConversationStarted,
+                c.created_at,
+            )
+            .await?;
+            c
+        }
+        None => locked_conversation(conn, ws, message.conversation_id).await?,
+    };
+    let (author_type, author_id) = match message.author {
+        Author::Agent(id) => ("agent", Some(id.as_uuid())),
+        Author::Contact(id) => ("contact", Some(id.as_uuid())),
+        Author::Bot => ("bot", None),
+    };
+    sqlx::query(
+        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(message.id.as_uuid())
+    .bind(ws.as_uuid())
+    .bind(conversation.id.as_uuid())
+    .bind(author_type)
+    .bind(author_id)
+    .bind(message.kind.as_str())
+    .bind(&message.body)
+    .bind(ms(message.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let conversation = conversation.with_message(&message);
+    save_conversation_state(conn, &conversation).await?;
+    let activity = Activity::Message(message);
+    let seq = log(
+        conn,
+        ws,
+        conversation.contact_id,
+        Some(conversation.id),
+        &activity,
+        conversation.updated_at,
+    )
+    .await?;
+    for job in &new.jobs {
+        sqlx::query(
+            "INSERT INTO jobs (id, workspace_id, kind, payload, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(job.id.as_uuid())
+        .bind(job.workspace_id.as_uuid())
+        .bind(job.kind)
+        .bind(Json(&job.payload))
+        .bind(ms(job.due_at))
+        .bind(ms(conversation.updated_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    let Activity::Message(message) = activity else {
+        unreachable!("built above")
+    };
+    Ok(StoredMessage {
+        message,
+        conversation,
+        seq,
+    })
+}
+
+async fn change_conversation(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: ConversationId,
+    change: ConversationChange,
+    by: Option<AgentId>,
+    at: Timestamp,
+) -> Result<(Conversation, Option<i64>), StoreError> {
+    let current = locked_conversation(conn, workspace, id).await?;
+    let Some(next) = current.after(change, at) else {
+        return Ok((current, None));
+    };
+    save_conversation_state(conn, &next).await?;
+    let activity = match change {
+        ConversationChange::Assign { assignee_id } => Activity::Assigned { assignee_id, by },
+        _ => Activity::StatusChanged {
+            status: next.status,
+            snoozed_until: next.snoozed_until,
+            by,
+        },
+    };
+    let seq = log(
+        conn,
+        workspace,
+        next.contact_id,
+        Some(next.id),
+        &activity,
+        at,
+    )
+    .await?;
+    Ok((next, Some(seq)))
+}
+
+// ---- the Store, in terms of the above -----------------------------------------
+
+#[async_trait]
+impl Store for Backend {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(self.reader())
+            .await
+            .map_err(db_err)
+            .map(drop)
+    }
+
+    async fn bootstrap_workspace(&self, new: NewWorkspace) -> Result<(), StoreError> {
+        self.write(op!(bootstrap_workspace, new)).await
+    }
+
+    async fn workspace(&self, id: WorkspaceId) -> Result<Workspace, StoreError> {
+        let sql = format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_uuid())
+            .fetch_one(self.reader())
+            .await
+            .map_err(db_err)?;
+        workspace_from_row(&row)
+    }
+
+    async fn create_agent(&self, new: NewAgent) -> Result<Agent, StoreError> {
+        self.write(op!(create_agent, new)).await
+    }
+
+    async fn agent(&self, workspace: WorkspaceId, id: AgentId) -> Result<Agent, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, workspace_id, email, name, role, created_at FROM agents WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(workspace.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_one(self.reader())
+        .await
+        .map_err(db_err)?;
+        agent_from_row(&row)
+    }
+
+    async fn list_agents(&self, workspace: WorkspaceId) -> Result<Vec<Agent>, StoreError> {
+        sqlx::query(
+            "SELECT id, workspace_id, email, name, role, created_at FROM agents WHERE workspace_id = $1 ORDER BY created_at, id",
+        )
+        .bind(workspace.as_uuid())
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(agent_from_row)
+        .collect()
+    }
+
+    async fn create_token(&self, new: NewToken) -> Result<ApiToken, StoreError> {
+        self.write(op!(create_token, new)).await
+    }
+
+    async fn list_tokens(&self, workspace: WorkspaceId) -> Result<Vec<ApiToken>, StoreError> {
+        sqlx::query(
+            "SELECT id, workspace_id, agent_id, name, created_at, revoked_at FROM api_tokens
+             WHERE workspace_id = $1 ORDER BY created_at, id",
+        )
+        .bind(workspace.as_uuid())
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(token_from_row)
+        .collect()
+    }
+
+    async fn revoke_token(
+        &self,
+        workspace: WorkspaceId,
+        id: TokenId,
+        at: Timestamp,
+    ) -> Result<ApiToken, StoreError> {
+        self.write(op!(revoke_token, workspace, id, at)).await
+    }
+
+    async fn authenticate_token(&self, secret_hash: [u8; 32]) -> Result<Principal, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.workspace_id, t.agent_id, a.role FROM api_tokens t
+             JOIN agents a ON a.id = t.agent_id AND a.workspace_id = t.workspace_id
+             WHERE t.secret_hash = $1 AND t.revoked_at IS NULL",
+        )
+        .bind(&secret_hash[..])
+        .fetch_one(self.reader())
+        .await
+        .map_err(db_err)?;
+        Ok(Principal {
+            workspace_id: WorkspaceId::from_uuid(uuid(&row, "workspace_id")?),
+            agent_id: AgentId::from_uuid(uuid(&row, "agent_id")?),
+            role: parsed(&row, "role")?,
+        })
+    }
+
+    async fn upsert_contact(
+        &self,
+        upsert: ContactUpsert,
+        new_id: ContactId,
+        now: Timestamp,
+    ) -> Result<(Contact, Option<i64>), StoreError> {
+        self.write(op!(upsert_contact, upsert, new_id, now)).await
+    }
+
+    async fn contact(&self, workspace: WorkspaceId, id: ContactId) -> Result<Contact, StoreError> {
+        let sql =
+            format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(workspace.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_one(self.reader())
+            .await
+            .map_err(db_err)?;
+        contact_from_row(&row)
+    }
+
+    async fn record_event(&self, event: NewEvent) -> Result<ActivityEntry, StoreError> {
+        self.write(op!(record_event, event)).await
+    }
+
+    async fn timeline(&self, query: TimelineQuery) -> Result<Vec<ActivityEntry>, StoreError> {
+        sqlx::query(
+            "SELECT seq, workspace_id, contact_id, conversation_id, kind, data, created_at FROM activity
+             WHERE workspace_id = $1 AND contact_id = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4",
+        )
+        .bind(query.workspace_id.as_uuid())
+        .bind(query.contact_id.as_uuid())
+        .bind(query.before_seq.unwrap_or(i64::MAX))
+        .bind(i64::from(query.limit))
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(activity_from_row)
+        .collect()
+    }
+
+    async fn append_message(&self, new: NewMessage) -> Result<StoredMessage, StoreError> {
+        self.write(op!(append_message, new)).await
+    }
+
+    async fn conversation(
+        &self,
+        workspace: WorkspaceId,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = $1 AND id = $2"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(workspace.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_one(self.reader())
+            .await
+            .map_err(db_err)?;
+        conversation_from_row(&row)
+    }
+
+    async fn conversation_parts(
+        &self,
+        workspace: WorkspaceId,
+        id: ConversationId,
+    ) -> Result<Vec<Message>, StoreError> {
+        // Existence first, so an unknown id is NotFound rather than empty.
+        self.conversation(workspace, id).await?;
+        sqlx::query(
+            "SELECT id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at FROM messages
+             WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY created_at, id",
+        )
+        .bind(workspace.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(message_from_row)
+        .collect()
+    }
+
+    async fn list_conversations(
+        &self,
+        workspace: WorkspaceId,
+        query: ConversationQuery,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let mut sql = QueryBuilder::<Db>::new(format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = "
+        ));
+        sql.push_bind(workspace.as_uuid());
+        if let Some(status) = query.status {
+            sql.push(" AND status = ").push_bind(status.as_str());
+        }
+        match query.assignee {
+            Some(AssigneeFilter::Unassigned) => {
+                sql.push(" AND assignee_id IS NULL");
+            }
+            Some(AssigneeFilter::Agent(agent)) => {
+                sql.push(" AND assignee_id = ").push_bind(agent.as_uuid());
+            }
+            None => {}
+        }
+        if let Some(contact) = query.contact_id {
+            sql.push(" AND contact_id = ").push_bind(contact.as_uuid());
+        }
+        if let Some((updated_at, id)) = query.after {
+            sql.push(" AND (updated_at < ")
+                .push_bind(ms(updated_at))
+                .push(" OR (updated_at = ")
+                .push_bind(ms(updated_at))
+                .push(" AND id < ")
+                .push_bind(id.as_uuid())
+                .push("))");
+        }
+        sql.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(query.limit));
+        sql.build()
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(conversation_from_row)
+            .collect()
+    }
+
+    async fn change_conversation(
+        &self,
+        workspace: WorkspaceId,
+        id: ConversationId,
+        change: ConversationChange,
+        by: Option<AgentId>,
+        at: Timestamp,
+    ) -> Result<(Conversation, Option<i64>), StoreError> {
+        self.write(op!(change_conversation, workspace, id, change, by, at))
+            .await
+    }
+}

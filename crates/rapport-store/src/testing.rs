@@ -1,0 +1,96 @@
+//! Test support: a fresh, empty database per test on either backend.
+//!
+//! PostgreSQL tests need `RAPPORT_TEST_POSTGRES_URL` (a server URL whose
+//! user may create databases; `scripts/test` starts one). Without it they
+//! are skipped with a note, unless `RAPPORT_REQUIRE_POSTGRES=1`, as in CI,
+//! where a missing server is a failure.
+
+use std::sync::Arc;
+
+use rapport_core::store::Store;
+use sqlx::Connection;
+
+use crate::Database;
+
+/// Which backend a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test. For SQLite the file is removed
+/// when this is dropped.
+pub struct TestDatabase {
+    pub database: Database,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// A fresh database, or `None` when PostgreSQL is not available and not
+    /// required (the caller then skips the test).
+    pub async fn create(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                Some(Self {
+                    database: Database::Sqlite {
+                        path: dir.path().join("rapport.db"),
+                    },
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => {
+                let Ok(server) = std::env::var("RAPPORT_TEST_POSTGRES_URL") else {
+                    assert!(
+                        std::env::var("RAPPORT_REQUIRE_POSTGRES").is_err(),
+                        "RAPPORT_REQUIRE_POSTGRES is set but RAPPORT_TEST_POSTGRES_URL is not"
+                    );
+                    eprintln!(
+                        "skipping: set RAPPORT_TEST_POSTGRES_URL (scripts/test does) to run PostgreSQL tests"
+                    );
+                    return None;
+                };
+                let name = format!("rapport_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&server)
+                    .await
+                    .expect("connect to RAPPORT_TEST_POSTGRES_URL");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create a test database");
+                let _ = admin.close().await;
+                let (base, _) = server.rsplit_once('/').expect("a URL with a database name");
+                Some(Self {
+                    database: Database::Postgres {
+                        url: format!("{base}/{name}"),
+                        max_connections: 8,
+                    },
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    pub async fn open(&self) -> Arc<dyn Store> {
+        crate::open(&self.database)
+            .await
+            .expect("open the test database")
+    }
+}
+
+/// Declares each listed `async fn(Backend)` test once per backend, as
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() { super::$test($crate::testing::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() { super::$test($crate::testing::Backend::Postgres).await })*
+        }
+    };
+}

@@ -1,0 +1,936 @@
+//! The store contract: every backend must pass these, one database per test.
+
+use std::sync::Arc;
+
+use rapport_core::Timestamp;
+use rapport_core::activity::Activity;
+use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Role};
+use rapport_core::contact::{ContactUpsert, ContactUpsertInput};
+use rapport_core::conversation::{
+    AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery,
+    ConversationStatus, Message, PartKind,
+};
+use rapport_core::ids::{AgentId, ContactId, ConversationId, MessageId, TokenId, WorkspaceId};
+use rapport_core::store::{NewEvent, NewMessage, Store, StoreError, TimelineQuery};
+use rapport_core::workspace::{NewWorkspace, Workspace};
+use rapport_store::both_backends;
+use rapport_store::testing::{Backend, TestDatabase};
+use serde_json::json;
+
+both_backends!(
+    bootstrap_creates_a_workspace_its_owner_and_a_working_token,
+    an_email_owns_at_most_one_workspace,
+    agents_are_unique_per_workspace_and_invisible_to_others,
+    revoked_tokens_stop_working,
+    upserts_match_by_user_id_then_email,
+    events_land_on_the_timeline_newest_first,
+    messages_start_and_continue_conversations,
+    conversations_filter_and_page,
+    conversation_changes_are_logged_once,
+    nothing_crosses_workspaces,
+    concurrent_writes_all_commit_and_a_failing_one_changes_nothing,
+    acknowledged_writes_survive_reopening,
+);
+
+struct Fixture {
+    store: Arc<dyn Store>,
+    _db: TestDatabase,
+}
+
+async fn fixture(backend: Backend) -> Option<Fixture> {
+    let db = TestDatabase::create(backend).await?;
+    Some(Fixture {
+        store: db.open().await,
+        _db: db,
+    })
+}
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millis(1_800_000_000_000 + ms)
+}
+
+struct Team {
+    workspace: WorkspaceId,
+    owner: AgentId,
+    secret_hash: [u8; 32],
+}
+
+fn new_workspace(owner_email: &str) -> (NewWorkspace, Team) {
+    let workspace = WorkspaceId::generate();
+    let owner = AgentId::generate();
+    let secret_hash: [u8; 32] = *uuid::Uuid::new_v4()
+        .as_bytes()
+        .repeat(2)
+        .first_chunk()
+        .unwrap();
+    let new = NewWorkspace {
+        workspace: Workspace {
+            id: workspace,
+            name: "Acme".into(),
+            app_id: format!("app_{}", uuid::Uuid::new_v4().simple()),
+            identity_secret: "secret".into(),
+            identity_verification: false,
+            created_at: at(0),
+        },
+        owner: NewAgent {
+            agent: agent(workspace, owner, owner_email, Role::Owner),
+            password_hash: "$argon2id$x".into(),
+        },
+        token: token(workspace, owner, secret_hash),
+    };
+    (
+        new,
+        Team {
+            workspace,
+            owner,
+            secret_hash,
+        },
+    )
+}
+
+fn agent(workspace: WorkspaceId, id: AgentId, email: &str, role: Role) -> Agent {
+    Agent {
+        id,
+        workspace_id: workspace,
+        email: Email::parse(email).unwrap(),
+        name: "Grace".into(),
+        role,
+        created_at: at(0),
+    }
+}
+
+fn token(workspace: WorkspaceId, agent: AgentId, secret_hash: [u8; 32]) -> NewToken {
+    NewToken {
+        token: ApiToken {
+            id: TokenId::generate(),
+            workspace_id: workspace,
+            agent_id: agent,
+            name: "ci".into(),
+            created_at: at(0),
+            revoked_at: None,
+        },
+        secret_hash,
+    }
+}
+
+async fn team(store: &dyn Store, email: &str) -> Team {
+    let (new, team) = new_workspace(email);
+    store.bootstrap_workspace(new).await.unwrap();
+    team
+}
+
+async fn contact(store: &dyn Store, workspace: WorkspaceId, user_id: &str) -> ContactId {
+    let upsert = ContactUpsert::parse(
+        workspace,
+        ContactUpsertInput {
+            user_id: Some(user_id.into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    store
+        .upsert_contact(upsert, ContactId::generate(), at(1))
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
+fn message(
+    workspace: WorkspaceId,
+    conversation: ConversationId,
+    author: Author,
+    body: &str,
+    ms: i64,
+) -> Message {
+    Message {
+        id: MessageId::generate(),
+        workspace_id: workspace,
+        conversation_id: conversation,
+        author,
+        kind: PartKind::Comment,
+        body: body.into(),
+        created_at: at(ms),
+    }
+}
+
+fn new_conversation(workspace: WorkspaceId, contact: ContactId, ms: i64) -> Conversation {
+    Conversation {
+        id: ConversationId::generate(),
+        workspace_id: workspace,
+        contact_id: contact,
+        status: ConversationStatus::Open,
+        assignee_id: None,
+        snoozed_until: None,
+        waiting_since: None,
+        created_at: at(ms),
+        updated_at: at(ms),
+    }
+}
+
+/// Starts a conversation with one agent message at `ms`.
+async fn start(store: &dyn Store, team: &Team, contact: ContactId, ms: i64) -> Conversation {
+    let c = new_conversation(team.workspace, contact, ms);
+    let m = message(team.workspace, c.id, Author::Agent(team.owner), "Hi", ms);
+    store
+        .append_message(NewMessage {
+            message: m,
+            new_conversation: Some(c),
+            jobs: vec![],
+        })
+        .await
+        .unwrap()
+        .conversation
+}
+
+async fn bootstrap_creates_a_workspace_its_owner_and_a_working_token(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let team = team(&*f.store, "owner@acme.test").await;
+    let ws = f.store.workspace(team.workspace).await.unwrap();
+    assert_eq!(
+        (ws.name.as_str(), ws.identity_secret.as_str()),
+        ("Acme", "secret")
+    );
+    let principal = f.store.authenticate_token(team.secret_hash).await.unwrap();
+    assert_eq!(
+        (principal.workspace_id, principal.agent_id, principal.role),
+        (team.workspace, team.owner, Role::Owner)
+    );
+    assert!(matches!(
+        f.store.authenticate_token([7; 32]).await,
+        Err(StoreError::NotFound)
+    ));
+    let agents = f.store.list_agents(team.workspace).await.unwrap();
+    assert_eq!(agents.len(), 1);
+    assert_eq!(agents[0].email.as_str(), "owner@acme.test");
+}
+
+async fn an_email_owns_at_most_one_workspace(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    team(&*f.store, "owner@acme.test").await;
+    let (again, second) = new_workspace("owner@acme.test");
+    assert!(matches!(
+        f.store.bootstrap_workspace(again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // The refused bootstrap left nothing behind.
+    assert!(matches!(
+        f.store.workspace(second.workspace).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn agents_are_unique_per_workspace_and_invisible_to_others(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let other = team(&*f.store, "owner@other.test").await;
+    let id = AgentId::generate();
+    let created = f
+        .store
+        .create_agent(NewAgent {
+            agent: agent(acme.workspace, id, "ada@acme.test", Role::Agent),
+            password_hash: "h".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.id, id);
+    let dup = NewAgent {
+        agent: agent(
+            acme.workspace,
+            AgentId::generate(),
+            "ada@acme.test",
+            Role::Admin,
+        ),
+        password_hash: "h".into(),
+    };
+    assert!(matches!(
+        f.store.create_agent(dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // The same email may belong to another workspace's team.
+    f.store
+        .create_agent(NewAgent {
+            agent: agent(
+                other.workspace,
+                AgentId::generate(),
+                "ada@acme.test",
+                Role::Agent,
+            ),
+            password_hash: "h".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.agent(acme.workspace, id).await.unwrap().role,
+        Role::Agent
+    );
+    assert!(matches!(
+        f.store.agent(other.workspace, id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(f.store.list_agents(acme.workspace).await.unwrap().len(), 2);
+}
+
+async fn revoked_tokens_stop_working(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let other = team(&*f.store, "owner@other.test").await;
+    let second = token(acme.workspace, acme.owner, [9; 32]);
+    let id = second.token.id;
+    f.store.create_token(second).await.unwrap();
+    assert_eq!(f.store.list_tokens(acme.workspace).await.unwrap().len(), 2);
+    // A token for another workspace's agent is refused.
+    assert!(matches!(
+        f.store
+            .create_token(token(acme.workspace, other.owner, [8; 32]))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        f.store.revoke_token(other.workspace, id, at(5)).await,
+        Err(StoreError::NotFound)
+    ));
+    f.store.authenticate_token([9; 32]).await.unwrap();
+    let revoked = f
+        .store
+        .revoke_token(acme.workspace, id, at(5))
+        .await
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(at(5)));
+    assert!(matches!(
+        f.store.authenticate_token([9; 32]).await,
+        Err(StoreError::NotFound)
+    ));
+    // Revoking twice keeps the first time.
+    assert_eq!(
+        f.store
+            .revoke_token(acme.workspace, id, at(9))
+            .await
+            .unwrap()
+            .revoked_at,
+        Some(at(5))
+    );
+}
+
+async fn upserts_match_by_user_id_then_email(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let parse = |input: serde_json::Value| {
+        let input: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_value(input).unwrap();
+        ContactUpsert::parse(
+            acme.workspace,
+            ContactUpsertInput {
+                user_id: input
+                    .get("user_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                email: input
+                    .get("email")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                name: input
+                    .get("name")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                phone: None,
+                props: input
+                    .get("props")
+                    .map(|p| serde_json::from_value(p.clone()).unwrap())
+                    .unwrap_or_default(),
+            },
+        )
+        .unwrap()
+    };
+    // A lead known only by email...
+    let (lead, created) = f
+        .store
+        .upsert_contact(
+            parse(json!({"email": "ada@example.com", "props": {"plan": "free"}})),
+            ContactId::generate(),
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert!(created.is_some());
+    // ...is matched again by email...
+    let (same, created) = f
+        .store
+        .upsert_contact(
+            parse(json!({"email": "ADA@example.com", "name": "Ada"})),
+            ContactId::generate(),
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!((same.id, created), (lead.id, None));
+    // ...and becomes the user when a user_id arrives with that email.
+    let (user, created) = f.store.upsert_contact(parse(json!({"user_id": "u-1", "email": "ada@example.com", "props": {"plan": "pro", "seats": 3}})), ContactId::generate(), at(3)).await.unwrap();
+    assert_eq!((user.id, created), (lead.id, None));
+    let stored = f.store.contact(acme.workspace, lead.id).await.unwrap();
+    assert_eq!(stored.user_id.as_deref(), Some("u-1"));
+    assert_eq!(stored.name.as_deref(), Some("Ada"));
+    assert_eq!(stored.props_json(), json!({"plan": "pro", "seats": 3.0}));
+    assert_eq!((stored.created_at, stored.updated_at), (at(1), at(3)));
+    // Another user_id with the same email is a different person.
+    let (other, created) = f
+        .store
+        .upsert_contact(
+            parse(json!({"user_id": "u-2", "email": "ada@example.com"})),
+            ContactId::generate(),
+            at(4),
+        )
+        .await
+        .unwrap();
+    assert!(created.is_some());
+    assert_ne!(other.id, lead.id);
+    // Unsetting a property removes it.
+    f.store
+        .upsert_contact(
+            parse(json!({"user_id": "u-1", "props": {"seats": null}})),
+            ContactId::generate(),
+            at(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store
+            .contact(acme.workspace, lead.id)
+            .await
+            .unwrap()
+            .props_json(),
+        json!({"plan": "pro"})
+    );
+}
+
+async fn events_land_on_the_timeline_newest_first(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let ada = contact(&*f.store, acme.workspace, "ada").await;
+    for (i, name) in ["signed_up", "paid", "$page_view"].into_iter().enumerate() {
+        f.store
+            .record_event(NewEvent {
+                workspace_id: acme.workspace,
+                contact_id: ada,
+                name: name.into(),
+                params: json!({"i": i}),
+                created_at: at(10 + i as i64),
+            })
+            .await
+            .unwrap();
+    }
+    let unknown = NewEvent {
+        workspace_id: acme.workspace,
+        contact_id: ContactId::generate(),
+        name: "x".into(),
+        params: json!({}),
+        created_at: at(20),
+    };
+    assert!(matches!(
+        f.store.record_event(unknown).await,
+        Err(StoreError::NotFound)
+    ));
+    let page = f
+        .store
+        .timeline(TimelineQuery {
+            workspace_id: acme.workspace,
+            contact_id: ada,
+            before_seq: None,
+            limit: 2,
+        })
+        .await
+        .unwrap();
+    let names: Vec<_> = page
+        .iter()
+        .map(|e| match &e.activity {
+            Activity::Event { name, .. } => name.as_str(),
+            other => other.kind(),
+        })
+        .collect();
+    assert_eq!(names, ["$page_view", "paid"]);
+    let rest = f
+        .store
+        .timeline(TimelineQuery {
+            workspace_id: acme.workspace,
+            contact_id: ada,
+            before_seq: Some(page[1].seq),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let kinds: Vec<_> = rest.iter().map(|e| e.activity.kind()).collect();
+    assert_eq!(kinds, ["event", "contact_created"]);
+}
+
+async fn messages_start_and_continue_conversations(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let ada = contact(&*f.store, acme.workspace, "ada").await;
+    let c = new_conversation(acme.workspace, ada, 10);
+    let first = message(
+        acme.workspace,
+        c.id,
+        Author::Agent(acme.owner),
+        "Hi there",
+        10,
+    );
+    let stored = f
+        .store
+        .append_message(NewMessage {
+            message: first.clone(),
+            new_conversation: Some(c.clone()),
+            jobs: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (stored.conversation.id, stored.message.body.as_str()),
+        (c.id, "Hi there")
+    );
+    let reply = message(acme.workspace, c.id, Author::Contact(ada), "Hello!", 20);
+    let stored = f
+        .store
+        .append_message(NewMessage {
+            message: reply.clone(),
+            new_conversation: None,
+            jobs: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.conversation.waiting_since, Some(at(20)));
+    let parts = f
+        .store
+        .conversation_parts(acme.workspace, c.id)
+        .await
+        .unwrap();
+    assert_eq!(parts, vec![first, reply]);
+    let conversation = f.store.conversation(acme.workspace, c.id).await.unwrap();
+    assert_eq!(
+        (conversation.updated_at, conversation.waiting_since),
+        (at(20), Some(at(20)))
+    );
+    let timeline = f
+        .store
+        .timeline(TimelineQuery {
+            workspace_id: acme.workspace,
+            contact_id: ada,
+            before_seq: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let kinds: Vec<_> = timeline.iter().map(|e| e.activity.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "message",
+            "message",
+            "conversation_started",
+            "contact_created"
+        ]
+    );
+    assert!(timeline.windows(2).all(|w| w[0].seq > w[1].seq));
+    assert_eq!(timeline[0].conversation_id, Some(c.id));
+    // A message into an unknown conversation stores nothing.
+    let stray = message(
+        acme.workspace,
+        ConversationId::generate(),
+        Author::Contact(ada),
+        "?",
+        30,
+    );
+    assert!(matches!(
+        f.store
+            .append_message(NewMessage {
+                message: stray,
+                new_conversation: None,
+                jobs: vec![]
+            })
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        f.store
+            .conversation_parts(acme.workspace, c.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+async fn conversations_filter_and_page(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let ada = contact(&*f.store, acme.workspace, "ada").await;
+    let bob = contact(&*f.store, acme.workspace, "bob").await;
+    let mut started = Vec::new();
+    for i in 0..5 {
+        started.push(
+            start(
+                &*f.store,
+                &acme,
+                if i % 2 == 0 { ada } else { bob },
+                100 + i,
+            )
+            .await,
+        );
+    }
+    let by = Some(acme.owner);
+    f.store
+        .change_conversation(
+            acme.workspace,
+            started[0].id,
+            ConversationChange::Close,
+            by,
+            at(200),
+        )
+        .await
+        .unwrap();
+    f.store
+        .change_conversation(
+            acme.workspace,
+            started[1].id,
+            ConversationChange::Assign {
+                assignee_id: Some(acme.owner),
+            },
+            by,
+            at(201),
+        )
+        .await
+        .unwrap();
+    let list = |query: ConversationQuery| {
+        f.store
+            .list_conversations(acme.workspace, ConversationQuery { limit: 50, ..query })
+    };
+    let ids = |cs: Vec<Conversation>| cs.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    // Newest activity first.
+    assert_eq!(
+        ids(list(Default::default()).await.unwrap()),
+        [1, 0, 4, 3, 2].map(|i| started[i].id)
+    );
+    assert_eq!(
+        ids(list(ConversationQuery {
+            status: Some(ConversationStatus::Closed),
+            ..Default::default()
+        })
+        .await
+        .unwrap()),
+        [started[0].id]
+    );
+    assert_eq!(
+        ids(list(ConversationQuery {
+            contact_id: Some(bob),
+            ..Default::default()
+        })
+        .await
+        .unwrap()),
+        [1, 3].map(|i| started[i].id)
+    );
+    assert_eq!(
+        ids(list(ConversationQuery {
+            assignee: Some(AssigneeFilter::Agent(acme.owner)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()),
+        [started[1].id]
+    );
+    assert_eq!(
+        list(ConversationQuery {
+            assignee: Some(AssigneeFilter::Unassigned),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len(),
+        4
+    );
+    // Paging with a cursor visits every conversation once.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = f
+            .store
+            .list_conversations(
+                acme.workspace,
+                ConversationQuery {
+                    after,
+                    limit: 2,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((last.updated_at, last.id));
+        seen.extend(page.into_iter().map(|c| c.id));
+    }
+    assert_eq!(seen, [1, 0, 4, 3, 2].map(|i| started[i].id));
+}
+
+async fn conversation_changes_are_logged_once(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let ada = contact(&*f.store, acme.workspace, "ada").await;
+    let c = start(&*f.store, &acme, ada, 10).await;
+    let until = at(10_000);
+    let (snoozed, seq) = f
+        .store
+        .change_conversation(
+            acme.workspace,
+            c.id,
+            ConversationChange::Snooze { until },
+            Some(acme.owner),
+            at(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (snoozed.status, snoozed.snoozed_until, seq.is_some()),
+        (ConversationStatus::Snoozed, Some(until), true)
+    );
+    let (closed, _) = f
+        .store
+        .change_conversation(
+            acme.workspace,
+            c.id,
+            ConversationChange::Close,
+            Some(acme.owner),
+            at(30),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (closed.status, closed.snoozed_until),
+        (ConversationStatus::Closed, None)
+    );
+    let (_, again) = f
+        .store
+        .change_conversation(
+            acme.workspace,
+            c.id,
+            ConversationChange::Close,
+            Some(acme.owner),
+            at(40),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, None, "closing a closed conversation logs nothing");
+    let timeline = f
+        .store
+        .timeline(TimelineQuery {
+            workspace_id: acme.workspace,
+            contact_id: ada,
+            before_seq: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let kinds: Vec<_> = timeline.iter().map(|e| e.activity.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "status_changed",
+            "status_changed",
+            "message",
+            "conversation_started",
+            "contact_created"
+        ]
+    );
+    assert!(
+        matches!(&timeline[0].activity, Activity::StatusChanged { status: ConversationStatus::Closed, by: Some(by), .. } if *by == acme.owner)
+    );
+    // A contact writing again reopens it.
+    let back = message(
+        acme.workspace,
+        c.id,
+        Author::Contact(ada),
+        "still there?",
+        50,
+    );
+    let stored = f
+        .store
+        .append_message(NewMessage {
+            message: back,
+            new_conversation: None,
+            jobs: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.conversation.status, ConversationStatus::Open);
+}
+
+async fn nothing_crosses_workspaces(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let other = team(&*f.store, "owner@other.test").await;
+    let ada = contact(&*f.store, acme.workspace, "ada").await;
+    let c = start(&*f.store, &acme, ada, 10).await;
+    let s = &*f.store;
+    assert!(matches!(
+        s.contact(other.workspace, ada).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.conversation(other.workspace, c.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.conversation_parts(other.workspace, c.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        s.list_conversations(
+            other.workspace,
+            ConversationQuery {
+                limit: 10,
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
+    assert!(
+        s.timeline(TimelineQuery {
+            workspace_id: other.workspace,
+            contact_id: ada,
+            before_seq: None,
+            limit: 10
+        })
+        .await
+        .unwrap()
+        .is_empty()
+    );
+    assert!(matches!(
+        s.change_conversation(
+            other.workspace,
+            c.id,
+            ConversationChange::Close,
+            None,
+            at(20)
+        )
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    // Starting a conversation in one workspace with another's contact fails.
+    let stray = new_conversation(other.workspace, ada, 30);
+    let m = message(
+        other.workspace,
+        stray.id,
+        Author::Agent(other.owner),
+        "Hi",
+        30,
+    );
+    assert!(matches!(
+        s.append_message(NewMessage {
+            message: m,
+            new_conversation: Some(stray),
+            jobs: vec![]
+        })
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    // The same user_id in two workspaces is two contacts.
+    let twin = contact(s, other.workspace, "ada").await;
+    assert_ne!(twin, ada);
+}
+
+async fn concurrent_writes_all_commit_and_a_failing_one_changes_nothing(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let ada = contact(&*f.store, acme.workspace, "ada").await;
+    let c = start(&*f.store, &acme, ada, 10).await;
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let store = f.store.clone();
+        let ws = acme.workspace;
+        tasks.push(tokio::spawn(async move {
+            if i % 50 == 7 {
+                // Doomed: the conversation does not exist.
+                let m = message(
+                    ws,
+                    ConversationId::generate(),
+                    Author::Contact(ada),
+                    "lost",
+                    20 + i,
+                );
+                store
+                    .append_message(NewMessage {
+                        message: m,
+                        new_conversation: None,
+                        jobs: vec![],
+                    })
+                    .await
+                    .is_err()
+            } else {
+                let m = message(ws, c.id, Author::Contact(ada), &format!("m{i}"), 20 + i);
+                store
+                    .append_message(NewMessage {
+                        message: m,
+                        new_conversation: None,
+                        jobs: vec![],
+                    })
+                    .await
+                    .is_ok()
+            }
+        }));
+    }
+    for task in tasks {
+        assert!(task.await.unwrap());
+    }
+    let parts = f
+        .store
+        .conversation_parts(acme.workspace, c.id)
+        .await
+        .unwrap();
+    assert_eq!(parts.len(), 1 + 196);
+    assert!(parts.iter().all(|p| p.body != "lost"));
+}
+
+async fn acknowledged_writes_survive_reopening(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let (workspace, ada) = {
+        let store = db.open().await;
+        let acme = team(&*store, "owner@acme.test").await;
+        (
+            acme.workspace,
+            contact(&*store, acme.workspace, "ada").await,
+        )
+    };
+    let store = db.open().await;
+    assert_eq!(
+        store
+            .contact(workspace, ada)
+            .await
+            .unwrap()
+            .user_id
+            .as_deref(),
+        Some("ada")
+    );
+}
