@@ -11,7 +11,6 @@ use time::format_description::well_known::Rfc3339;
 /// A point in time with millisecond precision, stored as Unix milliseconds
 /// (the same integer on SQLite and PostgreSQL) and shown as RFC 3339.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, format = DateTime))]
 pub struct Timestamp(i64);
 
 impl Timestamp {
@@ -68,6 +67,21 @@ impl<'de> Deserialize<'de> for Timestamp {
         })
     }
 }
+
+/// In OpenAPI, a timestamp is what it serialises as: an RFC 3339 string.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Timestamp {}
 
 /// Where "now" comes from.
 pub trait Clock: Send + Sync + 'static {

@@ -16,7 +16,6 @@ pub const MAX_PROPS: usize = 200;
 /// A custom property's value. Its type is what the JSON said, except that a
 /// string in RFC 3339 form is a date-time.
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = Object))]
 pub enum PropValue {
     String(String),
     Number(f64),

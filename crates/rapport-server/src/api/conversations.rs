@@ -1,0 +1,254 @@
+//! Conversations: list, read, reply, and triage (assign, close, snooze, open).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use rapport_core::Timestamp;
+use rapport_core::contact::Contact;
+use rapport_core::conversation::{
+    AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery,
+    ConversationStatus, Message, PartKind,
+};
+use rapport_core::ids::{AgentId, ContactId, ConversationId};
+use rapport_core::messaging::{ChatMessage, send_chat_message};
+use rapport_core::triage::change_conversation;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::messages::SentMessage;
+use super::{Page, PageParams, cursor_part};
+use crate::AppState;
+use crate::error::{ApiError, Problem, or_not_found};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// open, snoozed or closed.
+    pub status: Option<ConversationStatus>,
+    /// An agent id, `me`, or `unassigned`.
+    pub assignee: Option<String>,
+    /// Only this contact's conversations.
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub contact_id: Option<ContactId>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/conversations", tag = "conversations", security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, body = Page<Conversation>), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_conversations(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<Page<Conversation>>, ApiError> {
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    let limit = page.limit()?;
+    let after = page
+        .cursor()?
+        .map(|cursor| {
+            let mut parts = cursor.splitn(2, '/');
+            Ok::<_, ApiError>((
+                Timestamp::from_millis(cursor_part(parts.next())?),
+                cursor_part(parts.next())?,
+            ))
+        })
+        .transpose()?;
+    let assignee = match params.assignee.as_deref() {
+        None => None,
+        Some("unassigned") => Some(AssigneeFilter::Unassigned),
+        Some("me") => Some(AssigneeFilter::Agent(principal.agent_id)),
+        Some(id) => Some(AssigneeFilter::Agent(id.parse::<AgentId>().map_err(
+            |_| ApiError::field("assignee", "an agent id, `me` or `unassigned`"),
+        )?)),
+    };
+    let query = ConversationQuery {
+        status: params.status,
+        assignee,
+        contact_id: params.contact_id,
+        after,
+        limit,
+    };
+    let conversations = state
+        .store
+        .list_conversations(principal.workspace_id, query)
+        .await?;
+    Ok(Json(Page::new(conversations, limit, |c| {
+        format!("{}/{}", c.updated_at.as_millis(), c.id)
+    })))
+}
+
+/// A conversation with its contact and every part, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationDetail {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub contact: Contact,
+    pub parts: Vec<Message>,
+}
+
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)),
+    responses((status = 200, body = ConversationDetail), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_conversation(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<ConversationId>,
+) -> Result<Json<ConversationDetail>, ApiError> {
+    let ws = principal.workspace_id;
+    let conversation = state
+        .store
+        .conversation(ws, id)
+        .await
+        .map_err(or_not_found("conversation"))?;
+    let contact = state.store.contact(ws, conversation.contact_id).await?;
+    let parts = state.store.conversation_parts(ws, id).await?;
+    Ok(Json(ConversationDetail {
+        conversation,
+        contact,
+        parts,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyRequest {
+    /// The reply, with snippet tags.
+    pub body: String,
+    /// `comment` (the contact sees it; default) or `note` (the team only).
+    #[serde(rename = "type", default)]
+    pub kind: PartKind,
+    /// The team member replying; default the token's owner.
+    pub from_agent_id: Option<AgentId>,
+}
+
+#[utoipa::path(post, path = "/conversations/{id}/reply", tag = "conversations", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)), request_body = ReplyRequest,
+    responses((status = 201, body = SentMessage), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn reply(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<ReplyRequest>,
+) -> Result<(StatusCode, Json<SentMessage>), ApiError> {
+    let conversation = state
+        .store
+        .conversation(principal.workspace_id, id)
+        .await
+        .map_err(or_not_found("conversation"))?;
+    let stored = send_chat_message(
+        state.deps(),
+        ChatMessage {
+            workspace_id: principal.workspace_id,
+            from: Author::Agent(body.from_agent_id.unwrap_or(principal.agent_id)),
+            contact_id: conversation.contact_id,
+            conversation_id: Some(id),
+            kind: body.kind,
+            body: body.body,
+            event: None,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(stored.into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// The team member to assign; `null` unassigns.
+    pub assignee_id: Option<AgentId>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeRequest {
+    /// When the conversation reopens; must be in the future.
+    #[schema(value_type = String, format = DateTime)]
+    pub until: Timestamp,
+}
+
+async fn apply(
+    state: &AppState,
+    principal: &rapport_core::agent::Principal,
+    id: ConversationId,
+    change: ConversationChange,
+) -> Result<Json<Conversation>, ApiError> {
+    let conversation = change_conversation(
+        state.deps(),
+        principal.workspace_id,
+        id,
+        change,
+        Some(principal.agent_id),
+    )
+    .await?;
+    Ok(Json(conversation))
+}
+
+#[utoipa::path(post, path = "/conversations/{id}/assign", tag = "conversations", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)), request_body = AssignRequest,
+    responses((status = 200, body = Conversation), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn assign(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<AssignRequest>,
+) -> Result<Json<Conversation>, ApiError> {
+    apply(
+        &state,
+        &principal,
+        id,
+        ConversationChange::Assign {
+            assignee_id: body.assignee_id,
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/conversations/{id}/close", tag = "conversations", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)),
+    responses((status = 200, body = Conversation), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn close(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<ConversationId>,
+) -> Result<Json<Conversation>, ApiError> {
+    apply(&state, &principal, id, ConversationChange::Close).await
+}
+
+#[utoipa::path(post, path = "/conversations/{id}/open", tag = "conversations", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)),
+    responses((status = 200, body = Conversation), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn open(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<ConversationId>,
+) -> Result<Json<Conversation>, ApiError> {
+    apply(&state, &principal, id, ConversationChange::Open).await
+}
+
+#[utoipa::path(post, path = "/conversations/{id}/snooze", tag = "conversations", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)), request_body = SnoozeRequest,
+    responses((status = 200, body = Conversation), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn snooze(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<SnoozeRequest>,
+) -> Result<Json<Conversation>, ApiError> {
+    if body.until <= state.clock.now() {
+        return Err(ApiError::field("until", "must be in the future"));
+    }
+    apply(
+        &state,
+        &principal,
+        id,
+        ConversationChange::Snooze { until: body.until },
+    )
+    .await
+}

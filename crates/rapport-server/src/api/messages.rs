@@ -1,0 +1,73 @@
+//! Sending a chat message to a contact: the API's door to the one path.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use rapport_core::conversation::{Author, Conversation, Message, PartKind};
+use rapport_core::ids::{AgentId, ContactId, ConversationId};
+use rapport_core::messaging::{ChatMessage, send_chat_message};
+use rapport_core::store::StoredMessage;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, Auth};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageRequest {
+    /// Who receives it.
+    pub contact_id: ContactId,
+    /// The message, with snippet tags: `Hi {{ user.name | default("there") }}`.
+    pub body: String,
+    /// The team member it comes from; default the token's owner.
+    pub from_agent_id: Option<AgentId>,
+    /// Append to this conversation of the contact's; default a new one.
+    pub conversation_id: Option<ConversationId>,
+}
+
+/// A stored message (body rendered) and the conversation it is in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SentMessage {
+    #[serde(flatten)]
+    pub message: Message,
+    pub conversation: Conversation,
+}
+
+impl From<StoredMessage> for SentMessage {
+    fn from(stored: StoredMessage) -> Self {
+        Self {
+            message: stored.message,
+            conversation: stored.conversation,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/messages", tag = "messages", security(("bearer" = [])),
+    request_body = SendMessageRequest,
+    responses(
+        (status = 201, description = "Stored (on disk) and delivered live", body = SentMessage),
+        (status = 404, description = "An id names nothing in this workspace", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a template that does not parse (with line and column)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn send_message(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<SendMessageRequest>,
+) -> Result<(StatusCode, Json<SentMessage>), ApiError> {
+    let stored = send_chat_message(
+        state.deps(),
+        ChatMessage {
+            workspace_id: principal.workspace_id,
+            from: Author::Agent(body.from_agent_id.unwrap_or(principal.agent_id)),
+            contact_id: body.contact_id,
+            conversation_id: body.conversation_id,
+            kind: PartKind::Comment,
+            body: body.body,
+            event: None,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(stored.into())))
+}

@@ -1,0 +1,183 @@
+//! The team: members (owner, admins, agents) and API tokens.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Principal, Role};
+use rapport_core::ids::{AgentId, TokenId};
+use rapport_core::store::StoreError;
+use rapport_core::validation::{Validator, non_empty_text};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::credentials;
+use crate::error::{ApiError, Problem, or_not_found};
+use crate::extract::{ApiJson, ApiPath, Auth};
+
+fn require_manager(principal: &Principal) -> Result<(), ApiError> {
+    if principal.role.can_manage_team() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only owners and admins manage the team and its tokens".into(),
+        ))
+    }
+}
+
+#[utoipa::path(get, path = "/agents", tag = "team", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Agent>)))]
+pub async fn list_agents(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<Vec<Agent>>, ApiError> {
+    Ok(Json(state.store.list_agents(principal.workspace_id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgentRequest {
+    pub email: String,
+    pub name: String,
+    /// `admin` or `agent` (a workspace has one owner).
+    pub role: Role,
+    /// Their first password, at least 8 characters.
+    pub password: String,
+}
+
+#[utoipa::path(post, path = "/agents", tag = "team", security(("bearer" = [])),
+    request_body = CreateAgentRequest,
+    responses((status = 201, body = Agent), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already a member", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_agent(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<CreateAgentRequest>,
+) -> Result<(StatusCode, Json<Agent>), ApiError> {
+    require_manager(&principal)?;
+    let mut v = Validator::default();
+    let email = v.check("email", Email::parse(&body.email));
+    let name = v.check("name", non_empty_text(&body.name, 120));
+    v.check(
+        "password",
+        credentials::check_password_strength(&body.password),
+    );
+    if body.role == Role::Owner {
+        v.push("role", "a workspace has one owner: use admin or agent");
+    }
+    v.finish()?;
+    let (Some(email), Some(name)) = (email, name) else {
+        unreachable!("validated above")
+    };
+    let agent = Agent {
+        id: AgentId::generate(),
+        workspace_id: principal.workspace_id,
+        email,
+        name,
+        role: body.role,
+        created_at: state.clock.now(),
+    };
+    let password_hash = credentials::hash_password(body.password).await?;
+    let created = state
+        .store
+        .create_agent(NewAgent {
+            agent,
+            password_hash,
+        })
+        .await
+        .map_err(|err| match err {
+            StoreError::Conflict(_) => {
+                ApiError::Conflict("that email is already a member of this workspace".into())
+            }
+            other => other.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(get, path = "/tokens", tag = "team", security(("bearer" = [])),
+    responses((status = 200, description = "Admins see every token; agents their own", body = Vec<ApiToken>)))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<Vec<ApiToken>>, ApiError> {
+    let mut tokens = state.store.list_tokens(principal.workspace_id).await?;
+    if !principal.role.can_manage_team() {
+        tokens.retain(|t| t.agent_id == principal.agent_id);
+    }
+    Ok(Json(tokens))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// What the token is for, e.g. `billing sync`.
+    pub name: String,
+    /// The member it acts as; default yourself (admins may choose another).
+    pub agent_id: Option<AgentId>,
+}
+
+/// A new token. `secret` is shown this once; only its hash is stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub token: ApiToken,
+    pub secret: String,
+}
+
+#[utoipa::path(post, path = "/tokens", tag = "team", security(("bearer" = [])),
+    request_body = CreateTokenRequest,
+    responses((status = 201, body = CreatedToken), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<CreateTokenRequest>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    let name =
+        non_empty_text(&body.name, 120).map_err(|message| ApiError::field("name", message))?;
+    let agent_id = body.agent_id.unwrap_or(principal.agent_id);
+    if agent_id != principal.agent_id {
+        require_manager(&principal)?;
+    }
+    let (secret, secret_hash) = credentials::new_api_token();
+    let token = ApiToken {
+        id: TokenId::generate(),
+        workspace_id: principal.workspace_id,
+        agent_id,
+        name,
+        created_at: state.clock.now(),
+        revoked_at: None,
+    };
+    let token = state
+        .store
+        .create_token(NewToken { token, secret_hash })
+        .await
+        .map_err(or_not_found("agent"))?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
+}
+
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "team", security(("bearer" = [])),
+    params(("id" = TokenId, Path)),
+    responses((status = 200, description = "Revoked", body = ApiToken), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<TokenId>,
+) -> Result<Json<ApiToken>, ApiError> {
+    if !principal.role.can_manage_team() {
+        let tokens = state.store.list_tokens(principal.workspace_id).await?;
+        if !tokens
+            .iter()
+            .any(|t| t.id == id && t.agent_id == principal.agent_id)
+        {
+            return Err(ApiError::not_found("token"));
+        }
+    }
+    let token = state
+        .store
+        .revoke_token(principal.workspace_id, id, state.clock.now())
+        .await
+        .map_err(or_not_found("token"))?;
+    Ok(Json(token))
+}

@@ -1,0 +1,119 @@
+//! The application state and the router: every route, its OpenAPI
+//! description, and the layers around them.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use rapport_core::bus::Bus;
+use rapport_core::clock::Clock;
+use rapport_core::messaging::Deps;
+use rapport_core::store::Store;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::api;
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// Everything a handler needs, passed explicitly.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    pub clock: Arc<dyn Clock>,
+    pub json_body_limit: usize,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        clock: Arc<dyn Clock>,
+        config: &Config,
+    ) -> Self {
+        Self {
+            store,
+            bus,
+            clock,
+            json_body_limit: config.json_body_limit,
+        }
+    }
+
+    /// The ports, as the domain's services take them.
+    pub fn deps(&self) -> Deps<'_> {
+        Deps {
+            store: &*self.store,
+            bus: &*self.bus,
+            clock: &*self.clock,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Rapport API", description = "Send and receive chat messages, manage contacts, conversations and the team."),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::Problem))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document of every route, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api::routes())
+        .into_openapi()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api::routes())
+        .split_for_parts();
+    let doc = Arc::new(doc);
+    let body_limit = state.json_body_limit;
+    api.route(
+        "/api/openapi.json",
+        get(move || async move { axum::Json(doc.as_ref().clone()) }),
+    )
+    .route("/healthz", get(healthz))
+    .fallback(|| async { ApiError::NotFound("no such route".into()) })
+    .layer(DefaultBodyLimit::max(body_limit))
+    .layer(
+        TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            tracing::info_span!("request", method = %request.method(), route)
+        }),
+    )
+    .with_state(state)
+}
+
+/// 200 when the database answers, 503 when it does not.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(err) => {
+            tracing::warn!(error = %err, "health check: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}

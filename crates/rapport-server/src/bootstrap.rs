@@ -1,0 +1,116 @@
+//! Creating a workspace with its owner and first API token: what
+//! `rapport admin bootstrap` does (and, later, the first-run page).
+
+use rapport_core::Timestamp;
+use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Role};
+use rapport_core::clock::Clock;
+use rapport_core::ids::{AgentId, TokenId, WorkspaceId};
+use rapport_core::store::{Store, StoreError};
+use rapport_core::validation::{Validator, non_empty_text};
+use rapport_core::workspace::{NewWorkspace, Workspace};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::credentials;
+use crate::error::ApiError;
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapRequest {
+    pub workspace: String,
+    pub email: String,
+    pub password: String,
+    pub name: Option<String>,
+}
+
+/// What a script needs to start using the workspace. The token and the
+/// identity secret are shown here once.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Bootstrapped {
+    pub workspace_id: WorkspaceId,
+    pub app_id: String,
+    pub api_token: String,
+    pub identity_secret: String,
+    pub owner_id: AgentId,
+    pub owner_email: String,
+}
+
+pub async fn bootstrap_workspace(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    request: BootstrapRequest,
+) -> Result<Bootstrapped, ApiError> {
+    let mut v = Validator::default();
+    let workspace_name = v.check("workspace", non_empty_text(&request.workspace, 120));
+    let email = v.check("email", Email::parse(&request.email));
+    v.check(
+        "password",
+        credentials::check_password_strength(&request.password),
+    );
+    let name = match &request.name {
+        Some(name) => v.check("name", non_empty_text(name, 120)),
+        None => email
+            .as_ref()
+            .map(|e| e.as_str().split('@').next().unwrap_or_default().to_owned()),
+    };
+    v.finish()?;
+    let (Some(workspace_name), Some(email), Some(name)) = (workspace_name, email, name) else {
+        unreachable!("the validator reported every missing field");
+    };
+
+    let now: Timestamp = clock.now();
+    let workspace = Workspace {
+        id: WorkspaceId::generate(),
+        name: workspace_name,
+        app_id: credentials::new_app_id(),
+        identity_secret: credentials::new_identity_secret(),
+        identity_verification: false,
+        created_at: now,
+    };
+    let owner = Agent {
+        id: AgentId::generate(),
+        workspace_id: workspace.id,
+        email: email.clone(),
+        name,
+        role: Role::Owner,
+        created_at: now,
+    };
+    let (api_token, secret_hash) = credentials::new_api_token();
+    let token = NewToken {
+        token: ApiToken {
+            id: TokenId::generate(),
+            workspace_id: workspace.id,
+            agent_id: owner.id,
+            name: "bootstrap".into(),
+            created_at: now,
+            revoked_at: None,
+        },
+        secret_hash,
+    };
+    let password_hash = credentials::hash_password(request.password).await?;
+    let created = Bootstrapped {
+        workspace_id: workspace.id,
+        app_id: workspace.app_id.clone(),
+        api_token,
+        identity_secret: workspace.identity_secret.clone(),
+        owner_id: owner.id,
+        owner_email: email.as_str().to_owned(),
+    };
+    store
+        .bootstrap_workspace(NewWorkspace {
+            workspace,
+            owner: NewAgent {
+                agent: owner,
+                password_hash,
+            },
+            token,
+        })
+        .await
+        .map_err(|err| match err {
+            StoreError::Conflict(_) => {
+                ApiError::Conflict(format!("{} already owns a workspace", email.as_str()))
+            }
+            other => other.into(),
+        })?;
+    Ok(created)
+}

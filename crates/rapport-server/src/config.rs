@@ -1,0 +1,189 @@
+//! One typed configuration: defaults, then a TOML file, then `RAPPORT_*`
+//! environment variables (and `DATABASE_URL`), then command-line flags.
+//! Every subcommand reads the same, so `rapport admin ...` run beside a
+//! server acts on that server's database.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use rapport_store::Database;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the HTTP server listens.
+    pub listen: SocketAddr,
+    /// Holds the SQLite database when no `database_url` is set.
+    pub data_dir: PathBuf,
+    /// `postgres://...` to use PostgreSQL; unset means SQLite in `data_dir`.
+    pub database_url: Option<Secret>,
+    /// Connections in the PostgreSQL pool.
+    pub database_max_connections: u32,
+    /// The largest JSON request body accepted, in bytes.
+    pub json_body_limit: usize,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("rapport-data"),
+            database_url: None,
+            database_max_connections: 32,
+            json_body_limit: 1024 * 1024,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A value kept out of logs and `Debug` output.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+/// Flags that override the configuration (from the CLI).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// The settings, as named in files and (upper-cased) in `RAPPORT_*`.
+    pub const KEYS: &[&str] = &[
+        "listen",
+        "data_dir",
+        "database_url",
+        "database_max_connections",
+        "json_body_limit",
+        "log_format",
+    ];
+
+    /// Reads the layers in order; a later layer wins.
+    pub fn load(
+        file: Option<&std::path::Path>,
+        overrides: &Overrides,
+    ) -> Result<Self, Box<figment::Error>> {
+        let file = file
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("RAPPORT_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("rapport.toml"));
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            // Only our settings: other RAPPORT_* variables (tests' own) exist.
+            .merge(Env::prefixed("RAPPORT_").filter(|key| {
+                Self::KEYS
+                    .iter()
+                    .any(|k| key.as_str().eq_ignore_ascii_case(k))
+            }))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    pub fn database(&self) -> Database {
+        let mut database = Database::from_settings(
+            self.database_url.as_ref().map(Secret::expose),
+            &self.data_dir,
+        );
+        if let Database::Postgres {
+            max_connections, ..
+        } = &mut database
+        {
+            *max_connections = self.database_max_connections;
+        }
+        database
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::result_large_err,
+    reason = "figment::Jail's closures return figment::Error"
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_and_secrets_stay_hidden() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "rapport.toml",
+                "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"",
+            )?;
+            jail.set_env("RAPPORT_DATA_DIR", "/from/env");
+            jail.set_env("DATABASE_URL", "postgres://u:pw@db/rapport");
+            let overrides = Overrides {
+                listen: Some("0.0.0.0:7000".parse().unwrap()),
+                ..Default::default()
+            };
+            let config = Config::load(None, &overrides).map_err(|e| *e)?;
+            assert_eq!(config.listen.to_string(), "0.0.0.0:7000");
+            assert_eq!(config.data_dir, PathBuf::from("/from/env"));
+            assert_eq!(config.database().backend_name(), "postgres");
+            assert!(!format!("{config:?}").contains("pw"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_run_sqlite_in_the_data_directory() {
+        figment::Jail::expect_with(|_| {
+            let config = Config::load(None, &Overrides::default()).map_err(|e| *e)?;
+            assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+            match config.database() {
+                Database::Sqlite { path } => {
+                    assert_eq!(path, PathBuf::from("rapport-data/rapport.db"))
+                }
+                other => panic!("expected SQLite, got {other:?}"),
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("rapport.toml", "lisen = \"127.0.0.1:9000\"")?;
+            assert!(Config::load(None, &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,113 @@
+//! Secrets: API tokens (random, stored as SHA-256), passwords (argon2id,
+//! hashed off the async threads), and the workspace's public app id and
+//! identity-verification key.
+
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+/// Every API token starts with this, so leaked ones are easy to scan for.
+pub const TOKEN_PREFIX: &str = "rpt_";
+
+/// A new API token and the hash that is stored in its place.
+pub fn new_api_token() -> (String, [u8; 32]) {
+    let token = format!(
+        "{TOKEN_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+    );
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+/// Tokens carry 256 random bits, so a fast hash is enough to store them.
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// The public id the widget snippet carries: 12 lowercase letters/digits.
+pub fn new_app_id() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    rand::random::<[u8; 12]>()
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// The HMAC key for identity verification, as 64 hex digits.
+pub fn new_identity_secret() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+pub fn check_password_strength(password: &str) -> Result<(), String> {
+    match password.chars().count() {
+        0..8 => Err("must be at least 8 characters".into()),
+        8..=1024 => Ok(()),
+        _ => Err("must be at most 1024 characters".into()),
+    }
+}
+
+/// An argon2id PHC string for `password`.
+pub async fn hash_password(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|err| anyhow::anyhow!("hashing a password: {err}"))
+    })
+    .await?
+}
+
+/// Whether `password` matches the stored PHC string.
+pub async fn verify_password(password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc).is_ok_and(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hash_to_what_is_stored() {
+        let (a, hash_a) = new_api_token();
+        let (b, _) = new_api_token();
+        assert!(a.starts_with(TOKEN_PREFIX) && a.len() > 40);
+        assert_ne!(a, b);
+        assert_eq!(hash_token(&a), hash_a);
+    }
+
+    #[test]
+    fn app_ids_and_secrets_have_their_shapes() {
+        let app = new_app_id();
+        assert!(
+            app.len() == 12
+                && app
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
+        assert_eq!(new_identity_secret().len(), 64);
+    }
+
+    #[tokio::test]
+    async fn passwords_verify_only_against_their_hash() {
+        let phc = hash_password("correct horse".into()).await.unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse".into(), phc.clone()).await);
+        assert!(!verify_password("wrong horse".into(), phc).await);
+        assert!(!verify_password("x".into(), "not a hash".into()).await);
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert!(check_password_strength("short").is_err());
+        assert!(check_password_strength("long enough").is_ok());
+    }
+}

@@ -1,0 +1,204 @@
+//! Request extractors that fail with problem+json: JSON bodies and query
+//! strings name the field at fault, unknown path ids are 404s, and `Auth`
+//! resolves the bearer token to who is asking.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use rapport_core::agent::Principal;
+use rapport_core::store::StoreError;
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::credentials::hash_token;
+use crate::error::{ApiError, FieldProblem};
+
+/// A JSON body. Refuses other media types (415), oversize bodies (413),
+/// malformed JSON (400) and fields of the wrong shape (422, naming them).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| mime.trim().to_ascii_lowercase())
+            .is_some_and(|mime| mime == "application/json" || mime.ends_with("+json"));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(state.json_body_limit)
+            } else {
+                ApiError::BadRequest(rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Deserialises JSON, turning serde's error into a field problem.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::BadRequest(format!("the body is not valid JSON: {inner}"))
+        } else {
+            ApiError::Validation(vec![field_problem(
+                &path,
+                &without_position(&inner.to_string()),
+            )])
+        }
+    })?;
+    de.end()
+        .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
+    Ok(value)
+}
+
+/// A query string, with the parameter at fault named on error.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                ApiError::Validation(vec![field_problem(&path, &err.into_inner().to_string())])
+            })
+    }
+}
+
+/// Path parameters; anything that does not parse names nothing here: 404.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(|_| ApiError::NotFound("no such resource".into()))
+    }
+}
+
+/// The team member a bearer token acts as.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let token = header
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .ok_or(ApiError::Unauthorized)?;
+        match state.store.authenticate_token(hash_token(token)).await {
+            Ok(principal) => Ok(Auth(principal)),
+            Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// Names the field serde complained about: its path (which for an unknown
+/// field already ends in the field), or for a missing field the field itself.
+fn field_problem(path: &str, message: &str) -> FieldProblem {
+    let root = matches!(path, "." | "");
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next());
+    let field = match (missing, unknown) {
+        (Some(name), _) if root => name.to_owned(),
+        (Some(name), _) => format!("{path}.{name}"),
+        (None, Some(name)) if root => name.to_owned(),
+        _ if root => "body".to_owned(),
+        _ => path.to_owned(),
+    };
+    FieldProblem::new(field, message)
+}
+
+/// serde_json appends " at line 1 column 9"; the field name says more.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn problem(json: &str) -> ApiError {
+        parse_json::<Body>(json.as_bytes()).unwrap_err()
+    }
+
+    fn fields(err: ApiError) -> Vec<String> {
+        match err {
+            ApiError::Validation(fields) => fields.into_iter().map(|f| f.field).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_types_missing_and_unknown_fields_are_named() {
+        assert_eq!(fields(problem(r#"{"name": 5}"#)), ["name"]);
+        assert_eq!(fields(problem(r#"{}"#)), ["name"]);
+        assert_eq!(fields(problem(r#"{"name": "a", "nmae": 1}"#)), ["nmae"]);
+        assert_eq!(
+            fields(problem(r#"{"name": "a", "inner": {"count": -1}}"#)),
+            ["inner.count"]
+        );
+        assert_eq!(
+            fields(problem(r#"{"name": "a", "inner": {}}"#)),
+            ["inner.count"]
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        assert!(matches!(problem(r#"{"name": "#), ApiError::BadRequest(_)));
+        assert!(matches!(
+            problem(r#"{"name": "a"} trailing"#),
+            ApiError::BadRequest(_)
+        ));
+    }
+}

@@ -1,0 +1,32 @@
+//! The `rapport` server: configuration, the CLI, the HTTP API and (as they
+//! arrive) the widget API, WebSocket hub and workers.
+//!
+//! Start reading at [`cli::main`] for start-up and [`app::router`] for the
+//! routes; handlers live in [`api`], each a thin call into `rapport-core`.
+
+pub mod api;
+pub mod app;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod extract;
+pub mod live;
+pub mod telemetry;
+
+use std::future::Future;
+
+pub use app::AppState;
+
+/// Serves the app on an already-bound listener until `shutdown` resolves,
+/// then finishes the requests in flight. Tests bind port 0 and call this.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,35 @@
+//! Live delivery. For now the in-process [`LocalBus`]: writers announce
+//! "workspace W's log has entries up to N" and subscribers (the WebSocket
+//! hub, next) read the entries from the store.
+
+use rapport_core::bus::Bus;
+use rapport_core::ids::WorkspaceId;
+use tokio::sync::broadcast;
+
+/// An in-process bus. Slow subscribers miss notices, never entries: they
+/// notice the gap and read the log from where they were.
+#[derive(Clone)]
+pub struct LocalBus {
+    sender: broadcast::Sender<(WorkspaceId, i64)>,
+}
+
+impl Default for LocalBus {
+    fn default() -> Self {
+        Self {
+            sender: broadcast::channel(4096).0,
+        }
+    }
+}
+
+impl LocalBus {
+    pub fn subscribe(&self) -> broadcast::Receiver<(WorkspaceId, i64)> {
+        self.sender.subscribe()
+    }
+}
+
+impl Bus for LocalBus {
+    fn publish(&self, workspace: WorkspaceId, seq: i64) {
+        // No subscriber is not an error: nobody is watching.
+        let _ = self.sender.send((workspace, seq));
+    }
+}

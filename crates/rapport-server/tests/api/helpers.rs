@@ -1,0 +1,207 @@
+//! `TestApp`: a server on port 0 with a fresh database and a bootstrapped
+//! workspace, plus a client that speaks to it.
+
+use std::sync::Arc;
+
+use rapport_core::clock::SystemClock;
+use rapport_core::store::Store;
+use rapport_server::bootstrap::{BootstrapRequest, Bootstrapped, bootstrap_workspace};
+use rapport_server::config::Config;
+use rapport_server::live::LocalBus;
+use rapport_server::{AppState, serve};
+use rapport_store::testing::{Backend, TestDatabase};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// The bootstrapped workspace, its owner and the owner's token.
+    pub owner: Bootstrapped,
+    pub store: Arc<dyn Store>,
+    pub bus: LocalBus,
+    _shutdown: oneshot::Sender<()>,
+    _db: TestDatabase,
+}
+
+/// A response: status, headers and parsed JSON body (`Null` if none).
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `field`s of a problem+json's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "{:?}",
+            self.body
+        );
+        self.body["errors"]
+            .as_array()
+            .map_or_else(Vec::new, |errors| {
+                errors
+                    .iter()
+                    .map(|e| e["field"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+    }
+
+    pub fn id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", self.body))
+            .to_owned()
+    }
+}
+
+impl TestApp {
+    /// `None` when the backend is unavailable here (see `TestDatabase`).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let db = TestDatabase::create(backend).await?;
+        let store = db.open().await;
+        let config = Config::default();
+        let bus = LocalBus::default();
+        let state = AppState::new(
+            store.clone(),
+            Arc::new(bus.clone()),
+            Arc::new(SystemClock),
+            &config,
+        );
+        let owner = bootstrap_workspace(
+            &*store,
+            &SystemClock,
+            BootstrapRequest {
+                workspace: "Acme".into(),
+                email: "owner@acme.test".into(),
+                password: "correct horse".into(),
+                name: Some("Grace Hopper".into()),
+            },
+        )
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (shutdown, stop) = oneshot::channel::<()>();
+        tokio::spawn(serve(listener, state, async {
+            let _ = stop.await;
+        }));
+        Some(TestApp {
+            base,
+            client: reqwest::Client::new(),
+            owner,
+            store,
+            bus,
+            _shutdown: shutdown,
+            _db: db,
+        })
+    }
+
+    /// Another workspace on the same server, for isolation tests.
+    pub async fn other_workspace(&self) -> Bootstrapped {
+        bootstrap_workspace(
+            &*self.store,
+            &SystemClock,
+            BootstrapRequest {
+                workspace: "Other".into(),
+                email: "owner@other.test".into(),
+                password: "correct horse".into(),
+                name: None,
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        into_reply(request.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, Some(&self.owner.api_token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(&self.owner.api_token), Some(body))
+            .await
+    }
+
+    /// Sends raw bytes with a content type, for malformed-input tests.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.owner.api_token)
+            .header("content-type", content_type)
+            .body(body);
+        into_reply(request.send().await.unwrap()).await
+    }
+
+    /// Creates a contact and returns its id.
+    pub async fn contact(&self, body: Value) -> String {
+        let reply = self.post("/api/v1/contacts", body).await;
+        assert!(reply.status.is_success(), "{}", reply.body);
+        reply.id()
+    }
+
+    /// Sends a chat message to a contact and returns the 201 reply.
+    pub async fn message(&self, contact_id: &str, body: &str) -> Reply {
+        let reply = self
+            .post(
+                "/api/v1/messages",
+                json!({"contact_id": contact_id, "body": body}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply
+    }
+
+    pub async fn timeline(&self, contact_id: &str) -> Vec<Value> {
+        let reply = self
+            .get(&format!("/api/v1/contacts/{contact_id}/timeline?limit=100"))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["data"].as_array().unwrap().clone()
+    }
+}
+
+async fn into_reply(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = response.bytes().await.unwrap();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        content_type,
+        headers,
+        body,
+    }
+}

@@ -1,0 +1,10 @@
+//! The HTTP API, end to end over a real socket, on SQLite and PostgreSQL.
+//! One test binary; every test gets its own server and its own database.
+
+mod auth;
+mod cli;
+mod contacts;
+mod conversations;
+mod helpers;
+mod messages;
+mod team;
