@@ -1,1 +1,86 @@
-fn main() {}
+//! `rapport-bench`: load generators for Rapport's benchmarks (see
+//! docs/benchmarks.md and bench/write-path.sh).
+//!
+//! - `messages` POSTs chat messages to a running server with N concurrent
+//!   clients and reports messages/s and p50/p99 latency.
+//! - `fsync` measures how many 4 KiB write + fdatasync rounds the disk does
+//!   per second: the ceiling for one-commit-per-request durability.
+
+mod fsync;
+mod messages;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "rapport-bench", about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// POST /api/v1/messages from concurrent clients; report throughput and latency.
+    Messages(messages::Args),
+    /// Write 4 KiB and fdatasync in a loop; report fsyncs/s.
+    Fsync {
+        /// Directory to put the scratch file in (use the database's file system).
+        #[arg(long)]
+        dir: PathBuf,
+        /// How long to run.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Print one JSON object on stdout (the summary goes to stderr).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Fsync { dir, seconds, json } => {
+            fsync::run(&dir, Duration::from_secs(seconds), json)
+        }
+        Command::Messages(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(messages::run(args)),
+    }
+}
+
+/// Parses `500ms`, `20s`, `2m` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 20s"))?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "" | "s" => number,
+        "m" => number * 60.0,
+        _ => return Err(format!("unknown unit `{unit}` (use ms, s or m)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|err| err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("20s"), Ok(Duration::from_secs(20)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5m"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("3h").is_err());
+    }
+}

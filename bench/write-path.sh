@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+#
+# bench/write-path.sh: the one command that produces the write-path figures
+# for docs/benchmarks.md.
+#
+# It builds the server and the load generator, measures the raw fsync rate of
+# a scratch directory, then for SQLite and for PostgreSQL (a throwaway cluster
+# from scripts/lib/postgres.sh, in the same scratch directory) starts
+# `rapport serve` on a free loopback port, bootstraps a workspace, runs
+# `rapport-bench messages` against it and stops it. It ends by printing a
+# markdown table (stdout) to paste into docs/benchmarks.md; progress goes to
+# stderr. All traffic stays on 127.0.0.1; everything started is stopped and
+# every scratch file removed on exit.
+#
+# Knobs (environment):
+#   CLIENTS        concurrent clients (default 64)
+#   DURATION       measured time per backend (default 20s)
+#   WARMUP         unmeasured time before it (default 3s)
+#   CONTACTS       contacts to send to (default 1000)
+#   FSYNC_SECONDS  length of the fsync probe (default 5)
+#   BACKENDS       which to run (default "sqlite postgres")
+#   BENCH_PROFILE  release (default) or debug: debug only checks the script,
+#                  its figures mean nothing
+#   TMPDIR         where the scratch directory goes; it must be on the disk
+#                  under test (not tmpfs)
+
+set -euo pipefail
+# Decimal points in printf and in the JSON we parse, whatever the locale.
+export LC_ALL=C
+
+CLIENTS=${CLIENTS:-64}
+DURATION=${DURATION:-20s}
+WARMUP=${WARMUP:-3s}
+CONTACTS=${CONTACTS:-1000}
+FSYNC_SECONDS=${FSYNC_SECONDS:-5}
+BACKENDS=${BACKENDS:-sqlite postgres}
+BENCH_PROFILE=${BENCH_PROFILE:-release}
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib/postgres.sh
+source scripts/lib/postgres.sh
+
+log() {
+    printf '[bench] %s\n' "$*" >&2
+}
+
+# The script chooses the database itself; a caller's setting must not leak in.
+unset DATABASE_URL RAPPORT_DATA_DIR
+
+# --- cleanup ----------------------------------------------------------------
+
+work=
+server_pid=
+child_pid=
+
+# Runs a command in the background and waits for it, so that a signal to this
+# script is handled at once rather than when the command ends; cleanup stops
+# the command.
+run_child() {
+    local status=0
+    "$@" &
+    child_pid=$!
+    wait "$child_pid" || status=$?
+    child_pid=
+    return "$status"
+}
+
+# Stops the running `rapport serve`, if any.
+stop_server() {
+    local pid=$server_pid i
+    [[ -n "$pid" ]] || return 0
+    server_pid=
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    if [[ -n "$child_pid" ]]; then
+        kill -TERM "$child_pid" 2>/dev/null || true
+        wait "$child_pid" 2>/dev/null || true
+    fi
+    stop_server
+    # The PostgreSQL cluster lives under $work: stop it before deleting.
+    rapport_pg_cleanup
+    if [[ -n "$work" ]]; then
+        rm -rf -- "$work"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- helpers ----------------------------------------------------------------
+
+# Prints the first TCP port at or above $1 that nothing listens on.
+free_port() {
+    local port=$1
+    while [[ -n "$(ss -Hltn "sport = :$port")" ]]; do
+        port=$((port + 1))
+    done
+    printf '%s\n' "$port"
+}
+
+# Prints the number after "KEY": in the one-line JSON object in FILE.
+json_number() {
+    sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$1"
+}
+
+# Waits until URL/healthz answers 200 while the server is still running.
+wait_healthy() {
+    local url=$1 i
+    for ((i = 0; i < 600; i++)); do
+        if curl -fsS --max-time 2 -o /dev/null "$url/healthz" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$server_pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# run_backend LABEL DATABASE-FLAGS...: serves on the database the flags name,
+# bootstraps a workspace, runs the load and stops the server. The result is
+# left in $work/LABEL.json.
+run_backend() {
+    local label=$1 port url bootstrap token
+    shift
+    port=$(free_port 18080)
+    url=http://127.0.0.1:$port
+    log "$label: starting rapport serve on $url (log: $work/$label-server.log)"
+    # From $work, so that no ./rapport.toml of the caller's is picked up.
+    (cd "$work" && exec "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") \
+        >"$work/$label-server.log" 2>&1 &
+    server_pid=$!
+    if ! wait_healthy "$url"; then
+        log "$label: the server did not become healthy; its log:"
+        cat "$work/$label-server.log" >&2
+        return 1
+    fi
+
+    bootstrap=$(cd "$work" && "$bin/rapport" "$@" admin bootstrap \
+        --workspace "Bench $label" --email "bench@example.com" --password "bench-password")
+    token=$(sed -n 's/.*"api_token": *"\([^"]*\)".*/\1/p' <<<"$bootstrap")
+    if [[ -z "$token" ]]; then
+        log "$label: no api_token in the bootstrap output: $bootstrap"
+        return 1
+    fi
+
+    log "$label: $CLIENTS clients, warmup $WARMUP, measuring $DURATION"
+    RAPPORT_BENCH_TOKEN=$token run_child "$bin/rapport-bench" messages --url "$url" \
+        --clients "$CLIENTS" --duration "$DURATION" --warmup "$WARMUP" \
+        --contacts "$CONTACTS" --json >"$work/$label.json"
+    stop_server
+}
+
+# Prints one markdown table row from $work/LABEL.json.
+table_row() {
+    local name=$1 file=$work/$2.json
+    printf '| %s | %s | %.0f | %.1f | %.1f | %s |\n' "$name" \
+        "$(json_number "$file" clients)" "$(json_number "$file" messages_per_s)" \
+        "$(json_number "$file" p50_ms)" "$(json_number "$file" p99_ms)" \
+        "$(json_number "$file" errors)"
+}
+
+# --- build ------------------------------------------------------------------
+
+case "$BENCH_PROFILE" in
+release) cargo build --release -p rapport-server -p rapport-bench ;;
+debug) cargo build -p rapport-server -p rapport-bench ;;
+*)
+    log "BENCH_PROFILE must be release or debug, not $BENCH_PROFILE"
+    exit 2
+    ;;
+esac
+bin=${CARGO_TARGET_DIR:-$root/target}/$BENCH_PROFILE
+if [[ "$BENCH_PROFILE" != release ]]; then
+    log "WARNING: $BENCH_PROFILE build: these figures only check the script"
+fi
+
+# --- the run ----------------------------------------------------------------
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/rapport-bench.XXXXXX")
+# As root, the PostgreSQL cluster under it runs as the postgres user.
+chmod 755 "$work"
+fs_type=$(df --output=fstype "$work" | tail -n 1)
+if [[ "$fs_type" == tmpfs || "$fs_type" == ramfs ]]; then
+    log "WARNING: $work is on $fs_type: fsync costs nothing there; set TMPDIR to a directory on disk"
+fi
+
+log "fsync probe: ${FSYNC_SECONDS}s in $work ($fs_type)"
+run_child "$bin/rapport-bench" fsync --dir "$work" --seconds "$FSYNC_SECONDS" --json >"$work/fsync.json"
+
+rows=()
+pg_version=
+for backend in $BACKENDS; do
+    case "$backend" in
+    sqlite)
+        run_backend sqlite --data-dir "$work/sqlite"
+        rows+=("$(table_row SQLite sqlite)")
+        ;;
+    postgres)
+        ensure_postgres_installed
+        # The cluster goes in $work too: the same disk as the fsync probe.
+        TMPDIR=$work start_test_postgres
+        psql "$RAPPORT_TEST_POSTGRES_URL" -v ON_ERROR_STOP=1 -q -c 'CREATE DATABASE rapport_bench'
+        pg_version=$(psql "$RAPPORT_TEST_POSTGRES_URL" -Atc 'SHOW server_version')
+        run_backend postgres --database-url "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_bench"
+        rows+=("$(table_row "PostgreSQL ${pg_version%% *}" postgres)")
+        rapport_pg_cleanup
+        ;;
+    *)
+        log "unknown backend '$backend' in BACKENDS (use sqlite, postgres)"
+        exit 2
+        ;;
+    esac
+done
+
+# --- the report (stdout) ----------------------------------------------------
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+printf '\n'
+# shellcheck disable=SC2016 # the backticks are markdown
+printf 'Write path: `bench/write-path.sh` (%s build), %s clients, %s measured after %s warmup, %s contacts.\n\n' \
+    "$BENCH_PROFILE" "$CLIENTS" "$DURATION" "$WARMUP" "$CONTACTS"
+printf '| backend | clients | messages/s | p50 ms | p99 ms | errors |\n'
+printf '| --- | --- | --- | --- | --- | --- |\n'
+printf '%s\n' "${rows[@]}"
+printf '\n'
+printf 'Raw fsync rate (4 KiB write + fdatasync, same %s file system): %.0f/s (mean %.0f µs).\n' \
+    "$fs_type" "$(json_number "$work/fsync.json" fsyncs_per_s)" "$(json_number "$work/fsync.json" mean_us)"
+printf 'Machine: %s cores (%s), Linux %s, %s. The load generator runs on the same cores as the server.\n' \
+    "$(nproc)" "${cpu:-unknown CPU}" "$(uname -r)" "$(date -u '+%Y-%m-%d %H:%M UTC')"
