@@ -59,28 +59,10 @@ pub async fn send_chat_message(
 ) -> Result<StoredMessage, SendError> {
     // Refuse a bad template before reading anything.
     let template = SnippetTemplate::parse(&message.body)?;
-    let existing = match message.conversation_id {
-        Some(id) => Some(
-            deps.store
-                .conversation(message.workspace_id, id)
-                .await
-                .map_err(not_found("conversation_id"))?,
-        ),
-        None if message.kind == PartKind::Note => {
-            return Err(ValidationError::field(
-                "type",
-                "a note can only be added to an existing conversation",
-            )
-            .into());
-        }
-        None => None,
-    };
-    if let Some(conversation) = &existing
-        && conversation.contact_id != message.contact_id
-    {
+    if message.conversation_id.is_none() && message.kind == PartKind::Note {
         return Err(ValidationError::field(
-            "conversation_id",
-            "this conversation belongs to another contact",
+            "type",
+            "a note can only be added to an existing conversation",
         )
         .into());
     }
@@ -90,15 +72,15 @@ pub async fn send_chat_message(
     let stored = Message {
         id: MessageId::generate(),
         workspace_id: message.workspace_id,
-        conversation_id: existing
-            .as_ref()
-            .map_or_else(ConversationId::generate, |c| c.id),
+        conversation_id: message
+            .conversation_id
+            .unwrap_or_else(ConversationId::generate),
         author: message.from,
         kind: message.kind,
         body,
         created_at: now,
     };
-    let new_conversation = existing.is_none().then_some(Conversation {
+    let new_conversation = message.conversation_id.is_none().then_some(Conversation {
         id: stored.conversation_id,
         workspace_id: message.workspace_id,
         contact_id: message.contact_id,
@@ -114,16 +96,41 @@ pub async fn send_chat_message(
         updated_at: now,
     });
     let jobs = schedule_email_fallback(&stored);
-    let result = deps
+    // The store checks the conversation is this contact's as it locks it;
+    // only when it refuses do we look again, to say which id is wrong.
+    let result = match deps
         .store
         .append_message(NewMessage {
             message: stored,
+            contact_id: message.contact_id,
             new_conversation,
             jobs,
         })
-        .await?;
+        .await
+    {
+        Err(StoreError::NotFound) => return Err(explain_refusal(deps, &message).await),
+        other => other?,
+    };
     deps.bus.publish(result.message.workspace_id, result.seq);
     Ok(result)
+}
+
+/// Why the store found nothing to append to.
+async fn explain_refusal(deps: Deps<'_>, message: &ChatMessage) -> SendError {
+    let Some(id) = message.conversation_id else {
+        return SendError::NotFound("contact_id");
+    };
+    match deps.store.conversation(message.workspace_id, id).await {
+        Ok(conversation) if conversation.contact_id != message.contact_id => {
+            ValidationError::field(
+                "conversation_id",
+                "this conversation belongs to another contact",
+            )
+            .into()
+        }
+        Ok(_) => SendError::NotFound("contact_id"),
+        Err(err) => not_found("conversation_id")(err),
+    }
 }
 
 /// Renders a body for a contact exactly as sending would, without sending.
@@ -152,22 +159,19 @@ async fn render(
     message: &ChatMessage,
     template: &SnippetTemplate,
 ) -> Result<String, SendError> {
-    let workspace = deps.store.workspace(message.workspace_id).await?;
-    let contact = deps
-        .store
-        .contact(message.workspace_id, message.contact_id)
-        .await
-        .map_err(not_found("contact_id"))?;
-    let agent = match message.from {
-        Author::Agent(id) => Some(
-            deps.store
-                .agent(message.workspace_id, id)
-                .await
-                .map_err(not_found("from_agent_id"))?,
-        ),
+    let agent_id = match message.from {
+        Author::Agent(id) => Some(id),
         _ => None,
     };
-    let mut context = RenderContext::new(&contact, agent.as_ref(), &workspace);
+    let loaded = deps
+        .store
+        .message_context(message.workspace_id, message.contact_id, agent_id)
+        .await
+        .map_err(not_found("contact_id"))?;
+    if agent_id.is_some() && loaded.agent.is_none() {
+        return Err(SendError::NotFound("from_agent_id"));
+    }
+    let mut context = RenderContext::new(&loaded.contact, loaded.agent.as_ref(), &loaded.workspace);
     if let Some((name, params)) = &message.event {
         context = context.with_event(name, params.clone());
     }

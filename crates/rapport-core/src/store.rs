@@ -31,6 +31,9 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct NewMessage {
     pub message: Message,
+    /// The contact the conversation is with: the store refuses (`NotFound`)
+    /// an existing conversation that is someone else's.
+    pub contact_id: ContactId,
     /// `Some` starts this new conversation with the message.
     pub new_conversation: Option<Conversation>,
     /// Jobs the message causes (the email fallback), enqueued with it.
@@ -44,6 +47,15 @@ pub struct StoredMessage {
     pub conversation: Conversation,
     /// The last activity-log position the write produced.
     pub seq: i64,
+}
+
+/// What rendering a message for a contact reads, in one go.
+#[derive(Clone, Debug)]
+pub struct MessageContext {
+    pub workspace: Workspace,
+    pub contact: Contact,
+    /// The sending team member, when one was asked for and exists.
+    pub agent: Option<Agent>,
 }
 
 /// An event to record on a contact's timeline.
@@ -101,6 +113,15 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<(Contact, Option<i64>), StoreError>;
     async fn contact(&self, workspace: WorkspaceId, id: ContactId) -> Result<Contact, StoreError>;
+    /// The workspace, a contact of it and (if asked for and in the same
+    /// workspace) a team member, in one read. `NotFound` when the contact is
+    /// not in the workspace.
+    async fn message_context(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        agent: Option<AgentId>,
+    ) -> Result<MessageContext, StoreError>;
     async fn record_event(&self, event: NewEvent) -> Result<ActivityEntry, StoreError>;
     async fn timeline(&self, query: TimelineQuery) -> Result<Vec<ActivityEntry>, StoreError>;
 

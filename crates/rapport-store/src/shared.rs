@@ -14,7 +14,9 @@ use rapport_core::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, Message, PartKind,
 };
 use rapport_core::ids::{AgentId, ContactId, ConversationId, MessageId, TokenId, WorkspaceId};
-use rapport_core::store::{NewEvent, NewMessage, Store, StoreError, StoredMessage, TimelineQuery};
+use rapport_core::store::{
+    MessageContext, NewEvent, NewMessage, Store, StoreError, StoredMessage, TimelineQuery,
+};
 use rapport_core::workspace::{NewWorkspace, Workspace};
 use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder, Row};
@@ -24,10 +26,14 @@ use crate::{data_err, db_err};
 
 type DbRow = <Db as Database>::Row;
 
-/// Wraps a query function for `Backend::write`.
+/// Wraps a query function for `Backend::write` as a closure that can run
+/// more than once (SQLite's writer may redo a batch), each run on its own
+/// copy of the arguments.
 macro_rules! op {
     ($f:path $(, $arg:expr)*) => {
-        move |conn: &mut Conn| -> BoxFuture<'_, Result<_, StoreError>> { Box::pin($f(conn $(, $arg)*)) }
+        move |conn: &mut Conn| -> BoxFuture<'_, Result<_, StoreError>> {
+            Box::pin($f(conn $(, Clone::clone(&$arg))*))
+        }
     };
 }
 
@@ -82,25 +88,32 @@ fn json(row: &DbRow, column: &str) -> Result<serde_json::Value, StoreError> {
 const WORKSPACE_COLUMNS: &str =
     "id, name, app_id, identity_secret, identity_verification, created_at";
 
-fn workspace_from_row(row: &DbRow) -> Result<Workspace, StoreError> {
+/// Reads a workspace from columns named `{prefix}id`, `{prefix}name`, ...
+/// (a prefix tells joined tables' columns apart).
+fn workspace_from_row(row: &DbRow, prefix: &str) -> Result<Workspace, StoreError> {
+    let col = |name: &str| format!("{prefix}{name}");
     Ok(Workspace {
-        id: WorkspaceId::from_uuid(uuid(row, "id")?),
-        name: text(row, "name")?,
-        app_id: text(row, "app_id")?,
-        identity_secret: text(row, "identity_secret")?,
-        identity_verification: row.try_get("identity_verification").map_err(db_err)?,
-        created_at: ts(row, "created_at")?,
+        id: WorkspaceId::from_uuid(uuid(row, &col("id"))?),
+        name: text(row, &col("name"))?,
+        app_id: text(row, &col("app_id"))?,
+        identity_secret: text(row, &col("identity_secret"))?,
+        identity_verification: row
+            .try_get(col("identity_verification").as_str())
+            .map_err(db_err)?,
+        created_at: ts(row, &col("created_at"))?,
     })
 }
 
-fn agent_from_row(row: &DbRow) -> Result<Agent, StoreError> {
+/// Reads an agent from columns named `{prefix}id`, `{prefix}email`, ...
+fn agent_from_row(row: &DbRow, prefix: &str) -> Result<Agent, StoreError> {
+    let col = |name: &str| format!("{prefix}{name}");
     Ok(Agent {
-        id: AgentId::from_uuid(uuid(row, "id")?),
-        workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
-        email: Email::from_stored(text(row, "email")?),
-        name: text(row, "name")?,
-        role: parsed(row, "role")?,
-        created_at: ts(row, "created_at")?,
+        id: AgentId::from_uuid(uuid(row, &col("id"))?),
+        workspace_id: WorkspaceId::from_uuid(uuid(row, &col("workspace_id"))?),
+        email: Email::from_stored(text(row, &col("email"))?),
+        name: text(row, &col("name"))?,
+        role: parsed(row, &col("role"))?,
+        created_at: ts(row, &col("created_at"))?,
     })
 }
 
@@ -397,6 +410,37 @@ async fn log(
     .map_err(db_err)
 }
 
+/// Appends several entries about one contact in one statement; returns the
+/// position of the last.
+async fn log_all(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    contact: ContactId,
+    conversation: Option<ConversationId>,
+    entries: &[(&Activity, Timestamp)],
+) -> Result<i64, StoreError> {
+    let mut sql = QueryBuilder::<Db>::new(
+        "INSERT INTO activity (workspace_id, contact_id, conversation_id, kind, data, created_at) ",
+    );
+    sql.push_values(entries, |mut row, (activity, at)| {
+        row.push_bind(workspace.as_uuid())
+            .push_bind(contact.as_uuid())
+            .push_bind(conversation.map(|c| c.as_uuid()))
+            .push_bind(activity.kind())
+            .push_bind(Json(activity.data()))
+            .push_bind(ms(*at));
+    });
+    sql.push(" RETURNING seq");
+    let seqs: Vec<i64> = sql
+        .build_query_scalar()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    seqs.into_iter()
+        .max()
+        .ok_or_else(|| StoreError::Other("no activity was logged".into()))
+}
+
 fn activity_from_row(row: &DbRow) -> Result<ActivityEntry, StoreError> {
     Ok(ActivityEntry {
         seq: row.try_get("seq").map_err(db_err)?,
@@ -482,19 +526,23 @@ async fn save_conversation_state(conn: &mut Conn, c: &Conversation) -> Result<()
 }
 
 async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessage, StoreError> {
+    // Few statements: on SQLite each is a round trip to the driver's thread,
+    // and the single writer runs them one after another.
     let message = new.message;
     let ws = message.workspace_id;
-    let conversation = match new.new_conversation {
-        Some(c) => {
-            if c.id != message.conversation_id || c.workspace_id != ws {
+    let (conversation, seq) = match new.new_conversation {
+        Some(started) => {
+            if started.id != message.conversation_id || started.workspace_id != ws {
                 return Err(StoreError::Other(
                     "message and new conversation disagree".into(),
                 ));
             }
-            require_contact(conn, ws, c.contact_id).await?;
-            sqlx::query(
+            // Inserted in its state after the message, and only if the
+            // contact is in this workspace.
+            let c = started.with_message(&message);
+            let inserted = sqlx::query(
                 "INSERT INTO conversations (id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM contacts WHERE workspace_id = $2 AND id = $3",
             )
             .bind(c.id.as_uuid())
             .bind(ws.as_uuid())
@@ -508,51 +556,30 @@ async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessag
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
-            log(
-                conn,
-                ws,
-                c.contact_id,
-                Some(c.id),
-                &Activity::ConversationStarted,
-                c.created_at,
-            )
-            .await?;
-            c
+            if inserted.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            insert_message(conn, &message).await?;
+            let entries = [
+                (&Activity::ConversationStarted, started.created_at),
+                (&Activity::Message(message.clone()), message.created_at),
+            ];
+            let seq = log_all(conn, ws, c.contact_id, Some(c.id), &entries).await?;
+            (c, seq)
         }
-        None => locked_conversation(conn, ws, message.conversation_id).await?,
+        None => {
+            let current = locked_conversation(conn, ws, message.conversation_id).await?;
+            if current.contact_id != new.contact_id {
+                return Err(StoreError::NotFound);
+            }
+            let c = current.with_message(&message);
+            insert_message(conn, &message).await?;
+            save_conversation_state(conn, &c).await?;
+            let entries = [(&Activity::Message(message.clone()), message.created_at)];
+            let seq = log_all(conn, ws, c.contact_id, Some(c.id), &entries).await?;
+            (c, seq)
+        }
     };
-    let (author_type, author_id) = match message.author {
-        Author::Agent(id) => ("agent", Some(id.as_uuid())),
-        Author::Contact(id) => ("contact", Some(id.as_uuid())),
-        Author::Bot => ("bot", None),
-    };
-    sqlx::query(
-        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(message.id.as_uuid())
-    .bind(ws.as_uuid())
-    .bind(conversation.id.as_uuid())
-    .bind(author_type)
-    .bind(author_id)
-    .bind(message.kind.as_str())
-    .bind(&message.body)
-    .bind(ms(message.created_at))
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let conversation = conversation.with_message(&message);
-    save_conversation_state(conn, &conversation).await?;
-    let activity = Activity::Message(message);
-    let seq = log(
-        conn,
-        ws,
-        conversation.contact_id,
-        Some(conversation.id),
-        &activity,
-        conversation.updated_at,
-    )
-    .await?;
     for job in &new.jobs {
         sqlx::query(
             "INSERT INTO jobs (id, workspace_id, kind, payload, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -567,14 +594,35 @@ async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessag
         .await
         .map_err(db_err)?;
     }
-    let Activity::Message(message) = activity else {
-        unreachable!("built above")
-    };
     Ok(StoredMessage {
         message,
         conversation,
         seq,
     })
+}
+
+async fn insert_message(conn: &mut Conn, message: &Message) -> Result<(), StoreError> {
+    let (author_type, author_id) = match message.author {
+        Author::Agent(id) => ("agent", Some(id.as_uuid())),
+        Author::Contact(id) => ("contact", Some(id.as_uuid())),
+        Author::Bot => ("bot", None),
+    };
+    sqlx::query(
+        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(message.id.as_uuid())
+    .bind(message.workspace_id.as_uuid())
+    .bind(message.conversation_id.as_uuid())
+    .bind(author_type)
+    .bind(author_id)
+    .bind(message.kind.as_str())
+    .bind(&message.body)
+    .bind(ms(message.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
 
 async fn change_conversation(
@@ -633,7 +681,7 @@ impl Store for Backend {
             .fetch_one(self.reader())
             .await
             .map_err(db_err)?;
-        workspace_from_row(&row)
+        workspace_from_row(&row, "")
     }
 
     async fn create_agent(&self, new: NewAgent) -> Result<Agent, StoreError> {
@@ -649,7 +697,7 @@ impl Store for Backend {
         .fetch_one(self.reader())
         .await
         .map_err(db_err)?;
-        agent_from_row(&row)
+        agent_from_row(&row, "")
     }
 
     async fn list_agents(&self, workspace: WorkspaceId) -> Result<Vec<Agent>, StoreError> {
@@ -661,7 +709,7 @@ impl Store for Backend {
         .await
         .map_err(db_err)?
         .iter()
-        .map(agent_from_row)
+        .map(|row| agent_from_row(row, ""))
         .collect()
     }
 
@@ -728,6 +776,40 @@ impl Store for Backend {
             .await
             .map_err(db_err)?;
         contact_from_row(&row)
+    }
+
+    async fn message_context(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        agent: Option<AgentId>,
+    ) -> Result<MessageContext, StoreError> {
+        let row = sqlx::query(
+            "SELECT c.id, c.workspace_id, c.user_id, c.email, c.name, c.phone, c.props, c.created_at, c.updated_at,
+                    w.id AS w_id, w.name AS w_name, w.app_id AS w_app_id, w.identity_secret AS w_identity_secret,
+                    w.identity_verification AS w_identity_verification, w.created_at AS w_created_at,
+                    a.id AS a_id, a.workspace_id AS a_workspace_id, a.email AS a_email, a.name AS a_name,
+                    a.role AS a_role, a.created_at AS a_created_at
+             FROM contacts c
+             JOIN workspaces w ON w.id = c.workspace_id
+             LEFT JOIN agents a ON a.workspace_id = c.workspace_id AND a.id = $3
+             WHERE c.workspace_id = $1 AND c.id = $2",
+        )
+        .bind(workspace.as_uuid())
+        .bind(contact.as_uuid())
+        .bind(agent.map(|a| a.as_uuid()))
+        .fetch_one(self.reader())
+        .await
+        .map_err(db_err)?;
+        let agent = match opt_uuid(&row, "a_id")? {
+            Some(_) => Some(agent_from_row(&row, "a_")?),
+            None => None,
+        };
+        Ok(MessageContext {
+            workspace: workspace_from_row(&row, "w_")?,
+            contact: contact_from_row(&row)?,
+            agent,
+        })
     }
 
     async fn record_event(&self, event: NewEvent) -> Result<ActivityEntry, StoreError> {

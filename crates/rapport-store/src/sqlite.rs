@@ -15,6 +15,8 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Pool, Sqlite};
 
 // `shared.rs` brings the imports both backends use (StoreError, BoxFuture...).
+use std::sync::{Arc, Mutex};
+
 use tokio::sync::{mpsc, oneshot};
 
 type Db = Sqlite;
@@ -33,13 +35,18 @@ include!("shared.rs");
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
 /// Reads run concurrently with the writer (WAL mode).
-const READERS: u32 = 8;
+const READERS: u32 = 4;
 
-/// Tells a caller how the commit of its write went.
-type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
-/// One write: runs on the writer's connection, says whether it succeeded
-/// (else its savepoint is rolled back) and how to reply after the commit.
-type WriteJob = Box<dyn for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, (bool, Reply)> + Send>;
+/// One write waiting for the writer: `attempt` runs it (possibly more than
+/// once, if its batch is redone) and keeps its latest result; `reply` hands
+/// that result to the caller once the commit is known.
+struct WriteJob {
+    attempt: Attempt,
+    reply: Box<dyn FnOnce(Result<(), String>) + Send>,
+}
+
+/// Runs a write once more; says whether it succeeded.
+type Attempt = Box<dyn for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, bool> + Send>;
 
 pub struct SqliteStore {
     readers: Pool<Db>,
@@ -60,6 +67,8 @@ impl SqliteStore {
             // FULL: a commit is on disk before anyone is told it happened.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Savepoints' sub-journals stay in memory instead of a temp file.
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(10));
         let mut writer = SqliteConnection::connect_with(&options)
             .await
@@ -71,7 +80,7 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         let (writes, queue) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run_writer(writer, queue));
+        spawn_writer(writer, queue)?;
         Ok(Self { readers, writes })
     }
 
@@ -80,86 +89,126 @@ impl SqliteStore {
     }
 
     /// Runs `op` in the next group commit and returns its result once that
-    /// commit is durable.
-    async fn write<R, F>(&self, op: F) -> Result<R, StoreError>
+    /// commit is durable. `op` may run more than once; only the run that is
+    /// committed (or the one that failed) counts.
+    async fn write<R, F>(&self, mut op: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
+        F: for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel::<Result<R, StoreError>>();
-        let job: WriteJob = Box::new(move |conn| {
+        let outcome = Arc::new(Mutex::new(None::<Result<R, StoreError>>));
+        let kept = outcome.clone();
+        let attempt = Box::new(attempt_fn(move |conn| {
+            let run = op(conn);
+            let kept = kept.clone();
             Box::pin(async move {
-                let result = op(conn).await;
+                let result = run.await;
                 let ok = result.is_ok();
-                let reply: Reply = Box::new(move |commit| {
-                    let outcome = match commit {
-                        Ok(()) => result,
-                        Err(why) => Err(StoreError::Other(why.into())),
-                    };
-                    // The caller may have gone away; the write stands.
-                    let _ = tx.send(outcome);
-                });
-                (ok, reply)
+                *kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                ok
             })
+        }));
+        let (tx, rx) = oneshot::channel::<Result<R, StoreError>>();
+        let reply = Box::new(move |commit: Result<(), String>| {
+            let result = outcome.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let result = match (commit, result) {
+                (Ok(()), Some(result)) => result,
+                (Err(why), _) => Err(StoreError::Other(why.into())),
+                (Ok(()), None) => Err(StoreError::Other("the write was never run".into())),
+            };
+            // The caller may have gone away; the write stands.
+            let _ = tx.send(result);
         });
         let not_done =
             || StoreError::Other("the database writer could not carry out the write".into());
-        self.writes.send(job).await.map_err(|_| not_done())?;
+        self.writes
+            .send(WriteJob { attempt, reply })
+            .await
+            .map_err(|_| not_done())?;
         rx.await.map_err(|_| not_done())?
     }
+}
+
+/// Pins down a closure's signature (for all connection lifetimes), which
+/// inference does not do for a closure returning a boxed future.
+fn attempt_fn<F>(f: F) -> F
+where
+    F: for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, bool> + Send,
+{
+    f
+}
+
+/// Runs the writer on a thread of its own, so its one-statement-at-a-time
+/// loop never waits in line behind request handlers.
+fn spawn_writer(conn: Conn, queue: mpsc::Receiver<WriteJob>) -> Result<(), StoreError> {
+    // A plain executor is enough: the driver's own thread does the I/O.
+    std::thread::Builder::new()
+        .name("rapport-sqlite-writer".into())
+        .spawn(move || futures::executor::block_on(run_writer(conn, queue)))
+        .map_err(data_err)?;
+    Ok(())
 }
 
 async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<WriteJob>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit_batch(&mut conn, batch.drain(..)).await;
+        let commit = commit_batch(&mut conn, &mut batch).await;
+        if let Err(why) = &commit {
+            tracing::error!(error = %why, "group commit failed");
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
+        }
+        for job in batch.drain(..) {
+            (job.reply)(commit.clone());
+        }
     }
     // Every sender is gone: the store was dropped. Close cleanly so the WAL
     // is checkpointed.
     let _ = conn.close().await;
 }
 
-async fn commit_batch(conn: &mut Conn, jobs: impl Iterator<Item = WriteJob>) {
-    let mut replies = Vec::with_capacity(MAX_BATCH);
-    let began = sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await;
-    if let Err(err) = began {
-        // Dropping the jobs unrun tells each caller its write did not happen.
-        tracing::error!(error = %err, "could not begin a group commit");
-        drop(jobs);
-        return;
-    }
-    for job in jobs {
-        let outcome = run_in_savepoint(conn, job).await;
-        replies.push(outcome);
-    }
-    let commit = match sqlx::raw_sql("COMMIT").execute(&mut *conn).await {
-        Ok(_) => Ok(()),
-        Err(err) => {
-            tracing::error!(error = %err, "group commit failed");
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-            Err(format!("the write was not committed: {err}"))
+/// Commits a batch of writes in one transaction. Every statement is a round
+/// trip to the driver's thread, and the writer runs them one after another,
+/// so the common case spends none on bookkeeping: the writes run back to
+/// back. Only if one fails is the transaction rolled back and the batch
+/// redone with each write in its own savepoint, so that the failed write
+/// changes nothing and the others still commit.
+async fn commit_batch(conn: &mut Conn, batch: &mut [WriteJob]) -> Result<(), String> {
+    let failed = |err: sqlx::Error| format!("the write was not committed: {err}");
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut *conn)
+        .await
+        .map_err(failed)?;
+    let mut all_ok = true;
+    for job in batch.iter_mut() {
+        if !(job.attempt)(conn).await {
+            all_ok = false;
+            break;
         }
-    };
-    for reply in replies {
-        reply(commit.clone());
     }
-}
-
-async fn run_in_savepoint(conn: &mut Conn, job: WriteJob) -> Reply {
-    if let Err(err) = sqlx::raw_sql("SAVEPOINT write").execute(&mut *conn).await {
-        // Dropping the job unrun tells its caller the write did not happen.
-        tracing::error!(error = %err, "could not start a write");
-        drop(job);
-        return Box::new(drop);
+    if !all_ok {
+        sqlx::raw_sql("ROLLBACK; BEGIN IMMEDIATE; SAVEPOINT write")
+            .execute(&mut *conn)
+            .await
+            .map_err(failed)?;
+        for job in batch.iter_mut() {
+            let end = if (job.attempt)(conn).await {
+                "RELEASE write; SAVEPOINT write"
+            } else {
+                "ROLLBACK TO write; RELEASE write; SAVEPOINT write"
+            };
+            sqlx::raw_sql(end)
+                .execute(&mut *conn)
+                .await
+                .map_err(failed)?;
+        }
+        sqlx::raw_sql("RELEASE write")
+            .execute(&mut *conn)
+            .await
+            .map_err(failed)?;
     }
-    let (ok, reply) = job(conn).await;
-    let end = if ok {
-        "RELEASE write"
-    } else {
-        "ROLLBACK TO write; RELEASE write"
-    };
-    if let Err(err) = sqlx::raw_sql(end).execute(&mut *conn).await {
-        tracing::error!(error = %err, "could not end a write's savepoint");
-    }
-    reply
+    sqlx::raw_sql("COMMIT")
+        .execute(&mut *conn)
+        .await
+        .map_err(failed)?;
+    Ok(())
 }

@@ -174,6 +174,7 @@ async fn start(store: &dyn Store, team: &Team, contact: ContactId, ms: i64) -> C
     let m = message(team.workspace, c.id, Author::Agent(team.owner), "Hi", ms);
     store
         .append_message(NewMessage {
+            contact_id: contact,
             message: m,
             new_conversation: Some(c),
             jobs: vec![],
@@ -491,6 +492,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
     let stored = f
         .store
         .append_message(NewMessage {
+            contact_id: ada,
             message: first.clone(),
             new_conversation: Some(c.clone()),
             jobs: vec![],
@@ -505,6 +507,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
     let stored = f
         .store
         .append_message(NewMessage {
+            contact_id: ada,
             message: reply.clone(),
             new_conversation: None,
             jobs: vec![],
@@ -556,6 +559,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
     assert!(matches!(
         f.store
             .append_message(NewMessage {
+                contact_id: ada,
                 message: stray,
                 new_conversation: None,
                 jobs: vec![]
@@ -563,6 +567,19 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
             .await,
         Err(StoreError::NotFound)
     ));
+    // Nor into another contact's conversation.
+    let bob = contact(&*f.store, acme.workspace, "bob").await;
+    let misfiled = message(acme.workspace, c.id, Author::Contact(bob), "hi", 40);
+    let refused = f
+        .store
+        .append_message(NewMessage {
+            message: misfiled,
+            contact_id: bob,
+            new_conversation: None,
+            jobs: vec![],
+        })
+        .await;
+    assert!(matches!(refused, Err(StoreError::NotFound)));
     assert_eq!(
         f.store
             .conversation_parts(acme.workspace, c.id)
@@ -770,6 +787,7 @@ async fn conversation_changes_are_logged_once(backend: Backend) {
     let stored = f
         .store
         .append_message(NewMessage {
+            contact_id: ada,
             message: back,
             new_conversation: None,
             jobs: vec![],
@@ -845,6 +863,7 @@ async fn nothing_crosses_workspaces(backend: Backend) {
     );
     assert!(matches!(
         s.append_message(NewMessage {
+            contact_id: ada,
             message: m,
             new_conversation: Some(stray),
             jobs: vec![]
@@ -880,6 +899,7 @@ async fn concurrent_writes_all_commit_and_a_failing_one_changes_nothing(backend:
                 );
                 store
                     .append_message(NewMessage {
+                        contact_id: ada,
                         message: m,
                         new_conversation: None,
                         jobs: vec![],
@@ -890,6 +910,7 @@ async fn concurrent_writes_all_commit_and_a_failing_one_changes_nothing(backend:
                 let m = message(ws, c.id, Author::Contact(ada), &format!("m{i}"), 20 + i);
                 store
                     .append_message(NewMessage {
+                        contact_id: ada,
                         message: m,
                         new_conversation: None,
                         jobs: vec![],
@@ -899,7 +920,26 @@ async fn concurrent_writes_all_commit_and_a_failing_one_changes_nothing(backend:
             }
         }));
     }
-    for task in tasks {
+    // Writes that fail after writing part of their rows, in the same burst:
+    // a second workspace for an email that already owns one inserts the
+    // workspace, then fails on its owner.
+    let mut half_done = Vec::new();
+    for _ in 0..4 {
+        let store = f.store.clone();
+        let (again, team) = new_workspace("owner@acme.test");
+        half_done.push(tokio::spawn(async move {
+            let refused = matches!(
+                store.bootstrap_workspace(again).await,
+                Err(StoreError::Conflict(_))
+            );
+            refused
+                && matches!(
+                    store.workspace(team.workspace).await,
+                    Err(StoreError::NotFound)
+                )
+        }));
+    }
+    for task in tasks.into_iter().chain(half_done) {
         assert!(task.await.unwrap());
     }
     let parts = f
