@@ -48,6 +48,17 @@ impl Activity {
         }
     }
 
+    /// Whether the contact's own messenger shows this: messages (not team
+    /// notes), conversations starting, and their status. Events, notes and
+    /// assignments stay with the team.
+    pub fn visible_to_contact(&self) -> bool {
+        match self {
+            Activity::Message(message) => message.kind == crate::conversation::PartKind::Comment,
+            Activity::ConversationStarted | Activity::StatusChanged { .. } => true,
+            Activity::ContactCreated | Activity::Event { .. } | Activity::Assigned { .. } => false,
+        }
+    }
+
     /// The `data` half of the serialised form, as stored beside `kind`.
     pub fn data(&self) -> Json {
         match serde_json::to_value(self) {

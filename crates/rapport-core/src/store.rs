@@ -78,6 +78,15 @@ pub struct TimelineQuery {
     pub limit: u32,
 }
 
+/// Which part of a workspace's activity log a live stream follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Everything in the workspace (an Inbox tab).
+    Workspace,
+    /// One contact's entries (their messenger).
+    Contact(ContactId),
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database answers.
@@ -123,6 +132,16 @@ pub trait Store: Send + Sync + 'static {
         agent: Option<AgentId>,
     ) -> Result<MessageContext, StoreError>;
     async fn record_event(&self, event: NewEvent) -> Result<ActivityEntry, StoreError>;
+    /// Entries after position `after_seq`, oldest first, at most `limit`.
+    /// Within a workspace, entries become visible in position order, so a
+    /// reader that resumes after the last position it saw misses nothing.
+    async fn activity_after(
+        &self,
+        workspace: WorkspaceId,
+        stream: Stream,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<ActivityEntry>, StoreError>;
     async fn timeline(&self, query: TimelineQuery) -> Result<Vec<ActivityEntry>, StoreError>;
 
     /// Stores a message (and the conversation it starts), its activity

@@ -18,6 +18,14 @@ macro_rules! for_update {
     };
 }
 
+/// Log positions are handed out at insert, not at commit, so without this
+/// a later entry could become visible before an earlier one and a stream
+/// resuming after it would skip the earlier one for good. Taking the
+/// workspace's lock just before appending (held to commit, so only for the
+/// last insert and the commit) makes position order commit order within a
+/// workspace, which is all a stream reads.
+const LOG_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))");
+
 include!("shared.rs");
 
 pub struct PostgresStore {

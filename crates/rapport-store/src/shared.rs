@@ -1,8 +1,10 @@
 // The queries both backends run, included by `sqlite.rs` and `postgres.rs`.
 // Each includer defines `Db` (the sqlx database), `Conn` (its connection),
-// `Backend` (its store type, with `reader()` and `write()`), and the macro
-// `for_update!` (row locks where the backend has them). Placeholders are
-// `$N`, which both drivers accept; ids are UUIDs, times Unix milliseconds.
+// `Backend` (its store type, with `reader()` and `write()`), the macro
+// `for_update!` (row locks where the backend has them) and `LOG_LOCK` (the
+// statement, if any, that orders appends to a workspace's activity log).
+// Placeholders are `$N`, which both drivers accept; ids are UUIDs, times Unix
+// milliseconds.
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
@@ -15,7 +17,7 @@ use rapport_core::conversation::{
 };
 use rapport_core::ids::{AgentId, ContactId, ConversationId, MessageId, TokenId, WorkspaceId};
 use rapport_core::store::{
-    MessageContext, NewEvent, NewMessage, Store, StoreError, StoredMessage, TimelineQuery,
+    MessageContext, NewEvent, NewMessage, Store, StoreError, StoredMessage, Stream, TimelineQuery,
 };
 use rapport_core::workspace::{NewWorkspace, Workspace};
 use sqlx::types::Json;
@@ -386,6 +388,20 @@ async fn record_event(conn: &mut Conn, event: NewEvent) -> Result<ActivityEntry,
 
 // ---- the activity log --------------------------------------------------------
 
+/// Orders this transaction's appends to the workspace's log after every
+/// earlier committed one (see `LOG_LOCK`). Call right before appending, as
+/// the last thing before commit, so the lock is held briefly.
+async fn lock_log(conn: &mut Conn, workspace: WorkspaceId) -> Result<(), StoreError> {
+    if let Some(sql) = LOG_LOCK {
+        sqlx::query(sql)
+            .bind(workspace.as_uuid())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// Appends one entry to the activity log; returns its position.
 async fn log(
     conn: &mut Conn,
@@ -395,6 +411,7 @@ async fn log(
     activity: &Activity,
     at: Timestamp,
 ) -> Result<i64, StoreError> {
+    lock_log(conn, workspace).await?;
     sqlx::query_scalar::<_, i64>(
         "INSERT INTO activity (workspace_id, contact_id, conversation_id, kind, data, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
@@ -419,6 +436,7 @@ async fn log_all(
     conversation: Option<ConversationId>,
     entries: &[(&Activity, Timestamp)],
 ) -> Result<i64, StoreError> {
+    lock_log(conn, workspace).await?;
     let mut sql = QueryBuilder::<Db>::new(
         "INSERT INTO activity (workspace_id, contact_id, conversation_id, kind, data, created_at) ",
     );
@@ -530,6 +548,21 @@ async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessag
     // and the single writer runs them one after another.
     let message = new.message;
     let ws = message.workspace_id;
+    // Jobs first: the log append comes last, to hold its lock briefly.
+    for job in &new.jobs {
+        sqlx::query(
+            "INSERT INTO jobs (id, workspace_id, kind, payload, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(job.id.as_uuid())
+        .bind(job.workspace_id.as_uuid())
+        .bind(job.kind)
+        .bind(Json(&job.payload))
+        .bind(ms(job.due_at))
+        .bind(ms(message.created_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
     let (conversation, seq) = match new.new_conversation {
         Some(started) => {
             if started.id != message.conversation_id || started.workspace_id != ws {
@@ -580,20 +613,6 @@ async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessag
             (c, seq)
         }
     };
-    for job in &new.jobs {
-        sqlx::query(
-            "INSERT INTO jobs (id, workspace_id, kind, payload, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(job.id.as_uuid())
-        .bind(job.workspace_id.as_uuid())
-        .bind(job.kind)
-        .bind(Json(&job.payload))
-        .bind(ms(job.due_at))
-        .bind(ms(conversation.updated_at))
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    }
     Ok(StoredMessage {
         message,
         conversation,
@@ -814,6 +833,31 @@ impl Store for Backend {
 
     async fn record_event(&self, event: NewEvent) -> Result<ActivityEntry, StoreError> {
         self.write(op!(record_event, event)).await
+    }
+
+    async fn activity_after(
+        &self,
+        workspace: WorkspaceId,
+        stream: Stream,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<ActivityEntry>, StoreError> {
+        let mut sql = QueryBuilder::<Db>::new(
+            "SELECT seq, workspace_id, contact_id, conversation_id, kind, data, created_at FROM activity WHERE workspace_id = ",
+        );
+        sql.push_bind(workspace.as_uuid());
+        sql.push(" AND seq > ").push_bind(after_seq);
+        if let Stream::Contact(contact) = stream {
+            sql.push(" AND contact_id = ").push_bind(contact.as_uuid());
+        }
+        sql.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
+        sql.build()
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(activity_from_row)
+            .collect()
     }
 
     async fn timeline(&self, query: TimelineQuery) -> Result<Vec<ActivityEntry>, StoreError> {

@@ -30,6 +30,9 @@ macro_rules! for_update {
     };
 }
 
+/// The one writer already commits log entries in position order.
+const LOG_LOCK: Option<&str> = None;
+
 include!("shared.rs");
 
 /// The most writes committed together.
