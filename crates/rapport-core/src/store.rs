@@ -132,6 +132,8 @@ pub trait Store: Send + Sync + 'static {
         agent: Option<AgentId>,
     ) -> Result<MessageContext, StoreError>;
     async fn record_event(&self, event: NewEvent) -> Result<ActivityEntry, StoreError>;
+    /// The workspace's newest log position (0 when empty).
+    async fn activity_head(&self, workspace: WorkspaceId) -> Result<i64, StoreError>;
     /// Entries after position `after_seq`, oldest first, at most `limit`.
     /// Within a workspace, entries become visible in position order, so a
     /// reader that resumes after the last position it saw misses nothing.

@@ -12,6 +12,7 @@ use rapport_core::bus::Bus;
 use rapport_core::clock::Clock;
 use rapport_core::messaging::Deps;
 use rapport_core::store::Store;
+use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -20,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::api;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::live::{self, Hub, LocalBus};
 
 /// Everything a handler needs, passed explicitly.
 #[derive(Clone)]
@@ -27,22 +29,39 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub clock: Arc<dyn Clock>,
+    pub hub: Hub,
     pub json_body_limit: usize,
+    stop: Arc<watch::Sender<bool>>,
 }
 
 impl AppState {
+    /// Wires the ports together and starts the live hub on `bus`.
     pub fn new(
         store: Arc<dyn Store>,
-        bus: Arc<dyn Bus>,
+        bus: LocalBus,
         clock: Arc<dyn Clock>,
         config: &Config,
     ) -> Self {
+        let hub = Hub::start(store.clone(), &bus, config.max_connections);
         Self {
             store,
-            bus,
+            bus: Arc::new(bus),
             clock,
+            hub,
             json_body_limit: config.json_body_limit,
+            stop: Arc::new(watch::channel(false).0),
         }
+    }
+
+    /// Becomes `true` when the server starts stopping: long-lived
+    /// connections say goodbye and end.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Tells long-lived connections to end.
+    pub fn begin_shutdown(&self) {
+        self.stop.send_replace(true);
     }
 
     /// The ports, as the domain's services take them.
@@ -92,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         "/api/openapi.json",
         get(move || async move { axum::Json(doc.as_ref().clone()) }),
     )
+    .route("/api/v1/live", get(live::socket::inbox_live))
     .route("/healthz", get(healthz))
     .fallback(|| async { ApiError::NotFound("no such route".into()) })
     .layer(DefaultBodyLimit::max(body_limit))

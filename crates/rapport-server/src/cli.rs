@@ -158,7 +158,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             );
             let state = AppState::new(
                 store,
-                Arc::new(live::LocalBus::default()),
+                live::LocalBus::default(),
                 Arc::new(SystemClock),
                 &config,
             );

@@ -26,6 +26,9 @@ pub struct Config {
     pub database_max_connections: u32,
     /// The largest JSON request body accepted, in bytes.
     pub json_body_limit: usize,
+    /// Open WebSockets (widgets and Inbox tabs) at most; more are refused
+    /// with 429. Keep it below the process's open-file limit.
+    pub max_connections: usize,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
 }
@@ -38,6 +41,7 @@ impl Default for Config {
             database_url: None,
             database_max_connections: 32,
             json_body_limit: 1024 * 1024,
+            max_connections: 16_000,
             log_format: LogFormat::Text,
         }
     }
@@ -92,6 +96,7 @@ impl Config {
         "database_url",
         "database_max_connections",
         "json_body_limit",
+        "max_connections",
         "log_format",
     ];
 

@@ -19,14 +19,19 @@ use std::future::Future;
 
 pub use app::AppState;
 
-/// Serves the app on an already-bound listener until `shutdown` resolves,
-/// then finishes the requests in flight. Tests bind port 0 and call this.
+/// Serves the app on an already-bound listener until `shutdown` resolves.
+/// Stopping takes two steps: live sockets are told goodbye (1001) at once,
+/// then the requests in flight finish. Tests bind port 0 and call this.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app::router(state))
-        .with_graceful_shutdown(shutdown)
+    let router = app::router(state.clone());
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            state.begin_shutdown();
+        })
         .await
 }

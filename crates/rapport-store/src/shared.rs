@@ -835,6 +835,16 @@ impl Store for Backend {
         self.write(op!(record_event, event)).await
     }
 
+    async fn activity_head(&self, workspace: WorkspaceId) -> Result<i64, StoreError> {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE(MAX(seq), 0) FROM activity WHERE workspace_id = $1",
+        )
+        .bind(workspace.as_uuid())
+        .fetch_one(self.reader())
+        .await
+        .map_err(db_err)
+    }
+
     async fn activity_after(
         &self,
         workspace: WorkspaceId,

@@ -66,12 +66,7 @@ impl TestApp {
         let store = db.open().await;
         let config = Config::default();
         let bus = LocalBus::default();
-        let state = AppState::new(
-            store.clone(),
-            Arc::new(bus.clone()),
-            Arc::new(SystemClock),
-            &config,
-        );
+        let state = AppState::new(store.clone(), bus.clone(), Arc::new(SystemClock), &config);
         let owner = bootstrap_workspace(
             &*store,
             &SystemClock,

@@ -6,5 +6,6 @@ mod cli;
 mod contacts;
 mod conversations;
 mod helpers;
+mod live;
 mod messages;
 mod team;

@@ -1,6 +1,6 @@
-//! Live delivery. For now the in-process [`LocalBus`]: writers announce
-//! "workspace W's log has entries up to N" and subscribers (the WebSocket
-//! hub, next) read the entries from the store.
+//! The in-process [`LocalBus`]: writers announce "workspace W's log has
+//! entries up to N"; the [`Hub`](super::Hub) reads them from the store and
+//! fans them out.
 
 use rapport_core::bus::Bus;
 use rapport_core::ids::WorkspaceId;
