@@ -34,6 +34,10 @@ pub enum Activity {
         assignee_id: Option<AgentId>,
         by: Option<AgentId>,
     },
+    /// The contact read the conversation's team messages up to `read_at`.
+    Read {
+        read_at: Timestamp,
+    },
 }
 
 impl Activity {
@@ -45,6 +49,7 @@ impl Activity {
             Activity::Message(_) => "message",
             Activity::StatusChanged { .. } => "status_changed",
             Activity::Assigned { .. } => "assigned",
+            Activity::Read { .. } => "read",
         }
     }
 
@@ -55,7 +60,10 @@ impl Activity {
         match self {
             Activity::Message(message) => message.kind == crate::conversation::PartKind::Comment,
             Activity::ConversationStarted | Activity::StatusChanged { .. } => true,
-            Activity::ContactCreated | Activity::Event { .. } | Activity::Assigned { .. } => false,
+            Activity::ContactCreated
+            | Activity::Event { .. }
+            | Activity::Assigned { .. }
+            | Activity::Read { .. } => false,
         }
     }
 
@@ -125,6 +133,9 @@ mod tests {
             Activity::Assigned {
                 assignee_id: Some(AgentId::generate()),
                 by: None,
+            },
+            Activity::Read {
+                read_at: Timestamp::from_millis(3),
             },
         ] {
             let back = Activity::from_parts(activity.kind(), activity.data()).unwrap();

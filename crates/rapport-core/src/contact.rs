@@ -148,6 +148,27 @@ impl ContactUpsert {
         workspace_id: WorkspaceId,
         input: ContactUpsertInput,
     ) -> Result<Self, ValidationError> {
+        Self::parse_fields(workspace_id, input, true)
+    }
+
+    /// Parses changes to a contact already known by id (a widget visitor
+    /// updating themselves): no identifier is needed, and `user_id` cannot
+    /// be set this way.
+    pub fn parse_changes(
+        workspace_id: WorkspaceId,
+        input: ContactUpsertInput,
+    ) -> Result<Self, ValidationError> {
+        if input.user_id.is_some() {
+            return Err(ValidationError::field("user_id", "cannot be changed here"));
+        }
+        Self::parse_fields(workspace_id, input, false)
+    }
+
+    fn parse_fields(
+        workspace_id: WorkspaceId,
+        input: ContactUpsertInput,
+        needs_identifier: bool,
+    ) -> Result<Self, ValidationError> {
         let mut v = Validator::default();
         let user_id = input
             .user_id
@@ -165,7 +186,7 @@ impl ContactUpsert {
             .phone
             .as_deref()
             .and_then(|p| v.check("phone", non_empty_text(p, 64)));
-        if input.user_id.is_none() && input.email.is_none() {
+        if needs_identifier && input.user_id.is_none() && input.email.is_none() {
             v.push(
                 "user_id",
                 "give a user_id or an email to identify the contact",

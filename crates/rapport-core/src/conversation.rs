@@ -59,6 +59,8 @@ pub struct Conversation {
     /// When the contact started waiting for the team (their oldest message
     /// with no team reply after it); `None` when nobody waits.
     pub waiting_since: Option<Timestamp>,
+    /// How far the contact has read: team messages up to this time.
+    pub contact_read_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -130,9 +132,32 @@ pub struct ConversationQuery {
     pub status: Option<ConversationStatus>,
     pub assignee: Option<AssigneeFilter>,
     pub contact_id: Option<ContactId>,
-    /// Resume after this (updated_at, id), newest first.
+    pub sort: ConversationSort,
+    /// Resume after this (sort time, id) of the previous page's last row.
     pub after: Option<(Timestamp, ConversationId)>,
     pub limit: u32,
+}
+
+/// The order of a conversation list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationSort {
+    /// Latest activity first.
+    #[default]
+    Newest,
+    /// Contacts who have waited longest for the team first; only
+    /// conversations where someone waits.
+    Waiting,
+}
+
+impl Conversation {
+    /// The time a list sorted by `sort` orders this conversation by.
+    pub fn sort_time(&self, sort: ConversationSort) -> Timestamp {
+        match sort {
+            ConversationSort::Newest => self.updated_at,
+            ConversationSort::Waiting => self.waiting_since.unwrap_or(self.updated_at),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,6 +235,7 @@ mod tests {
             assignee_id: None,
             snoozed_until: None,
             waiting_since: None,
+            contact_read_at: None,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
         }

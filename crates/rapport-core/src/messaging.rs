@@ -92,6 +92,7 @@ pub async fn send_chat_message(
         },
         snoozed_until: None,
         waiting_since: None,
+        contact_read_at: None,
         created_at: now,
         updated_at: now,
     });
@@ -113,6 +114,62 @@ pub async fn send_chat_message(
     };
     deps.bus.publish(result.message.workspace_id, result.seq);
     Ok(result)
+}
+
+/// A message a contact writes (in the widget, or by replying to an email):
+/// their own words, never a template. `None` starts a new conversation.
+pub async fn post_contact_message(
+    deps: Deps<'_>,
+    workspace_id: WorkspaceId,
+    contact_id: ContactId,
+    conversation_id: Option<ConversationId>,
+    body: &str,
+) -> Result<StoredMessage, SendError> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > crate::template::MAX_TEMPLATE_CHARS {
+        return Err(ValidationError::field(
+            "body",
+            format!(
+                "a message has 1 to {} characters",
+                crate::template::MAX_TEMPLATE_CHARS
+            ),
+        )
+        .into());
+    }
+    let now = deps.clock.now();
+    let message = Message {
+        id: MessageId::generate(),
+        workspace_id,
+        conversation_id: conversation_id.unwrap_or_else(ConversationId::generate),
+        author: Author::Contact(contact_id),
+        kind: PartKind::Comment,
+        body: body.to_owned(),
+        created_at: now,
+    };
+    let new_conversation = conversation_id.is_none().then_some(Conversation {
+        id: message.conversation_id,
+        workspace_id,
+        contact_id,
+        status: ConversationStatus::Open,
+        assignee_id: None,
+        snoozed_until: None,
+        waiting_since: None,
+        contact_read_at: None,
+        created_at: now,
+        updated_at: now,
+    });
+    let stored = deps
+        .store
+        .append_message(NewMessage {
+            message,
+            contact_id,
+            new_conversation,
+            jobs: Vec::new(),
+        })
+        .await
+        .map_err(not_found("conversation_id"))?;
+    deps.bus.publish(workspace_id, stored.seq);
+    Ok(stored)
 }
 
 /// Why the store found nothing to append to.

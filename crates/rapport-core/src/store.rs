@@ -12,7 +12,7 @@ use crate::contact::{Contact, ContactUpsert};
 use crate::conversation::{Conversation, ConversationChange, ConversationQuery, Message};
 use crate::ids::{AgentId, ContactId, ConversationId, TokenId, WorkspaceId};
 use crate::job::NewJob;
-use crate::workspace::{NewWorkspace, Workspace};
+use crate::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 
 /// The one storage error type; drivers' errors are converted in one place.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,16 @@ pub struct NewMessage {
     pub new_conversation: Option<Conversation>,
     /// Jobs the message causes (the email fallback), enqueued with it.
     pub jobs: Vec<NewJob>,
+}
+
+/// A signed-in Inbox session: only the hash of its secret is stored.
+#[derive(Clone, Debug)]
+pub struct AgentSession {
+    pub secret_hash: [u8; 32],
+    pub workspace_id: WorkspaceId,
+    pub agent_id: AgentId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 /// What `append_message` stored.
@@ -96,6 +106,15 @@ pub trait Store: Send + Sync + 'static {
     /// the owner's email already owns a workspace.
     async fn bootstrap_workspace(&self, new: NewWorkspace) -> Result<(), StoreError>;
     async fn workspace(&self, id: WorkspaceId) -> Result<Workspace, StoreError>;
+    /// How many workspaces exist (0 on a fresh install).
+    async fn workspace_count(&self) -> Result<u64, StoreError>;
+    /// The workspace the widget's public `app_id` names.
+    async fn workspace_by_app_id(&self, app_id: &str) -> Result<Workspace, StoreError>;
+    async fn update_workspace(
+        &self,
+        id: WorkspaceId,
+        settings: WorkspaceSettings,
+    ) -> Result<Workspace, StoreError>;
 
     /// `Conflict` when the email is already a member of the workspace.
     async fn create_agent(&self, new: NewAgent) -> Result<Agent, StoreError>;
@@ -113,6 +132,46 @@ pub trait Store: Send + Sync + 'static {
     /// Who a live (unrevoked) token with this secret hash acts as.
     async fn authenticate_token(&self, secret_hash: [u8; 32]) -> Result<Principal, StoreError>;
 
+    /// Team members with this email (in any workspace), with their
+    /// password hashes, oldest first: for signing in.
+    async fn login_candidates(&self, email: &str) -> Result<Vec<(Agent, String)>, StoreError>;
+    async fn create_agent_session(&self, session: AgentSession) -> Result<(), StoreError>;
+    /// Who an unexpired sign-in session acts as.
+    async fn agent_session(
+        &self,
+        secret_hash: [u8; 32],
+        now: Timestamp,
+    ) -> Result<Principal, StoreError>;
+    async fn delete_agent_session(&self, secret_hash: [u8; 32]) -> Result<(), StoreError>;
+
+    /// A new anonymous contact (a lead) for a widget visitor.
+    async fn create_lead(
+        &self,
+        workspace: WorkspaceId,
+        id: ContactId,
+        now: Timestamp,
+    ) -> Result<(Contact, i64), StoreError>;
+    async fn create_widget_session(
+        &self,
+        secret_hash: [u8; 32],
+        workspace: WorkspaceId,
+        contact: ContactId,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// The workspace and contact a widget session belongs to.
+    async fn widget_session(
+        &self,
+        secret_hash: [u8; 32],
+    ) -> Result<(WorkspaceId, ContactId), StoreError>;
+    /// Moves a lead's conversations, timeline and sessions to the contact
+    /// it turned out to be, and removes the lead.
+    async fn merge_lead(
+        &self,
+        workspace: WorkspaceId,
+        lead: ContactId,
+        into: ContactId,
+    ) -> Result<(), StoreError>;
+
     /// Creates or updates the contact the upsert matches. When it created
     /// one, also returns the position of the `contact_created` entry.
     async fn upsert_contact(
@@ -122,6 +181,14 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<(Contact, Option<i64>), StoreError>;
     async fn contact(&self, workspace: WorkspaceId, id: ContactId) -> Result<Contact, StoreError>;
+    /// Applies `changes` (parsed with `ContactUpsert::parse_changes`) to the
+    /// contact with this id.
+    async fn update_contact(
+        &self,
+        id: ContactId,
+        changes: ContactUpsert,
+        now: Timestamp,
+    ) -> Result<Contact, StoreError>;
     /// The workspace, a contact of it and (if asked for and in the same
     /// workspace) a team member, in one read. `NotFound` when the contact is
     /// not in the workspace.
@@ -165,6 +232,36 @@ pub trait Store: Send + Sync + 'static {
         workspace: WorkspaceId,
         query: ConversationQuery,
     ) -> Result<Vec<Conversation>, StoreError>;
+    /// The newest part of each listed conversation: any part, or with
+    /// `comments_only` the newest the contact can see.
+    async fn last_parts(
+        &self,
+        workspace: WorkspaceId,
+        conversations: &[ConversationId],
+        comments_only: bool,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Per conversation of the contact, how many team comments are newer
+    /// than what the contact has read (conversations with none are left out).
+    async fn unread_counts(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+    ) -> Result<Vec<(ConversationId, u32)>, StoreError>;
+    /// The listed contacts of the workspace (unknown ids are skipped).
+    async fn contacts(
+        &self,
+        workspace: WorkspaceId,
+        ids: &[ContactId],
+    ) -> Result<Vec<Contact>, StoreError>;
+    /// Records that the contact read the conversation's team messages up
+    /// to `at`; logs it when it moves the read position forward.
+    async fn mark_read(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+        contact: ContactId,
+        at: Timestamp,
+    ) -> Result<Option<i64>, StoreError>;
     /// Applies a status or assignment change and logs it; returns the
     /// conversation and, when something changed, the activity position.
     async fn change_conversation(

@@ -207,6 +207,7 @@ mod tests {
             app_id: "app".into(),
             identity_secret: String::new(),
             identity_verification: false,
+            allowed_origins: Vec::new(),
             created_at: Timestamp::from_millis(0),
         };
         let contact = Contact {

@@ -19,6 +19,9 @@ pub struct Workspace {
     pub identity_secret: String,
     /// When set, a widget may only claim a `user_id` with a valid `user_hash`.
     pub identity_verification: bool,
+    /// Origins (`https://shop.example`) whose pages may embed the widget;
+    /// empty allows any.
+    pub allowed_origins: Vec<String>,
     pub created_at: Timestamp,
 }
 
@@ -29,4 +32,58 @@ pub struct NewWorkspace {
     pub workspace: Workspace,
     pub owner: NewAgent,
     pub token: crate::agent::NewToken,
+}
+
+/// A change to a workspace's settings; `None` keeps a setting.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkspaceSettings {
+    pub name: Option<String>,
+    pub identity_verification: Option<bool>,
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+/// An origin as browsers send it: scheme, host and optional port, nothing
+/// else (`https://shop.example:8443`).
+pub fn parse_origin(text: &str) -> Result<String, String> {
+    let text = text.trim().trim_end_matches('/');
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| format!("{text:?} is not an origin: start with https:// or http://"))?;
+    let valid = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if valid {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "{text:?} is not an origin such as https://shop.example"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        assert_eq!(
+            parse_origin(" https://Shop.Example/ ").unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            parse_origin("http://localhost:8080").unwrap(),
+            "http://localhost:8080"
+        );
+        for bad in [
+            "shop.example",
+            "https://shop.example/path",
+            "javascript:alert(1)",
+            "https://",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -42,7 +42,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         config: &Config,
     ) -> Self {
-        let hub = Hub::start(store.clone(), &bus, config.max_connections);
+        let hub = Hub::start(store.clone(), clock.clone(), &bus, config.max_connections);
         Self {
             store,
             bus: Arc::new(bus),
@@ -98,12 +98,14 @@ impl utoipa::Modify for BearerAuth {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api::routes())
+        .nest("/widget/v1", api::widget_routes())
         .into_openapi()
 }
 
 pub fn router(state: AppState) -> Router {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api::routes())
+        .nest("/widget/v1", api::widget_routes())
         .split_for_parts();
     let doc = Arc::new(doc);
     let body_limit = state.json_body_limit;
@@ -112,6 +114,8 @@ pub fn router(state: AppState) -> Router {
         get(move || async move { axum::Json(doc.as_ref().clone()) }),
     )
     .route("/api/v1/live", get(live::socket::inbox_live))
+    .route("/widget/v1/live", get(live::socket::widget_live))
+    .merge(crate::web::routes())
     .route("/healthz", get(healthz))
     .fallback(|| async { ApiError::NotFound("no such route".into()) })
     .layer(DefaultBodyLimit::max(body_limit))

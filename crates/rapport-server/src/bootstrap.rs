@@ -65,6 +65,7 @@ pub async fn bootstrap_workspace(
         app_id: credentials::new_app_id(),
         identity_secret: credentials::new_identity_secret(),
         identity_verification: false,
+        allowed_origins: Vec::new(),
         created_at: now,
     };
     let owner = Agent {

@@ -2,6 +2,8 @@
 //! hashed off the async threads), and the workspace's public app id and
 //! identity-verification key.
 
+use std::sync::LazyLock;
+
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,12 +14,35 @@ pub const TOKEN_PREFIX: &str = "rpt_";
 
 /// A new API token and the hash that is stored in its place.
 pub fn new_api_token() -> (String, [u8; 32]) {
-    let token = format!(
-        "{TOKEN_PREFIX}{}",
+    new_secret(TOKEN_PREFIX)
+}
+
+/// A new random secret with a recognisable prefix (`rpt_` API tokens,
+/// `rps_` Inbox sessions, `wst_` widget sessions) and its stored hash.
+pub fn new_secret(prefix: &str) -> (String, [u8; 32]) {
+    let secret = format!(
+        "{prefix}{}",
         URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
     );
-    let hash = hash_token(&token);
-    (token, hash)
+    let hash = hash_token(&secret);
+    (secret, hash)
+}
+
+/// Checks `password` against a hash that matches nothing, taking as long
+/// as a real check: signing in with an unknown email is not faster.
+pub async fn check_against_decoy(password: String) {
+    static DECOY: LazyLock<String> = LazyLock::new(|| {
+        Argon2::default()
+            .hash_password(&rand::random::<[u8; 16]>())
+            .map(|hash| hash.to_string())
+            .unwrap_or_default()
+    });
+    let _ = tokio::task::spawn_blocking(move || {
+        if let Ok(hash) = PasswordHash::new(&DECOY) {
+            let _ = Argon2::default().verify_password(password.as_bytes(), &hash);
+        }
+    })
+    .await;
 }
 
 /// Tokens carry 256 random bits, so a fast hash is enough to store them.

@@ -4,8 +4,9 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use rapport_core::agent::Principal;
 use rapport_core::store::StoreError;
 use serde::de::DeserializeOwned;
@@ -95,28 +96,72 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
-/// The team member a bearer token acts as.
+/// The team member a request acts for: by bearer token (scripts), or by
+/// the Inbox's sign-in cookie. A cookie-signed request that changes
+/// anything must carry `X-Rapport-CSRF: 1`, which another site's page
+/// cannot add.
 pub struct Auth(pub Principal);
+
+/// The Inbox's sign-in cookie.
+pub const SESSION_COOKIE: &str = "rapport_session";
+/// The header a cookie-signed change must carry.
+pub const CSRF_HEADER: &str = "x-rapport-csrf";
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let token = header
-            .and_then(|h| h.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .ok_or(ApiError::Unauthorized)?;
-        match state.store.authenticate_token(hash_token(token)).await {
-            Ok(principal) => Ok(Auth(principal)),
-            Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
-            Err(other) => Err(other.into()),
+        if let Some(token) = bearer(parts) {
+            return match state.store.authenticate_token(hash_token(token)).await {
+                Ok(principal) => Ok(Auth(principal)),
+                Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
+                Err(other) => Err(other.into()),
+            };
         }
+        let Some(session) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(ApiError::Unauthorized);
+        };
+        let principal = match state
+            .store
+            .agent_session(hash_token(session), state.clock.now())
+            .await
+        {
+            Ok(principal) => principal,
+            Err(StoreError::NotFound) => return Err(ApiError::Unauthorized),
+            Err(other) => return Err(other.into()),
+        };
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let vouched = parts.headers.get(CSRF_HEADER).is_some_and(|v| v == "1");
+        if !safe && !vouched {
+            return Err(ApiError::Forbidden(format!(
+                "send the {CSRF_HEADER}: 1 header with changes"
+            )));
+        }
+        Ok(Auth(principal))
     }
+}
+
+/// The bearer token of the `Authorization` header, if any.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+}
+
+/// A cookie's value, if the request carries it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
 }
 
 /// Names the field serde complained about: its path (which for an unknown

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod live;
 pub mod telemetry;
+pub mod web;
 
 use std::future::Future;
 

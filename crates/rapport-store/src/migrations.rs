@@ -11,17 +11,31 @@ use crate::data_err;
 
 type Files = &'static [(i64, &'static str, &'static str)];
 
-pub(crate) const SQLITE: Files = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
+pub(crate) const SQLITE: Files = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "sessions and reads",
+        include_str!("../migrations/sqlite/0002_sessions_and_reads.sql"),
+    ),
+];
 
-pub(crate) const POSTGRES: Files = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+pub(crate) const POSTGRES: Files = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "sessions and reads",
+        include_str!("../migrations/postgres/0002_sessions_and_reads.sql"),
+    ),
+];
 
 fn migrator(files: Files) -> Migrator {
     Migrator::with_migrations(

@@ -13,13 +13,15 @@ use rapport_core::activity::{Activity, ActivityEntry};
 use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Principal, Role};
 use rapport_core::contact::{Contact, ContactUpsert};
 use rapport_core::conversation::{
-    AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, Message, PartKind,
+    AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
+    Message, PartKind,
 };
 use rapport_core::ids::{AgentId, ContactId, ConversationId, MessageId, TokenId, WorkspaceId};
 use rapport_core::store::{
-    MessageContext, NewEvent, NewMessage, Store, StoreError, StoredMessage, Stream, TimelineQuery,
+    AgentSession, MessageContext, NewEvent, NewMessage, Store, StoreError, StoredMessage, Stream,
+    TimelineQuery,
 };
-use rapport_core::workspace::{NewWorkspace, Workspace};
+use rapport_core::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder, Row};
 use uuid::Uuid;
@@ -88,7 +90,7 @@ fn json(row: &DbRow, column: &str) -> Result<serde_json::Value, StoreError> {
 // ---- workspaces, agents, tokens -------------------------------------------
 
 const WORKSPACE_COLUMNS: &str =
-    "id, name, app_id, identity_secret, identity_verification, created_at";
+    "id, name, app_id, identity_secret, identity_verification, allowed_origins, created_at";
 
 /// Reads a workspace from columns named `{prefix}id`, `{prefix}name`, ...
 /// (a prefix tells joined tables' columns apart).
@@ -102,6 +104,10 @@ fn workspace_from_row(row: &DbRow, prefix: &str) -> Result<Workspace, StoreError
         identity_verification: row
             .try_get(col("identity_verification").as_str())
             .map_err(db_err)?,
+        allowed_origins: row
+            .try_get::<Json<Vec<String>>, _>(col("allowed_origins").as_str())
+            .map_err(db_err)?
+            .0,
         created_at: ts(row, &col("created_at"))?,
     })
 }
@@ -133,14 +139,15 @@ fn token_from_row(row: &DbRow) -> Result<ApiToken, StoreError> {
 async fn bootstrap_workspace(conn: &mut Conn, new: NewWorkspace) -> Result<(), StoreError> {
     let ws = &new.workspace;
     sqlx::query(
-        "INSERT INTO workspaces (id, name, app_id, identity_secret, identity_verification, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO workspaces (id, name, app_id, identity_secret, identity_verification, allowed_origins, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(ws.id.as_uuid())
     .bind(&ws.name)
     .bind(&ws.app_id)
     .bind(&ws.identity_secret)
     .bind(ws.identity_verification)
+    .bind(Json(&ws.allowed_origins))
     .bind(ms(ws.created_at))
     .execute(&mut *conn)
     .await
@@ -298,6 +305,27 @@ async fn update_contact(conn: &mut Conn, contact: &Contact) -> Result<(), StoreE
     .await
     .map_err(db_err)?;
     Ok(())
+}
+
+async fn update_contact_by_id(
+    conn: &mut Conn,
+    id: ContactId,
+    changes: ContactUpsert,
+    now: Timestamp,
+) -> Result<Contact, StoreError> {
+    let row = sqlx::query(for_update!(
+        "SELECT id, workspace_id, user_id, email, name, phone, props, created_at, updated_at
+         FROM contacts WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(changes.workspace_id.as_uuid())
+    .bind(id.as_uuid())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let mut contact = contact_from_row(&row)?;
+    contact.apply(&changes, now);
+    update_contact(conn, &contact).await?;
+    Ok(contact)
 }
 
 async fn upsert_contact(
@@ -473,7 +501,7 @@ fn activity_from_row(row: &DbRow) -> Result<ActivityEntry, StoreError> {
 
 // ---- conversations and messages ----------------------------------------------
 
-const CONVERSATION_COLUMNS: &str = "id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, created_at, updated_at";
+const CONVERSATION_COLUMNS: &str = "id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, contact_read_at, created_at, updated_at";
 
 fn conversation_from_row(row: &DbRow) -> Result<Conversation, StoreError> {
     Ok(Conversation {
@@ -484,6 +512,7 @@ fn conversation_from_row(row: &DbRow) -> Result<Conversation, StoreError> {
         assignee_id: opt_uuid(row, "assignee_id")?.map(AgentId::from_uuid),
         snoozed_until: opt_ts(row, "snoozed_until")?,
         waiting_since: opt_ts(row, "waiting_since")?,
+        contact_read_at: opt_ts(row, "contact_read_at")?,
         created_at: ts(row, "created_at")?,
         updated_at: ts(row, "updated_at")?,
     })
@@ -514,7 +543,7 @@ async fn locked_conversation(
     id: ConversationId,
 ) -> Result<Conversation, StoreError> {
     let row = sqlx::query(for_update!(
-        "SELECT id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, created_at, updated_at
+        "SELECT id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, contact_read_at, created_at, updated_at
          FROM conversations WHERE workspace_id = $1 AND id = $2"
     ))
     .bind(workspace.as_uuid())
@@ -677,6 +706,209 @@ async fn change_conversation(
     Ok((next, Some(seq)))
 }
 
+// ---- workspace settings, sessions, leads, reads ---------------------------------
+
+async fn update_workspace(
+    conn: &mut Conn,
+    id: WorkspaceId,
+    settings: WorkspaceSettings,
+) -> Result<Workspace, StoreError> {
+    let row = sqlx::query(for_update!(
+        "SELECT id, name, app_id, identity_secret, identity_verification, allowed_origins, created_at
+         FROM workspaces WHERE id = $1"
+    ))
+    .bind(id.as_uuid())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let mut workspace = workspace_from_row(&row, "")?;
+    if let Some(name) = settings.name {
+        workspace.name = name;
+    }
+    if let Some(enforced) = settings.identity_verification {
+        workspace.identity_verification = enforced;
+    }
+    if let Some(origins) = settings.allowed_origins {
+        workspace.allowed_origins = origins;
+    }
+    sqlx::query(
+        "UPDATE workspaces SET name = $2, identity_verification = $3, allowed_origins = $4 WHERE id = $1",
+    )
+    .bind(id.as_uuid())
+    .bind(&workspace.name)
+    .bind(workspace.identity_verification)
+    .bind(Json(&workspace.allowed_origins))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(workspace)
+}
+
+async fn create_agent_session(conn: &mut Conn, session: AgentSession) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO agent_sessions (secret_hash, workspace_id, agent_id, created_at, expires_at)
+         SELECT $1, $2, $3, $4, $5 FROM agents WHERE workspace_id = $2 AND id = $3",
+    )
+    .bind(&session.secret_hash[..])
+    .bind(session.workspace_id.as_uuid())
+    .bind(session.agent_id.as_uuid())
+    .bind(ms(session.created_at))
+    .bind(ms(session.expires_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)
+    .and_then(|done| {
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    })
+}
+
+async fn delete_agent_session(conn: &mut Conn, secret_hash: [u8; 32]) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM agent_sessions WHERE secret_hash = $1")
+        .bind(&secret_hash[..])
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)
+        .map(drop)
+}
+
+async fn create_lead(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: ContactId,
+    now: Timestamp,
+) -> Result<(Contact, i64), StoreError> {
+    sqlx::query(
+        "INSERT INTO contacts (id, workspace_id, props, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(id.as_uuid())
+    .bind(workspace.as_uuid())
+    .bind(Json(serde_json::json!({})))
+    .bind(ms(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let seq = log(conn, workspace, id, None, &Activity::ContactCreated, now).await?;
+    let contact = Contact {
+        id,
+        workspace_id: workspace,
+        user_id: None,
+        email: None,
+        name: None,
+        phone: None,
+        props: Default::default(),
+        created_at: now,
+        updated_at: now,
+    };
+    Ok((contact, seq))
+}
+
+async fn create_widget_session(
+    conn: &mut Conn,
+    secret_hash: [u8; 32],
+    workspace: WorkspaceId,
+    contact: ContactId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO widget_sessions (secret_hash, workspace_id, contact_id, created_at)
+         SELECT $1, $2, $3, $4 FROM contacts WHERE workspace_id = $2 AND id = $3",
+    )
+    .bind(&secret_hash[..])
+    .bind(workspace.as_uuid())
+    .bind(contact.as_uuid())
+    .bind(ms(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)
+    .and_then(|done| {
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    })
+}
+
+async fn merge_lead(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    lead: ContactId,
+    into: ContactId,
+) -> Result<(), StoreError> {
+    if lead == into {
+        return Ok(());
+    }
+    // Only a lead (no user_id) merges, and only into a contact of the same
+    // workspace.
+    let found: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM contacts WHERE workspace_id = $1
+         AND ((id = $2 AND user_id IS NULL) OR id = $3)",
+    )
+    .bind(workspace.as_uuid())
+    .bind(lead.as_uuid())
+    .bind(into.as_uuid())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if found != 2 {
+        return Err(StoreError::NotFound);
+    }
+    for sql in [
+        "UPDATE conversations SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2",
+        "UPDATE activity SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2",
+        "UPDATE widget_sessions SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2",
+        "DELETE FROM contacts WHERE workspace_id = $1 AND id = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(workspace.as_uuid())
+            .bind(lead.as_uuid())
+            .bind(into.as_uuid())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn mark_read(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    conversation: ConversationId,
+    contact: ContactId,
+    at: Timestamp,
+) -> Result<Option<i64>, StoreError> {
+    let current = locked_conversation(conn, workspace, conversation).await?;
+    if current.contact_id != contact {
+        return Err(StoreError::NotFound);
+    }
+    if current.contact_read_at.is_some_and(|read| read >= at) {
+        return Ok(None);
+    }
+    sqlx::query(
+        "UPDATE conversations SET contact_read_at = $3 WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(workspace.as_uuid())
+    .bind(conversation.as_uuid())
+    .bind(ms(at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let seq = log(
+        conn,
+        workspace,
+        contact,
+        Some(conversation),
+        &Activity::Read { read_at: at },
+        at,
+    )
+    .await?;
+    Ok(Some(seq))
+}
+
 // ---- the Store, in terms of the above -----------------------------------------
 
 #[async_trait]
@@ -701,6 +933,242 @@ impl Store for Backend {
             .await
             .map_err(db_err)?;
         workspace_from_row(&row, "")
+    }
+
+    async fn workspace_count(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces")
+            .fetch_one(self.reader())
+            .await
+            .map_err(db_err)?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    async fn workspace_by_app_id(&self, app_id: &str) -> Result<Workspace, StoreError> {
+        let sql = format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE app_id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(app_id)
+            .fetch_one(self.reader())
+            .await
+            .map_err(db_err)?;
+        workspace_from_row(&row, "")
+    }
+
+    async fn update_workspace(
+        &self,
+        id: WorkspaceId,
+        settings: WorkspaceSettings,
+    ) -> Result<Workspace, StoreError> {
+        self.write(op!(update_workspace, id, settings)).await
+    }
+
+    async fn login_candidates(&self, email: &str) -> Result<Vec<(Agent, String)>, StoreError> {
+        sqlx::query(
+            "SELECT id, workspace_id, email, name, role, created_at, password_hash FROM agents
+             WHERE email = $1 ORDER BY created_at, id",
+        )
+        .bind(email)
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|row| Ok((agent_from_row(row, "")?, text(row, "password_hash")?)))
+        .collect()
+    }
+
+    async fn create_agent_session(&self, session: AgentSession) -> Result<(), StoreError> {
+        self.write(op!(create_agent_session, session)).await
+    }
+
+    async fn agent_session(
+        &self,
+        secret_hash: [u8; 32],
+        now: Timestamp,
+    ) -> Result<Principal, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.workspace_id, s.agent_id, a.role FROM agent_sessions s
+             JOIN agents a ON a.id = s.agent_id AND a.workspace_id = s.workspace_id
+             WHERE s.secret_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(&secret_hash[..])
+        .bind(ms(now))
+        .fetch_one(self.reader())
+        .await
+        .map_err(db_err)?;
+        Ok(Principal {
+            workspace_id: WorkspaceId::from_uuid(uuid(&row, "workspace_id")?),
+            agent_id: AgentId::from_uuid(uuid(&row, "agent_id")?),
+            role: parsed(&row, "role")?,
+        })
+    }
+
+    async fn delete_agent_session(&self, secret_hash: [u8; 32]) -> Result<(), StoreError> {
+        self.write(op!(delete_agent_session, secret_hash)).await
+    }
+
+    async fn create_lead(
+        &self,
+        workspace: WorkspaceId,
+        id: ContactId,
+        now: Timestamp,
+    ) -> Result<(Contact, i64), StoreError> {
+        self.write(op!(create_lead, workspace, id, now)).await
+    }
+
+    async fn create_widget_session(
+        &self,
+        secret_hash: [u8; 32],
+        workspace: WorkspaceId,
+        contact: ContactId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(op!(
+            create_widget_session,
+            secret_hash,
+            workspace,
+            contact,
+            now
+        ))
+        .await
+    }
+
+    async fn widget_session(
+        &self,
+        secret_hash: [u8; 32],
+    ) -> Result<(WorkspaceId, ContactId), StoreError> {
+        let row = sqlx::query(
+            "SELECT workspace_id, contact_id FROM widget_sessions WHERE secret_hash = $1",
+        )
+        .bind(&secret_hash[..])
+        .fetch_one(self.reader())
+        .await
+        .map_err(db_err)?;
+        Ok((
+            WorkspaceId::from_uuid(uuid(&row, "workspace_id")?),
+            ContactId::from_uuid(uuid(&row, "contact_id")?),
+        ))
+    }
+
+    async fn merge_lead(
+        &self,
+        workspace: WorkspaceId,
+        lead: ContactId,
+        into: ContactId,
+    ) -> Result<(), StoreError> {
+        self.write(op!(merge_lead, workspace, lead, into)).await
+    }
+
+    async fn last_parts(
+        &self,
+        workspace: WorkspaceId,
+        conversations: &[ConversationId],
+        comments_only: bool,
+    ) -> Result<Vec<Message>, StoreError> {
+        if conversations.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = QueryBuilder::<Db>::new(
+            "SELECT id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at FROM messages m
+             WHERE m.workspace_id = ",
+        );
+        sql.push_bind(workspace.as_uuid())
+            .push(" AND m.conversation_id IN (");
+        let mut ids = sql.separated(", ");
+        for id in conversations {
+            ids.push_bind(id.as_uuid());
+        }
+        let kinds = if comments_only {
+            " AND {t}.kind = 'comment'"
+        } else {
+            ""
+        };
+        sql.push(format!(
+            "){} AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.conversation_id = m.conversation_id{}
+               AND (n.created_at > m.created_at OR (n.created_at = m.created_at AND n.id > m.id)))",
+            kinds.replace("{t}", "m"),
+            kinds.replace("{t}", "n"),
+        ));
+        sql.build()
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(message_from_row)
+            .collect()
+    }
+
+    async fn unread_counts(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+    ) -> Result<Vec<(ConversationId, u32)>, StoreError> {
+        sqlx::query(
+            "SELECT m.conversation_id, COUNT(*) AS unread FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id
+             WHERE c.workspace_id = $1 AND c.contact_id = $2 AND m.kind = 'comment'
+               AND m.author_type <> 'contact' AND m.created_at > COALESCE(c.contact_read_at, 0)
+             GROUP BY m.conversation_id",
+        )
+        .bind(workspace.as_uuid())
+        .bind(contact.as_uuid())
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|row| {
+            let unread: i64 = row.try_get("unread").map_err(db_err)?;
+            Ok((
+                ConversationId::from_uuid(uuid(row, "conversation_id")?),
+                u32::try_from(unread).unwrap_or(u32::MAX),
+            ))
+        })
+        .collect()
+    }
+
+    async fn update_contact(
+        &self,
+        id: ContactId,
+        changes: ContactUpsert,
+        now: Timestamp,
+    ) -> Result<Contact, StoreError> {
+        self.write(op!(update_contact_by_id, id, changes, now))
+            .await
+    }
+
+    async fn contacts(
+        &self,
+        workspace: WorkspaceId,
+        ids: &[ContactId],
+    ) -> Result<Vec<Contact>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = QueryBuilder::<Db>::new(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = "
+        ));
+        sql.push_bind(workspace.as_uuid()).push(" AND id IN (");
+        let mut list = sql.separated(", ");
+        for id in ids {
+            list.push_bind(id.as_uuid());
+        }
+        sql.push(")");
+        sql.build()
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(contact_from_row)
+            .collect()
+    }
+
+    async fn mark_read(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+        contact: ContactId,
+        at: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        self.write(op!(mark_read, workspace, conversation, contact, at))
+            .await
     }
 
     async fn create_agent(&self, new: NewAgent) -> Result<Agent, StoreError> {
@@ -806,7 +1274,8 @@ impl Store for Backend {
         let row = sqlx::query(
             "SELECT c.id, c.workspace_id, c.user_id, c.email, c.name, c.phone, c.props, c.created_at, c.updated_at,
                     w.id AS w_id, w.name AS w_name, w.app_id AS w_app_id, w.identity_secret AS w_identity_secret,
-                    w.identity_verification AS w_identity_verification, w.created_at AS w_created_at,
+                    w.identity_verification AS w_identity_verification, w.allowed_origins AS w_allowed_origins,
+                    w.created_at AS w_created_at,
                     a.id AS a_id, a.workspace_id AS a_workspace_id, a.email AS a_email, a.name AS a_name,
                     a.role AS a_role, a.created_at AS a_created_at
              FROM contacts c
@@ -953,16 +1422,30 @@ impl Store for Backend {
         if let Some(contact) = query.contact_id {
             sql.push(" AND contact_id = ").push_bind(contact.as_uuid());
         }
-        if let Some((updated_at, id)) = query.after {
-            sql.push(" AND (updated_at < ")
-                .push_bind(ms(updated_at))
-                .push(" OR (updated_at = ")
-                .push_bind(ms(updated_at))
-                .push(" AND id < ")
+        // Newest: latest activity first. Waiting: longest-waiting first,
+        // only where someone waits. The cursor is the last row's sort key.
+        let (column, older, order) = match query.sort {
+            ConversationSort::Newest => ("updated_at", " < ", " ORDER BY updated_at DESC, id DESC"),
+            ConversationSort::Waiting => (
+                "waiting_since",
+                " > ",
+                " ORDER BY waiting_since ASC, id ASC",
+            ),
+        };
+        if query.sort == ConversationSort::Waiting {
+            sql.push(" AND waiting_since IS NOT NULL");
+        }
+        if let Some((at, id)) = query.after {
+            sql.push(format!(" AND ({column}{older}"))
+                .push_bind(ms(at))
+                .push(format!(" OR ({column} = "))
+                .push_bind(ms(at))
+                .push(format!(" AND id{older}"))
                 .push_bind(id.as_uuid())
                 .push("))");
         }
-        sql.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
+        sql.push(order)
+            .push(" LIMIT ")
             .push_bind(i64::from(query.limit));
         sql.build()
             .fetch_all(self.reader())

@@ -71,6 +71,7 @@ fn new_workspace(owner_email: &str) -> (NewWorkspace, Team) {
             app_id: format!("app_{}", uuid::Uuid::new_v4().simple()),
             identity_secret: "secret".into(),
             identity_verification: false,
+            allowed_origins: Vec::new(),
             created_at: at(0),
         },
         owner: NewAgent {
@@ -164,6 +165,7 @@ fn new_conversation(workspace: WorkspaceId, contact: ContactId, ms: i64) -> Conv
         assignee_id: None,
         snoozed_until: None,
         waiting_since: None,
+        contact_read_at: None,
         created_at: at(ms),
         updated_at: at(ms),
     }

@@ -109,22 +109,11 @@ pub async fn track_event(
     ApiPath(id): ApiPath<ContactId>,
     ApiJson(body): ApiJson<EventRequest>,
 ) -> Result<(StatusCode, Json<ActivityEntry>), ApiError> {
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
-        return Err(ApiError::field(
-            "name",
-            "must be 1 to 255 printable characters",
-        ));
-    }
-    let params = match body.params {
-        None | Some(Json_::Null) => Json_::Object(Default::default()),
-        Some(params @ Json_::Object(_)) => params,
-        Some(_) => return Err(ApiError::field("params", "must be a JSON object")),
-    };
+    let (name, params) = parse_event(body.name, body.params)?;
     let event = NewEvent {
         workspace_id: principal.workspace_id,
         contact_id: id,
-        name: name.to_owned(),
+        name,
         params,
         created_at: body.created_at.unwrap_or_else(|| state.clock.now()),
     };
@@ -163,4 +152,22 @@ pub async fn timeline(
         })
         .await?;
     Ok(Json(Page::new(entries, limit, |e| e.seq.to_string())))
+}
+
+/// Checks an event's name (1 to 255 printable characters) and params (a
+/// JSON object, or nothing).
+pub fn parse_event(name: String, params: Option<Json_>) -> Result<(String, Json_), ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+        return Err(ApiError::field(
+            "name",
+            "must be 1 to 255 printable characters",
+        ));
+    }
+    let params = match params {
+        None | Some(Json_::Null) => Json_::Object(Default::default()),
+        Some(params @ Json_::Object(_)) => params,
+        Some(_) => return Err(ApiError::field("params", "must be a JSON object")),
+    };
+    Ok((name.to_owned(), params))
 }

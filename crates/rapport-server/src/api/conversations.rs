@@ -1,12 +1,14 @@
 //! Conversations: list, read, reply, and triage (assign, close, snooze, open).
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use rapport_core::Timestamp;
 use rapport_core::contact::Contact;
 use rapport_core::conversation::{
-    AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery,
+    AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     ConversationStatus, Message, PartKind,
 };
 use rapport_core::ids::{AgentId, ContactId, ConversationId};
@@ -31,18 +33,42 @@ pub struct ListParams {
     /// Only this contact's conversations.
     #[param(value_type = Option<String>, format = Uuid)]
     pub contact_id: Option<ContactId>,
+    /// `newest` (latest activity first, the default) or `waiting` (the
+    /// contacts who have waited longest for the team first).
+    #[param(value_type = Option<String>)]
+    pub sort: Option<ConversationSort>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
+/// Who a conversation is with, as a list shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactSummary {
+    pub id: ContactId,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub user_id: Option<String>,
+    /// A widget of theirs is open (or was, a moment ago).
+    pub online: bool,
+}
+
+/// A conversation in a list: with its contact and newest part.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationRow {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub contact: Option<ContactSummary>,
+    pub last_part: Option<Message>,
+}
+
 #[utoipa::path(get, path = "/conversations", tag = "conversations", security(("bearer" = [])),
     params(ListParams),
-    responses((status = 200, body = Page<Conversation>), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Page<ConversationRow>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_conversations(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> Result<Json<Page<Conversation>>, ApiError> {
+) -> Result<Json<Page<ConversationRow>>, ApiError> {
     let page = PageParams {
         limit: params.limit,
         cursor: params.cursor,
@@ -66,19 +92,55 @@ pub async fn list_conversations(
             |_| ApiError::field("assignee", "an agent id, `me` or `unassigned`"),
         )?)),
     };
+    let sort = params.sort.unwrap_or_default();
     let query = ConversationQuery {
         status: params.status,
         assignee,
         contact_id: params.contact_id,
+        sort,
         after,
         limit,
     };
-    let conversations = state
+    let ws = principal.workspace_id;
+    let conversations = state.store.list_conversations(ws, query).await?;
+    let ids: Vec<_> = conversations.iter().map(|c| c.id).collect();
+    let contact_ids: Vec<_> = conversations.iter().map(|c| c.contact_id).collect();
+    let mut last_parts: HashMap<_, _> = state
         .store
-        .list_conversations(principal.workspace_id, query)
-        .await?;
-    Ok(Json(Page::new(conversations, limit, |c| {
-        format!("{}/{}", c.updated_at.as_millis(), c.id)
+        .last_parts(ws, &ids, false)
+        .await?
+        .into_iter()
+        .map(|m| (m.conversation_id, m))
+        .collect();
+    let contacts: HashMap<_, _> = state
+        .store
+        .contacts(ws, &contact_ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let rows = conversations
+        .into_iter()
+        .map(|conversation| ConversationRow {
+            last_part: last_parts.remove(&conversation.id),
+            contact: contacts
+                .get(&conversation.contact_id)
+                .map(|c| ContactSummary {
+                    id: c.id,
+                    name: c.name.clone(),
+                    email: c.email.as_ref().map(|e| e.as_str().to_owned()),
+                    user_id: c.user_id.clone(),
+                    online: state.hub.is_online(ws, c.id),
+                }),
+            conversation,
+        })
+        .collect();
+    Ok(Json(Page::new(rows, limit, |row| {
+        format!(
+            "{}/{}",
+            row.conversation.sort_time(sort).as_millis(),
+            row.conversation.id
+        )
     })))
 }
 

@@ -4,8 +4,11 @@
 pub mod contacts;
 pub mod conversations;
 pub mod messages;
+pub mod session;
+pub mod settings;
 pub mod team;
 pub mod templates;
+pub mod widget;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,6 +19,18 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::ApiError;
+
+/// The messenger's API, under `/widget/v1`.
+pub fn widget_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(widget::boot))
+        .routes(routes!(widget::list, widget::start))
+        .routes(routes!(widget::thread))
+        .routes(routes!(widget::reply))
+        .routes(routes!(widget::read))
+        .routes(routes!(widget::track))
+        .routes(routes!(widget::update))
+}
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -35,6 +50,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(team::list_tokens, team::create_token))
         .routes(routes!(team::revoke_token))
         .routes(routes!(templates::preview))
+        .routes(routes!(
+            session::sign_in,
+            session::current_session,
+            session::sign_out
+        ))
+        .routes(routes!(session::setup_state, session::setup))
+        .routes(routes!(settings::get_workspace, settings::update_workspace))
+        .routes(routes!(settings::set_presence))
 }
 
 /// One page of a list, newest first, and the cursor of the next page

@@ -25,13 +25,32 @@ fn require_manager(principal: &Principal) -> Result<(), ApiError> {
     }
 }
 
+/// A team member and whether they are around.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamMember {
+    #[serde(flatten)]
+    pub agent: Agent,
+    /// `online`, `away`, or `offline` (no Inbox open).
+    pub presence: &'static str,
+}
+
 #[utoipa::path(get, path = "/agents", tag = "team", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Agent>)))]
+    responses((status = 200, body = Vec<TeamMember>)))]
 pub async fn list_agents(
     State(state): State<AppState>,
     Auth(principal): Auth,
-) -> Result<Json<Vec<Agent>>, ApiError> {
-    Ok(Json(state.store.list_agents(principal.workspace_id).await?))
+) -> Result<Json<Vec<TeamMember>>, ApiError> {
+    let ws = principal.workspace_id;
+    let agents = state.store.list_agents(ws).await?;
+    Ok(Json(
+        agents
+            .into_iter()
+            .map(|agent| TeamMember {
+                presence: state.hub.agent_status(ws, agent.id),
+                agent,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -11,12 +11,25 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use rapport_core::activity::ActivityEntry;
-use rapport_core::ids::{ContactId, WorkspaceId};
+use rapport_core::clock::Clock;
+use rapport_core::ids::{AgentId, ContactId, WorkspaceId};
 use rapport_core::store::{Store, StoreError, Stream};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Notify, OnceCell, OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::LocalBus;
+
+/// How long a visitor counts as online after their last widget closed, so
+/// that moving between pages does not flap.
+pub const PRESENCE_GRACE_MS: i64 = 60_000;
+
+/// What a subscriber receives: a log entry, or a passing signal (typing,
+/// presence) that is not logged and not replayed.
+#[derive(Clone, Debug)]
+pub enum Live {
+    Entry(Arc<ActivityEntry>),
+    Signal(Arc<serde_json::Value>),
+}
 
 /// Entries a subscriber may have waiting before it counts as too slow.
 const SUBSCRIBER_BUFFER: usize = 256;
@@ -30,6 +43,11 @@ pub struct Hub(Arc<Inner>);
 
 struct Inner {
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    /// Open widget sockets per contact, and when the last one closed.
+    visitors: Mutex<HashMap<(WorkspaceId, ContactId), Presence>>,
+    /// Team members' chosen status and open Inbox sockets.
+    agents: Mutex<HashMap<(WorkspaceId, AgentId), AgentPresence>>,
     feeds: Mutex<HashMap<WorkspaceId, Feed>>,
     next_id: AtomicU64,
     connections: Arc<Semaphore>,
@@ -40,8 +58,8 @@ struct Feed {
     wake: Arc<Notify>,
     /// The position the feed started reading after, once known.
     start: Arc<OnceCell<i64>>,
-    team: HashMap<u64, mpsc::Sender<Arc<ActivityEntry>>>,
-    contacts: HashMap<ContactId, HashMap<u64, mpsc::Sender<Arc<ActivityEntry>>>>,
+    team: HashMap<u64, mpsc::Sender<Live>>,
+    contacts: HashMap<ContactId, HashMap<u64, mpsc::Sender<Live>>>,
 }
 
 impl Feed {
@@ -55,7 +73,7 @@ impl Feed {
 /// subscriber for falling behind: catch up from the store and subscribe
 /// again.
 pub struct Subscription {
-    pub receiver: mpsc::Receiver<Arc<ActivityEntry>>,
+    pub receiver: mpsc::Receiver<Live>,
     id: u64,
     workspace: WorkspaceId,
     stream: Stream,
@@ -72,9 +90,17 @@ impl Drop for Subscription {
 
 impl Hub {
     /// Starts the hub: it follows `bus` and allows `max_connections` sockets.
-    pub fn start(store: Arc<dyn Store>, bus: &LocalBus, max_connections: usize) -> Self {
+    pub fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        bus: &LocalBus,
+        max_connections: usize,
+    ) -> Self {
         let hub = Hub(Arc::new(Inner {
             store,
+            clock,
+            visitors: Mutex::new(HashMap::new()),
+            agents: Mutex::new(HashMap::new()),
             feeds: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             connections: Arc::new(Semaphore::new(max_connections)),
@@ -103,6 +129,120 @@ impl Hub {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.0.store
+    }
+
+    /// Sends a passing signal to every Inbox subscriber of the workspace.
+    pub fn signal_team(&self, workspace: WorkspaceId, signal: serde_json::Value) {
+        let signal = Live::Signal(Arc::new(signal));
+        let mut feeds = self.0.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(feed) = feeds.get_mut(&workspace) {
+            feed.team.retain(|_, sender| {
+                !matches!(
+                    sender.try_send(signal.clone()),
+                    Err(mpsc::error::TrySendError::Closed(_))
+                )
+            });
+        }
+    }
+
+    /// Sends a passing signal to one contact's open messengers.
+    pub fn signal_contact(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        signal: serde_json::Value,
+    ) {
+        let signal = Live::Signal(Arc::new(signal));
+        let mut feeds = self.0.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(subscribers) = feeds
+            .get_mut(&workspace)
+            .and_then(|feed| feed.contacts.get_mut(&contact))
+        {
+            subscribers.retain(|_, sender| {
+                !matches!(
+                    sender.try_send(signal.clone()),
+                    Err(mpsc::error::TrySendError::Closed(_))
+                )
+            });
+        }
+    }
+
+    /// A visitor's widget opened; they are online until it closes (plus a
+    /// grace period). Dropping the guard records the close.
+    pub fn visitor_arrived(&self, workspace: WorkspaceId, contact: ContactId) -> VisitorGuard {
+        let was_online = self.is_online(workspace, contact);
+        {
+            let mut visitors = self.0.visitors.lock().unwrap_or_else(|e| e.into_inner());
+            visitors.entry((workspace, contact)).or_default().open += 1;
+        }
+        if !was_online {
+            self.signal_team(
+                workspace,
+                serde_json::json!({"type": "presence", "contact_id": contact, "online": true}),
+            );
+        }
+        VisitorGuard {
+            hub: self.clone(),
+            workspace,
+            contact,
+        }
+    }
+
+    /// Whether the contact has a widget open, or had one within the grace
+    /// period.
+    pub fn is_online(&self, workspace: WorkspaceId, contact: ContactId) -> bool {
+        let visitors = self.0.visitors.lock().unwrap_or_else(|e| e.into_inner());
+        visitors.get(&(workspace, contact)).is_some_and(|p| {
+            p.open > 0
+                || p.left_at.is_some_and(|left| {
+                    self.0.clock.now().as_millis() - left.as_millis() < PRESENCE_GRACE_MS
+                })
+        })
+    }
+
+    /// A team member's Inbox socket opened; dropping the guard closes it.
+    pub fn agent_connected(&self, workspace: WorkspaceId, agent: AgentId) -> AgentGuard {
+        let became_online = {
+            let mut agents = self.0.agents.lock().unwrap_or_else(|e| e.into_inner());
+            let presence = agents.entry((workspace, agent)).or_default();
+            presence.sockets += 1;
+            presence.sockets == 1
+        };
+        if became_online {
+            self.announce_agent(workspace, agent);
+        }
+        AgentGuard {
+            hub: self.clone(),
+            workspace,
+            agent,
+        }
+    }
+
+    /// Records a team member's chosen status (`online` or `away`).
+    pub fn set_agent_status(&self, workspace: WorkspaceId, agent: AgentId, away: bool) {
+        {
+            let mut agents = self.0.agents.lock().unwrap_or_else(|e| e.into_inner());
+            agents.entry((workspace, agent)).or_default().away = away;
+        }
+        self.announce_agent(workspace, agent);
+    }
+
+    /// `online`, `away` or `offline` (no Inbox open).
+    pub fn agent_status(&self, workspace: WorkspaceId, agent: AgentId) -> &'static str {
+        let agents = self.0.agents.lock().unwrap_or_else(|e| e.into_inner());
+        match agents.get(&(workspace, agent)) {
+            Some(p) if p.sockets > 0 && !p.away => "online",
+            Some(p) if p.sockets > 0 => "away",
+            _ => "offline",
+        }
+    }
+
+    fn announce_agent(&self, workspace: WorkspaceId, agent: AgentId) {
+        let status = self.agent_status(workspace, agent);
+        self.signal_team(
+            workspace,
+            serde_json::json!({"type": "agent_presence", "agent_id": agent, "status": status}),
+        );
     }
 
     /// Subscribes to a workspace's entries (an Inbox) or one contact's
@@ -162,6 +302,65 @@ impl Hub {
     }
 }
 
+#[derive(Default)]
+struct Presence {
+    open: usize,
+    left_at: Option<rapport_core::Timestamp>,
+}
+
+#[derive(Default)]
+struct AgentPresence {
+    sockets: usize,
+    away: bool,
+}
+
+/// Keeps a visitor online while held.
+pub struct VisitorGuard {
+    hub: Hub,
+    workspace: WorkspaceId,
+    contact: ContactId,
+}
+
+impl Drop for VisitorGuard {
+    fn drop(&mut self) {
+        let now = self.hub.0.clock.now();
+        let mut visitors = self
+            .hub
+            .0
+            .visitors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(presence) = visitors.get_mut(&(self.workspace, self.contact)) {
+            presence.open = presence.open.saturating_sub(1);
+            presence.left_at = Some(now);
+        }
+    }
+}
+
+/// Keeps a team member's Inbox counted as open while held.
+pub struct AgentGuard {
+    hub: Hub,
+    workspace: WorkspaceId,
+    agent: AgentId,
+}
+
+impl Drop for AgentGuard {
+    fn drop(&mut self) {
+        let gone = {
+            let mut agents = self.hub.0.agents.lock().unwrap_or_else(|e| e.into_inner());
+            agents
+                .get_mut(&(self.workspace, self.agent))
+                .is_some_and(|p| {
+                    p.sockets = p.sockets.saturating_sub(1);
+                    p.sockets == 0
+                })
+        };
+        if gone {
+            self.hub.announce_agent(self.workspace, self.agent);
+        }
+    }
+}
+
 impl Inner {
     fn wake(&self, workspace: Option<WorkspaceId>) {
         let feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
@@ -211,13 +410,13 @@ impl Inner {
             return false;
         };
         for entry in entries {
-            let entry = Arc::new(entry.clone());
+            let live = Live::Entry(Arc::new(entry.clone()));
             feed.team
-                .retain(|_, sender| sender.try_send(entry.clone()).is_ok());
+                .retain(|_, sender| sender.try_send(live.clone()).is_ok());
             if entry.activity.visible_to_contact()
                 && let Some(subscribers) = feed.contacts.get_mut(&entry.contact_id)
             {
-                subscribers.retain(|_, sender| sender.try_send(entry.clone()).is_ok());
+                subscribers.retain(|_, sender| sender.try_send(live.clone()).is_ok());
             }
         }
         feed.contacts

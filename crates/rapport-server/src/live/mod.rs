@@ -9,4 +9,4 @@ mod hub;
 pub mod socket;
 
 pub use bus::LocalBus;
-pub use hub::{Hub, Subscription};
+pub use hub::{AgentGuard, Hub, Live, PRESENCE_GRACE_MS, Subscription, VisitorGuard};

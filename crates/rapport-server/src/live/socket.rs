@@ -1,14 +1,19 @@
-//! The Inbox's WebSocket, `GET /api/v1/live`.
+//! The live WebSockets: the Inbox's `GET /api/v1/live` and the messenger's
+//! `GET /widget/v1/live`.
 //!
 //! Protocol (JSON text frames):
-//! - client, first, within 10 s: `{"type": "hello", "token": "rpt_...",
-//!   "after": 123}`. `after` is the last position the client saw; omit it
-//!   to start from now.
+//! - client, first, within 10 s: `{"type": "hello", "after": 123, ...}`
+//!   with `"token": "rpt_..."` (scripts) or the sign-in cookie (the Inbox),
+//!   or `"session": "wst_..."` (a messenger). `after` is the last position
+//!   the client saw; omit it to start from now.
 //! - server: `{"type": "ready", "seq": N}`, then every activity entry after
-//!   `after`, oldest first, each `{"type": "activity", "seq": ..., "kind":
-//!   ..., "data": ..., ...}`: replayed from the store, then live. Positions
-//!   only increase; an entry is never sent twice on one connection.
-//! - server errors: `{"type": "error", "detail": ...}`, then close.
+//!   `after` that the peer may see, oldest first, each `{"type":
+//!   "activity", "seq", "kind", "data", ...}`: replayed from the store, then
+//!   live. Positions only increase; an entry is never sent twice on one
+//!   connection. Passing signals (`typing`, `presence`, `agent_presence`)
+//!   carry no position.
+//! - client: `{"type": "typing", "conversation_id"}` while typing.
+//! - server errors: `{"type": "error", "detail"}`, then close (1008).
 //!
 //! A client that reconnects sends the last `seq` it saw and receives
 //! everything it missed.
@@ -17,18 +22,21 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::http::header::{HOST, ORIGIN};
 use axum::response::{IntoResponse, Response};
 use rapport_core::activity::ActivityEntry;
-use rapport_core::agent::Principal;
+use rapport_core::ids::{AgentId, ContactId, ConversationId, WorkspaceId};
 use rapport_core::store::{StoreError, Stream};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::Hub;
+use super::{Hub, Live};
 use crate::AppState;
 use crate::credentials::hash_token;
 use crate::error::ApiError;
+use crate::extract::{SESSION_COOKIE, cookie};
 
 /// How long a new socket may take to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,10 +46,12 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 const SILENCE_LIMIT: Duration = Duration::from_secs(75);
 /// Entries replayed per store read.
 const REPLAY_BATCH: u32 = 500;
+/// Typing signals relayed per socket, at most one per this long.
+const TYPING_EVERY: Duration = Duration::from_millis(1_000);
 
 /// Small buffers: most sockets are idle, and tungstenite's defaults (128 KiB
 /// each way) would cost more than the rest of the connection.
-pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
@@ -51,9 +61,16 @@ pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case")]
 enum ClientFrame {
-    Hello { token: String, after: Option<i64> },
+    Hello {
+        token: Option<String>,
+        session: Option<String>,
+        after: Option<i64>,
+    },
+    Typing {
+        conversation_id: ConversationId,
+    },
     Ping,
 }
 
@@ -64,68 +81,144 @@ struct ActivityFrame<'a> {
     entry: &'a ActivityEntry,
 }
 
-pub async fn inbox_live(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
-    let Some(permit) = state.hub.admit() else {
-        return ApiError::TooManyRequests.into_response();
-    };
-    let hub = state.hub.clone();
-    let stopping = state.stopping();
-    configure(upgrade).on_upgrade(move |socket| async move {
-        let _permit = permit;
-        serve_inbox(socket, hub, stopping).await;
-    })
+/// Who is on the other end.
+#[derive(Clone, Copy)]
+enum Peer {
+    Team {
+        workspace: WorkspaceId,
+        agent: AgentId,
+    },
+    Visitor {
+        workspace: WorkspaceId,
+        contact: ContactId,
+    },
 }
 
-async fn serve_inbox(mut socket: WebSocket, hub: Hub, mut stopping: watch::Receiver<bool>) {
-    let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_frame(&mut socket)).await {
-        Ok(Some(ClientFrame::Hello { token, after })) => (token, after),
-        _ => {
-            return refuse(
-                socket,
-                "say hello first: {\"type\": \"hello\", \"token\": ...}",
-            )
-            .await;
+impl Peer {
+    fn workspace(self) -> WorkspaceId {
+        match self {
+            Peer::Team { workspace, .. } | Peer::Visitor { workspace, .. } => workspace,
         }
-    };
-    let principal = match hub.store().authenticate_token(hash_token(&hello.0)).await {
-        Ok(principal) => principal,
-        Err(StoreError::NotFound) => return refuse(socket, "unknown or revoked token").await,
-        Err(err) => {
-            tracing::error!(error = %err, "live: authenticating a socket");
-            return refuse(socket, "try again later").await;
+    }
+
+    fn stream(self) -> Stream {
+        match self {
+            Peer::Team { .. } => Stream::Workspace,
+            Peer::Visitor { contact, .. } => Stream::Contact(contact),
         }
-    };
-    if let Err(err) = stream_entries(
-        &mut socket,
-        &hub,
-        &principal,
-        Stream::Workspace,
-        hello.1,
-        &mut stopping,
-    )
-    .await
-    {
-        tracing::debug!(error = %err, "live: inbox socket ended");
     }
 }
 
+/// `GET /api/v1/live`: an Inbox tab (or a script with an API token).
+pub async fn inbox_live(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    // The browser sends the cookie with any page's WebSocket: accept it only
+    // from pages of this server's own origin.
+    let cookie = cookie(&headers, SESSION_COOKIE)
+        .filter(|_| same_origin(&headers))
+        .map(str::to_owned);
+    accept(state, upgrade, move |state, hello| async move {
+        let principal = match (hello.token, cookie) {
+            (Some(token), _) => state.store.authenticate_token(hash_token(&token)).await,
+            (None, Some(cookie)) => {
+                state
+                    .store
+                    .agent_session(hash_token(&cookie), state.clock.now())
+                    .await
+            }
+            (None, None) => Err(StoreError::NotFound),
+        }?;
+        Ok(Peer::Team {
+            workspace: principal.workspace_id,
+            agent: principal.agent_id,
+        })
+    })
+}
+
+/// `GET /widget/v1/live`: a visitor's messenger.
+pub async fn widget_live(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    accept(state, upgrade, |state, hello| async move {
+        let session = hello.session.ok_or(StoreError::NotFound)?;
+        let (workspace, contact) = state.store.widget_session(hash_token(&session)).await?;
+        Ok(Peer::Visitor { workspace, contact })
+    })
+}
+
+struct Hello {
+    token: Option<String>,
+    session: Option<String>,
+    after: Option<i64>,
+}
+
+/// Upgrades (within the connection cap), waits for hello, identifies the
+/// peer with `identify`, then streams until either side stops.
+fn accept<F, Fut>(state: AppState, upgrade: WebSocketUpgrade, identify: F) -> Response
+where
+    F: FnOnce(AppState, Hello) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Peer, StoreError>> + Send,
+{
+    let Some(permit) = state.hub.admit() else {
+        return ApiError::TooManyRequests.into_response();
+    };
+    configure(upgrade).on_upgrade(move |mut socket| async move {
+        let _permit = permit;
+        let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_frame(&mut socket)).await {
+            Ok(Some(ClientFrame::Hello {
+                token,
+                session,
+                after,
+            })) => Hello {
+                token,
+                session,
+                after,
+            },
+            _ => return refuse(socket, "say hello first: {\"type\": \"hello\", ...}").await,
+        };
+        let after = hello.after;
+        let peer = match identify(state.clone(), hello).await {
+            Ok(peer) => peer,
+            Err(StoreError::NotFound) => {
+                return refuse(socket, "unknown, expired or revoked credentials").await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "live: identifying a socket");
+                return refuse(socket, "try again later").await;
+            }
+        };
+        let mut stopping = state.stopping();
+        if let Err(err) = stream(&mut socket, &state, peer, after, &mut stopping).await {
+            tracing::debug!(error = %err, "live: socket ended");
+        }
+    })
+}
+
 /// Replays from `after` and then follows live, until the socket goes away.
-pub async fn stream_entries(
+async fn stream(
     socket: &mut WebSocket,
-    hub: &Hub,
-    principal: &Principal,
-    stream: Stream,
+    state: &AppState,
+    peer: Peer,
     after: Option<i64>,
     stopping: &mut watch::Receiver<bool>,
 ) -> Result<(), String> {
     if *stopping.borrow() {
         return Ok(());
     }
-    let workspace = principal.workspace_id;
+    let hub = &state.hub;
+    let (workspace, stream) = (peer.workspace(), peer.stream());
     let mut subscription = hub
         .subscribe(workspace, stream)
         .await
         .map_err(|e| e.to_string())?;
+    // Presence lasts as long as the socket.
+    let _presence = match peer {
+        Peer::Team { workspace, agent } => (Some(hub.agent_connected(workspace, agent)), None),
+        Peer::Visitor { workspace, contact } => {
+            (None, Some(hub.visitor_arrived(workspace, contact)))
+        }
+    };
     let mut last = match after {
         Some(after) => after.max(0),
         None => hub
@@ -139,14 +232,16 @@ pub async fn stream_entries(
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut heard = tokio::time::Instant::now();
+    let mut typed = tokio::time::Instant::now() - TYPING_EVERY;
     loop {
         tokio::select! {
-            entry = subscription.receiver.recv() => match entry {
-                Some(entry) if entry.seq > last => {
+            live = subscription.receiver.recv() => match live {
+                Some(Live::Entry(entry)) if entry.seq > last => {
                     send_entry(socket, &entry).await?;
                     last = entry.seq;
                 }
-                Some(_) => {}
+                Some(Live::Entry(_)) => {}
+                Some(Live::Signal(signal)) => send_json(socket, &*signal).await?,
                 None => {
                     // Dropped for falling behind: catch up, then follow again.
                     subscription = hub.subscribe(workspace, stream).await.map_err(|e| e.to_string())?;
@@ -157,8 +252,13 @@ pub async fn stream_entries(
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
                 Some(Ok(Message::Text(text))) => {
                     heard = tokio::time::Instant::now();
-                    if let Ok(ClientFrame::Ping) = serde_json::from_str::<ClientFrame>(&text) {
-                        send_json(socket, &json!({"type": "pong"})).await?;
+                    match serde_json::from_str::<ClientFrame>(&text) {
+                        Ok(ClientFrame::Ping) => send_json(socket, &json!({"type": "pong"})).await?,
+                        Ok(ClientFrame::Typing { conversation_id }) if typed.elapsed() >= TYPING_EVERY => {
+                            typed = tokio::time::Instant::now();
+                            relay_typing(state, peer, conversation_id).await;
+                        }
+                        _ => {}
                     }
                 }
                 Some(Ok(_)) => heard = tokio::time::Instant::now(),
@@ -178,11 +278,45 @@ pub async fn stream_entries(
     }
 }
 
-/// Sends every stored entry after `after`; returns the last position sent.
+/// Tells the other side of a conversation that someone is typing in it.
+async fn relay_typing(state: &AppState, peer: Peer, conversation_id: ConversationId) {
+    let Ok(conversation) = state
+        .store
+        .conversation(peer.workspace(), conversation_id)
+        .await
+    else {
+        return;
+    };
+    match peer {
+        Peer::Team { workspace, agent } => {
+            let name = state
+                .store
+                .agent(workspace, agent)
+                .await
+                .map(|a| a.name)
+                .unwrap_or_default();
+            state.hub.signal_contact(
+                workspace,
+                conversation.contact_id,
+                json!({"type": "typing", "conversation_id": conversation_id, "agent": {"name": name}}),
+            );
+        }
+        Peer::Visitor { workspace, contact } if conversation.contact_id == contact => {
+            state.hub.signal_team(
+                workspace,
+                json!({"type": "typing", "conversation_id": conversation_id, "contact_id": contact}),
+            );
+        }
+        Peer::Visitor { .. } => {}
+    }
+}
+
+/// Sends every stored entry after `after` the stream may show; returns the
+/// last position read.
 async fn replay(
     socket: &mut WebSocket,
     hub: &Hub,
-    workspace: rapport_core::ids::WorkspaceId,
+    workspace: WorkspaceId,
     stream: Stream,
     mut after: i64,
 ) -> Result<i64, String> {
@@ -235,7 +369,7 @@ async fn next_frame(socket: &mut WebSocket) -> Option<ClientFrame> {
 }
 
 /// Says why, then closes with "policy violation".
-pub async fn refuse(mut socket: WebSocket, detail: &str) {
+async fn refuse(mut socket: WebSocket, detail: &str) {
     let _ = send_json(&mut socket, &json!({"type": "error", "detail": detail})).await;
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
@@ -251,4 +385,17 @@ fn goodbye() -> Message {
         code: 1001,
         reason: Utf8Bytes::from_static("the server is stopping"),
     }))
+}
+
+/// Whether the page that opened the socket is served by this server
+/// (its `Origin` names the `Host` the request was sent to).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok());
+    let origin = headers.get(ORIGIN).and_then(|v| v.to_str().ok());
+    match (host, origin) {
+        (Some(host), Some(origin)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
 }

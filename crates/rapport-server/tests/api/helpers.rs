@@ -62,23 +62,40 @@ impl Reply {
 impl TestApp {
     /// `None` when the backend is unavailable here (see `TestDatabase`).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::start(backend, true).await
+    }
+
+    /// A fresh install: no workspace yet (`owner` is a placeholder).
+    pub async fn spawn_empty(backend: Backend) -> Option<TestApp> {
+        Self::start(backend, false).await
+    }
+
+    async fn start(backend: Backend, bootstrap: bool) -> Option<TestApp> {
         let db = TestDatabase::create(backend).await?;
         let store = db.open().await;
         let config = Config::default();
         let bus = LocalBus::default();
         let state = AppState::new(store.clone(), bus.clone(), Arc::new(SystemClock), &config);
-        let owner = bootstrap_workspace(
-            &*store,
-            &SystemClock,
-            BootstrapRequest {
-                workspace: "Acme".into(),
-                email: "owner@acme.test".into(),
-                password: "correct horse".into(),
-                name: Some("Grace Hopper".into()),
-            },
-        )
-        .await
-        .unwrap();
+        let request = BootstrapRequest {
+            workspace: "Acme".into(),
+            email: "owner@acme.test".into(),
+            password: "correct horse".into(),
+            name: Some("Grace Hopper".into()),
+        };
+        let owner = if bootstrap {
+            bootstrap_workspace(&*store, &SystemClock, request)
+                .await
+                .unwrap()
+        } else {
+            Bootstrapped {
+                workspace_id: rapport_core::ids::WorkspaceId::generate(),
+                app_id: String::new(),
+                api_token: String::new(),
+                identity_secret: String::new(),
+                owner_id: rapport_core::ids::AgentId::generate(),
+                owner_email: String::new(),
+            }
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, stop) = oneshot::channel::<()>();

@@ -8,4 +8,6 @@ mod conversations;
 mod helpers;
 mod live;
 mod messages;
+mod session;
 mod team;
+mod widget;

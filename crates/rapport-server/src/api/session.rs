@@ -1,0 +1,173 @@
+//! Signing in to the Inbox (a cookie session) and the first-run setup.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rapport_core::agent::{Agent, Email, Principal};
+use rapport_core::ids::WorkspaceId;
+use rapport_core::store::AgentSession;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::bootstrap::{BootstrapRequest, bootstrap_workspace};
+use crate::credentials::{self, hash_token};
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, Auth, SESSION_COOKIE, cookie};
+
+/// How long a sign-in lasts.
+const SESSION_DAYS: i64 = 30;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceSummary {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub app_id: String,
+}
+
+/// Who is signed in, and where.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    pub agent: Agent,
+    pub workspace: WorkspaceSummary,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SetupState {
+    /// True on a fresh install: the first visit creates the workspace.
+    pub needed: bool,
+}
+
+async fn session_info(state: &AppState, principal: &Principal) -> Result<SessionInfo, ApiError> {
+    let agent = state
+        .store
+        .agent(principal.workspace_id, principal.agent_id)
+        .await?;
+    let workspace = state.store.workspace(principal.workspace_id).await?;
+    Ok(SessionInfo {
+        agent,
+        workspace: WorkspaceSummary {
+            id: workspace.id,
+            name: workspace.name,
+            app_id: workspace.app_id,
+        },
+    })
+}
+
+/// Starts a session for `agent` and answers with its cookie.
+async fn start_session(
+    state: &AppState,
+    agent: &Agent,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let (secret, secret_hash) = credentials::new_secret("rps_");
+    let now = state.clock.now();
+    state
+        .store
+        .create_agent_session(AgentSession {
+            secret_hash,
+            workspace_id: agent.workspace_id,
+            agent_id: agent.id,
+            created_at: now,
+            expires_at: now.plus_millis(SESSION_DAYS * 24 * 3600 * 1000),
+        })
+        .await?;
+    let principal = Principal {
+        workspace_id: agent.workspace_id,
+        agent_id: agent.id,
+        role: agent.role,
+    };
+    let info = session_info(state, &principal).await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        SESSION_DAYS * 24 * 3600
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.into()))?,
+    );
+    Ok((status, headers, Json(info)).into_response())
+}
+
+#[utoipa::path(post, path = "/session", tag = "session", request_body = SignIn,
+    responses((status = 200, description = "Signed in; sets the session cookie", body = SessionInfo),
+        (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SignIn>,
+) -> Result<Response, ApiError> {
+    let email = Email::parse(&body.email).map_err(|_| ApiError::Unauthorized)?;
+    let candidates = state.store.login_candidates(email.as_str()).await?;
+    if candidates.is_empty() {
+        // Spend the same time as a wrong password, so timing does not tell
+        // which emails are members.
+        credentials::check_against_decoy(body.password).await;
+        return Err(ApiError::Unauthorized);
+    }
+    for (agent, hash) in candidates {
+        if credentials::verify_password(body.password.clone(), hash).await {
+            return start_session(&state, &agent, StatusCode::OK).await;
+        }
+    }
+    Err(ApiError::Unauthorized)
+}
+
+#[utoipa::path(get, path = "/session", tag = "session",
+    responses((status = 200, body = SessionInfo), (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn current_session(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<SessionInfo>, ApiError> {
+    Ok(Json(session_info(&state, &principal).await?))
+}
+
+#[utoipa::path(delete, path = "/session", tag = "session", responses((status = 204, description = "Signed out")))]
+pub async fn sign_out(State(state): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
+    if let Some(session) = cookie(&parts.headers, SESSION_COOKIE) {
+        state
+            .store
+            .delete_agent_session(hash_token(session))
+            .await?;
+    }
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, clear)]).into_response())
+}
+
+#[utoipa::path(get, path = "/setup", tag = "session", responses((status = 200, body = SetupState)))]
+pub async fn setup_state(State(state): State<AppState>) -> Result<Json<SetupState>, ApiError> {
+    Ok(Json(SetupState {
+        needed: state.store.workspace_count().await? == 0,
+    }))
+}
+
+#[utoipa::path(post, path = "/setup", tag = "session", request_body = BootstrapRequest,
+    responses((status = 201, description = "Created and signed in", body = SessionInfo),
+        (status = 409, description = "Already set up", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn setup(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<BootstrapRequest>,
+) -> Result<Response, ApiError> {
+    if state.store.workspace_count().await? > 0 {
+        return Err(ApiError::Conflict(
+            "this Rapport is set up already: sign in instead".into(),
+        ));
+    }
+    let created = bootstrap_workspace(&*state.store, &*state.clock, body).await?;
+    let owner = state
+        .store
+        .agent(created.workspace_id, created.owner_id)
+        .await?;
+    start_session(&state, &owner, StatusCode::CREATED).await
+}

@@ -1,0 +1,123 @@
+//! Workspace settings (name, widget origins, identity verification) and a
+//! team member's presence.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use rapport_core::ids::WorkspaceId;
+use rapport_core::validation::{Validator, non_empty_text};
+use rapport_core::workspace::{Workspace, WorkspaceSettings, parse_origin};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, Auth};
+
+/// A workspace's settings. `identity_secret` is shown to owners and admins.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceView {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub app_id: String,
+    pub identity_verification: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_secret: Option<String>,
+    pub allowed_origins: Vec<String>,
+}
+
+fn view(workspace: Workspace, show_secret: bool) -> WorkspaceView {
+    WorkspaceView {
+        id: workspace.id,
+        name: workspace.name,
+        app_id: workspace.app_id,
+        identity_verification: workspace.identity_verification,
+        identity_secret: show_secret.then_some(workspace.identity_secret),
+        allowed_origins: workspace.allowed_origins,
+    }
+}
+
+#[utoipa::path(get, path = "/workspace", tag = "settings", security(("bearer" = [])),
+    responses((status = 200, body = WorkspaceView)))]
+pub async fn get_workspace(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<WorkspaceView>, ApiError> {
+    let workspace = state.store.workspace(principal.workspace_id).await?;
+    Ok(Json(view(workspace, principal.role.can_manage_team())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceUpdate {
+    pub name: Option<String>,
+    /// Enforce `user_hash` on widgets that claim a `user_id`.
+    pub identity_verification: Option<bool>,
+    /// Origins whose pages may embed the widget; empty allows any.
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+#[utoipa::path(patch, path = "/workspace", tag = "settings", security(("bearer" = [])),
+    request_body = WorkspaceUpdate,
+    responses((status = 200, body = WorkspaceView), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn update_workspace(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<WorkspaceUpdate>,
+) -> Result<Json<WorkspaceView>, ApiError> {
+    if !principal.role.can_manage_team() {
+        return Err(ApiError::Forbidden(
+            "only owners and admins change settings".into(),
+        ));
+    }
+    let mut v = Validator::default();
+    let name = body
+        .name
+        .as_deref()
+        .and_then(|n| v.check("name", non_empty_text(n, 120)));
+    let allowed_origins = body.allowed_origins.map(|origins| {
+        origins
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| !o.trim().is_empty())
+            .filter_map(|(i, o)| v.check(&format!("allowed_origins[{i}]"), parse_origin(o)))
+            .collect::<Vec<_>>()
+    });
+    v.finish()?;
+    let settings = WorkspaceSettings {
+        name,
+        identity_verification: body.identity_verification,
+        allowed_origins,
+    };
+    let workspace = state
+        .store
+        .update_workspace(principal.workspace_id, settings)
+        .await?;
+    Ok(Json(view(workspace, true)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceUpdate {
+    /// `online` or `away`.
+    pub status: String,
+}
+
+#[utoipa::path(post, path = "/presence", tag = "team", security(("bearer" = [])),
+    request_body = PresenceUpdate, responses((status = 204, description = "Set")))]
+pub async fn set_presence(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<PresenceUpdate>,
+) -> Result<StatusCode, ApiError> {
+    let away = match body.status.as_str() {
+        "online" => false,
+        "away" => true,
+        _ => return Err(ApiError::field("status", "online or away")),
+    };
+    state
+        .hub
+        .set_agent_status(principal.workspace_id, principal.agent_id, away);
+    Ok(StatusCode::NO_CONTENT)
+}

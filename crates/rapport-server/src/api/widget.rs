@@ -1,0 +1,589 @@
+//! The messenger's API under `/widget/v1`, called from the iframe Rapport
+//! serves (same origin). A visitor is a lead until the host page boots the
+//! widget with a `user_id`, verified by `user_hash` when the workspace
+//! enforces identity verification. A session token only ever reaches its
+//! own contact's conversations.
+
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use hmac::{Hmac, Mac};
+use rapport_core::contact::{Contact, ContactUpsert, ContactUpsertInput};
+use rapport_core::conversation::{Author, Conversation, ConversationQuery, Message, PartKind};
+use rapport_core::ids::{ContactId, ConversationId, WorkspaceId};
+use rapport_core::messaging::post_contact_message;
+use rapport_core::people;
+use rapport_core::store::{NewEvent, StoreError};
+use rapport_core::workspace::Workspace;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json_;
+use sha2::Sha256;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::api::contacts::{EventRequest, parse_event};
+use crate::credentials::{self, hash_token};
+use crate::error::{ApiError, Problem, or_not_found};
+use crate::extract::{ApiJson, ApiPath, bearer};
+
+/// The visitor a widget session belongs to.
+pub struct Visitor {
+    pub workspace_id: WorkspaceId,
+    pub contact_id: ContactId,
+}
+
+impl FromRequestParts<AppState> for Visitor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        match state.store.widget_session(hash_token(token)).await {
+            Ok((workspace_id, contact_id)) => Ok(Visitor {
+                workspace_id,
+                contact_id,
+            }),
+            Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BootRequest {
+    /// The workspace's public id, from the install snippet.
+    pub app_id: String,
+    /// The session this browser was given before, if any.
+    pub session: Option<String>,
+    /// The signed-in user's id in the business's own system.
+    pub user_id: Option<String>,
+    /// `hex(HMAC-SHA256(identity_secret, user_id))`, computed by the
+    /// business's server.
+    pub user_hash: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub props: BTreeMap<String, Json_>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorView {
+    pub id: ContactId,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub user_id: Option<String>,
+}
+
+impl From<&Contact> for VisitorView {
+    fn from(c: &Contact) -> Self {
+        Self {
+            id: c.id,
+            name: c.name.clone(),
+            email: c.email.as_ref().map(|e| e.as_str().to_owned()),
+            user_id: c.user_id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamMember {
+    pub name: String,
+    pub avatar_initials: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceName {
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Booted {
+    /// Keep this (the messenger stores it) and send it back next time.
+    pub session: String,
+    pub contact: VisitorView,
+    pub workspace: WorkspaceName,
+    pub team: Vec<TeamMember>,
+}
+
+/// Whether `user_hash` is the HMAC of `user_id` under the workspace's secret
+/// (compared in constant time).
+fn user_hash_is_valid(workspace: &Workspace, user_id: &str, user_hash: &str) -> bool {
+    let Ok(expected) = hex::decode(user_hash.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(workspace.identity_secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(user_id.as_bytes());
+    mac.verify_slice(&expected).is_ok()
+}
+
+fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+#[utoipa::path(post, path = "/boot", tag = "widget", request_body = BootRequest,
+    responses((status = 200, body = Booted),
+        (status = 401, description = "Identity verification refused the user_id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown app_id", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn boot(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<BootRequest>,
+) -> Result<Json<Booted>, ApiError> {
+    let workspace = state
+        .store
+        .workspace_by_app_id(&body.app_id)
+        .await
+        .map_err(or_not_found("app"))?;
+    let ws = workspace.id;
+    if let Some(user_id) = &body.user_id {
+        let hash_ok = body
+            .user_hash
+            .as_deref()
+            .is_some_and(|h| user_hash_is_valid(&workspace, user_id, h));
+        if !hash_ok && (workspace.identity_verification || body.user_hash.is_some()) {
+            return Err(ApiError::Unauthorized);
+        }
+    }
+    // The contact this browser was, if its session is of this workspace.
+    let previous = match &body.session {
+        Some(session) => match state.store.widget_session(hash_token(session)).await {
+            Ok((session_ws, contact)) if session_ws == ws => Some(contact),
+            Ok(_) | Err(StoreError::NotFound) => None,
+            Err(other) => return Err(other.into()),
+        },
+        None => None,
+    };
+    let previous = match previous {
+        Some(id) => state.store.contact(ws, id).await.ok(),
+        None => None,
+    };
+    let details = ContactUpsertInput {
+        user_id: None,
+        email: body.email,
+        name: body.name,
+        phone: None,
+        props: body.props,
+    };
+    let (contact, keep_session) = match body.user_id {
+        Some(user_id) => {
+            let upsert = ContactUpsert::parse(
+                ws,
+                ContactUpsertInput {
+                    user_id: Some(user_id),
+                    ..details
+                },
+            )?;
+            let (user, _) = people::upsert_contact(state.deps(), upsert).await?;
+            match previous {
+                // The lead this browser was becomes the user: their
+                // conversations and sessions move over.
+                Some(lead) if lead.user_id.is_none() && lead.id != user.id => {
+                    state.store.merge_lead(ws, lead.id, user.id).await?;
+                    (user, true)
+                }
+                Some(same) if same.id == user.id => (user, true),
+                _ => (user, false),
+            }
+        }
+        None => match previous.filter(|c| c.user_id.is_none()) {
+            // A returning lead; an identified user's session needs the
+            // user_id again.
+            Some(lead) => {
+                let changes = ContactUpsert::parse_changes(ws, details)?;
+                (
+                    state
+                        .store
+                        .update_contact(lead.id, changes, state.clock.now())
+                        .await?,
+                    true,
+                )
+            }
+            None => {
+                let changes = ContactUpsert::parse_changes(ws, details)?;
+                let (lead, seq) = state
+                    .store
+                    .create_lead(ws, ContactId::generate(), state.clock.now())
+                    .await?;
+                state.bus.publish(ws, seq);
+                let lead = if changes.email.is_some()
+                    || changes.name.is_some()
+                    || !changes.props.is_empty()
+                {
+                    state
+                        .store
+                        .update_contact(lead.id, changes, state.clock.now())
+                        .await?
+                } else {
+                    lead
+                };
+                (lead, false)
+            }
+        },
+    };
+    let session = match (keep_session, body.session) {
+        (true, Some(session)) => session,
+        _ => {
+            let (session, hash) = credentials::new_secret("wst_");
+            state
+                .store
+                .create_widget_session(hash, ws, contact.id, state.clock.now())
+                .await?;
+            session
+        }
+    };
+    let team = state
+        .store
+        .list_agents(ws)
+        .await?
+        .into_iter()
+        .map(|a| TeamMember {
+            avatar_initials: initials(&a.name),
+            name: a.name,
+        })
+        .collect();
+    Ok(Json(Booted {
+        session,
+        contact: (&contact).into(),
+        workspace: WorkspaceName {
+            name: workspace.name,
+        },
+        team,
+    }))
+}
+
+/// Who wrote a part, as the visitor sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartAuthor {
+    /// `agent`, `bot` or `contact` (the visitor).
+    pub r#type: String,
+    pub name: String,
+    pub avatar_initials: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorPart {
+    pub id: rapport_core::ids::MessageId,
+    pub conversation_id: ConversationId,
+    pub author: PartAuthor,
+    pub body: String,
+    pub created_at: rapport_core::Timestamp,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorConversation {
+    pub id: ConversationId,
+    pub status: rapport_core::conversation::ConversationStatus,
+    pub updated_at: rapport_core::Timestamp,
+    pub last_part: Option<VisitorPart>,
+    /// Team messages the visitor has not read.
+    pub unread: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorConversations {
+    pub data: Vec<VisitorConversation>,
+}
+
+/// Names the authors of parts for the visitor.
+struct Authors {
+    agents: HashMap<rapport_core::ids::AgentId, String>,
+    workspace: String,
+}
+
+impl Authors {
+    async fn load(state: &AppState, workspace: WorkspaceId) -> Result<Self, ApiError> {
+        let agents = state
+            .store
+            .list_agents(workspace)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect();
+        let workspace = state.store.workspace(workspace).await?.name;
+        Ok(Self { agents, workspace })
+    }
+
+    fn part(&self, message: Message) -> VisitorPart {
+        let (kind, name) = match message.author {
+            Author::Agent(id) => (
+                "agent",
+                self.agents
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| self.workspace.clone()),
+            ),
+            Author::Bot => ("bot", self.workspace.clone()),
+            Author::Contact(_) => ("contact", "You".to_owned()),
+        };
+        VisitorPart {
+            id: message.id,
+            conversation_id: message.conversation_id,
+            author: PartAuthor {
+                r#type: kind.to_owned(),
+                avatar_initials: initials(&name),
+                name,
+            },
+            body: message.body,
+            created_at: message.created_at,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/conversations", tag = "widget", security(("bearer" = [])),
+    responses((status = 200, body = VisitorConversations), (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(state): State<AppState>,
+    visitor: Visitor,
+) -> Result<Json<VisitorConversations>, ApiError> {
+    let ws = visitor.workspace_id;
+    let query = ConversationQuery {
+        contact_id: Some(visitor.contact_id),
+        limit: 50,
+        ..Default::default()
+    };
+    let conversations = state.store.list_conversations(ws, query).await?;
+    let ids: Vec<_> = conversations.iter().map(|c| c.id).collect();
+    let mut last: HashMap<_, _> = state
+        .store
+        .last_parts(ws, &ids, true)
+        .await?
+        .into_iter()
+        .map(|m| (m.conversation_id, m))
+        .collect();
+    let unread: HashMap<_, _> = state
+        .store
+        .unread_counts(ws, visitor.contact_id)
+        .await?
+        .into_iter()
+        .collect();
+    let authors = Authors::load(&state, ws).await?;
+    let data = conversations
+        .into_iter()
+        .map(|c| VisitorConversation {
+            last_part: last.remove(&c.id).map(|m| authors.part(m)),
+            unread: unread.get(&c.id).copied().unwrap_or(0),
+            id: c.id,
+            status: c.status,
+            updated_at: c.updated_at,
+        })
+        .collect();
+    Ok(Json(VisitorConversations { data }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitorMessage {
+    /// What the visitor wrote (Markdown).
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Started {
+    pub conversation: VisitorConversation,
+    pub message: VisitorPart,
+}
+
+#[utoipa::path(post, path = "/conversations", tag = "widget", security(("bearer" = [])),
+    request_body = VisitorMessage, responses((status = 201, body = Started), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn start(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ApiJson(body): ApiJson<VisitorMessage>,
+) -> Result<(StatusCode, Json<Started>), ApiError> {
+    let stored = post_contact_message(
+        state.deps(),
+        visitor.workspace_id,
+        visitor.contact_id,
+        None,
+        &body.body,
+    )
+    .await?;
+    let authors = Authors::load(&state, visitor.workspace_id).await?;
+    let conversation = stored.conversation;
+    let message = authors.part(stored.message);
+    Ok((
+        StatusCode::CREATED,
+        Json(Started {
+            conversation: VisitorConversation {
+                id: conversation.id,
+                status: conversation.status,
+                updated_at: conversation.updated_at,
+                last_part: None,
+                unread: 0,
+            },
+            message,
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorThread {
+    pub conversation: VisitorConversation,
+    /// The conversation's messages, oldest first (team notes are never here).
+    pub parts: Vec<VisitorPart>,
+}
+
+/// The visitor's own conversation, or 404.
+async fn own_conversation(
+    state: &AppState,
+    visitor: &Visitor,
+    id: ConversationId,
+) -> Result<Conversation, ApiError> {
+    let conversation = state
+        .store
+        .conversation(visitor.workspace_id, id)
+        .await
+        .map_err(or_not_found("conversation"))?;
+    if conversation.contact_id != visitor.contact_id {
+        return Err(ApiError::not_found("conversation"));
+    }
+    Ok(conversation)
+}
+
+#[utoipa::path(get, path = "/conversations/{id}", tag = "widget", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)),
+    responses((status = 200, body = VisitorThread), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn thread(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ApiPath(id): ApiPath<ConversationId>,
+) -> Result<Json<VisitorThread>, ApiError> {
+    let conversation = own_conversation(&state, &visitor, id).await?;
+    let authors = Authors::load(&state, visitor.workspace_id).await?;
+    let parts: Vec<_> = state
+        .store
+        .conversation_parts(visitor.workspace_id, id)
+        .await?
+        .into_iter()
+        .filter(|m| m.kind == PartKind::Comment)
+        .map(|m| authors.part(m))
+        .collect();
+    let unread = state
+        .store
+        .unread_counts(visitor.workspace_id, visitor.contact_id)
+        .await?;
+    Ok(Json(VisitorThread {
+        conversation: VisitorConversation {
+            id,
+            status: conversation.status,
+            updated_at: conversation.updated_at,
+            last_part: None,
+            unread: unread
+                .into_iter()
+                .find(|(c, _)| *c == id)
+                .map_or(0, |(_, n)| n),
+        },
+        parts,
+    }))
+}
+
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "widget", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)), request_body = VisitorMessage,
+    responses((status = 201, body = VisitorPart), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn reply(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<VisitorMessage>,
+) -> Result<(StatusCode, Json<VisitorPart>), ApiError> {
+    own_conversation(&state, &visitor, id).await?;
+    let stored = post_contact_message(
+        state.deps(),
+        visitor.workspace_id,
+        visitor.contact_id,
+        Some(id),
+        &body.body,
+    )
+    .await?;
+    let authors = Authors::load(&state, visitor.workspace_id).await?;
+    Ok((StatusCode::CREATED, Json(authors.part(stored.message))))
+}
+
+#[utoipa::path(post, path = "/conversations/{id}/read", tag = "widget", security(("bearer" = [])),
+    params(("id" = ConversationId, Path)),
+    responses((status = 204, description = "Read up to now"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn read(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ApiPath(id): ApiPath<ConversationId>,
+) -> Result<StatusCode, ApiError> {
+    let seq = state
+        .store
+        .mark_read(
+            visitor.workspace_id,
+            id,
+            visitor.contact_id,
+            state.clock.now(),
+        )
+        .await
+        .map_err(or_not_found("conversation"))?;
+    if let Some(seq) = seq {
+        state.bus.publish(visitor.workspace_id, seq);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/events", tag = "widget", security(("bearer" = [])),
+    request_body = EventRequest, responses((status = 201, description = "Tracked"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn track(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ApiJson(body): ApiJson<EventRequest>,
+) -> Result<StatusCode, ApiError> {
+    let (name, params) = parse_event(body.name, body.params)?;
+    let event = NewEvent {
+        workspace_id: visitor.workspace_id,
+        contact_id: visitor.contact_id,
+        name,
+        params,
+        // A browser's clock is not to be trusted with history.
+        created_at: state.clock.now(),
+    };
+    people::track_event(state.deps(), event).await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitorUpdate {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub props: BTreeMap<String, Json_>,
+}
+
+#[utoipa::path(post, path = "/update", tag = "widget", security(("bearer" = [])),
+    request_body = VisitorUpdate, responses((status = 200, body = VisitorView), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn update(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ApiJson(body): ApiJson<VisitorUpdate>,
+) -> Result<Json<VisitorView>, ApiError> {
+    let changes = ContactUpsert::parse_changes(
+        visitor.workspace_id,
+        ContactUpsertInput {
+            user_id: None,
+            email: body.email,
+            name: body.name,
+            phone: None,
+            props: body.props,
+        },
+    )?;
+    let contact = state
+        .store
+        .update_contact(visitor.contact_id, changes, state.clock.now())
+        .await?;
+    Ok(Json((&contact).into()))
+}

@@ -1,0 +1,104 @@
+//! The browser apps' files: the Inbox at `/`, the widget loader at
+//! `/widget.js`, the messenger page at `/messenger`, and their modules under
+//! `/assets/{inbox,widget,shared}/`. Release builds embed `web/`; debug
+//! builds read it from disk at each request, so a reload shows an edit.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rust_embed::RustEmbed;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+#[derive(RustEmbed)]
+#[folder = "../../web/"]
+#[exclude = "*.test.mjs"]
+#[exclude = "*/demo.html"]
+struct Files;
+
+/// The folders under `web/` that are served.
+const APPS: [&str; 3] = ["inbox", "widget", "shared"];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(inbox))
+        .route("/widget.js", get(loader))
+        .route("/messenger", get(messenger))
+        .route("/assets/{app}/{*path}", get(asset))
+}
+
+/// The Inbox may not be framed, and runs only its own scripts.
+const INBOX_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+async fn inbox() -> Response {
+    file("inbox/index.html", Some(INBOX_POLICY.to_owned()))
+}
+
+async fn loader() -> Response {
+    file("widget/loader.js", None)
+}
+
+#[derive(Deserialize)]
+struct MessengerQuery {
+    app_id: Option<String>,
+}
+
+/// The messenger page, framable only by the workspace's allowed origins
+/// (any origin when it has none).
+async fn messenger(State(state): State<AppState>, Query(query): Query<MessengerQuery>) -> Response {
+    let allowed = match query.app_id {
+        Some(app_id) => match state.store.workspace_by_app_id(&app_id).await {
+            Ok(workspace) => workspace.allowed_origins,
+            Err(_) => return ApiError::not_found("app").into_response(),
+        },
+        None => Vec::new(),
+    };
+    let ancestors = if allowed.is_empty() {
+        "*".to_owned()
+    } else {
+        allowed.join(" ")
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
+    );
+    file("widget/messenger.html", Some(policy))
+}
+
+async fn asset(Path((app, path)): Path<(String, String)>) -> Response {
+    if !APPS.contains(&app.as_str()) || path.split('/').any(|part| part == "..") {
+        return ApiError::NotFound("no such file".into()).into_response();
+    }
+    file(&format!("{app}/{path}"), None)
+}
+
+fn file(path: &str, policy: Option<String>) -> Response {
+    let Some(found) = Files::get(path) else {
+        return ApiError::NotFound("no such file".into()).into_response();
+    };
+    let mut headers = HeaderMap::new();
+    let mime = found.metadata.mimetype();
+    let mime = if mime.starts_with("text/") && !mime.contains("charset") {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_owned()
+    };
+    if let Ok(value) = HeaderValue::from_str(&mime) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Files change with each release; revalidate rather than trust a cache.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(policy) = policy.and_then(|p| HeaderValue::from_str(&p).ok()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    (headers, found.data.into_owned()).into_response()
+}
