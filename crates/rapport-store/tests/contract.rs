@@ -7,11 +7,14 @@ use rapport_core::activity::Activity;
 use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Role};
 use rapport_core::contact::{ContactUpsert, ContactUpsertInput};
 use rapport_core::conversation::{
-    AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery,
+    AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     ConversationStatus, Message, PartKind,
 };
 use rapport_core::ids::{AgentId, ContactId, ConversationId, MessageId, TokenId, WorkspaceId};
-use rapport_core::store::{NewEvent, NewMessage, Store, StoreError, Stream, TimelineQuery};
+use rapport_core::store::{
+    AgentSession, NewEvent, NewMessage, Store, StoreError, Stream, TimelineQuery,
+};
+use rapport_core::workspace::WorkspaceSettings;
 use rapport_core::workspace::{NewWorkspace, Workspace};
 use rapport_store::both_backends;
 use rapport_store::testing::{Backend, TestDatabase};
@@ -31,6 +34,9 @@ both_backends!(
     concurrent_writes_all_commit_and_a_failing_one_changes_nothing,
     acknowledged_writes_survive_reopening,
     streams_resume_after_a_position,
+    sessions_leads_and_merges,
+    reads_move_forward_and_unread_counts_follow,
+    lists_show_newest_parts_and_waiting_order,
 );
 
 struct Fixture {
@@ -1106,4 +1112,317 @@ async fn postgres_log_appends_commit_in_position_order() {
         .unwrap();
     let kinds: Vec<_> = after[before..].iter().map(|e| e.activity.kind()).collect();
     assert_eq!(kinds, ["event", "conversation_started", "message"]);
+}
+
+async fn sessions_leads_and_merges(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let other = team(&*f.store, "owner@other.test").await;
+    // Inbox sessions expire and can be ended.
+    let session = AgentSession {
+        secret_hash: [1; 32],
+        workspace_id: acme.workspace,
+        agent_id: acme.owner,
+        created_at: at(0),
+        expires_at: at(100),
+    };
+    f.store.create_agent_session(session).await.unwrap();
+    assert_eq!(
+        f.store
+            .agent_session([1; 32], at(50))
+            .await
+            .unwrap()
+            .agent_id,
+        acme.owner
+    );
+    assert!(matches!(
+        f.store.agent_session([1; 32], at(100)).await,
+        Err(StoreError::NotFound)
+    ));
+    f.store.delete_agent_session([1; 32]).await.unwrap();
+    assert!(matches!(
+        f.store.agent_session([1; 32], at(50)).await,
+        Err(StoreError::NotFound)
+    ));
+    let foreign = AgentSession {
+        secret_hash: [2; 32],
+        workspace_id: acme.workspace,
+        agent_id: other.owner,
+        created_at: at(0),
+        expires_at: at(100),
+    };
+    assert!(matches!(
+        f.store.create_agent_session(foreign).await,
+        Err(StoreError::NotFound)
+    ));
+    let candidates = f.store.login_candidates("owner@acme.test").await.unwrap();
+    assert_eq!(
+        (candidates.len(), candidates[0].1.as_str()),
+        (1, "$argon2id$x")
+    );
+    // A lead with a widget session and a conversation merges into a user.
+    let (lead, _) = f
+        .store
+        .create_lead(acme.workspace, ContactId::generate(), at(1))
+        .await
+        .unwrap();
+    assert_eq!((lead.user_id.as_ref(), lead.email.as_ref()), (None, None));
+    f.store
+        .create_widget_session([3; 32], acme.workspace, lead.id, at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.widget_session([3; 32]).await.unwrap(),
+        (acme.workspace, lead.id)
+    );
+    assert!(matches!(
+        f.store
+            .create_widget_session([4; 32], other.workspace, lead.id, at(1))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let conversation = start(&*f.store, &acme, lead.id, 10).await;
+    let user = contact(&*f.store, acme.workspace, "ada").await;
+    // Only a lead merges, only within its workspace.
+    assert!(matches!(
+        f.store.merge_lead(other.workspace, lead.id, user).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        f.store.merge_lead(acme.workspace, user, lead.id).await,
+        Err(StoreError::NotFound)
+    ));
+    f.store
+        .merge_lead(acme.workspace, lead.id, user)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store
+            .conversation(acme.workspace, conversation.id)
+            .await
+            .unwrap()
+            .contact_id,
+        user
+    );
+    assert_eq!(f.store.widget_session([3; 32]).await.unwrap().1, user);
+    assert!(matches!(
+        f.store.contact(acme.workspace, lead.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let timeline = f
+        .store
+        .timeline(TimelineQuery {
+            workspace_id: acme.workspace,
+            contact_id: user,
+            before_seq: None,
+            limit: 20,
+        })
+        .await
+        .unwrap();
+    assert!(timeline.iter().any(|e| e.activity.kind() == "message"));
+    // Workspace settings change only what they name.
+    let changed = f
+        .store
+        .update_workspace(
+            acme.workspace,
+            WorkspaceSettings {
+                identity_verification: Some(true),
+                allowed_origins: Some(vec!["https://shop.example".into()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed.name.as_str(), changed.identity_verification),
+        ("Acme", true)
+    );
+    let by_app = f.store.workspace_by_app_id(&changed.app_id).await.unwrap();
+    assert_eq!(by_app.allowed_origins, ["https://shop.example"]);
+    assert_eq!(f.store.workspace_count().await.unwrap(), 2);
+}
+
+async fn reads_move_forward_and_unread_counts_follow(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let ada = contact(&*f.store, acme.workspace, "ada").await;
+    let bob = contact(&*f.store, acme.workspace, "bob").await;
+    let c = start(&*f.store, &acme, ada, 10).await;
+    for (ms, author, kind) in [
+        (20, Author::Agent(acme.owner), PartKind::Comment),
+        (30, Author::Agent(acme.owner), PartKind::Note),
+        (40, Author::Contact(ada), PartKind::Comment),
+    ] {
+        let m = Message {
+            kind,
+            ..message(acme.workspace, c.id, author, "x", ms)
+        };
+        f.store
+            .append_message(NewMessage {
+                message: m,
+                contact_id: ada,
+                new_conversation: None,
+                jobs: vec![],
+            })
+            .await
+            .unwrap();
+    }
+    // Two team comments; notes and the contact's own words do not count.
+    assert_eq!(
+        f.store.unread_counts(acme.workspace, ada).await.unwrap(),
+        vec![(c.id, 2)]
+    );
+    assert!(
+        f.store
+            .mark_read(acme.workspace, c.id, ada, at(15))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        f.store.unread_counts(acme.workspace, ada).await.unwrap(),
+        vec![(c.id, 1)]
+    );
+    assert!(
+        f.store
+            .mark_read(acme.workspace, c.id, ada, at(50))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        f.store
+            .unread_counts(acme.workspace, ada)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Reading again, or reading backwards, changes and logs nothing.
+    assert_eq!(
+        f.store
+            .mark_read(acme.workspace, c.id, ada, at(20))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        f.store
+            .conversation(acme.workspace, c.id)
+            .await
+            .unwrap()
+            .contact_read_at,
+        Some(at(50))
+    );
+    // Only the conversation's own contact reads it.
+    assert!(matches!(
+        f.store.mark_read(acme.workspace, c.id, bob, at(60)).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn lists_show_newest_parts_and_waiting_order(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let ada = contact(&*f.store, acme.workspace, "ada").await;
+    let bob = contact(&*f.store, acme.workspace, "bob").await;
+    let first = start(&*f.store, &acme, ada, 10).await;
+    let second = start(&*f.store, &acme, bob, 20).await;
+    let note = Message {
+        kind: PartKind::Note,
+        ..message(
+            acme.workspace,
+            first.id,
+            Author::Agent(acme.owner),
+            "note",
+            30,
+        )
+    };
+    f.store
+        .append_message(NewMessage {
+            message: note,
+            contact_id: ada,
+            new_conversation: None,
+            jobs: vec![],
+        })
+        .await
+        .unwrap();
+    let ids = [first.id, second.id];
+    let mut any = f
+        .store
+        .last_parts(acme.workspace, &ids, false)
+        .await
+        .unwrap();
+    any.sort_by_key(|m| m.created_at);
+    assert_eq!(
+        any.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["Hi", "note"]
+    );
+    let visible = f
+        .store
+        .last_parts(acme.workspace, &[first.id], true)
+        .await
+        .unwrap();
+    assert_eq!(visible[0].body, "Hi");
+    assert!(
+        f.store
+            .last_parts(acme.workspace, &[], false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Waiting: whoever wrote first and has no answer comes first.
+    for (c, contact_id, ms) in [(second.id, bob, 40), (first.id, ada, 50)] {
+        let m = message(acme.workspace, c, Author::Contact(contact_id), "help", ms);
+        f.store
+            .append_message(NewMessage {
+                message: m,
+                contact_id,
+                new_conversation: None,
+                jobs: vec![],
+            })
+            .await
+            .unwrap();
+    }
+    let waiting = f
+        .store
+        .list_conversations(
+            acme.workspace,
+            ConversationQuery {
+                sort: ConversationSort::Waiting,
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [second.id, first.id]
+    );
+    let rest = f
+        .store
+        .list_conversations(
+            acme.workspace,
+            ConversationQuery {
+                sort: ConversationSort::Waiting,
+                after: Some((at(40), second.id)),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.iter().map(|c| c.id).collect::<Vec<_>>(), [first.id]);
+    let contacts = f
+        .store
+        .contacts(acme.workspace, &[ada, bob, ContactId::generate()])
+        .await
+        .unwrap();
+    assert_eq!(contacts.len(), 2);
 }
