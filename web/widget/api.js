@@ -1,0 +1,174 @@
+// The messenger's HTTP client for `/widget/v1` (same origin as the iframe),
+// and where the visitor's session token is kept between visits.
+
+/** A failed request: `status` 0 for a network failure, else the HTTP status. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || (status ? `HTTP ${status}` : 'network error'));
+    this.name = 'ApiError';
+    this.status = status;
+    this.problem = problem || null;
+  }
+
+  /** What to tell the visitor: field messages of a 422 first, then the detail. */
+  get visitorMessage() {
+    const fieldErrors = this.problem?.errors;
+    if (Array.isArray(fieldErrors) && fieldErrors.length) {
+      return fieldErrors.map((e) => e.message).filter(Boolean).join(' ');
+    }
+    if (this.status === 0) return 'No connection. Check your network and try again.';
+    return this.problem?.detail || 'Something went wrong. Please try again.';
+  }
+}
+
+export class WidgetApi {
+  /**
+   * @param {() => void} onUnauthorized called when the session is refused
+   *   (revoked or expired) so the messenger can boot again.
+   */
+  constructor(onUnauthorized = () => {}) {
+    this.session = null;
+    this.onUnauthorized = onUnauthorized;
+  }
+
+  async request(method, path, body, { authorized = true } = {}) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (authorized) {
+      if (!this.session) throw new ApiError(401, { detail: 'not booted' });
+      headers.Authorization = `Bearer ${this.session}`;
+    }
+    let response;
+    try {
+      response = await fetch(`/widget/v1${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+    } catch {
+      throw new ApiError(0, null);
+    }
+    if (response.status === 204) return null;
+    let payload = null;
+    const text = await response.text();
+    if (text) {
+      try {
+        payload = JSON.parse(text);
+      } catch {
+        payload = { detail: text.slice(0, 200) };
+      }
+    }
+    if (!response.ok) {
+      if (response.status === 401 && authorized) this.onUnauthorized();
+      throw new ApiError(response.status, payload);
+    }
+    return payload;
+  }
+
+  boot(body) {
+    return this.request('POST', '/boot', body, { authorized: false });
+  }
+
+  conversations() {
+    return this.request('GET', '/conversations');
+  }
+
+  conversation(id) {
+    return this.request('GET', `/conversations/${encodeURIComponent(id)}`);
+  }
+
+  startConversation(body) {
+    return this.request('POST', '/conversations', { body });
+  }
+
+  sendMessage(conversationId, body) {
+    return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/messages`, { body });
+  }
+
+  markRead(conversationId) {
+    return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/read`);
+  }
+
+  track(name, params) {
+    return this.request('POST', '/events', { name, params });
+  }
+
+  update(changes) {
+    return this.request('POST', '/update', changes);
+  }
+}
+
+// localStorage may be unavailable (blocked third-party storage, private
+// modes): the session then lasts as long as the page.
+const memory = new Map();
+
+function sessionKey(appId) {
+  return `rapport:${appId}:session`;
+}
+
+export function loadSession(appId) {
+  try {
+    return localStorage.getItem(sessionKey(appId));
+  } catch {
+    return memory.get(sessionKey(appId)) ?? null;
+  }
+}
+
+export function saveSession(appId, session) {
+  memory.set(sessionKey(appId), session);
+  try {
+    localStorage.setItem(sessionKey(appId), session);
+  } catch {
+    /* kept in memory only */
+  }
+}
+
+export function forgetSession(appId) {
+  memory.delete(sessionKey(appId));
+  try {
+    localStorage.removeItem(sessionKey(appId));
+  } catch {
+    /* nothing stored */
+  }
+}
+
+const IDENTITY_KEYS = new Set(['app_id', 'user_id', 'user_hash', 'email', 'name', 'session', 'props']);
+
+/**
+ * Splits the host page's settings into the boot request: the known fields,
+ * and every other key as a contact property.
+ */
+export function bootRequest(settings, session) {
+  const body = { app_id: settings.app_id };
+  if (session) body.session = session;
+  for (const key of ['user_id', 'user_hash', 'email', 'name']) {
+    if (settings[key] !== undefined && settings[key] !== null) body[key] = String(settings[key]);
+  }
+  const props = propsOf(settings);
+  if (props) body.props = props;
+  return body;
+}
+
+/** The `update` request for changed settings: `email`, `name`, and the rest as props. */
+export function updateRequest(changes) {
+  const body = {};
+  for (const key of ['email', 'name']) {
+    if (changes[key] !== undefined && changes[key] !== null) body[key] = String(changes[key]);
+  }
+  const props = propsOf(changes);
+  if (props) body.props = props;
+  return body;
+}
+
+function propsOf(settings) {
+  const props = {};
+  if (settings.props && typeof settings.props === 'object' && !Array.isArray(settings.props)) {
+    Object.assign(props, settings.props);
+  }
+  for (const [key, value] of Object.entries(settings)) {
+    if (!IDENTITY_KEYS.has(key)) props[key] = value;
+  }
+  return Object.keys(props).length ? props : null;
+}

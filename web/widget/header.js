@@ -1,0 +1,36 @@
+// The messenger's header: workspace name, the team's avatars, back and close.
+
+import { html } from '../shared/html.js';
+import { avatar } from './avatar.js';
+
+const MAX_AVATARS = 3;
+
+function teamLine(team) {
+  const names = team.map((member) => member.name).filter(Boolean);
+  if (names.length === 0) return 'Ask us anything.';
+  if (names.length === 1) return `Chat with ${names[0]}`;
+  if (names.length <= MAX_AVATARS) return `Chat with ${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+  return `Chat with ${names.slice(0, 2).join(', ')} and ${names.length - 2} others`;
+}
+
+const backIcon = html`<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M15 5l-7 7 7 7"/></svg>`;
+const closeIcon = html`<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M6 6l12 12M18 6L6 18"/></svg>`;
+
+/**
+ * @param {{workspace: {name}, team: Array<{name, avatar_initials}>, back: boolean}} props
+ */
+export function headerView({ workspace, team = [], back = false }) {
+  const shown = team.slice(0, MAX_AVATARS);
+  return html`
+    <div class="header-bar">
+      ${back
+        ? html`<button type="button" class="icon-button" data-action="back" aria-label="Back to conversations">${backIcon}</button>`
+        : ''}
+      <div class="header-title">
+        <h1 class="workspace-name">${workspace?.name || 'Chat'}</h1>
+        <p class="header-sub">${teamLine(team)}</p>
+      </div>
+      ${shown.length ? html`<div class="team-avatars">${shown.map((member) => avatar(member, 'medium'))}</div>` : ''}
+      <button type="button" class="icon-button" data-action="close" aria-label="Close chat">${closeIcon}</button>
+    </div>`;
+}

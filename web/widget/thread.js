@@ -1,0 +1,62 @@
+// One conversation: its messages, oldest first. Team replies carry the
+// agent's name and initials; the visitor's own messages sit on the right.
+
+import { html } from '../shared/html.js';
+import { markdown } from '../shared/markdown.js';
+import { avatar } from './avatar.js';
+
+export function clockTime(value) {
+  const t = Date.parse(value ?? '');
+  if (!Number.isFinite(t)) return '';
+  const date = new Date(t);
+  const sameDay = date.toDateString() === new Date().toDateString();
+  return sameDay
+    ? date.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' })
+    : date.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+}
+
+function status(part) {
+  if (part.failed) {
+    return html`<span class="part-error" role="alert">${part.failed}</span>
+      <button type="button" class="link-button" data-action="retry" data-temp-id="${part.tempId}">Retry</button>`;
+  }
+  if (part.pending) return html`<span class="part-meta">Sending…</span>`;
+  return html`<time class="part-meta" datetime="${part.created_at ?? ''}">${clockTime(part.created_at)}</time>`;
+}
+
+/**
+ * @param part `{id, author: {type, name, avatar_initials}, body, created_at}`,
+ *   or a local one being sent: `{tempId, pending, failed, author: {type: 'contact'}, body}`
+ */
+export function partView(part, { workspaceName }) {
+  const type = part.author?.type || 'bot';
+  if (type === 'contact') {
+    return html`
+      <div class="part part--visitor${part.pending ? ' part--pending' : ''}${part.failed ? ' part--failed' : ''}"
+        data-testid="messenger-part" data-author-type="contact"
+        data-id="${part.id ?? ''}" data-temp-id="${part.tempId ?? ''}">
+        <span class="sr-only">You said:</span>
+        <div class="bubble">${markdown(part.body)}</div>
+        ${status(part)}
+      </div>`;
+  }
+  const name = part.author?.name || workspaceName || 'Team';
+  return html`
+    <div class="part part--team" data-testid="messenger-part" data-author-type="${type}" data-id="${part.id ?? ''}">
+      ${avatar({ name, avatar_initials: part.author?.avatar_initials })}
+      <div class="part-body">
+        <span class="part-author" data-testid="messenger-agent-name">${name}</span>
+        <div class="bubble">${markdown(part.body)}</div>
+        ${status(part)}
+      </div>
+    </div>`;
+}
+
+/** The message log; new parts are appended to it one by one and announced. */
+export function threadView(parts, context) {
+  return html`
+    <div class="log" id="log" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
+      ${parts.length ? '' : html`<p class="log-empty" id="log-empty">Write your message below.</p>`}
+      ${parts.map((part) => partView(part, context))}
+    </div>`;
+}
