@@ -15,7 +15,8 @@ const LINK_SCHEME = /^(?:https?:\/\/[^\s]+|mailto:[^\s]+)$/i;
 const INLINE_SOURCE = new RegExp(
   [
     '`([^`]+)`',
-    '\\[([^\\]]+)\\]\\(([^\\s()]+)\\)',
+    // Bounded so a line of a thousand "[" stays linear.
+    '\\[([^\\]]{1,500})\\]\\(([^\\s()]{1,2000})\\)',
     '((?:https?://|mailto:)[^\\s<>"]+)',
     '\\*\\*(?=\\S)(.+?)(?<=\\S)\\*\\*',
     '\\*(?=[^\\s*])(.+?)(?<=[^\\s*])\\*',

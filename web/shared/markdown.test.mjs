@@ -87,3 +87,12 @@ test('link text is escaped and formatted but cannot nest links', () => {
 test('plainText strips markers for previews', () => {
   assert.equal(plainText('**Hi** *there*,\n\nsee [docs](https://e.com) `x`'), 'Hi there, see docs x');
 });
+
+test('hostile input stays fast (no quadratic blow-up on unclosed markers)', () => {
+  for (const input of ['['.repeat(20000), '*'.repeat(20000), '`'.repeat(20000), '**a'.repeat(7000)]) {
+    const started = performance.now();
+    markdown(input);
+    // Generous: it takes tens of milliseconds; a regression takes seconds.
+    assert.ok(performance.now() - started < 2000, `${input.slice(0, 5)}… took too long`);
+  }
+});

@@ -1,0 +1,66 @@
+// The Inbox's HTTP client: JSON in and out, the CSRF header on every
+// request that changes something, and problem+json turned into ApiError.
+
+/** An HTTP error with the server's problem+json body. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `Request failed (${status})`);
+    this.status = status;
+    this.problem = problem || {};
+  }
+
+  /** `{field: message}` from a 422's `errors`. */
+  get fieldErrors() {
+    const out = {};
+    for (const { field, message } of this.problem.errors || []) {
+      if (field && !(field in out)) out[field] = message;
+    }
+    return out;
+  }
+}
+
+const listeners = new Set();
+
+/** Called with no argument when a request comes back 401 (signed out elsewhere, expired). */
+export function onUnauthorized(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/**
+ * `api('GET', '/api/v1/session')`, `api('POST', path, body)`.
+ * `quiet401` keeps a 401 from signalling "signed out" (the session probe and sign-in use it).
+ */
+export async function api(method, path, body, { quiet401 = false, signal } = {}) {
+  const headers = { accept: 'application/json' };
+  if (method !== 'GET') {
+    headers['x-rapport-csrf'] = '1';
+    headers['content-type'] = 'application/json';
+  }
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? (method === 'GET' ? undefined : '{}') : JSON.stringify(body),
+      credentials: 'same-origin',
+      signal,
+    });
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    throw new ApiError(0, { detail: 'Cannot reach the server. Check your connection.' });
+  }
+  if (response.status === 204) return null;
+  const type = response.headers.get('content-type') || '';
+  const data = type.includes('json') ? await response.json().catch(() => null) : null;
+  if (!response.ok) {
+    if (response.status === 401 && !quiet401) for (const fn of listeners) fn();
+    throw new ApiError(response.status, data || { detail: `${response.status} ${response.statusText}` });
+  }
+  return data;
+}
+
+export const get = (path, options) => api('GET', path, undefined, options);
+export const post = (path, body, options) => api('POST', path, body, options);
+export const patch = (path, body, options) => api('PATCH', path, body, options);
+export const del = (path, options) => api('DELETE', path, undefined, options);

@@ -1,0 +1,161 @@
+// The Inbox's entry point: first-run setup or sign-in, then the app shell,
+// the hash router (#/, #/conversations/{id}, #/contacts/{id}, #/settings),
+// the live connection and presence.
+
+import { html, render } from '/assets/shared/html.js';
+import { get, del, onUnauthorized } from './api.js';
+import {
+  state, setSession, clearAll, loadAgents, loadList, onAnnounce, emit,
+} from './store.js';
+import { showSetup } from './setup-view.js';
+import { showSignIn } from './signin-view.js';
+import { mountTopBar } from './top-bar.js';
+import { mountInboxView } from './inbox-view.js';
+import { mountSettingsView } from './settings-view.js';
+import { mountContactView } from './contact-view.js';
+import { installShortcuts } from './keyboard.js';
+import { startLive, stopLive } from './live-updates.js';
+import { startPresence, stopPresence } from './presence.js';
+
+const root = document.getElementById('app');
+const announcer = document.getElementById('announcer');
+
+let shell = null; // {view, destroyTopBar, viewElement}
+
+// --- Screen-reader announcements --------------------------------------------------
+
+onAnnounce((text) => {
+  // Clear first so the same words twice are still announced.
+  render(announcer, html``);
+  requestAnimationFrame(() => render(announcer, html`<p>${text}</p>`));
+});
+
+// --- Routing -----------------------------------------------------------------------
+
+function parseRoute(hash = location.hash) {
+  const path = hash.replace(/^#/, '') || '/';
+  let m;
+  if ((m = path.match(/^\/conversations\/([^/]+)$/))) return { name: 'inbox', id: decodeURIComponent(m[1]) };
+  if ((m = path.match(/^\/contacts\/([^/]+)$/))) return { name: 'contact', id: decodeURIComponent(m[1]) };
+  if (path === '/settings') return { name: 'settings' };
+  return { name: 'inbox', id: null };
+}
+
+function route() {
+  if (!shell) return;
+  const next = parseRoute();
+  const current = shell.view;
+  if (current?.name === 'inbox' && next.name === 'inbox') {
+    current.api.show(next.id);
+    emit('route');
+    return;
+  }
+  current?.destroy();
+  const element = shell.viewElement;
+  if (next.name === 'settings') {
+    shell.view = { name: 'settings', destroy: mountSettingsView(element) };
+    document.title = 'Settings · Rapport';
+  } else if (next.name === 'contact') {
+    shell.view = { name: 'contact', destroy: mountContactView(element, next.id) };
+    document.title = 'Contact · Rapport';
+  } else {
+    const api = mountInboxView(element);
+    shell.view = { name: 'inbox', api, destroy: () => api.destroy() };
+    api.show(next.id);
+    document.title = 'Inbox · Rapport';
+    if (!next.id) api.focusList();
+  }
+  emit('route');
+}
+
+// --- Signed in ----------------------------------------------------------------------
+
+function start(session) {
+  setSession(session);
+  render(root, html`
+    <header class="top-bar" data-region="top"></header>
+    <div class="view" data-region="view"></div>`);
+  const destroyTopBar = mountTopBar(root.querySelector('[data-region="top"]'), { onSignOut: signOut });
+  const removeShortcuts = installShortcuts(() => (shell?.view?.name === 'inbox' ? shell.view.api : null));
+  shell = { view: null, viewElement: root.querySelector('[data-region="view"]'), destroyTopBar, removeShortcuts };
+  window.addEventListener('hashchange', route);
+  route();
+  loadAgents().catch((error) => console.warn('agents:', error.message));
+  loadList();
+  startLive();
+  startPresence();
+}
+
+function stop() {
+  if (!shell) return;
+  window.removeEventListener('hashchange', route);
+  shell.view?.destroy();
+  shell.destroyTopBar();
+  shell.removeShortcuts();
+  shell = null;
+  stopLive();
+  stopPresence();
+  clearAll();
+}
+
+async function signOut() {
+  try {
+    await del('/api/v1/session', { quiet401: true });
+  } catch (error) {
+    if (error.status !== 401) console.warn('sign out:', error.message);
+  }
+  stop();
+  history.replaceState(null, '', location.pathname);
+  signIn(null);
+}
+
+function signIn(notice) {
+  showSignIn(root, { onSignedIn: start, notice });
+}
+
+onUnauthorized(() => {
+  if (!shell) return;
+  stop();
+  signIn('Your session has ended. Please sign in again.');
+});
+
+// --- Boot -----------------------------------------------------------------------------
+
+function showBootError(error) {
+  render(root, html`
+    <main id="main" class="auth-page">
+      <div class="auth-card">
+        <h1>Rapport is not answering</h1>
+        <p class="form-error" role="alert">${error.message}</p>
+        <button type="button" class="button primary" data-action="retry">Try again</button>
+      </div>
+    </main>`);
+  root.querySelector('[data-action="retry"]').addEventListener('click', boot, { once: true });
+}
+
+async function boot() {
+  try {
+    const setup = await get('/api/v1/setup', { quiet401: true });
+    if (setup?.needed) {
+      showSetup(root, { onDone: boot });
+      return;
+    }
+  } catch (error) {
+    // An older server without first-run setup: go on to sign-in.
+    if (error.status !== 404) {
+      showBootError(error);
+      return;
+    }
+  }
+  try {
+    start(await get('/api/v1/session', { quiet401: true }));
+  } catch (error) {
+    if (error.status === 401 || error.status === 404) signIn(null);
+    else showBootError(error);
+  }
+}
+
+boot();
+
+// For debugging from the console; not used by the app.
+globalThis.rapportInbox = { state };

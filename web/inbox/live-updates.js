@@ -1,0 +1,56 @@
+// The Inbox's one live connection: activity, presence and typing frames go
+// to the store; our own typing goes out, at most every 2 s per conversation.
+
+import { LiveSocket } from '/assets/shared/live.js';
+import {
+  state, applyActivity, applyAgentPresence, applyPresence, applyTyping, setConnected,
+  loadList, selectConversation,
+} from './store.js';
+
+function refreshAfterFirstConnect() {
+  loadList();
+  if (state.selectedId) selectConversation(state.selectedId);
+}
+
+const TYPING_EVERY_MS = 2000;
+
+let live = null;
+const lastTypingSent = new Map();
+
+export function startLive() {
+  stopLive();
+  let readyOnce = false;
+  live = new LiveSocket('/api/v1/live', () => ({}), {
+    // The first hello starts from "now": whatever happened between the first
+    // list read and that moment is read again once. Later reconnects resume
+    // from the last seq and miss nothing.
+    ready: () => {
+      if (readyOnce) return;
+      readyOnce = true;
+      refreshAfterFirstConnect();
+    },
+    activity: applyActivity,
+    presence: applyPresence,
+    agent_presence: applyAgentPresence,
+    typing: applyTyping,
+    status: ({ connected }) => setConnected(connected),
+    error: (frame) => console.warn('live:', frame.detail),
+  });
+  live.start();
+}
+
+export function stopLive() {
+  live?.stop();
+  live = null;
+  lastTypingSent.clear();
+}
+
+/** Tell the visitor we are typing in this conversation (throttled). */
+export function sendTyping(conversationId) {
+  if (!live || !conversationId) return;
+  const now = Date.now();
+  if (now - (lastTypingSent.get(conversationId) ?? 0) < TYPING_EVERY_MS) return;
+  if (live.send({ type: 'typing', conversation_id: conversationId })) {
+    lastTypingSent.set(conversationId, now);
+  }
+}

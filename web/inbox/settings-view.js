@@ -1,0 +1,259 @@
+// `#/settings`: workspace name, widget origins, identity verification, the
+// team, and the install snippet.
+
+import { html, render } from '/assets/shared/html.js';
+import { get, patch, post } from './api.js';
+import { field, formError, formValues, showProblem, clearErrors, whileBusy } from './forms.js';
+import { state, loadAgents, sortedAgents, subscribe, setSession } from './store.js';
+import { avatar } from './avatar.js';
+import { copyText } from './clipboard.js';
+
+const ROLES = [['agent', 'Agent'], ['admin', 'Admin']];
+
+/** A JavaScript string literal that is also safe inside a <script> element. */
+function jsString(text) {
+  return `'${String(text).replace(/[\\'"<>&\n\r\u2028\u2029]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
+}
+
+export function installSnippet(appId, origin) {
+  return `<script>
+  window.Rapport = window.Rapport || function () { (Rapport.q = Rapport.q || []).push(arguments) };
+  Rapport('boot', { app_id: ${jsString(appId)} /*, user_id, user_hash, email, name, ...props */ });
+</script>
+<script async src="${origin}/widget.js"></script>`;
+}
+
+function canManage() {
+  return state.me?.role === 'owner' || state.me?.role === 'admin';
+}
+
+function saveRow(label, testid) {
+  return html`<div class="form-actions">
+    <button type="submit" class="button primary small" data-testid="${testid}">${label}</button>
+    <span class="saved-note" role="status" data-saved></span>
+  </div>`;
+}
+
+function flashSaved(form, text = 'Saved') {
+  const note = form.querySelector('[data-saved]');
+  if (!note) return;
+  render(note, html`${text}`);
+  clearTimeout(note.timer);
+  note.timer = setTimeout(() => render(note, html``), 2500);
+}
+
+function teamList() {
+  const agents = sortedAgents();
+  return html`<ul class="team-list" data-testid="team-list">
+    ${agents.map((agent) => html`<li data-testid="team-member" data-agent-id="${agent.id}">
+      ${avatar({ name: agent.name, seed: agent.id, presence: agent.presence ?? 'offline', size: 'sm' })}
+      <span class="team-name">${agent.name}${agent.id === state.me?.id ? ' (you)' : ''}</span>
+      <span class="team-email muted">${agent.email}</span>
+      <span class="role-chip">${agent.role}</span>
+      <span class="muted small">${agent.presence ?? 'offline'}</span>
+    </li>`)}
+  </ul>`;
+}
+
+function page(workspace) {
+  const manage = canManage();
+  const disabled = manage ? '' : html`disabled`;
+  const snippet = installSnippet(workspace.app_id ?? '', location.origin);
+  return html`
+    <main id="main" class="page settings-page" tabindex="-1" data-testid="settings-view">
+      <h1>Settings</h1>
+      ${manage ? '' : html`<p class="notice">Only owners and admins can change these settings.</p>`}
+
+      <section class="card" aria-labelledby="s-workspace">
+        <h2 id="s-workspace">Workspace</h2>
+        <form data-form="workspace" novalidate>
+          ${formError()}
+          <fieldset ${disabled}>
+            ${field({ form: 'settings', name: 'name', label: 'Workspace name', value: workspace.name, testid: 'settings-workspace-name' })}
+            ${saveRow('Save name', 'settings-save-name')}
+          </fieldset>
+        </form>
+      </section>
+
+      <section class="card" aria-labelledby="s-install">
+        <h2 id="s-install">Install the widget</h2>
+        <p>Paste this before <code>&lt;/body&gt;</code> on every page of your site.</p>
+        <div class="code-block">
+          <pre data-testid="settings-install-snippet" id="install-snippet">${snippet}</pre>
+          <button type="button" class="button small" data-copy="install-snippet" data-testid="copy-snippet">Copy</button>
+        </div>
+        <p class="muted small">Your app ID: <code data-testid="settings-app-id">${workspace.app_id}</code></p>
+      </section>
+
+      <section class="card" aria-labelledby="s-origins">
+        <h2 id="s-origins">Allowed widget origins</h2>
+        <form data-form="origins" novalidate>
+          ${formError()}
+          <fieldset ${disabled}>
+            <div class="field">
+              <label for="settings-origins">Sites that may show the widget, one per line</label>
+              <textarea id="settings-origins" name="allowed_origins" rows="4" spellcheck="false"
+                placeholder="https://www.example.com" aria-describedby="settings-origins-hint settings-origins-error"
+                data-testid="settings-origins">${(workspace.allowed_origins ?? []).join('\n')}</textarea>
+              <p class="field-hint" id="settings-origins-hint">Scheme, host and port only, like <code>https://shop.example</code>. Leave empty to allow any site.</p>
+              <p class="field-error" id="settings-origins-error" data-error-for="allowed_origins"></p>
+            </div>
+            ${saveRow('Save origins', 'settings-save-origins')}
+          </fieldset>
+        </form>
+      </section>
+
+      <section class="card" aria-labelledby="s-identity">
+        <h2 id="s-identity">Identity verification</h2>
+        <p>Sign each signed-in user's <code>user_id</code> on your server so nobody can impersonate them in the widget:
+          send <code>user_hash = hex(HMAC-SHA256(secret, user_id))</code> with <code>boot</code>.</p>
+        <form data-form="identity" novalidate>
+          ${formError()}
+          ${workspace.identity_secret ? html`
+            <div class="field">
+              <label for="settings-secret">Identity secret</label>
+              <div class="input-with-button">
+                <input id="settings-secret" type="password" readonly value="${workspace.identity_secret}"
+                  data-testid="identity-secret" autocomplete="off" spellcheck="false">
+                <button type="button" class="button small" data-reveal="settings-secret" aria-controls="settings-secret">Show</button>
+                <button type="button" class="button small" data-copy-value="settings-secret" data-testid="copy-secret">Copy</button>
+              </div>
+              <p class="field-hint">Keep it on your server; never put it in a web page.</p>
+            </div>` : html`<p class="muted">Only owners and admins can see the secret.</p>`}
+          <label class="switch">
+            <input type="checkbox" role="switch" name="identity_verification" data-testid="identity-enforce-toggle"
+              ${workspace.identity_verification ? html`checked` : ''} ${disabled}>
+            <span class="switch-track" aria-hidden="true"></span>
+            <span>Require a valid <code>user_hash</code> for every <code>user_id</code></span>
+          </label>
+          <span class="saved-note" role="status" data-saved></span>
+        </form>
+      </section>
+
+      <section class="card" aria-labelledby="s-team">
+        <h2 id="s-team">Team</h2>
+        <div data-region="team">${teamList()}</div>
+        ${manage ? html`
+          <h3>Add a member</h3>
+          <form data-form="member" class="member-form" novalidate>
+            ${formError()}
+            <div class="field-row">
+              ${field({ form: 'member', name: 'name', label: 'Name', testid: 'member-name' })}
+              ${field({ form: 'member', name: 'email', label: 'Email', type: 'email', testid: 'member-email' })}
+            </div>
+            <div class="field-row">
+              <div class="field">
+                <label for="member-role">Role</label>
+                <select id="member-role" name="role" data-testid="member-role">
+                  ${ROLES.map(([value, label]) => html`<option value="${value}">${label}</option>`)}
+                </select>
+                <p class="field-error" data-error-for="role"></p>
+              </div>
+              ${field({ form: 'member', name: 'password', label: 'First password', type: 'password',
+                autocomplete: 'new-password', minlength: 8, hint: 'At least 8 characters; share it with them privately.', testid: 'member-password' })}
+            </div>
+            ${saveRow('Add member', 'member-submit')}
+          </form>` : ''}
+      </section>
+    </main>`;
+}
+
+export function mountSettingsView(element) {
+  let alive = true;
+  let workspace = null;
+  render(element, html`<main id="main" class="page" tabindex="-1"><p role="status">Loading settings…</p></main>`);
+
+  const update = async (form, body, message) => {
+    clearErrors(form);
+    try {
+      workspace = { ...workspace, ...(await whileBusy(form, () => patch('/api/v1/workspace', body))) };
+      flashSaved(form, message);
+      if (body.name && state.workspace) setSession({ agent: state.me, workspace: { ...state.workspace, name: workspace.name } });
+      return true;
+    } catch (error) {
+      showProblem(form, error);
+      return false;
+    }
+  };
+
+  element.addEventListener('submit', async (event) => {
+    const form = event.target;
+    event.preventDefault();
+    const values = formValues(form);
+    switch (form.dataset.form) {
+      case 'workspace':
+        await update(form, { name: values.name.trim() });
+        break;
+      case 'origins':
+        await update(form, {
+          allowed_origins: values.allowed_origins.split('\n').map((line) => line.trim()).filter(Boolean),
+        });
+        break;
+      case 'member':
+        clearErrors(form);
+        try {
+          await whileBusy(form, () => post('/api/v1/agents', {
+            name: values.name.trim(), email: values.email.trim(), role: values.role, password: values.password,
+          }));
+          form.reset();
+          flashSaved(form, 'Added');
+          await loadAgents();
+        } catch (error) {
+          showProblem(form, error);
+        }
+        break;
+      default:
+    }
+  });
+
+  element.addEventListener('change', async (event) => {
+    if (event.target.name !== 'identity_verification') return;
+    const toggle = event.target;
+    const ok = await update(toggle.form, { identity_verification: toggle.checked },
+      toggle.checked ? 'Enforced' : 'Not enforced');
+    if (!ok) toggle.checked = !toggle.checked;
+  });
+
+  element.addEventListener('click', async (event) => {
+    const button = event.target.closest('button');
+    if (!button) return;
+    if (button.dataset.copy || button.dataset.copyValue) {
+      const source = document.getElementById(button.dataset.copy || button.dataset.copyValue);
+      const text = button.dataset.copy ? source.textContent : source.value;
+      const ok = await copyText(text, button.dataset.copy ? source : null);
+      render(button, html`${ok ? 'Copied' : 'Press Ctrl+C'}`);
+      setTimeout(() => render(button, html`Copy`), 2000);
+    } else if (button.dataset.reveal) {
+      const input = document.getElementById(button.dataset.reveal);
+      const hidden = input.type === 'password';
+      input.type = hidden ? 'text' : 'password';
+      render(button, html`${hidden ? 'Hide' : 'Show'}`);
+    }
+  });
+
+  const drawTeam = () => {
+    const region = element.querySelector('[data-region="team"]');
+    if (region) render(region, teamList());
+  };
+  const off = subscribe('agents', drawTeam);
+
+  (async () => {
+    try {
+      workspace = await get('/api/v1/workspace');
+      if (!alive) return;
+      render(element, page(workspace));
+      element.querySelector('main').focus();
+    } catch (error) {
+      if (!alive) return;
+      // Without the workspace endpoint, still show what the session knows.
+      workspace = { ...state.workspace, allowed_origins: [], identity_verification: false };
+      render(element, html`<p class="form-error page-error" role="alert">Could not load the workspace settings: ${error.message}</p>${page(workspace)}`);
+    }
+  })();
+
+  return () => {
+    alive = false;
+    off();
+  };
+}
