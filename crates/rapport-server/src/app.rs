@@ -21,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::api;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::limits::{WidgetLimits, limit_widget};
 use crate::live::{self, Hub, LocalBus};
 
 /// Everything a handler needs, passed explicitly.
@@ -30,6 +31,7 @@ pub struct AppState {
     pub bus: Arc<dyn Bus>,
     pub clock: Arc<dyn Clock>,
     pub hub: Hub,
+    pub widget_limits: Option<Arc<WidgetLimits>>,
     pub json_body_limit: usize,
     stop: Arc<watch::Sender<bool>>,
 }
@@ -48,6 +50,7 @@ impl AppState {
             bus: Arc::new(bus),
             clock,
             hub,
+            widget_limits: WidgetLimits::from_config(config),
             json_body_limit: config.json_body_limit,
             stop: Arc::new(watch::channel(false).0),
         }
@@ -119,6 +122,10 @@ pub fn router(state: AppState) -> Router {
     .route("/healthz", get(healthz))
     .fallback(|| async { ApiError::NotFound("no such route".into()) })
     .layer(DefaultBodyLimit::max(body_limit))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        limit_widget,
+    ))
     .layer(
         TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let route = request

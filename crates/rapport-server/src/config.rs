@@ -29,6 +29,11 @@ pub struct Config {
     /// Open WebSockets (widgets and Inbox tabs) at most; more are refused
     /// with 429. Keep it below the process's open-file limit.
     pub max_connections: usize,
+    /// Widget requests per second from one IP (0 turns the widget's rate
+    /// limits off).
+    pub widget_requests_per_second_per_ip: u32,
+    /// Widget boots (each may create a lead) per minute from one IP.
+    pub widget_boots_per_minute_per_ip: u32,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
 }
@@ -42,6 +47,8 @@ impl Default for Config {
             database_max_connections: 32,
             json_body_limit: 1024 * 1024,
             max_connections: 16_000,
+            widget_requests_per_second_per_ip: 50,
+            widget_boots_per_minute_per_ip: 60,
             log_format: LogFormat::Text,
         }
     }
@@ -97,6 +104,8 @@ impl Config {
         "database_max_connections",
         "json_body_limit",
         "max_connections",
+        "widget_requests_per_second_per_ip",
+        "widget_boots_per_minute_per_ip",
         "log_format",
     ];
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod live;
 pub mod telemetry;
 pub mod web;
@@ -29,7 +30,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = app::router(state.clone());
-    axum::serve(listener, router)
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             shutdown.await;
             state.begin_shutdown();

@@ -22,6 +22,7 @@ both_backends!(
     a_lead_who_signs_in_brings_their_conversations_along,
     read_receipts_clear_unread_counts_and_reach_the_inbox,
     the_messenger_hears_replies_live_and_the_inbox_hears_it_typing,
+    the_widget_api_is_rate_limited_per_ip_and_per_visitor,
 );
 
 async fn boot(app: &TestApp, body: Value) -> Reply {
@@ -564,5 +565,65 @@ async fn next_of(socket: &mut Socket, kind: &str) -> Value {
         if frame["type"] == kind {
             return frame;
         }
+    }
+}
+
+async fn the_widget_api_is_rate_limited_per_ip_and_per_visitor(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // A visitor hammering one endpoint is slowed down...
+    let session = boot(&app, json!({"app_id": app.owner.app_id})).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(
+            as_visitor(
+                &app,
+                &session,
+                Method::GET,
+                "/widget/v1/conversations",
+                None,
+            )
+            .await
+            .status,
+        );
+    }
+    let limited = statuses
+        .iter()
+        .position(|s| *s == StatusCode::TOO_MANY_REQUESTS)
+        .expect("a 429");
+    assert!(limited >= 20, "the burst is allowed first: {statuses:?}");
+    let refused = as_visitor(
+        &app,
+        &session,
+        Method::GET,
+        "/widget/v1/conversations",
+        None,
+    )
+    .await;
+    assert_eq!(refused.body["type"], "urn:rapport:problem:rate-limited");
+    assert_eq!(refused.headers["retry-after"], "1");
+    // ...and one address cannot create leads without end (60 boots a minute).
+    let mut boots = 1;
+    loop {
+        let reply = boot(&app, json!({"app_id": app.owner.app_id})).await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert_eq!(reply.status, StatusCode::OK);
+        boots += 1;
+        assert!(boots <= 100, "boots are limited");
+    }
+    // 60 at once, plus the one a second that refills while this loop runs.
+    assert!((60..=70).contains(&boots), "{boots} boots before the limit");
+    // The team's API is not limited this way.
+    for _ in 0..40 {
+        assert_eq!(
+            app.get("/api/v1/conversations").await.status,
+            StatusCode::OK
+        );
     }
 }
