@@ -295,14 +295,15 @@ pub struct VisitorConversations {
     pub data: Vec<VisitorConversation>,
 }
 
-/// Names the authors of parts for the visitor.
-struct Authors {
+/// Names the authors of parts as the visitor sees them: team members by
+/// name, the bot by the workspace's name, the visitor as "You".
+pub struct Authors {
     agents: HashMap<rapport_core::ids::AgentId, String>,
     workspace: String,
 }
 
 impl Authors {
-    async fn load(state: &AppState, workspace: WorkspaceId) -> Result<Self, ApiError> {
+    pub async fn load(state: &AppState, workspace: WorkspaceId) -> Result<Self, StoreError> {
         let agents = state
             .store
             .list_agents(workspace)
@@ -314,26 +315,35 @@ impl Authors {
         Ok(Self { agents, workspace })
     }
 
-    fn part(&self, message: Message) -> VisitorPart {
-        let (kind, name) = match message.author {
+    /// Whether `author` is a team member these names do not include yet.
+    pub fn is_new(&self, author: &Author) -> bool {
+        matches!(author, Author::Agent(id) if !self.agents.contains_key(id))
+    }
+
+    pub fn author(&self, author: &Author) -> PartAuthor {
+        let (kind, name) = match author {
             Author::Agent(id) => (
                 "agent",
                 self.agents
-                    .get(&id)
+                    .get(id)
                     .cloned()
                     .unwrap_or_else(|| self.workspace.clone()),
             ),
             Author::Bot => ("bot", self.workspace.clone()),
             Author::Contact(_) => ("contact", "You".to_owned()),
         };
+        PartAuthor {
+            r#type: kind.to_owned(),
+            avatar_initials: initials(&name),
+            name,
+        }
+    }
+
+    fn part(&self, message: Message) -> VisitorPart {
         VisitorPart {
             id: message.id,
             conversation_id: message.conversation_id,
-            author: PartAuthor {
-                r#type: kind.to_owned(),
-                avatar_initials: initials(&name),
-                name,
-            },
+            author: self.author(&message.author),
             body: message.body,
             created_at: message.created_at,
         }

@@ -25,15 +25,16 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
 use axum::response::{IntoResponse, Response};
-use rapport_core::activity::ActivityEntry;
+use rapport_core::activity::{Activity, ActivityEntry};
 use rapport_core::ids::{AgentId, ContactId, ConversationId, WorkspaceId};
 use rapport_core::store::{StoreError, Stream};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::{Hub, Live};
+use super::Live;
 use crate::AppState;
+use crate::api::widget::Authors;
 use crate::credentials::hash_token;
 use crate::error::ApiError;
 use crate::extract::{SESSION_COOKIE, cookie};
@@ -227,8 +228,17 @@ async fn stream(
             .await
             .map_err(|e| e.to_string())?,
     };
+    // A messenger shows who wrote each message, so its frames carry names.
+    let mut names = match peer {
+        Peer::Visitor { .. } => Some(
+            Authors::load(state, workspace)
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        Peer::Team { .. } => None,
+    };
     send_json(socket, &json!({"type": "ready", "seq": last})).await?;
-    last = replay(socket, hub, workspace, stream, last).await?;
+    last = replay(socket, state, workspace, stream, last, &mut names).await?;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut heard = tokio::time::Instant::now();
@@ -237,7 +247,7 @@ async fn stream(
         tokio::select! {
             live = subscription.receiver.recv() => match live {
                 Some(Live::Entry(entry)) if entry.seq > last => {
-                    send_entry(socket, &entry).await?;
+                    send_entry(socket, state, &entry, &mut names).await?;
                     last = entry.seq;
                 }
                 Some(Live::Entry(_)) => {}
@@ -245,7 +255,7 @@ async fn stream(
                 None => {
                     // Dropped for falling behind: catch up, then follow again.
                     subscription = hub.subscribe(workspace, stream).await.map_err(|e| e.to_string())?;
-                    last = replay(socket, hub, workspace, stream, last).await?;
+                    last = replay(socket, state, workspace, stream, last, &mut names).await?;
                 }
             },
             frame = socket.recv() => match frame {
@@ -315,21 +325,22 @@ async fn relay_typing(state: &AppState, peer: Peer, conversation_id: Conversatio
 /// last position read.
 async fn replay(
     socket: &mut WebSocket,
-    hub: &Hub,
+    state: &AppState,
     workspace: WorkspaceId,
     stream: Stream,
     mut after: i64,
+    names: &mut Option<Authors>,
 ) -> Result<i64, String> {
     loop {
-        let entries = hub
-            .store()
+        let entries = state
+            .store
             .activity_after(workspace, stream, after, REPLAY_BATCH)
             .await
             .map_err(|e| e.to_string())?;
         for entry in &entries {
             after = entry.seq;
             if stream == Stream::Workspace || entry.activity.visible_to_contact() {
-                send_entry(socket, entry).await?;
+                send_entry(socket, state, entry, names).await?;
             }
         }
         if entries.len() < REPLAY_BATCH as usize {
@@ -338,15 +349,36 @@ async fn replay(
     }
 }
 
-async fn send_entry(socket: &mut WebSocket, entry: &ActivityEntry) -> Result<(), String> {
-    send_json(
-        socket,
-        &ActivityFrame {
-            r#type: "activity",
-            entry,
-        },
-    )
-    .await
+/// Sends one entry; for a messenger (`names`), a message's author also gets
+/// the name and initials the visitor sees.
+async fn send_entry(
+    socket: &mut WebSocket,
+    state: &AppState,
+    entry: &ActivityEntry,
+    names: &mut Option<Authors>,
+) -> Result<(), String> {
+    let frame = ActivityFrame {
+        r#type: "activity",
+        entry,
+    };
+    let (Some(authors), Activity::Message(message)) = (names.as_mut(), &entry.activity) else {
+        return send_json(socket, &frame).await;
+    };
+    if authors.is_new(&message.author)
+        && let Ok(fresh) = Authors::load(state, entry.workspace_id).await
+    {
+        *authors = fresh;
+    }
+    let mut value = serde_json::to_value(&frame).map_err(|e| e.to_string())?;
+    let named = authors.author(&message.author);
+    if let Some(author) = value
+        .pointer_mut("/data/author")
+        .and_then(|a| a.as_object_mut())
+    {
+        author.insert("name".into(), named.name.into());
+        author.insert("avatar_initials".into(), named.avatar_initials.into());
+    }
+    send_json(socket, &value).await
 }
 
 async fn send_json(socket: &mut WebSocket, value: &impl Serialize) -> Result<(), String> {

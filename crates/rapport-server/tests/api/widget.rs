@@ -530,6 +530,11 @@ async fn the_messenger_hears_replies_live_and_the_inbox_hears_it_typing(backend:
     .await;
     let frame = next_of(&mut widget, "activity").await;
     assert_eq!(
+        frame["data"]["author"]["name"], "Grace Hopper",
+        "named for the visitor"
+    );
+    assert_eq!(frame["data"]["author"]["avatar_initials"], "GH");
+    assert_eq!(
         (frame["kind"].as_str(), frame["data"]["body"].as_str()),
         (Some("message"), Some("Here to help"))
     );
