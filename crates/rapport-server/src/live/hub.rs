@@ -200,6 +200,17 @@ impl Hub {
         })
     }
 
+    /// Drops what is kept about a visitor who left (and stayed away).
+    fn forget_visitor(&self, workspace: WorkspaceId, contact: ContactId) {
+        let mut visitors = self.0.visitors.lock().unwrap_or_else(|e| e.into_inner());
+        if visitors
+            .get(&(workspace, contact))
+            .is_some_and(|p| p.open == 0)
+        {
+            visitors.remove(&(workspace, contact));
+        }
+    }
+
     /// A team member's Inbox socket opened; dropping the guard closes it.
     pub fn agent_connected(&self, workspace: WorkspaceId, agent: AgentId) -> AgentGuard {
         let became_online = {
@@ -324,15 +335,33 @@ pub struct VisitorGuard {
 impl Drop for VisitorGuard {
     fn drop(&mut self) {
         let now = self.hub.0.clock.now();
-        let mut visitors = self
-            .hub
-            .0
-            .visitors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(presence) = visitors.get_mut(&(self.workspace, self.contact)) {
-            presence.open = presence.open.saturating_sub(1);
-            presence.left_at = Some(now);
+        let last_one = {
+            let mut visitors = self
+                .hub
+                .0
+                .visitors
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            visitors
+                .get_mut(&(self.workspace, self.contact))
+                .is_some_and(|presence| {
+                    presence.open = presence.open.saturating_sub(1);
+                    presence.left_at = Some(now);
+                    presence.open == 0
+                })
+        };
+        if last_one && let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            // Once the grace period is over, tell the team, unless the
+            // visitor came back (a page navigation) in the meantime.
+            let (hub, workspace, contact) = (self.hub.clone(), self.workspace, self.contact);
+            runtime.spawn(async move {
+                let grace = Duration::from_millis(PRESENCE_GRACE_MS.unsigned_abs());
+                tokio::time::sleep(grace + Duration::from_millis(100)).await;
+                if !hub.is_online(workspace, contact) {
+                    hub.forget_visitor(workspace, contact);
+                    hub.signal_team(workspace, serde_json::json!({"type": "presence", "contact_id": contact, "online": false}));
+                }
+            });
         }
     }
 }
@@ -487,5 +516,56 @@ async fn run_feed(
             () = wake.notified() => {}
             () = tokio::time::sleep(SAFETY_POLL) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rapport_core::Timestamp;
+    use rapport_core::clock::ManualClock;
+    use rapport_store::testing::{Backend, TestDatabase};
+
+    use super::*;
+
+    async fn hub(clock: Arc<ManualClock>) -> (Hub, TestDatabase) {
+        let db = TestDatabase::create(Backend::Sqlite)
+            .await
+            .expect("SQLite is always there");
+        let hub = Hub::start(db.open().await, clock, &LocalBus::default(), 10);
+        (hub, db)
+    }
+
+    #[tokio::test]
+    async fn a_visitor_is_online_while_a_widget_is_open_and_for_the_grace_period_after() {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_000_000)));
+        let (hub, _db) = hub(clock.clone()).await;
+        let (workspace, contact) = (WorkspaceId::generate(), ContactId::generate());
+        assert!(!hub.is_online(workspace, contact));
+        let first_tab = hub.visitor_arrived(workspace, contact);
+        let second_tab = hub.visitor_arrived(workspace, contact);
+        drop(first_tab);
+        clock.advance_millis(10 * PRESENCE_GRACE_MS);
+        assert!(
+            hub.is_online(workspace, contact),
+            "one widget is still open"
+        );
+        drop(second_tab);
+        clock.advance_millis(PRESENCE_GRACE_MS - 1_000);
+        assert!(hub.is_online(workspace, contact), "within the grace period");
+        clock.advance_millis(2_000);
+        assert!(!hub.is_online(workspace, contact));
+    }
+
+    #[tokio::test]
+    async fn a_team_member_is_online_away_or_offline() {
+        let (hub, _db) = hub(Arc::new(ManualClock::new(Timestamp::from_millis(0)))).await;
+        let (workspace, agent) = (WorkspaceId::generate(), AgentId::generate());
+        assert_eq!(hub.agent_status(workspace, agent), "offline");
+        let tab = hub.agent_connected(workspace, agent);
+        assert_eq!(hub.agent_status(workspace, agent), "online");
+        hub.set_agent_status(workspace, agent, true);
+        assert_eq!(hub.agent_status(workspace, agent), "away");
+        drop(tab);
+        assert_eq!(hub.agent_status(workspace, agent), "offline");
     }
 }
