@@ -5,9 +5,16 @@
 //!   clients and reports messages/s and p50/p99 latency.
 //! - `fsync` measures how many 4 KiB write + fdatasync rounds the disk does
 //!   per second: the ceiling for one-commit-per-request durability.
+//! - `idle` holds N idle widget sockets and reports the server's memory per
+//!   connection (bench/live.sh).
+//! - `fanout` sends messages at a fixed rate and reports how long each takes
+//!   from `POST /api/v1/messages` to the visitor's widget socket.
 
+mod fanout;
 mod fsync;
+mod idle;
 mod messages;
+mod widget;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +32,10 @@ struct Cli {
 enum Command {
     /// POST /api/v1/messages from concurrent clients; report throughput and latency.
     Messages(messages::Args),
+    /// Hold idle widget sockets; report the server's memory per connection.
+    Idle(idle::Args),
+    /// Send messages at a fixed rate; report delivery latency to the widget.
+    Fanout(fanout::Args),
     /// Write 4 KiB and fdatasync in a loop; report fsyncs/s.
     Fsync {
         /// Directory to put the scratch file in (use the database's file system).
@@ -44,11 +55,16 @@ fn main() -> anyhow::Result<()> {
         Command::Fsync { dir, seconds, json } => {
             fsync::run(&dir, Duration::from_secs(seconds), json)
         }
-        Command::Messages(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(messages::run(args)),
+        Command::Messages(args) => runtime()?.block_on(messages::run(args)),
+        Command::Idle(args) => runtime()?.block_on(idle::run(args)),
+        Command::Fanout(args) => runtime()?.block_on(fanout::run(args)),
     }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
 /// Parses `500ms`, `20s`, `2m` or a bare number of seconds.
