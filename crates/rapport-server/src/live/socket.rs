@@ -51,10 +51,12 @@ const REPLAY_BATCH: u32 = 500;
 const TYPING_EVERY: Duration = Duration::from_millis(1_000);
 
 /// Small buffers: most sockets are idle, and tungstenite's defaults (128 KiB
-/// each way) would cost more than the rest of the connection.
+/// each way) would cost more than the rest of the connection. The read
+/// buffer is allocated up front and is only a chunk size (longer frames
+/// still arrive whole); clients send frames of a few hundred bytes.
 fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(4 * 1024)
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(64 * 1024)
