@@ -178,6 +178,28 @@ pub enum ConversationChange {
 }
 
 impl Conversation {
+    /// A conversation starting now, open, with nobody waiting yet.
+    pub fn start(
+        id: ConversationId,
+        workspace_id: WorkspaceId,
+        contact_id: ContactId,
+        assignee_id: Option<AgentId>,
+        now: Timestamp,
+    ) -> Self {
+        Conversation {
+            id,
+            workspace_id,
+            contact_id,
+            status: ConversationStatus::Open,
+            assignee_id,
+            snoozed_until: None,
+            waiting_since: None,
+            contact_read_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The state after `change`, or `None` when it changes nothing (so no
     /// activity is logged for a repeated click).
     pub fn after(&self, change: ConversationChange, now: Timestamp) -> Option<Conversation> {

@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use crate::bus::Bus;
 use crate::clock::Clock;
-use crate::conversation::{Author, Conversation, ConversationStatus, Message, PartKind};
+use crate::conversation::{Author, Conversation, Message, PartKind};
 use crate::ids::{AgentId, ContactId, ConversationId, MessageId, WorkspaceId};
 use crate::job::NewJob;
 use crate::store::{NewMessage, Store, StoreError, StoredMessage};
@@ -80,21 +80,19 @@ pub async fn send_chat_message(
         body,
         created_at: now,
     };
-    let new_conversation = message.conversation_id.is_none().then_some(Conversation {
-        id: stored.conversation_id,
-        workspace_id: message.workspace_id,
-        contact_id: message.contact_id,
-        status: ConversationStatus::Open,
-        // Replies to a proactive message go to the member who sent it.
-        assignee_id: match message.from {
-            Author::Agent(agent) => Some(agent),
-            _ => None,
-        },
-        snoozed_until: None,
-        waiting_since: None,
-        contact_read_at: None,
-        created_at: now,
-        updated_at: now,
+    // Replies to a proactive message go to the member who sent it.
+    let sender = match message.from {
+        Author::Agent(agent) => Some(agent),
+        _ => None,
+    };
+    let new_conversation = message.conversation_id.is_none().then(|| {
+        Conversation::start(
+            stored.conversation_id,
+            message.workspace_id,
+            message.contact_id,
+            sender,
+            now,
+        )
     });
     let jobs = schedule_email_fallback(&stored);
     // The store checks the conversation is this contact's as it locks it;
@@ -146,18 +144,9 @@ pub async fn post_contact_message(
         body: body.to_owned(),
         created_at: now,
     };
-    let new_conversation = conversation_id.is_none().then_some(Conversation {
-        id: message.conversation_id,
-        workspace_id,
-        contact_id,
-        status: ConversationStatus::Open,
-        assignee_id: None,
-        snoozed_until: None,
-        waiting_since: None,
-        contact_read_at: None,
-        created_at: now,
-        updated_at: now,
-    });
+    let new_conversation = conversation_id
+        .is_none()
+        .then(|| Conversation::start(message.conversation_id, workspace_id, contact_id, None, now));
     let stored = deps
         .store
         .append_message(NewMessage {

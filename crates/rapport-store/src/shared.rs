@@ -439,20 +439,7 @@ async fn log(
     activity: &Activity,
     at: Timestamp,
 ) -> Result<i64, StoreError> {
-    lock_log(conn, workspace).await?;
-    sqlx::query_scalar::<_, i64>(
-        "INSERT INTO activity (workspace_id, contact_id, conversation_id, kind, data, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
-    )
-    .bind(workspace.as_uuid())
-    .bind(contact.as_uuid())
-    .bind(conversation.map(|c| c.as_uuid()))
-    .bind(activity.kind())
-    .bind(Json(activity.data()))
-    .bind(ms(at))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_err)
+    log_all(conn, workspace, contact, conversation, &[(activity, at)]).await
 }
 
 /// Appends several entries about one contact in one statement; returns the
