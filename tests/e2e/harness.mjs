@@ -46,8 +46,9 @@ async function waitFor(url, tries = 100) {
   throw new Error(`${url} did not answer`);
 }
 
-/** A running server with a bootstrapped workspace. */
-export async function startRapport() {
+/** A running server with a bootstrapped workspace (or, with
+ * `{ fresh: true }`, a fresh install with none). */
+export async function startRapport({ fresh = false } = {}) {
   if (!built) {
     build();
     built = true;
@@ -55,9 +56,11 @@ export async function startRapport() {
   const dataDir = mkdtempSync(join(tmpdir(), 'rapport-e2e-'));
   const env = { ...process.env, RAPPORT_DATA_DIR: dataDir, RUST_LOG: 'warn' };
   delete env.DATABASE_URL;
-  const boot = JSON.parse(
-    execFileSync(binary, ['admin', 'bootstrap', '--workspace', 'Acme', '--email', 'grace@acme.test', '--password', 'correct horse', '--name', 'Grace Hopper'], { env }).toString(),
-  );
+  const boot = fresh
+    ? {}
+    : JSON.parse(
+        execFileSync(binary, ['admin', 'bootstrap', '--workspace', 'Acme', '--email', 'grace@acme.test', '--password', 'correct horse', '--name', 'Grace Hopper'], { env }).toString(),
+      );
   const port = await freePort();
   const child = spawn(binary, ['serve', '--listen', `127.0.0.1:${port}`], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
