@@ -127,10 +127,6 @@ impl Hub {
         self.0.connections.clone().try_acquire_owned().ok()
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.0.store
-    }
-
     /// Sends a passing signal to every Inbox subscriber of the workspace.
     pub fn signal_team(&self, workspace: WorkspaceId, signal: serde_json::Value) {
         let signal = Live::Signal(Arc::new(signal));

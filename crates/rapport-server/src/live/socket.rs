@@ -224,8 +224,8 @@ async fn stream(
     };
     let mut last = match after {
         Some(after) => after.max(0),
-        None => hub
-            .store()
+        None => state
+            .store
             .activity_head(workspace)
             .await
             .map_err(|e| e.to_string())?,
