@@ -1,19 +1,27 @@
 // The reply box: Enter sends, Shift+Enter breaks the line, Ctrl/Cmd+Enter
-// also sends, a Note switch for team-only notes, and a live preview of
+// also sends, a Note switch for team-only notes, an "Email if unread"
+// checkbox for replies (sent as `email_fallback`), and a live preview of
 // snippet tags ("Preview for Ada: Hi Ada") when the text has `{{`.
 
 import { html, render } from '/assets/shared/html.js';
-import { reply, previewTemplate, contactName } from './store.js';
+import {
+  state, subscribe, reply, previewTemplate, contactName,
+} from './store.js';
 import { sendTyping } from './live-updates.js';
+import { offersEmailFallback } from './email.js';
 
 const PREVIEW_DEBOUNCE_MS = 300;
 
-// Drafts survive switching conversations (not reloads).
+// Drafts survive switching conversations (not reloads), with the
+// conversation's "Email if unread" choice.
 const drafts = new Map();
 
 export function mountComposer(element, { conversationId, contact, onEscape }) {
-  const draft = drafts.get(conversationId) ?? { body: '', mode: 'comment' };
+  const draft = { body: '', mode: 'comment', emailFallback: true, ...drafts.get(conversationId) };
   const name = contactName(contact);
+  const emailTitle = contact?.email
+    ? `If ${name} has not read this reply in the widget after the workspace's delay, email it to ${contact.email}`
+    : `If ${name} has not read this reply in the widget after the workspace's delay, email it (once they have an email address)`;
   render(element, html`
     <form class="composer" data-testid="composer" novalidate>
       <label for="composer-input" class="visually-hidden" data-region="label"></label>
@@ -21,6 +29,11 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
         aria-describedby="composer-help composer-error">${draft.body}</textarea>
       <div class="composer-bar">
         <p class="composer-help" id="composer-help" data-region="help"></p>
+        <label class="email-toggle" data-region="email-toggle" title="${emailTitle}">
+          <input type="checkbox" name="email_fallback" data-testid="email-fallback-toggle"
+            ${draft.emailFallback ? html`checked` : ''}>
+          <span>Email if unread</span>
+        </label>
         <button type="button" class="button small note-toggle" aria-pressed="false"
           data-testid="note-toggle" title="Team-only note (n)">Note</button>
         <button type="submit" class="button primary small" data-testid="send-button">Send</button>
@@ -31,6 +44,8 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
   const form = element.querySelector('form');
   const input = form.elements.body;
   const noteToggle = form.querySelector('.note-toggle');
+  const emailToggle = form.querySelector('[data-region="email-toggle"]');
+  const emailBox = form.elements.email_fallback;
   const sendButton = form.querySelector('[data-testid="send-button"]');
   const help = form.querySelector('[data-region="help"]');
   const label = form.querySelector('[data-region="label"]');
@@ -41,7 +56,16 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
   let preview = null; // {text} | {error}
   let sending = false;
 
-  const saveDraft = () => drafts.set(conversationId, { body: input.value, mode });
+  const saveDraft = () => drafts.set(conversationId, { body: input.value, mode, emailFallback: emailBox.checked });
+
+  // Replies only, and not when the workspace is known to have fallback off.
+  const emailOffered = () => mode === 'comment' && offersEmailFallback(state.workspace);
+  const drawEmailToggle = () => {
+    const offered = emailOffered();
+    // Keep focus in the bar if the toggle it was on goes away.
+    if (!offered && document.activeElement === emailBox) noteToggle.focus();
+    emailToggle.hidden = !offered;
+  };
 
   const drawHelp = () => {
     if (preview?.text !== undefined) {
@@ -63,6 +87,7 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
     render(sendButton, html`${mode === 'note' ? 'Add note' : 'Send'}`);
     render(label, html`${mode === 'note' ? `Note about ${name}` : `Reply to ${name}`}`);
     input.placeholder = mode === 'note' ? 'Write a note for your team…' : 'Write a reply…';
+    drawEmailToggle();
     drawHelp();
   };
 
@@ -105,6 +130,8 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
   const send = async () => {
     const body = input.value;
     if (!body.trim() || sending) return;
+    const emailFallback = emailOffered() ? emailBox.checked : undefined;
+    const sentMode = mode;
     sending = true;
     sendButton.disabled = true;
     render(errorLine, html``);
@@ -114,7 +141,7 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
     preview = null;
     drawHelp();
     try {
-      await reply(conversationId, body, mode);
+      await reply(conversationId, body, sentMode, { emailFallback });
     } catch (error) {
       if (!input.value) input.value = body;
       saveDraft();
@@ -149,6 +176,8 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
     if (mode === 'comment' && input.value.trim()) sendTyping(conversationId);
   });
   noteToggle.addEventListener('click', () => setMode(mode === 'note' ? 'comment' : 'note'));
+  emailBox.addEventListener('change', saveDraft);
+  const offSession = subscribe('session', drawEmailToggle);
 
   drawMode();
   updatePreview();
@@ -165,6 +194,7 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
       input.focus();
     },
     destroy() {
+      offSession();
       saveDraft();
       clearTimeout(previewTimer);
       previewAbort?.abort();

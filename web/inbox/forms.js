@@ -52,16 +52,20 @@ export function showProblem(form, error) {
   const fieldErrors = error.fieldErrors ?? {};
   const unplaced = [];
   for (const [name, message] of Object.entries(fieldErrors)) {
-    // `allowed_origins[2]` or `props.plan` land on their field's slot.
+    // A slot for the exact name (`email.fallback_delay_minutes`) takes it
+    // as it is; else `allowed_origins[2]` or `props.plan` land on their
+    // field's slot, prefixed with the full name.
     const base = name.split(/[.[]/)[0];
-    const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`)
-      ?? form.querySelector(`[data-error-for="${CSS.escape(base)}"]`);
+    const exact = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+    const slot = exact ?? form.querySelector(`[data-error-for="${CSS.escape(base)}"]`);
     if (!slot) {
       unplaced.push(`${name}: ${message}`);
       continue;
     }
-    render(slot, html`${slot.textContent ? `${slot.textContent} ` : ''}${name === base ? '' : `${name}: `}${message}`);
-    const input = form.elements.namedItem(base);
+    render(slot, html`${slot.textContent ? `${slot.textContent} ` : ''}${exact ? '' : `${name}: `}${message}`);
+    // The control the slot describes, else the one named like the field.
+    const input = (slot.id && form.querySelector(`[aria-describedby~="${CSS.escape(slot.id)}"]`))
+      || form.elements.namedItem(base);
     if (input?.setAttribute) input.setAttribute('aria-invalid', 'true');
   }
   const top = form.querySelector('[data-form-error]');

@@ -1,12 +1,15 @@
-// `#/settings`: workspace name, widget origins, identity verification, the
-// team, and the install snippet.
+// `#/settings`: workspace name, widget origins, identity verification,
+// email fallback, the team, and the install snippet.
 
 import { html, render } from '/assets/shared/html.js';
-import { get, patch, post } from './api.js';
+import { get, patch, post, ApiError } from './api.js';
 import { field, formError, formValues, showProblem, clearErrors, whileBusy } from './forms.js';
-import { state, loadAgents, sortedAgents, subscribe, setSession } from './store.js';
+import {
+  state, loadAgents, sortedAgents, subscribe, setSession, setWorkspaceEmail,
+} from './store.js';
 import { avatar } from './avatar.js';
 import { copyText } from './clipboard.js';
+import { DELAY_FIELD, emailSettingsPatch, testEmailRequest } from './email.js';
 
 const ROLES = [['agent', 'Agent'], ['admin', 'Admin']];
 
@@ -54,6 +57,69 @@ function teamList() {
       <span class="muted small">${agent.presence ?? 'offline'}</span>
     </li>`)}
   </ul>`;
+}
+
+function emailSection(email, manage) {
+  const disabled = manage ? '' : html`disabled`;
+  const configured = email.sending_configured !== false;
+  const me = state.me?.email;
+  return html`
+    <section class="card" aria-labelledby="s-email">
+      <h2 id="s-email">Email</h2>
+      <p>When a contact is offline and has not read a chat message in the widget after the delay, Rapport emails it to them.</p>
+      ${configured ? '' : html`<p class="notice is-warning" id="settings-email-smtp" data-testid="settings-email-not-configured">
+        This server has no SMTP server configured; set <code>RAPPORT_SMTP_URL</code>.</p>`}
+      <form data-form="email" class="email-settings" novalidate>
+        ${formError()}
+        <fieldset ${disabled}>
+          <label class="switch">
+            <input type="checkbox" role="switch" name="fallback_enabled" data-testid="settings-email-enabled"
+              aria-describedby="settings-email-enabled-error" ${email.fallback_enabled ? html`checked` : ''}>
+            <span class="switch-track" aria-hidden="true"></span>
+            <span>Email unread chat messages to offline contacts</span>
+          </label>
+          <p class="field-error" id="settings-email-enabled-error" data-error-for="email.fallback_enabled"></p>
+          <div class="field-row">
+            <div class="field">
+              <label for="settings-email-delay">Wait before emailing (minutes)</label>
+              <input id="settings-email-delay" name="fallback_delay_minutes" type="number" min="1" max="60" step="1"
+                inputmode="numeric" value="${email.fallback_delay_minutes ?? ''}" required
+                aria-describedby="settings-email-delay-hint settings-email-delay-error" data-testid="settings-email-delay">
+              <p class="field-hint" id="settings-email-delay-hint">1 to 60. A message read in the widget by then is not emailed.</p>
+              <p class="field-error" id="settings-email-delay-error" data-error-for="${DELAY_FIELD}"
+                data-testid="settings-email-delay-error"></p>
+            </div>
+            <div class="field">
+              <label for="settings-email-from">From address</label>
+              <input id="settings-email-from" name="from_address" type="email" value="${email.from_address ?? ''}"
+                placeholder="The server's default sender" autocomplete="off" spellcheck="false"
+                aria-describedby="settings-email-from-hint settings-email-from-error" data-testid="settings-email-from">
+              <p class="field-hint" id="settings-email-from-hint">Leave blank to use the server's default sender.</p>
+              <p class="field-error" id="settings-email-from-error" data-error-for="email.from_address"></p>
+            </div>
+          </div>
+          ${saveRow('Save email settings', 'settings-save-email')}
+        </fieldset>
+      </form>
+      <form data-form="email-test" class="email-test" novalidate>
+        <h3>Send a test email</h3>
+        <fieldset ${manage && configured ? '' : html`disabled`}>
+          <div class="field">
+            <label for="settings-email-test-to">Send to</label>
+            <div class="input-with-button">
+              <input id="settings-email-test-to" name="to" type="email" autocomplete="off" spellcheck="false"
+                placeholder="${me ?? 'Your address'}"
+                aria-describedby="settings-email-test-hint settings-email-test-error" data-testid="settings-email-test-to">
+              <button type="submit" class="button small" data-testid="settings-email-test">Send test email</button>
+            </div>
+            <p class="field-hint" id="settings-email-test-hint">Leave blank to send it to yourself${me ? ` (${me})` : ''}.</p>
+            <p class="field-error" id="settings-email-test-error" data-error-for="to"></p>
+          </div>
+          ${formError()}
+          <p class="saved-note" role="status" data-test-result data-testid="settings-email-test-result"></p>
+        </fieldset>
+      </form>
+    </section>`;
 }
 
 function page(workspace) {
@@ -131,6 +197,8 @@ function page(workspace) {
         </form>
       </section>
 
+      ${workspace.email ? emailSection(workspace.email, manage) : ''}
+
       <section class="card" aria-labelledby="s-team">
         <h2 id="s-team">Team</h2>
         <div data-region="team">${teamList()}</div>
@@ -190,6 +258,26 @@ export function mountSettingsView(element) {
           allowed_origins: values.allowed_origins.split('\n').map((line) => line.trim()).filter(Boolean),
         });
         break;
+      case 'email': {
+        const { body, errors } = emailSettingsPatch(workspace.email, values);
+        if (errors.length) {
+          showProblem(form, new ApiError(422, { errors }));
+        } else if (!body) {
+          clearErrors(form);
+          flashSaved(form, 'No changes');
+        } else if (await update(form, body)) {
+          // Show what the server stored (it may tidy an address).
+          const saved = workspace.email ?? {};
+          form.elements.fallback_enabled.checked = Boolean(saved.fallback_enabled);
+          form.elements.fallback_delay_minutes.value = saved.fallback_delay_minutes ?? values.fallback_delay_minutes;
+          form.elements.from_address.value = saved.from_address ?? '';
+          setWorkspaceEmail(workspace.email);
+        }
+        break;
+      }
+      case 'email-test':
+        await sendTestEmail(form, values.to);
+        break;
       case 'member':
         clearErrors(form);
         try {
@@ -206,6 +294,24 @@ export function mountSettingsView(element) {
       default:
     }
   });
+
+  const sendTestEmail = async (form, to) => {
+    clearErrors(form);
+    const button = form.querySelector('button[type="submit"]');
+    const result = form.querySelector('[data-test-result]');
+    render(result, html``);
+    render(button, html`Sending…`);
+    try {
+      const sent = await whileBusy(form, () => post('/api/v1/workspace/email/test', testEmailRequest(to)));
+      render(result, html`Test email sent to ${sent?.sent_to ?? (to.trim() || state.me?.email || 'you')}`);
+    } catch (error) {
+      // 502 (the SMTP server said no, or could not be reached) and 409 (no
+      // SMTP configured) say why in `detail`; a bad address lands by its field.
+      showProblem(form, error);
+    } finally {
+      render(button, html`Send test email`);
+    }
+  };
 
   element.addEventListener('change', async (event) => {
     if (event.target.name !== 'identity_verification') return;
@@ -242,6 +348,8 @@ export function mountSettingsView(element) {
     try {
       workspace = await get('/api/v1/workspace');
       if (!alive) return;
+      // The composer hides "Email if unread" when fallback is off.
+      setWorkspaceEmail(workspace.email);
       render(element, page(workspace));
       element.querySelector('main').focus();
     } catch (error) {

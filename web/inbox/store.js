@@ -6,11 +6,17 @@
 
 import { get, post, ApiError } from './api.js';
 import { toMillis } from './time.js';
+import { isEmailEntry, mergeEmailEntries, replyRequest } from './email.js';
 
 const FILTERS_KEY = 'rapport.inbox.filters';
 const SEEN_KEY = 'rapport.inbox.seen';
 const TYPING_SHOWN_MS = 4000;
 const PAGE_SIZE = 50;
+// Email fallback entries come from the contact's timeline (newest first,
+// at most 100 a page, events included): read a few pages, no further back
+// than the conversation's start.
+const TIMELINE_PAGE_SIZE = 100;
+const TIMELINE_PAGES = 3;
 
 function loadJson(key, fallback) {
   try {
@@ -52,6 +58,7 @@ export const state = {
   connected: false,
   everConnected: false,
   seen: loadJson(SEEN_KEY, {}), // conversation id -> ms the agent last looked
+  emailLog: new Map(), // conversation id -> its `emailed` / `not_emailed` entries, oldest first
 };
 
 const subscribers = new Map();
@@ -105,7 +112,15 @@ export function clearAll() {
   state.selectedId = null;
   state.cursorId = null;
   state.typing.clear();
+  state.emailLog.clear();
   emit('session', 'list', 'detail', 'agents');
+}
+
+/** The workspace's `email` settings, once something has read them (the settings page). */
+export function setWorkspaceEmail(email) {
+  if (!state.workspace || !email) return;
+  state.workspace = { ...state.workspace, email };
+  emit('session');
 }
 
 export async function loadAgents() {
@@ -306,6 +321,7 @@ export async function selectConversation(id) {
     if (request !== detailRequest) return;
     storeDetail(detail);
     state.detailStatus = 'ready';
+    loadEmailLog(detail).catch((error) => console.warn('email log:', error.message));
   } catch (error) {
     if (request !== detailRequest) return;
     state.detailStatus = 'error';
@@ -323,6 +339,37 @@ function storeDetail(detail) {
 
 export function selectedDetail() {
   return state.selectedId ? state.details.get(state.selectedId) ?? null : null;
+}
+
+// --- Email fallback ------------------------------------------------------------------
+
+/** Adds entries to a conversation's email log; whether anything was new. */
+function recordEmailEntries(conversationId, entries) {
+  const before = state.emailLog.get(conversationId) ?? [];
+  const merged = mergeEmailEntries(before, entries);
+  if (merged.length === before.length) return false;
+  state.emailLog.set(conversationId, merged);
+  return true;
+}
+
+/** The open conversation's past `emailed` / `not_emailed` entries, from its contact's timeline. */
+async function loadEmailLog(detail) {
+  const contactId = detail.contact?.id;
+  if (!contactId) return;
+  const since = toMillis(detail.created_at) ?? toMillis(detail.parts?.[0]?.created_at);
+  const found = [];
+  let cursor = null;
+  for (let page = 0; page < TIMELINE_PAGES; page++) {
+    const params = new URLSearchParams({ limit: String(TIMELINE_PAGE_SIZE) });
+    if (cursor) params.set('cursor', cursor);
+    const result = await get(`/api/v1/contacts/${encodeURIComponent(contactId)}/timeline?${params}`);
+    const entries = result?.data ?? [];
+    found.push(...entries.filter((entry) => isEmailEntry(entry) && entry.conversation_id === detail.id));
+    cursor = result?.next_cursor ?? null;
+    const oldest = toMillis(entries[entries.length - 1]?.created_at);
+    if (!cursor || (since !== null && oldest !== null && oldest < since)) break;
+  }
+  if (recordEmailEntries(detail.id, found) && detail.id === state.selectedId) emit('detail');
 }
 
 // Conversations we hear about before we have them (a new one, or one
@@ -398,6 +445,12 @@ export function applyActivity(frame) {
   if (!id) return; // contact_created, events: nothing in the Inbox shows them yet.
   const known = state.conversations.get(id);
   switch (frame.kind) {
+    case 'emailed':
+    case 'not_emailed':
+      // Kept for loaded (or loading) threads only; opening another reads its timeline.
+      if ((state.details.has(id) || id === state.selectedId) && recordEmailEntries(id, [frame])
+        && id === state.selectedId) emit('detail');
+      return;
     case 'conversation_started':
       if (!known) fetchConversation(id);
       break;
@@ -473,8 +526,10 @@ export function setConnected(connected) {
 
 // --- Actions on a conversation ------------------------------------------------------
 
-export async function reply(id, body, type) {
-  const sent = await post(`/api/v1/conversations/${encodeURIComponent(id)}/reply`, { body, type });
+/** `emailFallback`: the composer's "Email if unread" (undefined when it was not offered). */
+export async function reply(id, body, type, { emailFallback } = {}) {
+  const sent = await post(`/api/v1/conversations/${encodeURIComponent(id)}/reply`,
+    replyRequest(body, type, emailFallback));
   // The stored message with its conversation beside it; live brings the
   // message too, and parts are kept once by id.
   const { conversation, ...part } = sent ?? {};

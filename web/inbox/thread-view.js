@@ -1,8 +1,9 @@
 // The middle pane: the open conversation's parts, oldest first, the
-// contact's "Seen" marker, who is typing, and the composer. New parts are
+// contact's "Seen" marker, quiet lines saying whether a message was emailed
+// (under the message), who is typing, and the composer. New parts are
 // appended (the rest of the thread, its scroll and any selection stay put).
 
-import { html, render, append } from '/assets/shared/html.js';
+import { html, render, append, insertAfter } from '/assets/shared/html.js';
 import { markdown } from '/assets/shared/markdown.js';
 import {
   state, subscribe, selectedDetail, contactName, agentName,
@@ -11,6 +12,7 @@ import { fullTime, messageTime, toMillis } from './time.js';
 import { avatar } from './avatar.js';
 import { mountThreadHeader } from './thread-header.js';
 import { mountComposer } from './composer.js';
+import { describeEmailEntry, placeEmailEntries } from './email.js';
 
 // Within this distance of the bottom, new messages scroll into view.
 const STICK_TO_BOTTOM_PX = 80;
@@ -40,6 +42,18 @@ function partView(part, detail) {
         </div>
         <div class="part-body">${markdown(part.body)}</div>
       </div>
+    </li>`;
+}
+
+function emailLine(entry) {
+  const { text, tone } = describeEmailEntry(entry);
+  const ms = toMillis(entry.created_at);
+  return html`
+    <li class="email-line is-${tone}" data-testid="email-line" data-kind="${entry.kind}"
+      data-reason="${entry.data?.reason ?? ''}">
+      <span class="email-line-icon" aria-hidden="true">✉</span>
+      <span>${text}${ms === null ? '' : html` · <time datetime="${new Date(ms).toISOString()}"
+        title="${fullTime(ms)}">${messageTime(ms)}</time>`}</span>
     </li>`;
 }
 
@@ -86,6 +100,22 @@ export function mountThreadView(element, { onLeaveComposer }) {
     }
   };
 
+  // Redrawn whole each time (there are few): each group goes right under
+  // the part it concerns, or at the end while that part is not loaded.
+  const drawEmails = (detail) => {
+    const stick = nearBottom();
+    for (const line of list.querySelectorAll(':scope > .email-line')) line.remove();
+    const entries = state.emailLog.get(detail.id);
+    if (!entries?.length) return;
+    for (const { after, entries: group } of placeEmailEntries(detail.parts.map((p) => p.id), entries)) {
+      const lines = html`${group.map(emailLine)}`;
+      const anchor = after && list.querySelector(`:scope > [data-part-id="${CSS.escape(after)}"]`);
+      if (anchor) insertAfter(anchor, lines);
+      else append(list, lines);
+    }
+    if (stick) toBottom();
+  };
+
   const drawEmpty = (text) => {
     composer?.destroy();
     composer = null;
@@ -125,6 +155,7 @@ export function mountThreadView(element, { onLeaveComposer }) {
       else scroll.scrollTop = keep;
     }
     drawSeen(detail);
+    drawEmails(detail);
     shownPartIds = ids;
     shownAgentsVersion = agentsVersion;
     if (!sameConversation) {

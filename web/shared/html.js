@@ -70,3 +70,13 @@ export function append(element, fragment) {
   render(template, fragment);
   element.append(template.content);
 }
+
+/**
+ * Insert a fragment's nodes right after `node`, as its next siblings,
+ * leaving everything else in the parent untouched.
+ */
+export function insertAfter(node, fragment) {
+  const template = node.ownerDocument.createElement('template');
+  render(template, fragment);
+  node.after(template.content);
+}

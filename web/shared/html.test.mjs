@@ -1,7 +1,7 @@
 // Unit tests for html.js: run with `node --test web/shared/`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { html, render, append, escapeHtml, isFragment } from './html.js';
+import { html, render, append, insertAfter, escapeHtml, isFragment } from './html.js';
 
 test('escapeHtml escapes the five HTML-significant characters', () => {
   assert.equal(escapeHtml(`<a href="x" title='y'>&</a>`),
@@ -75,4 +75,16 @@ test('append renders into a template and moves its content', () => {
   append(element, html`<li>${'<b>'}</li>`);
   assert.deepEqual(appended, ['nodes of <li>&lt;b&gt;</li>']);
   assert.throws(() => append(element, '<li>raw</li>'), TypeError);
+});
+
+test('insertAfter renders into a template and puts its content after the node', () => {
+  const inserted = [];
+  const template = { innerHTML: '', get content() { return `nodes of ${this.innerHTML}`; } };
+  const node = {
+    ownerDocument: { createElement: (tag) => { assert.equal(tag, 'template'); return template; } },
+    after: (nodes) => inserted.push(nodes),
+  };
+  insertAfter(node, html`<li>${'<b>'}</li>`);
+  assert.deepEqual(inserted, ['nodes of <li>&lt;b&gt;</li>']);
+  assert.throws(() => insertAfter(node, '<li>raw</li>'), TypeError);
 });
