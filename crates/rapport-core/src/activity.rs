@@ -7,7 +7,8 @@ use serde_json::Value as Json;
 
 use crate::Timestamp;
 use crate::conversation::{ConversationStatus, Message};
-use crate::ids::{AgentId, ContactId, ConversationId, WorkspaceId};
+use crate::email::SkipReason;
+use crate::ids::{AgentId, ContactId, ConversationId, MessageId, WorkspaceId};
 
 /// What happened. Serialised as `{"kind": ..., "data": ...}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,6 +39,19 @@ pub enum Activity {
     Read {
         read_at: Timestamp,
     },
+    /// The email fallback emailed these messages to the contact.
+    Emailed {
+        to: String,
+        message_ids: Vec<MessageId>,
+    },
+    /// The email fallback settled these messages without an email.
+    NotEmailed {
+        reason: SkipReason,
+        message_ids: Vec<MessageId>,
+        /// The mail server's last answer, when sending failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
 
 impl Activity {
@@ -50,6 +64,8 @@ impl Activity {
             Activity::StatusChanged { .. } => "status_changed",
             Activity::Assigned { .. } => "assigned",
             Activity::Read { .. } => "read",
+            Activity::Emailed { .. } => "emailed",
+            Activity::NotEmailed { .. } => "not_emailed",
         }
     }
 
@@ -63,7 +79,9 @@ impl Activity {
             Activity::ContactCreated
             | Activity::Event { .. }
             | Activity::Assigned { .. }
-            | Activity::Read { .. } => false,
+            | Activity::Read { .. }
+            | Activity::Emailed { .. }
+            | Activity::NotEmailed { .. } => false,
         }
     }
 
@@ -104,7 +122,6 @@ pub struct ActivityEntry {
 mod tests {
     use super::*;
     use crate::conversation::{Author, PartKind};
-    use crate::ids::MessageId;
 
     #[test]
     fn activities_round_trip_through_kind_and_data() {
@@ -136,6 +153,15 @@ mod tests {
             },
             Activity::Read {
                 read_at: Timestamp::from_millis(3),
+            },
+            Activity::Emailed {
+                to: "ann@example.com".into(),
+                message_ids: vec![MessageId::generate()],
+            },
+            Activity::NotEmailed {
+                reason: SkipReason::NoEmailAddress,
+                message_ids: vec![MessageId::generate()],
+                error: None,
             },
         ] {
             let back = Activity::from_parts(activity.kind(), activity.data()).unwrap();

@@ -109,6 +109,9 @@ pub struct Contact {
     pub phone: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub props: Props,
+    /// When the contact turned off emails of chat messages (the
+    /// unsubscribe link); `None` while they get them.
+    pub unsubscribed_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -262,6 +265,7 @@ impl Contact {
             name: None,
             phone: None,
             props: Props::new(),
+            unsubscribed_at: None,
             created_at: now,
             updated_at: now,
         };

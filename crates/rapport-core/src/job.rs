@@ -13,6 +13,9 @@ pub struct NewJob {
     pub id: JobId,
     pub workspace_id: WorkspaceId,
     pub kind: &'static str,
+    /// At most one pending job per kind and key (e.g. one email job per
+    /// conversation): inserting a second is a no-op.
+    pub key: Option<String>,
     pub payload: Json,
     pub due_at: Timestamp,
 }

@@ -11,6 +11,7 @@ pub mod bus;
 pub mod clock;
 pub mod contact;
 pub mod conversation;
+pub mod email;
 pub mod ids;
 pub mod job;
 pub mod messaging;

@@ -1,8 +1,8 @@
 //! The one path every chat message a business sends takes, whether from the
 //! Inbox, the API, a profile, a bulk send or an automation: render the
 //! template for the contact, store the message (and the conversation it
-//! starts) with its activity entries and jobs in one transaction, then tell
-//! the bus. Nothing else writes messages.
+//! starts) with its activity entries and its email fallback job in one
+//! transaction, then tell the bus. Nothing else writes messages.
 
 use serde_json::Value as Json;
 
@@ -10,8 +10,8 @@ use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::conversation::{Author, Conversation, Message, PartKind};
 use crate::ids::{AgentId, ContactId, ConversationId, MessageId, WorkspaceId};
-use crate::job::NewJob;
-use crate::store::{NewMessage, Store, StoreError, StoredMessage};
+use crate::email;
+use crate::store::{MessageContext, NewMessage, Store, StoreError, StoredMessage};
 use crate::template::{RenderContext, SnippetTemplate, TemplateError};
 use crate::validation::ValidationError;
 
@@ -50,6 +50,9 @@ pub struct ChatMessage {
     pub body: String,
     /// The event that triggered an automated message, for `{{ event.* }}`.
     pub event: Option<(String, Json)>,
+    /// Email it if the contact leaves it unread while offline (the
+    /// workspace's and the contact's settings still apply).
+    pub email_fallback: bool,
 }
 
 /// Renders, stores and publishes one chat message.
@@ -66,7 +69,7 @@ pub async fn send_chat_message(
         )
         .into());
     }
-    let body = render(deps, &message, &template).await?;
+    let (body, context) = render(deps, &message, &template).await?;
 
     let now = deps.clock.now();
     let stored = Message {
@@ -94,7 +97,12 @@ pub async fn send_chat_message(
             now,
         )
     });
-    let jobs = schedule_email_fallback(&stored);
+    let email = email::plan(
+        &stored,
+        &context.workspace,
+        &context.contact,
+        message.email_fallback,
+    );
     // The store checks the conversation is this contact's as it locks it;
     // only when it refuses do we look again, to say which id is wrong.
     let result = match deps
@@ -103,7 +111,7 @@ pub async fn send_chat_message(
             message: stored,
             contact_id: message.contact_id,
             new_conversation,
-            jobs,
+            email,
         })
         .await
     {
@@ -153,7 +161,7 @@ pub async fn post_contact_message(
             message,
             contact_id,
             new_conversation,
-            jobs: Vec::new(),
+            email: None,
         })
         .await
         .map_err(not_found("conversation_id"))?;
@@ -196,15 +204,16 @@ pub async fn preview_message(
         kind: PartKind::Comment,
         body: body.to_owned(),
         event: None,
+        email_fallback: false,
     };
-    render(deps, &message, &template).await
+    Ok(render(deps, &message, &template).await?.0)
 }
 
 async fn render(
     deps: Deps<'_>,
     message: &ChatMessage,
     template: &SnippetTemplate,
-) -> Result<String, SendError> {
+) -> Result<(String, MessageContext), SendError> {
     let agent_id = match message.from {
         Author::Agent(id) => Some(id),
         _ => None,
@@ -227,13 +236,7 @@ async fn render(
             ValidationError::field("body", "renders to an empty message for this contact").into(),
         );
     }
-    Ok(body)
-}
-
-/// The jobs a stored message causes. The email fallback (a later issue)
-/// plugs in here, so its job commits with the message.
-fn schedule_email_fallback(_message: &Message) -> Vec<NewJob> {
-    Vec::new()
+    Ok((body, loaded))
 }
 
 /// Maps `NotFound` to the request field whose id found nothing.

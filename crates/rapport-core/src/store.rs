@@ -6,12 +6,12 @@
 use async_trait::async_trait;
 
 use crate::Timestamp;
-use crate::activity::ActivityEntry;
+use crate::activity::{Activity, ActivityEntry};
 use crate::agent::{Agent, ApiToken, NewAgent, NewToken, Principal};
 use crate::contact::{Contact, ContactUpsert};
 use crate::conversation::{Conversation, ConversationChange, ConversationQuery, Message};
-use crate::ids::{AgentId, ContactId, ConversationId, TokenId, WorkspaceId};
-use crate::job::NewJob;
+use crate::email::EmailPlan;
+use crate::ids::{AgentId, ContactId, ConversationId, JobId, MessageId, TokenId, WorkspaceId};
 use crate::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 
 /// The one storage error type; drivers' errors are converted in one place.
@@ -36,8 +36,50 @@ pub struct NewMessage {
     pub contact_id: ContactId,
     /// `Some` starts this new conversation with the message.
     pub new_conversation: Option<Conversation>,
-    /// Jobs the message causes (the email fallback), enqueued with it.
-    pub jobs: Vec<NewJob>,
+    /// What happens about emailing it (team comments only): its job is
+    /// enqueued, or the skip is logged, in the same transaction.
+    pub email: Option<EmailPlan>,
+}
+
+/// A job a worker holds until `claimed_until`. `attempts` counts claims and
+/// fences the holder: settling with an older count is refused.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimedJob {
+    pub id: JobId,
+    pub workspace_id: WorkspaceId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub due_at: Timestamp,
+    pub attempts: u32,
+    pub created_at: Timestamp,
+}
+
+/// How an email job ends for the messages it looked at. The store marks
+/// them, logs `activity`, and then either removes the job or, when more
+/// messages came while it ran, makes it due again for those.
+#[derive(Clone, Debug)]
+pub struct EmailSettlement {
+    pub job: ClaimedJob,
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    pub contact_id: ContactId,
+    /// Messages settled by email or by a skip.
+    pub emailed: Vec<MessageId>,
+    pub skipped: Vec<MessageId>,
+    /// The timeline entries to write (at most one per outcome).
+    pub activities: Vec<Activity>,
+    pub at: Timestamp,
+    /// The workspace's delay, for messages still pending.
+    pub delay_millis: i64,
+}
+
+/// A conversation as an inbound email reply finds it: from the id in the
+/// reply address, before its signature is checked against the workspace.
+#[derive(Clone, Debug)]
+pub struct ReplyTarget {
+    pub workspace: Workspace,
+    pub conversation: Conversation,
+    pub contact: Contact,
 }
 
 /// A signed-in Inbox session: only the hash of its secret is stored.
@@ -272,4 +314,46 @@ pub trait Store: Send + Sync + 'static {
         by: Option<AgentId>,
         at: Timestamp,
     ) -> Result<(Conversation, Option<i64>), StoreError>;
+
+    /// Claims up to `limit` jobs of these kinds that are due at `now` and
+    /// unclaimed (or whose claim ran out), until `until`. Two workers never
+    /// hold the same job.
+    async fn claim_jobs(
+        &self,
+        kinds: &[&'static str],
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError>;
+    /// Releases a held job to run again at `due_at`. `Conflict` when the
+    /// claim was lost to another worker.
+    async fn retry_job(
+        &self,
+        job: &ClaimedJob,
+        due_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError>;
+    /// Removes a held job that has nothing left to do.
+    async fn finish_job(&self, job: &ClaimedJob) -> Result<(), StoreError>;
+    /// The conversation's messages waiting for an email, oldest first.
+    async fn email_pending(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Records an email job's outcome (see `EmailSettlement`); returns the
+    /// last log position written. `Conflict` when the claim was lost.
+    async fn settle_email(&self, settlement: EmailSettlement) -> Result<Option<i64>, StoreError>;
+    /// The conversation an inbound reply names, with its workspace and
+    /// contact: the one lookup not scoped to a workspace, made only to
+    /// check the signature that then scopes it.
+    async fn reply_target(&self, conversation: ConversationId) -> Result<ReplyTarget, StoreError>;
+    /// Turns emails of chat messages off for a contact (kept if already
+    /// off). Returns the contact.
+    async fn unsubscribe_contact(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        at: Timestamp,
+    ) -> Result<Contact, StoreError>;
 }

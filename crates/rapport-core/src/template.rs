@@ -208,6 +208,7 @@ mod tests {
             identity_secret: String::new(),
             identity_verification: false,
             allowed_origins: Vec::new(),
+            email: Default::default(),
             created_at: Timestamp::from_millis(0),
         };
         let contact = Contact {
@@ -218,6 +219,7 @@ mod tests {
             name: name.map(str::to_owned),
             phone: None,
             props,
+            unsubscribed_at: None,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
         };

@@ -22,6 +22,7 @@ pub struct Workspace {
     /// Origins (`https://shop.example`) whose pages may embed the widget;
     /// empty allows any.
     pub allowed_origins: Vec<String>,
+    pub email: crate::email::EmailSettings,
     pub created_at: Timestamp,
 }
 
@@ -40,6 +41,35 @@ pub struct WorkspaceSettings {
     pub name: Option<String>,
     pub identity_verification: Option<bool>,
     pub allowed_origins: Option<Vec<String>>,
+    pub email_fallback_enabled: Option<bool>,
+    pub email_fallback_delay_minutes: Option<u8>,
+    /// `Some(None)` goes back to the server's default sender.
+    pub email_from_address: Option<Option<String>>,
+}
+
+impl WorkspaceSettings {
+    /// The workspace with these changes applied.
+    pub fn apply(&self, mut workspace: Workspace) -> Workspace {
+        if let Some(name) = &self.name {
+            workspace.name.clone_from(name);
+        }
+        if let Some(on) = self.identity_verification {
+            workspace.identity_verification = on;
+        }
+        if let Some(origins) = &self.allowed_origins {
+            workspace.allowed_origins.clone_from(origins);
+        }
+        if let Some(on) = self.email_fallback_enabled {
+            workspace.email.fallback_enabled = on;
+        }
+        if let Some(minutes) = self.email_fallback_delay_minutes {
+            workspace.email.fallback_delay_minutes = minutes;
+        }
+        if let Some(from) = &self.email_from_address {
+            workspace.email.from_address.clone_from(from);
+        }
+        workspace
+    }
 }
 
 /// An origin as browsers send it: scheme, host and optional port, nothing

@@ -20,6 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::api;
 use crate::config::Config;
+use crate::email::EmailService;
 use crate::error::ApiError;
 use crate::limits::{WidgetLimits, limit_widget};
 use crate::live::{self, Hub, LocalBus};
@@ -33,27 +34,31 @@ pub struct AppState {
     pub hub: Hub,
     pub widget_limits: Option<Arc<WidgetLimits>>,
     pub json_body_limit: usize,
+    pub email: Arc<EmailService>,
     stop: Arc<watch::Sender<bool>>,
 }
 
 impl AppState {
-    /// Wires the ports together and starts the live hub on `bus`.
+    /// Wires the ports together and starts the live hub on `bus`. Fails
+    /// on an unusable `smtp_url`.
     pub fn new(
         store: Arc<dyn Store>,
         bus: LocalBus,
         clock: Arc<dyn Clock>,
         config: &Config,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
+        let email = Arc::new(EmailService::from_config(config)?);
         let hub = Hub::start(store.clone(), clock.clone(), &bus, config.max_connections);
-        Self {
+        Ok(Self {
             store,
             bus: Arc::new(bus),
             clock,
             hub,
             widget_limits: WidgetLimits::from_config(config),
             json_body_limit: config.json_body_limit,
+            email,
             stop: Arc::new(watch::channel(false).0),
-        }
+        })
     }
 
     /// Becomes `true` when the server starts stopping: long-lived
@@ -119,6 +124,7 @@ pub fn router(state: AppState) -> Router {
     .route("/api/v1/live", get(live::socket::inbox_live))
     .route("/widget/v1/live", get(live::socket::widget_live))
     .merge(crate::web::routes())
+    .merge(api::email::public_routes())
     .route("/healthz", get(healthz))
     .fallback(|| async { ApiError::NotFound("no such route".into()) })
     .layer(DefaultBodyLimit::max(body_limit))

@@ -66,6 +66,7 @@ pub async fn bootstrap_workspace(
         identity_secret: credentials::new_identity_secret(),
         identity_verification: false,
         allowed_origins: Vec::new(),
+        email: Default::default(),
         created_at: now,
     };
     let owner = Agent {

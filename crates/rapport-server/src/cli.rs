@@ -36,6 +36,9 @@ enum Command {
         /// Address and port to listen on [default: 127.0.0.1:8080; env: RAPPORT_LISTEN].
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<std::net::SocketAddr>,
+        /// Also receive emailed replies over SMTP here, e.g. 0.0.0.0:2525 [default: off; env: RAPPORT_SMTP_LISTEN].
+        #[arg(long, value_name = "ADDR:PORT")]
+        smtp_listen: Option<std::net::SocketAddr>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -71,12 +74,16 @@ const REFUSED: u8 = 2;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let listen = match &cli.command {
-        Command::Serve { listen } => *listen,
-        _ => None,
+    let (listen, smtp_listen) = match &cli.command {
+        Command::Serve {
+            listen,
+            smtp_listen,
+        } => (*listen, *smtp_listen),
+        _ => (None, None),
     };
     let overrides = Overrides {
         listen,
+        smtp_listen,
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
     };
@@ -161,7 +168,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 live::LocalBus::default(),
                 Arc::new(SystemClock),
                 &config,
-            );
+            )?;
+            if let Some(addr) = config.smtp_listen {
+                crate::email::inbound::listen(state.clone(), addr)
+                    .with_context(|| format!("listening for SMTP on {addr}"))?;
+            }
+            crate::email::worker::spawn(state.clone());
             crate::serve(listener, state, shutdown_signal()).await?;
             tracing::info!("rapport stopped");
         }

@@ -36,6 +36,24 @@ pub struct Config {
     pub widget_boots_per_minute_per_ip: u32,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
+    /// Where outgoing email goes: `smtp://host:25` (plain),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host:465` (TLS). Unset: nothing is emailed, and
+    /// the timeline says so.
+    pub smtp_url: Option<Secret>,
+    /// The sender address of workspaces that set none.
+    pub email_from: String,
+    /// The domain of reply addresses (`reply+<token>@<domain>`); mail for
+    /// it must reach `smtp_listen` or the inbound HTTP endpoint. Default:
+    /// the domain of `email_from`.
+    pub email_reply_domain: Option<String>,
+    /// This server's address as contacts reach it, for links in emails.
+    /// Default: `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Receive emailed replies over SMTP on this address (off when unset).
+    pub smtp_listen: Option<SocketAddr>,
+    /// Emails sent at the same time.
+    pub email_concurrency: usize,
 }
 
 impl Default for Config {
@@ -50,6 +68,12 @@ impl Default for Config {
             widget_requests_per_second_per_ip: 50,
             widget_boots_per_minute_per_ip: 60,
             log_format: LogFormat::Text,
+            smtp_url: None,
+            email_from: "rapport@localhost".into(),
+            email_reply_domain: None,
+            public_url: None,
+            smtp_listen: None,
+            email_concurrency: 32,
         }
     }
 }
@@ -93,6 +117,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -107,6 +133,12 @@ impl Config {
         "widget_requests_per_second_per_ip",
         "widget_boots_per_minute_per_ip",
         "log_format",
+        "smtp_url",
+        "email_from",
+        "email_reply_domain",
+        "public_url",
+        "smtp_listen",
+        "email_concurrency",
     ];
 
     /// Reads the layers in order; a later layer wins.

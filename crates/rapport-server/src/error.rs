@@ -70,6 +70,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("too many requests")]
     TooManyRequests,
+    /// A server this one relies on (the mail server) refused or failed.
+    #[error("{0}")]
+    BadGateway(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -115,6 +118,11 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate-limited",
                 "Too many requests",
+            ),
+            ApiError::BadGateway(_) => (
+                StatusCode::BAD_GATEWAY,
+                "bad-gateway",
+                "Another server failed",
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

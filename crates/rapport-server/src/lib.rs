@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod credentials;
+pub mod email;
 pub mod error;
 pub mod extract;
 pub mod limits;

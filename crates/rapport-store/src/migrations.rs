@@ -22,6 +22,11 @@ pub(crate) const SQLITE: Files = &[
         "sessions and reads",
         include_str!("../migrations/sqlite/0002_sessions_and_reads.sql"),
     ),
+    (
+        3,
+        "email fallback",
+        include_str!("../migrations/sqlite/0003_email_fallback.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -34,6 +39,11 @@ pub(crate) const POSTGRES: Files = &[
         2,
         "sessions and reads",
         include_str!("../migrations/postgres/0002_sessions_and_reads.sql"),
+    ),
+    (
+        3,
+        "email fallback",
+        include_str!("../migrations/postgres/0003_email_fallback.sql"),
     ),
 ];
 

@@ -26,6 +26,9 @@ macro_rules! for_update {
 /// workspace, which is all a stream reads.
 const LOG_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))");
 
+/// What a job claim adds so concurrent claimers pass over each other's rows.
+const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
 include!("shared.rs");
 
 pub struct PostgresStore {

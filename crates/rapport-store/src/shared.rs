@@ -16,11 +16,15 @@ use rapport_core::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     Message, PartKind,
 };
-use rapport_core::ids::{AgentId, ContactId, ConversationId, MessageId, TokenId, WorkspaceId};
-use rapport_core::store::{
-    AgentSession, MessageContext, NewEvent, NewMessage, Store, StoreError, StoredMessage, Stream,
-    TimelineQuery,
+use rapport_core::ids::{
+    AgentId, ContactId, ConversationId, JobId, MessageId, TokenId, WorkspaceId,
 };
+use rapport_core::job::NewJob;
+use rapport_core::store::{
+    AgentSession, ClaimedJob, EmailSettlement, MessageContext, NewEvent, NewMessage, ReplyTarget,
+    Store, StoreError, StoredMessage, Stream, TimelineQuery,
+};
+use rapport_core::email::{EmailPlan, EmailSettings};
 use rapport_core::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder, Row};
@@ -89,8 +93,7 @@ fn json(row: &DbRow, column: &str) -> Result<serde_json::Value, StoreError> {
 
 // ---- workspaces, agents, tokens -------------------------------------------
 
-const WORKSPACE_COLUMNS: &str =
-    "id, name, app_id, identity_secret, identity_verification, allowed_origins, created_at";
+const WORKSPACE_COLUMNS: &str = "id, name, app_id, identity_secret, identity_verification, allowed_origins, email_fallback_enabled, email_fallback_delay_minutes, email_from_address, created_at";
 
 /// Reads a workspace from columns named `{prefix}id`, `{prefix}name`, ...
 /// (a prefix tells joined tables' columns apart).
@@ -108,6 +111,17 @@ fn workspace_from_row(row: &DbRow, prefix: &str) -> Result<Workspace, StoreError
             .try_get::<Json<Vec<String>>, _>(col("allowed_origins").as_str())
             .map_err(db_err)?
             .0,
+        email: EmailSettings {
+            fallback_enabled: row
+                .try_get(col("email_fallback_enabled").as_str())
+                .map_err(db_err)?,
+            fallback_delay_minutes: u8::try_from(
+                row.try_get::<i64, _>(col("email_fallback_delay_minutes").as_str())
+                    .map_err(db_err)?,
+            )
+            .map_err(data_err)?,
+            from_address: opt_text(row, &col("email_from_address"))?,
+        },
         created_at: ts(row, &col("created_at"))?,
     })
 }
@@ -139,8 +153,9 @@ fn token_from_row(row: &DbRow) -> Result<ApiToken, StoreError> {
 async fn bootstrap_workspace(conn: &mut Conn, new: NewWorkspace) -> Result<(), StoreError> {
     let ws = &new.workspace;
     sqlx::query(
-        "INSERT INTO workspaces (id, name, app_id, identity_secret, identity_verification, allowed_origins, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO workspaces (id, name, app_id, identity_secret, identity_verification, allowed_origins,
+                                 email_fallback_enabled, email_fallback_delay_minutes, email_from_address, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(ws.id.as_uuid())
     .bind(&ws.name)
@@ -148,6 +163,9 @@ async fn bootstrap_workspace(conn: &mut Conn, new: NewWorkspace) -> Result<(), S
     .bind(&ws.identity_secret)
     .bind(ws.identity_verification)
     .bind(Json(&ws.allowed_origins))
+    .bind(ws.email.fallback_enabled)
+    .bind(i64::from(ws.email.fallback_delay_minutes))
+    .bind(&ws.email.from_address)
     .bind(ms(ws.created_at))
     .execute(&mut *conn)
     .await
@@ -234,7 +252,7 @@ async fn revoke_token(
 // ---- contacts and events ---------------------------------------------------
 
 const CONTACT_COLUMNS: &str =
-    "id, workspace_id, user_id, email, name, phone, props, created_at, updated_at";
+    "id, workspace_id, user_id, email, name, phone, props, unsubscribed_at, created_at, updated_at";
 
 fn contact_from_row(row: &DbRow) -> Result<Contact, StoreError> {
     Ok(Contact {
@@ -245,6 +263,7 @@ fn contact_from_row(row: &DbRow) -> Result<Contact, StoreError> {
         name: opt_text(row, "name")?,
         phone: opt_text(row, "phone")?,
         props: Contact::props_from_json(&json(row, "props")?),
+        unsubscribed_at: opt_ts(row, "unsubscribed_at")?,
         created_at: ts(row, "created_at")?,
         updated_at: ts(row, "updated_at")?,
     })
@@ -259,7 +278,7 @@ async fn find_upsert_target(
     let ws = upsert.workspace_id.as_uuid();
     if let Some(user_id) = &upsert.user_id {
         let row = sqlx::query(for_update!(
-            "SELECT id, workspace_id, user_id, email, name, phone, props, created_at, updated_at
+            "SELECT id, workspace_id, user_id, email, name, phone, props, unsubscribed_at, created_at, updated_at
              FROM contacts WHERE workspace_id = $1 AND user_id = $2"
         ))
         .bind(ws)
@@ -275,7 +294,7 @@ async fn find_upsert_target(
         return Ok(None);
     };
     let row = sqlx::query(for_update!(
-        "SELECT id, workspace_id, user_id, email, name, phone, props, created_at, updated_at
+        "SELECT id, workspace_id, user_id, email, name, phone, props, unsubscribed_at, created_at, updated_at
          FROM contacts WHERE workspace_id = $1 AND email = $2 AND ($3 OR user_id IS NULL)
          ORDER BY updated_at DESC, id DESC LIMIT 1"
     ))
@@ -314,7 +333,7 @@ async fn update_contact_by_id(
     now: Timestamp,
 ) -> Result<Contact, StoreError> {
     let row = sqlx::query(for_update!(
-        "SELECT id, workspace_id, user_id, email, name, phone, props, created_at, updated_at
+        "SELECT id, workspace_id, user_id, email, name, phone, props, unsubscribed_at, created_at, updated_at
          FROM contacts WHERE workspace_id = $1 AND id = $2"
     ))
     .bind(changes.workspace_id.as_uuid())
@@ -449,13 +468,14 @@ async fn log_all(
     workspace: WorkspaceId,
     contact: ContactId,
     conversation: Option<ConversationId>,
-    entries: &[(&Activity, Timestamp)],
+    entries: &[(impl std::borrow::Borrow<Activity>, Timestamp)],
 ) -> Result<i64, StoreError> {
     lock_log(conn, workspace).await?;
     let mut sql = QueryBuilder::<Db>::new(
         "INSERT INTO activity (workspace_id, contact_id, conversation_id, kind, data, created_at) ",
     );
     sql.push_values(entries, |mut row, (activity, at)| {
+        let activity = activity.borrow();
         row.push_bind(workspace.as_uuid())
             .push_bind(contact.as_uuid())
             .push_bind(conversation.map(|c| c.as_uuid()))
@@ -564,20 +584,21 @@ async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessag
     // and the single writer runs them one after another.
     let message = new.message;
     let ws = message.workspace_id;
-    // Jobs first: the log append comes last, to hold its lock briefly.
-    for job in &new.jobs {
-        sqlx::query(
-            "INSERT INTO jobs (id, workspace_id, kind, payload, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(job.id.as_uuid())
-        .bind(job.workspace_id.as_uuid())
-        .bind(job.kind)
-        .bind(Json(&job.payload))
-        .bind(ms(job.due_at))
-        .bind(ms(message.created_at))
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    let (email_status, skipped) = match &new.email {
+        None => (None, None),
+        Some(EmailPlan::Schedule(_)) => (Some("pending"), None),
+        Some(EmailPlan::Skip(reason)) => (
+            Some("skipped"),
+            Some(Activity::NotEmailed {
+                reason: *reason,
+                message_ids: vec![message.id],
+                error: None,
+            }),
+        ),
+    };
+    let mut entries = vec![(Activity::Message(message.clone()), message.created_at)];
+    if let Some(skipped) = skipped {
+        entries.push((skipped, message.created_at));
     }
     let (conversation, seq) = match new.new_conversation {
         Some(started) => {
@@ -608,11 +629,8 @@ async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessag
             if inserted.rows_affected() == 0 {
                 return Err(StoreError::NotFound);
             }
-            insert_message(conn, &message).await?;
-            let entries = [
-                (&Activity::ConversationStarted, started.created_at),
-                (&Activity::Message(message.clone()), message.created_at),
-            ];
+            insert_message(conn, &message, email_status).await?;
+            entries.insert(0, (Activity::ConversationStarted, started.created_at));
             let seq = log_all(conn, ws, c.contact_id, Some(c.id), &entries).await?;
             (c, seq)
         }
@@ -622,13 +640,18 @@ async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessag
                 return Err(StoreError::NotFound);
             }
             let c = current.with_message(&message);
-            insert_message(conn, &message).await?;
+            insert_message(conn, &message, email_status).await?;
             save_conversation_state(conn, &c).await?;
-            let entries = [(&Activity::Message(message.clone()), message.created_at)];
             let seq = log_all(conn, ws, c.contact_id, Some(c.id), &entries).await?;
             (c, seq)
         }
     };
+    // After the log append, under its lock (PostgreSQL), so that an email
+    // job settling this conversation either sees this message pending and
+    // stays, or is gone before this insert looks for it.
+    if let Some(EmailPlan::Schedule(job)) = &new.email {
+        insert_job(conn, job, message.created_at).await?;
+    }
     Ok(StoredMessage {
         message,
         conversation,
@@ -636,15 +659,38 @@ async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessag
     })
 }
 
-async fn insert_message(conn: &mut Conn, message: &Message) -> Result<(), StoreError> {
+/// Enqueues a job, unless one with the same kind and key is pending.
+async fn insert_job(conn: &mut Conn, job: &NewJob, now: Timestamp) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO jobs (id, workspace_id, kind, dedupe_key, payload, due_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kind, dedupe_key) DO NOTHING",
+    )
+    .bind(job.id.as_uuid())
+    .bind(job.workspace_id.as_uuid())
+    .bind(job.kind)
+    .bind(&job.key)
+    .bind(Json(&job.payload))
+    .bind(ms(job.due_at))
+    .bind(ms(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+async fn insert_message(
+    conn: &mut Conn,
+    message: &Message,
+    email_status: Option<&str>,
+) -> Result<(), StoreError> {
     let (author_type, author_id) = match message.author {
         Author::Agent(id) => ("agent", Some(id.as_uuid())),
         Author::Contact(id) => ("contact", Some(id.as_uuid())),
         Author::Bot => ("bot", None),
     };
     sqlx::query(
-        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, email_status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(message.id.as_uuid())
     .bind(message.workspace_id.as_uuid())
@@ -654,6 +700,7 @@ async fn insert_message(conn: &mut Conn, message: &Message) -> Result<(), StoreE
     .bind(message.kind.as_str())
     .bind(&message.body)
     .bind(ms(message.created_at))
+    .bind(email_status)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -693,6 +740,188 @@ async fn change_conversation(
     Ok((next, Some(seq)))
 }
 
+// ---- jobs and the email fallback ----------------------------------------------
+
+const JOB_COLUMNS: &str = "id, workspace_id, kind, payload, due_at, attempts, created_at";
+
+fn job_from_row(row: &DbRow) -> Result<ClaimedJob, StoreError> {
+    Ok(ClaimedJob {
+        id: JobId::from_uuid(uuid(row, "id")?),
+        workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
+        kind: text(row, "kind")?,
+        payload: json(row, "payload")?,
+        due_at: ts(row, "due_at")?,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts").map_err(db_err)?)
+            .map_err(data_err)?,
+        created_at: ts(row, "created_at")?,
+    })
+}
+
+async fn claim_jobs(
+    conn: &mut Conn,
+    kinds: Vec<&'static str>,
+    now: Timestamp,
+    until: Timestamp,
+    limit: u32,
+) -> Result<Vec<ClaimedJob>, StoreError> {
+    let mut sql = QueryBuilder::<Db>::new("UPDATE jobs SET claimed_until = ");
+    sql.push_bind(ms(until))
+        .push(", attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE kind IN (");
+    let mut list = sql.separated(", ");
+    for kind in &kinds {
+        list.push_bind(*kind);
+    }
+    sql.push(") AND due_at <= ")
+        .push_bind(ms(now))
+        .push(" AND (claimed_until IS NULL OR claimed_until <= ")
+        .push_bind(ms(now))
+        .push(") ORDER BY due_at LIMIT ")
+        .push_bind(i64::from(limit))
+        .push(SKIP_LOCKED)
+        .push(") RETURNING ")
+        .push(JOB_COLUMNS);
+    let rows = sql.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+    let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>, _>>()?;
+    jobs.sort_by_key(|j| j.due_at);
+    Ok(jobs)
+}
+
+/// Refuses (`Conflict`) unless `job` is still held with its claim.
+async fn check_claim(conn: &mut Conn, job: &ClaimedJob) -> Result<(), StoreError> {
+    let attempts: Option<i64> = sqlx::query_scalar(for_update!(
+        "SELECT attempts FROM jobs WHERE id = $1"
+    ))
+    .bind(job.id.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if attempts == Some(i64::from(job.attempts)) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(
+            "the job was claimed again by another worker".into(),
+        ))
+    }
+}
+
+async fn retry_job(
+    conn: &mut Conn,
+    job: ClaimedJob,
+    due_at: Timestamp,
+    error: String,
+) -> Result<(), StoreError> {
+    check_claim(conn, &job).await?;
+    sqlx::query("UPDATE jobs SET due_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $1")
+        .bind(job.id.as_uuid())
+        .bind(ms(due_at))
+        .bind(error)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+async fn finish_job(conn: &mut Conn, job: ClaimedJob) -> Result<(), StoreError> {
+    check_claim(conn, &job).await?;
+    sqlx::query("DELETE FROM jobs WHERE id = $1")
+        .bind(job.id.as_uuid())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Sets the email state of the listed messages that are still pending.
+async fn mark_email_status(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    ids: &[MessageId],
+    status: &str,
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut sql = QueryBuilder::<Db>::new("UPDATE messages SET email_status = ");
+    sql.push_bind(status.to_owned())
+        .push(" WHERE workspace_id = ")
+        .push_bind(workspace.as_uuid())
+        .push(" AND email_status = 'pending' AND id IN (");
+    let mut list = sql.separated(", ");
+    for id in ids {
+        list.push_bind(id.as_uuid());
+    }
+    sql.push(")");
+    sql.build().execute(&mut *conn).await.map_err(db_err)?;
+    Ok(())
+}
+
+async fn settle_email(conn: &mut Conn, s: EmailSettlement) -> Result<Option<i64>, StoreError> {
+    // The log lock first: a message appended meanwhile either committed
+    // before (and is seen pending below) or inserts its job after this.
+    lock_log(conn, s.workspace_id).await?;
+    check_claim(conn, &s.job).await?;
+    mark_email_status(conn, s.workspace_id, &s.emailed, "emailed").await?;
+    mark_email_status(conn, s.workspace_id, &s.skipped, "skipped").await?;
+    let seq = if s.activities.is_empty() {
+        None
+    } else {
+        let entries: Vec<_> = s.activities.iter().map(|a| (a, s.at)).collect();
+        Some(log_all(conn, s.workspace_id, s.contact_id, Some(s.conversation_id), &entries).await?)
+    };
+    let oldest_pending: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(created_at) FROM messages
+         WHERE workspace_id = $1 AND conversation_id = $2 AND email_status = 'pending'",
+    )
+    .bind(s.workspace_id.as_uuid())
+    .bind(s.conversation_id.as_uuid())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    match oldest_pending {
+        // More came while this ran: the job waits for them now.
+        Some(oldest) => {
+            sqlx::query(
+                "UPDATE jobs SET due_at = $2, claimed_until = NULL, last_error = NULL, created_at = $3
+                 WHERE id = $1",
+            )
+            .bind(s.job.id.as_uuid())
+            .bind(oldest + s.delay_millis)
+            .bind(ms(s.at))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        }
+        None => {
+            sqlx::query("DELETE FROM jobs WHERE id = $1")
+                .bind(s.job.id.as_uuid())
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    Ok(seq)
+}
+
+async fn unsubscribe_contact(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: ContactId,
+    at: Timestamp,
+) -> Result<Contact, StoreError> {
+    let row = sqlx::query(
+        "UPDATE contacts SET unsubscribed_at = COALESCE(unsubscribed_at, $3)
+         WHERE workspace_id = $1 AND id = $2
+         RETURNING id, workspace_id, user_id, email, name, phone, props, unsubscribed_at, created_at, updated_at",
+    )
+    .bind(workspace.as_uuid())
+    .bind(id.as_uuid())
+    .bind(ms(at))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    contact_from_row(&row)
+}
+
 // ---- workspace settings, sessions, leads, reads ---------------------------------
 
 async fn update_workspace(
@@ -701,30 +930,27 @@ async fn update_workspace(
     settings: WorkspaceSettings,
 ) -> Result<Workspace, StoreError> {
     let row = sqlx::query(for_update!(
-        "SELECT id, name, app_id, identity_secret, identity_verification, allowed_origins, created_at
+        "SELECT id, name, app_id, identity_secret, identity_verification, allowed_origins,
+                email_fallback_enabled, email_fallback_delay_minutes, email_from_address, created_at
          FROM workspaces WHERE id = $1"
     ))
     .bind(id.as_uuid())
     .fetch_one(&mut *conn)
     .await
     .map_err(db_err)?;
-    let mut workspace = workspace_from_row(&row, "")?;
-    if let Some(name) = settings.name {
-        workspace.name = name;
-    }
-    if let Some(enforced) = settings.identity_verification {
-        workspace.identity_verification = enforced;
-    }
-    if let Some(origins) = settings.allowed_origins {
-        workspace.allowed_origins = origins;
-    }
+    let workspace = settings.apply(workspace_from_row(&row, "")?);
     sqlx::query(
-        "UPDATE workspaces SET name = $2, identity_verification = $3, allowed_origins = $4 WHERE id = $1",
+        "UPDATE workspaces SET name = $2, identity_verification = $3, allowed_origins = $4,
+                email_fallback_enabled = $5, email_fallback_delay_minutes = $6, email_from_address = $7
+         WHERE id = $1",
     )
     .bind(id.as_uuid())
     .bind(&workspace.name)
     .bind(workspace.identity_verification)
     .bind(Json(&workspace.allowed_origins))
+    .bind(workspace.email.fallback_enabled)
+    .bind(i64::from(workspace.email.fallback_delay_minutes))
+    .bind(&workspace.email.from_address)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -787,6 +1013,7 @@ async fn create_lead(
         name: None,
         phone: None,
         props: Default::default(),
+        unsubscribed_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -1259,10 +1486,12 @@ impl Store for Backend {
         agent: Option<AgentId>,
     ) -> Result<MessageContext, StoreError> {
         let row = sqlx::query(
-            "SELECT c.id, c.workspace_id, c.user_id, c.email, c.name, c.phone, c.props, c.created_at, c.updated_at,
+            "SELECT c.id, c.workspace_id, c.user_id, c.email, c.name, c.phone, c.props, c.unsubscribed_at, c.created_at, c.updated_at,
                     w.id AS w_id, w.name AS w_name, w.app_id AS w_app_id, w.identity_secret AS w_identity_secret,
                     w.identity_verification AS w_identity_verification, w.allowed_origins AS w_allowed_origins,
-                    w.created_at AS w_created_at,
+                    w.email_fallback_enabled AS w_email_fallback_enabled,
+                    w.email_fallback_delay_minutes AS w_email_fallback_delay_minutes,
+                    w.email_from_address AS w_email_from_address, w.created_at AS w_created_at,
                     a.id AS a_id, a.workspace_id AS a_workspace_id, a.email AS a_email, a.name AS a_name,
                     a.role AS a_role, a.created_at AS a_created_at
              FROM contacts c
@@ -1452,6 +1681,85 @@ impl Store for Backend {
         at: Timestamp,
     ) -> Result<(Conversation, Option<i64>), StoreError> {
         self.write(op!(change_conversation, workspace, id, change, by, at))
+            .await
+    }
+
+    async fn claim_jobs(
+        &self,
+        kinds: &[&'static str],
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
+        let kinds = kinds.to_vec();
+        self.write(op!(claim_jobs, kinds, now, until, limit)).await
+    }
+
+    async fn retry_job(
+        &self,
+        job: &ClaimedJob,
+        due_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let (job, error) = (job.clone(), error.to_owned());
+        self.write(op!(retry_job, job, due_at, error)).await
+    }
+
+    async fn finish_job(&self, job: &ClaimedJob) -> Result<(), StoreError> {
+        let job = job.clone();
+        self.write(op!(finish_job, job)).await
+    }
+
+    async fn email_pending(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+    ) -> Result<Vec<Message>, StoreError> {
+        sqlx::query(
+            "SELECT id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at FROM messages
+             WHERE workspace_id = $1 AND conversation_id = $2 AND email_status = 'pending'
+             ORDER BY created_at, id",
+        )
+        .bind(workspace.as_uuid())
+        .bind(conversation.as_uuid())
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(message_from_row)
+        .collect()
+    }
+
+    async fn settle_email(&self, settlement: EmailSettlement) -> Result<Option<i64>, StoreError> {
+        self.write(op!(settle_email, settlement)).await
+    }
+
+    async fn reply_target(&self, conversation: ConversationId) -> Result<ReplyTarget, StoreError> {
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(conversation.as_uuid())
+            .fetch_one(self.reader())
+            .await
+            .map_err(db_err)?;
+        let conversation = conversation_from_row(&row)?;
+        let workspace = self.workspace(conversation.workspace_id).await?;
+        let contact = self
+            .contact(conversation.workspace_id, conversation.contact_id)
+            .await?;
+        Ok(ReplyTarget {
+            workspace,
+            conversation,
+            contact,
+        })
+    }
+
+    async fn unsubscribe_contact(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        at: Timestamp,
+    ) -> Result<Contact, StoreError> {
+        self.write(op!(unsubscribe_contact, workspace, contact, at))
             .await
     }
 }

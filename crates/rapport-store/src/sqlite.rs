@@ -33,6 +33,9 @@ macro_rules! for_update {
 /// The one writer already commits log entries in position order.
 const LOG_LOCK: Option<&str> = None;
 
+/// What a job claim adds so concurrent claimers pass over each other's rows.
+const SKIP_LOCKED: &str = "";
+
 include!("shared.rs");
 
 /// The most writes committed together.

@@ -186,7 +186,7 @@ async fn start(store: &dyn Store, team: &Team, contact: ContactId, ms: i64) -> C
             contact_id: contact,
             message: m,
             new_conversation: Some(c),
-            jobs: vec![],
+            email: None,
         })
         .await
         .unwrap()
@@ -504,7 +504,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
             contact_id: ada,
             message: first.clone(),
             new_conversation: Some(c.clone()),
-            jobs: vec![],
+            email: None,
         })
         .await
         .unwrap();
@@ -519,7 +519,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
             contact_id: ada,
             message: reply.clone(),
             new_conversation: None,
-            jobs: vec![],
+            email: None,
         })
         .await
         .unwrap();
@@ -571,7 +571,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
                 contact_id: ada,
                 message: stray,
                 new_conversation: None,
-                jobs: vec![]
+                email: None
             })
             .await,
         Err(StoreError::NotFound)
@@ -585,7 +585,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
             message: misfiled,
             contact_id: bob,
             new_conversation: None,
-            jobs: vec![],
+            email: None,
         })
         .await;
     assert!(matches!(refused, Err(StoreError::NotFound)));
@@ -799,7 +799,7 @@ async fn conversation_changes_are_logged_once(backend: Backend) {
             contact_id: ada,
             message: back,
             new_conversation: None,
-            jobs: vec![],
+            email: None,
         })
         .await
         .unwrap();
@@ -875,7 +875,7 @@ async fn nothing_crosses_workspaces(backend: Backend) {
             contact_id: ada,
             message: m,
             new_conversation: Some(stray),
-            jobs: vec![]
+            email: None
         })
         .await,
         Err(StoreError::NotFound)
@@ -911,7 +911,7 @@ async fn concurrent_writes_all_commit_and_a_failing_one_changes_nothing(backend:
                         contact_id: ada,
                         message: m,
                         new_conversation: None,
-                        jobs: vec![],
+                        email: None,
                     })
                     .await
                     .is_err()
@@ -922,7 +922,7 @@ async fn concurrent_writes_all_commit_and_a_failing_one_changes_nothing(backend:
                         contact_id: ada,
                         message: m,
                         new_conversation: None,
-                        jobs: vec![],
+                        email: None,
                     })
                     .await
                     .is_ok()
@@ -1266,7 +1266,7 @@ async fn reads_move_forward_and_unread_counts_follow(backend: Backend) {
                 message: m,
                 contact_id: ada,
                 new_conversation: None,
-                jobs: vec![],
+                email: None,
             })
             .await
             .unwrap();
@@ -1348,7 +1348,7 @@ async fn lists_show_newest_parts_and_waiting_order(backend: Backend) {
             message: note,
             contact_id: ada,
             new_conversation: None,
-            jobs: vec![],
+            email: None,
         })
         .await
         .unwrap();
@@ -1384,7 +1384,7 @@ async fn lists_show_newest_parts_and_waiting_order(backend: Backend) {
                 message: m,
                 contact_id,
                 new_conversation: None,
-                jobs: vec![],
+                email: None,
             })
             .await
             .unwrap();

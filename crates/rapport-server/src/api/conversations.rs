@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::messages::SentMessage;
 use super::{Page, PageParams, cursor_part};
 use crate::AppState;
+use crate::api::messages::yes;
 use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 
@@ -186,6 +187,10 @@ pub struct ReplyRequest {
     pub kind: PartKind,
     /// The team member replying; default the token's owner.
     pub from_agent_id: Option<AgentId>,
+    /// `false`: never email this message, even if it stays unread while
+    /// the contact is offline. Default `true`.
+    #[serde(default = "yes")]
+    pub email_fallback: bool,
 }
 
 #[utoipa::path(post, path = "/conversations/{id}/reply", tag = "conversations", security(("bearer" = [])),
@@ -213,6 +218,7 @@ pub async fn reply(
             kind: body.kind,
             body: body.body,
             event: None,
+            email_fallback: body.email_fallback,
         },
     )
     .await?;

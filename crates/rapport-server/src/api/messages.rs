@@ -25,6 +25,14 @@ pub struct SendMessageRequest {
     pub from_agent_id: Option<AgentId>,
     /// Append to this conversation of the contact's; default a new one.
     pub conversation_id: Option<ConversationId>,
+    /// `false`: never email this message, even if it stays unread while
+    /// the contact is offline. Default `true`.
+    #[serde(default = "yes")]
+    pub email_fallback: bool,
+}
+
+pub(crate) fn yes() -> bool {
+    true
 }
 
 /// A stored message (body rendered) and the conversation it is in.
@@ -66,6 +74,7 @@ pub async fn send_message(
             kind: PartKind::Comment,
             body: body.body,
             event: None,
+            email_fallback: body.email_fallback,
         },
     )
     .await?;

@@ -3,6 +3,7 @@
 
 pub mod contacts;
 pub mod conversations;
+pub mod email;
 pub mod messages;
 pub mod session;
 pub mod settings;
@@ -58,6 +59,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(session::setup_state, session::setup))
         .routes(routes!(settings::get_workspace, settings::update_workspace))
         .routes(routes!(settings::set_presence))
+        .routes(routes!(email::inbound))
+        .routes(routes!(email::send_test))
 }
 
 /// One page of a list, newest first, and the cursor of the next page

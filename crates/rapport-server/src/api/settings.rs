@@ -4,6 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use rapport_core::agent::Email;
+use rapport_core::email::EmailSettings;
 use rapport_core::ids::WorkspaceId;
 use rapport_core::validation::{Validator, non_empty_text};
 use rapport_core::workspace::{Workspace, WorkspaceSettings, parse_origin};
@@ -24,9 +26,19 @@ pub struct WorkspaceView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_secret: Option<String>,
     pub allowed_origins: Vec<String>,
+    pub email: EmailView,
 }
 
-fn view(workspace: Workspace, show_secret: bool) -> WorkspaceView {
+/// The email fallback's settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailView {
+    #[serde(flatten)]
+    pub settings: EmailSettings,
+    /// Whether this server has an SMTP server to send with.
+    pub sending_configured: bool,
+}
+
+fn view(workspace: Workspace, show_secret: bool, sending_configured: bool) -> WorkspaceView {
     WorkspaceView {
         id: workspace.id,
         name: workspace.name,
@@ -34,6 +46,10 @@ fn view(workspace: Workspace, show_secret: bool) -> WorkspaceView {
         identity_verification: workspace.identity_verification,
         identity_secret: show_secret.then_some(workspace.identity_secret),
         allowed_origins: workspace.allowed_origins,
+        email: EmailView {
+            settings: workspace.email,
+            sending_configured,
+        },
     }
 }
 
@@ -44,7 +60,11 @@ pub async fn get_workspace(
     Auth(principal): Auth,
 ) -> Result<Json<WorkspaceView>, ApiError> {
     let workspace = state.store.workspace(principal.workspace_id).await?;
-    Ok(Json(view(workspace, principal.role.can_manage_team())))
+    Ok(Json(view(
+        workspace,
+        principal.role.can_manage_team(),
+        state.email.is_configured(),
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -55,6 +75,27 @@ pub struct WorkspaceUpdate {
     pub identity_verification: Option<bool>,
     /// Origins whose pages may embed the widget; empty allows any.
     pub allowed_origins: Option<Vec<String>>,
+    pub email: Option<EmailUpdate>,
+}
+
+/// A change to the email fallback; absent fields keep their value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailUpdate {
+    pub fallback_enabled: Option<bool>,
+    /// Minutes a message waits unread before it is emailed: 1 to 60.
+    pub fallback_delay_minutes: Option<i64>,
+    /// The sender address; `null` or empty uses the server's default.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub from_address: Option<Option<String>>,
+}
+
+/// Tells a field set to `null` (`Some(None)`) from one left out (`None`).
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 #[utoipa::path(patch, path = "/workspace", tag = "settings", security(("bearer" = [])),
@@ -84,17 +125,49 @@ pub async fn update_workspace(
             .filter_map(|(i, o)| v.check(&format!("allowed_origins[{i}]"), parse_origin(o)))
             .collect::<Vec<_>>()
     });
+    let email = body.email.unwrap_or(EmailUpdate {
+        fallback_enabled: None,
+        fallback_delay_minutes: None,
+        from_address: None,
+    });
+    let delay = email.fallback_delay_minutes.and_then(|minutes| {
+        let range = rapport_core::email::DELAY_MINUTES;
+        v.check(
+            "email.fallback_delay_minutes",
+            u8::try_from(minutes)
+                .ok()
+                .filter(|m| range.contains(m))
+                .ok_or_else(|| {
+                    format!(
+                        "from {} to {} minutes",
+                        range.start(),
+                        range.end()
+                    )
+                }),
+        )
+    });
+    let from_address = email.from_address.map(|from| {
+        from.filter(|f| !f.trim().is_empty()).and_then(|f| {
+            v.check(
+                "email.from_address",
+                Email::parse(&f).map(|e| e.as_str().to_owned()),
+            )
+        })
+    });
     v.finish()?;
     let settings = WorkspaceSettings {
         name,
         identity_verification: body.identity_verification,
         allowed_origins,
+        email_fallback_enabled: email.fallback_enabled,
+        email_fallback_delay_minutes: delay,
+        email_from_address: from_address,
     };
     let workspace = state
         .store
         .update_workspace(principal.workspace_id, settings)
         .await?;
-    Ok(Json(view(workspace, true)))
+    Ok(Json(view(workspace, true, state.email.is_configured())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -75,7 +75,7 @@ impl TestApp {
         let store = db.open().await;
         let config = Config::default();
         let bus = LocalBus::default();
-        let state = AppState::new(store.clone(), bus.clone(), Arc::new(SystemClock), &config);
+        let state = AppState::new(store.clone(), bus.clone(), Arc::new(SystemClock), &config).unwrap();
         let request = BootstrapRequest {
             workspace: "Acme".into(),
             email: "owner@acme.test".into(),

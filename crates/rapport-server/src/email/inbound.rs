@@ -1,0 +1,186 @@
+//! Replies by email: a raw MIME message (from the SMTP listener or the HTTP
+//! endpoint) becomes the contact's message in the conversation its reply
+//! address names, live in the Inbox. Refused, logged and not stored: an
+//! unknown or forged reply address, or a sender who is not the contact.
+
+use std::net::{IpAddr, SocketAddr};
+
+use mail_parser::MessageParser;
+use mailin_embedded::{Handler, Response, Server, response};
+use rapport_core::email::{parse_reply_address, strip_quoted};
+use rapport_core::ids::WorkspaceId;
+use rapport_core::messaging::{SendError, post_contact_message};
+use rapport_core::store::{StoreError, StoredMessage};
+
+use crate::AppState;
+
+/// Why a reply was not added to a conversation.
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error("the message is not a readable email")]
+    Malformed,
+    #[error("no recipient is a reply address of a conversation")]
+    UnknownAddress,
+    #[error("the sender is not the contact of the conversation")]
+    SenderMismatch,
+    #[error("the reply has no text once the quoted email is removed")]
+    Empty,
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Adds an emailed reply to its conversation. `recipients` are the SMTP
+/// envelope's (the headers' are looked at too); `scope`, when given, is the
+/// only workspace the reply may land in.
+pub async fn receive_reply(
+    state: &AppState,
+    raw: &[u8],
+    recipients: &[String],
+    scope: Option<WorkspaceId>,
+) -> Result<StoredMessage, InboundError> {
+    let parsed = MessageParser::default()
+        .parse(raw)
+        .ok_or(InboundError::Malformed)?;
+    let mut candidates: Vec<String> = recipients.to_vec();
+    for list in [parsed.to(), parsed.cc()].into_iter().flatten() {
+        candidates.extend(list.iter().filter_map(|a| a.address()).map(str::to_owned));
+    }
+    for header in ["Delivered-To", "X-Original-To"] {
+        if let Some(raw) = parsed.header_raw(header) {
+            candidates.push(raw.trim().to_owned());
+        }
+    }
+    let signed = candidates
+        .iter()
+        .find_map(|address| parse_reply_address(address))
+        .ok_or(InboundError::UnknownAddress)?;
+    let target = match state.store.reply_target(signed.id).await {
+        Err(StoreError::NotFound) => return Err(InboundError::UnknownAddress),
+        other => other?,
+    };
+    if !signed.is_signed_by(&target.workspace.identity_secret)
+        || scope.is_some_and(|ws| ws != target.workspace.id)
+    {
+        return Err(InboundError::UnknownAddress);
+    }
+    let sender = parsed
+        .from()
+        .and_then(|from| from.first())
+        .and_then(|addr| addr.address())
+        .map(str::to_lowercase);
+    let expected = target.contact.email.as_ref().map(|e| e.as_str().to_owned());
+    if sender.is_none() || sender != expected {
+        return Err(InboundError::SenderMismatch);
+    }
+    let text = parsed.body_text(0).map(|t| strip_quoted(&t)).unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(InboundError::Empty);
+    }
+    let stored = post_contact_message(
+        state.deps(),
+        target.workspace.id,
+        target.contact.id,
+        Some(target.conversation.id),
+        &text,
+    )
+    .await?;
+    tracing::info!(
+        conversation = %target.conversation.id,
+        message = %stored.message.id,
+        "emailed reply added to the conversation"
+    );
+    Ok(stored)
+}
+
+/// Listens for replies over SMTP on `addr` (port 25 or a relay's target),
+/// on threads of its own. Returns the bound address.
+pub fn listen(state: AppState, addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    let bound = listener.local_addr()?;
+    let handler = SmtpReplies {
+        state,
+        runtime: tokio::runtime::Handle::current(),
+        recipients: Vec::new(),
+        data: Vec::new(),
+    };
+    let mut server = Server::new(handler);
+    server
+        .with_name("rapport")
+        .with_num_threads(4)
+        .with_tcp_listener(listener);
+    std::thread::Builder::new()
+        .name("rapport-smtp".into())
+        .spawn(move || {
+            if let Err(err) = server.serve() {
+                tracing::error!(error = %err, "the SMTP listener stopped");
+            }
+        })?;
+    tracing::info!(address = %bound, "listening for emailed replies over SMTP");
+    Ok(bound)
+}
+
+/// One SMTP session's state (mailin clones the handler per connection).
+#[derive(Clone)]
+struct SmtpReplies {
+    state: AppState,
+    runtime: tokio::runtime::Handle,
+    recipients: Vec<String>,
+    data: Vec<u8>,
+}
+
+/// The most a reply may weigh (attachments are not kept).
+const MAX_REPLY_BYTES: usize = 10 * 1024 * 1024;
+
+impl Handler for SmtpReplies {
+    fn mail(&mut self, _ip: IpAddr, _domain: &str, _from: &str) -> Response {
+        self.recipients.clear();
+        self.data.clear();
+        response::OK
+    }
+
+    fn rcpt(&mut self, to: &str) -> Response {
+        // Only reply addresses are mailboxes here; their signature is
+        // checked with the message, against the conversation's workspace.
+        if parse_reply_address(to).is_some() {
+            self.recipients.push(to.to_owned());
+            response::OK
+        } else {
+            tracing::info!(to, "refused mail for an address that is not a reply address");
+            response::NO_MAILBOX
+        }
+    }
+
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
+        self.data.clear();
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if self.data.len() + buf.len() > MAX_REPLY_BYTES {
+            return Err(std::io::Error::other("the email is too large"));
+        }
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let (state, data, recipients) = (&self.state, &self.data, &self.recipients);
+        let outcome = self
+            .runtime
+            .block_on(receive_reply(state, data, recipients, None));
+        self.data.clear();
+        match outcome {
+            Ok(_) => response::OK,
+            Err(err @ (InboundError::Store(_) | InboundError::Send(SendError::Store(_)))) => {
+                tracing::error!(error = %err, "an emailed reply could not be stored; the sender will retry");
+                response::INTERNAL_ERROR
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "refused an emailed reply");
+                Response::custom(550, err.to_string())
+            }
+        }
+    }
+}
