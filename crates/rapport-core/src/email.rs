@@ -327,7 +327,11 @@ mod tests {
             conversation.as_uuid().simple(),
             other.split('.').nth(1).unwrap()
         );
-        assert!(!parse_reply_address(&forged).unwrap().is_signed_by("secret-a"));
+        assert!(
+            !parse_reply_address(&forged)
+                .unwrap()
+                .is_signed_by("secret-a")
+        );
         assert!(parse_reply_address("support@in.example").is_none());
         assert!(parse_reply_address("reply+nonsense@in.example").is_none());
     }

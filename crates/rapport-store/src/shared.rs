@@ -16,6 +16,7 @@ use rapport_core::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     Message, PartKind,
 };
+use rapport_core::email::{EmailPlan, EmailSettings};
 use rapport_core::ids::{
     AgentId, ContactId, ConversationId, JobId, MessageId, TokenId, WorkspaceId,
 };
@@ -24,7 +25,6 @@ use rapport_core::store::{
     AgentSession, ClaimedJob, EmailSettlement, MessageContext, NewEvent, NewMessage, ReplyTarget,
     Store, StoreError, StoredMessage, Stream, TimelineQuery,
 };
-use rapport_core::email::{EmailPlan, EmailSettings};
 use rapport_core::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder, Row};
@@ -781,20 +781,22 @@ async fn claim_jobs(
         .push(") RETURNING ")
         .push(JOB_COLUMNS);
     let rows = sql.build().fetch_all(&mut *conn).await.map_err(db_err)?;
-    let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>, _>>()?;
+    let mut jobs = rows
+        .iter()
+        .map(job_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     jobs.sort_by_key(|j| j.due_at);
     Ok(jobs)
 }
 
 /// Refuses (`Conflict`) unless `job` is still held with its claim.
 async fn check_claim(conn: &mut Conn, job: &ClaimedJob) -> Result<(), StoreError> {
-    let attempts: Option<i64> = sqlx::query_scalar(for_update!(
-        "SELECT attempts FROM jobs WHERE id = $1"
-    ))
-    .bind(job.id.as_uuid())
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    let attempts: Option<i64> =
+        sqlx::query_scalar(for_update!("SELECT attempts FROM jobs WHERE id = $1"))
+            .bind(job.id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
     if attempts == Some(i64::from(job.attempts)) {
         Ok(())
     } else {
@@ -866,7 +868,16 @@ async fn settle_email(conn: &mut Conn, s: EmailSettlement) -> Result<Option<i64>
         None
     } else {
         let entries: Vec<_> = s.activities.iter().map(|a| (a, s.at)).collect();
-        Some(log_all(conn, s.workspace_id, s.contact_id, Some(s.conversation_id), &entries).await?)
+        Some(
+            log_all(
+                conn,
+                s.workspace_id,
+                s.contact_id,
+                Some(s.conversation_id),
+                &entries,
+            )
+            .await?,
+        )
     };
     let oldest_pending: Option<i64> = sqlx::query_scalar(
         "SELECT MIN(created_at) FROM messages

@@ -10,9 +10,14 @@ use rapport_core::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     ConversationStatus, Message, PartKind,
 };
-use rapport_core::ids::{AgentId, ContactId, ConversationId, MessageId, TokenId, WorkspaceId};
+use rapport_core::email::{EmailPlan, JOB_KIND as EMAIL_JOB, SkipReason};
+use rapport_core::ids::{
+    AgentId, ContactId, ConversationId, JobId, MessageId, TokenId, WorkspaceId,
+};
+use rapport_core::job::NewJob;
 use rapport_core::store::{
-    AgentSession, NewEvent, NewMessage, Store, StoreError, Stream, TimelineQuery,
+    AgentSession, ClaimedJob, EmailSettlement, NewEvent, NewMessage, Store, StoreError, Stream,
+    TimelineQuery,
 };
 use rapport_core::workspace::WorkspaceSettings;
 use rapport_core::workspace::{NewWorkspace, Workspace};
@@ -37,6 +42,7 @@ both_backends!(
     sessions_leads_and_merges,
     reads_move_forward_and_unread_counts_follow,
     lists_show_newest_parts_and_waiting_order,
+    email_jobs_are_claimed_once_and_settle_their_burst,
 );
 
 struct Fixture {
@@ -78,6 +84,7 @@ fn new_workspace(owner_email: &str) -> (NewWorkspace, Team) {
             identity_secret: "secret".into(),
             identity_verification: false,
             allowed_origins: Vec::new(),
+            email: Default::default(),
             created_at: at(0),
         },
         owner: NewAgent {
@@ -1425,4 +1432,245 @@ async fn lists_show_newest_parts_and_waiting_order(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(contacts.len(), 2);
+}
+
+/// A team message whose email waits in a job, as `send_chat_message` plans it.
+fn emailed_message(
+    team: &Team,
+    conversation: ConversationId,
+    body: &str,
+    ms: i64,
+) -> (Message, EmailPlan) {
+    let m = message(
+        team.workspace,
+        conversation,
+        Author::Agent(team.owner),
+        body,
+        ms,
+    );
+    let job = NewJob {
+        id: JobId::generate(),
+        workspace_id: team.workspace,
+        kind: EMAIL_JOB,
+        key: Some(conversation.to_string()),
+        payload: json!({"conversation_id": conversation}),
+        due_at: at(ms + 600_000),
+    };
+    (m, EmailPlan::Schedule(job))
+}
+
+async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let team = team(&*f.store, "owner@acme.test").await;
+    let ann = contact(&*f.store, team.workspace, "ann").await;
+    let c = new_conversation(team.workspace, ann, 0);
+    let mut sent = Vec::new();
+    for (i, body) in ["one", "two"].iter().enumerate() {
+        let (m, plan) = emailed_message(&team, c.id, body, i as i64);
+        sent.push(m.id);
+        f.store
+            .append_message(NewMessage {
+                contact_id: ann,
+                message: m,
+                new_conversation: (i == 0).then(|| c.clone()),
+                email: Some(plan),
+            })
+            .await
+            .unwrap();
+    }
+    // A note and a message with the fallback off wait for nothing.
+    let (off, _) = emailed_message(&team, c.id, "quiet", 2);
+    let off_id = off.id;
+    f.store
+        .append_message(NewMessage {
+            contact_id: ann,
+            message: off,
+            new_conversation: None,
+            email: Some(EmailPlan::Skip(SkipReason::FallbackOff)),
+        })
+        .await
+        .unwrap();
+    let pending = f.store.email_pending(team.workspace, c.id).await.unwrap();
+    assert_eq!(pending.iter().map(|m| m.id).collect::<Vec<_>>(), sent);
+    let timeline = f
+        .store
+        .timeline(TimelineQuery {
+            workspace_id: team.workspace,
+            contact_id: ann,
+            before_seq: None,
+            limit: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        timeline[0].activity,
+        Activity::NotEmailed {
+            reason: SkipReason::FallbackOff,
+            message_ids: vec![off_id],
+            error: None
+        }
+    );
+
+    // One job for the conversation, due with the first message.
+    let lease = |ms: i64| at(ms + 300_000);
+    assert!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(599_999), lease(599_999), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (a, b) = tokio::join!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(600_000), lease(600_000), 10),
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(600_000), lease(600_000), 10),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.len() + b.len(), 1, "claimed by exactly one: {a:?} {b:?}");
+    let first_claim = a.into_iter().chain(b).next().unwrap();
+    assert_eq!(first_claim.due_at, at(600_000));
+    assert_eq!(first_claim.attempts, 1);
+    // Held until the claim runs out, then claimed again; the first holder
+    // can no longer settle it.
+    assert!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(700_000), lease(700_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let claim = f
+        .store
+        .claim_jobs(&[EMAIL_JOB], at(900_000), lease(900_000), 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(claim.attempts, 2);
+    assert!(matches!(
+        f.store.finish_job(&first_claim).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // A message arriving while the job runs joins the next burst.
+    let (late, plan) = emailed_message(&team, c.id, "three", 900_001);
+    let late_id = late.id;
+    f.store
+        .append_message(NewMessage {
+            contact_id: ann,
+            message: late,
+            new_conversation: None,
+            email: Some(plan),
+        })
+        .await
+        .unwrap();
+    let settle = |job: ClaimedJob, emailed: Vec<MessageId>, ms: i64| EmailSettlement {
+        job,
+        workspace_id: team.workspace,
+        conversation_id: c.id,
+        contact_id: ann,
+        activities: vec![Activity::Emailed {
+            to: "ann@example.com".into(),
+            message_ids: emailed.clone(),
+        }],
+        emailed,
+        skipped: Vec::new(),
+        at: at(ms),
+        delay_millis: 600_000,
+    };
+    assert!(matches!(
+        f.store
+            .settle_email(settle(first_claim.clone(), sent.clone(), 900_002))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        f.store
+            .settle_email(settle(claim, sent.clone(), 900_002))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let pending = f.store.email_pending(team.workspace, c.id).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![late_id]
+    );
+    // The job stays, due with the late message.
+    assert!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(1_500_000), lease(1_500_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let next = f
+        .store
+        .claim_jobs(&[EMAIL_JOB], at(1_500_001), lease(1_500_001), 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(next.id, first_claim.id);
+    f.store
+        .settle_email(settle(next, vec![late_id], 1_500_002))
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .email_pending(team.workspace, c.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Done: the job is gone.
+    assert!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(99_000_000), lease(99_000_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Retrying moves the due time and keeps the job.
+    let other = contact(&*f.store, team.workspace, "bo").await;
+    let c2 = new_conversation(team.workspace, other, 0);
+    let (m, plan) = emailed_message(&team, c2.id, "hi", 0);
+    f.store
+        .append_message(NewMessage {
+            contact_id: other,
+            message: m,
+            new_conversation: Some(c2),
+            email: Some(plan),
+        })
+        .await
+        .unwrap();
+    let job = f
+        .store
+        .claim_jobs(&[EMAIL_JOB], at(600_000), lease(600_000), 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    f.store
+        .retry_job(&job, at(630_000), "connection refused")
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(629_999), lease(629_999), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(630_000), lease(630_000), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -132,9 +132,9 @@ pub async fn send_test(
         .map_err(|e| ApiError::Internal(e.into()))?;
     match state.email.send(message).await {
         Ok(()) => Ok(Json(TestEmailSent { sent_to: to })),
-        Err(SendFailure::NotConfigured) => Err(ApiError::Conflict(
-            SendFailure::NotConfigured.to_string(),
-        )),
+        Err(SendFailure::NotConfigured) => {
+            Err(ApiError::Conflict(SendFailure::NotConfigured.to_string()))
+        }
         Err(err) => Err(ApiError::BadGateway(err.to_string())),
     }
 }

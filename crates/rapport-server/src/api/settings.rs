@@ -137,13 +137,7 @@ pub async fn update_workspace(
             u8::try_from(minutes)
                 .ok()
                 .filter(|m| range.contains(m))
-                .ok_or_else(|| {
-                    format!(
-                        "from {} to {} minutes",
-                        range.start(),
-                        range.end()
-                    )
-                }),
+                .ok_or_else(|| format!("from {} to {} minutes", range.start(), range.end())),
         )
     });
     let from_address = email.from_address.map(|from| {

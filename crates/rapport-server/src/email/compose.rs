@@ -126,7 +126,10 @@ pub fn compose(
     // The first carried message names the email, so a resend after a crash
     // has the same Message-ID and clients collapse the two.
     let message_id = format!("<message-{}@{}>", c.unread[0], service.reply_domain);
-    let thread = format!("<conversation-{}@{}>", c.conversation_id, service.reply_domain);
+    let thread = format!(
+        "<conversation-{}@{}>",
+        c.conversation_id, service.reply_domain
+    );
     lettre::Message::builder()
         .from(mailbox(Some(from_name), &from_address)?)
         .reply_to(mailbox(Some(c.workspace.name.clone()), &reply_to)?)
@@ -220,7 +223,9 @@ fn format_time(at: Timestamp) -> String {
 pub fn markdown_html(text: &str) -> String {
     let safe = |url: &str| {
         let lower = url.trim().to_ascii_lowercase();
-        lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("mailto:")
+        lower.starts_with("https://")
+            || lower.starts_with("http://")
+            || lower.starts_with("mailto:")
     };
     let events = Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH).map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
@@ -315,7 +320,9 @@ mod tests {
 
     #[test]
     fn markdown_keeps_formatting_and_drops_what_is_unsafe() {
-        let html = markdown_html("**Hi** <script>x</script> [a](javascript:alert(1)) [b](https://ok.example)");
+        let html = markdown_html(
+            "**Hi** <script>x</script> [a](javascript:alert(1)) [b](https://ok.example)",
+        );
         assert!(html.contains("<strong>Hi</strong>"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");

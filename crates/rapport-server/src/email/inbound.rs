@@ -7,10 +7,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use mail_parser::MessageParser;
 use mailin_embedded::{Handler, Response, Server, response};
-use rapport_core::email::{parse_reply_address, strip_quoted};
-use rapport_core::ids::WorkspaceId;
+use rapport_core::email::{SignedId, parse_reply_address, strip_quoted};
+use rapport_core::ids::{ConversationId, WorkspaceId};
 use rapport_core::messaging::{SendError, post_contact_message};
-use rapport_core::store::{StoreError, StoredMessage};
+use rapport_core::store::{ReplyTarget, StoreError, StoredMessage};
 
 use crate::AppState;
 
@@ -56,13 +56,8 @@ pub async fn receive_reply(
         .iter()
         .find_map(|address| parse_reply_address(address))
         .ok_or(InboundError::UnknownAddress)?;
-    let target = match state.store.reply_target(signed.id).await {
-        Err(StoreError::NotFound) => return Err(InboundError::UnknownAddress),
-        other => other?,
-    };
-    if !signed.is_signed_by(&target.workspace.identity_secret)
-        || scope.is_some_and(|ws| ws != target.workspace.id)
-    {
+    let target = verified_target(state, &signed).await?;
+    if scope.is_some_and(|ws| ws != target.workspace.id) {
         return Err(InboundError::UnknownAddress);
     }
     let sender = parsed
@@ -74,7 +69,10 @@ pub async fn receive_reply(
     if sender.is_none() || sender != expected {
         return Err(InboundError::SenderMismatch);
     }
-    let text = parsed.body_text(0).map(|t| strip_quoted(&t)).unwrap_or_default();
+    let text = parsed
+        .body_text(0)
+        .map(|t| strip_quoted(&t))
+        .unwrap_or_default();
     if text.trim().is_empty() {
         return Err(InboundError::Empty);
     }
@@ -94,6 +92,22 @@ pub async fn receive_reply(
     Ok(stored)
 }
 
+/// The conversation a reply address names, if its signature holds.
+async fn verified_target(
+    state: &AppState,
+    signed: &SignedId<ConversationId>,
+) -> Result<ReplyTarget, InboundError> {
+    let target = match state.store.reply_target(signed.id).await {
+        Err(StoreError::NotFound) => return Err(InboundError::UnknownAddress),
+        other => other?,
+    };
+    if signed.is_signed_by(&target.workspace.identity_secret) {
+        Ok(target)
+    } else {
+        Err(InboundError::UnknownAddress)
+    }
+}
+
 /// Listens for replies over SMTP on `addr` (port 25 or a relay's target),
 /// on threads of its own. Returns the bound address.
 pub fn listen(state: AppState, addr: SocketAddr) -> std::io::Result<SocketAddr> {
@@ -108,7 +122,7 @@ pub fn listen(state: AppState, addr: SocketAddr) -> std::io::Result<SocketAddr> 
     let mut server = Server::new(handler);
     server
         .with_name("rapport")
-        .with_num_threads(4)
+        .with_num_threads(32)
         .with_tcp_listener(listener);
     std::thread::Builder::new()
         .name("rapport-smtp".into())
@@ -141,18 +155,35 @@ impl Handler for SmtpReplies {
     }
 
     fn rcpt(&mut self, to: &str) -> Response {
-        // Only reply addresses are mailboxes here; their signature is
-        // checked with the message, against the conversation's workspace.
-        if parse_reply_address(to).is_some() {
-            self.recipients.push(to.to_owned());
-            response::OK
-        } else {
-            tracing::info!(to, "refused mail for an address that is not a reply address");
-            response::NO_MAILBOX
+        // Only signed reply addresses are mailboxes here.
+        let verified = parse_reply_address(to).map(|signed| {
+            self.runtime
+                .block_on(verified_target(&self.state, &signed))
+                .map(|_| ())
+        });
+        match verified {
+            Some(Ok(())) => {
+                self.recipients.push(to.to_owned());
+                response::OK
+            }
+            Some(Err(InboundError::Store(err))) => {
+                tracing::error!(error = %err, "a reply address could not be checked");
+                closing(451, "try again later".into())
+            }
+            _ => {
+                tracing::info!(to, "refused mail for an unknown reply address");
+                response::NO_MAILBOX
+            }
         }
     }
 
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        _to: &[String],
+    ) -> Response {
         self.data.clear();
         response::OK
     }
@@ -175,12 +206,20 @@ impl Handler for SmtpReplies {
             Ok(_) => response::OK,
             Err(err @ (InboundError::Store(_) | InboundError::Send(SendError::Store(_)))) => {
                 tracing::error!(error = %err, "an emailed reply could not be stored; the sender will retry");
-                response::INTERNAL_ERROR
+                closing(451, "try again later".into())
             }
             Err(err) => {
                 tracing::warn!(error = %err, "refused an emailed reply");
-                Response::custom(550, err.to_string())
+                closing(550, err.to_string())
             }
         }
     }
+}
+
+/// An error that also ends the session: after a refused DATA, mailin would
+/// otherwise read the client's next commands as message data.
+fn closing(code: u16, text: String) -> Response {
+    let mut response = Response::custom(code, text);
+    response.action = mailin_embedded::Action::Close;
+    response
 }

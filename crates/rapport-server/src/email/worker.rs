@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use rapport_core::Timestamp;
 use rapport_core::activity::Activity;
-use rapport_core::email::{self, Decision, GIVE_UP_AFTER_MILLIS, SkipReason, Situation};
+use rapport_core::email::{self, Decision, GIVE_UP_AFTER_MILLIS, Situation, SkipReason};
 use rapport_core::ids::{ConversationId, MessageId};
 use rapport_core::store::{ClaimedJob, EmailSettlement, StoreError};
 
@@ -111,8 +111,8 @@ async fn run_job(state: &AppState, job: ClaimedJob) -> Result<(), StoreError> {
         configured: state.email.is_configured(),
     });
     let all: Vec<MessageId> = pending.iter().map(|m| m.id).collect();
-    let settle = |emailed: Vec<MessageId>, skipped: Vec<MessageId>, activity: Activity| {
-        EmailSettlement {
+    let settle =
+        |emailed: Vec<MessageId>, skipped: Vec<MessageId>, activity: Activity| EmailSettlement {
             job: job.clone(),
             workspace_id: ws,
             conversation_id,
@@ -122,8 +122,7 @@ async fn run_job(state: &AppState, job: ClaimedJob) -> Result<(), StoreError> {
             activities: vec![activity],
             at: state.clock.now(),
             delay_millis: loaded.workspace.email.delay_millis(),
-        }
-    };
+        };
     let skip = |reason: SkipReason, error: Option<String>| {
         settle(
             Vec::new(),
@@ -173,9 +172,9 @@ async fn run_job(state: &AppState, job: ClaimedJob) -> Result<(), StoreError> {
                     skip(SkipReason::Failed, Some(why))
                 }
                 Err(SendFailure::Transient(why)) => {
-                    let now = state.clock.now();
-                    let next = now.as_millis() + email::retry_delay_millis(job.attempts);
-                    if next - job.created_at.as_millis() > GIVE_UP_AFTER_MILLIS {
+                    let now = state.clock.now().as_millis();
+                    let next = now + email::retry_delay_millis(job.attempts);
+                    if now - job.created_at.as_millis() >= GIVE_UP_AFTER_MILLIS {
                         tracing::warn!(job = %job.id, error = %why, "email failed for 24 hours; giving up");
                         skip(SkipReason::Failed, Some(why))
                     } else {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use rapport_core::clock::SystemClock;
+use rapport_core::clock::{Clock, SystemClock};
 use rapport_core::store::Store;
 use rapport_server::bootstrap::{BootstrapRequest, Bootstrapped, bootstrap_workspace};
 use rapport_server::config::Config;
@@ -21,6 +21,8 @@ pub struct TestApp {
     pub owner: Bootstrapped,
     pub store: Arc<dyn Store>,
     pub bus: LocalBus,
+    /// The running server's state, for driving its workers in tests.
+    pub state: AppState,
     _shutdown: oneshot::Sender<()>,
     _db: TestDatabase,
 }
@@ -62,20 +64,33 @@ impl Reply {
 impl TestApp {
     /// `None` when the backend is unavailable here (see `TestDatabase`).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        Self::start(backend, true).await
+        Self::start(backend, true, Arc::new(SystemClock), Config::default()).await
     }
 
     /// A fresh install: no workspace yet (`owner` is a placeholder).
     pub async fn spawn_empty(backend: Backend) -> Option<TestApp> {
-        Self::start(backend, false).await
+        Self::start(backend, false, Arc::new(SystemClock), Config::default()).await
     }
 
-    async fn start(backend: Backend, bootstrap: bool) -> Option<TestApp> {
+    /// A bootstrapped workspace on a server with this clock and config.
+    pub async fn spawn_with(
+        backend: Backend,
+        clock: Arc<dyn Clock>,
+        config: Config,
+    ) -> Option<TestApp> {
+        Self::start(backend, true, clock, config).await
+    }
+
+    async fn start(
+        backend: Backend,
+        bootstrap: bool,
+        clock: Arc<dyn Clock>,
+        config: Config,
+    ) -> Option<TestApp> {
         let db = TestDatabase::create(backend).await?;
         let store = db.open().await;
-        let config = Config::default();
         let bus = LocalBus::default();
-        let state = AppState::new(store.clone(), bus.clone(), Arc::new(SystemClock), &config).unwrap();
+        let state = AppState::new(store.clone(), bus.clone(), clock, &config).unwrap();
         let request = BootstrapRequest {
             workspace: "Acme".into(),
             email: "owner@acme.test".into(),
@@ -99,7 +114,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, stop) = oneshot::channel::<()>();
-        tokio::spawn(serve(listener, state, async {
+        tokio::spawn(serve(listener, state.clone(), async {
             let _ = stop.await;
         }));
         Some(TestApp {
@@ -108,6 +123,7 @@ impl TestApp {
             owner,
             store,
             bus,
+            state,
             _shutdown: shutdown,
             _db: db,
         })
