@@ -11,11 +11,15 @@
 //! to the moment its `activity` frame (kind `message`, `data.body` naming
 //! `i`) arrives on the visitor's socket. Messages due in the warmup are not
 //! counted; a counted message whose frame has not arrived 5 s after its
-//! POST started is lost.
+//! POST started is lost. With `--samples FILE` it also writes each counted
+//! message's send time and latency, so a caller can take the percentiles
+//! over part of the run (bench/email.sh: while the email queue drains).
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, ensure};
 use futures::{StreamExt, TryStreamExt, stream};
@@ -70,12 +74,19 @@ pub struct Args {
     /// Print one JSON object on stdout (the summary goes to stderr).
     #[arg(long)]
     json: bool,
+    /// Also write one line per counted message to this file: when its POST
+    /// started (Unix ms) and its delivery latency in ms, or `lost` or
+    /// `error`.
+    #[arg(long)]
+    samples: Option<PathBuf>,
 }
 
 /// When each message was sent and delivered, in ns since `origin` (0: not
 /// yet), and how long its POST took, in µs + 1 (0: failed or not yet).
 struct Timings {
     origin: Instant,
+    /// `origin` on the wall clock, in ms since the Unix epoch.
+    origin_unix_ms: f64,
     sent_ns: Vec<AtomicU64>,
     arrived_ns: Vec<AtomicU64>,
     post_us: Vec<AtomicU64>,
@@ -86,6 +97,7 @@ impl Timings {
         let zeros = || (0..count).map(|_| AtomicU64::new(0)).collect();
         Self {
             origin: Instant::now(),
+            origin_unix_ms: crate::sink::unix_ms(SystemTime::now()),
             sent_ns: zeros(),
             arrived_ns: zeros(),
             post_us: zeros(),
@@ -230,8 +242,40 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         reader.abort();
     }
 
+    if let Some(path) = &args.samples {
+        write_samples(path, &timings, warmup_count..total)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     report(&args, &timings, warmup_count..total, max_lag, dropped);
     Ok(())
+}
+
+/// Writes `<POST start, Unix ms> <latency ms | lost | error>` per message.
+fn write_samples(
+    path: &std::path::Path,
+    timings: &Timings,
+    measured: std::ops::Range<usize>,
+) -> std::io::Result<()> {
+    let lost_after_ns = u64::try_from(LOST_AFTER.as_nanos()).unwrap_or(u64::MAX);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for i in measured {
+        let sent_ns = timings.sent_ns[i].load(Ordering::Relaxed);
+        let arrived_ns = timings.arrived_ns[i].load(Ordering::Relaxed);
+        let sent_ms = timings.origin_unix_ms + sent_ns as f64 / 1e6;
+        write!(out, "{sent_ms:.3} ")?;
+        if timings.post_us[i].load(Ordering::Relaxed) == 0 {
+            writeln!(out, "error")?;
+        } else if arrived_ns == 0 || arrived_ns.saturating_sub(sent_ns) > lost_after_ns {
+            writeln!(out, "lost")?;
+        } else {
+            writeln!(
+                out,
+                "{:.3}",
+                arrived_ns.saturating_sub(sent_ns) as f64 / 1e6
+            )?;
+        }
+    }
+    out.flush()
 }
 
 /// Records the arrival of every `fanout i` message frame on `socket` until

@@ -9,11 +9,18 @@
 //!   connection (bench/live.sh).
 //! - `fanout` sends messages at a fixed rate and reports how long each takes
 //!   from `POST /api/v1/messages` to the visitor's widget socket.
+//! - `seed-emails`, `smtp-sink` and `smtp-blast` make the email fallback's
+//!   figures (bench/email.sh): contacts with one message each, an SMTP
+//!   server that counts what arrives, and a client that measures that
+//!   server alone.
 
+mod blast;
 mod fanout;
 mod fsync;
 mod idle;
 mod messages;
+mod seed;
+mod sink;
 mod widget;
 
 use std::path::PathBuf;
@@ -36,6 +43,12 @@ enum Command {
     Idle(idle::Args),
     /// Send messages at a fixed rate; report delivery latency to the widget.
     Fanout(fanout::Args),
+    /// Create contacts with email addresses and send each one message.
+    SeedEmails(seed::Args),
+    /// Accept emails over SMTP; count them, their Message-IDs and their rate.
+    SmtpSink(sink::Args),
+    /// Send plain emails to an SMTP server as the server would; report emails/s.
+    SmtpBlast(blast::Args),
     /// Write 4 KiB and fdatasync in a loop; report fsyncs/s.
     Fsync {
         /// Directory to put the scratch file in (use the database's file system).
@@ -58,6 +71,9 @@ fn main() -> anyhow::Result<()> {
         Command::Messages(args) => runtime()?.block_on(messages::run(args)),
         Command::Idle(args) => runtime()?.block_on(idle::run(args)),
         Command::Fanout(args) => runtime()?.block_on(fanout::run(args)),
+        Command::SeedEmails(args) => runtime()?.block_on(seed::run(args)),
+        Command::SmtpSink(args) => sink::run(args),
+        Command::SmtpBlast(args) => runtime()?.block_on(blast::run(args)),
     }
 }
 

@@ -1,0 +1,521 @@
+#!/usr/bin/env bash
+#
+# bench/email.sh: the one command that produces the email fallback figures
+# for docs/benchmarks.md: how fast `rapport serve` empties a queue of due
+# email jobs into a local SMTP sink, whether every email arrives exactly
+# once, the memory the queue takes, and what the drain does to live
+# delivery's latency.
+#
+# It builds the server and the load generator, then for SQLite and for
+# PostgreSQL (a throwaway cluster from scripts/lib/postgres.sh) on a free
+# loopback port:
+#   1. starts `rapport serve` (RAPPORT_SMTP_URL names a port where nothing
+#      listens yet), bootstraps a workspace and runs `rapport-bench fanout`
+#      (RATE messages/s to VISITORS open widgets): the baseline latency;
+#   2. sets the workspace's fallback delay to 1 minute and runs
+#      `rapport-bench seed-emails`: EMAILS contacts with an email address,
+#      one message each, so EMAILS jobs (no widget is open for them: all
+#      offline); stops the server (the jobs are in the database);
+#   3. starts it again on the same database before any job is due, lets it
+#      settle and reads its VmRSS (the idle figure), stops it;
+#   4. meanwhile measures the sink alone: `rapport-bench smtp-sink` on
+#      another port and `rapport-bench smtp-blast` sending it EMAILS plain
+#      emails with the server's client, pool size and concurrency (the most
+#      the server could reach), then again BLAST_WIDE at once (what the
+#      sink itself takes);
+#   5. waits until every job is due (WAIT_AFTER_SEED s after the last
+#      message), starts `rapport-bench smtp-sink --expect EMAILS` on the
+#      server's SMTP port and the server again, and at once the same
+#      fanout as in 1; when the sink has EMAILS distinct Message-IDs (and
+#      a few seconds more for late duplicates) it reads the server's peak
+#      RSS (VmHWM), waits for the fanout and stops the server; then asks
+#      the database how many messages are settled as emailed and how many
+#      email jobs that were due are left.
+# The fanout's latency during the drain is taken over the messages whose
+# POST started between the first and the last email's arrival. It ends by
+# printing markdown tables (stdout) to paste into docs/benchmarks.md;
+# progress goes to stderr. All traffic stays on 127.0.0.0/8; everything
+# started is stopped and every scratch file removed on exit.
+#
+# Knobs (environment):
+#   EMAILS             contacts, jobs and emails (default 10000)
+#   EMAIL_CONCURRENCY  the server's RAPPORT_EMAIL_CONCURRENCY, and smtp-blast's
+#                      pool and concurrency (default 32)
+#   BLAST_WIDE         the second smtp-blast's concurrency (default 128; 0: skip)
+#   SINK_THREADS       the sink's threads: one per open SMTP connection
+#                      (default 256)
+#   SEED_CONCURRENCY   contacts seeded at once (default 32)
+#   VISITORS           open widgets in the fanout runs (default 100)
+#   RATE               fanout messages/s (default 200)
+#   DURATION           measured fanout time (default 20s)
+#   WARMUP             unmeasured fanout time before it (default 1s)
+#   WAIT_AFTER_SEED    seconds from the last message to the drain: the 1 min
+#                      delay plus a second (default 61)
+#   SETTLE             seconds idle before the idle RSS reading (default 3)
+#   DRAIN_LIMIT        seconds the sink waits for every email (default 900)
+#   BACKENDS           which to run (default "sqlite postgres")
+#   BENCH_PROFILE      release (default) or debug: debug only checks the
+#                      script, its figures mean nothing
+#   TMPDIR             where the scratch directory goes
+
+set -euo pipefail
+# Decimal points in printf and in the JSON we parse, whatever the locale.
+export LC_ALL=C
+
+EMAILS=${EMAILS:-10000}
+EMAIL_CONCURRENCY=${EMAIL_CONCURRENCY:-32}
+BLAST_WIDE=${BLAST_WIDE:-128}
+SINK_THREADS=${SINK_THREADS:-256}
+SEED_CONCURRENCY=${SEED_CONCURRENCY:-32}
+VISITORS=${VISITORS:-100}
+RATE=${RATE:-200}
+DURATION=${DURATION:-20s}
+WARMUP=${WARMUP:-1s}
+WAIT_AFTER_SEED=${WAIT_AFTER_SEED:-61}
+SETTLE=${SETTLE:-3}
+DRAIN_LIMIT=${DRAIN_LIMIT:-900}
+BACKENDS=${BACKENDS:-sqlite postgres}
+BENCH_PROFILE=${BENCH_PROFILE:-release}
+# The cap on a fanout or blast run (seconds).
+RUN_LIMIT=300
+# Seconds the sink keeps counting after the last expected email.
+LINGER=3
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib/postgres.sh
+source scripts/lib/postgres.sh
+
+log() {
+    printf '[bench] %s\n' "$*" >&2
+}
+
+# The script chooses the database itself; a caller's setting must not leak in.
+unset DATABASE_URL RAPPORT_DATA_DIR RAPPORT_CONFIG
+
+# --- cleanup ----------------------------------------------------------------
+
+work=
+server_pid=
+sink_pid=
+fanout_pid=
+
+# Stops process $1 (TERM, then KILL after 10 s), if it still runs.
+stop_pid() {
+    local pid=$1 i
+    [[ -n "$pid" ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+stop_server() {
+    local pid=$server_pid
+    server_pid=
+    stop_pid "$pid"
+}
+
+cleanup() {
+    stop_pid "$fanout_pid"
+    stop_pid "$sink_pid"
+    stop_server
+    # The PostgreSQL cluster lives under $work: stop it before deleting.
+    rapport_pg_cleanup
+    if [[ -n "$work" ]]; then
+        rm -rf -- "$work"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- helpers ----------------------------------------------------------------
+
+# Prints the first TCP port at or above $1 that nothing listens on.
+free_port() {
+    local port=$1
+    while [[ -n "$(ss -Hltn "sport = :$port")" ]]; do
+        port=$((port + 1))
+    done
+    printf '%s\n' "$port"
+}
+
+# Prints the number after "KEY": in the one-line JSON object in FILE.
+json_number() {
+    sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$1"
+}
+
+# Prints the string after "KEY": in JSON text on stdin (one object, any layout).
+json_string() {
+    tr -d '\n' | sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p"
+}
+
+now_ms() {
+    date +%s%3N
+}
+
+# Prints field NAME (VmRSS, VmHWM) of the server's /proc status, in KiB.
+server_kib() {
+    sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$server_pid/status"
+}
+
+# Waits until something listens on loopback port $1 (process $2 still running).
+wait_listening() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -n "$(ss -Hltn "sport = :$1")" ]] && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# Waits until $url/healthz answers 200 while the server is still running.
+wait_healthy() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        if curl -fsS --max-time 2 -o /dev/null "$url/healthz" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$server_pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# start_server LOG DATABASE-FLAGS...: `rapport serve` on $port with the email
+# fallback sending to $sink_port; appends its output to $work/LOG.log.
+start_server() {
+    local name=$1
+    shift
+    # From $work, so that no ./rapport.toml of the caller's is picked up. The
+    # widgets all come from 127.0.0.0/8: the per-IP rate limits are off.
+    (cd "$work" && RUST_LOG=warn RAPPORT_SMTP_URL="smtp://127.0.0.1:$sink_port" \
+        RAPPORT_EMAIL_FROM=support@acme.test RAPPORT_EMAIL_CONCURRENCY="$EMAIL_CONCURRENCY" \
+        RAPPORT_WIDGET_REQUESTS_PER_SECOND_PER_IP=0 \
+        exec "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") >>"$work/$name.log" 2>&1 &
+    server_pid=$!
+    if ! wait_healthy; then
+        log "the server did not become healthy; its log:"
+        cat "$work/$name.log" >&2
+        return 1
+    fi
+}
+
+# fanout OUT: `rapport-bench fanout` against the server, in the background
+# (sets fanout_pid); JSON to $work/OUT.json, samples to $work/OUT.samples.
+fanout() {
+    RAPPORT_BENCH_TOKEN=$token timeout "$RUN_LIMIT" "$bin/rapport-bench" fanout \
+        --url "$url" --app-id "$app_id" --visitors "$VISITORS" --rate "$RATE" \
+        --duration "$DURATION" --warmup "$WARMUP" --clients 64 --json \
+        --samples "$work/$1.samples" >"$work/$1.json" 2>"$work/$1.log" &
+    fanout_pid=$!
+}
+
+# Waits for the background fanout; fails with its log if it failed.
+wait_fanout() {
+    local status=0 pid=$fanout_pid
+    wait "$pid" || status=$?
+    fanout_pid=
+    if ((status != 0)); then
+        log "fanout failed ($status); its log:"
+        cat "$work/$1.log" >&2
+        return 1
+    fi
+}
+
+# smtp_sink PORT OUT: the sink on PORT in the background (sets sink_pid),
+# expecting $EMAILS; JSON to $work/OUT.json.
+smtp_sink() {
+    "$bin/rapport-bench" smtp-sink --listen "127.0.0.1:$1" --expect "$EMAILS" \
+        --timeout "${DRAIN_LIMIT}s" --linger "${LINGER}s" --threads "$SINK_THREADS" --json \
+        >"$work/$2.json" 2>"$work/$2.log" &
+    sink_pid=$!
+    if ! wait_listening "$1" "$sink_pid"; then
+        log "the sink did not start; its log:"
+        cat "$work/$2.log" >&2
+        return 1
+    fi
+}
+
+# Waits for the sink to exit; fails if the server (when one runs) stops first.
+wait_sink() {
+    local pid=$sink_pid
+    while kill -0 "$pid" 2>/dev/null; do
+        if [[ -n "$server_pid" ]] && ! kill -0 "$server_pid" 2>/dev/null; then
+            log "the server stopped before the sink had every email"
+            return 1
+        fi
+        sleep 0.2
+    done
+    wait "$pid"
+    sink_pid=
+}
+
+# latency_in FILE FROM TO: "count p50 p99 max lost" of the fanout samples in
+# FILE whose POST started between Unix ms FROM and TO (nearest rank).
+latency_in() {
+    local lost
+    lost=$(awk -v from="$2" -v to="$3" \
+        '$1 >= from && $1 <= to && ($2 == "lost" || $2 == "error") { n++ } END { print n + 0 }' "$1")
+    awk -v from="$2" -v to="$3" '$1 >= from && $1 <= to && $2 != "lost" && $2 != "error" { print $2 }' "$1" |
+        sort -g | awk -v lost="$lost" '
+            function rank(q,   r) { r = int(q * NR); if (r < q * NR) r++; return r < 1 ? 1 : r }
+            { v[NR] = $1 }
+            END {
+                if (NR == 0) { printf "0 0 0 0 %d\n", lost; exit }
+                printf "%d %.1f %.1f %.1f %d\n", NR, v[rank(0.5)], v[rank(0.99)], v[NR], lost
+            }'
+}
+
+# run_backend LABEL DATABASE-FLAGS...: the five steps above; results in
+# $work/LABEL-*.json and $work/LABEL.vars.
+run_backend() {
+    local label=$1 bootstrap first_ms last_ms wait_ms rss_fresh rss_idle idle_from start_ms
+    local rss_start hwm rss_end blast_port warnings emailed jobs_left
+    shift
+    port=$(free_port 18080)
+    sink_port=$(free_port 12525)
+    url=http://127.0.0.1:$port
+
+    log "$label: starting rapport serve on $url, emails to 127.0.0.1:$sink_port (nothing listens there yet)"
+    start_server "$label-server" "$@"
+    bootstrap=$(cd "$work" && "$bin/rapport" "$@" admin bootstrap \
+        --workspace Acme --email owner@acme.test --password 'long enough')
+    app_id=$(json_string app_id <<<"$bootstrap")
+    token=$(json_string api_token <<<"$bootstrap")
+    if [[ -z "$app_id" || -z "$token" ]]; then
+        log "$label: no app_id or api_token in the bootstrap output: $bootstrap"
+        return 1
+    fi
+    rss_fresh=$(server_kib VmRSS)
+
+    log "$label: baseline fanout, $RATE messages/s to $VISITORS widgets, no email queue"
+    fanout "$label-fanout-idle"
+    wait_fanout "$label-fanout-idle"
+
+    log "$label: fallback delay 1 minute; seeding $EMAILS contacts and messages"
+    curl -fsS --max-time 10 -o /dev/null -X PATCH "$url/api/v1/workspace" \
+        -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+        -d '{"email": {"fallback_delay_minutes": 1}}'
+    RAPPORT_BENCH_TOKEN=$token "$bin/rapport-bench" seed-emails --url "$url" --count "$EMAILS" \
+        --concurrency "$SEED_CONCURRENCY" --json >"$work/$label-seed.json"
+    first_ms=$(json_number "$work/$label-seed.json" first_message_unix_ms)
+    last_ms=$(json_number "$work/$label-seed.json" last_message_unix_ms)
+    stop_server
+
+    # The idle reading: the same database, before the first job is due (one
+    # minute after the first message; the sink is not listening yet).
+    if (($(now_ms) + (SETTLE + 10) * 1000 < first_ms + 60000)); then
+        log "$label: idle restart: VmRSS after ${SETTLE}s"
+        start_server "$label-server" "$@"
+        sleep "$SETTLE"
+        rss_idle=$(server_kib VmRSS)
+        idle_from="restarted, idle"
+        stop_server
+    else
+        log "$label: WARNING: seeding took too long for an idle restart before the first job is due; using the fresh server's RSS"
+        rss_idle=$rss_fresh
+        idle_from="fresh server"
+    fi
+
+    blast_port=$(free_port $((sink_port + 1)))
+    for blast in "$EMAIL_CONCURRENCY" "$BLAST_WIDE"; do
+        ((blast > 0)) || continue
+        log "$label: the sink alone: smtp-blast $EMAILS emails, $blast at once"
+        smtp_sink "$blast_port" "$label-blast-$blast-sink"
+        timeout "$RUN_LIMIT" "$bin/rapport-bench" smtp-blast --url "smtp://127.0.0.1:$blast_port" \
+            --count "$EMAILS" --concurrency "$blast" --json >"$work/$label-blast-$blast.json"
+        wait_sink
+    done
+
+    wait_ms=$((last_ms + WAIT_AFTER_SEED * 1000 - $(now_ms)))
+    if ((wait_ms > 0)); then
+        log "$label: waiting $((wait_ms / 1000))s until every job is due"
+        sleep "$((wait_ms / 1000)).$(printf '%03d' $((wait_ms % 1000)))"
+    fi
+
+    log "$label: the drain: sink on 127.0.0.1:$sink_port, server restarted, fanout at once"
+    smtp_sink "$sink_port" "$label-sink"
+    start_ms=$(now_ms)
+    start_server "$label-drain" "$@"
+    rss_start=$(server_kib VmRSS)
+    fanout "$label-fanout-drain"
+    wait_sink
+    hwm=$(server_kib VmHWM)
+    rss_end=$(server_kib VmRSS)
+    log "$label: $(tail -n 1 "$work/$label-sink.log")"
+    wait_fanout "$label-fanout-drain"
+    stop_server
+    warnings=$(grep -cE ' (WARN|ERROR) ' "$work/$label-drain.log" || true)
+    if ((warnings > 0)); then
+        log "$label: the server logged $warnings warnings or errors during the drain; the first:"
+        grep -E ' (WARN|ERROR) ' "$work/$label-drain.log" | head -n 5 >&2
+    fi
+    # What the database says, the server stopped: messages settled as
+    # emailed, and email jobs that were due when the drain began and are
+    # still there (the fanout's own jobs come due a minute later).
+    emailed=$("${db_query[@]}" "SELECT count(*) FROM messages WHERE email_status = 'emailed'")
+    jobs_left=$("${db_query[@]}" \
+        "SELECT count(*) FROM jobs WHERE kind = 'email_fallback' AND due_at <= $start_ms")
+
+    {
+        printf 'rss_fresh=%s rss_idle=%s idle_from="%s" rss_start=%s hwm=%s rss_end=%s\n' \
+            "$rss_fresh" "$rss_idle" "$idle_from" "$rss_start" "$hwm" "$rss_end"
+        printf 'start_ms=%s warnings=%s emailed=%s jobs_left=%s\n' "$start_ms" "$warnings" \
+            "$emailed" "$jobs_left"
+    } >"$work/$label.vars"
+}
+
+# Prints the sink's emails/s for LABEL's blast at concurrency $2, or n/a.
+blast_rate() {
+    local file=$work/$1-blast-$2-sink.json
+    if [[ -s "$file" ]]; then
+        printf '%.0f' "$(json_number "$file" emails_per_s)"
+    else
+        printf 'n/a'
+    fi
+}
+
+mib() {
+    awk "BEGIN { printf \"%.1f\", $1 / 1024 }"
+}
+
+# Prints the delivery table's row for LABEL.
+delivery_row() {
+    local name=$1 label=$2 sink=$work/$2-sink.json warnings emailed jobs_left
+    # shellcheck disable=SC1090 # written by run_backend
+    source "$work/$label.vars"
+    printf '| %s | %s | %s | %s | **%s** | **%s** | %s | %s | %s | %s |\n' "$name" \
+        "$(json_number "$sink" expect)" "$(json_number "$sink" received)" \
+        "$(json_number "$sink" unique)" "$(json_number "$sink" duplicates)" \
+        "$(json_number "$sink" missing)" "$(json_number "$sink" recipients)" \
+        "$emailed" "$jobs_left" "$warnings"
+}
+
+# Prints the speed and memory table's row for LABEL.
+speed_row() {
+    local name=$1 label=$2 sink=$work/$2-sink.json rss_idle idle_from hwm rss_end start_ms
+    local last mark=
+    # shellcheck disable=SC1090 # written by run_backend
+    source "$work/$label.vars"
+    last=$(json_number "$sink" last_unix_ms)
+    # The idle figure from the fresh server (the idle restart was skipped).
+    [[ "$idle_from" == "restarted, idle" ]] || mark='*'
+    printf '| %s | **%.0f** | %.0f | %.1f | %.1f | %s |%s %s%s | %s / %s | **%s** |\n' "$name" \
+        "$(json_number "$sink" emails_per_s)" "$(json_number "$sink" median_per_s)" \
+        "$(json_number "$sink" span_s)" "$(awk "BEGIN { print ($last - $start_ms) / 1000 }")" \
+        "$(blast_rate "$label" "$EMAIL_CONCURRENCY")" \
+        "$( ((BLAST_WIDE > 0)) && printf ' %s |' "$(blast_rate "$label" "$BLAST_WIDE")")" \
+        "$(mib "$rss_idle")" "$mark" "$(mib "$hwm")" "$(mib "$rss_end")" "$(mib "$((hwm - rss_idle))")"
+}
+
+# Prints the latency table's row for LABEL.
+latency_row() {
+    local name=$1 label=$2 sink=$work/$2-sink.json idle=$work/$2-fanout-idle.json first last
+    local n p50 p99 max lost
+    first=$(json_number "$sink" first_unix_ms)
+    last=$(json_number "$sink" last_unix_ms)
+    read -r n p50 p99 max lost < <(latency_in "$work/$label-fanout-drain.samples" "$first" "$last")
+    printf '| %s | %.0f | %.1f / **%.1f** / %.1f | %s | %.1f / **%.1f** / %.1f | %s | %s |\n' "$name" \
+        "$(json_number "$idle" achieved_per_s)" \
+        "$(json_number "$idle" p50_ms)" "$(json_number "$idle" p99_ms)" "$(json_number "$idle" max_ms)" \
+        "$(($(json_number "$idle" lost) + $(json_number "$idle" errors)))" \
+        "$p50" "$p99" "$max" "$lost" "$n"
+}
+
+# --- build ------------------------------------------------------------------
+
+case "$BENCH_PROFILE" in
+release) cargo build --release -p rapport-server -p rapport-bench ;;
+debug) cargo build -p rapport-server -p rapport-bench ;;
+*)
+    log "BENCH_PROFILE must be release or debug, not $BENCH_PROFILE"
+    exit 2
+    ;;
+esac
+bin=${CARGO_TARGET_DIR:-$root/target}/$BENCH_PROFILE
+if [[ "$BENCH_PROFILE" != release ]]; then
+    log "WARNING: $BENCH_PROFILE build: these figures only check the script"
+fi
+
+# --- the runs ---------------------------------------------------------------
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/rapport-email.XXXXXX")
+# As root, the PostgreSQL cluster under it runs as the postgres user.
+chmod 755 "$work"
+
+names=()
+labels=()
+for backend in $BACKENDS; do
+    case "$backend" in
+    sqlite)
+        db_query=(sqlite3 -batch "$work/sqlite/rapport.db")
+        run_backend sqlite --data-dir "$work/sqlite"
+        names+=(SQLite)
+        labels+=(sqlite)
+        ;;
+    postgres)
+        ensure_postgres_installed
+        TMPDIR=$work start_test_postgres
+        psql "$RAPPORT_TEST_POSTGRES_URL" -v ON_ERROR_STOP=1 -q -c 'CREATE DATABASE rapport_bench'
+        pg_version=$(psql "$RAPPORT_TEST_POSTGRES_URL" -Atc 'SHOW server_version')
+        db_query=(psql -Atq -d "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_bench" -c)
+        run_backend postgres --database-url "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_bench"
+        names+=("PostgreSQL ${pg_version%% *}")
+        labels+=(postgres)
+        rapport_pg_cleanup
+        ;;
+    *)
+        log "unknown backend '$backend' in BACKENDS (use sqlite, postgres)"
+        exit 2
+        ;;
+    esac
+done
+
+# --- the report (stdout) ----------------------------------------------------
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+printf '\n'
+# shellcheck disable=SC2016 # the backticks are markdown
+printf 'Email fallback: `bench/email.sh` (%s build); %s due jobs, email_concurrency %s, sink threads %s.\n\n' \
+    "$BENCH_PROFILE" "$EMAILS" "$EMAIL_CONCURRENCY" "$SINK_THREADS"
+printf 'Delivery: what the sink received (distinct by Message-ID; recipients: distinct envelope addresses) and, the server stopped, what its database says: messages settled as emailed, email jobs due at the start of the drain still left.\n\n'
+printf '| backend | expected | received | unique | duplicates | missing | recipients | emailed (database) | jobs left | server warnings |\n'
+printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
+for i in "${!labels[@]}"; do
+    delivery_row "${names[$i]}" "${labels[$i]}"
+done
+printf '\n'
+# shellcheck disable=SC2016 # the backticks are markdown
+printf 'Speed and memory: emails/s between the first and the last distinct email at the sink, and its median over whole seconds; sink alone: the sink'"'"'s emails/s for %s plain emails of about the same size from `rapport-bench smtp-blast` (lettre, pooled, as the server sends), as many at once as the server, then more; RSS in MiB, idle: the server restarted on the seeded database before any job was due, after %ss; peak: VmHWM of the draining server (fanout included); after: VmRSS once the sink had every email.\n\n' \
+    "$EMAILS" "$SETTLE"
+wide_head=''
+wide_rule=''
+if ((BLAST_WIDE > 0)); then
+    wide_head=" sink alone, $BLAST_WIDE at once |"
+    wide_rule=' --- |'
+fi
+printf '| backend | emails/s | median emails/s (per second) | drain s (first to last email) | s from server start to last email | sink alone, %s at once |%s RSS idle | RSS peak / after | queue memory (peak - idle) |\n' \
+    "$EMAIL_CONCURRENCY" "$wide_head"
+printf '| --- | --- | --- | --- | --- | --- |%s --- | --- | --- |\n' "$wide_rule"
+for i in "${!labels[@]}"; do
+    speed_row "${names[$i]}" "${labels[$i]}"
+done
+printf '\n'
+# shellcheck disable=SC2016 # the backticks are markdown
+printf 'Live delivery beside it: `rapport-bench fanout`, %s messages/s to %s open widgets, %s measured after %s warmup; idle: before seeding; during the drain: the messages whose POST started between the first and the last email (ms).\n\n' \
+    "$RATE" "$VISITORS" "$DURATION" "$WARMUP"
+printf '| backend | sent/s | idle p50 / p99 / max | idle lost | drain p50 / p99 / max | drain lost | drain samples |\n'
+printf '| --- | --- | --- | --- | --- | --- | --- |\n'
+for i in "${!labels[@]}"; do
+    latency_row "${names[$i]}" "${labels[$i]}"
+done
+printf '\n'
+printf 'Machine: %s cores (%s), %s GiB, Linux %s, %s. The sink, the load generators and the server share the cores.\n' \
+    "$(nproc)" "${cpu:-unknown CPU}" "$(awk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" \
+    "$(uname -r)" "$(date -u '+%Y-%m-%d %H:%M UTC')"
