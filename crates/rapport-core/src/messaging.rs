@@ -33,6 +33,9 @@ pub enum SendError {
     /// The id in this request field names nothing in the workspace.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The same emailed reply (by its Message-ID) was already posted.
+    #[error("this email was already received")]
+    Duplicate,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -112,6 +115,7 @@ pub async fn send_chat_message(
             contact_id: message.contact_id,
             new_conversation,
             email,
+            email_key: None,
         })
         .await
     {
@@ -130,6 +134,39 @@ pub async fn post_contact_message(
     contact_id: ContactId,
     conversation_id: Option<ConversationId>,
     body: &str,
+) -> Result<StoredMessage, SendError> {
+    post_as_contact(deps, workspace_id, contact_id, conversation_id, body, None).await
+}
+
+/// A contact's reply by email, into the conversation its reply address
+/// names. `email_key` (the email's Message-ID) makes a second delivery of
+/// the same email a `Duplicate` that stores nothing.
+pub async fn post_emailed_reply(
+    deps: Deps<'_>,
+    workspace_id: WorkspaceId,
+    contact_id: ContactId,
+    conversation_id: ConversationId,
+    body: &str,
+    email_key: Option<String>,
+) -> Result<StoredMessage, SendError> {
+    post_as_contact(
+        deps,
+        workspace_id,
+        contact_id,
+        Some(conversation_id),
+        body,
+        email_key,
+    )
+    .await
+}
+
+async fn post_as_contact(
+    deps: Deps<'_>,
+    workspace_id: WorkspaceId,
+    contact_id: ContactId,
+    conversation_id: Option<ConversationId>,
+    body: &str,
+    email_key: Option<String>,
 ) -> Result<StoredMessage, SendError> {
     let body = body.trim();
     if body.is_empty() || body.chars().count() > crate::template::MAX_TEMPLATE_CHARS {
@@ -162,9 +199,13 @@ pub async fn post_contact_message(
             contact_id,
             new_conversation,
             email: None,
+            email_key,
         })
         .await
-        .map_err(not_found("conversation_id"))?;
+        .map_err(|err| match err {
+            StoreError::Conflict(_) => SendError::Duplicate,
+            other => not_found("conversation_id")(other),
+        })?;
     deps.bus.publish(workspace_id, stored.seq);
     Ok(stored)
 }

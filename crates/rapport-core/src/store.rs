@@ -39,6 +39,9 @@ pub struct NewMessage {
     /// What happens about emailing it (team comments only): its job is
     /// enqueued, or the skip is logged, in the same transaction.
     pub email: Option<EmailPlan>,
+    /// For a reply that came by email: its Message-ID. The store refuses
+    /// (`Conflict`) a second message with the same key in the workspace.
+    pub email_key: Option<String>,
 }
 
 /// A job a worker holds until `claimed_until`. `attempts` counts claims and

@@ -222,6 +222,7 @@ impl From<SendError> for ApiError {
             SendError::NotFound(field) => {
                 ApiError::NotFound(format!("{field}: nothing with that id in this workspace"))
             }
+            SendError::Duplicate => ApiError::Conflict("this email was already received".into()),
             SendError::Store(err) => err.into(),
         }
     }

@@ -27,6 +27,11 @@ pub(crate) const SQLITE: Files = &[
         "email fallback",
         include_str!("../migrations/sqlite/0003_email_fallback.sql"),
     ),
+    (
+        4,
+        "inbound emails",
+        include_str!("../migrations/sqlite/0004_inbound_emails.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -44,6 +49,11 @@ pub(crate) const POSTGRES: Files = &[
         3,
         "email fallback",
         include_str!("../migrations/postgres/0003_email_fallback.sql"),
+    ),
+    (
+        4,
+        "inbound emails",
+        include_str!("../migrations/postgres/0004_inbound_emails.sql"),
     ),
 ];
 

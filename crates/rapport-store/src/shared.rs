@@ -646,6 +646,24 @@ async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessag
             (c, seq)
         }
     };
+    if let Some(key) = &new.email_key {
+        let taken = sqlx::query(
+            "INSERT INTO inbound_emails (workspace_id, email_key, message_id, created_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, email_key) DO NOTHING",
+        )
+        .bind(ws.as_uuid())
+        .bind(key)
+        .bind(message.id.as_uuid())
+        .bind(ms(message.created_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        if taken.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "this email was already received".into(),
+            ));
+        }
+    }
     // After the log append, under its lock (PostgreSQL), so that an email
     // job settling this conversation either sees this message pending and
     // stays, or is gone before this insert looks for it.

@@ -194,6 +194,7 @@ async fn start(store: &dyn Store, team: &Team, contact: ContactId, ms: i64) -> C
             message: m,
             new_conversation: Some(c),
             email: None,
+            email_key: None,
         })
         .await
         .unwrap()
@@ -512,6 +513,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
             message: first.clone(),
             new_conversation: Some(c.clone()),
             email: None,
+            email_key: None,
         })
         .await
         .unwrap();
@@ -527,6 +529,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
             message: reply.clone(),
             new_conversation: None,
             email: None,
+            email_key: None,
         })
         .await
         .unwrap();
@@ -578,7 +581,8 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
                 contact_id: ada,
                 message: stray,
                 new_conversation: None,
-                email: None
+                email: None,
+                email_key: None,
             })
             .await,
         Err(StoreError::NotFound)
@@ -593,6 +597,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
             contact_id: bob,
             new_conversation: None,
             email: None,
+            email_key: None,
         })
         .await;
     assert!(matches!(refused, Err(StoreError::NotFound)));
@@ -807,6 +812,7 @@ async fn conversation_changes_are_logged_once(backend: Backend) {
             message: back,
             new_conversation: None,
             email: None,
+            email_key: None,
         })
         .await
         .unwrap();
@@ -882,7 +888,8 @@ async fn nothing_crosses_workspaces(backend: Backend) {
             contact_id: ada,
             message: m,
             new_conversation: Some(stray),
-            email: None
+            email: None,
+            email_key: None,
         })
         .await,
         Err(StoreError::NotFound)
@@ -919,6 +926,7 @@ async fn concurrent_writes_all_commit_and_a_failing_one_changes_nothing(backend:
                         message: m,
                         new_conversation: None,
                         email: None,
+                        email_key: None,
                     })
                     .await
                     .is_err()
@@ -930,6 +938,7 @@ async fn concurrent_writes_all_commit_and_a_failing_one_changes_nothing(backend:
                         message: m,
                         new_conversation: None,
                         email: None,
+                        email_key: None,
                     })
                     .await
                     .is_ok()
@@ -1274,6 +1283,7 @@ async fn reads_move_forward_and_unread_counts_follow(backend: Backend) {
                 contact_id: ada,
                 new_conversation: None,
                 email: None,
+                email_key: None,
             })
             .await
             .unwrap();
@@ -1356,6 +1366,7 @@ async fn lists_show_newest_parts_and_waiting_order(backend: Backend) {
             contact_id: ada,
             new_conversation: None,
             email: None,
+            email_key: None,
         })
         .await
         .unwrap();
@@ -1392,6 +1403,7 @@ async fn lists_show_newest_parts_and_waiting_order(backend: Backend) {
                 contact_id,
                 new_conversation: None,
                 email: None,
+                email_key: None,
             })
             .await
             .unwrap();
@@ -1476,6 +1488,7 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
                 message: m,
                 new_conversation: (i == 0).then(|| c.clone()),
                 email: Some(plan),
+                email_key: None,
             })
             .await
             .unwrap();
@@ -1489,6 +1502,7 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
             message: off,
             new_conversation: None,
             email: Some(EmailPlan::Skip(SkipReason::FallbackOff)),
+            email_key: None,
         })
         .await
         .unwrap();
@@ -1564,6 +1578,7 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
             message: late,
             new_conversation: None,
             email: Some(plan),
+            email_key: None,
         })
         .await
         .unwrap();
@@ -1644,6 +1659,7 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
             message: m,
             new_conversation: Some(c2),
             email: Some(plan),
+            email_key: None,
         })
         .await
         .unwrap();

@@ -21,11 +21,18 @@ use crate::email::inbound::{InboundError, receive_reply};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, Auth};
 
+/// The largest raw email `POST /email/inbound` takes (attachments included;
+/// only the text is kept).
+pub const INBOUND_BODY_LIMIT: usize = 25 * 1024 * 1024;
+
 /// Where an inbound reply landed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InboundReply {
     pub conversation_id: ConversationId,
-    pub message_id: MessageId,
+    /// The new message; `null` when this email was already received.
+    pub message_id: Option<MessageId>,
+    /// The same email (by Message-ID) came before and was kept once.
+    pub duplicate: bool,
 }
 
 /// Takes one raw email (RFC 5322, as `message/rfc822`) sent to a reply
@@ -35,6 +42,7 @@ pub struct InboundReply {
     request_body(content = String, content_type = "message/rfc822", description = "The raw email"),
     responses(
         (status = 201, description = "Added to the conversation", body = InboundReply),
+        (status = 200, description = "The same email (by Message-ID) was already added; nothing changed", body = InboundReply),
         (status = 422, description = "Not a reply to this workspace, a sender who is not the contact, or no text", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn inbound(
@@ -47,7 +55,17 @@ pub async fn inbound(
             StatusCode::CREATED,
             Json(InboundReply {
                 conversation_id: stored.conversation.id,
-                message_id: stored.message.id,
+                message_id: Some(stored.message.id),
+                duplicate: false,
+            }),
+        )),
+        // A provider retrying a delivery gets a success, and nothing twice.
+        Err(InboundError::Duplicate(conversation_id)) => Ok((
+            StatusCode::OK,
+            Json(InboundReply {
+                conversation_id,
+                message_id: None,
+                duplicate: true,
             }),
         )),
         Err(err) => {
@@ -57,6 +75,7 @@ pub async fn inbound(
                 InboundError::UnknownAddress => ApiError::field("to", err.to_string()),
                 InboundError::SenderMismatch => ApiError::field("from", err.to_string()),
                 InboundError::Empty => ApiError::field("body", err.to_string()),
+                InboundError::Duplicate(_) => ApiError::Conflict(err.to_string()),
                 InboundError::Send(send) => send.into(),
                 InboundError::Store(store) => store.into(),
             })

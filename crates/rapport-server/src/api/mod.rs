@@ -59,7 +59,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(session::setup_state, session::setup))
         .routes(routes!(settings::get_workspace, settings::update_workspace))
         .routes(routes!(settings::set_presence))
-        .routes(routes!(email::inbound))
+        // Raw emails may carry attachments: a larger body than JSON's.
+        .merge(OpenApiRouter::new().routes(routes!(email::inbound)).layer(
+            axum::extract::DefaultBodyLimit::max(email::INBOUND_BODY_LIMIT),
+        ))
         .routes(routes!(email::send_test))
 }
 

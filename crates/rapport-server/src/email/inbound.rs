@@ -9,7 +9,7 @@ use mail_parser::MessageParser;
 use mailin_embedded::{Handler, Response, Server, response};
 use rapport_core::email::{SignedId, parse_reply_address, strip_quoted};
 use rapport_core::ids::{ConversationId, WorkspaceId};
-use rapport_core::messaging::{SendError, post_contact_message};
+use rapport_core::messaging::{SendError, post_emailed_reply};
 use rapport_core::store::{ReplyTarget, StoreError, StoredMessage};
 
 use crate::AppState;
@@ -25,6 +25,9 @@ pub enum InboundError {
     SenderMismatch,
     #[error("the reply has no text once the quoted email is removed")]
     Empty,
+    /// Already posted (same Message-ID): a redelivery, accepted and ignored.
+    #[error("this email was already received")]
+    Duplicate(ConversationId),
     #[error(transparent)]
     Send(#[from] SendError),
     #[error(transparent)]
@@ -76,14 +79,25 @@ pub async fn receive_reply(
     if text.trim().is_empty() {
         return Err(InboundError::Empty);
     }
-    let stored = post_contact_message(
+    let key = parsed
+        .message_id()
+        .map(|id| id.chars().take(250).collect::<String>());
+    let stored = match post_emailed_reply(
         state.deps(),
         target.workspace.id,
         target.contact.id,
-        Some(target.conversation.id),
+        target.conversation.id,
         &text,
+        key,
     )
-    .await?;
+    .await
+    {
+        Err(SendError::Duplicate) => {
+            tracing::info!(conversation = %target.conversation.id, "the same emailed reply came again; kept once");
+            return Err(InboundError::Duplicate(target.conversation.id));
+        }
+        other => other?,
+    };
     tracing::info!(
         conversation = %target.conversation.id,
         message = %stored.message.id,
@@ -145,7 +159,7 @@ struct SmtpReplies {
 }
 
 /// The most a reply may weigh (attachments are not kept).
-const MAX_REPLY_BYTES: usize = 10 * 1024 * 1024;
+const MAX_REPLY_BYTES: usize = crate::api::email::INBOUND_BODY_LIMIT;
 
 impl Handler for SmtpReplies {
     fn mail(&mut self, _ip: IpAddr, _domain: &str, _from: &str) -> Response {
@@ -203,7 +217,7 @@ impl Handler for SmtpReplies {
             .block_on(receive_reply(state, data, recipients, None));
         self.data.clear();
         match outcome {
-            Ok(_) => response::OK,
+            Ok(_) | Err(InboundError::Duplicate(_)) => response::OK,
             Err(err @ (InboundError::Store(_) | InboundError::Send(SendError::Store(_)))) => {
                 tracing::error!(error = %err, "an emailed reply could not be stored; the sender will retry");
                 closing(451, "try again later".into())

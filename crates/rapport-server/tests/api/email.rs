@@ -631,7 +631,7 @@ async fn an_emailed_reply_appears_in_the_conversation_live(backend: Backend) {
         .unwrap();
 
     // The reply arrives over SMTP, quoting the email it answers.
-    let raw = reply_email(
+    let first_raw = reply_email(
         "ann@example.com",
         &reply_to,
         "Thanks, that helps!\r\n\r\nOn Wed, 25 Nov 2026 at 10:02, Grace Hopper from Acme <support@acme.test>\r\nwrote:\r\n> Any questions?",
@@ -644,7 +644,10 @@ async fn an_emailed_reply_appears_in_the_conversation_live(backend: Backend) {
         vec![reply_to.parse().unwrap()],
     )
     .unwrap();
-    client.send_raw(&envelope, raw.as_bytes()).await.unwrap();
+    client
+        .send_raw(&envelope, first_raw.as_bytes())
+        .await
+        .unwrap();
 
     // Live in the Inbox, as Ann's message.
     let entry = loop {
@@ -669,7 +672,7 @@ async fn an_emailed_reply_appears_in_the_conversation_live(backend: Backend) {
     let raw = reply_email("ann@example.com", &reply_to, "One more thing");
     let posted = f
         .app
-        .post_raw("/api/v1/email/inbound", "message/rfc822", raw)
+        .post_raw("/api/v1/email/inbound", "message/rfc822", raw.clone())
         .await;
     assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
     assert_eq!(posted.body["conversation_id"], conversation.as_str());
@@ -677,6 +680,21 @@ async fn an_emailed_reply_appears_in_the_conversation_live(backend: Backend) {
         parts(&f, &conversation).await.last().unwrap()["body"],
         "One more thing"
     );
+
+    // Delivered again (a webhook retry, a mail server that lost our 250):
+    // accepted, and kept once.
+    let count = parts(&f, &conversation).await.len();
+    let again = f
+        .app
+        .post_raw("/api/v1/email/inbound", "message/rfc822", raw)
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body["duplicate"], true);
+    client
+        .send_raw(&envelope, first_raw.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(parts(&f, &conversation).await.len(), count);
 }
 
 async fn forged_or_foreign_replies_are_refused_and_change_nothing(backend: Backend) {

@@ -1,0 +1,9 @@
+-- Emailed replies already taken, by their Message-ID, so a mail server or a
+-- webhook that delivers the same email again does not post it twice.
+CREATE TABLE inbound_emails (
+    workspace_id BLOB NOT NULL REFERENCES workspaces (id),
+    email_key TEXT NOT NULL,
+    message_id BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, email_key)
+);
