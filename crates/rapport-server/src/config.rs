@@ -225,6 +225,23 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_loads_and_documents_every_setting() {
+        let example = include_str!("../../../rapport.example.toml");
+        for key in Config::KEYS {
+            assert!(
+                example.contains(&format!("{key} =")),
+                "{key} is not in rapport.example.toml"
+            );
+        }
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("rapport.toml", example)?;
+            let config = Config::load(None, &Overrides::default()).map_err(|e| *e)?;
+            assert_eq!(config.email_concurrency, 32);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_settings_are_refused() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("rapport.toml", "lisen = \"127.0.0.1:9000\"")?;

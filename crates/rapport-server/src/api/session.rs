@@ -26,6 +26,9 @@ pub struct WorkspaceSummary {
     pub id: WorkspaceId,
     pub name: String,
     pub app_id: String,
+    /// The email fallback's settings (the composer offers its toggle only
+    /// when the fallback is on).
+    pub email: rapport_core::email::EmailSettings,
 }
 
 /// Who is signed in, and where.
@@ -60,6 +63,7 @@ async fn session_info(state: &AppState, principal: &Principal) -> Result<Session
             id: workspace.id,
             name: workspace.name,
             app_id: workspace.app_id,
+            email: workspace.email,
         },
     })
 }
