@@ -344,9 +344,14 @@ pub trait Store: Send + Sync + 'static {
         workspace: WorkspaceId,
         conversation: ConversationId,
     ) -> Result<Vec<Message>, StoreError>;
-    /// Records an email job's outcome (see `EmailSettlement`); returns the
-    /// last log position written. `Conflict` when the claim was lost.
-    async fn settle_email(&self, settlement: EmailSettlement) -> Result<Option<i64>, StoreError>;
+    /// Records email jobs' outcomes (see `EmailSettlement`) in one
+    /// transaction, so that many settle for one commit. Per settlement, in
+    /// order: the last log position written, or `Conflict` when its claim
+    /// was lost (the others still settle).
+    async fn settle_emails(
+        &self,
+        settlements: Vec<EmailSettlement>,
+    ) -> Result<Vec<Result<Option<i64>, StoreError>>, StoreError>;
     /// The conversation an inbound reply names, with its workspace and
     /// contact: the one lookup not scoped to a workspace, made only to
     /// check the signature that then scopes it.

@@ -875,10 +875,33 @@ async fn mark_email_status(
     Ok(())
 }
 
+async fn settle_emails(
+    conn: &mut Conn,
+    settlements: Vec<EmailSettlement>,
+) -> Result<Vec<Result<Option<i64>, StoreError>>, StoreError> {
+    // The log locks first (in one order, so concurrent batches cannot
+    // deadlock): a message appended meanwhile either committed before (and
+    // is seen pending below) or inserts its job after this commits.
+    let mut workspaces: Vec<WorkspaceId> = settlements.iter().map(|s| s.workspace_id).collect();
+    workspaces.sort();
+    workspaces.dedup();
+    for workspace in workspaces {
+        lock_log(conn, workspace).await?;
+    }
+    let mut results = Vec::with_capacity(settlements.len());
+    for settlement in settlements {
+        match settle_email(conn, settlement).await {
+            // A lost claim changes nothing; the others go on.
+            Err(StoreError::Conflict(why)) => results.push(Err(StoreError::Conflict(why))),
+            Err(other) => return Err(other),
+            Ok(seq) => results.push(Ok(seq)),
+        }
+    }
+    Ok(results)
+}
+
+/// One settlement, under its workspace's log lock (see `settle_emails`).
 async fn settle_email(conn: &mut Conn, s: EmailSettlement) -> Result<Option<i64>, StoreError> {
-    // The log lock first: a message appended meanwhile either committed
-    // before (and is seen pending below) or inserts its job after this.
-    lock_log(conn, s.workspace_id).await?;
     check_claim(conn, &s.job).await?;
     mark_email_status(conn, s.workspace_id, &s.emailed, "emailed").await?;
     mark_email_status(conn, s.workspace_id, &s.skipped, "skipped").await?;
@@ -1759,8 +1782,11 @@ impl Store for Backend {
         .collect()
     }
 
-    async fn settle_email(&self, settlement: EmailSettlement) -> Result<Option<i64>, StoreError> {
-        self.write(op!(settle_email, settlement)).await
+    async fn settle_emails(
+        &self,
+        settlements: Vec<EmailSettlement>,
+    ) -> Result<Vec<Result<Option<i64>, StoreError>>, StoreError> {
+        self.write(op!(settle_emails, settlements)).await
     }
 
     async fn reply_target(&self, conversation: ConversationId) -> Result<ReplyTarget, StoreError> {

@@ -1596,19 +1596,17 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
         at: at(ms),
         delay_millis: 600_000,
     };
-    assert!(matches!(
-        f.store
-            .settle_email(settle(first_claim.clone(), sent.clone(), 900_002))
-            .await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(
-        f.store
-            .settle_email(settle(claim, sent.clone(), 900_002))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    // Settled in one batch: the stale holder is refused, the live one not.
+    let results = f
+        .store
+        .settle_emails(vec![
+            settle(first_claim.clone(), sent.clone(), 900_002),
+            settle(claim, sent.clone(), 900_002),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(results[0], Err(StoreError::Conflict(_))));
+    assert!(matches!(results[1], Ok(Some(_))));
     let pending = f.store.email_pending(team.workspace, c.id).await.unwrap();
     assert_eq!(
         pending.iter().map(|m| m.id).collect::<Vec<_>>(),
@@ -1630,10 +1628,12 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
         .pop()
         .unwrap();
     assert_eq!(next.id, first_claim.id);
-    f.store
-        .settle_email(settle(next, vec![late_id], 1_500_002))
+    let results = f
+        .store
+        .settle_emails(vec![settle(next, vec![late_id], 1_500_002)])
         .await
         .unwrap();
+    assert!(matches!(results[0], Ok(Some(_))));
     assert!(
         f.store
             .email_pending(team.workspace, c.id)

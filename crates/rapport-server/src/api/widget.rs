@@ -123,7 +123,8 @@ fn user_hash_is_valid(workspace: &Workspace, user_id: &str, user_hash: &str) -> 
     mac.verify_slice(&expected).is_ok()
 }
 
-fn initials(name: &str) -> String {
+/// Up to two capital letters for an avatar: "Grace Hopper" is "GH".
+pub(crate) fn initials(name: &str) -> String {
     name.split_whitespace()
         .filter_map(|w| w.chars().next())
         .take(2)

@@ -16,6 +16,7 @@ use rapport_core::ids::{ConversationId, MessageId};
 use rapport_core::workspace::Workspace;
 
 use super::EmailService;
+use crate::api::widget::initials;
 
 /// Earlier messages shown above the unread ones.
 const CONTEXT_MESSAGES: usize = 3;
@@ -192,14 +193,6 @@ fn item(m: &Message, c: &EmailContent<'_>, unread: bool) -> Value {
     }
 }
 
-fn initials(name: &str) -> String {
-    name.split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .flat_map(char::to_uppercase)
-        .collect()
-}
-
 /// A stable colour per name, as the Inbox's avatars.
 fn avatar_color(name: &str) -> &'static str {
     const COLORS: [&str; 6] = [
@@ -229,28 +222,21 @@ pub fn markdown_html(text: &str) -> String {
     };
     let events = Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH).map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => Event::Start(Tag::Link {
-            link_type,
-            dest_url: if safe(&dest_url) {
-                dest_url
-            } else {
-                CowStr::Borrowed("")
+        // Images become links too: remote images in mail track the reader.
+        Event::Start(
+            Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }
+            | Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
             },
-            title,
-            id,
-        }),
-        // Images become links: remote images in mail track the reader.
-        Event::Start(Tag::Image {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => Event::Start(Tag::Link {
+        ) => Event::Start(Tag::Link {
             link_type,
             dest_url: if safe(&dest_url) {
                 dest_url

@@ -17,6 +17,7 @@ use rapport_core::activity::Activity;
 use rapport_core::email::{self, Decision, GIVE_UP_AFTER_MILLIS, Situation, SkipReason};
 use rapport_core::ids::{ConversationId, MessageId};
 use rapport_core::store::{ClaimedJob, EmailSettlement, StoreError};
+use tokio::sync::mpsc;
 
 use super::SendFailure;
 use super::compose::{EmailContent, compose};
@@ -27,6 +28,8 @@ use crate::AppState;
 const CLAIM_MILLIS: i64 = 5 * 60_000;
 /// Jobs claimed at once.
 const BATCH: u32 = 256;
+/// Outcomes settled in one transaction at most.
+const SETTLE_BATCH: usize = 128;
 
 /// Runs until the server stops: every second (and at once after a busy
 /// round) runs the jobs that are due.
@@ -54,6 +57,11 @@ pub fn spawn(state: AppState) {
 
 /// Claims the jobs due now and runs them; returns how many ran. Tests call
 /// this after moving the clock.
+///
+/// Jobs run `concurrency` at a time; their outcomes go to one settling
+/// task that writes whatever is waiting (up to `SETTLE_BATCH`) in one
+/// transaction: one commit serves many emails, and on PostgreSQL the
+/// workspace's log lock is taken once per batch instead of once per email.
 pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
     let mut total = 0;
     loop {
@@ -64,14 +72,30 @@ pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
             .claim_jobs(&[email::JOB_KIND], now, until, BATCH)
             .await?;
         let claimed = jobs.len();
+        let (outcomes, waiting) = mpsc::channel(SETTLE_BATCH);
+        let settler = tokio::spawn(settle_batches(state.clone(), waiting));
         futures::stream::iter(jobs)
-            .for_each_concurrent(state.email.concurrency, |job| async move {
-                let id = job.id;
-                if let Err(err) = run_job(state, job).await {
-                    tracing::warn!(job = %id, error = %err, "email job did not finish; it will run again");
+            .for_each_concurrent(state.email.concurrency, |job| {
+                let outcomes = outcomes.clone();
+                async move {
+                    let id = job.id;
+                    match run_job(state, job).await {
+                        Ok(Some(settlement)) => {
+                            // The settler outlives every sender.
+                            let _ = outcomes.send(settlement).await;
+                        }
+                        Ok(None) => {}
+                        Err(err) => {
+                            tracing::warn!(job = %id, error = %err, "email job did not finish; it will run again");
+                        }
+                    }
                 }
             })
             .await;
+        drop(outcomes);
+        if let Err(err) = settler.await {
+            tracing::error!(error = %err, "the email settling task failed");
+        }
         total += claimed;
         if claimed < BATCH as usize {
             return Ok(total);
@@ -79,24 +103,51 @@ pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
     }
 }
 
-/// One conversation's email job.
-async fn run_job(state: &AppState, job: ClaimedJob) -> Result<(), StoreError> {
+/// Settles outcomes in batches until every job of the round has reported.
+async fn settle_batches(state: AppState, mut waiting: mpsc::Receiver<EmailSettlement>) {
+    let mut batch = Vec::with_capacity(SETTLE_BATCH);
+    while waiting.recv_many(&mut batch, SETTLE_BATCH).await > 0 {
+        let settled: Vec<_> = batch.iter().map(|s| (s.job.id, s.workspace_id)).collect();
+        match state.store.settle_emails(std::mem::take(&mut batch)).await {
+            Ok(results) => {
+                for ((job, workspace), result) in settled.into_iter().zip(results) {
+                    match result {
+                        Ok(Some(seq)) => state.bus.publish(workspace, seq),
+                        Ok(None) => {}
+                        Err(err) => {
+                            tracing::warn!(job = %job, error = %err, "an email job's outcome was not recorded")
+                        }
+                    }
+                }
+            }
+            Err(err) => tracing::error!(
+                error = %err,
+                jobs = settled.len(),
+                "email outcomes were not recorded; their jobs run again when their claims run out"
+            ),
+        }
+    }
+}
+
+/// One conversation's email job: its outcome to settle, or `None` when it
+/// was finished or put back here.
+async fn run_job(state: &AppState, job: ClaimedJob) -> Result<Option<EmailSettlement>, StoreError> {
     let conversation_id: Option<ConversationId> = job
         .payload
         .get("conversation_id")
         .and_then(|v| serde_json::from_value(v.clone()).ok());
     let Some(conversation_id) = conversation_id else {
         tracing::error!(job = %job.id, payload = %job.payload, "email job without a conversation");
-        return state.store.finish_job(&job).await;
+        return state.store.finish_job(&job).await.map(|()| None);
     };
     let ws = job.workspace_id;
     let conversation = match state.store.conversation(ws, conversation_id).await {
-        Err(StoreError::NotFound) => return state.store.finish_job(&job).await,
+        Err(StoreError::NotFound) => return state.store.finish_job(&job).await.map(|()| None),
         other => other?,
     };
     let pending = state.store.email_pending(ws, conversation_id).await?;
     if pending.is_empty() {
-        return state.store.finish_job(&job).await;
+        return state.store.finish_job(&job).await.map(|()| None);
     }
     let loaded = state
         .store
@@ -182,14 +233,12 @@ async fn run_job(state: &AppState, job: ClaimedJob) -> Result<(), StoreError> {
                         return state
                             .store
                             .retry_job(&job, Timestamp::from_millis(next), &why)
-                            .await;
+                            .await
+                            .map(|()| None);
                     }
                 }
             }
         }
     };
-    if let Some(seq) = state.store.settle_email(settlement).await? {
-        state.bus.publish(ws, seq);
-    }
-    Ok(())
+    Ok(Some(settlement))
 }
