@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::header::ContentType;
 use rapport_core::email::parse_unsubscribe_token;
 use rapport_core::ids::{ConversationId, MessageId, WorkspaceId};
 use rapport_core::store::StoreError;
@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::email::SendFailure;
 use crate::email::inbound::{InboundError, receive_reply};
+use crate::email::{SendFailure, mailbox};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, Auth};
 
@@ -128,16 +128,9 @@ pub async fn send_test(
             .as_str()
             .to_owned(),
     };
-    let from = workspace
-        .email
-        .from_address
-        .clone()
-        .unwrap_or_else(|| state.email.default_from.clone());
+    let from = state.email.sender_address(&workspace);
     let mailbox = |name: Option<String>, address: &str, field: &str| {
-        address
-            .parse()
-            .map(|a| Mailbox::new(name, a))
-            .map_err(|e: lettre::address::AddressError| ApiError::field(field, e.to_string()))
+        mailbox(name, address).map_err(|e| ApiError::field(field, e.to_string()))
     };
     let message = lettre::Message::builder()
         .from(mailbox(Some(workspace.name.clone()), &from, "email.from_address")?)

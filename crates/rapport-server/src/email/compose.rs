@@ -3,8 +3,10 @@
 //! Markdown the widget shows, in HTML and plain text, with headers that
 //! thread it in mail clients and let the contact reply or unsubscribe.
 
+use std::sync::LazyLock;
+
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{MultiPart, SinglePart};
 use minijinja::{Environment, Value, context};
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
 use rapport_core::Timestamp;
@@ -15,7 +17,7 @@ use rapport_core::email::{reply_token, unsubscribe_token};
 use rapport_core::ids::{ConversationId, MessageId};
 use rapport_core::workspace::Workspace;
 
-use super::EmailService;
+use super::{EmailService, mailbox};
 use crate::api::widget::initials;
 
 /// Earlier messages shown above the unread ones.
@@ -88,19 +90,13 @@ pub fn compose(
         reply_token(&c.workspace.identity_secret, c.conversation_id),
         service.reply_domain
     );
-    let from_address = c
-        .workspace
-        .email
-        .from_address
-        .clone()
-        .unwrap_or_else(|| service.default_from.clone());
+    let from_address = service.sender_address(c.workspace);
     let from_name = if sender == c.workspace.name {
         sender
     } else {
         format!("{sender} from {}", c.workspace.name)
     };
 
-    let env = templates();
     let vars = context! {
         workspace => &c.workspace.name,
         contact_name => c.contact.name.as_deref().unwrap_or(""),
@@ -109,7 +105,8 @@ pub fn compose(
         unsubscribe_url => &unsubscribe_url,
     };
     let render = |name: &str| {
-        env.get_template(name)
+        TEMPLATES
+            .get_template(name)
             .and_then(|t| t.render(&vars))
             .map_err(|e| ComposeError::Build(e.to_string()))
     };
@@ -117,12 +114,7 @@ pub fn compose(
     let text = render("email.txt")?;
 
     let mailbox = |name: Option<String>, address: &str| {
-        address
-            .parse()
-            .map(|email| Mailbox::new(name, email))
-            .map_err(|e: lettre::address::AddressError| {
-                ComposeError::Address(address.to_owned(), e.to_string())
-            })
+        mailbox(name, address).map_err(|e| ComposeError::Address(address.to_owned(), e.to_string()))
     };
     // The first carried message names the email, so a resend after a crash
     // has the same Message-ID and clients collapse the two.
@@ -254,7 +246,8 @@ pub fn markdown_html(text: &str) -> String {
     html
 }
 
-fn templates() -> Environment<'static> {
+/// The email's templates, parsed once.
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     // `.html` templates escape what they print; `.txt` ones do not.
     env.add_template("email.html", HTML)
@@ -262,7 +255,7 @@ fn templates() -> Environment<'static> {
     env.add_template("email.txt", TEXT)
         .expect("the email template parses");
     env
-}
+});
 
 const HTML: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">

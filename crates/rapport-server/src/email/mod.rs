@@ -15,8 +15,11 @@ pub mod worker;
 
 use std::time::Duration;
 
+use lettre::address::AddressError;
+use lettre::message::Mailbox;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use rapport_core::workspace::Workspace;
 
 use crate::config::Config;
 
@@ -79,6 +82,15 @@ impl EmailService {
         })
     }
 
+    /// The address a workspace's emails come from.
+    pub fn sender_address(&self, workspace: &Workspace) -> String {
+        workspace
+            .email
+            .from_address
+            .clone()
+            .unwrap_or_else(|| self.default_from.clone())
+    }
+
     pub fn is_configured(&self) -> bool {
         self.transport.is_some()
     }
@@ -91,6 +103,11 @@ impl EmailService {
             Err(err) => Err(SendFailure::Transient(err.to_string())),
         }
     }
+}
+
+/// A named mailbox, or why `address` is not one.
+pub fn mailbox(name: Option<String>, address: &str) -> Result<Mailbox, AddressError> {
+    address.parse().map(|email| Mailbox::new(name, email))
 }
 
 /// The part of an address after `@`.
