@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 use crate::Timestamp;
 use crate::conversation::{ConversationStatus, Message};
 use crate::email::SkipReason;
-use crate::ids::{AgentId, ContactId, ConversationId, MessageId, WorkspaceId};
+use crate::ids::{AgentId, BulkSendId, ContactId, ConversationId, MessageId, WorkspaceId};
 
 /// What happened. Serialised as `{"kind": ..., "data": ...}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,6 +52,10 @@ pub enum Activity {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// The contact was sent a bulk send's message (logged beside it).
+    BulkSendReceived {
+        bulk_send_id: BulkSendId,
+    },
 }
 
 impl Activity {
@@ -66,6 +70,7 @@ impl Activity {
             Activity::Read { .. } => "read",
             Activity::Emailed { .. } => "emailed",
             Activity::NotEmailed { .. } => "not_emailed",
+            Activity::BulkSendReceived { .. } => "bulk_send_received",
         }
     }
 
@@ -81,7 +86,8 @@ impl Activity {
             | Activity::Assigned { .. }
             | Activity::Read { .. }
             | Activity::Emailed { .. }
-            | Activity::NotEmailed { .. } => false,
+            | Activity::NotEmailed { .. }
+            | Activity::BulkSendReceived { .. } => false,
         }
     }
 

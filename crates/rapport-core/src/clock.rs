@@ -38,6 +38,23 @@ impl Timestamp {
             .map(Self::from_offset_datetime)
     }
 
+    /// RFC 3339 in UTC, always with milliseconds
+    /// (`2026-11-25T19:41:26.000Z`): one width, so such strings sort in
+    /// time order.
+    pub fn to_fixed_string(self) -> String {
+        let at = self.to_offset_datetime();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second(),
+            at.millisecond()
+        )
+    }
+
     pub fn plus_millis(self, millis: i64) -> Self {
         Self(self.0.saturating_add(millis))
     }
@@ -126,6 +143,10 @@ mod tests {
     fn rfc3339_round_trips_at_millisecond_precision() {
         let at = Timestamp::parse_rfc3339("2026-11-25T19:41:26.123Z").unwrap();
         assert_eq!(at.to_string(), "2026-11-25T19:41:26.123Z");
+        assert_eq!(
+            Timestamp::from_millis(1_764_099_686_000).to_fixed_string(),
+            "2025-11-25T19:41:26.000Z"
+        );
         let json = serde_json::to_string(&at).unwrap();
         assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), at);
     }

@@ -73,3 +73,11 @@ typed_id!(
     /// A durable job in the queue.
     JobId
 );
+typed_id!(
+    /// A saved filter: a named audience.
+    SegmentId
+);
+typed_id!(
+    /// One chat message sent to many contacts.
+    BulkSendId
+);

@@ -7,11 +7,13 @@
 
 pub mod activity;
 pub mod agent;
+pub mod bulk;
 pub mod bus;
 pub mod clock;
 pub mod contact;
 pub mod conversation;
 pub mod email;
+pub mod filter;
 pub mod ids;
 pub mod job;
 pub mod messaging;

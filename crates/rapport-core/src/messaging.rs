@@ -10,7 +10,7 @@ use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::conversation::{Author, Conversation, Message, PartKind};
 use crate::email;
-use crate::ids::{AgentId, ContactId, ConversationId, MessageId, WorkspaceId};
+use crate::ids::{AgentId, BulkSendId, ContactId, ConversationId, MessageId, WorkspaceId};
 use crate::store::{MessageContext, NewMessage, Store, StoreError, StoredMessage};
 use crate::template::{RenderContext, SnippetTemplate, TemplateError};
 use crate::validation::ValidationError;
@@ -56,6 +56,8 @@ pub struct ChatMessage {
     /// Email it if the contact leaves it unread while offline (the
     /// workspace's and the contact's settings still apply).
     pub email_fallback: bool,
+    /// The bulk send this message is one of.
+    pub bulk_send: Option<BulkSendId>,
 }
 
 /// Renders, stores and publishes one chat message.
@@ -116,6 +118,7 @@ pub async fn send_chat_message(
             new_conversation,
             email,
             email_key: None,
+            bulk_send: message.bulk_send,
         })
         .await
     {
@@ -200,6 +203,7 @@ async fn post_as_contact(
             new_conversation,
             email: None,
             email_key,
+            bulk_send: None,
         })
         .await
         .map_err(|err| match err {
@@ -246,6 +250,7 @@ pub async fn preview_message(
         body: body.to_owned(),
         event: None,
         email_fallback: false,
+        bulk_send: None,
     };
     Ok(render(deps, &message, &template).await?.0)
 }

@@ -8,10 +8,16 @@ use async_trait::async_trait;
 use crate::Timestamp;
 use crate::activity::{Activity, ActivityEntry};
 use crate::agent::{Agent, ApiToken, NewAgent, NewToken, Principal};
-use crate::contact::{Contact, ContactUpsert};
+use crate::bulk::{BulkSend, NewBulkSend};
+use crate::contact::{Contact, ContactUpsert, PropTypes};
 use crate::conversation::{Conversation, ConversationChange, ConversationQuery, Message};
 use crate::email::EmailPlan;
-use crate::ids::{AgentId, ContactId, ConversationId, JobId, MessageId, TokenId, WorkspaceId};
+use crate::filter::Filter;
+use crate::ids::{
+    AgentId, BulkSendId, ContactId, ConversationId, JobId, MessageId, SegmentId, TokenId,
+    WorkspaceId,
+};
+use crate::validation::ValidationError;
 use crate::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 
 /// The one storage error type; drivers' errors are converted in one place.
@@ -23,6 +29,10 @@ pub enum StoreError {
     /// A uniqueness rule would be broken; the text names it.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The change breaks a rule only the stored data can check (a property
+    /// keeps its type); nothing was changed.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
     #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -42,6 +52,106 @@ pub struct NewMessage {
     /// For a reply that came by email: its Message-ID. The store refuses
     /// (`Conflict`) a second message with the same key in the workspace.
     pub email_key: Option<String>,
+    /// For a bulk send's message: the send. The store marks the recipient
+    /// sent in the same transaction, and refuses (`Conflict`) a recipient
+    /// already sent or failed.
+    pub bulk_send: Option<BulkSendId>,
+}
+
+/// The orders a contact list comes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactSort {
+    LastSeen,
+    FirstSeen,
+    Name,
+    Created,
+}
+
+impl ContactSort {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "last_seen_at" => Some(ContactSort::LastSeen),
+            "first_seen_at" => Some(ContactSort::FirstSeen),
+            "name" => Some(ContactSort::Name),
+            "created_at" => Some(ContactSort::Created),
+            _ => None,
+        }
+    }
+}
+
+/// A contact's place in a sorted list: its sort value and id.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortValue {
+    Number(i64),
+    Text(String),
+}
+
+/// Contacts matching a filter: how many, and one page of them.
+#[derive(Clone, Debug)]
+pub struct ContactSearch {
+    pub workspace_id: WorkspaceId,
+    pub filter: Filter,
+    /// Who is online now (for `online` conditions).
+    pub online: Vec<ContactId>,
+    pub sort: ContactSort,
+    pub descending: bool,
+    /// Only contacts after this one in the order.
+    pub after: Option<(SortValue, ContactId)>,
+    /// 0: only the count.
+    pub limit: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct ContactPage {
+    pub count: u64,
+    pub contacts: Vec<Contact>,
+}
+
+impl ContactSort {
+    /// The value a contact is sorted by (`None` counts as 0 / empty).
+    pub fn value_of(self, contact: &Contact) -> SortValue {
+        let at = |t: Option<Timestamp>| SortValue::Number(t.map_or(0, Timestamp::as_millis));
+        match self {
+            ContactSort::LastSeen => at(contact.system.last_seen_at),
+            ContactSort::FirstSeen => at(contact.system.first_seen_at),
+            ContactSort::Created => at(Some(contact.created_at)),
+            ContactSort::Name => SortValue::Text(contact.name.clone().unwrap_or_default()),
+        }
+    }
+}
+
+/// For one event name, what a contact did.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventSummary {
+    pub name: String,
+    pub count: u64,
+    pub first_at: Timestamp,
+    pub last_at: Timestamp,
+}
+
+/// What a workspace's filters can name.
+#[derive(Clone, Debug, Default)]
+pub struct PeopleSchema {
+    pub custom: PropTypes,
+    /// Event names, with how many contacts did each.
+    pub events: Vec<(String, u64)>,
+    /// Tags, with how many contacts have each.
+    pub tags: Vec<(String, u64)>,
+}
+
+/// A saved filter.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Segment {
+    pub id: SegmentId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    /// The filter tree, as saved.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub filter: serde_json::Value,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// A job a worker holds until `claimed_until`. `attempts` counts claims and
@@ -124,12 +234,14 @@ pub struct NewEvent {
 }
 
 /// A page of a contact's timeline, newest first.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct TimelineQuery {
     pub workspace_id: WorkspaceId,
     pub contact_id: ContactId,
     /// Only entries older than this position.
     pub before_seq: Option<i64>,
+    /// Only these kinds (`message`, `emailed`, ...); empty: all.
+    pub kinds: Vec<String>,
     pub limit: u32,
 }
 
@@ -364,4 +476,84 @@ pub trait Store: Send + Sync + 'static {
         contact: ContactId,
         at: Timestamp,
     ) -> Result<Contact, StoreError>;
+
+    /// The workspace's custom properties and their types.
+    async fn property_types(&self, workspace: WorkspaceId) -> Result<PropTypes, StoreError>;
+    /// Property types, event names and tags, for filter builders.
+    async fn people_schema(&self, workspace: WorkspaceId) -> Result<PeopleSchema, StoreError>;
+    /// How many contacts match, and a page of them.
+    async fn search_contacts(&self, search: ContactSearch) -> Result<ContactPage, StoreError>;
+    /// Per event name, what the contact did (most recent first).
+    async fn event_summaries(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+    ) -> Result<Vec<EventSummary>, StoreError>;
+    /// Adds (`present`) or removes a tag; returns the contact.
+    async fn tag_contact(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        tag: &str,
+        present: bool,
+        at: Timestamp,
+    ) -> Result<Contact, StoreError>;
+    /// Records a visit: last seen, sessions, the page.
+    async fn contact_seen(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        at: Timestamp,
+        page: Option<String>,
+    ) -> Result<Contact, StoreError>;
+
+    /// `Conflict` when the workspace has a segment of that name.
+    async fn save_segment(&self, segment: Segment) -> Result<Segment, StoreError>;
+    async fn segment(&self, workspace: WorkspaceId, id: SegmentId) -> Result<Segment, StoreError>;
+    async fn segments(&self, workspace: WorkspaceId) -> Result<Vec<Segment>, StoreError>;
+    async fn delete_segment(&self, workspace: WorkspaceId, id: SegmentId)
+    -> Result<(), StoreError>;
+
+    /// Stores a bulk send, its recipients (the audience, resolved now) and
+    /// its job in one transaction.
+    async fn create_bulk_send(&self, new: NewBulkSend) -> Result<BulkSend, StoreError>;
+    async fn bulk_send(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+    ) -> Result<BulkSend, StoreError>;
+    /// The workspace's bulk sends, newest first.
+    async fn bulk_sends(
+        &self,
+        workspace: WorkspaceId,
+        limit: u32,
+    ) -> Result<Vec<BulkSend>, StoreError>;
+    /// Stops a send that is still sending (kept as it is otherwise).
+    async fn cancel_bulk_send(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+        at: Timestamp,
+    ) -> Result<BulkSend, StoreError>;
+    /// Recipients not yet sent or failed, in a stable order.
+    async fn bulk_pending(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+        limit: u32,
+    ) -> Result<Vec<ContactId>, StoreError>;
+    async fn fail_bulk_recipient(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+        contact: ContactId,
+        error: &str,
+    ) -> Result<(), StoreError>;
+    /// Marks a send that is still sending done.
+    async fn finish_bulk_send(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
 }

@@ -208,6 +208,7 @@ mod tests {
             identity_secret: String::new(),
             identity_verification: false,
             allowed_origins: Vec::new(),
+            bulk_sends_admins_only: false,
             email: Default::default(),
             created_at: Timestamp::from_millis(0),
         };
@@ -218,7 +219,9 @@ mod tests {
             email: Some(Email::parse("ada@example.com").unwrap()),
             name: name.map(str::to_owned),
             phone: None,
+            system: Default::default(),
             props,
+            tags: Vec::new(),
             unsubscribed_at: None,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),

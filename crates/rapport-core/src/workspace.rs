@@ -23,6 +23,8 @@ pub struct Workspace {
     /// empty allows any.
     pub allowed_origins: Vec<String>,
     pub email: crate::email::EmailSettings,
+    /// Only owners and admins may create bulk sends.
+    pub bulk_sends_admins_only: bool,
     pub created_at: Timestamp,
 }
 
@@ -45,6 +47,7 @@ pub struct WorkspaceSettings {
     pub email_fallback_delay_minutes: Option<u8>,
     /// `Some(None)` goes back to the server's default sender.
     pub email_from_address: Option<Option<String>>,
+    pub bulk_sends_admins_only: Option<bool>,
 }
 
 impl WorkspaceSettings {
@@ -67,6 +70,9 @@ impl WorkspaceSettings {
         }
         if let Some(from) = &self.email_from_address {
             workspace.email.from_address.clone_from(from);
+        }
+        if let Some(on) = self.bulk_sends_admins_only {
+            workspace.bulk_sends_admins_only = on;
         }
         workspace
     }

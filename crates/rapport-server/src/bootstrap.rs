@@ -66,6 +66,7 @@ pub async fn bootstrap_workspace(
         identity_secret: credentials::new_identity_secret(),
         identity_verification: false,
         allowed_origins: Vec::new(),
+        bulk_sends_admins_only: false,
         email: Default::default(),
         created_at: now,
     };

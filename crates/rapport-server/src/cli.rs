@@ -174,6 +174,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("listening for SMTP on {addr}"))?;
             }
             crate::email::worker::spawn(state.clone());
+            crate::bulk::spawn(state.clone());
             crate::serve(listener, state, shutdown_signal()).await?;
             tracing::info!("rapport stopped");
         }

@@ -86,6 +86,23 @@ impl ApiError {
         ApiError::Validation(vec![FieldProblem::new(field, message)])
     }
 
+    /// The same error with its fields named under `parent` (a filter's
+    /// `filter.and[0]` inside `audience` is `audience.filter.and[0]`).
+    pub fn under(self, parent: &str) -> Self {
+        match self {
+            ApiError::Validation(problems) => ApiError::Validation(
+                problems
+                    .into_iter()
+                    .map(|mut p| {
+                        p.field = format!("{parent}.{}", p.field);
+                        p
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             ApiError::BadRequest(_) => {
@@ -188,6 +205,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => {
                 ApiError::Conflict(format!("conflicts with existing data ({what})"))
             }
+            StoreError::Invalid(err) => err.into(),
             StoreError::Other(err) => ApiError::Internal(anyhow::anyhow!(err)),
         }
     }

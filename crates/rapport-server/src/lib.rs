@@ -7,6 +7,7 @@
 pub mod api;
 pub mod app;
 pub mod bootstrap;
+pub mod bulk;
 pub mod cli;
 pub mod config;
 pub mod credentials;

@@ -6,6 +6,7 @@
 //! batches (group commit), PostgreSQL gives each write its own transaction
 //! on a pool. Either way a write returns only after its commit.
 
+mod filter_sql;
 mod migrations;
 mod postgres;
 mod sqlite;

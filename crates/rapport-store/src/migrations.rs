@@ -32,6 +32,11 @@ pub(crate) const SQLITE: Files = &[
         "inbound emails",
         include_str!("../migrations/sqlite/0004_inbound_emails.sql"),
     ),
+    (
+        5,
+        "people",
+        include_str!("../migrations/sqlite/0005_people.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -54,6 +59,11 @@ pub(crate) const POSTGRES: Files = &[
         4,
         "inbound emails",
         include_str!("../migrations/postgres/0004_inbound_emails.sql"),
+    ),
+    (
+        5,
+        "people",
+        include_str!("../migrations/postgres/0005_people.sql"),
     ),
 ];
 

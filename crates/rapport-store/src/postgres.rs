@@ -13,8 +13,8 @@ type Backend = PostgresStore;
 
 /// Row locks keep concurrent read-modify-writes of one row in order.
 macro_rules! for_update {
-    ($sql:literal) => {
-        concat!($sql, " FOR UPDATE")
+    ($($sql:tt)+) => {
+        concat!($($sql)+, " FOR UPDATE")
     };
 }
 
@@ -28,6 +28,13 @@ const LOG_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextend
 
 /// What a job claim adds so concurrent claimers pass over each other's rows.
 const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
+/// How filters are compiled, and how tags are counted.
+const DIALECT: crate::filter_sql::Dialect = crate::filter_sql::Dialect::Postgres;
+const QUERY_BUILDER: sea_query::PostgresQueryBuilder = sea_query::PostgresQueryBuilder;
+const TAG_COUNTS: &str =
+    "SELECT t AS tag, COUNT(*) AS n FROM contacts c, jsonb_array_elements_text(c.tags) t
+     WHERE c.workspace_id = $1 GROUP BY t ORDER BY t LIMIT 1000";
 
 include!("shared.rs");
 

@@ -11,21 +11,26 @@ use futures::future::BoxFuture;
 use rapport_core::Timestamp;
 use rapport_core::activity::{Activity, ActivityEntry};
 use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Principal, Role};
-use rapport_core::contact::{Contact, ContactUpsert};
+use rapport_core::bulk::{Audience, BulkSend, BulkStatus, NewBulkSend};
+use rapport_core::contact::{Contact, ContactUpsert, PropType, PropTypes, SystemProps};
 use rapport_core::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     Message, PartKind,
 };
 use rapport_core::email::{EmailPlan, EmailSettings};
 use rapport_core::ids::{
-    AgentId, ContactId, ConversationId, JobId, MessageId, TokenId, WorkspaceId,
+    AgentId, BulkSendId, ContactId, ConversationId, JobId, MessageId, SegmentId, TokenId,
+    WorkspaceId,
 };
 use rapport_core::job::NewJob;
 use rapport_core::store::{
-    AgentSession, ClaimedJob, EmailSettlement, MessageContext, NewEvent, NewMessage, ReplyTarget,
-    Store, StoreError, StoredMessage, Stream, TimelineQuery,
+    AgentSession, ClaimedJob, ContactPage, ContactSearch, EmailSettlement, EventSummary,
+    MessageContext, NewEvent, NewMessage, PeopleSchema, ReplyTarget, Segment, Store, StoreError,
+    StoredMessage, Stream, TimelineQuery,
 };
+use rapport_core::validation::ValidationError;
 use rapport_core::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
+use sea_query_sqlx::SqlxBinder;
 use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder, Row};
 use uuid::Uuid;
@@ -93,7 +98,7 @@ fn json(row: &DbRow, column: &str) -> Result<serde_json::Value, StoreError> {
 
 // ---- workspaces, agents, tokens -------------------------------------------
 
-const WORKSPACE_COLUMNS: &str = "id, name, app_id, identity_secret, identity_verification, allowed_origins, email_fallback_enabled, email_fallback_delay_minutes, email_from_address, created_at";
+const WORKSPACE_COLUMNS: &str = "id, name, app_id, identity_secret, identity_verification, allowed_origins, email_fallback_enabled, email_fallback_delay_minutes, email_from_address, bulk_sends_admins_only, created_at";
 
 /// Reads a workspace from columns named `{prefix}id`, `{prefix}name`, ...
 /// (a prefix tells joined tables' columns apart).
@@ -122,6 +127,9 @@ fn workspace_from_row(row: &DbRow, prefix: &str) -> Result<Workspace, StoreError
             .map_err(data_err)?,
             from_address: opt_text(row, &col("email_from_address"))?,
         },
+        bulk_sends_admins_only: row
+            .try_get(col("bulk_sends_admins_only").as_str())
+            .map_err(db_err)?,
         created_at: ts(row, &col("created_at"))?,
     })
 }
@@ -251,8 +259,15 @@ async fn revoke_token(
 
 // ---- contacts and events ---------------------------------------------------
 
-const CONTACT_COLUMNS: &str =
-    "id, workspace_id, user_id, email, name, phone, props, unsubscribed_at, created_at, updated_at";
+/// Every column of `contacts`, for statements that must be literals.
+macro_rules! contact_columns {
+    () => {
+        "id, workspace_id, user_id, email, name, phone, props, unsubscribed_at, created_at, updated_at,
+         first_seen_at, last_seen_at, sessions, country, city, browser, os, last_page, tags"
+    };
+}
+
+const CONTACT_COLUMNS: &str = contact_columns!();
 
 fn contact_from_row(row: &DbRow) -> Result<Contact, StoreError> {
     Ok(Contact {
@@ -262,7 +277,22 @@ fn contact_from_row(row: &DbRow) -> Result<Contact, StoreError> {
         email: opt_text(row, "email")?.map(Email::from_stored),
         name: opt_text(row, "name")?,
         phone: opt_text(row, "phone")?,
+        system: SystemProps {
+            first_seen_at: opt_ts(row, "first_seen_at")?,
+            last_seen_at: opt_ts(row, "last_seen_at")?,
+            sessions: u32::try_from(row.try_get::<i64, _>("sessions").map_err(db_err)?)
+                .map_err(data_err)?,
+            country: opt_text(row, "country")?,
+            city: opt_text(row, "city")?,
+            browser: opt_text(row, "browser")?,
+            os: opt_text(row, "os")?,
+            last_page: opt_text(row, "last_page")?,
+        },
         props: Contact::props_from_json(&json(row, "props")?),
+        tags: row
+            .try_get::<Json<Vec<String>>, _>("tags")
+            .map_err(db_err)?
+            .0,
         unsubscribed_at: opt_ts(row, "unsubscribed_at")?,
         created_at: ts(row, "created_at")?,
         updated_at: ts(row, "updated_at")?,
@@ -278,8 +308,9 @@ async fn find_upsert_target(
     let ws = upsert.workspace_id.as_uuid();
     if let Some(user_id) = &upsert.user_id {
         let row = sqlx::query(for_update!(
-            "SELECT id, workspace_id, user_id, email, name, phone, props, unsubscribed_at, created_at, updated_at
-             FROM contacts WHERE workspace_id = $1 AND user_id = $2"
+            "SELECT ",
+            contact_columns!(),
+            " FROM contacts WHERE workspace_id = $1 AND user_id = $2"
         ))
         .bind(ws)
         .bind(user_id)
@@ -294,8 +325,9 @@ async fn find_upsert_target(
         return Ok(None);
     };
     let row = sqlx::query(for_update!(
-        "SELECT id, workspace_id, user_id, email, name, phone, props, unsubscribed_at, created_at, updated_at
-         FROM contacts WHERE workspace_id = $1 AND email = $2 AND ($3 OR user_id IS NULL)
+        "SELECT ",
+        contact_columns!(),
+        " FROM contacts WHERE workspace_id = $1 AND email = $2 AND ($3 OR user_id IS NULL)
          ORDER BY updated_at DESC, id DESC LIMIT 1"
     ))
     .bind(ws)
@@ -307,23 +339,140 @@ async fn find_upsert_target(
     row.as_ref().map(contact_from_row).transpose()
 }
 
-async fn update_contact(conn: &mut Conn, contact: &Contact) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE contacts SET user_id = $3, email = $4, name = $5, phone = $6, props = $7, updated_at = $8
-         WHERE workspace_id = $1 AND id = $2",
-    )
-    .bind(contact.workspace_id.as_uuid())
-    .bind(contact.id.as_uuid())
-    .bind(&contact.user_id)
-    .bind(contact.email.as_ref().map(Email::as_str))
-    .bind(&contact.name)
-    .bind(&contact.phone)
-    .bind(Json(contact.props_json()))
-    .bind(ms(contact.updated_at))
-    .execute(&mut *conn)
+/// Writes every field of a contact: an insert, or an update of its row.
+async fn save_contact(
+    conn: &mut Conn,
+    contact: &Contact,
+    insert: bool,
+) -> Result<bool, StoreError> {
+    let sql = if insert {
+        "INSERT INTO contacts (workspace_id, id, user_id, email, name, phone, props, updated_at,
+            first_seen_at, last_seen_at, sessions, country, city, browser, os, last_page, tags, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+         ON CONFLICT DO NOTHING"
+    } else {
+        "UPDATE contacts SET user_id = $3, email = $4, name = $5, phone = $6, props = $7, updated_at = $8,
+            first_seen_at = $9, last_seen_at = $10, sessions = $11, country = $12, city = $13,
+            browser = $14, os = $15, last_page = $16, tags = $17
+         WHERE workspace_id = $1 AND id = $2 AND created_at = $18" // (never changes; binds as the insert does)
+    };
+    let s = &contact.system;
+    let done = sqlx::query(sql)
+        .bind(contact.workspace_id.as_uuid())
+        .bind(contact.id.as_uuid())
+        .bind(&contact.user_id)
+        .bind(contact.email.as_ref().map(Email::as_str))
+        .bind(&contact.name)
+        .bind(&contact.phone)
+        .bind(Json(contact.props_json()))
+        .bind(ms(contact.updated_at))
+        .bind(s.first_seen_at.map(ms))
+        .bind(s.last_seen_at.map(ms))
+        .bind(i64::from(s.sessions))
+        .bind(&s.country)
+        .bind(&s.city)
+        .bind(&s.browser)
+        .bind(&s.os)
+        .bind(&s.last_page)
+        .bind(Json(&contact.tags))
+        .bind(ms(contact.created_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The workspace's custom property types.
+async fn load_types<'e, E>(executor: E, workspace: WorkspaceId) -> Result<PropTypes, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, type FROM property_types WHERE workspace_id = $1")
+            .bind(workspace.as_uuid())
+            .fetch_all(executor)
+            .await
+            .map_err(db_err)?;
+    rows.into_iter()
+        .map(|(name, ty)| {
+            PropType::parse(&ty)
+                .map(|ty| (name, ty))
+                .ok_or_else(|| StoreError::Other(format!("unknown property type {ty:?}").into()))
+        })
+        .collect()
+}
+
+/// Records the types `after` has and `before` had not. A concurrent write
+/// that fixed another type first wins, and this one is refused.
+async fn save_new_types(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    before: &PropTypes,
+    after: &PropTypes,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for (name, ty) in after.iter().filter(|(name, _)| !before.contains_key(*name)) {
+        sqlx::query(
+            "INSERT INTO property_types (workspace_id, name, type, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (workspace_id, name) DO NOTHING",
+        )
+        .bind(workspace.as_uuid())
+        .bind(name)
+        .bind(ty.as_str())
+        .bind(ms(now))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        let stored: String = sqlx::query_scalar(
+            "SELECT type FROM property_types WHERE workspace_id = $1 AND name = $2",
+        )
+        .bind(workspace.as_uuid())
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        if stored != ty.as_str() {
+            return Err(ValidationError::field(
+                format!("props.{name}"),
+                format!("this property holds {stored} values"),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Applies changes to a contact read for update, and writes it.
+async fn apply_and_save(
+    conn: &mut Conn,
+    mut contact: Contact,
+    changes: &ContactUpsert,
+    now: Timestamp,
+) -> Result<Contact, StoreError> {
+    let before = load_types(&mut *conn, contact.workspace_id).await?;
+    let mut types = before.clone();
+    contact.apply(changes, &mut types, now)?;
+    save_new_types(conn, contact.workspace_id, &before, &types, now).await?;
+    save_contact(conn, &contact, false).await?;
+    Ok(contact)
+}
+
+async fn locked_contact(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: ContactId,
+) -> Result<Contact, StoreError> {
+    let row = sqlx::query(for_update!(
+        "SELECT ",
+        contact_columns!(),
+        " FROM contacts WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(workspace.as_uuid())
+    .bind(id.as_uuid())
+    .fetch_one(&mut *conn)
     .await
     .map_err(db_err)?;
-    Ok(())
+    contact_from_row(&row)
 }
 
 async fn update_contact_by_id(
@@ -332,19 +481,8 @@ async fn update_contact_by_id(
     changes: ContactUpsert,
     now: Timestamp,
 ) -> Result<Contact, StoreError> {
-    let row = sqlx::query(for_update!(
-        "SELECT id, workspace_id, user_id, email, name, phone, props, unsubscribed_at, created_at, updated_at
-         FROM contacts WHERE workspace_id = $1 AND id = $2"
-    ))
-    .bind(changes.workspace_id.as_uuid())
-    .bind(id.as_uuid())
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let mut contact = contact_from_row(&row)?;
-    contact.apply(&changes, now);
-    update_contact(conn, &contact).await?;
-    Ok(contact)
+    let contact = locked_contact(conn, changes.workspace_id, id).await?;
+    apply_and_save(conn, contact, &changes, now).await
 }
 
 async fn upsert_contact(
@@ -356,29 +494,15 @@ async fn upsert_contact(
     // Two attempts: a concurrent upsert may create the same user_id between
     // our look-up and our insert, in which case the second look-up finds it.
     for _ in 0..2 {
-        if let Some(mut contact) = find_upsert_target(conn, &upsert).await? {
-            contact.apply(&upsert, now);
-            update_contact(conn, &contact).await?;
+        if let Some(contact) = find_upsert_target(conn, &upsert).await? {
+            let contact = apply_and_save(conn, contact, &upsert, now).await?;
             return Ok((contact, None));
         }
-        let contact = Contact::from_upsert(new_id, &upsert, now);
-        let inserted = sqlx::query(
-            "INSERT INTO contacts (id, workspace_id, user_id, email, name, phone, props, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-        )
-        .bind(contact.id.as_uuid())
-        .bind(contact.workspace_id.as_uuid())
-        .bind(&contact.user_id)
-        .bind(contact.email.as_ref().map(Email::as_str))
-        .bind(&contact.name)
-        .bind(&contact.phone)
-        .bind(Json(contact.props_json()))
-        .bind(ms(now))
-        .bind(ms(now))
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        if inserted.rows_affected() == 1 {
+        let before = load_types(&mut *conn, upsert.workspace_id).await?;
+        let mut types = before.clone();
+        let contact = Contact::from_upsert(new_id, &upsert, &mut types, now)?;
+        save_new_types(conn, upsert.workspace_id, &before, &types, now).await?;
+        if save_contact(conn, &contact, true).await? {
             let seq = log(
                 conn,
                 contact.workspace_id,
@@ -392,6 +516,51 @@ async fn upsert_contact(
         }
     }
     Err(StoreError::Conflict("contacts_user_id".into()))
+}
+
+/// Reads a contact for update, changes it, and writes it back.
+async fn change_contact(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: ContactId,
+    change: impl FnOnce(&mut Contact),
+) -> Result<Contact, StoreError> {
+    let mut contact = locked_contact(conn, workspace, id).await?;
+    change(&mut contact);
+    save_contact(conn, &contact, false).await?;
+    Ok(contact)
+}
+
+async fn tag_contact(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: ContactId,
+    tag: String,
+    present: bool,
+    at: Timestamp,
+) -> Result<Contact, StoreError> {
+    change_contact(conn, workspace, id, |contact| {
+        if present {
+            contact.add_tag(&tag);
+        } else {
+            contact.remove_tag(&tag);
+        }
+        contact.updated_at = at;
+    })
+    .await
+}
+
+async fn contact_seen(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: ContactId,
+    at: Timestamp,
+    page: Option<String>,
+) -> Result<Contact, StoreError> {
+    change_contact(conn, workspace, id, |contact| {
+        contact.system.seen(at, page.as_deref());
+    })
+    .await
 }
 
 async fn require_contact(
@@ -408,8 +577,44 @@ async fn require_contact(
         .map(drop)
 }
 
+/// How a summary row for an event name takes in more occurrences.
+macro_rules! add_to_event_summary {
+    () => {
+        " ON CONFLICT (workspace_id, contact_id, name) DO UPDATE SET
+             count = e.count + excluded.count,
+             first_at = CASE WHEN excluded.first_at < e.first_at THEN excluded.first_at ELSE e.first_at END,
+             last_at = CASE WHEN excluded.last_at > e.last_at THEN excluded.last_at ELSE e.last_at END"
+    };
+}
+
+/// Adds `$4` occurrences between `$5` and `$6` to a contact's summary of an
+/// event name.
+const ADD_EVENTS: &str = concat!(
+    "INSERT INTO contact_events AS e (workspace_id, contact_id, name, count, first_at, last_at)
+     VALUES ($1, $2, $3, $4, $5, $6)",
+    add_to_event_summary!()
+);
+
+/// Adds contact `$2`'s event summaries to contact `$3`'s.
+const MOVE_EVENTS: &str = concat!(
+    "INSERT INTO contact_events AS e (workspace_id, contact_id, name, count, first_at, last_at)
+     SELECT workspace_id, $3, name, count, first_at, last_at FROM contact_events
+     WHERE workspace_id = $1 AND contact_id = $2",
+    add_to_event_summary!()
+);
+
 async fn record_event(conn: &mut Conn, event: NewEvent) -> Result<ActivityEntry, StoreError> {
     require_contact(conn, event.workspace_id, event.contact_id).await?;
+    sqlx::query(ADD_EVENTS)
+        .bind(event.workspace_id.as_uuid())
+        .bind(event.contact_id.as_uuid())
+        .bind(&event.name)
+        .bind(1_i64)
+        .bind(ms(event.created_at))
+        .bind(ms(event.created_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     let activity = Activity::Event {
         name: event.name,
         params: event.params,
@@ -599,6 +804,15 @@ async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessag
     let mut entries = vec![(Activity::Message(message.clone()), message.created_at)];
     if let Some(skipped) = skipped {
         entries.push((skipped, message.created_at));
+    }
+    if let Some(bulk_send_id) = new.bulk_send {
+        // First, so a recipient sent already (or a send cancelled) costs
+        // one statement.
+        mark_bulk_recipient_sent(conn, bulk_send_id, new.contact_id, &message).await?;
+        entries.push((
+            Activity::BulkSendReceived { bulk_send_id },
+            message.created_at,
+        ));
     }
     let (conversation, seq) = match new.new_conversation {
         Some(started) => {
@@ -963,7 +1177,7 @@ async fn unsubscribe_contact(
     let row = sqlx::query(
         "UPDATE contacts SET unsubscribed_at = COALESCE(unsubscribed_at, $3)
          WHERE workspace_id = $1 AND id = $2
-         RETURNING id, workspace_id, user_id, email, name, phone, props, unsubscribed_at, created_at, updated_at",
+         RETURNING *",
     )
     .bind(workspace.as_uuid())
     .bind(id.as_uuid())
@@ -983,7 +1197,8 @@ async fn update_workspace(
 ) -> Result<Workspace, StoreError> {
     let row = sqlx::query(for_update!(
         "SELECT id, name, app_id, identity_secret, identity_verification, allowed_origins,
-                email_fallback_enabled, email_fallback_delay_minutes, email_from_address, created_at
+                email_fallback_enabled, email_fallback_delay_minutes, email_from_address,
+                bulk_sends_admins_only, created_at
          FROM workspaces WHERE id = $1"
     ))
     .bind(id.as_uuid())
@@ -993,7 +1208,8 @@ async fn update_workspace(
     let workspace = settings.apply(workspace_from_row(&row, "")?);
     sqlx::query(
         "UPDATE workspaces SET name = $2, identity_verification = $3, allowed_origins = $4,
-                email_fallback_enabled = $5, email_fallback_delay_minutes = $6, email_from_address = $7
+                email_fallback_enabled = $5, email_fallback_delay_minutes = $6, email_from_address = $7,
+                bulk_sends_admins_only = $8
          WHERE id = $1",
     )
     .bind(id.as_uuid())
@@ -1003,6 +1219,7 @@ async fn update_workspace(
     .bind(workspace.email.fallback_enabled)
     .bind(i64::from(workspace.email.fallback_delay_minutes))
     .bind(&workspace.email.from_address)
+    .bind(workspace.bulk_sends_admins_only)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -1057,18 +1274,7 @@ async fn create_lead(
     .await
     .map_err(db_err)?;
     let seq = log(conn, workspace, id, None, &Activity::ContactCreated, now).await?;
-    let contact = Contact {
-        id,
-        workspace_id: workspace,
-        user_id: None,
-        email: None,
-        name: None,
-        phone: None,
-        props: Default::default(),
-        unsubscribed_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let contact = Contact::new(id, workspace, now);
     Ok((contact, seq))
 }
 
@@ -1123,7 +1329,33 @@ async fn merge_lead(
     if found != 2 {
         return Err(StoreError::NotFound);
     }
+    // The lead's visits, tags and events were the same person's.
+    let lead_contact = locked_contact(conn, workspace, lead).await?;
+    change_contact(conn, workspace, into, |target| {
+        let (seen, theirs) = (&mut target.system, &lead_contact.system);
+        seen.sessions = seen.sessions.saturating_add(theirs.sessions);
+        seen.first_seen_at = match (seen.first_seen_at, theirs.first_seen_at) {
+            (Some(ours), Some(lead)) => Some(ours.min(lead)),
+            (ours, lead) => ours.or(lead),
+        };
+        if theirs.last_seen_at > seen.last_seen_at {
+            seen.last_seen_at = theirs.last_seen_at;
+            seen.last_page.clone_from(&theirs.last_page);
+        }
+        for tag in &lead_contact.tags {
+            target.add_tag(tag);
+        }
+    })
+    .await?;
+    sqlx::query(MOVE_EVENTS)
+        .bind(workspace.as_uuid())
+        .bind(lead.as_uuid())
+        .bind(into.as_uuid())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     for sql in [
+        "DELETE FROM contact_events WHERE workspace_id = $1 AND contact_id = $2",
         "UPDATE conversations SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2",
         "UPDATE activity SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2",
         "UPDATE widget_sessions SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2",
@@ -1176,6 +1408,276 @@ async fn mark_read(
 }
 
 // ---- the Store, in terms of the above -----------------------------------------
+
+// ---- people: search, segments, bulk sends -----------------------------------
+
+/// Marks a bulk send's recipient sent with this message, if the send is
+/// still sending and the recipient pending; `Conflict` otherwise.
+async fn mark_bulk_recipient_sent(
+    conn: &mut Conn,
+    bulk_send: BulkSendId,
+    contact: ContactId,
+    message: &Message,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE bulk_send_recipients SET message_id = $3, conversation_id = $4, sent_at = $5
+         WHERE bulk_send_id = $1 AND contact_id = $2 AND workspace_id = $6
+           AND message_id IS NULL AND error IS NULL
+           AND EXISTS (SELECT 1 FROM bulk_sends WHERE id = $1 AND status = 'sending')",
+    )
+    .bind(bulk_send.as_uuid())
+    .bind(contact.as_uuid())
+    .bind(message.id.as_uuid())
+    .bind(message.conversation_id.as_uuid())
+    .bind(ms(message.created_at))
+    .bind(message.workspace_id.as_uuid())
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(
+            "this recipient was sent already, or the bulk send stopped".into(),
+        ))
+    }
+}
+
+fn compiler(workspace: WorkspaceId, online: &[Uuid]) -> crate::filter_sql::Compiler<'_> {
+    crate::filter_sql::Compiler {
+        dialect: DIALECT,
+        workspace: workspace.as_uuid(),
+        online,
+    }
+}
+
+async fn create_bulk_send(conn: &mut Conn, new: NewBulkSend) -> Result<BulkSend, StoreError> {
+    sqlx::query(
+        "INSERT INTO bulk_sends (id, workspace_id, created_by, from_agent_id, body, email_fallback, audience, status, total, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'sending', 0, $8)",
+    )
+    .bind(new.id.as_uuid())
+    .bind(new.workspace_id.as_uuid())
+    .bind(new.created_by.as_uuid())
+    .bind(new.from_agent_id.as_uuid())
+    .bind(&new.body)
+    .bind(new.email_fallback)
+    .bind(Json(&new.audience_json))
+    .bind(ms(new.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    const INSERT: &str =
+        "INSERT INTO bulk_send_recipients (bulk_send_id, workspace_id, contact_id) ";
+    let inserted = match &new.audience {
+        Audience::Filter { filter, online } => {
+            let online: Vec<Uuid> = online.iter().map(|c| c.as_uuid()).collect();
+            let (select, values) = sea_query::Query::select()
+                .expr(sea_query::Expr::val(new.id.as_uuid()))
+                .expr(sea_query::Expr::col(("contacts", "workspace_id")))
+                .expr(sea_query::Expr::col(("contacts", "id")))
+                .from("contacts")
+                .and_where(compiler(new.workspace_id, &online).matching(filter))
+                .build_sqlx(QUERY_BUILDER);
+            // sea-query wrote the SELECT; every value in it is bound.
+            sqlx::query_with(sqlx::AssertSqlSafe(format!("{INSERT}{select}")), values)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?
+        }
+        Audience::Contacts(ids) => {
+            let mut sql = QueryBuilder::<Db>::new(INSERT);
+            sql.push("SELECT ")
+                .push_bind(new.id.as_uuid())
+                .push(", workspace_id, id FROM contacts WHERE workspace_id = ")
+                .push_bind(new.workspace_id.as_uuid())
+                .push(" AND id IN (");
+            let mut list = sql.separated(", ");
+            for id in ids {
+                list.push_bind(id.as_uuid());
+            }
+            sql.push(")");
+            sql.build().execute(&mut *conn).await.map_err(db_err)?
+        }
+    };
+    let total = inserted.rows_affected();
+    if total == 0 {
+        return Err(ValidationError::field("audience", "matches no contact").into());
+    }
+    sqlx::query("UPDATE bulk_sends SET total = $2 WHERE id = $1")
+        .bind(new.id.as_uuid())
+        .bind(i64::try_from(total).map_err(data_err)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    insert_job(conn, &new.job, new.created_at).await?;
+    Ok(BulkSend {
+        id: new.id,
+        workspace_id: new.workspace_id,
+        created_by: new.created_by,
+        from_agent_id: new.from_agent_id,
+        body: new.body,
+        email_fallback: new.email_fallback,
+        status: BulkStatus::Sending,
+        total,
+        sent: 0,
+        failed: 0,
+        pending: total,
+        read: 0,
+        replied: 0,
+        created_at: new.created_at,
+        finished_at: None,
+    })
+}
+
+/// A bulk send with its counts (the `*_count` columns), by workspace `$1`.
+macro_rules! bulk_send_select {
+    () => {
+        "SELECT b.id, b.workspace_id, b.created_by, b.from_agent_id, b.body, b.email_fallback,
+        b.status, b.total, b.created_at, b.finished_at,
+        (SELECT COUNT(*) FROM bulk_send_recipients r
+          WHERE r.bulk_send_id = b.id AND r.message_id IS NOT NULL) AS sent_count,
+        (SELECT COUNT(*) FROM bulk_send_recipients r
+          WHERE r.bulk_send_id = b.id AND r.error IS NOT NULL) AS failed_count,
+        (SELECT COUNT(*) FROM bulk_send_recipients r JOIN conversations c ON c.id = r.conversation_id
+          WHERE r.bulk_send_id = b.id AND c.contact_read_at >= r.sent_at) AS read_count,
+        (SELECT COUNT(*) FROM bulk_send_recipients r
+          WHERE r.bulk_send_id = b.id AND EXISTS (SELECT 1 FROM messages m
+            WHERE m.conversation_id = r.conversation_id AND m.author_type = 'contact')) AS replied_count
+     FROM bulk_sends b WHERE b.workspace_id = $1"
+    };
+}
+
+fn bulk_send_from_row(row: &DbRow) -> Result<BulkSend, StoreError> {
+    let count = |column: &str| -> Result<u64, StoreError> {
+        u64::try_from(row.try_get::<i64, _>(column).map_err(db_err)?).map_err(data_err)
+    };
+    let total = count("total")?;
+    let sent = count("sent_count")?;
+    let failed = count("failed_count")?;
+    Ok(BulkSend {
+        id: BulkSendId::from_uuid(uuid(row, "id")?),
+        workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
+        created_by: AgentId::from_uuid(uuid(row, "created_by")?),
+        from_agent_id: AgentId::from_uuid(uuid(row, "from_agent_id")?),
+        body: text(row, "body")?,
+        email_fallback: row.try_get("email_fallback").map_err(db_err)?,
+        status: parsed(row, "status")?,
+        total,
+        sent,
+        failed,
+        pending: total.saturating_sub(sent + failed),
+        read: count("read_count")?,
+        replied: count("replied_count")?,
+        created_at: ts(row, "created_at")?,
+        finished_at: opt_ts(row, "finished_at")?,
+    })
+}
+
+/// Moves a send that is still sending to `status`.
+async fn end_bulk_send(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: BulkSendId,
+    status: BulkStatus,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let found: Option<String> = sqlx::query_scalar(for_update!(
+        "SELECT status FROM bulk_sends WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(workspace.as_uuid())
+    .bind(id.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    match found.as_deref() {
+        None => Err(StoreError::NotFound),
+        Some("sending") => {
+            sqlx::query("UPDATE bulk_sends SET status = $3, finished_at = $4 WHERE workspace_id = $1 AND id = $2")
+                .bind(workspace.as_uuid())
+                .bind(id.as_uuid())
+                .bind(status.as_str())
+                .bind(ms(at))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+async fn fail_bulk_recipient(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: BulkSendId,
+    contact: ContactId,
+    error: String,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE bulk_send_recipients SET error = $4
+         WHERE workspace_id = $1 AND bulk_send_id = $2 AND contact_id = $3 AND message_id IS NULL",
+    )
+    .bind(workspace.as_uuid())
+    .bind(id.as_uuid())
+    .bind(contact.as_uuid())
+    .bind(error)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+fn segment_from_row(row: &DbRow) -> Result<Segment, StoreError> {
+    Ok(Segment {
+        id: SegmentId::from_uuid(uuid(row, "id")?),
+        workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
+        name: text(row, "name")?,
+        filter: json(row, "filter")?,
+        created_at: ts(row, "created_at")?,
+        updated_at: ts(row, "updated_at")?,
+    })
+}
+
+async fn save_segment(conn: &mut Conn, segment: Segment) -> Result<Segment, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO segments AS s (id, workspace_id, name, filter, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, filter = excluded.filter, updated_at = excluded.updated_at
+           WHERE s.workspace_id = excluded.workspace_id
+         RETURNING id, workspace_id, name, filter, created_at, updated_at",
+    )
+    .bind(segment.id.as_uuid())
+    .bind(segment.workspace_id.as_uuid())
+    .bind(&segment.name)
+    .bind(Json(&segment.filter))
+    .bind(ms(segment.created_at))
+    .bind(ms(segment.updated_at))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    row.as_ref()
+        .map(segment_from_row)
+        .unwrap_or(Err(StoreError::NotFound))
+}
+
+async fn delete_segment(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: SegmentId,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("DELETE FROM segments WHERE workspace_id = $1 AND id = $2")
+        .bind(workspace.as_uuid())
+        .bind(id.as_uuid())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
 
 #[async_trait]
 impl Store for Backend {
@@ -1538,12 +2040,13 @@ impl Store for Backend {
         agent: Option<AgentId>,
     ) -> Result<MessageContext, StoreError> {
         let row = sqlx::query(
-            "SELECT c.id, c.workspace_id, c.user_id, c.email, c.name, c.phone, c.props, c.unsubscribed_at, c.created_at, c.updated_at,
+            "SELECT c.*,
                     w.id AS w_id, w.name AS w_name, w.app_id AS w_app_id, w.identity_secret AS w_identity_secret,
                     w.identity_verification AS w_identity_verification, w.allowed_origins AS w_allowed_origins,
                     w.email_fallback_enabled AS w_email_fallback_enabled,
                     w.email_fallback_delay_minutes AS w_email_fallback_delay_minutes,
                     w.email_from_address AS w_email_from_address, w.created_at AS w_created_at,
+                    w.bulk_sends_admins_only AS w_bulk_sends_admins_only,
                     a.id AS a_id, a.workspace_id AS a_workspace_id, a.email AS a_email, a.name AS a_name,
                     a.role AS a_role, a.created_at AS a_created_at
              FROM contacts c
@@ -1608,20 +2111,32 @@ impl Store for Backend {
     }
 
     async fn timeline(&self, query: TimelineQuery) -> Result<Vec<ActivityEntry>, StoreError> {
-        sqlx::query(
+        let mut sql = QueryBuilder::<Db>::new(
             "SELECT seq, workspace_id, contact_id, conversation_id, kind, data, created_at FROM activity
-             WHERE workspace_id = $1 AND contact_id = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4",
-        )
-        .bind(query.workspace_id.as_uuid())
-        .bind(query.contact_id.as_uuid())
-        .bind(query.before_seq.unwrap_or(i64::MAX))
-        .bind(i64::from(query.limit))
-        .fetch_all(self.reader())
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(activity_from_row)
-        .collect()
+             WHERE workspace_id = ",
+        );
+        sql.push_bind(query.workspace_id.as_uuid())
+            .push(" AND contact_id = ")
+            .push_bind(query.contact_id.as_uuid())
+            .push(" AND seq < ")
+            .push_bind(query.before_seq.unwrap_or(i64::MAX));
+        if !query.kinds.is_empty() {
+            sql.push(" AND kind IN (");
+            let mut kinds = sql.separated(", ");
+            for kind in &query.kinds {
+                kinds.push_bind(kind.as_str());
+            }
+            sql.push(")");
+        }
+        sql.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(i64::from(query.limit));
+        sql.build()
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(activity_from_row)
+            .collect()
     }
 
     async fn append_message(&self, new: NewMessage) -> Result<StoredMessage, StoreError> {
@@ -1815,6 +2330,275 @@ impl Store for Backend {
         at: Timestamp,
     ) -> Result<Contact, StoreError> {
         self.write(op!(unsubscribe_contact, workspace, contact, at))
+            .await
+    }
+
+    async fn property_types(&self, workspace: WorkspaceId) -> Result<PropTypes, StoreError> {
+        load_types(self.reader(), workspace).await
+    }
+
+    async fn people_schema(&self, workspace: WorkspaceId) -> Result<PeopleSchema, StoreError> {
+        let counts = |sql: &'static str| async move {
+            let rows: Vec<(String, i64)> = sqlx::query_as(sql)
+                .bind(workspace.as_uuid())
+                .fetch_all(self.reader())
+                .await
+                .map_err(db_err)?;
+            Ok::<_, StoreError>(
+                rows.into_iter()
+                    .map(|(name, n)| (name, u64::try_from(n).unwrap_or_default()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let (custom, events, tags) = futures::try_join!(
+            load_types(self.reader(), workspace),
+            counts(
+                "SELECT name, COUNT(*) FROM contact_events WHERE workspace_id = $1
+                 GROUP BY name ORDER BY name LIMIT 1000"
+            ),
+            counts(TAG_COUNTS),
+        )?;
+        Ok(PeopleSchema {
+            custom,
+            events,
+            tags,
+        })
+    }
+
+    async fn search_contacts(&self, search: ContactSearch) -> Result<ContactPage, StoreError> {
+        use sea_query::{Expr, Order, Query};
+        let online: Vec<Uuid> = search.online.iter().map(|c| c.as_uuid()).collect();
+        let matching = compiler(search.workspace_id, &online).matching(&search.filter);
+        let (count_sql, count_values) = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from("contacts")
+            .and_where(matching.clone())
+            .build_sqlx(QUERY_BUILDER);
+        let count = async {
+            sqlx::query_scalar_with::<_, i64, _>(
+                sqlx::AssertSqlSafe(count_sql.as_str()),
+                count_values,
+            )
+            .fetch_one(self.reader())
+            .await
+            .map_err(db_err)
+        };
+        let page = async {
+            if search.limit == 0 {
+                return Ok(Vec::new());
+            }
+            let order = if search.descending {
+                Order::Desc
+            } else {
+                Order::Asc
+            };
+            let mut query = Query::select();
+            query
+                .expr(Expr::cust("contacts.*"))
+                .from("contacts")
+                .and_where(matching.clone())
+                .order_by_expr(crate::filter_sql::sort_key(search.sort), order.clone())
+                .order_by_expr(Expr::col(("contacts", "id")), order)
+                .limit(u64::from(search.limit));
+            if let Some((value, id)) = &search.after {
+                query.and_where(crate::filter_sql::after(
+                    search.sort,
+                    search.descending,
+                    value,
+                    id.as_uuid(),
+                ));
+            }
+            let (sql, values) = query.build_sqlx(QUERY_BUILDER);
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+                .fetch_all(self.reader())
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(contact_from_row)
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let (count, contacts) = futures::try_join!(count, page)?;
+        Ok(ContactPage {
+            count: u64::try_from(count).map_err(data_err)?,
+            contacts,
+        })
+    }
+
+    async fn event_summaries(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+    ) -> Result<Vec<EventSummary>, StoreError> {
+        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT name, count, first_at, last_at FROM contact_events
+             WHERE workspace_id = $1 AND contact_id = $2 ORDER BY last_at DESC, name LIMIT 500",
+        )
+        .bind(workspace.as_uuid())
+        .bind(contact.as_uuid())
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, count, first_at, last_at)| EventSummary {
+                name,
+                count: u64::try_from(count).unwrap_or_default(),
+                first_at: Timestamp::from_millis(first_at),
+                last_at: Timestamp::from_millis(last_at),
+            })
+            .collect())
+    }
+
+    async fn tag_contact(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        tag: &str,
+        present: bool,
+        at: Timestamp,
+    ) -> Result<Contact, StoreError> {
+        let tag = tag.to_owned();
+        self.write(op!(tag_contact, workspace, contact, tag, present, at))
+            .await
+    }
+
+    async fn contact_seen(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        at: Timestamp,
+        page: Option<String>,
+    ) -> Result<Contact, StoreError> {
+        self.write(op!(contact_seen, workspace, contact, at, page))
+            .await
+    }
+
+    async fn save_segment(&self, segment: Segment) -> Result<Segment, StoreError> {
+        self.write(op!(save_segment, segment)).await
+    }
+
+    async fn segment(&self, workspace: WorkspaceId, id: SegmentId) -> Result<Segment, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, workspace_id, name, filter, created_at, updated_at FROM segments
+             WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(workspace.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_one(self.reader())
+        .await
+        .map_err(db_err)?;
+        segment_from_row(&row)
+    }
+
+    async fn segments(&self, workspace: WorkspaceId) -> Result<Vec<Segment>, StoreError> {
+        sqlx::query(
+            "SELECT id, workspace_id, name, filter, created_at, updated_at FROM segments
+             WHERE workspace_id = $1 ORDER BY name LIMIT 500",
+        )
+        .bind(workspace.as_uuid())
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(segment_from_row)
+        .collect()
+    }
+
+    async fn delete_segment(
+        &self,
+        workspace: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<(), StoreError> {
+        self.write(op!(delete_segment, workspace, id)).await
+    }
+
+    async fn create_bulk_send(&self, new: NewBulkSend) -> Result<BulkSend, StoreError> {
+        self.write(op!(create_bulk_send, new)).await
+    }
+
+    async fn bulk_send(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+    ) -> Result<BulkSend, StoreError> {
+        let row = sqlx::query(concat!(bulk_send_select!(), " AND b.id = $2"))
+            .bind(workspace.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_one(self.reader())
+            .await
+            .map_err(db_err)?;
+        bulk_send_from_row(&row)
+    }
+
+    async fn bulk_sends(
+        &self,
+        workspace: WorkspaceId,
+        limit: u32,
+    ) -> Result<Vec<BulkSend>, StoreError> {
+        sqlx::query(concat!(
+            bulk_send_select!(),
+            " ORDER BY b.created_at DESC, b.id DESC LIMIT $2"
+        ))
+        .bind(workspace.as_uuid())
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(bulk_send_from_row)
+        .collect()
+    }
+
+    async fn cancel_bulk_send(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+        at: Timestamp,
+    ) -> Result<BulkSend, StoreError> {
+        self.write(op!(end_bulk_send, workspace, id, BulkStatus::Cancelled, at))
+            .await?;
+        self.bulk_send(workspace, id).await
+    }
+
+    async fn bulk_pending(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+        limit: u32,
+    ) -> Result<Vec<ContactId>, StoreError> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT contact_id FROM bulk_send_recipients
+             WHERE bulk_send_id = $1 AND workspace_id = $2 AND message_id IS NULL AND error IS NULL
+             ORDER BY contact_id LIMIT $3",
+        )
+        .bind(id.as_uuid())
+        .bind(workspace.as_uuid())
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?;
+        Ok(ids.into_iter().map(ContactId::from_uuid).collect())
+    }
+
+    async fn fail_bulk_recipient(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+        contact: ContactId,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        self.write(op!(fail_bulk_recipient, workspace, id, contact, error))
+            .await
+    }
+
+    async fn finish_bulk_send(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(op!(end_bulk_send, workspace, id, BulkStatus::Done, at))
             .await
     }
 }

@@ -25,8 +25,8 @@ type Backend = SqliteStore;
 
 /// SQLite has no row locks: the single writer already serialises writes.
 macro_rules! for_update {
-    ($sql:literal) => {
-        $sql
+    ($($sql:tt)+) => {
+        concat!($($sql)+)
     };
 }
 
@@ -35,6 +35,12 @@ const LOG_LOCK: Option<&str> = None;
 
 /// What a job claim adds so concurrent claimers pass over each other's rows.
 const SKIP_LOCKED: &str = "";
+
+/// How filters are compiled, and how tags are counted.
+const DIALECT: crate::filter_sql::Dialect = crate::filter_sql::Dialect::Sqlite;
+const QUERY_BUILDER: sea_query::SqliteQueryBuilder = sea_query::SqliteQueryBuilder;
+const TAG_COUNTS: &str = "SELECT t.value AS tag, COUNT(*) AS n FROM contacts c, json_each(c.tags) t
+     WHERE c.workspace_id = $1 GROUP BY t.value ORDER BY t.value LIMIT 1000";
 
 include!("shared.rs");
 

@@ -84,6 +84,7 @@ fn new_workspace(owner_email: &str) -> (NewWorkspace, Team) {
             identity_secret: "secret".into(),
             identity_verification: false,
             allowed_origins: Vec::new(),
+            bulk_sends_admins_only: false,
             email: Default::default(),
             created_at: at(0),
         },
@@ -195,6 +196,7 @@ async fn start(store: &dyn Store, team: &Team, contact: ContactId, ms: i64) -> C
             new_conversation: Some(c),
             email: None,
             email_key: None,
+            bulk_send: None,
         })
         .await
         .unwrap()
@@ -349,6 +351,7 @@ async fn upserts_match_by_user_id_then_email(backend: Backend) {
         ContactUpsert::parse(
             acme.workspace,
             ContactUpsertInput {
+                ops: Vec::new(),
                 user_id: input
                     .get("user_id")
                     .and_then(|v| v.as_str())
@@ -466,6 +469,7 @@ async fn events_land_on_the_timeline_newest_first(backend: Backend) {
             workspace_id: acme.workspace,
             contact_id: ada,
             before_seq: None,
+            kinds: Vec::new(),
             limit: 2,
         })
         .await
@@ -484,6 +488,7 @@ async fn events_land_on_the_timeline_newest_first(backend: Backend) {
             workspace_id: acme.workspace,
             contact_id: ada,
             before_seq: Some(page[1].seq),
+            kinds: Vec::new(),
             limit: 10,
         })
         .await
@@ -514,6 +519,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
             new_conversation: Some(c.clone()),
             email: None,
             email_key: None,
+            bulk_send: None,
         })
         .await
         .unwrap();
@@ -530,6 +536,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
             new_conversation: None,
             email: None,
             email_key: None,
+            bulk_send: None,
         })
         .await
         .unwrap();
@@ -551,6 +558,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
             workspace_id: acme.workspace,
             contact_id: ada,
             before_seq: None,
+            kinds: Vec::new(),
             limit: 10,
         })
         .await
@@ -583,6 +591,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
                 new_conversation: None,
                 email: None,
                 email_key: None,
+                bulk_send: None,
             })
             .await,
         Err(StoreError::NotFound)
@@ -598,6 +607,7 @@ async fn messages_start_and_continue_conversations(backend: Backend) {
             new_conversation: None,
             email: None,
             email_key: None,
+            bulk_send: None,
         })
         .await;
     assert!(matches!(refused, Err(StoreError::NotFound)));
@@ -779,6 +789,7 @@ async fn conversation_changes_are_logged_once(backend: Backend) {
             workspace_id: acme.workspace,
             contact_id: ada,
             before_seq: None,
+            kinds: Vec::new(),
             limit: 10,
         })
         .await
@@ -813,6 +824,7 @@ async fn conversation_changes_are_logged_once(backend: Backend) {
             new_conversation: None,
             email: None,
             email_key: None,
+            bulk_send: None,
         })
         .await
         .unwrap();
@@ -857,6 +869,7 @@ async fn nothing_crosses_workspaces(backend: Backend) {
             workspace_id: other.workspace,
             contact_id: ada,
             before_seq: None,
+            kinds: Vec::new(),
             limit: 10
         })
         .await
@@ -890,6 +903,7 @@ async fn nothing_crosses_workspaces(backend: Backend) {
             new_conversation: Some(stray),
             email: None,
             email_key: None,
+            bulk_send: None,
         })
         .await,
         Err(StoreError::NotFound)
@@ -927,6 +941,7 @@ async fn concurrent_writes_all_commit_and_a_failing_one_changes_nothing(backend:
                         new_conversation: None,
                         email: None,
                         email_key: None,
+                        bulk_send: None,
                     })
                     .await
                     .is_err()
@@ -939,6 +954,7 @@ async fn concurrent_writes_all_commit_and_a_failing_one_changes_nothing(backend:
                         new_conversation: None,
                         email: None,
                         email_key: None,
+                        bulk_send: None,
                     })
                     .await
                     .is_ok()
@@ -1233,6 +1249,7 @@ async fn sessions_leads_and_merges(backend: Backend) {
             workspace_id: acme.workspace,
             contact_id: user,
             before_seq: None,
+            kinds: Vec::new(),
             limit: 20,
         })
         .await
@@ -1284,6 +1301,7 @@ async fn reads_move_forward_and_unread_counts_follow(backend: Backend) {
                 new_conversation: None,
                 email: None,
                 email_key: None,
+                bulk_send: None,
             })
             .await
             .unwrap();
@@ -1367,6 +1385,7 @@ async fn lists_show_newest_parts_and_waiting_order(backend: Backend) {
             new_conversation: None,
             email: None,
             email_key: None,
+            bulk_send: None,
         })
         .await
         .unwrap();
@@ -1404,6 +1423,7 @@ async fn lists_show_newest_parts_and_waiting_order(backend: Backend) {
                 new_conversation: None,
                 email: None,
                 email_key: None,
+                bulk_send: None,
             })
             .await
             .unwrap();
@@ -1489,6 +1509,7 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
                 new_conversation: (i == 0).then(|| c.clone()),
                 email: Some(plan),
                 email_key: None,
+                bulk_send: None,
             })
             .await
             .unwrap();
@@ -1503,6 +1524,7 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
             new_conversation: None,
             email: Some(EmailPlan::Skip(SkipReason::FallbackOff)),
             email_key: None,
+            bulk_send: None,
         })
         .await
         .unwrap();
@@ -1514,6 +1536,7 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
             workspace_id: team.workspace,
             contact_id: ann,
             before_seq: None,
+            kinds: Vec::new(),
             limit: 1,
         })
         .await
@@ -1579,6 +1602,7 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
             new_conversation: None,
             email: Some(plan),
             email_key: None,
+            bulk_send: None,
         })
         .await
         .unwrap();
@@ -1660,6 +1684,7 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
             new_conversation: Some(c2),
             email: Some(plan),
             email_key: None,
+            bulk_send: None,
         })
         .await
         .unwrap();

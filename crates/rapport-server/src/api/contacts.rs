@@ -7,13 +7,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use rapport_core::Timestamp;
 use rapport_core::activity::ActivityEntry;
-use rapport_core::contact::{Contact, ContactUpsert, ContactUpsertInput};
+use rapport_core::agent::Principal;
+use rapport_core::contact::{Contact, ContactUpsert, ContactUpsertInput, PropOpInput, parse_tag};
 use rapport_core::ids::ContactId;
 use rapport_core::people;
-use rapport_core::store::{NewEvent, TimelineQuery};
-use serde::Deserialize;
+use rapport_core::store::{EventSummary, NewEvent, TimelineQuery};
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{Page, PageParams, cursor_part};
 use crate::AppState;
@@ -35,6 +36,22 @@ pub struct ContactRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub props: BTreeMap<String, Json_>,
+    /// Property operations, applied after `props`, in order.
+    #[serde(default)]
+    pub ops: Vec<PropOpInput>,
+}
+
+impl ContactRequest {
+    fn into_input(self) -> ContactUpsertInput {
+        ContactUpsertInput {
+            user_id: self.user_id,
+            email: self.email,
+            name: self.name,
+            phone: self.phone,
+            props: self.props,
+            ops: self.ops,
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/contacts", tag = "contacts", security(("bearer" = [])),
@@ -49,16 +66,7 @@ pub async fn upsert_contact(
     Auth(principal): Auth,
     ApiJson(body): ApiJson<ContactRequest>,
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
-    let upsert = ContactUpsert::parse(
-        principal.workspace_id,
-        ContactUpsertInput {
-            user_id: body.user_id,
-            email: body.email,
-            name: body.name,
-            phone: body.phone,
-            props: body.props,
-        },
-    )?;
+    let upsert = ContactUpsert::parse(principal.workspace_id, body.into_input())?;
     let (contact, created) = people::upsert_contact(state.deps(), upsert).await?;
     let status = if created {
         StatusCode::CREATED
@@ -68,20 +76,107 @@ pub async fn upsert_contact(
     Ok((status, Json(contact)))
 }
 
+/// A contact with what the profile shows beside it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactProfile {
+    #[serde(flatten)]
+    pub contact: Contact,
+    /// Whether the contact has the messenger open now.
+    pub online: bool,
+    /// Per event name: how often, first and last time (latest first).
+    pub events: Vec<EventSummary>,
+}
+
 #[utoipa::path(get, path = "/contacts/{id}", tag = "contacts", security(("bearer" = [])),
     params(("id" = ContactId, Path)),
-    responses((status = 200, body = Contact), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ContactProfile), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_contact(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<ContactId>,
+) -> Result<Json<ContactProfile>, ApiError> {
+    let ws = principal.workspace_id;
+    let (contact, events) = tokio::try_join!(
+        state.store.contact(ws, id),
+        state.store.event_summaries(ws, id)
+    )
+    .map_err(or_not_found("contact"))?;
+    Ok(Json(ContactProfile {
+        online: state.hub.is_online(ws, id),
+        contact,
+        events,
+    }))
+}
+
+#[utoipa::path(patch, path = "/contacts/{id}", tag = "contacts", security(("bearer" = [])),
+    params(("id" = ContactId, Path)), request_body = ContactRequest,
+    responses((status = 200, body = Contact), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a value of the wrong type for its property", body = Problem, content_type = "application/problem+json")))]
+pub async fn update_contact(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<ContactId>,
+    ApiJson(body): ApiJson<ContactRequest>,
 ) -> Result<Json<Contact>, ApiError> {
+    let changes = ContactUpsert::parse_changes(principal.workspace_id, body.into_input())?;
     let contact = state
         .store
-        .contact(principal.workspace_id, id)
+        .update_contact(id, changes, state.clock.now())
         .await
         .map_err(or_not_found("contact"))?;
     Ok(Json(contact))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagRequest {
+    /// 1 to 64 printable characters.
+    pub tag: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Tags {
+    pub tags: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/contacts/{id}/tags", tag = "contacts", security(("bearer" = [])),
+    params(("id" = ContactId, Path)), request_body = TagRequest,
+    responses((status = 200, body = Tags), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn add_tag(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<ContactId>,
+    ApiJson(body): ApiJson<TagRequest>,
+) -> Result<Json<Tags>, ApiError> {
+    set_tag(&state, &principal, id, &body.tag, true).await
+}
+
+#[utoipa::path(delete, path = "/contacts/{id}/tags/{tag}", tag = "contacts", security(("bearer" = [])),
+    params(("id" = ContactId, Path), ("tag" = String, Path)),
+    responses((status = 200, body = Tags), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn remove_tag(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath((id, tag)): ApiPath<(ContactId, String)>,
+) -> Result<Json<Tags>, ApiError> {
+    set_tag(&state, &principal, id, &tag, false).await
+}
+
+async fn set_tag(
+    state: &AppState,
+    principal: &Principal,
+    id: ContactId,
+    tag: &str,
+    present: bool,
+) -> Result<Json<Tags>, ApiError> {
+    let tag = parse_tag(tag).map_err(|e| ApiError::field("tag", e))?;
+    let contact = state
+        .store
+        .tag_contact(principal.workspace_id, id, &tag, present, state.clock.now())
+        .await
+        .map_err(or_not_found("contact"))?;
+    Ok(Json(Tags { tags: contact.tags }))
 }
 
 /// Something the contact did, for their timeline.
@@ -123,15 +218,31 @@ pub async fn track_event(
     Ok((StatusCode::CREATED, Json(entry)))
 }
 
+/// `kinds`: which entries a timeline shows.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TimelineParams {
+    /// Comma-separated activity kinds (`message`, `emailed`, `not_emailed`,
+    /// `event`, `conversation_started`, `status_changed`, `assigned`,
+    /// `bulk_send_received`, ...); default all.
+    pub kinds: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
 #[utoipa::path(get, path = "/contacts/{id}/timeline", tag = "contacts", security(("bearer" = [])),
-    params(("id" = ContactId, Path), PageParams),
+    params(("id" = ContactId, Path), TimelineParams),
     responses((status = 200, body = Page<ActivityEntry>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn timeline(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<ContactId>,
-    ApiQuery(page): ApiQuery<PageParams>,
+    ApiQuery(params): ApiQuery<TimelineParams>,
 ) -> Result<Json<Page<ActivityEntry>>, ApiError> {
+    let kinds = parse_kinds(params.kinds.as_deref())?;
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
     let limit = page.limit()?;
     let before_seq = page
         .cursor()?
@@ -148,6 +259,7 @@ pub async fn timeline(
             workspace_id: principal.workspace_id,
             contact_id: id,
             before_seq,
+            kinds,
             limit,
         })
         .await?;
@@ -170,4 +282,40 @@ pub fn parse_event(name: String, params: Option<Json_>) -> Result<(String, Json_
         Some(_) => return Err(ApiError::field("params", "must be a JSON object")),
     };
     Ok((name.to_owned(), params))
+}
+
+/// The activity kinds a timeline can be narrowed to.
+const TIMELINE_KINDS: &[&str] = &[
+    "contact_created",
+    "event",
+    "conversation_started",
+    "message",
+    "status_changed",
+    "assigned",
+    "read",
+    "emailed",
+    "not_emailed",
+    "bulk_send_received",
+];
+
+fn parse_kinds(kinds: Option<&str>) -> Result<Vec<String>, ApiError> {
+    kinds
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|kind| {
+            if TIMELINE_KINDS.contains(&kind) {
+                Ok(kind.to_owned())
+            } else {
+                Err(ApiError::field(
+                    "kinds",
+                    format!(
+                        "unknown kind `{kind}`; one of: {}",
+                        TIMELINE_KINDS.join(", ")
+                    ),
+                ))
+            }
+        })
+        .collect()
 }

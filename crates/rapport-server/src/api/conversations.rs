@@ -219,6 +219,7 @@ pub async fn reply(
             body: body.body,
             event: None,
             email_fallback: body.email_fallback,
+            bulk_send: None,
         },
     )
     .await?;

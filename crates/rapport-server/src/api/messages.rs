@@ -75,6 +75,7 @@ pub async fn send_message(
             body: body.body,
             event: None,
             email_fallback: body.email_fallback,
+            bulk_send: None,
         },
     )
     .await?;

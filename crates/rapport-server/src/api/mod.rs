@@ -1,10 +1,12 @@
 //! The REST API under `/api/v1`. Handlers are thin: parse the request into
 //! domain terms, call a service in `rapport-core`, shape the response.
 
+pub mod bulk_sends;
 pub mod contacts;
 pub mod conversations;
 pub mod email;
 pub mod messages;
+pub mod people;
 pub mod session;
 pub mod settings;
 pub mod team;
@@ -35,8 +37,17 @@ pub fn widget_routes() -> OpenApiRouter<AppState> {
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(contacts::upsert_contact))
-        .routes(routes!(contacts::get_contact))
+        .routes(routes!(contacts::upsert_contact, people::list_contacts))
+        .routes(routes!(contacts::get_contact, contacts::update_contact))
+        .routes(routes!(people::search_contacts))
+        .routes(routes!(people::schema))
+        .routes(routes!(people::list_segments, people::create_segment))
+        .routes(routes!(people::update_segment, people::delete_segment))
+        .routes(routes!(contacts::add_tag))
+        .routes(routes!(contacts::remove_tag))
+        .routes(routes!(bulk_sends::create, bulk_sends::list))
+        .routes(routes!(bulk_sends::get))
+        .routes(routes!(bulk_sends::cancel))
         .routes(routes!(contacts::track_event))
         .routes(routes!(contacts::timeline))
         .routes(routes!(messages::send_message))

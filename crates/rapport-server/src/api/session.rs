@@ -29,6 +29,8 @@ pub struct WorkspaceSummary {
     /// The email fallback's settings (the composer offers its toggle only
     /// when the fallback is on).
     pub email: rapport_core::email::EmailSettings,
+    /// Only owners and admins may create bulk sends.
+    pub bulk_sends_admins_only: bool,
 }
 
 /// Who is signed in, and where.
@@ -64,6 +66,7 @@ async fn session_info(state: &AppState, principal: &Principal) -> Result<Session
             name: workspace.name,
             app_id: workspace.app_id,
             email: workspace.email,
+            bulk_sends_admins_only: workspace.bulk_sends_admins_only,
         },
     })
 }

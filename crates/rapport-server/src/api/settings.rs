@@ -27,6 +27,8 @@ pub struct WorkspaceView {
     pub identity_secret: Option<String>,
     pub allowed_origins: Vec<String>,
     pub email: EmailView,
+    /// Only owners and admins may create bulk sends.
+    pub bulk_sends_admins_only: bool,
 }
 
 /// The email fallback's settings.
@@ -50,6 +52,7 @@ fn view(workspace: Workspace, show_secret: bool, sending_configured: bool) -> Wo
             settings: workspace.email,
             sending_configured,
         },
+        bulk_sends_admins_only: workspace.bulk_sends_admins_only,
     }
 }
 
@@ -76,6 +79,8 @@ pub struct WorkspaceUpdate {
     /// Origins whose pages may embed the widget; empty allows any.
     pub allowed_origins: Option<Vec<String>>,
     pub email: Option<EmailUpdate>,
+    /// Only owners and admins may create bulk sends.
+    pub bulk_sends_admins_only: Option<bool>,
 }
 
 /// A change to the email fallback; absent fields keep their value.
@@ -156,6 +161,7 @@ pub async fn update_workspace(
         email_fallback_enabled: email.fallback_enabled,
         email_fallback_delay_minutes: delay,
         email_from_address: from_address,
+        bulk_sends_admins_only: body.bulk_sends_admins_only,
     };
     let workspace = state
         .store

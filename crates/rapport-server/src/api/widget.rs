@@ -175,6 +175,7 @@ pub async fn boot(
         name: body.name,
         phone: None,
         props: body.props,
+        ops: Vec::new(),
     };
     let (contact, keep_session) = match body.user_id {
         Some(user_id) => {
@@ -217,10 +218,7 @@ pub async fn boot(
                     .create_lead(ws, ContactId::generate(), state.clock.now())
                     .await?;
                 state.bus.publish(ws, seq);
-                let lead = if changes.email.is_some()
-                    || changes.name.is_some()
-                    || !changes.props.is_empty()
-                {
+                let lead = if !changes.is_empty() {
                     state
                         .store
                         .update_contact(lead.id, changes, state.clock.now())
@@ -232,6 +230,10 @@ pub async fn boot(
             }
         },
     };
+    let contact = state
+        .store
+        .contact_seen(ws, contact.id, state.clock.now(), None)
+        .await?;
     let session = match (keep_session, body.session) {
         (true, Some(session)) => session,
         _ => {
@@ -590,6 +592,7 @@ pub async fn update(
             name: body.name,
             phone: None,
             props: body.props,
+            ops: Vec::new(),
         },
     )?;
     let contact = state

@@ -196,6 +196,22 @@ impl Hub {
         })
     }
 
+    /// The workspace's contacts that are online now (see `is_online`).
+    pub fn online_contacts(&self, workspace: WorkspaceId) -> Vec<ContactId> {
+        let candidates: Vec<ContactId> = {
+            let visitors = self.0.visitors.lock().unwrap_or_else(|e| e.into_inner());
+            visitors
+                .keys()
+                .filter(|(ws, _)| *ws == workspace)
+                .map(|(_, contact)| *contact)
+                .collect()
+        };
+        candidates
+            .into_iter()
+            .filter(|contact| self.is_online(workspace, *contact))
+            .collect()
+    }
+
     /// Drops what is kept about a visitor who left (and stayed away).
     fn forget_visitor(&self, workspace: WorkspaceId, contact: ContactId) {
         let mut visitors = self.0.visitors.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,0 +1,242 @@
+//! Bulk sends: one chat message to many contacts. The audience is resolved
+//! when the send is created (its recipients are stored with it, in the same
+//! transaction as the job that delivers them). The job sends each recipient
+//! their own rendered message through the one message path, and the store
+//! marks the recipient sent in that message's transaction: a restart
+//! resumes where it stopped, and nobody gets the same bulk message twice.
+
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::Timestamp;
+use crate::conversation::{Author, PartKind};
+use crate::filter::Filter;
+use crate::ids::{AgentId, BulkSendId, ContactId, JobId, WorkspaceId};
+use crate::job::NewJob;
+use crate::messaging::{ChatMessage, Deps, SendError, send_chat_message};
+use crate::store::StoreError;
+use crate::template::SnippetTemplate;
+use crate::validation::ValidationError;
+
+pub const JOB_KIND: &str = "bulk_send";
+
+/// How many recipients one claim of the job sends before releasing it.
+pub const BATCH: u32 = 2_000;
+/// How many of a batch's messages are in flight at once.
+pub const CONCURRENCY: usize = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BulkStatus {
+    Sending,
+    Done,
+    Cancelled,
+}
+
+impl BulkStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkStatus::Sending => "sending",
+            BulkStatus::Done => "done",
+            BulkStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl std::str::FromStr for BulkStatus {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "sending" => Ok(BulkStatus::Sending),
+            "done" => Ok(BulkStatus::Done),
+            "cancelled" => Ok(BulkStatus::Cancelled),
+            other => Err(format!("unknown bulk send status {other:?}")),
+        }
+    }
+}
+
+/// A bulk send and how far it got.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkSend {
+    pub id: BulkSendId,
+    pub workspace_id: WorkspaceId,
+    pub created_by: AgentId,
+    /// The team member the messages come from.
+    pub from_agent_id: AgentId,
+    /// The template, as written.
+    pub body: String,
+    pub email_fallback: bool,
+    pub status: BulkStatus,
+    pub total: u64,
+    pub sent: u64,
+    /// Recipients that could not be sent to (the contact was removed...).
+    pub failed: u64,
+    pub pending: u64,
+    /// Recipients who have read their message.
+    pub read: u64,
+    /// Recipients who wrote back in its conversation.
+    pub replied: u64,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// Who a bulk send goes to, resolved by the store when it is created.
+#[derive(Clone, Debug)]
+pub enum Audience {
+    /// Everyone the filter matches; `online` lists who is online now, for
+    /// `online` conditions.
+    Filter {
+        filter: Filter,
+        online: Vec<ContactId>,
+    },
+    /// These contacts of the workspace (others are skipped).
+    Contacts(Vec<ContactId>),
+}
+
+#[derive(Clone, Debug)]
+pub struct NewBulkSend {
+    pub id: BulkSendId,
+    pub workspace_id: WorkspaceId,
+    pub created_by: AgentId,
+    pub from_agent_id: AgentId,
+    pub body: String,
+    pub email_fallback: bool,
+    pub audience: Audience,
+    /// The audience as it was asked for, kept for the record.
+    pub audience_json: Json,
+    pub created_at: Timestamp,
+    pub job: NewJob,
+}
+
+/// What a caller asks for.
+#[derive(Clone, Debug)]
+pub struct BulkRequest {
+    pub workspace_id: WorkspaceId,
+    pub created_by: AgentId,
+    pub from_agent_id: AgentId,
+    pub body: String,
+    pub email_fallback: bool,
+    pub audience: Audience,
+    pub audience_json: Json,
+}
+
+/// Checks the template and the sender, then stores the send with its
+/// recipients and its job. `Invalid` (field `audience`) when it matches
+/// nobody.
+pub async fn create(deps: Deps<'_>, request: BulkRequest) -> Result<BulkSend, SendError> {
+    SnippetTemplate::parse(&request.body)?;
+    deps.store
+        .agent(request.workspace_id, request.from_agent_id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => SendError::NotFound("from_agent_id"),
+            other => other.into(),
+        })?;
+    let id = BulkSendId::generate();
+    let now = deps.clock.now();
+    let send = deps
+        .store
+        .create_bulk_send(NewBulkSend {
+            id,
+            workspace_id: request.workspace_id,
+            created_by: request.created_by,
+            from_agent_id: request.from_agent_id,
+            body: request.body,
+            email_fallback: request.email_fallback,
+            audience: request.audience,
+            audience_json: request.audience_json,
+            created_at: now,
+            job: NewJob {
+                id: JobId::generate(),
+                workspace_id: request.workspace_id,
+                kind: JOB_KIND,
+                key: Some(id.to_string()),
+                payload: serde_json::json!({ "bulk_send_id": id }),
+                due_at: now,
+            },
+        })
+        .await?;
+    if send.total == 0 {
+        return Err(ValidationError::field("audience", "matches no contact").into());
+    }
+    Ok(send)
+}
+
+/// What one batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub sent: u64,
+    pub failed: u64,
+    /// Whether recipients are left (the batch was full).
+    pub more: bool,
+}
+
+/// Sends the next `limit` pending recipients of a send that is still
+/// sending. A recipient already sent (by a worker whose claim ran out, say)
+/// is refused by the store and skipped; one that cannot be sent is marked
+/// failed with the reason; a store error leaves it pending for the next
+/// batch.
+pub async fn send_batch(
+    deps: Deps<'_>,
+    send: &BulkSend,
+    limit: u32,
+) -> Result<BatchOutcome, StoreError> {
+    let pending = deps
+        .store
+        .bulk_pending(send.workspace_id, send.id, limit)
+        .await?;
+    let more = pending.len() == limit as usize;
+    let results: Vec<_> = futures::stream::iter(pending)
+        .map(|contact_id| async move {
+            let result = send_chat_message(
+                deps,
+                ChatMessage {
+                    workspace_id: send.workspace_id,
+                    from: Author::Agent(send.from_agent_id),
+                    contact_id,
+                    conversation_id: None,
+                    kind: PartKind::Comment,
+                    body: send.body.clone(),
+                    event: None,
+                    email_fallback: send.email_fallback,
+                    bulk_send: Some(send.id),
+                },
+            )
+            .await;
+            (contact_id, result)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut outcome = BatchOutcome {
+        more,
+        ..BatchOutcome::default()
+    };
+    for (contact_id, result) in results {
+        match result {
+            Ok(_) => outcome.sent += 1,
+            // Sent already: by an earlier run of this batch.
+            Err(SendError::Store(StoreError::Conflict(_))) => {}
+            Err(SendError::Store(other)) => {
+                tracing::warn!(error = %other, bulk_send = %send.id, "bulk recipient left for a retry");
+                outcome.more = true;
+            }
+            Err(refused) => {
+                outcome.failed += 1;
+                deps.store
+                    .fail_bulk_recipient(
+                        send.workspace_id,
+                        send.id,
+                        contact_id,
+                        &refused.to_string(),
+                    )
+                    .await?;
+            }
+        }
+    }
+    Ok(outcome)
+}

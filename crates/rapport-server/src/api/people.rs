@@ -1,0 +1,437 @@
+//! Finding contacts: the filter language over `GET /contacts` and
+//! `POST /contacts/search`, what filters can name, and saved segments.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rapport_core::contact::{Contact, PropType, SYSTEM_PROPERTIES};
+use rapport_core::filter::{EVENT_OPERATORS, Filter, TAG_OPERATORS, operators};
+use rapport_core::ids::{ContactId, SegmentId, WorkspaceId};
+use rapport_core::store::{ContactSearch, ContactSort, Segment, SortValue};
+use rapport_core::validation::non_empty_text;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json_;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::error::{ApiError, Problem, or_not_found};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+
+/// The most contacts one page lists.
+pub const MAX_PAGE: u32 = 100;
+
+/// Parses a filter (or loads a segment's) against the workspace's property
+/// types. Errors name the node, under `filter` (or `segment_id`).
+pub async fn resolve_filter(
+    state: &AppState,
+    workspace: WorkspaceId,
+    filter: Option<&Json_>,
+    segment_id: Option<SegmentId>,
+) -> Result<Filter, ApiError> {
+    let saved;
+    let json = match (filter, segment_id) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "segment_id",
+                "give a filter or a segment_id, not both",
+            ));
+        }
+        (Some(json), None) => json,
+        (None, Some(id)) => {
+            saved = state
+                .store
+                .segment(workspace, id)
+                .await
+                .map_err(|e| match e {
+                    rapport_core::store::StoreError::NotFound => {
+                        ApiError::field("segment_id", "no segment with that id")
+                    }
+                    other => other.into(),
+                })?;
+            &saved.filter
+        }
+        (None, None) => return Ok(Filter::everyone()),
+    };
+    let types = state.store.property_types(workspace).await?;
+    Ok(Filter::parse(json, &types, state.clock.now())?)
+}
+
+/// Who is online, when the filter asks.
+pub fn online_for(state: &AppState, workspace: WorkspaceId, filter: &Filter) -> Vec<ContactId> {
+    if filter.uses_online() {
+        state.hub.online_contacts(workspace)
+    } else {
+        Vec::new()
+    }
+}
+
+/// A search: the same fields as `GET /contacts`' query.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    /// A filter tree (see docs/people.md); default everyone.
+    #[schema(value_type = Object)]
+    pub filter: Option<Json_>,
+    /// A saved segment, in place of `filter`.
+    pub segment_id: Option<SegmentId>,
+    /// `last_seen_at` (default), `first_seen_at`, `name` or `created_at`.
+    pub sort: Option<String>,
+    /// `desc` (default) or `asc`.
+    pub order: Option<String>,
+    /// 0 to 100 (default 50); 0 answers only the count.
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// `GET /contacts`' query: the filter is JSON in `filter`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// A filter tree as JSON (URL-encoded).
+    pub filter: Option<String>,
+    pub segment_id: Option<SegmentId>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// A contact in a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactRow {
+    #[serde(flatten)]
+    pub contact: Contact,
+    pub online: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResult {
+    /// How many contacts match in all.
+    pub count: u64,
+    pub data: Vec<ContactRow>,
+    /// For the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/contacts", tag = "people", security(("bearer" = [])),
+    params(SearchParams),
+    responses((status = 200, body = SearchResult),
+        (status = 422, description = "A bad filter, naming the node", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_contacts(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiQuery(params): ApiQuery<SearchParams>,
+) -> Result<Json<SearchResult>, ApiError> {
+    let filter = params
+        .filter
+        .as_deref()
+        .map(serde_json::from_str::<Json_>)
+        .transpose()
+        .map_err(|e| ApiError::field("filter", format!("is not JSON: {e}")))?;
+    let request = SearchRequest {
+        filter,
+        segment_id: params.segment_id,
+        sort: params.sort,
+        order: params.order,
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    search(&state, principal.workspace_id, request)
+        .await
+        .map(Json)
+}
+
+#[utoipa::path(post, path = "/contacts/search", tag = "people", security(("bearer" = [])),
+    request_body = SearchRequest,
+    responses((status = 200, body = SearchResult),
+        (status = 422, description = "A bad filter, naming the node", body = Problem, content_type = "application/problem+json")))]
+pub async fn search_contacts(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(request): ApiJson<SearchRequest>,
+) -> Result<Json<SearchResult>, ApiError> {
+    search(&state, principal.workspace_id, request)
+        .await
+        .map(Json)
+}
+
+async fn search(
+    state: &AppState,
+    workspace: WorkspaceId,
+    request: SearchRequest,
+) -> Result<SearchResult, ApiError> {
+    let sort = match request.sort.as_deref() {
+        None => ContactSort::LastSeen,
+        Some(text) => ContactSort::parse(text).ok_or_else(|| {
+            ApiError::field(
+                "sort",
+                "must be last_seen_at, first_seen_at, name or created_at",
+            )
+        })?,
+    };
+    let descending = match request.order.as_deref() {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(_) => return Err(ApiError::field("order", "must be asc or desc")),
+    };
+    let limit = request.limit.unwrap_or(50);
+    if limit > MAX_PAGE {
+        return Err(ApiError::field(
+            "limit",
+            format!("must be from 0 to {MAX_PAGE}"),
+        ));
+    }
+    let after = request
+        .cursor
+        .as_deref()
+        .map(|c| parse_cursor(c, sort))
+        .transpose()?;
+    let filter = resolve_filter(
+        state,
+        workspace,
+        request.filter.as_ref(),
+        request.segment_id,
+    )
+    .await?;
+    let online = online_for(state, workspace, &filter);
+    let page = state
+        .store
+        .search_contacts(ContactSearch {
+            workspace_id: workspace,
+            filter,
+            online,
+            sort,
+            descending,
+            after,
+            limit,
+        })
+        .await?;
+    let next_cursor = (limit > 0 && page.contacts.len() == limit as usize)
+        .then(|| page.contacts.last().map(|last| cursor_of(sort, last)))
+        .flatten();
+    let data = page
+        .contacts
+        .into_iter()
+        .map(|contact| ContactRow {
+            online: state.hub.is_online(workspace, contact.id),
+            contact,
+        })
+        .collect();
+    Ok(SearchResult {
+        count: page.count,
+        data,
+        next_cursor,
+    })
+}
+
+fn cursor_of(sort: ContactSort, contact: &Contact) -> String {
+    let value = match sort.value_of(contact) {
+        SortValue::Number(n) => Json_::from(n),
+        SortValue::Text(t) => Json_::from(t),
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::json!([value, contact.id]).to_string())
+}
+
+fn parse_cursor(cursor: &str, sort: ContactSort) -> Result<(SortValue, ContactId), ApiError> {
+    let bad = || ApiError::field("cursor", "not a cursor this API gave out for this sort");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let (value, id): (Json_, ContactId) = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let value = match (sort, value) {
+        (ContactSort::Name, Json_::String(text)) => SortValue::Text(text),
+        (ContactSort::Name, _) => return Err(bad()),
+        (_, value) => SortValue::Number(value.as_i64().ok_or_else(bad)?),
+    };
+    Ok((value, id))
+}
+
+/// A property a filter can name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PropertyInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: PropType,
+    pub system: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NameCount {
+    pub name: String,
+    /// How many contacts.
+    pub contacts: u64,
+}
+
+/// What the workspace's filters can name, and the operators of each kind.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PeopleSchemaView {
+    pub properties: Vec<PropertyInfo>,
+    /// Per property type, its operators.
+    #[schema(value_type = Object)]
+    pub operators: Json_,
+    pub event_operators: Vec<&'static str>,
+    pub tag_operators: Vec<&'static str>,
+    pub events: Vec<NameCount>,
+    pub tags: Vec<NameCount>,
+}
+
+#[utoipa::path(get, path = "/people/schema", tag = "people", security(("bearer" = [])),
+    responses((status = 200, body = PeopleSchemaView)))]
+pub async fn schema(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<PeopleSchemaView>, ApiError> {
+    let schema = state.store.people_schema(principal.workspace_id).await?;
+    let system = SYSTEM_PROPERTIES.iter().map(|(name, ty)| PropertyInfo {
+        name: (*name).to_owned(),
+        ty: *ty,
+        system: true,
+    });
+    let custom = schema.custom.into_iter().map(|(name, ty)| PropertyInfo {
+        name,
+        ty,
+        system: false,
+    });
+    let all_types = [
+        PropType::String,
+        PropType::Number,
+        PropType::Boolean,
+        PropType::Datetime,
+        PropType::List,
+    ];
+    let counts = |items: Vec<(String, u64)>| {
+        items
+            .into_iter()
+            .map(|(name, contacts)| NameCount { name, contacts })
+            .collect()
+    };
+    Ok(Json(PeopleSchemaView {
+        properties: system.chain(custom).collect(),
+        operators: all_types
+            .iter()
+            .map(|ty| (ty.as_str().to_owned(), Json_::from(operators(*ty).to_vec())))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        event_operators: EVENT_OPERATORS.to_vec(),
+        tag_operators: TAG_OPERATORS.to_vec(),
+        events: counts(schema.events),
+        tags: counts(schema.tags),
+    }))
+}
+
+/// A segment to save: a name and a filter.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRequest {
+    pub name: Option<String>,
+    #[schema(value_type = Object)]
+    pub filter: Option<Json_>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Segments {
+    pub data: Vec<Segment>,
+}
+
+#[utoipa::path(get, path = "/segments", tag = "people", security(("bearer" = [])),
+    responses((status = 200, body = Segments)))]
+pub async fn list_segments(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<Segments>, ApiError> {
+    let data = state.store.segments(principal.workspace_id).await?;
+    Ok(Json(Segments { data }))
+}
+
+#[utoipa::path(post, path = "/segments", tag = "people", security(("bearer" = [])),
+    request_body = SegmentRequest,
+    responses((status = 201, body = Segment), (status = 409, description = "A segment has that name", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_segment(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<SegmentRequest>,
+) -> Result<(StatusCode, Json<Segment>), ApiError> {
+    let now = state.clock.now();
+    let segment = Segment {
+        id: SegmentId::generate(),
+        workspace_id: principal.workspace_id,
+        name: String::new(),
+        filter: Json_::Null,
+        created_at: now,
+        updated_at: now,
+    };
+    let segment = save(&state, segment, body, true).await?;
+    Ok((StatusCode::CREATED, Json(segment)))
+}
+
+#[utoipa::path(patch, path = "/segments/{id}", tag = "people", security(("bearer" = [])),
+    params(("id" = SegmentId, Path)), request_body = SegmentRequest,
+    responses((status = 200, body = Segment), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn update_segment(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<SegmentId>,
+    ApiJson(body): ApiJson<SegmentRequest>,
+) -> Result<Json<Segment>, ApiError> {
+    let segment = state
+        .store
+        .segment(principal.workspace_id, id)
+        .await
+        .map_err(or_not_found("segment"))?;
+    save(&state, segment, body, false).await.map(Json)
+}
+
+async fn save(
+    state: &AppState,
+    mut segment: Segment,
+    body: SegmentRequest,
+    new: bool,
+) -> Result<Segment, ApiError> {
+    if new && (body.name.is_none() || body.filter.is_none()) {
+        return Err(ApiError::field(
+            if body.name.is_none() {
+                "name"
+            } else {
+                "filter"
+            },
+            "is needed",
+        ));
+    }
+    if let Some(name) = &body.name {
+        segment.name = non_empty_text(name, 100).map_err(|e| ApiError::field("name", e))?;
+    }
+    if let Some(filter) = body.filter {
+        // Checked now, so a saved segment is a filter that parsed.
+        resolve_filter(state, segment.workspace_id, Some(&filter), None).await?;
+        segment.filter = filter;
+    }
+    segment.updated_at = state.clock.now();
+    state
+        .store
+        .save_segment(segment)
+        .await
+        .map_err(|e| match e {
+            rapport_core::store::StoreError::Conflict(_) => {
+                ApiError::Conflict("a segment of this workspace has that name".into())
+            }
+            other => other.into(),
+        })
+}
+
+#[utoipa::path(delete, path = "/segments/{id}", tag = "people", security(("bearer" = [])),
+    params(("id" = SegmentId, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_segment(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<SegmentId>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .delete_segment(principal.workspace_id, id)
+        .await
+        .map_err(or_not_found("segment"))?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,306 @@
+//! Compiles a checked filter tree (`rapport_core::filter`) to a SQL
+//! condition on `contacts` with sea-query, for each backend's dialect.
+//! Every value is a bound parameter; identifiers (property names) are bound
+//! too, as JSON paths or keys, never spliced into the text.
+//!
+//! Positive event, tag-free and conversation conditions are `id IN
+//! (subquery)` on indexed tables, which lets the planner drive the query
+//! from the rarest condition; negative ones are `NOT IN`.
+
+use rapport_core::Timestamp;
+use rapport_core::contact::PropType;
+use rapport_core::filter::{EventTest, Filter, PropTest, Scalar};
+use rapport_core::store::{ContactSort, SortValue};
+use sea_query::extension::postgres::PgExpr;
+use sea_query::{Cond, Expr, ExprTrait, LikeExpr, Query, SelectStatement};
+use uuid::Uuid;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Compiles filters for one workspace.
+pub(crate) struct Compiler<'a> {
+    pub dialect: Dialect,
+    pub workspace: Uuid,
+    /// Contacts online now, for `online` conditions.
+    pub online: &'a [Uuid],
+}
+
+fn always(yes: bool) -> Expr {
+    Expr::cust(if yes { "1 = 1" } else { "1 = 0" })
+}
+
+fn col(name: &'static str) -> Expr {
+    Expr::col(("contacts", name))
+}
+
+/// A LIKE pattern matching text that contains (or starts with) `text`.
+fn like_pattern(text: &str, starts: bool) -> LikeExpr {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = if starts {
+        format!("{escaped}%")
+    } else {
+        format!("%{escaped}%")
+    };
+    LikeExpr::new(pattern).escape('\\')
+}
+
+fn system_column(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "user_id" => "user_id",
+        "email" => "email",
+        "name" => "name",
+        "phone" => "phone",
+        "first_seen_at" => "first_seen_at",
+        "last_seen_at" => "last_seen_at",
+        "sessions" => "sessions",
+        "country" => "country",
+        "city" => "city",
+        "browser" => "browser",
+        "os" => "os",
+        "last_page" => "last_page",
+        "created_at" => "created_at",
+        _ => return None,
+    })
+}
+
+impl Compiler<'_> {
+    /// `contacts` rows of the workspace that match.
+    pub fn matching(&self, filter: &Filter) -> Expr {
+        col("workspace_id")
+            .eq(self.workspace)
+            .and(self.condition(filter))
+    }
+
+    fn condition(&self, filter: &Filter) -> Expr {
+        match filter {
+            Filter::All(parts) if parts.is_empty() => always(true),
+            Filter::Any(parts) if parts.is_empty() => always(false),
+            Filter::All(parts) => parts
+                .iter()
+                .fold(Cond::all(), |c, p| c.add(self.condition(p)))
+                .into(),
+            Filter::Any(parts) => parts
+                .iter()
+                .fold(Cond::any(), |c, p| c.add(self.condition(p)))
+                .into(),
+            Filter::Prop {
+                name,
+                ty,
+                system,
+                test,
+            } => match (*system, system_column(name)) {
+                (true, Some(column)) => self.system_prop(column, *ty, test),
+                _ => self.custom_prop(name, *ty, test),
+            },
+            Filter::Event { name, test } => self.event(name, *test),
+            Filter::Tag { tag, has } => {
+                let held = match self.dialect {
+                    Dialect::Sqlite => Expr::cust_with_values(
+                        "EXISTS (SELECT 1 FROM json_each(contacts.tags) WHERE json_each.value = ?)",
+                        [tag.as_str()],
+                    ),
+                    Dialect::Postgres => Expr::cust_with_values(
+                        "contacts.tags @> jsonb_build_array($1::text)",
+                        [tag.as_str()],
+                    ),
+                };
+                if *has { held } else { held.not() }
+            }
+            Filter::Online(yes) => {
+                if self.online.is_empty() {
+                    always(!yes)
+                } else if *yes {
+                    col("id").is_in(self.online.iter().copied())
+                } else {
+                    col("id").is_not_in(self.online.iter().copied())
+                }
+            }
+            Filter::OpenConversation(yes) => {
+                let open = Query::select()
+                    .column("contact_id")
+                    .from("conversations")
+                    .and_where(Expr::col("workspace_id").eq(self.workspace))
+                    .and_where(Expr::col("status").eq("open"))
+                    .to_owned();
+                if *yes {
+                    col("id").in_subquery(open)
+                } else {
+                    col("id").not_in_subquery(open)
+                }
+            }
+        }
+    }
+
+    fn event(&self, name: &str, test: EventTest) -> Expr {
+        let mut done: SelectStatement = Query::select()
+            .column("contact_id")
+            .from("contact_events")
+            .and_where(Expr::col("workspace_id").eq(self.workspace))
+            .and_where(Expr::col("name").eq(name))
+            .to_owned();
+        match test {
+            EventTest::Performed | EventTest::NotPerformed => {}
+            EventTest::CountAtLeast(n) => {
+                done.and_where(Expr::col("count").gte(n));
+            }
+            EventTest::FirstSince(at) => {
+                done.and_where(Expr::col("first_at").gte(at.as_millis()));
+            }
+            EventTest::LastSince(at) => {
+                done.and_where(Expr::col("last_at").gte(at.as_millis()));
+            }
+        }
+        if test == EventTest::NotPerformed {
+            col("id").not_in_subquery(done)
+        } else {
+            col("id").in_subquery(done)
+        }
+    }
+
+    fn system_prop(&self, column: &'static str, ty: PropType, test: &PropTest) -> Expr {
+        let value = col(column);
+        // Date-times are stored as milliseconds; `sessions` is never unset.
+        let at = |t: &Timestamp| Expr::val(t.as_millis());
+        match (test, ty) {
+            (PropTest::IsSet, PropType::Number) => always(true),
+            (PropTest::NotSet, PropType::Number) => always(false),
+            (PropTest::Before(t), _) => value.lt(at(t)),
+            (PropTest::After(t), _) => value.gte(at(t)),
+            _ => self.compare(value, test),
+        }
+    }
+
+    fn custom_prop(&self, name: &str, ty: PropType, test: &PropTest) -> Expr {
+        let path = format!("$.\"{name}\"");
+        let present = match self.dialect {
+            Dialect::Sqlite => {
+                Expr::cust_with_values("json_type(contacts.props, ?) IS NOT NULL", [path.as_str()])
+            }
+            Dialect::Postgres => {
+                Expr::cust_with_values("(contacts.props -> $1) IS NOT NULL", [name])
+            }
+        };
+        match test {
+            PropTest::IsSet => return present,
+            PropTest::NotSet => return present.not(),
+            _ => {}
+        }
+        if ty == PropType::List {
+            let holds = |item: &str| match self.dialect {
+                Dialect::Sqlite => Expr::cust_with_values(
+                    "EXISTS (SELECT 1 FROM json_each(contacts.props, ?) WHERE json_each.value = ?)",
+                    [path.as_str(), item],
+                ),
+                Dialect::Postgres => Expr::cust_with_values(
+                    "COALESCE((contacts.props -> $1) @> jsonb_build_array($2::text), FALSE)",
+                    [name, item],
+                ),
+            };
+            return match test {
+                PropTest::Contains(item) => holds(item),
+                PropTest::NotContains(item) => holds(item).not(),
+                _ => always(false),
+            };
+        }
+        // The value as SQL of its type; NULL when unset (or, for data
+        // stored before types were kept, of another type).
+        let value = match (self.dialect, ty) {
+            (Dialect::Sqlite, PropType::Number) => Expr::cust_with_values(
+                "(CASE WHEN json_type(contacts.props, ?) IN ('integer', 'real') THEN json_extract(contacts.props, ?) END)",
+                [path.as_str(), path.as_str()],
+            ),
+            (Dialect::Sqlite, PropType::Boolean) => Expr::cust_with_values(
+                "(CASE WHEN json_type(contacts.props, ?) IN ('true', 'false') THEN json_extract(contacts.props, ?) END)",
+                [path.as_str(), path.as_str()],
+            ),
+            (Dialect::Sqlite, _) => Expr::cust_with_values(
+                "(CASE WHEN json_type(contacts.props, ?) = 'text' THEN json_extract(contacts.props, ?) END)",
+                [path.as_str(), path.as_str()],
+            ),
+            (Dialect::Postgres, PropType::Number) => Expr::cust_with_values(
+                "(CASE WHEN jsonb_typeof(contacts.props -> $1) = 'number' THEN (contacts.props ->> $1)::float8 END)",
+                [name],
+            ),
+            (Dialect::Postgres, PropType::Boolean) => Expr::cust_with_values(
+                "(CASE WHEN jsonb_typeof(contacts.props -> $1) = 'boolean' THEN (contacts.props ->> $1)::boolean END)",
+                [name],
+            ),
+            (Dialect::Postgres, _) => Expr::cust_with_values(
+                "(CASE WHEN jsonb_typeof(contacts.props -> $1) = 'string' THEN contacts.props ->> $1 END)",
+                [name],
+            ),
+        };
+        match test {
+            // Stored date-times are fixed-width text, so they compare as text.
+            PropTest::Before(t) => value.lt(t.to_fixed_string()),
+            PropTest::After(t) => value.gte(t.to_fixed_string()),
+            _ => self.compare(value, test),
+        }
+    }
+
+    /// The tests shared by columns and JSON values.
+    fn compare(&self, value: Expr, test: &PropTest) -> Expr {
+        let scalar = |s: &Scalar| match (s, self.dialect) {
+            (Scalar::Text(t), _) => Expr::val(t.clone()),
+            (Scalar::Number(n), _) => Expr::val(*n),
+            // SQLite's JSON booleans are 1 and 0.
+            (Scalar::Bool(b), Dialect::Sqlite) => Expr::val(i64::from(*b)),
+            (Scalar::Bool(b), Dialect::Postgres) => Expr::val(*b),
+        };
+        let like = |value: Expr, text: &str, starts: bool| match self.dialect {
+            Dialect::Sqlite => value.like(like_pattern(text, starts)),
+            Dialect::Postgres => value.ilike(like_pattern(text, starts)),
+        };
+        match test {
+            PropTest::IsSet => value.is_not_null(),
+            PropTest::NotSet => value.is_null(),
+            PropTest::Eq(s) => value.eq(scalar(s)),
+            PropTest::Ne(s) => value.clone().is_null().or(value.ne(scalar(s))),
+            PropTest::Contains(text) => like(value, text, false),
+            PropTest::NotContains(text) => {
+                value.clone().is_null().or(like(value, text, false).not())
+            }
+            PropTest::StartsWith(text) => like(value, text, true),
+            PropTest::In(items) => value.is_in(items.iter().cloned()),
+            PropTest::Gt(n) => value.gt(*n),
+            PropTest::Lt(n) => value.lt(*n),
+            PropTest::Between(low, high) => value.between(*low, *high),
+            PropTest::Before(_) | PropTest::After(_) => always(false),
+        }
+    }
+}
+
+/// The expression a contact list is sorted by.
+pub(crate) fn sort_key(sort: ContactSort) -> Expr {
+    Expr::cust(match sort {
+        ContactSort::LastSeen => "COALESCE(contacts.last_seen_at, 0)",
+        ContactSort::FirstSeen => "COALESCE(contacts.first_seen_at, 0)",
+        ContactSort::Created => "contacts.created_at",
+        ContactSort::Name => "COALESCE(contacts.name, '')",
+    })
+}
+
+/// Rows after `(value, id)` in the order.
+pub(crate) fn after(sort: ContactSort, descending: bool, value: &SortValue, id: Uuid) -> Expr {
+    let value = match value {
+        SortValue::Number(n) => Expr::val(*n),
+        SortValue::Text(t) => Expr::val(t.clone()),
+    };
+    let key = sort_key(sort);
+    if descending {
+        key.clone()
+            .lt(value.clone())
+            .or(key.eq(value).and(col("id").lt(id)))
+    } else {
+        key.clone()
+            .gt(value.clone())
+            .or(key.eq(value).and(col("id").gt(id)))
+    }
+}
