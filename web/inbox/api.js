@@ -1,5 +1,6 @@
 // The Inbox's HTTP client: JSON in and out, the CSRF header on every
 // request that changes something, and problem+json turned into ApiError.
+// `upload` sends a body as it is and hands back the response to stream.
 
 /** An HTTP error with the server's problem+json body. */
 export class ApiError extends Error {
@@ -53,11 +54,39 @@ export async function api(method, path, body, { quiet401 = false, signal } = {})
   if (response.status === 204) return null;
   const type = response.headers.get('content-type') || '';
   const data = type.includes('json') ? await response.json().catch(() => null) : null;
-  if (!response.ok) {
-    if (response.status === 401 && !quiet401) for (const fn of listeners) fn();
-    throw new ApiError(response.status, data || { detail: `${response.status} ${response.statusText}` });
-  }
+  if (!response.ok) throw failure(response, data, quiet401);
   return data;
+}
+
+function failure(response, problem, quiet401 = false) {
+  if (response.status === 401 && !quiet401) for (const fn of listeners) fn();
+  return new ApiError(response.status, problem || { detail: `${response.status} ${response.statusText}` });
+}
+
+/**
+ * POSTs `body` (a File, Blob or string) as `contentType` and returns the
+ * response unread, for the caller to stream; an error status (read as
+ * problem+json) throws ApiError like `api` does.
+ */
+export async function upload(path, body, { contentType, accept = 'application/x-ndjson', signal } = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': contentType, accept: `${accept}, application/problem+json`, 'x-rapport-csrf': '1' },
+      body,
+      credentials: 'same-origin',
+      signal,
+    });
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    throw new ApiError(0, { detail: 'Cannot reach the server. Check your connection.' });
+  }
+  if (!response.ok) {
+    const type = response.headers.get('content-type') || '';
+    throw failure(response, type.includes('json') ? await response.json().catch(() => null) : null);
+  }
+  return response;
 }
 
 export const get = (path, options) => api('GET', path, undefined, options);

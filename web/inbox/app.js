@@ -1,11 +1,12 @@
 // The Inbox's entry point: first-run setup or sign-in, then the app shell,
-// the hash router (#/, #/conversations/{id}, #/contacts/{id}, #/settings),
-// the live connection and presence.
+// the hash router (#/, #/?contact={id}, #/conversations/{id}, #/people,
+// #/people/import, #/bulk-sends, #/bulk-sends/{id}, #/contacts/{id},
+// #/settings), the live connection and presence.
 
 import { html, render } from '/assets/shared/html.js';
 import { get, del, onUnauthorized } from './api.js';
 import {
-  state, setSession, clearAll, loadAgents, loadList, onAnnounce, emit,
+  state, setSession, clearAll, loadAgents, loadList, onAnnounce, emit, setContactFilter,
 } from './store.js';
 import { showSetup } from './setup-view.js';
 import { showSignIn } from './signin-view.js';
@@ -13,6 +14,9 @@ import { mountTopBar } from './top-bar.js';
 import { mountInboxView } from './inbox-view.js';
 import { mountSettingsView } from './settings-view.js';
 import { mountContactView } from './contact-view.js';
+import { mountPeopleView } from './people-view.js';
+import { mountImportView } from './import-view.js';
+import { mountBulkSendsView, mountBulkSendView } from './bulk-sends-view.js';
 import { installShortcuts } from './keyboard.js';
 import { startLive, stopLive } from './live-updates.js';
 import { startPresence, stopPresence } from './presence.js';
@@ -33,18 +37,34 @@ onAnnounce((text) => {
 // --- Routing -----------------------------------------------------------------------
 
 function parseRoute(hash = location.hash) {
-  const path = hash.replace(/^#/, '') || '/';
+  const [path, query = ''] = (hash.replace(/^#/, '') || '/').split('?');
   let m;
-  if ((m = path.match(/^\/conversations\/([^/]+)$/))) return { name: 'inbox', id: decodeURIComponent(m[1]) };
+  // A conversation keeps the list's contact filter; the bare Inbox clears it.
+  if ((m = path.match(/^\/conversations\/([^/]+)$/))) return { name: 'inbox', id: decodeURIComponent(m[1]), contact: undefined };
   if ((m = path.match(/^\/contacts\/([^/]+)$/))) return { name: 'contact', id: decodeURIComponent(m[1]) };
+  if ((m = path.match(/^\/bulk-sends\/([^/]+)$/))) return { name: 'bulk-send', id: decodeURIComponent(m[1]) };
+  if (path === '/bulk-sends') return { name: 'bulk-sends' };
+  if (path === '/people/import') return { name: 'import' };
+  if (path === '/people') return { name: 'people' };
   if (path === '/settings') return { name: 'settings' };
-  return { name: 'inbox', id: null };
+  return { name: 'inbox', id: null, contact: new URLSearchParams(query).get('contact') };
 }
+
+// The pages other than the Inbox: how to mount each, and its title.
+const PAGES = {
+  settings: { mount: (element) => mountSettingsView(element), title: 'Settings' },
+  contact: { mount: (element, route) => mountContactView(element, route.id), title: 'Contact' },
+  people: { mount: (element) => mountPeopleView(element), title: 'People' },
+  import: { mount: (element) => mountImportView(element), title: 'Import contacts' },
+  'bulk-sends': { mount: (element) => mountBulkSendsView(element), title: 'Bulk sends' },
+  'bulk-send': { mount: (element, route) => mountBulkSendView(element, route.id), title: 'Bulk send' },
+};
 
 function route() {
   if (!shell) return;
   const next = parseRoute();
   const current = shell.view;
+  if (next.name === 'inbox' && next.contact !== undefined) setContactFilter(next.contact);
   if (current?.name === 'inbox' && next.name === 'inbox') {
     current.api.show(next.id);
     emit('route');
@@ -52,12 +72,10 @@ function route() {
   }
   current?.destroy();
   const element = shell.viewElement;
-  if (next.name === 'settings') {
-    shell.view = { name: 'settings', destroy: mountSettingsView(element) };
-    document.title = 'Settings · Rapport';
-  } else if (next.name === 'contact') {
-    shell.view = { name: 'contact', destroy: mountContactView(element, next.id) };
-    document.title = 'Contact · Rapport';
+  const page = PAGES[next.name];
+  if (page) {
+    shell.view = { name: next.name, destroy: page.mount(element, next) };
+    document.title = `${page.title} · Rapport`;
   } else {
     const api = mountInboxView(element);
     shell.view = { name: 'inbox', api, destroy: () => api.destroy() };

@@ -1,4 +1,5 @@
-// The left pane: filters, and one row per conversation. The list itself is
+// The left pane: filters (and, from a profile's "Show all conversations",
+// one contact's conversations only), and one row per conversation. The list itself is
 // a listbox that keeps focus while rows re-render; j/k move the highlight
 // (aria-activedescendant) and Enter opens it.
 
@@ -69,10 +70,22 @@ function options(pairs, current) {
 }
 
 function emptyText() {
-  const { status, assignee, sort } = state.filters;
-  if (sort === 'waiting') return 'Nobody is waiting. Nice.';
+  const { status, assignee, sort, contactId } = state.filters;
+  if (sort === 'waiting' && !contactId) return 'Nobody is waiting. Nice.';
   const who = assignee === 'mine' ? ' assigned to you' : assignee === 'unassigned' ? ' unassigned' : '';
-  return `No ${status} conversations${who}.`;
+  const withWhom = contactId ? ` with ${state.contactFilterName ?? 'this contact'}` : '';
+  return `No ${sort === 'waiting' ? 'waiting' : status} conversations${withWhom}${who}.`;
+}
+
+function contactFilterLine() {
+  const id = state.filters.contactId;
+  if (!id) return html``;
+  const name = state.contactFilterName ?? 'one contact';
+  return html`<p class="contact-filter" data-testid="contact-filter">
+    <span>Only <a href="${`#/contacts/${encodeURIComponent(id)}`}">${name}</a></span>
+    <a class="button ghost small" href="#/" aria-label="Show everyone's conversations"
+      data-testid="clear-contact-filter">Everyone</a>
+  </p>`;
 }
 
 export function mountConversationList(element, { onOpen }) {
@@ -97,6 +110,7 @@ export function mountConversationList(element, { onOpen }) {
           <select name="sort" data-testid="filter-sort" aria-label="Sort">${options(SORTS, state.filters.sort)}</select>
         </label>
       </div>
+      <div data-region="contact-filter"></div>
     </div>
     <div class="list-body" role="listbox" tabindex="0" aria-label="Conversations"
       data-testid="conversation-list"></div>
@@ -104,6 +118,7 @@ export function mountConversationList(element, { onOpen }) {
 
   const body = element.querySelector('.list-body');
   const footer = element.querySelector('[data-region="footer"]');
+  const contactFilter = element.querySelector('[data-region="contact-filter"]');
 
   element.querySelector('.list-filters').addEventListener('change', (event) => {
     const { name, value } = event.target;
@@ -128,6 +143,7 @@ export function mountConversationList(element, { onOpen }) {
 
   let lastCursor = null;
   let prefetchTimer = null;
+  let shownContactFilter = null;
   const draw = () => {
     const rows = state.listIds.map((id) => state.conversations.get(id)).filter(Boolean);
     if (rows.length) {
@@ -158,6 +174,12 @@ export function mountConversationList(element, { onOpen }) {
         ${state.listStatus === 'loading' ? html`disabled` : ''}>Load more</button>`);
     } else {
       render(footer, html``);
+    }
+    // Redrawn only when it changes, so a focused link keeps its focus.
+    const filterKey = `${state.filters.contactId}|${state.contactFilterName}`;
+    if (filterKey !== shownContactFilter) {
+      shownContactFilter = filterKey;
+      render(contactFilter, contactFilterLine());
     }
     // Keep the filter controls in step (e.g. restored from storage).
     const radios = element.querySelectorAll('input[name="status"]');

@@ -229,6 +229,9 @@ function page(workspace) {
 
 export function mountSettingsView(element) {
   let alive = true;
+  // Listeners on the shared view element go when the view does.
+  const listening = new AbortController();
+  const listen = (type, fn) => element.addEventListener(type, fn, { signal: listening.signal });
   let workspace = null;
   render(element, html`<main id="main" class="page" tabindex="-1"><p role="status">Loading settings…</p></main>`);
 
@@ -245,7 +248,7 @@ export function mountSettingsView(element) {
     }
   };
 
-  element.addEventListener('submit', async (event) => {
+  listen('submit', async (event) => {
     const form = event.target;
     event.preventDefault();
     const values = formValues(form);
@@ -313,7 +316,7 @@ export function mountSettingsView(element) {
     }
   };
 
-  element.addEventListener('change', async (event) => {
+  listen('change', async (event) => {
     if (event.target.name !== 'identity_verification') return;
     const toggle = event.target;
     const ok = await update(toggle.form, { identity_verification: toggle.checked },
@@ -321,7 +324,7 @@ export function mountSettingsView(element) {
     if (!ok) toggle.checked = !toggle.checked;
   });
 
-  element.addEventListener('click', async (event) => {
+  listen('click', async (event) => {
     const button = event.target.closest('button');
     if (!button) return;
     if (button.dataset.copy || button.dataset.copyValue) {
@@ -362,6 +365,7 @@ export function mountSettingsView(element) {
 
   return () => {
     alive = false;
+    listening.abort();
     off();
   };
 }

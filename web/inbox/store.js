@@ -2,7 +2,7 @@
 // topics and re-render what they show; live frames and API responses both
 // come through here, so the list, the thread and the side panel agree.
 //
-// Topics: session, agents, list, detail, typing, connection, route.
+// Topics: session, agents, list, detail, typing, connection, route, schema.
 
 import { get, post, ApiError } from './api.js';
 import { toMillis } from './time.js';
@@ -38,11 +38,18 @@ function saveJson(key, value) {
 // "All" first: on a new workspace nothing is assigned yet, and new visitors must show up.
 const DEFAULT_FILTERS = { status: 'open', assignee: 'all', sort: 'newest' };
 
+// The list's filters as they are remembered: not the one-contact filter,
+// which comes from the address (`#/?contact=…`).
+function savedFilters({ status, assignee, sort }) {
+  return { status, assignee, sort };
+}
+
 export const state = {
   me: null,
   workspace: null,
   agents: new Map(),
-  filters: { ...DEFAULT_FILTERS, ...loadJson(FILTERS_KEY, {}) },
+  filters: { ...savedFilters({ ...DEFAULT_FILTERS, ...loadJson(FILTERS_KEY, {}) }), contactId: null },
+  contactFilterName: null, // the name of the contact the list is narrowed to
   conversations: new Map(),
   listIds: [],
   listStatus: 'idle', // idle | loading | ready | error
@@ -59,6 +66,7 @@ export const state = {
   everConnected: false,
   seen: loadJson(SEEN_KEY, {}), // conversation id -> ms the agent last looked
   emailLog: new Map(), // conversation id -> its `emailed` / `not_emailed` entries, oldest first
+  peopleSchema: null, // GET /people/schema: properties, operators, events, tags
 };
 
 const subscribers = new Map();
@@ -113,7 +121,10 @@ export function clearAll() {
   state.cursorId = null;
   state.typing.clear();
   state.emailLog.clear();
-  emit('session', 'list', 'detail', 'agents');
+  state.peopleSchema = null;
+  state.filters = { ...state.filters, contactId: null };
+  state.contactFilterName = null;
+  emit('session', 'list', 'detail', 'agents', 'schema');
 }
 
 /** The workspace's `email` settings, once something has read them (the settings page). */
@@ -174,6 +185,7 @@ function rememberOnline(contact) {
 
 export function matchesFilters(conversation, filters = state.filters) {
   if (conversation.status !== filters.status) return false;
+  if (filters.contactId && (conversation.contact_id ?? conversation.contact?.id) !== filters.contactId) return false;
   if (filters.assignee === 'mine' && conversation.assignee_id !== state.me?.id) return false;
   if (filters.assignee === 'unassigned' && conversation.assignee_id) return false;
   if (filters.sort === 'waiting' && !conversation.waiting_since) return false;
@@ -205,6 +217,7 @@ function queryString(filters, cursor) {
   const params = new URLSearchParams({ status: filters.status, sort: filters.sort, limit: String(PAGE_SIZE) });
   if (filters.assignee === 'mine') params.set('assignee', 'me');
   if (filters.assignee === 'unassigned') params.set('assignee', 'unassigned');
+  if (filters.contactId) params.set('contact_id', filters.contactId);
   if (cursor) params.set('cursor', cursor);
   return params.toString();
 }
@@ -242,10 +255,27 @@ export async function loadList({ more = false } = {}) {
 export function setFilter(key, value) {
   if (state.filters[key] === value) return;
   state.filters = { ...state.filters, [key]: value };
-  saveJson(FILTERS_KEY, state.filters);
+  saveJson(FILTERS_KEY, savedFilters(state.filters));
   state.nextCursor = null;
   recomputeList();
   loadList();
+}
+
+/** Narrows the list to one contact's conversations (`#/?contact=…`), or to everyone with null. */
+export function setContactFilter(contactId) {
+  const id = contactId || null;
+  if (state.filters.contactId === id) return;
+  state.filters = { ...state.filters, contactId: id };
+  state.contactFilterName = null;
+  state.nextCursor = null;
+  recomputeList();
+  loadList();
+  if (!id) return;
+  get(`/api/v1/contacts/${encodeURIComponent(id)}`).then((contact) => {
+    if (state.filters.contactId !== id) return;
+    state.contactFilterName = contactName(contact);
+    emit('list');
+  }, (error) => console.warn('contact filter:', error.message));
 }
 
 function upsertSummary(conversation) {
@@ -440,7 +470,22 @@ function announce(text) {
   for (const fn of announcers) fn(text);
 }
 
+const activityWatchers = new Set();
+
+/** `fn(frame)` for every live activity frame (the profile's timeline); returns the unsubscribe. */
+export function onActivity(fn) {
+  activityWatchers.add(fn);
+  return () => activityWatchers.delete(fn);
+}
+
 export function applyActivity(frame) {
+  for (const fn of activityWatchers) {
+    try {
+      fn(frame);
+    } catch (error) {
+      console.error('store: activity watcher failed', error);
+    }
+  }
   const id = frame.conversation_id ?? frame.data?.conversation_id;
   if (!id) return; // contact_created, events: nothing in the Inbox shows them yet.
   const known = state.conversations.get(id);
@@ -555,7 +600,31 @@ export const closeConversation = (id) => triage(id, 'close');
 export const reopenConversation = (id) => triage(id, 'open');
 export const snoozeConversation = (id, until) => triage(id, 'snooze', { until: until.toISOString() });
 
-export async function previewTemplate(contactId, body, signal) {
-  const preview = await post('/api/v1/templates/preview', { contact_id: contactId, body }, { signal });
+/** `body` rendered for a contact; `fromAgentId` fills `{{ agent.* }}` (default: you). */
+export async function previewTemplate(contactId, body, signal, fromAgentId) {
+  const request = { contact_id: contactId, body };
+  if (fromAgentId) request.from_agent_id = fromAgentId;
+  const preview = await post('/api/v1/templates/preview', request, { signal });
   return preview?.body ?? '';
+}
+
+// --- People -----------------------------------------------------------------------
+
+let schemaRequest = null;
+
+/** GET /people/schema, read once per sign-in (or again with `force`, after a change). */
+export function loadPeopleSchema({ force = false } = {}) {
+  if (state.peopleSchema && !force) return Promise.resolve(state.peopleSchema);
+  if (schemaRequest && !force) return schemaRequest;
+  const request = get('/api/v1/people/schema').then((schema) => {
+    if (schemaRequest === request) {
+      state.peopleSchema = schema ?? { properties: [], events: [], tags: [] };
+      emit('schema');
+    }
+    return state.peopleSchema;
+  }).finally(() => {
+    if (schemaRequest === request) schemaRequest = null;
+  });
+  schemaRequest = request;
+  return request;
 }

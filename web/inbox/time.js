@@ -1,5 +1,5 @@
-// Times as agents read them: "now", "5m", "3h", "Tue", "Mar 4", and the
-// snooze presets.
+// Times as agents read them: "now", "5m", "3h", "Tue", "Mar 4", "5m ago",
+// the snooze presets, and the `datetime-local` inputs' text.
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -25,6 +25,15 @@ export function relativeTime(value, now = Date.now()) {
   return date.toLocaleDateString(undefined, sameYear
     ? { month: 'short', day: 'numeric' }
     : { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
+/** Age for sentences and table cells: "just now", "5m ago", "3d ago", "Mar 4". */
+export function ago(value, now = Date.now()) {
+  const ms = toMillis(value);
+  if (ms === null) return '';
+  const short = relativeTime(ms, now);
+  if (short === 'now') return 'just now';
+  return Math.max(0, now - ms) < 7 * DAY ? `${short} ago` : short;
 }
 
 /** Full local date and time, for titles and message headers. */
@@ -78,4 +87,24 @@ export function snoozeUntil(preset, now = new Date()) {
     default:
       throw new Error(`unknown snooze preset ${preset}`);
   }
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/** An RFC 3339 time as a `datetime-local` input's value (local time, to the minute); '' if none. */
+export function toDateTimeLocal(value) {
+  const ms = toMillis(value);
+  if (ms === null) return '';
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** A `datetime-local` input's value (local time) as RFC 3339 in UTC; null if it is not one. */
+export function fromDateTimeLocal(text) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(String(text ?? '').trim());
+  if (!match) return null;
+  const [, y, mo, d, h, mi, s] = match.map(Number);
+  const date = new Date(y, mo - 1, d, h, mi, s || 0);
+  if (Number.isNaN(date.getTime()) || date.getMonth() !== mo - 1) return null;
+  return date.toISOString().replace('.000Z', 'Z');
 }

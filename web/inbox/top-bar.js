@@ -7,8 +7,9 @@ import { avatar } from './avatar.js';
 
 export function mountTopBar(element, { onSignOut }) {
   const draw = () => {
-    const route = location.hash.startsWith('#/settings') ? 'settings'
-      : location.hash.startsWith('#/contacts') ? 'contacts' : 'inbox';
+    const hash = location.hash;
+    const route = hash.startsWith('#/settings') ? 'settings'
+      : /^#\/(people|contacts|bulk-sends)(\/|$)/.test(hash) ? 'people' : 'inbox';
     const teammates = sortedAgents().filter((agent) => agent.id !== state.me?.id);
     const me = state.agents.get(state.me?.id) ?? state.me;
     render(element, html`
@@ -17,7 +18,8 @@ export function mountTopBar(element, { onSignOut }) {
         <span class="brand-name">${state.workspace?.name ?? 'Rapport'}</span>
       </div>
       <nav class="main-nav" aria-label="Main">
-        <a href="#/" ${route === 'inbox' ? html`aria-current="page"` : ''}>Inbox</a>
+        <a href="#/" ${route === 'inbox' ? html`aria-current="page"` : ''} data-testid="nav-inbox">Inbox</a>
+        <a href="#/people" ${route === 'people' ? html`aria-current="page"` : ''} data-testid="nav-people">People</a>
         <a href="#/settings" ${route === 'settings' ? html`aria-current="page"` : ''} data-testid="nav-settings">Settings</a>
       </nav>
       <div class="top-spacer"></div>

@@ -5,6 +5,7 @@ pub mod bulk_sends;
 pub mod contacts;
 pub mod conversations;
 pub mod email;
+pub mod import;
 pub mod messages;
 pub mod people;
 pub mod session;
@@ -40,6 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(contacts::upsert_contact, people::list_contacts))
         .routes(routes!(contacts::get_contact, contacts::update_contact))
         .routes(routes!(people::search_contacts))
+        .routes(routes!(import::import))
         .routes(routes!(people::schema))
         .routes(routes!(people::list_segments, people::create_segment))
         .routes(routes!(people::update_segment, people::delete_segment))

@@ -9,6 +9,7 @@ mod email;
 mod helpers;
 mod live;
 mod messages;
+mod people;
 mod session;
 mod smtp;
 mod team;
