@@ -119,7 +119,7 @@ export function mountBulkSendView(element, id) {
   const region = element.querySelector('[data-region="send"]');
 
   const count = (label, value, testid) => html`<div class="stat" data-testid="${testid}">
-    <dt>${label}</dt><dd>${NUMBER.format(value)}</dd></div>`;
+    <dt>${label}</dt><dd>${value == null ? html`<span class="muted" title="Counted when the send ends">—</span>` : NUMBER.format(value)}</dd></div>`;
 
   const draw = () => {
     const progress = bulkProgress(send);

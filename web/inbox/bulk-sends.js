@@ -32,7 +32,9 @@ export function previewRecipients({ allMatching, rows, selectedIds, limit = 50 }
   return list.slice(0, limit);
 }
 
-/** A send's numbers, with `pending` worked out when the server leaves it out. */
+/** A send's numbers, with `pending` worked out when the server leaves it out.
+ * `read` and `replied` stay `null` while the server has not counted them (it
+ * counts them once the send has ended). */
 export function bulkProgress(send) {
   const total = Number(send?.total) || 0;
   const sent = Number(send?.sent) || 0;
@@ -41,8 +43,8 @@ export function bulkProgress(send) {
   const settled = Math.min(total, sent + failed);
   return {
     total, sent, failed, pending,
-    read: Number(send?.read) || 0,
-    replied: Number(send?.replied) || 0,
+    read: send?.read == null ? null : Number(send.read) || 0,
+    replied: send?.replied == null ? null : Number(send.replied) || 0,
     settled,
     percent: total ? Math.round((settled / total) * 100) : 100,
   };

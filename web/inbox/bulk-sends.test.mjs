@@ -33,6 +33,8 @@ test('the preview flips through the ticked rows in table order, or the first pag
 test('progress counts what is settled, and works out pending when it is missing', () => {
   assert.deepEqual(bulkProgress({ total: 10, sent: 6, failed: 1, read: 2, replied: 1 }),
     { total: 10, sent: 6, failed: 1, pending: 3, read: 2, replied: 1, settled: 7, percent: 70 });
+  // Not counted yet while sending.
+  assert.equal(bulkProgress({ total: 10, sent: 6, read: null, replied: null }).read, null);
   assert.equal(bulkProgress({ total: 10, sent: 6, failed: 1, pending: 2 }).pending, 2);
   assert.equal(bulkProgress({ total: 0 }).percent, 100);
   assert.equal(isSending({ status: 'sending' }), true);

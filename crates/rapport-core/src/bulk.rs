@@ -14,7 +14,7 @@ use crate::conversation::{Author, PartKind};
 use crate::filter::Filter;
 use crate::ids::{AgentId, BulkSendId, ContactId, JobId, WorkspaceId};
 use crate::job::NewJob;
-use crate::messaging::{ChatMessage, Deps, SendError, send_chat_message};
+use crate::messaging::{ChatMessage, Deps, SendError, start_conversations};
 use crate::store::StoreError;
 use crate::template::SnippetTemplate;
 use crate::validation::ValidationError;
@@ -23,8 +23,11 @@ pub const JOB_KIND: &str = "bulk_send";
 
 /// How many recipients one claim of the job sends before releasing it.
 pub const BATCH: u32 = 2_000;
-/// How many of a batch's messages are in flight at once.
-pub const CONCURRENCY: usize = 256;
+/// Messages rendered and stored together (`messaging::start_conversations`).
+pub const CHUNK: usize = 500;
+/// Chunks of a batch in flight at once: one renders while another is
+/// written.
+pub const CHUNKS_IN_FLIGHT: usize = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -76,10 +79,11 @@ pub struct BulkSend {
     /// Recipients that could not be sent to (the contact was removed...).
     pub failed: u64,
     pub pending: u64,
-    /// Recipients who have read their message.
-    pub read: u64,
-    /// Recipients who wrote back in its conversation.
-    pub replied: u64,
+    /// Recipients who have read their message (counted once the send has
+    /// ended; `null` while it is sending).
+    pub read: Option<u64>,
+    /// Recipients who wrote back in its conversation (likewise).
+    pub replied: Option<u64>,
     pub created_at: Timestamp,
     pub finished_at: Option<Timestamp>,
 }
@@ -176,8 +180,9 @@ pub struct BatchOutcome {
 }
 
 /// Sends the next `limit` pending recipients of a send that is still
-/// sending. A recipient already sent (by a worker whose claim ran out, say)
-/// is refused by the store and skipped; one that cannot be sent is marked
+/// sending, in chunks of `CHUNK` through `messaging::start_conversations`.
+/// A recipient already sent (by a worker whose claim ran out, say) is
+/// refused by the store and skipped; one that cannot be sent is marked
 /// failed with the reason; a store error leaves it pending for the next
 /// batch.
 pub async fn send_batch(
@@ -190,11 +195,12 @@ pub async fn send_batch(
         .bulk_pending(send.workspace_id, send.id, limit)
         .await?;
     let more = pending.len() == limit as usize;
-    let results: Vec<_> = futures::stream::iter(pending)
-        .map(|contact_id| async move {
-            let result = send_chat_message(
-                deps,
-                ChatMessage {
+    let chunks: Vec<Vec<ContactId>> = pending.chunks(CHUNK).map(<[_]>::to_vec).collect();
+    let results: Vec<_> = futures::stream::iter(chunks)
+        .map(|chunk| async move {
+            let messages = chunk
+                .iter()
+                .map(|&contact_id| ChatMessage {
                     workspace_id: send.workspace_id,
                     from: Author::Agent(send.from_agent_id),
                     contact_id,
@@ -204,37 +210,49 @@ pub async fn send_batch(
                     event: None,
                     email_fallback: send.email_fallback,
                     bulk_send: Some(send.id),
-                },
-            )
-            .await;
-            (contact_id, result)
+                })
+                .collect();
+            let sent = start_conversations(deps, send.workspace_id, messages).await;
+            (chunk, sent)
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(CHUNKS_IN_FLIGHT)
         .collect()
         .await;
     let mut outcome = BatchOutcome {
         more,
         ..BatchOutcome::default()
     };
-    for (contact_id, result) in results {
-        match result {
-            Ok(_) => outcome.sent += 1,
-            // Sent already: by an earlier run of this batch.
-            Err(SendError::Store(StoreError::Conflict(_))) => {}
-            Err(SendError::Store(other)) => {
-                tracing::warn!(error = %other, bulk_send = %send.id, "bulk recipient left for a retry");
+    for (chunk, sent) in results {
+        let sent = match sent {
+            Ok(sent) => sent,
+            Err(err) => {
+                // Nothing of this chunk was stored: it stays pending.
+                tracing::warn!(error = %err, bulk_send = %send.id, "bulk recipients left for a retry");
                 outcome.more = true;
+                continue;
             }
-            Err(refused) => {
-                outcome.failed += 1;
-                deps.store
-                    .fail_bulk_recipient(
-                        send.workspace_id,
-                        send.id,
-                        contact_id,
-                        &refused.to_string(),
-                    )
-                    .await?;
+        };
+        for (contact_id, result) in chunk.into_iter().zip(sent) {
+            match result {
+                Ok(_) => outcome.sent += 1,
+                // Sent already (by an earlier run of this batch), or the
+                // send was cancelled meanwhile.
+                Err(SendError::Store(StoreError::Conflict(_))) => {}
+                Err(SendError::Store(other)) => {
+                    tracing::warn!(error = %other, bulk_send = %send.id, "bulk recipient left for a retry");
+                    outcome.more = true;
+                }
+                Err(refused) => {
+                    outcome.failed += 1;
+                    deps.store
+                        .fail_bulk_recipient(
+                            send.workspace_id,
+                            send.id,
+                            contact_id,
+                            &refused.to_string(),
+                        )
+                        .await?;
+                }
             }
         }
     }

@@ -6,13 +6,15 @@
 
 use serde_json::Value as Json;
 
+use crate::agent::Agent;
 use crate::bus::Bus;
 use crate::clock::Clock;
+use crate::contact::Contact;
 use crate::conversation::{Author, Conversation, Message, PartKind};
 use crate::email;
 use crate::ids::{AgentId, BulkSendId, ContactId, ConversationId, MessageId, WorkspaceId};
 use crate::store::{MessageContext, NewMessage, Store, StoreError, StoredMessage};
-use crate::template::{RenderContext, SnippetTemplate, TemplateError};
+use crate::template::{CompiledTemplate, RenderContext, SnippetTemplate, TemplateError};
 use crate::validation::ValidationError;
 
 /// The ports a service needs, borrowed from whoever holds them.
@@ -74,9 +76,141 @@ pub async fn send_chat_message(
         )
         .into());
     }
-    let (body, context) = render(deps, &message, &template).await?;
+    let context = load_context(deps, &message).await?;
+    let new = prepare(&message, &template.compile()?, &context, deps.clock.now())?;
+    // The store checks the conversation is this contact's as it locks it;
+    // only when it refuses do we look again, to say which id is wrong.
+    let result = match deps.store.append_message(new).await {
+        Err(StoreError::NotFound) => return Err(explain_refusal(deps, &message).await),
+        other => other?,
+    };
+    deps.bus.publish(result.message.workspace_id, result.seq);
+    Ok(result)
+}
 
+/// Sends many chat messages that each start a new conversation (a bulk
+/// send's), as `send_chat_message` would each: the same rendering, email
+/// plan, entries and live delivery, but with the contacts read in one query
+/// and the messages stored a few statements per 500. All are of
+/// `workspace`. Each message succeeds or fails on its own; an `Err` of the
+/// whole means nothing was stored.
+pub async fn start_conversations(
+    deps: Deps<'_>,
+    workspace: WorkspaceId,
+    messages: Vec<ChatMessage>,
+) -> Result<Vec<Result<StoredMessage, SendError>>, StoreError> {
+    let ws = deps.store.workspace(workspace).await?;
+    let ids: Vec<ContactId> = messages.iter().map(|m| m.contact_id).collect();
+    let contacts: std::collections::HashMap<ContactId, Contact> = deps
+        .store
+        .contacts(workspace, &ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut agents: std::collections::HashMap<AgentId, Option<Agent>> = Default::default();
+    for message in &messages {
+        if let Author::Agent(id) = message.from
+            && !agents.contains_key(&id)
+        {
+            let agent = match deps.store.agent(workspace, id).await {
+                Ok(agent) => Some(agent),
+                Err(StoreError::NotFound) => None,
+                Err(other) => return Err(other),
+            };
+            agents.insert(id, agent);
+        }
+    }
+    // A bulk send's messages share one body: checked and compiled once.
+    let mut templates = std::collections::HashMap::new();
+    for message in &messages {
+        if !templates.contains_key(message.body.as_str()) {
+            templates.insert(message.body.as_str(), SnippetTemplate::parse(&message.body));
+        }
+    }
+    let compiled: std::collections::HashMap<&str, Result<CompiledTemplate<'_>, TemplateError>> =
+        templates
+            .iter()
+            .map(|(body, parsed)| {
+                let compiled = match parsed {
+                    Ok(template) => template.compile(),
+                    Err(err) => Err(err.clone()),
+                };
+                (*body, compiled)
+            })
+            .collect();
     let now = deps.clock.now();
+    let mut results: Vec<Option<Result<StoredMessage, SendError>>> = Vec::new();
+    let mut prepared = Vec::new();
+    for message in &messages {
+        let outcome = (|| {
+            if message.workspace_id != workspace || message.conversation_id.is_some() {
+                return Err(ValidationError::field(
+                    "conversation_id",
+                    "only new conversations of the workspace are started together",
+                )
+                .into());
+            }
+            let template = match compiled.get(message.body.as_str()) {
+                Some(Ok(template)) => template,
+                Some(Err(err)) => return Err(err.clone().into()),
+                None => return Err(ValidationError::field("body", "was not checked").into()),
+            };
+            let contact = contacts
+                .get(&message.contact_id)
+                .ok_or(SendError::NotFound("contact_id"))?;
+            let agent = match message.from {
+                Author::Agent(id) => Some(
+                    agents
+                        .get(&id)
+                        .cloned()
+                        .flatten()
+                        .ok_or(SendError::NotFound("from_agent_id"))?,
+                ),
+                _ => None,
+            };
+            let context = MessageContext {
+                workspace: ws.clone(),
+                contact: contact.clone(),
+                agent,
+            };
+            prepare(message, template, &context, now)
+        })();
+        match outcome {
+            Ok(new) => {
+                results.push(None);
+                prepared.push((results.len() - 1, new));
+            }
+            Err(refused) => results.push(Some(Err(refused))),
+        }
+    }
+    let (slots, news): (Vec<usize>, Vec<NewMessage>) = prepared.into_iter().unzip();
+    let stored = deps.store.start_conversations(news).await?;
+    let mut last = None;
+    for (slot, result) in slots.into_iter().zip(stored) {
+        if let Ok(stored) = &result {
+            last = last.max(Some(stored.seq));
+        }
+        results[slot] = Some(result.map_err(not_found("contact_id")));
+    }
+    if let Some(seq) = last {
+        deps.bus.publish(workspace, seq);
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or(Err(SendError::NotFound("contact_id"))))
+        .collect())
+}
+
+/// The message as it will be stored, with its conversation (if it starts
+/// one) and its email plan: everything decided before the write.
+fn prepare(
+    message: &ChatMessage,
+    template: &CompiledTemplate<'_>,
+    context: &MessageContext,
+    now: crate::Timestamp,
+) -> Result<NewMessage, SendError> {
+    let body = render_loaded(message, template, context)?;
     let stored = Message {
         id: MessageId::generate(),
         workspace_id: message.workspace_id,
@@ -108,25 +242,14 @@ pub async fn send_chat_message(
         &context.contact,
         message.email_fallback,
     );
-    // The store checks the conversation is this contact's as it locks it;
-    // only when it refuses do we look again, to say which id is wrong.
-    let result = match deps
-        .store
-        .append_message(NewMessage {
-            message: stored,
-            contact_id: message.contact_id,
-            new_conversation,
-            email,
-            email_key: None,
-            bulk_send: message.bulk_send,
-        })
-        .await
-    {
-        Err(StoreError::NotFound) => return Err(explain_refusal(deps, &message).await),
-        other => other?,
-    };
-    deps.bus.publish(result.message.workspace_id, result.seq);
-    Ok(result)
+    Ok(NewMessage {
+        message: stored,
+        contact_id: message.contact_id,
+        new_conversation,
+        email,
+        email_key: None,
+        bulk_send: message.bulk_send,
+    })
 }
 
 /// A message a contact writes (in the widget, or by replying to an email):
@@ -252,14 +375,12 @@ pub async fn preview_message(
         email_fallback: false,
         bulk_send: None,
     };
-    Ok(render(deps, &message, &template).await?.0)
+    let context = load_context(deps, &message).await?;
+    render_loaded(&message, &template.compile()?, &context)
 }
 
-async fn render(
-    deps: Deps<'_>,
-    message: &ChatMessage,
-    template: &SnippetTemplate,
-) -> Result<(String, MessageContext), SendError> {
+/// Reads what rendering needs: the workspace, the contact and the sender.
+async fn load_context(deps: Deps<'_>, message: &ChatMessage) -> Result<MessageContext, SendError> {
     let agent_id = match message.from {
         Author::Agent(id) => Some(id),
         _ => None,
@@ -272,6 +393,15 @@ async fn render(
     if agent_id.is_some() && loaded.agent.is_none() {
         return Err(SendError::NotFound("from_agent_id"));
     }
+    Ok(loaded)
+}
+
+/// The body as this contact sees it; refuses one that renders empty.
+fn render_loaded(
+    message: &ChatMessage,
+    template: &CompiledTemplate<'_>,
+    loaded: &MessageContext,
+) -> Result<String, SendError> {
     let mut context = RenderContext::new(&loaded.contact, loaded.agent.as_ref(), &loaded.workspace);
     if let Some((name, params)) = &message.event {
         context = context.with_event(name, params.clone());
@@ -282,7 +412,7 @@ async fn render(
             ValidationError::field("body", "renders to an empty message for this contact").into(),
         );
     }
-    Ok((body, loaded))
+    Ok(body)
 }
 
 /// Maps `NotFound` to the request field whose id found nothing.

@@ -374,6 +374,15 @@ pub trait Store: Send + Sync + 'static {
     /// entries and its jobs in one transaction. `NotFound` when the
     /// conversation or contact is not in the message's workspace.
     async fn append_message(&self, new: NewMessage) -> Result<StoredMessage, StoreError>;
+    /// `append_message` for many messages that each start a new
+    /// conversation (a bulk send's), in one transaction with a few
+    /// statements per 500 messages. Per message, in order: what was stored,
+    /// or `NotFound` (the contact is not in the workspace) or `Conflict`
+    /// (its bulk recipient was sent already, or the send stopped).
+    async fn start_conversations(
+        &self,
+        new: Vec<NewMessage>,
+    ) -> Result<Vec<Result<StoredMessage, StoreError>>, StoreError>;
     async fn conversation(
         &self,
         workspace: WorkspaceId,

@@ -151,9 +151,35 @@ impl SnippetTemplate {
 
     /// Renders for one recipient.
     pub fn render(&self, context: &RenderContext) -> Result<String, TemplateError> {
-        let rendered = ENVIRONMENT
-            .render_str(&self.0, Value::from(Serde(context)))
-            .map_err(|err| locate(&self.0, &err))?;
+        self.compile()?.render(context)
+    }
+
+    /// Compiles the template once, to render it for many recipients.
+    pub fn compile(&self) -> Result<CompiledTemplate<'_>, TemplateError> {
+        ENVIRONMENT
+            .template_from_str(&self.0)
+            .map(|template| CompiledTemplate {
+                source: &self.0,
+                template,
+            })
+            .map_err(|err| locate(&self.0, &err))
+    }
+}
+
+/// A snippet template compiled for rendering (a bulk send renders one for
+/// every recipient).
+pub struct CompiledTemplate<'s> {
+    source: &'s str,
+    template: minijinja::Template<'s, 's>,
+}
+
+impl CompiledTemplate<'_> {
+    /// Renders for one recipient.
+    pub fn render(&self, context: &RenderContext) -> Result<String, TemplateError> {
+        let rendered = self
+            .template
+            .render(Value::from(Serde(context)))
+            .map_err(|err| locate(self.source, &err))?;
         if rendered.chars().count() > MAX_RENDERED_CHARS {
             return Err(TemplateError {
                 message: format!(

@@ -3,9 +3,10 @@
 //! Every value is a bound parameter; identifiers (property names) are bound
 //! too, as JSON paths or keys, never spliced into the text.
 //!
-//! Positive event, tag-free and conversation conditions are `id IN
-//! (subquery)` on indexed tables, which lets the planner drive the query
-//! from the rarest condition; negative ones are `NOT IN`.
+//! A positive event condition is `id IN (subquery)` on the indexed
+//! summaries, which lets the planner drive the query from the rarest
+//! condition; negative ones, and conversation conditions, are (NOT)
+//! EXISTS, which both planners turn into (anti-)joins.
 
 use rapport_core::Timestamp;
 use rapport_core::contact::PropType;
@@ -37,18 +38,19 @@ fn col(name: &'static str) -> Expr {
     Expr::col(("contacts", name))
 }
 
-/// A LIKE pattern matching text that contains (or starts with) `text`.
-fn like_pattern(text: &str, starts: bool) -> LikeExpr {
+/// A LIKE pattern matching text that contains (or starts with) `text`,
+/// with `\` escaping the wildcards (PostgreSQL's default escape; SQLite
+/// is told with ESCAPE).
+fn like_pattern(text: &str, starts: bool) -> String {
     let escaped = text
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
-    let pattern = if starts {
+    if starts {
         format!("{escaped}%")
     } else {
         format!("%{escaped}%")
-    };
-    LikeExpr::new(pattern).escape('\\')
+    }
 }
 
 fn system_column(name: &str) -> Option<&'static str> {
@@ -124,15 +126,16 @@ impl Compiler<'_> {
             }
             Filter::OpenConversation(yes) => {
                 let open = Query::select()
-                    .column("contact_id")
-                    .from("conversations")
-                    .and_where(Expr::col("workspace_id").eq(self.workspace))
-                    .and_where(Expr::col("status").eq("open"))
+                    .expr(Expr::cust("1"))
+                    .from_as("conversations", "v")
+                    .and_where(Expr::col(("v", "workspace_id")).eq(self.workspace))
+                    .and_where(Expr::col(("v", "contact_id")).equals(("contacts", "id")))
+                    .and_where(Expr::col(("v", "status")).eq("open"))
                     .to_owned();
                 if *yes {
-                    col("id").in_subquery(open)
+                    Expr::exists(open)
                 } else {
-                    col("id").not_in_subquery(open)
+                    Expr::exists(open).not()
                 }
             }
         }
@@ -140,25 +143,28 @@ impl Compiler<'_> {
 
     fn event(&self, name: &str, test: EventTest) -> Expr {
         let mut done: SelectStatement = Query::select()
-            .column("contact_id")
-            .from("contact_events")
-            .and_where(Expr::col("workspace_id").eq(self.workspace))
-            .and_where(Expr::col("name").eq(name))
+            .column(("e", "contact_id"))
+            .from_as("contact_events", "e")
+            .and_where(Expr::col(("e", "workspace_id")).eq(self.workspace))
+            .and_where(Expr::col(("e", "name")).eq(name))
             .to_owned();
         match test {
             EventTest::Performed | EventTest::NotPerformed => {}
             EventTest::CountAtLeast(n) => {
-                done.and_where(Expr::col("count").gte(n));
+                done.and_where(Expr::col(("e", "count")).gte(n));
             }
             EventTest::FirstSince(at) => {
-                done.and_where(Expr::col("first_at").gte(at.as_millis()));
+                done.and_where(Expr::col(("e", "first_at")).gte(at.as_millis()));
             }
             EventTest::LastSince(at) => {
-                done.and_where(Expr::col("last_at").gte(at.as_millis()));
+                done.and_where(Expr::col(("e", "last_at")).gte(at.as_millis()));
             }
         }
         if test == EventTest::NotPerformed {
-            col("id").not_in_subquery(done)
+            // NOT EXISTS, not NOT IN: PostgreSQL plans it as an anti-join,
+            // where NOT IN over a large subquery is checked row by row.
+            done.and_where(Expr::col(("e", "contact_id")).equals(("contacts", "id")));
+            Expr::exists(done).not()
         } else {
             col("id").in_subquery(done)
         }
@@ -209,21 +215,15 @@ impl Compiler<'_> {
                 _ => always(false),
             };
         }
-        // The value as SQL of its type; NULL when unset (or, for data
-        // stored before types were kept, of another type).
+        // The value as SQL of its type; NULL when unset. A property keeps
+        // its type, so text needs no check (one JSON lookup per row is what
+        // a scan of many contacts costs); PostgreSQL's casts of numbers
+        // and booleans are guarded, so a value stored before types were
+        // kept cannot fail the query.
         let value = match (self.dialect, ty) {
-            (Dialect::Sqlite, PropType::Number) => Expr::cust_with_values(
-                "(CASE WHEN json_type(contacts.props, ?) IN ('integer', 'real') THEN json_extract(contacts.props, ?) END)",
-                [path.as_str(), path.as_str()],
-            ),
-            (Dialect::Sqlite, PropType::Boolean) => Expr::cust_with_values(
-                "(CASE WHEN json_type(contacts.props, ?) IN ('true', 'false') THEN json_extract(contacts.props, ?) END)",
-                [path.as_str(), path.as_str()],
-            ),
-            (Dialect::Sqlite, _) => Expr::cust_with_values(
-                "(CASE WHEN json_type(contacts.props, ?) = 'text' THEN json_extract(contacts.props, ?) END)",
-                [path.as_str(), path.as_str()],
-            ),
+            (Dialect::Sqlite, _) => {
+                Expr::cust_with_values("json_extract(contacts.props, ?)", [path.as_str()])
+            }
             (Dialect::Postgres, PropType::Number) => Expr::cust_with_values(
                 "(CASE WHEN jsonb_typeof(contacts.props -> $1) = 'number' THEN (contacts.props ->> $1)::float8 END)",
                 [name],
@@ -232,10 +232,7 @@ impl Compiler<'_> {
                 "(CASE WHEN jsonb_typeof(contacts.props -> $1) = 'boolean' THEN (contacts.props ->> $1)::boolean END)",
                 [name],
             ),
-            (Dialect::Postgres, _) => Expr::cust_with_values(
-                "(CASE WHEN jsonb_typeof(contacts.props -> $1) = 'string' THEN contacts.props ->> $1 END)",
-                [name],
-            ),
+            (Dialect::Postgres, _) => Expr::cust_with_values("(contacts.props ->> $1)", [name]),
         };
         match test {
             // Stored date-times are fixed-width text, so they compare as text.
@@ -255,7 +252,9 @@ impl Compiler<'_> {
             (Scalar::Bool(b), Dialect::Postgres) => Expr::val(*b),
         };
         let like = |value: Expr, text: &str, starts: bool| match self.dialect {
-            Dialect::Sqlite => value.like(like_pattern(text, starts)),
+            Dialect::Sqlite => value.like(LikeExpr::new(like_pattern(text, starts)).escape('\\')),
+            // `ILIKE ... ESCAPE` as sea-query writes it is a syntax error on
+            // PostgreSQL; its default escape is the one we use anyway.
             Dialect::Postgres => value.ilike(like_pattern(text, starts)),
         };
         match test {

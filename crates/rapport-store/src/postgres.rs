@@ -36,6 +36,9 @@ const TAG_COUNTS: &str =
     "SELECT t AS tag, COUNT(*) AS n FROM contacts c, jsonb_array_elements_text(c.tags) t
      WHERE c.workspace_id = $1 GROUP BY t ORDER BY t LIMIT 1000";
 
+/// What a read of rows that the transaction then changes adds.
+const ROW_LOCK: &str = " FOR UPDATE";
+
 include!("shared.rs");
 
 pub struct PostgresStore {

@@ -675,12 +675,33 @@ async fn log_all(
     conversation: Option<ConversationId>,
     entries: &[(impl std::borrow::Borrow<Activity>, Timestamp)],
 ) -> Result<i64, StoreError> {
+    let rows: Vec<_> = entries
+        .iter()
+        .map(|(activity, at)| (contact, conversation, activity.borrow(), *at))
+        .collect();
+    log_rows(conn, workspace, &rows)
+        .await?
+        .into_iter()
+        .map(|(_, seq)| seq)
+        .max()
+        .ok_or_else(|| StoreError::Other("no activity was logged".into()))
+}
+
+/// An activity entry to append: its contact, conversation, what, when.
+type LogRow<'a> = (ContactId, Option<ConversationId>, &'a Activity, Timestamp);
+
+/// Appends entries (of any contacts of one workspace) in one statement;
+/// returns each entry's conversation and position, in no particular order.
+async fn log_rows(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    rows: &[LogRow<'_>],
+) -> Result<Vec<(Option<Uuid>, i64)>, StoreError> {
     lock_log(conn, workspace).await?;
     let mut sql = QueryBuilder::<Db>::new(
         "INSERT INTO activity (workspace_id, contact_id, conversation_id, kind, data, created_at) ",
     );
-    sql.push_values(entries, |mut row, (activity, at)| {
-        let activity = activity.borrow();
+    sql.push_values(rows, |mut row, (contact, conversation, activity, at)| {
         row.push_bind(workspace.as_uuid())
             .push_bind(contact.as_uuid())
             .push_bind(conversation.map(|c| c.as_uuid()))
@@ -688,15 +709,11 @@ async fn log_all(
             .push_bind(Json(activity.data()))
             .push_bind(ms(*at));
     });
-    sql.push(" RETURNING seq");
-    let seqs: Vec<i64> = sql
-        .build_query_scalar()
+    sql.push(" RETURNING conversation_id, seq");
+    sql.build_query_as()
         .fetch_all(&mut *conn)
         .await
-        .map_err(db_err)?;
-    seqs.into_iter()
-        .max()
-        .ok_or_else(|| StoreError::Other("no activity was logged".into()))
+        .map_err(db_err)
 }
 
 fn activity_from_row(row: &DbRow) -> Result<ActivityEntry, StoreError> {
@@ -784,12 +801,12 @@ async fn save_conversation_state(conn: &mut Conn, c: &Conversation) -> Result<()
     Ok(())
 }
 
-async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessage, StoreError> {
-    // Few statements: on SQLite each is a round trip to the driver's thread,
-    // and the single writer runs them one after another.
-    let message = new.message;
-    let ws = message.workspace_id;
-    let (email_status, skipped) = match &new.email {
+/// A message's email state as stored, and the timeline entry of a skip.
+fn email_state(
+    message: &Message,
+    plan: Option<&EmailPlan>,
+) -> (Option<&'static str>, Option<Activity>) {
+    match plan {
         None => (None, None),
         Some(EmailPlan::Schedule(_)) => (Some("pending"), None),
         Some(EmailPlan::Skip(reason)) => (
@@ -800,7 +817,263 @@ async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessag
                 error: None,
             }),
         ),
+    }
+}
+
+/// How many messages `start_conversations` writes per statement (the
+/// activity insert binds 18 values per message, well under both drivers'
+/// limits).
+const START_CHUNK: usize = 500;
+
+/// The ids among `ids` that name contacts of the workspace.
+async fn existing_contacts(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    ids: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in ids.chunks(START_CHUNK) {
+        let mut sql = QueryBuilder::<Db>::new("SELECT id FROM contacts WHERE workspace_id = ");
+        sql.push_bind(workspace.as_uuid()).push(" AND id IN (");
+        let mut list = sql.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        sql.push(")");
+        let rows: Vec<Uuid> = sql
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// The listed recipients of a bulk send that are still pending, if the send
+/// is still sending (locked on PostgreSQL until commit).
+async fn pending_recipients(
+    conn: &mut Conn,
+    bulk_send: Uuid,
+    contacts: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+    let mut pending = std::collections::HashSet::new();
+    for chunk in contacts.chunks(START_CHUNK) {
+        let mut sql = QueryBuilder::<Db>::new(
+            "SELECT contact_id FROM bulk_send_recipients WHERE bulk_send_id = ",
+        );
+        sql.push_bind(bulk_send)
+            .push(" AND message_id IS NULL AND error IS NULL AND contact_id IN (");
+        let mut list = sql.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        sql.push(") AND EXISTS (SELECT 1 FROM bulk_sends WHERE id = ")
+            .push_bind(bulk_send)
+            .push(" AND status = 'sending')")
+            .push(ROW_LOCK);
+        let rows: Vec<Uuid> = sql
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        pending.extend(rows);
+    }
+    Ok(pending)
+}
+
+/// `append_message` for many messages that each start a conversation, with
+/// a few statements per 500 messages instead of a few per message: the
+/// same rows, entries, recipient marks and jobs. A message whose contact
+/// is not in the workspace is `NotFound`; one whose bulk recipient was sent
+/// already (or whose send stopped) is `Conflict`; the others are stored.
+async fn start_conversations(
+    conn: &mut Conn,
+    news: Vec<NewMessage>,
+) -> Result<Vec<Result<StoredMessage, StoreError>>, StoreError> {
+    let Some(first) = news.first() else {
+        return Ok(Vec::new());
     };
+    let ws = first.message.workspace_id;
+    let shape_ok = news.iter().all(|n| {
+        n.message.workspace_id == ws
+            && n.email_key.is_none()
+            && n.new_conversation.as_ref().is_some_and(|c| {
+                c.id == n.message.conversation_id
+                    && c.workspace_id == ws
+                    && c.contact_id == n.contact_id
+            })
+    });
+    if !shape_ok {
+        return Err(StoreError::Other(
+            "start_conversations takes new conversations of one workspace".into(),
+        ));
+    }
+    let contact_ids: Vec<Uuid> = news.iter().map(|n| n.contact_id.as_uuid()).collect();
+    let existing = existing_contacts(conn, ws, &contact_ids).await?;
+    let mut pending = std::collections::HashMap::new();
+    let sends: std::collections::BTreeSet<BulkSendId> =
+        news.iter().filter_map(|n| n.bulk_send).collect();
+    for send in sends {
+        let listed: Vec<Uuid> = news
+            .iter()
+            .filter(|n| n.bulk_send == Some(send))
+            .map(|n| n.contact_id.as_uuid())
+            .collect();
+        pending.insert(
+            send,
+            pending_recipients(conn, send.as_uuid(), &listed).await?,
+        );
+    }
+    let mut results = Vec::with_capacity(news.len());
+    let mut accepted = Vec::new();
+    for new in news {
+        let contact = new.contact_id.as_uuid();
+        if !existing.contains(&contact) {
+            results.push(Some(Err(StoreError::NotFound)));
+        } else if new
+            .bulk_send
+            .is_some_and(|send| !pending.get(&send).is_some_and(|p| p.contains(&contact)))
+        {
+            results.push(Some(Err(StoreError::Conflict(
+                "this recipient was sent already, or the bulk send stopped".into(),
+            ))));
+        } else {
+            results.push(None);
+            accepted.push((results.len() - 1, new));
+        }
+    }
+    for chunk in accepted.chunks(START_CHUNK) {
+        let conversations: Vec<Conversation> = chunk
+            .iter()
+            .filter_map(|(_, n)| {
+                n.new_conversation
+                    .as_ref()
+                    .map(|c| c.with_message(&n.message))
+            })
+            .collect();
+        let mut sql = QueryBuilder::<Db>::new(
+            "INSERT INTO conversations (id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, created_at, updated_at) ",
+        );
+        sql.push_values(&conversations, |mut row, c| {
+            row.push_bind(c.id.as_uuid())
+                .push_bind(c.workspace_id.as_uuid())
+                .push_bind(c.contact_id.as_uuid())
+                .push_bind(c.status.as_str())
+                .push_bind(c.assignee_id.map(|a| a.as_uuid()))
+                .push_bind(c.snoozed_until.map(ms))
+                .push_bind(c.waiting_since.map(ms))
+                .push_bind(ms(c.created_at))
+                .push_bind(ms(c.updated_at));
+        });
+        sql.build().execute(&mut *conn).await.map_err(db_err)?;
+
+        let states: Vec<_> = chunk
+            .iter()
+            .map(|(_, n)| email_state(&n.message, n.email.as_ref()))
+            .collect();
+        let messages: Vec<_> = chunk
+            .iter()
+            .zip(&states)
+            .map(|((_, n), (status, _))| (&n.message, *status))
+            .collect();
+        insert_messages(conn, &messages).await?;
+
+        let marks: Vec<_> = chunk
+            .iter()
+            .filter_map(|(_, n)| n.bulk_send.map(|send| (send, n)))
+            .collect();
+        if !marks.is_empty() {
+            let mut sql = QueryBuilder::<Db>::new(
+                "WITH sent (bulk_send_id, contact_id, message_id, conversation_id, sent_at) AS (",
+            );
+            sql.push_values(&marks, |mut row, (send, n)| {
+                row.push_bind(send.as_uuid())
+                    .push_bind(n.contact_id.as_uuid())
+                    .push_bind(n.message.id.as_uuid())
+                    .push_bind(n.message.conversation_id.as_uuid())
+                    .push_bind(ms(n.message.created_at));
+            });
+            sql.push(
+                ") UPDATE bulk_send_recipients SET message_id = sent.message_id,
+                   conversation_id = sent.conversation_id, sent_at = sent.sent_at
+                 FROM sent WHERE bulk_send_recipients.bulk_send_id = sent.bulk_send_id
+                   AND bulk_send_recipients.contact_id = sent.contact_id",
+            );
+            sql.build().execute(&mut *conn).await.map_err(db_err)?;
+        }
+
+        let started = Activity::ConversationStarted;
+        let entries: Vec<(Activity, Option<Activity>, Option<Activity>)> = chunk
+            .iter()
+            .zip(states)
+            .map(|((_, n), (_, skipped))| {
+                (
+                    Activity::Message(n.message.clone()),
+                    skipped,
+                    n.bulk_send
+                        .map(|bulk_send_id| Activity::BulkSendReceived { bulk_send_id }),
+                )
+            })
+            .collect();
+        let mut rows: Vec<LogRow<'_>> = Vec::with_capacity(chunk.len() * 4);
+        for ((_, n), (message, skipped, bulk)) in chunk.iter().zip(&entries) {
+            let (contact, conversation, at) = (
+                n.contact_id,
+                Some(n.message.conversation_id),
+                n.message.created_at,
+            );
+            rows.push((contact, conversation, &started, at));
+            rows.push((contact, conversation, message, at));
+            rows.extend(skipped.iter().map(|a| (contact, conversation, a, at)));
+            rows.extend(bulk.iter().map(|a| (contact, conversation, a, at)));
+        }
+        let logged = log_rows(conn, ws, &rows).await?;
+        let mut last_seq = std::collections::HashMap::new();
+        for (conversation, seq) in logged {
+            let last = last_seq.entry(conversation).or_insert(seq);
+            *last = (*last).max(seq);
+        }
+        // After the log append, as in `append_message`.
+        let jobs: Vec<&NewJob> = chunk
+            .iter()
+            .filter_map(|(_, n)| match &n.email {
+                Some(EmailPlan::Schedule(job)) => Some(job),
+                _ => None,
+            })
+            .collect();
+        insert_jobs(conn, &jobs, first_created_at(chunk)).await?;
+
+        for ((index, n), conversation) in chunk.iter().zip(conversations) {
+            let seq = last_seq
+                .get(&Some(n.message.conversation_id.as_uuid()))
+                .copied()
+                .ok_or_else(|| StoreError::Other("a message was not logged".into()))?;
+            results[*index] = Some(Ok(StoredMessage {
+                message: n.message.clone(),
+                conversation,
+                seq,
+            }));
+        }
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(StoreError::Other("a message was left out".into()))))
+        .collect())
+}
+
+fn first_created_at(chunk: &[(usize, NewMessage)]) -> Timestamp {
+    chunk
+        .first()
+        .map_or(Timestamp::from_millis(0), |(_, n)| n.message.created_at)
+}
+
+async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessage, StoreError> {
+    // Few statements: on SQLite each is a round trip to the driver's thread,
+    // and the single writer runs them one after another.
+    let message = new.message;
+    let ws = message.workspace_id;
+    let (email_status, skipped) = email_state(&message, new.email.as_ref());
     let mut entries = vec![(Activity::Message(message.clone()), message.created_at)];
     if let Some(skipped) = skipped {
         entries.push((skipped, message.created_at));
@@ -893,20 +1166,29 @@ async fn append_message(conn: &mut Conn, new: NewMessage) -> Result<StoredMessag
 
 /// Enqueues a job, unless one with the same kind and key is pending.
 async fn insert_job(conn: &mut Conn, job: &NewJob, now: Timestamp) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO jobs (id, workspace_id, kind, dedupe_key, payload, due_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kind, dedupe_key) DO NOTHING",
-    )
-    .bind(job.id.as_uuid())
-    .bind(job.workspace_id.as_uuid())
-    .bind(job.kind)
-    .bind(&job.key)
-    .bind(Json(&job.payload))
-    .bind(ms(job.due_at))
-    .bind(ms(now))
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    insert_jobs(conn, &[job], now).await
+}
+
+/// Enqueues jobs in one statement (each skipped if one with its kind and
+/// key is pending).
+async fn insert_jobs(conn: &mut Conn, jobs: &[&NewJob], now: Timestamp) -> Result<(), StoreError> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let mut sql = QueryBuilder::<Db>::new(
+        "INSERT INTO jobs (id, workspace_id, kind, dedupe_key, payload, due_at, created_at) ",
+    );
+    sql.push_values(jobs, |mut row, job| {
+        row.push_bind(job.id.as_uuid())
+            .push_bind(job.workspace_id.as_uuid())
+            .push_bind(job.kind)
+            .push_bind(job.key.clone())
+            .push_bind(Json(job.payload.clone()))
+            .push_bind(ms(job.due_at))
+            .push_bind(ms(now));
+    });
+    sql.push(" ON CONFLICT (kind, dedupe_key) DO NOTHING");
+    sql.build().execute(&mut *conn).await.map_err(db_err)?;
     Ok(())
 }
 
@@ -915,27 +1197,34 @@ async fn insert_message(
     message: &Message,
     email_status: Option<&str>,
 ) -> Result<(), StoreError> {
-    let (author_type, author_id) = match message.author {
-        Author::Agent(id) => ("agent", Some(id.as_uuid())),
-        Author::Contact(id) => ("contact", Some(id.as_uuid())),
-        Author::Bot => ("bot", None),
-    };
-    sqlx::query(
-        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, email_status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(message.id.as_uuid())
-    .bind(message.workspace_id.as_uuid())
-    .bind(message.conversation_id.as_uuid())
-    .bind(author_type)
-    .bind(author_id)
-    .bind(message.kind.as_str())
-    .bind(&message.body)
-    .bind(ms(message.created_at))
-    .bind(email_status)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    insert_messages(conn, &[(message, email_status)]).await
+}
+
+/// Inserts messages, each with its email state, in one statement.
+async fn insert_messages(
+    conn: &mut Conn,
+    messages: &[(&Message, Option<&str>)],
+) -> Result<(), StoreError> {
+    let mut sql = QueryBuilder::<Db>::new(
+        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, email_status) ",
+    );
+    sql.push_values(messages, |mut row, (message, email_status)| {
+        let (author_type, author_id) = match message.author {
+            Author::Agent(id) => ("agent", Some(id.as_uuid())),
+            Author::Contact(id) => ("contact", Some(id.as_uuid())),
+            Author::Bot => ("bot", None),
+        };
+        row.push_bind(message.id.as_uuid())
+            .push_bind(message.workspace_id.as_uuid())
+            .push_bind(message.conversation_id.as_uuid())
+            .push_bind(author_type)
+            .push_bind(author_id)
+            .push_bind(message.kind.as_str())
+            .push_bind(message.body.clone())
+            .push_bind(ms(message.created_at))
+            .push_bind(*email_status);
+    });
+    sql.build().execute(&mut *conn).await.map_err(db_err)?;
     Ok(())
 }
 
@@ -1523,27 +1812,31 @@ async fn create_bulk_send(conn: &mut Conn, new: NewBulkSend) -> Result<BulkSend,
         sent: 0,
         failed: 0,
         pending: total,
-        read: 0,
-        replied: 0,
+        read: None,
+        replied: None,
         created_at: new.created_at,
         finished_at: None,
     })
 }
 
 /// A bulk send with its counts (the `*_count` columns), by workspace `$1`.
+/// Pending and failed recipients are counted on partial indexes, so a send
+/// in progress can be polled; who read or replied is counted once it ends.
 macro_rules! bulk_send_select {
     () => {
         "SELECT b.id, b.workspace_id, b.created_by, b.from_agent_id, b.body, b.email_fallback,
         b.status, b.total, b.created_at, b.finished_at,
         (SELECT COUNT(*) FROM bulk_send_recipients r
-          WHERE r.bulk_send_id = b.id AND r.message_id IS NOT NULL) AS sent_count,
+          WHERE r.bulk_send_id = b.id AND r.message_id IS NULL AND r.error IS NULL) AS pending_count,
         (SELECT COUNT(*) FROM bulk_send_recipients r
           WHERE r.bulk_send_id = b.id AND r.error IS NOT NULL) AS failed_count,
-        (SELECT COUNT(*) FROM bulk_send_recipients r JOIN conversations c ON c.id = r.conversation_id
-          WHERE r.bulk_send_id = b.id AND c.contact_read_at >= r.sent_at) AS read_count,
-        (SELECT COUNT(*) FROM bulk_send_recipients r
-          WHERE r.bulk_send_id = b.id AND EXISTS (SELECT 1 FROM messages m
-            WHERE m.conversation_id = r.conversation_id AND m.author_type = 'contact')) AS replied_count
+        CASE WHEN b.status = 'sending' THEN NULL ELSE
+          (SELECT COUNT(*) FROM bulk_send_recipients r JOIN conversations c ON c.id = r.conversation_id
+            WHERE r.bulk_send_id = b.id AND c.contact_read_at >= r.sent_at) END AS read_count,
+        CASE WHEN b.status = 'sending' THEN NULL ELSE
+          (SELECT COUNT(*) FROM bulk_send_recipients r
+            WHERE r.bulk_send_id = b.id AND EXISTS (SELECT 1 FROM messages m
+              WHERE m.conversation_id = r.conversation_id AND m.author_type = 'contact')) END AS replied_count
      FROM bulk_sends b WHERE b.workspace_id = $1"
     };
 }
@@ -1553,8 +1846,14 @@ fn bulk_send_from_row(row: &DbRow) -> Result<BulkSend, StoreError> {
         u64::try_from(row.try_get::<i64, _>(column).map_err(db_err)?).map_err(data_err)
     };
     let total = count("total")?;
-    let sent = count("sent_count")?;
+    let pending = count("pending_count")?;
     let failed = count("failed_count")?;
+    let finished = |column: &str| -> Result<Option<u64>, StoreError> {
+        row.try_get::<Option<i64>, _>(column)
+            .map_err(db_err)?
+            .map(|n| u64::try_from(n).map_err(data_err))
+            .transpose()
+    };
     Ok(BulkSend {
         id: BulkSendId::from_uuid(uuid(row, "id")?),
         workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
@@ -1564,11 +1863,11 @@ fn bulk_send_from_row(row: &DbRow) -> Result<BulkSend, StoreError> {
         email_fallback: row.try_get("email_fallback").map_err(db_err)?,
         status: parsed(row, "status")?,
         total,
-        sent,
+        sent: total.saturating_sub(pending + failed),
         failed,
-        pending: total.saturating_sub(sent + failed),
-        read: count("read_count")?,
-        replied: count("replied_count")?,
+        pending,
+        read: finished("read_count")?,
+        replied: finished("replied_count")?,
         created_at: ts(row, "created_at")?,
         finished_at: opt_ts(row, "finished_at")?,
     })
@@ -2141,6 +2440,13 @@ impl Store for Backend {
 
     async fn append_message(&self, new: NewMessage) -> Result<StoredMessage, StoreError> {
         self.write(op!(append_message, new)).await
+    }
+
+    async fn start_conversations(
+        &self,
+        new: Vec<NewMessage>,
+    ) -> Result<Vec<Result<StoredMessage, StoreError>>, StoreError> {
+        self.write(op!(start_conversations, new)).await
     }
 
     async fn conversation(

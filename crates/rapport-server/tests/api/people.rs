@@ -302,6 +302,15 @@ async fn every_filter_operator_matches_an_independent_evaluation(backend: Backen
             json!({"prop": "name", "op": "not_set"}),
             Box::new(|p| p.name.is_none()),
         ),
+        // Wildcards in a value are plain characters.
+        (
+            json!({"prop": "name", "op": "contains", "value": "%"}),
+            Box::new(|_| false),
+        ),
+        (
+            json!({"prop": "name", "op": "starts_with", "value": "Person_"}),
+            Box::new(|_| false),
+        ),
         (
             json!({"prop": "country", "op": "eq", "value": "France"}),
             Box::new(|p| p.country == Some("France")),
@@ -922,6 +931,39 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
             done.body["pending"].as_u64()
         ),
         (Some("done"), Some(1_000), Some(0))
+    );
+    // Who read it and who answered are counted once it is done.
+    assert_eq!(
+        (done.body["read"].as_u64(), done.body["replied"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let conversation: rapport_core::ids::ConversationId =
+        serde_json::from_value(message["conversation_id"].clone()).unwrap();
+    app.store
+        .mark_read(
+            app.owner.workspace_id,
+            conversation,
+            recipients[7],
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    rapport_core::messaging::post_contact_message(
+        restarted.deps(),
+        app.owner.workspace_id,
+        recipients[7],
+        Some(conversation),
+        "Thanks!",
+    )
+    .await
+    .unwrap();
+    let counted = app.get(&format!("/api/v1/bulk-sends/{id}")).await;
+    assert_eq!(
+        (
+            counted.body["read"].as_u64(),
+            counted.body["replied"].as_u64()
+        ),
+        (Some(1), Some(1))
     );
 }
 

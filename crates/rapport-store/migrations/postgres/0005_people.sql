@@ -92,3 +92,5 @@ CREATE TABLE bulk_send_recipients (
 );
 CREATE INDEX bulk_send_recipients_pending ON bulk_send_recipients (bulk_send_id, contact_id)
     WHERE message_id IS NULL AND error IS NULL;
+CREATE INDEX bulk_send_recipients_failed ON bulk_send_recipients (bulk_send_id)
+    WHERE error IS NOT NULL;

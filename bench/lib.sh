@@ -1,0 +1,76 @@
+# shellcheck shell=bash
+#
+# Helpers for the bench scripts: logging, free ports, waiting for a server,
+# and starting and stopping `rapport serve`. Source it from bash after
+# setting `work` (the scratch directory) and `bin` (where the binaries are).
+# bench/people.sh uses it; live.sh, write-path.sh and email.sh still carry
+# their own copies (moving them means re-running their measurements).
+
+log() {
+    printf '[bench] %s\n' "$*" >&2
+}
+
+# Stops process $1 (TERM, then KILL after 10 s), if it still runs.
+stop_pid() {
+    local pid=$1 i
+    [[ -n "$pid" ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# Prints the first TCP port at or above $1 that nothing listens on.
+free_port() {
+    local port=$1
+    while [[ -n "$(ss -Hltn "sport = :$port")" ]]; do
+        port=$((port + 1))
+    done
+    printf '%s\n' "$port"
+}
+
+# Prints the string after "KEY": in JSON text on stdin (one object, any layout).
+json_string() {
+    tr -d '\n' | sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p"
+}
+
+# Prints the number after "KEY": in JSON text on stdin.
+json_field_number() {
+    tr -d '\n' | sed -n "s/.*\"$1\": *\([-0-9.e+]*\).*/\1/p"
+}
+
+# start_server NAME ARGS...: `rapport ARGS... serve` on $port, from $work,
+# output appended to $work/NAME.log; sets server_pid and waits for /healthz.
+start_server() {
+    local name=$1 i
+    shift
+    (cd "$work" && RUST_LOG=warn exec "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") \
+        >>"$work/$name.log" 2>&1 &
+    server_pid=$!
+    for ((i = 0; i < 600; i++)); do
+        if curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; then
+            return 0
+        fi
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    log "the server did not become healthy; its log:"
+    cat "$work/$name.log" >&2
+    return 1
+}
+
+stop_server() {
+    local pid=${server_pid:-}
+    server_pid=
+    stop_pid "$pid"
+}
+
+# Prints the median of the numbers on stdin, one per line.
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+#
+# bench/people.sh: the one command that produces the People figures for
+# docs/benchmarks.md. For SQLite and for PostgreSQL (a throwaway cluster
+# from scripts/lib/postgres.sh) it:
+#   1. starts `rapport serve` (release build) on a fresh database and
+#      bootstraps a workspace;
+#   2. generates CONTACTS contacts straight into the database with SQL (the
+#      API would take far longer than the measurement): 20 custom
+#      properties each (plan, seats, beta, cohort, p1..p16), system
+#      properties (last seen within 30 days, sessions, country), and per
+#      contact the summaries of five event names, whose counts add up to
+#      about 10 events per contact (10,000,000 for a million). Only the
+#      summaries are generated, not the activity-log rows behind them:
+#      filters read the summaries, never the log;
+#   3. runs, RUNS times each, the issue's filter ("plan is pro, logged in
+#      within 7 days, never opened the billing page") through
+#      POST /api/v1/contacts/search: count only, and count with the first
+#      page of 50; then a single indexed-event condition and a tag-free
+#      property condition for comparison. Reports medians (curl's total
+#      time, so HTTP and JSON are in);
+#   4. sends one bulk message to the BULK contacts of cohort "bulk" (every
+#      one has an email address, none is online) and times it from the
+#      POST to the send's status `done`; then checks in the database that
+#      BULK messages are stored and BULK email fallback jobs are queued.
+# Progress goes to stderr, the markdown table to stdout. Everything started
+# is stopped and the scratch directory removed on exit.
+#
+# Knobs (environment):
+#   CONTACTS   contacts generated (default 1000000)
+#   BULK       contacts in the bulk send (default 100000, at most CONTACTS)
+#   RUNS       timed runs of each query (default 7)
+#   BACKENDS   which to run (default "sqlite postgres")
+#   TMPDIR     where the scratch directory goes
+
+set -euo pipefail
+export LC_ALL=C
+
+CONTACTS=${CONTACTS:-1000000}
+BULK=${BULK:-100000}
+RUNS=${RUNS:-7}
+BACKENDS=${BACKENDS:-sqlite postgres}
+DAY=86400000
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib/postgres.sh
+source scripts/lib/postgres.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+unset DATABASE_URL RAPPORT_DATA_DIR RAPPORT_CONFIG
+
+work=
+server_pid=
+cleanup() {
+    stop_server
+    rapport_pg_cleanup
+    [[ -z "$work" ]] || rm -rf -- "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cargo build --release -p rapport-server >&2
+bin=${CARGO_TARGET_DIR:-$root/target}/release
+work=$(mktemp -d "${TMPDIR:-/tmp}/rapport-people.XXXXXX")
+chmod 755 "$work"
+
+# The issue's filter, and two single conditions.
+issue_filter='{"and":[{"prop":"plan","op":"eq","value":"pro"},{"event":"logged_in","op":"last_within_days","value":7},{"event":"opened_billing_page","op":"not_performed"}]}'
+event_filter='{"event":"invited_teammate","op":"count_at_least","value":5}'
+prop_filter='{"prop":"p7","op":"eq","value":"value 3"}'
+
+# generate_sql DIALECT WORKSPACE-LITERAL NOW: the statements of step 2.
+generate_sql() {
+    local dialect=$1 ws=$2 now=$3 series props events
+    if [[ $dialect == sqlite ]]; then
+        series="WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $CONTACTS)"
+        props="json_object('plan', CASE i % 3 WHEN 0 THEN 'pro' WHEN 1 THEN 'free' ELSE 'team' END,
+            'seats', i % 50, 'beta', json(CASE i % 2 WHEN 0 THEN 'true' ELSE 'false' END),
+            'cohort', CASE WHEN i <= $BULK THEN 'bulk' ELSE 'rest' END"
+        for p in $(seq 1 16); do props+=", 'p$p', 'value ' || ((i * $p) % 11)"; done
+        props+=")"
+        cat <<SQL
+BEGIN;
+$series
+INSERT INTO contacts (id, workspace_id, user_id, email, name, props, created_at, updated_at,
+                      first_seen_at, last_seen_at, sessions, country, tags)
+SELECT randomblob(16), $ws, 'u' || i, 'u' || i || '@example.test', 'Person ' || i, $props,
+       $now, $now, $now - 90 * $DAY, $now - (i % 30) * $DAY - (i % 86400) * 1000, 1 + i % 20,
+       CASE i % 4 WHEN 0 THEN 'France' WHEN 1 THEN 'Germany' WHEN 2 THEN 'Brazil' ELSE NULL END, '[]'
+FROM n;
+SQL
+        events="SELECT c.workspace_id, c.id, e.name, 1 + ((c.rowid + e.k) % 6),
+                   $now - 60 * $DAY, $now - ((c.rowid * 7 + e.k) % 30) * $DAY - 3600000
+                FROM contacts c JOIN ev e ON (c.rowid * 31 + e.k * 17) % 10 < e.pct
+                WHERE c.workspace_id = $ws;"
+    else
+        series="WITH n AS (SELECT generate_series(1, $CONTACTS) AS i)"
+        props="jsonb_build_object('plan', CASE i % 3 WHEN 0 THEN 'pro' WHEN 1 THEN 'free' ELSE 'team' END,
+            'seats', i % 50, 'beta', i % 2 = 0,
+            'cohort', CASE WHEN i <= $BULK THEN 'bulk' ELSE 'rest' END"
+        for p in $(seq 1 16); do props+=", 'p$p', 'value ' || ((i * $p) % 11)"; done
+        props+=")"
+        cat <<SQL
+BEGIN;
+$series
+INSERT INTO contacts (id, workspace_id, user_id, email, name, props, created_at, updated_at,
+                      first_seen_at, last_seen_at, sessions, country, tags)
+SELECT gen_random_uuid(), $ws, 'u' || i, 'u' || i || '@example.test', 'Person ' || i, $props,
+       $now, $now, $now - 90 * $DAY::bigint, $now - (i % 30) * $DAY::bigint - (i % 86400) * 1000, 1 + i % 20,
+       CASE i % 4 WHEN 0 THEN 'France' WHEN 1 THEN 'Germany' WHEN 2 THEN 'Brazil' ELSE NULL END, '[]'
+FROM n;
+SQL
+        events="SELECT c.workspace_id, c.id, e.name, 1 + ((c.i + e.k) % 6),
+                   $now - 60 * $DAY::bigint, $now - ((c.i * 7 + e.k) % 30) * $DAY::bigint - 3600000
+                FROM (SELECT workspace_id, id, substr(user_id, 2)::bigint AS i FROM contacts WHERE workspace_id = $ws) c
+                JOIN ev e ON (c.i * 31 + e.k * 17) % 10 < e.pct;"
+    fi
+    cat <<SQL
+CREATE TEMP TABLE ev (name TEXT, k INTEGER, pct INTEGER);
+INSERT INTO ev VALUES ('logged_in', 1, 9), ('opened_billing_page', 2, 3), ('viewed_pricing', 3, 6),
+                      ('invited_teammate', 4, 4), ('exported_report', 5, 7);
+INSERT INTO contact_events (workspace_id, contact_id, name, count, first_at, last_at) $events
+INSERT INTO property_types (workspace_id, name, type, created_at) VALUES
+    ($ws, 'plan', 'string', $now), ($ws, 'seats', 'number', $now), ($ws, 'beta', 'boolean', $now),
+$(for p in $(seq 1 16); do printf "    (%s, 'p%s', 'string', %s),\n" "$ws" "$p" "$now"; done)
+    ($ws, 'cohort', 'string', $now);
+COMMIT;
+ANALYZE;
+SQL
+}
+
+# time_search BODY: curl's total seconds for one search.
+time_search() {
+    curl -fsS -o /dev/null -w '%{time_total}\n' -X POST "$url/api/v1/contacts/search" \
+        -H "Authorization: Bearer $token" -H 'content-type: application/json' -d "$1"
+}
+
+# median_ms BODY: the median of RUNS searches, in ms (after one warm-up).
+median_ms() {
+    local i
+    time_search "$1" >/dev/null
+    for ((i = 0; i < RUNS; i++)); do time_search "$1"; done | median | awk '{ printf "%.0f", $1 * 1000 }'
+}
+
+rows=()
+run_backend() {
+    local label=$1 bootstrap ws now count events started finished status sent id stored jobs
+    shift
+    port=$(free_port 18180)
+    url=http://127.0.0.1:$port
+    log "$label: starting rapport serve on $url"
+    start_server "$label" "$@"
+    bootstrap=$(cd "$work" && "$bin/rapport" "$@" admin bootstrap \
+        --workspace Acme --email owner@acme.test --password 'long enough')
+    token=$(json_string api_token <<<"$bootstrap")
+    now=$(date +%s%3N)
+    log "$label: generating $CONTACTS contacts and their event summaries"
+    started=$(date +%s)
+    if [[ $label == sqlite ]]; then
+        ws="X'$("${db[@]}" "SELECT hex(id) FROM workspaces")'"
+        generate_sql sqlite "$ws" "$now" | "${db[@]}"
+    else
+        ws="'$("${db[@]}" -c "SELECT id FROM workspaces")'::uuid"
+        generate_sql postgres "$ws" "$now" | "${db[@]}" -v ON_ERROR_STOP=1 -q
+    fi
+    events=$(db_scalar "SELECT SUM(count) FROM contact_events")
+    log "$label: generated in $(($(date +%s) - started)) s: $events events"
+    count=$(curl -fsS -X POST "$url/api/v1/contacts/search" -H "Authorization: Bearer $token" \
+        -H 'content-type: application/json' -d "{\"filter\":$issue_filter,\"limit\":0}" | json_field_number count)
+    log "$label: the issue's filter matches $count contacts; timing $RUNS runs of each query"
+    local q_count q_page q_event q_prop
+    q_count=$(median_ms "{\"filter\":$issue_filter,\"limit\":0}")
+    q_page=$(median_ms "{\"filter\":$issue_filter,\"limit\":50}")
+    q_event=$(median_ms "{\"filter\":$event_filter,\"limit\":50}")
+    q_prop=$(median_ms "{\"filter\":$prop_filter,\"limit\":50}")
+
+    log "$label: bulk send to $BULK contacts"
+    started=$(date +%s%3N)
+    id=$(curl -fsS -X POST "$url/api/v1/bulk-sends" -H "Authorization: Bearer $token" \
+        -H 'content-type: application/json' \
+        -d '{"audience":{"filter":{"prop":"cohort","op":"eq","value":"bulk"}},"body":"Hi {{ user.name | default(\"there\") }}, the new billing page is live."}' |
+        json_string id)
+    status=sending
+    while [[ $status == sending ]]; do
+        sleep 0.2
+        status=$(curl -fsS "$url/api/v1/bulk-sends/$id" -H "Authorization: Bearer $token" | json_string status)
+    done
+    finished=$(date +%s%3N)
+    sent=$(curl -fsS "$url/api/v1/bulk-sends/$id" -H "Authorization: Bearer $token" | json_field_number sent)
+    stored=$(db_scalar "SELECT COUNT(*) FROM messages")
+    jobs=$(db_scalar "SELECT COUNT(*) FROM jobs WHERE kind = 'email_fallback'")
+    stop_server
+    local secs
+    secs=$(awk -v ms=$((finished - started)) 'BEGIN { printf "%.1f", ms / 1000 }')
+    log "$label: bulk send $status in $secs s: $sent sent, $stored messages stored, $jobs email jobs"
+    rows+=("| $label | $CONTACTS | $events | $count | $q_count | $q_page | $q_event | $q_prop | $BULK | $secs | $(awk -v n="$sent" -v s="$secs" 'BEGIN { printf "%.0f", n / s }') | $stored | $jobs |")
+}
+
+db_scalar() {
+    if [[ ${db[0]} == sqlite3 ]]; then "${db[@]}" "$1"; else "${db[@]}" -c "$1"; fi
+}
+
+for backend in $BACKENDS; do
+    case "$backend" in
+    sqlite)
+        db=(sqlite3 -batch "$work/sqlite/rapport.db")
+        run_backend sqlite --data-dir "$work/sqlite"
+        ;;
+    postgres)
+        ensure_postgres_installed
+        TMPDIR=$work start_test_postgres
+        psql "$RAPPORT_TEST_POSTGRES_URL" -v ON_ERROR_STOP=1 -q -c 'CREATE DATABASE rapport_bench'
+        db=(psql -Atq -d "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_bench")
+        run_backend postgres --database-url "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_bench"
+        rapport_pg_cleanup
+        ;;
+    *)
+        log "unknown backend '$backend' in BACKENDS (use sqlite, postgres)"
+        exit 2
+        ;;
+    esac
+done
+
+echo "| backend | contacts | events | issue filter matches | count only (ms) | count + first 50 (ms) | event condition + 50 (ms) | property condition + 50 (ms) | bulk recipients | bulk send (s) | messages/s | messages stored | email jobs |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
