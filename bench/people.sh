@@ -19,16 +19,22 @@
 #      page of 50; then a single indexed-event condition and a tag-free
 #      property condition for comparison. Reports medians (curl's total
 #      time, so HTTP and JSON are in);
-#   4. sends one bulk message to the BULK contacts of cohort "bulk" (every
-#      one has an email address, none is online) and times it from the
-#      POST to the send's status `done`; then checks in the database that
-#      BULK messages are stored and BULK email fallback jobs are queued.
+#   4. opens the widgets of ONLINE of the cohort's contacts (`rapport-bench
+#      online`: identified visitors u1..uONLINE, sockets open), sends one
+#      bulk message to the BULK contacts of cohort "bulk" (every one has an
+#      email address) and times it from the POST to the send's status
+#      `done`; then counts the open widgets that got their message live,
+#      and checks in the database that BULK messages are stored and BULK
+#      email fallback jobs are queued (every one of them: the fallback
+#      decides at its due time whether the contact was online).
 # Progress goes to stderr, the markdown table to stdout. Everything started
 # is stopped and the scratch directory removed on exit.
 #
 # Knobs (environment):
 #   CONTACTS   contacts generated (default 1000000)
 #   BULK       contacts in the bulk send (default 100000, at most CONTACTS)
+#   ONLINE     of them, visitors with the widget open (default 200)
+#   BULK_RUNS  bulk sends, one after another, for a median (default 3)
 #   RUNS       timed runs of each query (default 7)
 #   BACKENDS   which to run (default "sqlite postgres")
 #   TMPDIR     where the scratch directory goes
@@ -38,6 +44,8 @@ export LC_ALL=C
 
 CONTACTS=${CONTACTS:-1000000}
 BULK=${BULK:-100000}
+ONLINE=${ONLINE:-200}
+BULK_RUNS=${BULK_RUNS:-3}
 RUNS=${RUNS:-7}
 BACKENDS=${BACKENDS:-sqlite postgres}
 DAY=86400000
@@ -49,10 +57,14 @@ source scripts/lib/postgres.sh
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 unset DATABASE_URL RAPPORT_DATA_DIR RAPPORT_CONFIG
+# Every visitor comes from 127.0.0.0/8: the per-IP widget limits are off.
+export RAPPORT_WIDGET_REQUESTS_PER_SECOND_PER_IP=0
 
 work=
 server_pid=
+online_pid=
 cleanup() {
+    stop_pid "$online_pid"
     stop_server
     rapport_pg_cleanup
     [[ -z "$work" ]] || rm -rf -- "$work"
@@ -61,7 +73,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-cargo build --release -p rapport-server >&2
+cargo build --release -p rapport-server -p rapport-bench >&2
 bin=${CARGO_TARGET_DIR:-$root/target}/release
 work=$(mktemp -d "${TMPDIR:-/tmp}/rapport-people.XXXXXX")
 chmod 755 "$work"
@@ -146,7 +158,7 @@ median_ms() {
 
 rows=()
 run_backend() {
-    local label=$1 bootstrap ws now count events started finished status sent id stored jobs
+    local label=$1 bootstrap ws now count events started stored jobs
     shift
     port=$(free_port 18180)
     url=http://127.0.0.1:$port
@@ -155,6 +167,7 @@ run_backend() {
     bootstrap=$(cd "$work" && "$bin/rapport" "$@" admin bootstrap \
         --workspace Acme --email owner@acme.test --password 'long enough')
     token=$(json_string api_token <<<"$bootstrap")
+    app_id=$(json_string app_id <<<"$bootstrap")
     now=$(date +%s%3N)
     log "$label: generating $CONTACTS contacts and their event summaries"
     started=$(date +%s)
@@ -176,7 +189,35 @@ run_backend() {
     q_event=$(median_ms "{\"filter\":$event_filter,\"limit\":50}")
     q_prop=$(median_ms "{\"filter\":$prop_filter,\"limit\":50}")
 
-    log "$label: bulk send to $BULK contacts"
+    local run secs all_secs=() live_all=() sent_all=() live live_last
+    for ((run = 1; run <= BULK_RUNS; run++)); do
+        bulk_send "$label" "$run"
+    done
+    stored=$(db_scalar "SELECT COUNT(*) FROM messages")
+    jobs=$(db_scalar "SELECT COUNT(*) FROM jobs WHERE kind = 'email_fallback'")
+    stop_server
+    secs=$(printf '%s\n' "${all_secs[@]}" | median)
+    log "$label: bulk sends took ${all_secs[*]} s (median $secs); sent ${sent_all[*]}; live ${live_all[*]} of $ONLINE each; $stored messages stored, $jobs email jobs"
+    rows+=("| $label | $CONTACTS | $events | $count | $q_count | $q_page | $q_event | $q_prop | $BULK | ${all_secs[*]} | **$secs** | $(awk -v n="$BULK" -v s="$secs" 'BEGIN { printf "%.0f", n / s }') | $stored | $jobs | ${live_all[*]} (of $ONLINE) |")
+}
+
+# bulk_send LABEL RUN: one timed bulk send to the cohort while ONLINE of its
+# contacts have their widget open; appends to all_secs, sent_all, live_all.
+bulk_send() {
+    local label=$1 run=$2 started finished status id sent
+    log "$label: run $run: opening $ONLINE identified visitors' widgets"
+    "$bin/rapport-bench" online --url "$url" --app-id "$app_id" --visitors "$ONLINE" \
+        --timeout 600s >"$work/$label-online.json" 2>"$work/$label-online.log" &
+    online_pid=$!
+    until grep -q '^ready$' "$work/$label-online.log"; do
+        if ! kill -0 "$online_pid" 2>/dev/null; then
+            log "$label: rapport-bench online stopped:"
+            cat "$work/$label-online.log" >&2
+            return 1
+        fi
+        sleep 0.2
+    done
+    log "$label: run $run: bulk send to $BULK contacts"
     started=$(date +%s%3N)
     id=$(curl -fsS -X POST "$url/api/v1/bulk-sends" -H "Authorization: Bearer $token" \
         -H 'content-type: application/json' \
@@ -189,13 +230,14 @@ run_backend() {
     done
     finished=$(date +%s%3N)
     sent=$(curl -fsS "$url/api/v1/bulk-sends/$id" -H "Authorization: Bearer $token" | json_field_number sent)
-    stored=$(db_scalar "SELECT COUNT(*) FROM messages")
-    jobs=$(db_scalar "SELECT COUNT(*) FROM jobs WHERE kind = 'email_fallback'")
-    stop_server
-    local secs
-    secs=$(awk -v ms=$((finished - started)) 'BEGIN { printf "%.1f", ms / 1000 }')
-    log "$label: bulk send $status in $secs s: $sent sent, $stored messages stored, $jobs email jobs"
-    rows+=("| $label | $CONTACTS | $events | $count | $q_count | $q_page | $q_event | $q_prop | $BULK | $secs | $(awk -v n="$sent" -v s="$secs" 'BEGIN { printf "%.0f", n / s }') | $stored | $jobs |")
+    wait "$online_pid" || true
+    online_pid=
+    live=$(json_field_number received <"$work/$label-online.json")
+    live_last=$(json_field_number last_unix_ms <"$work/$label-online.json")
+    all_secs+=("$(awk -v ms=$((finished - started)) 'BEGIN { printf "%.1f", ms / 1000 }')")
+    sent_all+=("$sent")
+    live_all+=("$live")
+    log "$label: run $run: $status in ${all_secs[-1]} s, $sent sent, $live of $ONLINE open widgets got theirs live (the last $((live_last - started)) ms after the POST)"
 }
 
 db_scalar() {
@@ -223,6 +265,6 @@ for backend in $BACKENDS; do
     esac
 done
 
-echo "| backend | contacts | events | issue filter matches | count only (ms) | count + first 50 (ms) | event condition + 50 (ms) | property condition + 50 (ms) | bulk recipients | bulk send (s) | messages/s | messages stored | email jobs |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| backend | contacts | events | issue filter matches | count only (ms) | count + first 50 (ms) | event condition + 50 (ms) | property condition + 50 (ms) | bulk recipients | bulk sends (s) | median (s) | messages/s | messages stored | email jobs | open widgets that got it live |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"

@@ -13,12 +13,15 @@
 //!   figures (bench/email.sh): contacts with one message each, an SMTP
 //!   server that counts what arrives, and a client that measures that
 //!   server alone.
+//! - `online` holds identified visitors' widgets open and reports how many
+//!   got a bulk send's message live (bench/people.sh).
 
 mod blast;
 mod fanout;
 mod fsync;
 mod idle;
 mod messages;
+mod online;
 mod seed;
 mod sink;
 mod widget;
@@ -43,6 +46,8 @@ enum Command {
     Idle(idle::Args),
     /// Send messages at a fixed rate; report delivery latency to the widget.
     Fanout(fanout::Args),
+    /// Identified visitors with open widgets, waiting for a bulk send's message.
+    Online(online::Args),
     /// Create contacts with email addresses and send each one message.
     SeedEmails(seed::Args),
     /// Accept emails over SMTP; count them, their Message-IDs and their rate.
@@ -71,6 +76,7 @@ fn main() -> anyhow::Result<()> {
         Command::Messages(args) => runtime()?.block_on(messages::run(args)),
         Command::Idle(args) => runtime()?.block_on(idle::run(args)),
         Command::Fanout(args) => runtime()?.block_on(fanout::run(args)),
+        Command::Online(args) => runtime()?.block_on(online::run(args)),
         Command::SeedEmails(args) => runtime()?.block_on(seed::run(args)),
         Command::SmtpSink(args) => sink::run(args),
         Command::SmtpBlast(args) => runtime()?.block_on(blast::run(args)),

@@ -4,7 +4,6 @@
 //! reading a process's memory from /proc.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
@@ -94,13 +93,31 @@ pub async fn boot_visitors(
     count: usize,
     concurrency: usize,
 ) -> anyhow::Result<Vec<Visitor>> {
+    boot_visitors_as(
+        http,
+        server,
+        count,
+        concurrency,
+        |_| json!({ "app_id": app_id }),
+    )
+    .await
+}
+
+/// Boots `count` visitors, the `i`th with the boot request `body(i)` (an
+/// identified user: `{"app_id": ..., "user_id": ...}`).
+pub async fn boot_visitors_as(
+    http: &reqwest::Client,
+    server: &Server,
+    count: usize,
+    concurrency: usize,
+    body: impl Fn(usize) -> Value,
+) -> anyhow::Result<Vec<Visitor>> {
     let url = format!("{}/widget/v1/boot", server.base);
-    let body = Arc::new(json!({ "app_id": app_id }));
     stream::iter(0..count)
-        .map(|_| {
-            let (url, body) = (url.clone(), body.clone());
+        .map(|i| {
+            let (url, body) = (url.clone(), body(i));
             async move {
-                let response = http.post(&url).json(&*body).send().await?;
+                let response = http.post(&url).json(&body).send().await?;
                 let status = response.status();
                 let text = response.text().await?;
                 ensure!(

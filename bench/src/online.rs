@@ -1,0 +1,120 @@
+//! `online`: identified visitors with their widgets open, waiting for a
+//! bulk send (bench/people.sh). It boots VISITORS visitors as the users
+//! `PREFIX1`..`PREFIXn` (contacts the bulk send reaches), opens their widget
+//! sockets, writes `ready` to stderr, and then waits until each socket has
+//! received one team message, or until `--timeout`. It prints one JSON
+//! object: how many visitors, how many got their message live, and when
+//! the first and last arrived (Unix ms).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::ensure;
+use futures::{StreamExt, stream};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::parse_duration;
+use crate::widget::{self, Server, Socket};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The server's base URL.
+    #[arg(
+        long,
+        env = "RAPPORT_BENCH_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    url: String,
+    /// The workspace's app id (from `rapport admin bootstrap`).
+    #[arg(long, env = "RAPPORT_BENCH_APP_ID")]
+    app_id: String,
+    /// How many visitors.
+    #[arg(long, default_value_t = 200)]
+    visitors: usize,
+    /// Their user ids are this followed by 1, 2, ...
+    #[arg(long, default_value = "u")]
+    user_prefix: String,
+    /// How long to wait for the messages once the sockets are open.
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    timeout: Duration,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Waits for the first team message on `socket`; returns when it came.
+async fn first_team_message(mut socket: Socket) -> Option<u64> {
+    while let Some(Ok(frame)) = socket.next().await {
+        let Message::Text(text) = frame else {
+            continue;
+        };
+        let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        let from_team = frame.get("kind").and_then(Value::as_str) == Some("message")
+            && frame.pointer("/data/author/type").and_then(Value::as_str) == Some("agent");
+        if from_team {
+            return Some(now_ms());
+        }
+    }
+    None
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    ensure!(args.visitors > 0, "--visitors must be at least 1");
+    widget::ensure_files_for(args.visitors)?;
+    let server = Arc::new(Server::resolve(&args.url).await?);
+    let http = widget::http_client(32)?;
+    let visitors = widget::boot_visitors_as(
+        &http,
+        &server,
+        args.visitors,
+        32,
+        |i| json!({ "app_id": args.app_id, "user_id": format!("{}{}", args.user_prefix, i + 1) }),
+    )
+    .await?;
+    let sockets: Vec<Socket> = stream::iter(visitors.iter().enumerate())
+        .map(|(i, visitor)| {
+            let server = server.clone();
+            async move { widget::open_widget(&server, server.source(i), &visitor.session).await }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<_>>()?;
+    eprintln!("ready");
+    let first = AtomicU64::new(u64::MAX);
+    let last = AtomicU64::new(0);
+    let arrivals = sockets.into_iter().map(|socket| async {
+        let arrived = tokio::time::timeout(args.timeout, first_team_message(socket))
+            .await
+            .ok()
+            .flatten();
+        if let Some(at) = arrived {
+            first.fetch_min(at, Ordering::Relaxed);
+            last.fetch_max(at, Ordering::Relaxed);
+        }
+        arrived.is_some()
+    });
+    let received = futures::future::join_all(arrivals)
+        .await
+        .into_iter()
+        .filter(|got| *got)
+        .count();
+    println!(
+        "{}",
+        json!({
+            "visitors": args.visitors,
+            "received": received,
+            "first_unix_ms": first.load(Ordering::Relaxed),
+            "last_unix_ms": last.load(Ordering::Relaxed),
+        })
+    );
+    Ok(())
+}
