@@ -91,6 +91,13 @@ impl RenderContext {
                 "first_name": first_name,
                 "email": contact.email,
                 "phone": contact.phone,
+                "country": contact.system.country,
+                "city": contact.system.city,
+                "last_page": contact.system.last_page,
+                "sessions": contact.system.sessions,
+                "first_seen_at": contact.system.first_seen_at,
+                "last_seen_at": contact.system.last_seen_at,
+                "tags": contact.tags,
                 "props": contact.props_json(),
             }),
             agent: agent.map_or(Json::Null, |a| {
@@ -110,7 +117,10 @@ impl RenderContext {
     /// A stand-in used to check that a template renders at all.
     fn sample() -> Self {
         Self {
-            user: json!({"id": "", "user_id": "u", "name": "Sample", "first_name": "Sample", "email": "sample@example.com", "phone": null, "props": {}}),
+            user: json!({"id": "", "user_id": "u", "name": "Sample", "first_name": "Sample", "email": "sample@example.com", "phone": null,
+                         "country": "France", "city": "Lyon", "last_page": "https://example.com/", "sessions": 1,
+                         "first_seen_at": "2026-01-01T00:00:00.000Z", "last_seen_at": "2026-01-01T00:00:00.000Z",
+                         "tags": ["sample"], "props": {}}),
             agent: json!({"name": "Sample", "first_name": "Sample", "email": "agent@example.com"}),
             workspace: json!({"name": "Sample"}),
             event: json!({"name": "sample", "params": {}}),
@@ -245,9 +255,13 @@ mod tests {
             email: Some(Email::parse("ada@example.com").unwrap()),
             name: name.map(str::to_owned),
             phone: None,
-            system: Default::default(),
+            system: crate::contact::SystemProps {
+                country: Some("France".into()),
+                sessions: 3,
+                ..Default::default()
+            },
             props,
-            tags: Vec::new(),
+            tags: vec!["vip".into()],
             unsubscribed_at: None,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
@@ -300,6 +314,18 @@ mod tests {
                 &ctx
             ),
             "Ada on pro, from Grace Hopper at Acme"
+        );
+    }
+
+    #[test]
+    fn system_properties_and_tags_are_available() {
+        let ctx = context(Some("Ada"), Props::new());
+        assert_eq!(
+            render(
+                "{{ user.country }}, visit {{ user.sessions }}{% if 'vip' in user.tags %}, VIP{% endif %}{{ user.city | default('') }}",
+                &ctx
+            ),
+            "France, visit 3, VIP"
         );
     }
 
