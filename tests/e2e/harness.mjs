@@ -134,3 +134,17 @@ export async function watchForInjection(page) {
 export async function screenshot(page, name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
 }
+
+/** Signs the bootstrapped owner (grace@acme.test) in to the Inbox in a
+ * fresh browser context; resolves once the conversation list shows. */
+export async function signInToInbox(browser, rapport) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const injected = await watchForInjection(page);
+  await page.goto(rapport.base);
+  await page.getByTestId('signin-email').fill('grace@acme.test');
+  await page.getByTestId('signin-password').fill('correct horse');
+  await page.getByTestId('signin-submit').click();
+  await page.getByTestId('conversation-list').waitFor();
+  return { page, injected, context };
+}

@@ -834,20 +834,29 @@ async fn existing_contacts(
     let mut found = std::collections::HashSet::new();
     for chunk in ids.chunks(START_CHUNK) {
         let mut sql = QueryBuilder::<Db>::new("SELECT id FROM contacts WHERE workspace_id = ");
-        sql.push_bind(workspace.as_uuid()).push(" AND id IN (");
-        let mut list = sql.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        sql.push(")");
-        let rows: Vec<Uuid> = sql
-            .build_query_scalar()
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        found.extend(rows);
+        sql.push_bind(workspace.as_uuid()).push(" AND id IN ");
+        push_ids(&mut sql, chunk);
+        found.extend(fetch_ids(sql, conn).await?);
     }
     Ok(found)
+}
+
+/// Pushes `(id, id, ...)`, each bound.
+fn push_ids(sql: &mut QueryBuilder<Db>, ids: &[Uuid]) {
+    sql.push("(");
+    let mut list = sql.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    sql.push(")");
+}
+
+/// Runs a query of one id column.
+async fn fetch_ids(mut sql: QueryBuilder<Db>, conn: &mut Conn) -> Result<Vec<Uuid>, StoreError> {
+    sql.build_query_scalar()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)
 }
 
 /// The listed recipients of a bulk send that are still pending, if the send
@@ -863,21 +872,13 @@ async fn pending_recipients(
             "SELECT contact_id FROM bulk_send_recipients WHERE bulk_send_id = ",
         );
         sql.push_bind(bulk_send)
-            .push(" AND message_id IS NULL AND error IS NULL AND contact_id IN (");
-        let mut list = sql.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        sql.push(") AND EXISTS (SELECT 1 FROM bulk_sends WHERE id = ")
+            .push(" AND message_id IS NULL AND error IS NULL AND contact_id IN ");
+        push_ids(&mut sql, chunk);
+        sql.push(" AND EXISTS (SELECT 1 FROM bulk_sends WHERE id = ")
             .push_bind(bulk_send)
             .push(" AND status = 'sending')")
             .push(ROW_LOCK);
-        let rows: Vec<Uuid> = sql
-            .build_query_scalar()
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        pending.extend(rows);
+        pending.extend(fetch_ids(sql, conn).await?);
     }
     Ok(pending)
 }
@@ -1780,12 +1781,9 @@ async fn create_bulk_send(conn: &mut Conn, new: NewBulkSend) -> Result<BulkSend,
                 .push_bind(new.id.as_uuid())
                 .push(", workspace_id, id FROM contacts WHERE workspace_id = ")
                 .push_bind(new.workspace_id.as_uuid())
-                .push(" AND id IN (");
-            let mut list = sql.separated(", ");
-            for id in ids {
-                list.push_bind(id.as_uuid());
-            }
-            sql.push(")");
+                .push(" AND id IN ");
+            let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+            push_ids(&mut sql, &ids);
             sql.build().execute(&mut *conn).await.map_err(db_err)?
         }
     };
@@ -2212,12 +2210,9 @@ impl Store for Backend {
         let mut sql = QueryBuilder::<Db>::new(format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = "
         ));
-        sql.push_bind(workspace.as_uuid()).push(" AND id IN (");
-        let mut list = sql.separated(", ");
-        for id in ids {
-            list.push_bind(id.as_uuid());
-        }
-        sql.push(")");
+        sql.push_bind(workspace.as_uuid()).push(" AND id IN ");
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        push_ids(&mut sql, &ids);
         sql.build()
             .fetch_all(self.reader())
             .await

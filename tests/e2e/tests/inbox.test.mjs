@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRapport, startHostSite, launchBrowser, watchForInjection, screenshot } from '../harness.mjs';
+import { startRapport, startHostSite, launchBrowser, watchForInjection, screenshot, signInToInbox } from '../harness.mjs';
 
 let rapport;
 let browser;
@@ -18,17 +18,8 @@ after(async () => {
   await rapport?.stop();
 });
 
-async function signIn() {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
-  const injected = await watchForInjection(page);
-  await page.goto(rapport.base);
-  await page.getByTestId('signin-email').fill('grace@acme.test');
-  await page.getByTestId('signin-password').fill('correct horse');
-  await page.getByTestId('signin-submit').click();
-  await page.getByTestId('conversation-list').waitFor();
-  return { page, injected, context };
-}
+/** Grace signs in to the Inbox in a fresh browser context. */
+const signIn = () => signInToInbox(browser, rapport);
 
 async function visitor() {
   const site = await startHostSite(rapport);
