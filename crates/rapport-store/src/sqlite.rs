@@ -51,9 +51,6 @@ include!("shared.rs");
 const MAX_BATCH: usize = 512;
 /// Reads run concurrently with the writer (WAL mode).
 const READERS: u32 = 4;
-/// Page cache per connection, in KiB (SQLite's negative `cache_size`).
-const WRITER_CACHE: &str = "-65536";
-const READER_CACHE: &str = "-16384";
 
 /// One write waiting for the writer: `attempt` runs it (possibly more than
 /// once, if its batch is redone) and keeps its latest result; `reply` hands
@@ -87,9 +84,6 @@ impl SqliteStore {
             .foreign_keys(true)
             // Savepoints' sub-journals stay in memory instead of a temp file.
             .pragma("temp_store", "memory")
-            // 64 MiB of page cache (the default is 2 MiB): indexes that
-            // grow by a bulk send's 100,000 rows stay mostly in memory.
-            .pragma("cache_size", WRITER_CACHE)
             .busy_timeout(Duration::from_secs(10));
         let mut writer = SqliteConnection::connect_with(&options)
             .await
@@ -97,7 +91,7 @@ impl SqliteStore {
         crate::migrations::run(crate::migrations::SQLITE, &mut writer).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(READERS)
-            .connect_with(options.read_only(true).pragma("cache_size", READER_CACHE))
+            .connect_with(options.read_only(true))
             .await
             .map_err(db_err)?;
         let (writes, queue) = mpsc::channel(4 * MAX_BATCH);
