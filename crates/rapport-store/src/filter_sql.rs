@@ -9,7 +9,7 @@
 //! EXISTS, which both planners turn into (anti-)joins.
 
 use rapport_core::Timestamp;
-use rapport_core::contact::PropType;
+use rapport_core::contact::{PropType, SYSTEM_PROPERTIES};
 use rapport_core::filter::{EventTest, Filter, PropTest, Scalar};
 use rapport_core::store::{ContactSort, SortValue};
 use sea_query::extension::postgres::PgExpr;
@@ -53,23 +53,12 @@ fn like_pattern(text: &str, starts: bool) -> String {
     }
 }
 
+/// A system property's column: `contacts` names its columns after them.
 fn system_column(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "user_id" => "user_id",
-        "email" => "email",
-        "name" => "name",
-        "phone" => "phone",
-        "first_seen_at" => "first_seen_at",
-        "last_seen_at" => "last_seen_at",
-        "sessions" => "sessions",
-        "country" => "country",
-        "city" => "city",
-        "browser" => "browser",
-        "os" => "os",
-        "last_page" => "last_page",
-        "created_at" => "created_at",
-        _ => return None,
-    })
+    SYSTEM_PROPERTIES
+        .iter()
+        .map(|(column, _)| *column)
+        .find(|column| *column == name)
 }
 
 impl Compiler<'_> {

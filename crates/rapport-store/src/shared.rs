@@ -354,10 +354,10 @@ async fn save_contact(
         "UPDATE contacts SET user_id = $3, email = $4, name = $5, phone = $6, props = $7, updated_at = $8,
             first_seen_at = $9, last_seen_at = $10, sessions = $11, country = $12, city = $13,
             browser = $14, os = $15, last_page = $16, tags = $17
-         WHERE workspace_id = $1 AND id = $2 AND created_at = $18" // (never changes; binds as the insert does)
+         WHERE workspace_id = $1 AND id = $2"
     };
     let s = &contact.system;
-    let done = sqlx::query(sql)
+    let query = sqlx::query(sql)
         .bind(contact.workspace_id.as_uuid())
         .bind(contact.id.as_uuid())
         .bind(&contact.user_id)
@@ -374,11 +374,14 @@ async fn save_contact(
         .bind(&s.browser)
         .bind(&s.os)
         .bind(&s.last_page)
-        .bind(Json(&contact.tags))
-        .bind(ms(contact.created_at))
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        .bind(Json(&contact.tags));
+    // `created_at` is written once, by the insert.
+    let query = if insert {
+        query.bind(ms(contact.created_at))
+    } else {
+        query
+    };
+    let done = query.execute(&mut *conn).await.map_err(db_err)?;
     Ok(done.rows_affected() == 1)
 }
 

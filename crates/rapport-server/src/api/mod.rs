@@ -113,17 +113,23 @@ impl PageParams {
 
     /// The cursor's text, as written by [`Page::new`]'s `cursor_of`.
     pub fn cursor(&self) -> Result<Option<String>, ApiError> {
-        self.cursor
-            .as_deref()
-            .map(|cursor| {
-                URL_SAFE_NO_PAD
-                    .decode(cursor)
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .ok_or_else(|| ApiError::field("cursor", "not a cursor this API gave out"))
-            })
-            .transpose()
+        self.cursor.as_deref().map(decode_cursor).transpose()
     }
+}
+
+/// A cursor as callers see it: opaque (URL-safe base64 of its text).
+pub fn encode_cursor(text: &str) -> String {
+    URL_SAFE_NO_PAD.encode(text)
+}
+
+/// The text of a cursor made by [`encode_cursor`], or a `cursor` field
+/// error.
+pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| ApiError::field("cursor", "not a cursor this API gave out"))
 }
 
 impl<T> Page<T> {
@@ -131,10 +137,7 @@ impl<T> Page<T> {
     /// made from the last item when the page is full.
     pub fn new(data: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Self {
         let next_cursor = (data.len() == limit as usize)
-            .then(|| {
-                data.last()
-                    .map(|last| URL_SAFE_NO_PAD.encode(cursor_of(last)))
-            })
+            .then(|| data.last().map(|last| encode_cursor(&cursor_of(last))))
             .flatten();
         Self { data, next_cursor }
     }

@@ -4,8 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rapport_core::contact::{Contact, PropType, SYSTEM_PROPERTIES};
 use rapport_core::filter::{EVENT_OPERATORS, Filter, TAG_OPERATORS, operators};
 use rapport_core::ids::{ContactId, SegmentId, WorkspaceId};
@@ -15,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use utoipa::{IntoParams, ToSchema};
 
+use super::{decode_cursor, encode_cursor};
 use crate::AppState;
 use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
@@ -231,13 +230,13 @@ fn cursor_of(sort: ContactSort, contact: &Contact) -> String {
         SortValue::Number(n) => Json_::from(n),
         SortValue::Text(t) => Json_::from(t),
     };
-    URL_SAFE_NO_PAD.encode(serde_json::json!([value, contact.id]).to_string())
+    encode_cursor(&serde_json::json!([value, contact.id]).to_string())
 }
 
 fn parse_cursor(cursor: &str, sort: ContactSort) -> Result<(SortValue, ContactId), ApiError> {
     let bad = || ApiError::field("cursor", "not a cursor this API gave out for this sort");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let (value, id): (Json_, ContactId) = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let text = decode_cursor(cursor)?;
+    let (value, id): (Json_, ContactId) = serde_json::from_str(&text).map_err(|_| bad())?;
     let value = match (sort, value) {
         (ContactSort::Name, Json_::String(text)) => SortValue::Text(text),
         (ContactSort::Name, _) => return Err(bad()),
