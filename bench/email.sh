@@ -85,10 +85,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 # shellcheck source=scripts/lib/postgres.sh
 source scripts/lib/postgres.sh
-
-log() {
-    printf '[bench] %s\n' "$*" >&2
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # The script chooses the database itself; a caller's setting must not leak in.
 unset DATABASE_URL RAPPORT_DATA_DIR RAPPORT_CONFIG
@@ -99,25 +97,6 @@ work=
 server_pid=
 sink_pid=
 fanout_pid=
-
-# Stops process $1 (TERM, then KILL after 10 s), if it still runs.
-stop_pid() {
-    local pid=$1 i
-    [[ -n "$pid" ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-stop_server() {
-    local pid=$server_pid
-    server_pid=
-    stop_pid "$pid"
-}
 
 cleanup() {
     stop_pid "$fanout_pid"
@@ -134,25 +113,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- helpers ----------------------------------------------------------------
-
-# Prints the first TCP port at or above $1 that nothing listens on.
-free_port() {
-    local port=$1
-    while [[ -n "$(ss -Hltn "sport = :$port")" ]]; do
-        port=$((port + 1))
-    done
-    printf '%s\n' "$port"
-}
-
-# Prints the number after "KEY": in the one-line JSON object in FILE.
-json_number() {
-    sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$1"
-}
-
-# Prints the string after "KEY": in JSON text on stdin (one object, any layout).
-json_string() {
-    tr -d '\n' | sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p"
-}
 
 now_ms() {
     date +%s%3N

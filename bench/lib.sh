@@ -1,10 +1,9 @@
 # shellcheck shell=bash
 #
 # Helpers for the bench scripts: logging, free ports, waiting for a server,
-# and starting and stopping `rapport serve`. Source it from bash after
-# setting `work` (the scratch directory) and `bin` (where the binaries are).
-# bench/people.sh uses it; live.sh, write-path.sh and email.sh still carry
-# their own copies (moving them means re-running their measurements).
+# and starting and stopping `rapport serve`. Every bench script sources
+# it; the functions read `work` (the scratch directory), `bin` (where the
+# binaries are), `port` and `server_pid` when they are called.
 
 log() {
     printf '[bench] %s\n' "$*" >&2
@@ -37,7 +36,12 @@ json_string() {
     tr -d '\n' | sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p"
 }
 
-# Prints the number after "KEY": in JSON text on stdin.
+# Prints the number after "KEY": in the one-line JSON object in FILE.
+json_number() {
+    sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$1"
+}
+
+# Prints the number after "KEY": in JSON text on stdin (one object, any layout).
 json_field_number() {
     tr -d '\n' | sed -n "s/.*\"$1\": *\([-0-9.e+]*\).*/\1/p"
 }

@@ -64,10 +64,8 @@ SPARE_FILES=500
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-
-log() {
-    printf '[bench] %s\n' "$*" >&2
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # The script chooses the database itself; a caller's setting must not leak in.
 unset DATABASE_URL RAPPORT_DATA_DIR RAPPORT_CONFIG
@@ -90,20 +88,6 @@ run_child() {
     return "$status"
 }
 
-# Stops the running server (Rapport or socket.io), if any.
-stop_server() {
-    local pid=$server_pid i
-    [[ -n "$pid" ]] || return 0
-    server_pid=
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
     if [[ -n "$child_pid" ]]; then
         kill -TERM "$child_pid" 2>/dev/null || true
@@ -119,25 +103,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- helpers ----------------------------------------------------------------
-
-# Prints the first TCP port at or above $1 that nothing listens on.
-free_port() {
-    local port=$1
-    while [[ -n "$(ss -Hltn "sport = :$port")" ]]; do
-        port=$((port + 1))
-    done
-    printf '%s\n' "$port"
-}
-
-# Prints the number after "KEY": in the one-line JSON object in FILE.
-json_number() {
-    sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$1"
-}
-
-# Prints the string after "KEY": in JSON text on stdin (one object, any layout).
-json_string() {
-    tr -d '\n' | sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p"
-}
 
 # Waits until URL/healthz answers 200 while the server is still running.
 wait_healthy() {
