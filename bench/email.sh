@@ -134,19 +134,6 @@ wait_listening() {
     return 1
 }
 
-# Waits until $url/healthz answers 200 while the server is still running.
-wait_healthy() {
-    local i
-    for ((i = 0; i < 600; i++)); do
-        if curl -fsS --max-time 2 -o /dev/null "$url/healthz" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$server_pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
 # start_server LOG DATABASE-FLAGS...: `rapport serve` on $port with the email
 # fallback sending to $sink_port; appends its output to $work/LOG.log.
 start_server() {
@@ -159,7 +146,7 @@ start_server() {
         RAPPORT_WIDGET_REQUESTS_PER_SECOND_PER_IP=0 \
         exec "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") >>"$work/$name.log" 2>&1 &
     server_pid=$!
-    if ! wait_healthy; then
+    if ! wait_healthy "$url"; then
         log "the server did not become healthy; its log:"
         cat "$work/$name.log" >&2
         return 1

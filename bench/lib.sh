@@ -46,26 +46,33 @@ json_field_number() {
     tr -d '\n' | sed -n "s/.*\"$1\": *\([-0-9.e+]*\).*/\1/p"
 }
 
+# Waits until URL/healthz answers 200 while the server ($server_pid) still
+# runs.
+wait_healthy() {
+    local url=$1 i
+    for ((i = 0; i < 600; i++)); do
+        if curl -fsS --max-time 2 -o /dev/null "$url/healthz" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$server_pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
 # start_server NAME ARGS...: `rapport ARGS... serve` on $port, from $work,
 # output appended to $work/NAME.log; sets server_pid and waits for /healthz.
 start_server() {
-    local name=$1 i
+    local name=$1
     shift
     (cd "$work" && RUST_LOG=warn exec "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") \
         >>"$work/$name.log" 2>&1 &
     server_pid=$!
-    for ((i = 0; i < 600; i++)); do
-        if curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; then
-            return 0
-        fi
-        if ! kill -0 "$server_pid" 2>/dev/null; then
-            break
-        fi
-        sleep 0.1
-    done
-    log "the server did not become healthy; its log:"
-    cat "$work/$name.log" >&2
-    return 1
+    if ! wait_healthy "http://127.0.0.1:$port"; then
+        log "the server did not become healthy; its log:"
+        cat "$work/$name.log" >&2
+        return 1
+    fi
 }
 
 stop_server() {

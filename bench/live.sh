@@ -104,19 +104,6 @@ trap 'exit 143' TERM
 
 # --- helpers ----------------------------------------------------------------
 
-# Waits until URL/healthz answers 200 while the server is still running.
-wait_healthy() {
-    local url=$1 i
-    for ((i = 0; i < 600; i++)); do
-        if curl -fsS --max-time 2 -o /dev/null "$url/healthz" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$server_pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
 # Starts `rapport serve` on SQLite in a fresh $work/LABEL-data and
 # bootstraps a workspace; sets url, app_id and token.
 start_rapport() {

@@ -82,19 +82,6 @@ trap 'exit 143' TERM
 
 # --- helpers ----------------------------------------------------------------
 
-# Waits until URL/healthz answers 200 while the server is still running.
-wait_healthy() {
-    local url=$1 i
-    for ((i = 0; i < 600; i++)); do
-        if curl -fsS --max-time 2 -o /dev/null "$url/healthz" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$server_pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
 # run_backend LABEL DATABASE-FLAGS...: serves on the database the flags name,
 # bootstraps a workspace, runs the load and stops the server. The result is
 # left in $work/LABEL.json.
