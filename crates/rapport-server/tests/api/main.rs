@@ -7,6 +7,7 @@ mod contacts;
 mod conversations;
 mod email;
 mod helpers;
+mod hostile;
 mod live;
 mod messages;
 mod people;
