@@ -32,6 +32,31 @@ impl Role {
     pub fn can_manage_team(self) -> bool {
         matches!(self, Role::Owner | Role::Admin)
     }
+
+    fn rank(self) -> u8 {
+        match self {
+            Role::Owner => 2,
+            Role::Admin => 1,
+            Role::Agent => 0,
+        }
+    }
+
+    /// The lesser of two roles: a token acts with no more rights than
+    /// both the member it acts as and the member who made it.
+    #[must_use]
+    pub fn at_most(self, other: Role) -> Role {
+        if other.rank() < self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// Whether this role may act on (remove, mint a token for) a member
+    /// with `other`'s role: never on a higher one.
+    pub fn outranks_or_equals(self, other: Role) -> bool {
+        self.rank() >= other.rank()
+    }
 }
 
 impl fmt::Display for Role {
@@ -115,6 +140,9 @@ pub struct ApiToken {
     pub workspace_id: WorkspaceId,
     /// The team member the token acts as.
     pub agent_id: AgentId,
+    /// The team member who made it; the token never has more rights than
+    /// they have, and dies with their membership.
+    pub created_by: AgentId,
     pub name: String,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,

@@ -13,6 +13,23 @@ use crate::validation::{ValidationError, Validator, non_empty_text};
 /// The most custom properties one contact may carry.
 pub const MAX_PROPS: usize = 200;
 
+/// The most custom property names one workspace may define.
+pub const MAX_WORKSPACE_PROPERTIES: usize = 1_000;
+
+/// How long a widget session lasts without being used (a boot uses it).
+pub const WIDGET_SESSION_IDLE_MILLIS: i64 = 90 * 24 * 3600 * 1000;
+
+/// A workspace's custom property: its type, and whether a visitor's
+/// messenger may set it (off for new names: a visitor must not squat a
+/// name with the wrong type, nor write what the business did not offer).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PropertySetting {
+    pub name: String,
+    pub r#type: PropType,
+    pub messenger_writable: bool,
+}
+
 /// The type of a property. A workspace's first value for a custom property
 /// fixes its type; later values of another type are refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -249,6 +266,11 @@ pub struct Contact {
     pub user_id: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub email: Option<Email>,
+    /// Whether the business vouched for `email` (set it through the API,
+    /// an import or the Inbox, or signed it as a `user_hash`). An email a
+    /// visitor typed in the widget is a claim: nothing is ever matched,
+    /// merged or attached on it.
+    pub email_verified: bool,
     pub name: Option<String>,
     pub phone: Option<String>,
     #[serde(flatten)]
@@ -335,6 +357,10 @@ pub struct ContactUpsert {
     pub workspace_id: WorkspaceId,
     pub user_id: Option<String>,
     pub email: Option<Email>,
+    /// Whether `email` comes from the business (true) or is a visitor's
+    /// claim (false, see [`ContactUpsert::claimed_by_visitor`]). Only a
+    /// vouched email finds an existing contact.
+    pub email_verified: bool,
     pub name: Option<String>,
     pub phone: Option<String>,
     /// Property changes, applied in order.
@@ -453,6 +479,14 @@ impl ContactUpsert {
         Self::parse_fields(workspace_id, input, false)
     }
 
+    /// The same changes, made by a widget visitor: their email is a claim,
+    /// never a key.
+    #[must_use]
+    pub fn claimed_by_visitor(mut self) -> Self {
+        self.email_verified = false;
+        self
+    }
+
     /// Whether applying this changes nothing.
     pub fn is_empty(&self) -> bool {
         self.user_id.is_none()
@@ -535,6 +569,7 @@ impl ContactUpsert {
             workspace_id,
             user_id,
             email,
+            email_verified: true,
             name,
             phone,
             ops,
@@ -676,6 +711,12 @@ impl Contact {
                 Err(e) => v.push(field.clone(), e),
             }
         }
+        if types.len() > MAX_WORKSPACE_PROPERTIES {
+            v.push(
+                "props",
+                format!("a workspace has at most {MAX_WORKSPACE_PROPERTIES} custom properties"),
+            );
+        }
         if self.props.len() > MAX_PROPS {
             v.push(
                 "props",
@@ -687,6 +728,10 @@ impl Contact {
             self.user_id.clone_from(&upsert.user_id);
         }
         if upsert.email.is_some() {
+            // A claim of the address the business already vouched for
+            // changes nothing; any other claim replaces it, unvouched.
+            let same = upsert.email == self.email;
+            self.email_verified = upsert.email_verified || (same && self.email_verified);
             self.email.clone_from(&upsert.email);
         }
         if upsert.name.is_some() {
@@ -771,6 +816,7 @@ impl Contact {
             workspace_id,
             user_id: None,
             email: None,
+            email_verified: false,
             name: None,
             phone: None,
             system: SystemProps::default(),

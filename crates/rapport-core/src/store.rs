@@ -9,7 +9,7 @@ use crate::Timestamp;
 use crate::activity::{Activity, ActivityEntry};
 use crate::agent::{Agent, ApiToken, NewAgent, NewToken, Principal};
 use crate::bulk::{BulkSend, NewBulkSend};
-use crate::contact::{Contact, ContactUpsert, PropTypes};
+use crate::contact::{Contact, ContactUpsert, PropType, PropTypes, PropertySetting};
 use crate::conversation::{Conversation, ConversationChange, ConversationQuery, Message};
 use crate::email::EmailPlan;
 use crate::filter::Filter;
@@ -273,8 +273,42 @@ pub trait Store: Send + Sync + 'static {
         settings: WorkspaceSettings,
     ) -> Result<Workspace, StoreError>;
 
+    /// Replaces the identity secret; hashes made with the old one keep
+    /// working until `previous_until`.
+    async fn rotate_identity_secret(
+        &self,
+        id: WorkspaceId,
+        new_secret: String,
+        previous_until: Timestamp,
+    ) -> Result<Workspace, StoreError>;
+
     /// `Conflict` when the email is already a member of the workspace.
     async fn create_agent(&self, new: NewAgent) -> Result<Agent, StoreError>;
+    /// Removes a team member at once: their sign-in sessions end, the
+    /// tokens they act as or made are revoked, their conversations are
+    /// unassigned, and their email is free to be invited again. `Conflict`
+    /// for the owner.
+    async fn remove_agent(
+        &self,
+        workspace: WorkspaceId,
+        id: AgentId,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// A member's password hash (for checking their current password).
+    async fn password_hash(
+        &self,
+        workspace: WorkspaceId,
+        id: AgentId,
+    ) -> Result<String, StoreError>;
+    /// Sets a member's password hash and ends their sign-in sessions but
+    /// `keep` (the one that made the change).
+    async fn set_password_hash(
+        &self,
+        workspace: WorkspaceId,
+        id: AgentId,
+        password_hash: String,
+        keep: Option<[u8; 32]>,
+    ) -> Result<(), StoreError>;
     async fn agent(&self, workspace: WorkspaceId, id: AgentId) -> Result<Agent, StoreError>;
     async fn list_agents(&self, workspace: WorkspaceId) -> Result<Vec<Agent>, StoreError>;
 
@@ -315,13 +349,24 @@ pub trait Store: Send + Sync + 'static {
         contact: ContactId,
         now: Timestamp,
     ) -> Result<(), StoreError>;
-    /// The workspace and contact a widget session belongs to.
+    /// The workspace and contact a widget session belongs to. `NotFound`
+    /// once its contact's identity has changed since it was issued, or it
+    /// went unused for [`WIDGET_SESSION_IDLE_MILLIS`](crate::contact::WIDGET_SESSION_IDLE_MILLIS).
     async fn widget_session(
         &self,
         secret_hash: [u8; 32],
+        now: Timestamp,
     ) -> Result<(WorkspaceId, ContactId), StoreError>;
-    /// Moves a lead's conversations, timeline and sessions to the contact
-    /// it turned out to be, and removes the lead.
+    /// Marks a widget session used at `now` (a boot that resumes it).
+    async fn touch_widget_session(
+        &self,
+        secret_hash: [u8; 32],
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Ends a widget session (the visitor shut the messenger down).
+    async fn delete_widget_session(&self, secret_hash: [u8; 32]) -> Result<(), StoreError>;
+    /// Moves a lead's conversations and timeline to the contact it turned
+    /// out to be, ends the lead's sessions, and removes the lead.
     async fn merge_lead(
         &self,
         workspace: WorkspaceId,
@@ -488,6 +533,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// The workspace's custom properties and their types.
     async fn property_types(&self, workspace: WorkspaceId) -> Result<PropTypes, StoreError>;
+    /// The workspace's custom properties with their settings, by name.
+    async fn property_settings(
+        &self,
+        workspace: WorkspaceId,
+    ) -> Result<Vec<PropertySetting>, StoreError>;
+    /// Defines a property (`ty` is needed for a new name; for a known one
+    /// it must match) and sets whether the messenger may write it.
+    async fn save_property_setting(
+        &self,
+        workspace: WorkspaceId,
+        name: String,
+        ty: Option<PropType>,
+        messenger_writable: Option<bool>,
+        now: Timestamp,
+    ) -> Result<PropertySetting, StoreError>;
     /// Property types, event names and tags, for filter builders.
     async fn people_schema(&self, workspace: WorkspaceId) -> Result<PeopleSchema, StoreError>;
     /// How many contacts match, and a page of them.

@@ -242,6 +242,7 @@ mod tests {
             name: "Acme".into(),
             app_id: "app".into(),
             identity_secret: String::new(),
+            previous_identity_secret: None,
             identity_verification: false,
             allowed_origins: Vec::new(),
             bulk_sends_admins_only: false,
@@ -253,6 +254,7 @@ mod tests {
             workspace_id: ws.id,
             user_id: Some("u1".into()),
             email: Some(Email::parse("ada@example.com").unwrap()),
+            email_verified: true,
             name: name.map(str::to_owned),
             phone: None,
             system: crate::contact::SystemProps {

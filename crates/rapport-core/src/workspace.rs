@@ -17,7 +17,12 @@ pub struct Workspace {
     /// The HMAC key for identity verification. Never serialised by accident.
     #[serde(skip)]
     pub identity_secret: String,
-    /// When set, a widget may only claim a `user_id` with a valid `user_hash`.
+    /// The secret before the last rotation, and until when hashes made
+    /// with it still count (so pages cached with old hashes keep working).
+    #[serde(skip)]
+    pub previous_identity_secret: Option<(String, Timestamp)>,
+    /// When set (the default for new workspaces), a widget may only name a
+    /// `user_id`, or an `email` as its identity, with a valid `user_hash`.
     pub identity_verification: bool,
     /// Origins (`https://shop.example`) whose pages may embed the widget;
     /// empty allows any.
@@ -26,6 +31,19 @@ pub struct Workspace {
     /// Only owners and admins may create bulk sends.
     pub bulk_sends_admins_only: bool,
     pub created_at: Timestamp,
+}
+
+impl Workspace {
+    /// The identity secrets a `user_hash` may be made with at `now`: the
+    /// current one, and the previous one during its grace period.
+    pub fn identity_secrets(&self, now: Timestamp) -> impl Iterator<Item = &str> {
+        let previous = self
+            .previous_identity_secret
+            .as_ref()
+            .filter(|(_, until)| now < *until)
+            .map(|(secret, _)| secret.as_str());
+        std::iter::once(self.identity_secret.as_str()).chain(previous)
+    }
 }
 
 /// Everything `rapport admin bootstrap` (and the first-run page) creates in

@@ -64,7 +64,10 @@ pub async fn bootstrap_workspace(
         name: workspace_name,
         app_id: credentials::new_app_id(),
         identity_secret: credentials::new_identity_secret(),
-        identity_verification: false,
+        previous_identity_secret: None,
+        // On from the start: a widget may not name a user without proof
+        // (docs/security.md). Admins may turn it off, with a warning.
+        identity_verification: true,
         allowed_origins: Vec::new(),
         bulk_sends_admins_only: false,
         email: Default::default(),
@@ -84,6 +87,7 @@ pub async fn bootstrap_workspace(
             id: TokenId::generate(),
             workspace_id: workspace.id,
             agent_id: owner.id,
+            created_by: owner.id,
             name: "bootstrap".into(),
             created_at: now,
             revoked_at: None,

@@ -8,6 +8,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use rapport_core::agent::Principal;
+use rapport_core::ids::AgentId;
 use rapport_core::store::StoreError;
 use serde::de::DeserializeOwned;
 
@@ -138,6 +139,20 @@ impl FromRequestParts<AppState> for Auth {
             )));
         }
         Ok(Auth(principal))
+    }
+}
+
+/// Who a message is sent as: yourself, or (owners and admins only)
+/// another team member named by `from_agent_id`.
+pub fn sender(principal: &Principal, from_agent_id: Option<AgentId>) -> Result<AgentId, ApiError> {
+    match from_agent_id {
+        Some(other) if other != principal.agent_id && !principal.role.can_manage_team() => {
+            Err(ApiError::Forbidden(
+                "only owners and admins send as another team member (from_agent_id)".into(),
+            ))
+        }
+        Some(agent) => Ok(agent),
+        None => Ok(principal.agent_id),
     }
 }
 

@@ -37,6 +37,11 @@ pub(crate) const SQLITE: Files = &[
         "people",
         include_str!("../migrations/sqlite/0005_people.sql"),
     ),
+    (
+        6,
+        "identity",
+        include_str!("../migrations/sqlite/0006_identity.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -64,6 +69,11 @@ pub(crate) const POSTGRES: Files = &[
         5,
         "people",
         include_str!("../migrations/postgres/0005_people.sql"),
+    ),
+    (
+        6,
+        "identity",
+        include_str!("../migrations/postgres/0006_identity.sql"),
     ),
 ];
 

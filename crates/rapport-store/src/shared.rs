@@ -12,7 +12,10 @@ use rapport_core::Timestamp;
 use rapport_core::activity::{Activity, ActivityEntry};
 use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Principal, Role};
 use rapport_core::bulk::{Audience, BulkSend, BulkStatus, NewBulkSend};
-use rapport_core::contact::{Contact, ContactUpsert, PropType, PropTypes, SystemProps};
+use rapport_core::contact::{
+    Contact, ContactUpsert, MAX_WORKSPACE_PROPERTIES, PropType, PropTypes, PropertySetting,
+    SystemProps, WIDGET_SESSION_IDLE_MILLIS,
+};
 use rapport_core::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     Message, PartKind,
@@ -98,7 +101,7 @@ fn json(row: &DbRow, column: &str) -> Result<serde_json::Value, StoreError> {
 
 // ---- workspaces, agents, tokens -------------------------------------------
 
-const WORKSPACE_COLUMNS: &str = "id, name, app_id, identity_secret, identity_verification, allowed_origins, email_fallback_enabled, email_fallback_delay_minutes, email_from_address, bulk_sends_admins_only, created_at";
+const WORKSPACE_COLUMNS: &str = "id, name, app_id, identity_secret, previous_identity_secret, previous_identity_secret_until, identity_verification, allowed_origins, email_fallback_enabled, email_fallback_delay_minutes, email_from_address, bulk_sends_admins_only, created_at";
 
 /// Reads a workspace from columns named `{prefix}id`, `{prefix}name`, ...
 /// (a prefix tells joined tables' columns apart).
@@ -109,6 +112,13 @@ fn workspace_from_row(row: &DbRow, prefix: &str) -> Result<Workspace, StoreError
         name: text(row, &col("name"))?,
         app_id: text(row, &col("app_id"))?,
         identity_secret: text(row, &col("identity_secret"))?,
+        previous_identity_secret: match (
+            opt_text(row, &col("previous_identity_secret"))?,
+            opt_ts(row, &col("previous_identity_secret_until"))?,
+        ) {
+            (Some(secret), Some(until)) => Some((secret, until)),
+            _ => None,
+        },
         identity_verification: row
             .try_get(col("identity_verification").as_str())
             .map_err(db_err)?,
@@ -152,6 +162,7 @@ fn token_from_row(row: &DbRow) -> Result<ApiToken, StoreError> {
         id: TokenId::from_uuid(uuid(row, "id")?),
         workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
         agent_id: AgentId::from_uuid(uuid(row, "agent_id")?),
+        created_by: AgentId::from_uuid(uuid(row, "created_by")?),
         name: text(row, "name")?,
         created_at: ts(row, "created_at")?,
         revoked_at: opt_ts(row, "revoked_at")?,
@@ -212,8 +223,10 @@ async fn create_agent(conn: &mut Conn, new: NewAgent) -> Result<Agent, StoreErro
 async fn insert_token(conn: &mut Conn, new: &NewToken) -> Result<ApiToken, StoreError> {
     let t = &new.token;
     sqlx::query(
-        "INSERT INTO api_tokens (id, workspace_id, agent_id, name, secret_hash, created_at)
-         SELECT $1, $2, $3, $4, $5, $6 FROM agents WHERE workspace_id = $2 AND id = $3",
+        "INSERT INTO api_tokens (id, workspace_id, agent_id, name, secret_hash, created_at, created_by)
+         SELECT $1, $2, $3, $4, $5, $6, $7 FROM agents a
+         WHERE a.workspace_id = $2 AND a.id = $3 AND a.removed_at IS NULL
+           AND EXISTS (SELECT 1 FROM agents c WHERE c.workspace_id = $2 AND c.id = $7 AND c.removed_at IS NULL)",
     )
     .bind(t.id.as_uuid())
     .bind(t.workspace_id.as_uuid())
@@ -221,6 +234,7 @@ async fn insert_token(conn: &mut Conn, new: &NewToken) -> Result<ApiToken, Store
     .bind(&t.name)
     .bind(&new.secret_hash[..])
     .bind(ms(t.created_at))
+    .bind(t.created_by.as_uuid())
     .execute(&mut *conn)
     .await
     .map_err(db_err)
@@ -246,7 +260,8 @@ async fn revoke_token(
     let row = sqlx::query(
         "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3)
          WHERE workspace_id = $1 AND id = $2
-         RETURNING id, workspace_id, agent_id, name, created_at, revoked_at",
+         RETURNING id, workspace_id, agent_id, COALESCE(created_by, agent_id) AS created_by, name,
+                   created_at, revoked_at",
     )
     .bind(workspace.as_uuid())
     .bind(id.as_uuid())
@@ -262,8 +277,8 @@ async fn revoke_token(
 /// Every column of `contacts`, for statements that must be literals.
 macro_rules! contact_columns {
     () => {
-        "id, workspace_id, user_id, email, name, phone, props, unsubscribed_at, created_at, updated_at,
-         first_seen_at, last_seen_at, sessions, country, city, browser, os, last_page, tags"
+        "id, workspace_id, user_id, email, email_verified, name, phone, props, unsubscribed_at, created_at,
+         updated_at, first_seen_at, last_seen_at, sessions, country, city, browser, os, last_page, tags"
     };
 }
 
@@ -275,6 +290,7 @@ fn contact_from_row(row: &DbRow) -> Result<Contact, StoreError> {
         workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
         user_id: opt_text(row, "user_id")?,
         email: opt_text(row, "email")?.map(Email::from_stored),
+        email_verified: row.try_get("email_verified").map_err(db_err)?,
         name: opt_text(row, "name")?,
         phone: opt_text(row, "phone")?,
         system: SystemProps {
@@ -299,8 +315,10 @@ fn contact_from_row(row: &DbRow) -> Result<Contact, StoreError> {
     })
 }
 
-/// The contact an upsert names: by `user_id`; else by email, among leads
-/// when a `user_id` was given (never re-keying another identified user).
+/// The contact an upsert names: by `user_id`; else by email, if both the
+/// upsert's email and the contact's are vouched for by the business (a
+/// visitor's claimed email never finds anyone), among contacts without a
+/// `user_id` when one was given (never re-keying another identified user).
 async fn find_upsert_target(
     conn: &mut Conn,
     upsert: &ContactUpsert,
@@ -321,13 +339,14 @@ async fn find_upsert_target(
             return contact_from_row(&row).map(Some);
         }
     }
-    let Some(email) = &upsert.email else {
+    let Some(email) = upsert.email.as_ref().filter(|_| upsert.email_verified) else {
         return Ok(None);
     };
     let row = sqlx::query(for_update!(
         "SELECT ",
         contact_columns!(),
-        " FROM contacts WHERE workspace_id = $1 AND email = $2 AND ($3 OR user_id IS NULL)
+        " FROM contacts WHERE workspace_id = $1 AND email = $2 AND email_verified
+         AND ($3 OR user_id IS NULL)
          ORDER BY updated_at DESC, id DESC LIMIT 1"
     ))
     .bind(ws)
@@ -347,13 +366,14 @@ async fn save_contact(
 ) -> Result<bool, StoreError> {
     let sql = if insert {
         "INSERT INTO contacts (workspace_id, id, user_id, email, name, phone, props, updated_at,
-            first_seen_at, last_seen_at, sessions, country, city, browser, os, last_page, tags, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+            first_seen_at, last_seen_at, sessions, country, city, browser, os, last_page, tags,
+            email_verified, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
          ON CONFLICT DO NOTHING"
     } else {
         "UPDATE contacts SET user_id = $3, email = $4, name = $5, phone = $6, props = $7, updated_at = $8,
             first_seen_at = $9, last_seen_at = $10, sessions = $11, country = $12, city = $13,
-            browser = $14, os = $15, last_page = $16, tags = $17
+            browser = $14, os = $15, last_page = $16, tags = $17, email_verified = $18
          WHERE workspace_id = $1 AND id = $2"
     };
     let s = &contact.system;
@@ -374,7 +394,8 @@ async fn save_contact(
         .bind(&s.browser)
         .bind(&s.os)
         .bind(&s.last_page)
-        .bind(Json(&contact.tags));
+        .bind(Json(&contact.tags))
+        .bind(contact.email_verified);
     // `created_at` is written once, by the insert.
     let query = if insert {
         query.bind(ms(contact.created_at))
@@ -1489,7 +1510,8 @@ async fn update_workspace(
     settings: WorkspaceSettings,
 ) -> Result<Workspace, StoreError> {
     let row = sqlx::query(for_update!(
-        "SELECT id, name, app_id, identity_secret, identity_verification, allowed_origins,
+        "SELECT id, name, app_id, identity_secret, previous_identity_secret,
+                previous_identity_secret_until, identity_verification, allowed_origins,
                 email_fallback_enabled, email_fallback_delay_minutes, email_from_address,
                 bulk_sends_admins_only, created_at
          FROM workspaces WHERE id = $1"
@@ -1578,9 +1600,10 @@ async fn create_widget_session(
     contact: ContactId,
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    // The session is bound to the identity its contact has now.
     sqlx::query(
-        "INSERT INTO widget_sessions (secret_hash, workspace_id, contact_id, created_at)
-         SELECT $1, $2, $3, $4 FROM contacts WHERE workspace_id = $2 AND id = $3",
+        "INSERT INTO widget_sessions (secret_hash, workspace_id, contact_id, created_at, last_used_at, user_id)
+         SELECT $1, $2, $3, $4, $4, user_id FROM contacts WHERE workspace_id = $2 AND id = $3",
     )
     .bind(&secret_hash[..])
     .bind(workspace.as_uuid())
@@ -1640,6 +1663,14 @@ async fn merge_lead(
         }
     })
     .await?;
+    // The lead's sessions end (they were bound to no identity): the browser
+    // that proved who it is gets a new one, bound to the user.
+    sqlx::query("DELETE FROM widget_sessions WHERE workspace_id = $1 AND contact_id = $2")
+        .bind(workspace.as_uuid())
+        .bind(lead.as_uuid())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     sqlx::query(MOVE_EVENTS)
         .bind(workspace.as_uuid())
         .bind(lead.as_uuid())
@@ -1651,7 +1682,6 @@ async fn merge_lead(
         "DELETE FROM contact_events WHERE workspace_id = $1 AND contact_id = $2",
         "UPDATE conversations SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2",
         "UPDATE activity SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2",
-        "UPDATE widget_sessions SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2",
         "DELETE FROM contacts WHERE workspace_id = $1 AND id = $2",
     ] {
         sqlx::query(sql)
@@ -1663,6 +1693,226 @@ async fn merge_lead(
             .map_err(db_err)?;
     }
     Ok(())
+}
+
+async fn touch_widget_session(
+    conn: &mut Conn,
+    secret_hash: [u8; 32],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    // At most once an hour per session: a boot per page view stays cheap.
+    sqlx::query(
+        "UPDATE widget_sessions SET last_used_at = $2 WHERE secret_hash = $1 AND last_used_at < $3",
+    )
+    .bind(&secret_hash[..])
+    .bind(ms(now))
+    .bind(ms(now) - 3_600_000)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)
+    .map(drop)
+}
+
+async fn delete_widget_session(conn: &mut Conn, secret_hash: [u8; 32]) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM widget_sessions WHERE secret_hash = $1")
+        .bind(&secret_hash[..])
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)
+        .map(drop)
+}
+
+async fn rotate_identity_secret(
+    conn: &mut Conn,
+    id: WorkspaceId,
+    new_secret: String,
+    previous_until: Timestamp,
+) -> Result<Workspace, StoreError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE workspaces SET previous_identity_secret = identity_secret,
+                previous_identity_secret_until = $3, identity_secret = $2
+         WHERE id = $1 RETURNING {WORKSPACE_COLUMNS}"
+    )))
+    .bind(id.as_uuid())
+    .bind(&new_secret)
+    .bind(ms(previous_until))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    workspace_from_row(&row, "")
+}
+
+async fn remove_agent(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: AgentId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let role: String = sqlx::query_scalar(for_update!(
+        "SELECT role FROM agents WHERE workspace_id = $1 AND id = $2 AND removed_at IS NULL"
+    ))
+    .bind(workspace.as_uuid())
+    .bind(id.as_uuid())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if role == Role::Owner.as_str() {
+        return Err(StoreError::Conflict("the owner cannot be removed".into()));
+    }
+    // The row stays (their messages still name them); the email is freed
+    // so the same person can be invited again, and no password opens it.
+    sqlx::query(
+        "UPDATE agents SET removed_at = $3, password_hash = '', email = $4
+         WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(workspace.as_uuid())
+    .bind(id.as_uuid())
+    .bind(ms(at))
+    .bind(format!("removed-{}@removed.invalid", id.as_uuid()))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    for sql in [
+        "DELETE FROM agent_sessions WHERE workspace_id = $1 AND agent_id = $2",
+        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3)
+         WHERE workspace_id = $1 AND (agent_id = $2 OR created_by = $2)",
+        "UPDATE conversations SET assignee_id = NULL, updated_at = $3
+         WHERE workspace_id = $1 AND assignee_id = $2",
+    ] {
+        let query = sqlx::query(sql)
+            .bind(workspace.as_uuid())
+            .bind(id.as_uuid());
+        let query = if sql.contains("$3") {
+            query.bind(ms(at))
+        } else {
+            query
+        };
+        query.execute(&mut *conn).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn set_password_hash(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: AgentId,
+    password_hash: String,
+    keep: Option<[u8; 32]>,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE agents SET password_hash = $3 WHERE workspace_id = $1 AND id = $2 AND removed_at IS NULL",
+    )
+    .bind(workspace.as_uuid())
+    .bind(id.as_uuid())
+    .bind(&password_hash)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::NotFound);
+    }
+    // No real session hashes to all zeroes: `None` keeps none.
+    let keep = keep.unwrap_or([0; 32]);
+    sqlx::query(
+        "DELETE FROM agent_sessions WHERE workspace_id = $1 AND agent_id = $2 AND secret_hash <> $3",
+    )
+    .bind(workspace.as_uuid())
+    .bind(id.as_uuid())
+    .bind(&keep[..])
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)
+    .map(drop)
+}
+
+fn property_setting_from_row(row: &DbRow) -> Result<PropertySetting, StoreError> {
+    Ok(PropertySetting {
+        name: text(row, "name")?,
+        r#type: parsed_prop_type(&text(row, "type")?)?,
+        messenger_writable: row.try_get("messenger_writable").map_err(db_err)?,
+    })
+}
+
+fn parsed_prop_type(text: &str) -> Result<PropType, StoreError> {
+    PropType::parse(text)
+        .ok_or_else(|| StoreError::Other(format!("unknown property type {text:?}").into()))
+}
+
+async fn save_property_setting(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    name: String,
+    ty: Option<PropType>,
+    messenger_writable: Option<bool>,
+    now: Timestamp,
+) -> Result<PropertySetting, StoreError> {
+    let existing = sqlx::query(for_update!(
+        "SELECT name, type, messenger_writable FROM property_types WHERE workspace_id = $1 AND name = $2"
+    ))
+    .bind(workspace.as_uuid())
+    .bind(&name)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let mut setting = match existing {
+        Some(row) => {
+            let setting = property_setting_from_row(&row)?;
+            if ty.is_some_and(|ty| ty != setting.r#type) {
+                return Err(ValidationError::field(
+                    "type",
+                    format!("this property holds {} values", setting.r#type.as_str()),
+                )
+                .into());
+            }
+            setting
+        }
+        None => {
+            let Some(ty) = ty else {
+                return Err(ValidationError::field("type", "a new property needs a type").into());
+            };
+            let count: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM property_types WHERE workspace_id = $1")
+                    .bind(workspace.as_uuid())
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+            if usize::try_from(count).map_err(data_err)? >= MAX_WORKSPACE_PROPERTIES {
+                return Err(ValidationError::field(
+                    "name",
+                    format!("a workspace has at most {MAX_WORKSPACE_PROPERTIES} custom properties"),
+                )
+                .into());
+            }
+            sqlx::query(
+                "INSERT INTO property_types (workspace_id, name, type, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(workspace.as_uuid())
+            .bind(&name)
+            .bind(ty.as_str())
+            .bind(ms(now))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            PropertySetting {
+                name,
+                r#type: ty,
+                messenger_writable: false,
+            }
+        }
+    };
+    if let Some(writable) = messenger_writable {
+        setting.messenger_writable = writable;
+        sqlx::query(
+            "UPDATE property_types SET messenger_writable = $3 WHERE workspace_id = $1 AND name = $2",
+        )
+        .bind(workspace.as_uuid())
+        .bind(&setting.name)
+        .bind(writable)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(setting)
 }
 
 async fn mark_read(
@@ -2032,7 +2282,7 @@ impl Store for Backend {
     async fn login_candidates(&self, email: &str) -> Result<Vec<(Agent, String)>, StoreError> {
         sqlx::query(
             "SELECT id, workspace_id, email, name, role, created_at, password_hash FROM agents
-             WHERE email = $1 ORDER BY created_at, id",
+             WHERE email = $1 AND removed_at IS NULL ORDER BY created_at, id",
         )
         .bind(email)
         .fetch_all(self.reader())
@@ -2055,7 +2305,7 @@ impl Store for Backend {
         let row = sqlx::query(
             "SELECT s.workspace_id, s.agent_id, a.role FROM agent_sessions s
              JOIN agents a ON a.id = s.agent_id AND a.workspace_id = s.workspace_id
-             WHERE s.secret_hash = $1 AND s.expires_at > $2",
+             WHERE s.secret_hash = $1 AND s.expires_at > $2 AND a.removed_at IS NULL",
         )
         .bind(&secret_hash[..])
         .bind(ms(now))
@@ -2102,11 +2352,18 @@ impl Store for Backend {
     async fn widget_session(
         &self,
         secret_hash: [u8; 32],
+        now: Timestamp,
     ) -> Result<(WorkspaceId, ContactId), StoreError> {
+        // A session works only for the identity it was issued for, and not
+        // after 90 days unused.
         let row = sqlx::query(
-            "SELECT workspace_id, contact_id FROM widget_sessions WHERE secret_hash = $1",
+            "SELECT s.workspace_id, s.contact_id FROM widget_sessions s
+             JOIN contacts c ON c.workspace_id = s.workspace_id AND c.id = s.contact_id
+             WHERE s.secret_hash = $1 AND s.last_used_at > $2
+               AND (c.user_id = s.user_id OR (c.user_id IS NULL AND s.user_id IS NULL))",
         )
         .bind(&secret_hash[..])
+        .bind(ms(now) - WIDGET_SESSION_IDLE_MILLIS)
         .fetch_one(self.reader())
         .await
         .map_err(db_err)?;
@@ -2114,6 +2371,99 @@ impl Store for Backend {
             WorkspaceId::from_uuid(uuid(&row, "workspace_id")?),
             ContactId::from_uuid(uuid(&row, "contact_id")?),
         ))
+    }
+
+    async fn touch_widget_session(
+        &self,
+        secret_hash: [u8; 32],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(op!(touch_widget_session, secret_hash, now))
+            .await
+    }
+
+    async fn delete_widget_session(&self, secret_hash: [u8; 32]) -> Result<(), StoreError> {
+        self.write(op!(delete_widget_session, secret_hash)).await
+    }
+
+    async fn rotate_identity_secret(
+        &self,
+        id: WorkspaceId,
+        new_secret: String,
+        previous_until: Timestamp,
+    ) -> Result<Workspace, StoreError> {
+        self.write(op!(rotate_identity_secret, id, new_secret, previous_until))
+            .await
+    }
+
+    async fn remove_agent(
+        &self,
+        workspace: WorkspaceId,
+        id: AgentId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(op!(remove_agent, workspace, id, at)).await
+    }
+
+    async fn password_hash(
+        &self,
+        workspace: WorkspaceId,
+        id: AgentId,
+    ) -> Result<String, StoreError> {
+        sqlx::query_scalar(
+            "SELECT password_hash FROM agents WHERE workspace_id = $1 AND id = $2 AND removed_at IS NULL",
+        )
+        .bind(workspace.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_one(self.reader())
+        .await
+        .map_err(db_err)
+    }
+
+    async fn set_password_hash(
+        &self,
+        workspace: WorkspaceId,
+        id: AgentId,
+        password_hash: String,
+        keep: Option<[u8; 32]>,
+    ) -> Result<(), StoreError> {
+        self.write(op!(set_password_hash, workspace, id, password_hash, keep))
+            .await
+    }
+
+    async fn property_settings(
+        &self,
+        workspace: WorkspaceId,
+    ) -> Result<Vec<PropertySetting>, StoreError> {
+        sqlx::query(
+            "SELECT name, type, messenger_writable FROM property_types WHERE workspace_id = $1 ORDER BY name",
+        )
+        .bind(workspace.as_uuid())
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(property_setting_from_row)
+        .collect()
+    }
+
+    async fn save_property_setting(
+        &self,
+        workspace: WorkspaceId,
+        name: String,
+        ty: Option<PropType>,
+        messenger_writable: Option<bool>,
+        now: Timestamp,
+    ) -> Result<PropertySetting, StoreError> {
+        self.write(op!(
+            save_property_setting,
+            workspace,
+            name,
+            ty,
+            messenger_writable,
+            now
+        ))
+        .await
     }
 
     async fn merge_lead(
@@ -2254,7 +2604,8 @@ impl Store for Backend {
 
     async fn list_agents(&self, workspace: WorkspaceId) -> Result<Vec<Agent>, StoreError> {
         sqlx::query(
-            "SELECT id, workspace_id, email, name, role, created_at FROM agents WHERE workspace_id = $1 ORDER BY created_at, id",
+            "SELECT id, workspace_id, email, name, role, created_at FROM agents
+             WHERE workspace_id = $1 AND removed_at IS NULL ORDER BY created_at, id",
         )
         .bind(workspace.as_uuid())
         .fetch_all(self.reader())
@@ -2271,8 +2622,9 @@ impl Store for Backend {
 
     async fn list_tokens(&self, workspace: WorkspaceId) -> Result<Vec<ApiToken>, StoreError> {
         sqlx::query(
-            "SELECT id, workspace_id, agent_id, name, created_at, revoked_at FROM api_tokens
-             WHERE workspace_id = $1 ORDER BY created_at, id",
+            "SELECT id, workspace_id, agent_id, COALESCE(created_by, agent_id) AS created_by, name,
+                    created_at, revoked_at
+             FROM api_tokens WHERE workspace_id = $1 ORDER BY created_at, id",
         )
         .bind(workspace.as_uuid())
         .fetch_all(self.reader())
@@ -2293,19 +2645,24 @@ impl Store for Backend {
     }
 
     async fn authenticate_token(&self, secret_hash: [u8; 32]) -> Result<Principal, StoreError> {
+        // The token acts as its member, with no more rights than its maker
+        // has now; it dies with either's membership.
         let row = sqlx::query(
-            "SELECT t.workspace_id, t.agent_id, a.role FROM api_tokens t
+            "SELECT t.workspace_id, t.agent_id, a.role, c.role AS creator_role FROM api_tokens t
              JOIN agents a ON a.id = t.agent_id AND a.workspace_id = t.workspace_id
-             WHERE t.secret_hash = $1 AND t.revoked_at IS NULL",
+             JOIN agents c ON c.id = COALESCE(t.created_by, t.agent_id) AND c.workspace_id = t.workspace_id
+             WHERE t.secret_hash = $1 AND t.revoked_at IS NULL
+               AND a.removed_at IS NULL AND c.removed_at IS NULL",
         )
         .bind(&secret_hash[..])
         .fetch_one(self.reader())
         .await
         .map_err(db_err)?;
+        let role: Role = parsed(&row, "role")?;
         Ok(Principal {
             workspace_id: WorkspaceId::from_uuid(uuid(&row, "workspace_id")?),
             agent_id: AgentId::from_uuid(uuid(&row, "agent_id")?),
-            role: parsed(&row, "role")?,
+            role: role.at_most(parsed(&row, "creator_role")?),
         })
     }
 
@@ -2339,6 +2696,8 @@ impl Store for Backend {
         let row = sqlx::query(
             "SELECT c.*,
                     w.id AS w_id, w.name AS w_name, w.app_id AS w_app_id, w.identity_secret AS w_identity_secret,
+                    w.previous_identity_secret AS w_previous_identity_secret,
+                    w.previous_identity_secret_until AS w_previous_identity_secret_until,
                     w.identity_verification AS w_identity_verification, w.allowed_origins AS w_allowed_origins,
                     w.email_fallback_enabled AS w_email_fallback_enabled,
                     w.email_fallback_delay_minutes AS w_email_fallback_delay_minutes,
@@ -2348,7 +2707,7 @@ impl Store for Backend {
                     a.role AS a_role, a.created_at AS a_created_at
              FROM contacts c
              JOIN workspaces w ON w.id = c.workspace_id
-             LEFT JOIN agents a ON a.workspace_id = c.workspace_id AND a.id = $3
+             LEFT JOIN agents a ON a.workspace_id = c.workspace_id AND a.id = $3 AND a.removed_at IS NULL
              WHERE c.workspace_id = $1 AND c.id = $2",
         )
         .bind(workspace.as_uuid())

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use rapport_core::Timestamp;
 use rapport_core::activity::Activity;
 use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Role};
-use rapport_core::contact::{ContactUpsert, ContactUpsertInput};
+use rapport_core::contact::{
+    ContactUpsert, ContactUpsertInput, PropType, WIDGET_SESSION_IDLE_MILLIS,
+};
 use rapport_core::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     ConversationStatus, Message, PartKind,
@@ -40,6 +42,10 @@ both_backends!(
     acknowledged_writes_survive_reopening,
     streams_resume_after_a_position,
     sessions_leads_and_merges,
+    identity_comes_only_from_proof,
+    widget_sessions_are_bound_expire_and_end,
+    removed_members_and_their_tokens_stop_at_once,
+    property_settings_define_types_and_messenger_access,
     reads_move_forward_and_unread_counts_follow,
     lists_show_newest_parts_and_waiting_order,
     email_jobs_are_claimed_once_and_settle_their_burst,
@@ -82,6 +88,7 @@ fn new_workspace(owner_email: &str) -> (NewWorkspace, Team) {
             name: "Acme".into(),
             app_id: format!("app_{}", uuid::Uuid::new_v4().simple()),
             identity_secret: "secret".into(),
+            previous_identity_secret: None,
             identity_verification: false,
             allowed_origins: Vec::new(),
             bulk_sends_admins_only: false,
@@ -121,6 +128,7 @@ fn token(workspace: WorkspaceId, agent: AgentId, secret_hash: [u8; 32]) -> NewTo
             id: TokenId::generate(),
             workspace_id: workspace,
             agent_id: agent,
+            created_by: agent,
             name: "ci".into(),
             created_at: at(0),
             revoked_at: None,
@@ -1206,7 +1214,7 @@ async fn sessions_leads_and_merges(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        f.store.widget_session([3; 32]).await.unwrap(),
+        f.store.widget_session([3; 32], at(2)).await.unwrap(),
         (acme.workspace, lead.id)
     );
     assert!(matches!(
@@ -1238,7 +1246,12 @@ async fn sessions_leads_and_merges(backend: Backend) {
             .contact_id,
         user
     );
-    assert_eq!(f.store.widget_session([3; 32]).await.unwrap().1, user);
+    // The lead's session ended with the lead: the browser that proved who
+    // it is gets a new one, bound to the user.
+    assert!(matches!(
+        f.store.widget_session([3; 32], at(2)).await,
+        Err(StoreError::NotFound)
+    ));
     assert!(matches!(
         f.store.contact(acme.workspace, lead.id).await,
         Err(StoreError::NotFound)
@@ -1713,5 +1726,343 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
             .unwrap()
             .len(),
         1
+    );
+}
+
+fn upsert_input(
+    workspace: WorkspaceId,
+    user_id: Option<&str>,
+    email: Option<&str>,
+) -> ContactUpsert {
+    ContactUpsert::parse(
+        workspace,
+        ContactUpsertInput {
+            user_id: user_id.map(str::to_owned),
+            email: email.map(str::to_owned),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+async fn identity_comes_only_from_proof(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let ws = acme.workspace;
+    // A lead claims someone's email in the widget...
+    let (lead, _) = f
+        .store
+        .create_lead(ws, ContactId::generate(), at(1))
+        .await
+        .unwrap();
+    let claim = ContactUpsert::parse_changes(
+        ws,
+        ContactUpsertInput {
+            email: Some("victim@x.test".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .claimed_by_visitor();
+    let lead = f.store.update_contact(lead.id, claim, at(2)).await.unwrap();
+    assert!(!lead.email_verified);
+    // ...and neither the business's upsert by that email nor one with a
+    // user_id and that email finds the lead: each makes its own contact.
+    let (by_email, created) = f
+        .store
+        .upsert_contact(
+            upsert_input(ws, None, Some("victim@x.test")),
+            ContactId::generate(),
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert!(created.is_some());
+    assert_ne!(by_email.id, lead.id);
+    assert!(by_email.email_verified);
+    let (user, _) = f
+        .store
+        .upsert_contact(
+            upsert_input(ws, Some("u42"), Some("victim@x.test")),
+            ContactId::generate(),
+            at(4),
+        )
+        .await
+        .unwrap();
+    assert_ne!(user.id, lead.id);
+    let lead_now = f.store.contact(ws, lead.id).await.unwrap();
+    assert_eq!(lead_now.user_id, None, "the lead was not re-keyed");
+    // The business's own email contact does become the user (both sides
+    // are the business's word).
+    assert_eq!(user.id, by_email.id);
+    // A claimed email with a user_id (a verified boot) finds nobody by
+    // email either.
+    let (attacker, created) = f
+        .store
+        .upsert_contact(
+            upsert_input(ws, Some("att-1"), Some("victim@x.test")).claimed_by_visitor(),
+            ContactId::generate(),
+            at(5),
+        )
+        .await
+        .unwrap();
+    assert!(created.is_some());
+    assert_ne!(attacker.id, user.id);
+    assert!(!attacker.email_verified);
+}
+
+async fn widget_sessions_are_bound_expire_and_end(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let ws = acme.workspace;
+    let (lead, _) = f
+        .store
+        .create_lead(ws, ContactId::generate(), at(1))
+        .await
+        .unwrap();
+    f.store
+        .create_widget_session([5; 32], ws, lead.id, at(1))
+        .await
+        .unwrap();
+    f.store
+        .create_widget_session([6; 32], ws, lead.id, at(1))
+        .await
+        .unwrap();
+    // Unused for 90 days, it stops working; a boot that resumes it in time
+    // keeps it going.
+    let idle = WIDGET_SESSION_IDLE_MILLIS;
+    assert!(f.store.widget_session([5; 32], at(idle)).await.is_ok());
+    assert!(matches!(
+        f.store.widget_session([5; 32], at(idle + 2)).await,
+        Err(StoreError::NotFound)
+    ));
+    f.store
+        .touch_widget_session([6; 32], at(idle - 10))
+        .await
+        .unwrap();
+    assert!(f.store.widget_session([6; 32], at(idle + 2)).await.is_ok());
+    // The visitor shuts the messenger down: that session ends.
+    f.store.delete_widget_session([6; 32]).await.unwrap();
+    assert!(matches!(
+        f.store.widget_session([6; 32], at(2)).await,
+        Err(StoreError::NotFound)
+    ));
+    // A session issued to a lead stops when the business gives the contact
+    // an identity.
+    f.store
+        .create_widget_session([7; 32], ws, lead.id, at(3))
+        .await
+        .unwrap();
+    let identify = ContactUpsert::parse_changes(
+        ws,
+        ContactUpsertInput {
+            user_id: Some("u7".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    f.store
+        .update_contact(lead.id, identify, at(4))
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.store.widget_session([7; 32], at(5)).await,
+        Err(StoreError::NotFound)
+    ));
+    // One issued to the user now works, and stops if the id changes again.
+    f.store
+        .create_widget_session([8; 32], ws, lead.id, at(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.widget_session([8; 32], at(6)).await.unwrap().1,
+        lead.id
+    );
+    let rekey = ContactUpsert::parse_changes(
+        ws,
+        ContactUpsertInput {
+            user_id: Some("u8".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    f.store.update_contact(lead.id, rekey, at(7)).await.unwrap();
+    assert!(matches!(
+        f.store.widget_session([8; 32], at(8)).await,
+        Err(StoreError::NotFound)
+    ));
+    // Rotating the identity secret keeps the old one for the grace period.
+    let before = f.store.workspace(ws).await.unwrap();
+    let rotated = f
+        .store
+        .rotate_identity_secret(ws, "new-secret".into(), at(100))
+        .await
+        .unwrap();
+    assert_eq!(rotated.identity_secret, "new-secret");
+    let secrets: Vec<&str> = rotated.identity_secrets(at(99)).collect();
+    assert_eq!(secrets, ["new-secret", before.identity_secret.as_str()]);
+    assert_eq!(rotated.identity_secrets(at(100)).count(), 1);
+    assert_eq!(f.store.workspace(ws).await.unwrap(), rotated);
+}
+
+async fn removed_members_and_their_tokens_stop_at_once(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let ws = acme.workspace;
+    let ann = AgentId::generate();
+    f.store
+        .create_agent(NewAgent {
+            agent: agent(ws, ann, "ann@acme.test", Role::Agent),
+            password_hash: "$argon2id$ann".into(),
+        })
+        .await
+        .unwrap();
+    // Ann makes a token acting as the owner (the API refuses this; the
+    // store still caps it at Ann's role).
+    let mut minted = token(ws, acme.owner, [9; 32]);
+    minted.token.created_by = ann;
+    f.store.create_token(minted).await.unwrap();
+    assert_eq!(
+        f.store.authenticate_token([9; 32]).await.unwrap().role,
+        Role::Agent
+    );
+    f.store
+        .create_token(token(ws, ann, [10; 32]))
+        .await
+        .unwrap();
+    f.store
+        .create_agent_session(AgentSession {
+            secret_hash: [11; 32],
+            workspace_id: ws,
+            agent_id: ann,
+            created_at: at(0),
+            expires_at: at(1_000),
+        })
+        .await
+        .unwrap();
+    // The owner is never removed.
+    assert!(matches!(
+        f.store.remove_agent(ws, acme.owner, at(1)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    f.store.remove_agent(ws, ann, at(2)).await.unwrap();
+    for hash in [[9; 32], [10; 32]] {
+        assert!(matches!(
+            f.store.authenticate_token(hash).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    assert!(matches!(
+        f.store.agent_session([11; 32], at(3)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        f.store
+            .login_candidates("ann@acme.test")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        f.store
+            .list_agents(ws)
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.id != ann)
+    );
+    // Her email is free to be invited again; removing twice is NotFound.
+    f.store
+        .create_agent(NewAgent {
+            agent: agent(ws, AgentId::generate(), "ann@acme.test", Role::Agent),
+            password_hash: "$argon2id$ann2".into(),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.store.remove_agent(ws, ann, at(3)).await,
+        Err(StoreError::NotFound)
+    ));
+    // A password change ends every other session of that member.
+    for (hash, _) in [([12; 32], 0), ([13; 32], 1)] {
+        f.store
+            .create_agent_session(AgentSession {
+                secret_hash: hash,
+                workspace_id: ws,
+                agent_id: acme.owner,
+                created_at: at(0),
+                expires_at: at(1_000),
+            })
+            .await
+            .unwrap();
+    }
+    f.store
+        .set_password_hash(ws, acme.owner, "$argon2id$new".into(), Some([12; 32]))
+        .await
+        .unwrap();
+    assert!(f.store.agent_session([12; 32], at(4)).await.is_ok());
+    assert!(matches!(
+        f.store.agent_session([13; 32], at(4)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        f.store.password_hash(ws, acme.owner).await.unwrap(),
+        "$argon2id$new"
+    );
+}
+
+async fn property_settings_define_types_and_messenger_access(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let ws = acme.workspace;
+    // A new name needs a type, and starts closed to the messenger.
+    assert!(matches!(
+        f.store
+            .save_property_setting(ws, "plan".into(), None, Some(true), at(1))
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let plan = f
+        .store
+        .save_property_setting(ws, "plan".into(), Some(PropType::String), None, at(1))
+        .await
+        .unwrap();
+    assert!(!plan.messenger_writable);
+    let plan = f
+        .store
+        .save_property_setting(ws, "plan".into(), None, Some(true), at(2))
+        .await
+        .unwrap();
+    assert!(plan.messenger_writable);
+    // Its type stays.
+    assert!(matches!(
+        f.store
+            .save_property_setting(
+                ws,
+                "plan".into(),
+                Some(PropType::Number),
+                Some(false),
+                at(3)
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let listed = f.store.property_settings(ws).await.unwrap();
+    assert_eq!(listed, [plan]);
+    let other = team(&*f.store, "owner@other.test").await;
+    assert!(
+        f.store
+            .property_settings(other.workspace)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

@@ -14,7 +14,7 @@ use super::messages::yes;
 use super::people::{online_for, resolve_filter};
 use crate::AppState;
 use crate::error::{ApiError, Problem, or_not_found};
-use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::extract::{ApiJson, ApiPath, Auth, sender};
 
 /// The most contacts a bulk send may list by id.
 pub const MAX_CONTACT_IDS: usize = 10_000;
@@ -112,7 +112,7 @@ pub async fn create(
         BulkRequest {
             workspace_id: ws,
             created_by: principal.agent_id,
-            from_agent_id: body.from_agent_id.unwrap_or(principal.agent_id),
+            from_agent_id: sender(&principal, body.from_agent_id)?,
             body: body.body,
             email_fallback: body.email_fallback,
             audience,

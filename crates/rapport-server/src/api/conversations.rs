@@ -22,7 +22,7 @@ use super::{Page, PageParams, cursor_part};
 use crate::AppState;
 use crate::api::messages::yes;
 use crate::error::{ApiError, Problem, or_not_found};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, sender};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +196,7 @@ pub struct ReplyRequest {
 #[utoipa::path(post, path = "/conversations/{id}/reply", tag = "conversations", security(("bearer" = [])),
     params(("id" = ConversationId, Path)), request_body = ReplyRequest,
     responses((status = 201, body = SentMessage), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`from_agent_id` names another member and you are not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn reply(
     State(state): State<AppState>,
@@ -212,7 +213,7 @@ pub async fn reply(
         state.deps(),
         ChatMessage {
             workspace_id: principal.workspace_id,
-            from: Author::Agent(body.from_agent_id.unwrap_or(principal.agent_id)),
+            from: Author::Agent(sender(&principal, body.from_agent_id)?),
             contact_id: conversation.contact_id,
             conversation_id: Some(id),
             kind: body.kind,

@@ -230,7 +230,11 @@ async fn verified_contact(
             return Err(invalid());
         }
     };
-    if !signed.is_signed_by(&workspace.identity_secret) {
+    let now = state.clock.now();
+    if !workspace
+        .identity_secrets(now)
+        .any(|secret| signed.is_signed_by(secret))
+    {
         return Err(invalid());
     }
     Ok((workspace.id, signed.id))

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, Auth, sender};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +56,7 @@ impl From<StoredMessage> for SentMessage {
     request_body = SendMessageRequest,
     responses(
         (status = 201, description = "Stored (on disk) and delivered live", body = SentMessage),
+        (status = 403, description = "`from_agent_id` names another member and you are not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "An id names nothing in this workspace", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a template that does not parse (with line and column)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -68,7 +69,7 @@ pub async fn send_message(
         state.deps(),
         ChatMessage {
             workspace_id: principal.workspace_id,
-            from: Author::Agent(body.from_agent_id.unwrap_or(principal.agent_id)),
+            from: Author::Agent(sender(&principal, body.from_agent_id)?),
             contact_id: body.contact_id,
             conversation_id: body.conversation_id,
             kind: PartKind::Comment,

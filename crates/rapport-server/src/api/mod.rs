@@ -34,6 +34,7 @@ pub fn widget_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(widget::read))
         .routes(routes!(widget::track))
         .routes(routes!(widget::update))
+        .routes(routes!(widget::shutdown))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -43,6 +44,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(people::search_contacts))
         .routes(routes!(import::import))
         .routes(routes!(people::schema))
+        .routes(routes!(people::list_properties))
+        .routes(routes!(people::save_property))
         .routes(routes!(people::list_segments, people::create_segment))
         .routes(routes!(people::update_segment, people::delete_segment))
         .routes(routes!(contacts::add_tag))
@@ -61,6 +64,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(conversations::open))
         .routes(routes!(conversations::snooze))
         .routes(routes!(team::list_agents, team::create_agent))
+        .routes(routes!(team::remove_agent))
+        .routes(routes!(team::change_password))
         .routes(routes!(team::list_tokens, team::create_token))
         .routes(routes!(team::revoke_token))
         .routes(routes!(templates::preview))
@@ -71,6 +76,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(session::setup_state, session::setup))
         .routes(routes!(settings::get_workspace, settings::update_workspace))
+        .routes(routes!(settings::rotate_identity_secret))
         .routes(routes!(settings::set_presence))
         // Raw emails may carry attachments: a larger body than JSON's.
         .merge(OpenApiRouter::new().routes(routes!(email::inbound)).layer(

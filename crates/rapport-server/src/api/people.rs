@@ -4,7 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rapport_core::contact::{Contact, PropType, SYSTEM_PROPERTIES};
+use rapport_core::contact::{
+    Contact, PropType, PropertySetting, SYSTEM_PROPERTIES, parse_prop_name, system_property,
+};
 use rapport_core::filter::{EVENT_OPERATORS, Filter, TAG_OPERATORS, operators};
 use rapport_core::ids::{ContactId, SegmentId, WorkspaceId};
 use rapport_core::store::{ContactSearch, ContactSort, Segment, SortValue};
@@ -433,4 +435,69 @@ pub async fn delete_segment(
         .await
         .map_err(or_not_found("segment"))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The workspace's custom properties, with whether the messenger may set
+/// each.
+#[utoipa::path(get, path = "/people/properties", tag = "people", security(("bearer" = [])),
+    responses((status = 200, body = Vec<PropertySetting>)))]
+pub async fn list_properties(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<Vec<PropertySetting>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .property_settings(principal.workspace_id)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PropertySettingUpdate {
+    /// Needed to define a new property; must match an existing one's.
+    pub r#type: Option<PropType>,
+    /// Whether a visitor's messenger (`boot`, `update`) may set it. Off
+    /// for new properties: turn it on only for what a visitor may say
+    /// about themselves.
+    pub messenger_writable: Option<bool>,
+}
+
+#[utoipa::path(put, path = "/people/properties/{name}", tag = "people", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The property's name")),
+    request_body = PropertySettingUpdate,
+    responses((status = 200, body = PropertySetting),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+/// Defines a custom property, or changes whether the messenger may set it.
+pub async fn save_property(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<PropertySettingUpdate>,
+) -> Result<Json<PropertySetting>, ApiError> {
+    if !principal.role.can_manage_team() {
+        return Err(ApiError::Forbidden(
+            "only owners and admins define properties".into(),
+        ));
+    }
+    if system_property(&name).is_some() {
+        return Err(ApiError::field(
+            "name",
+            "a system property: the messenger and the API set it already",
+        ));
+    }
+    let name = parse_prop_name(&name).map_err(|message| ApiError::field("name", message))?;
+    let setting = state
+        .store
+        .save_property_setting(
+            principal.workspace_id,
+            name,
+            body.r#type,
+            body.messenger_writable,
+            state.clock.now(),
+        )
+        .await?;
+    Ok(Json(setting))
 }

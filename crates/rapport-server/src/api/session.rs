@@ -71,6 +71,21 @@ async fn session_info(state: &AppState, principal: &Principal) -> Result<Session
     })
 }
 
+/// `; Secure` when the server is reached over https (`public_url`): the
+/// browser then never sends the cookie over plain http.
+fn secure_attribute(state: &AppState) -> &'static str {
+    if state
+        .email
+        .public_url
+        .to_ascii_lowercase()
+        .starts_with("https://")
+    {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
 /// Starts a session for `agent` and answers with its cookie.
 async fn start_session(
     state: &AppState,
@@ -96,8 +111,9 @@ async fn start_session(
     };
     let info = session_info(state, &principal).await?;
     let cookie = format!(
-        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        SESSION_DAYS * 24 * 3600
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        SESSION_DAYS * 24 * 3600,
+        secure_attribute(state)
     );
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -147,7 +163,10 @@ pub async fn sign_out(State(state): State<AppState>, parts: Parts) -> Result<Res
             .delete_agent_session(hash_token(session))
             .await?;
     }
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let clear = format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        secure_attribute(&state)
+    );
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, clear)]).into_response())
 }
 

@@ -25,6 +25,10 @@ pub struct WorkspaceView {
     pub identity_verification: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_secret: Option<String>,
+    /// Until when hashes made with the secret before the last rotation
+    /// still count (owners and admins; absent when none do).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_identity_secret_expires_at: Option<rapport_core::Timestamp>,
     pub allowed_origins: Vec<String>,
     pub email: EmailView,
     /// Only owners and admins may create bulk sends.
@@ -41,12 +45,17 @@ pub struct EmailView {
 }
 
 fn view(workspace: Workspace, show_secret: bool, sending_configured: bool) -> WorkspaceView {
+    let previous_until = workspace
+        .previous_identity_secret
+        .as_ref()
+        .map(|(_, until)| *until);
     WorkspaceView {
         id: workspace.id,
         name: workspace.name,
         app_id: workspace.app_id,
         identity_verification: workspace.identity_verification,
         identity_secret: show_secret.then_some(workspace.identity_secret),
+        previous_identity_secret_expires_at: previous_until.filter(|_| show_secret),
         allowed_origins: workspace.allowed_origins,
         email: EmailView {
             settings: workspace.email,
@@ -74,7 +83,9 @@ pub async fn get_workspace(
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceUpdate {
     pub name: Option<String>,
-    /// Enforce `user_hash` on widgets that claim a `user_id`.
+    /// Enforce `user_hash` on widgets that name a `user_id` or an `email`
+    /// as their identity (on by default). Turning it off lets anyone who
+    /// knows or guesses a user's id read their conversations.
     pub identity_verification: Option<bool>,
     /// Origins whose pages may embed the widget; empty allows any.
     pub allowed_origins: Option<Vec<String>>,
@@ -193,4 +204,52 @@ pub async fn set_presence(
         .hub
         .set_agent_status(principal.workspace_id, principal.agent_id, away);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The longest grace period for the previous identity secret: 30 days.
+const MAX_GRACE_HOURS: i64 = 720;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRotation {
+    /// Hours that hashes made with the old secret keep working, 0 to 720
+    /// (default 24): time to deploy the new secret to your servers.
+    #[schema(minimum = 0, maximum = 720)]
+    pub grace_hours: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/workspace/identity-secret", tag = "settings", security(("bearer" = [])),
+    request_body = SecretRotation,
+    responses((status = 200, description = "The new secret, in `identity_secret`", body = WorkspaceView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+/// Replaces the identity secret (if it leaked, or routinely). Hashes made
+/// with the old one keep working for the grace period.
+pub async fn rotate_identity_secret(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<SecretRotation>,
+) -> Result<Json<WorkspaceView>, ApiError> {
+    if !principal.role.can_manage_team() {
+        return Err(ApiError::Forbidden(
+            "only owners and admins rotate the identity secret".into(),
+        ));
+    }
+    let hours = body.grace_hours.unwrap_or(24);
+    if !(0..=MAX_GRACE_HOURS).contains(&hours) {
+        return Err(ApiError::field(
+            "grace_hours",
+            format!("from 0 to {MAX_GRACE_HOURS} hours"),
+        ));
+    }
+    let until = state.clock.now().plus_millis(hours * 3_600_000);
+    let workspace = state
+        .store
+        .rotate_identity_secret(
+            principal.workspace_id,
+            crate::credentials::new_identity_secret(),
+            until,
+        )
+        .await?;
+    Ok(Json(view(workspace, true, state.email.is_configured())))
 }

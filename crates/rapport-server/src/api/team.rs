@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Principal, Role};
 use rapport_core::ids::{AgentId, TokenId};
 use rapport_core::store::StoreError;
@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::credentials;
 use crate::error::{ApiError, Problem, or_not_found};
-use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::extract::{ApiJson, ApiPath, Auth, SESSION_COOKIE, cookie};
 
 fn require_manager(principal: &Principal) -> Result<(), ApiError> {
     if principal.role.can_manage_team() {
@@ -158,12 +158,25 @@ pub async fn create_token(
     let agent_id = body.agent_id.unwrap_or(principal.agent_id);
     if agent_id != principal.agent_id {
         require_manager(&principal)?;
+        // Never a token with more rights than its maker (an admin cannot
+        // mint the owner's); the store also caps it at the maker's role.
+        let member = state
+            .store
+            .agent(principal.workspace_id, agent_id)
+            .await
+            .map_err(or_not_found("agent"))?;
+        if !principal.role.outranks_or_equals(member.role) {
+            return Err(ApiError::Forbidden(
+                "a token may not act as a member with more rights than you".into(),
+            ));
+        }
     }
     let (secret, secret_hash) = credentials::new_api_token();
     let token = ApiToken {
         id: TokenId::generate(),
         workspace_id: principal.workspace_id,
         agent_id,
+        created_by: principal.agent_id,
         name,
         created_at: state.clock.now(),
         revoked_at: None,
@@ -199,4 +212,87 @@ pub async fn revoke_token(
         .await
         .map_err(or_not_found("token"))?;
     Ok(Json(token))
+}
+
+#[utoipa::path(delete, path = "/agents/{id}", tag = "team", security(("bearer" = [])),
+    params(("id" = AgentId, Path)),
+    responses((status = 204, description = "Removed: their sessions and tokens stopped working at once"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The owner, or yourself", body = Problem, content_type = "application/problem+json")))]
+/// Removes a team member: their sign-ins end and the tokens they act as or
+/// made are revoked at once; their conversations are unassigned. Their
+/// messages keep their name.
+pub async fn remove_agent(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<AgentId>,
+) -> Result<StatusCode, ApiError> {
+    require_manager(&principal)?;
+    let member = state
+        .store
+        .agent(principal.workspace_id, id)
+        .await
+        .map_err(or_not_found("agent"))?;
+    if id == principal.agent_id {
+        return Err(ApiError::Conflict(
+            "you cannot remove yourself: ask another admin".into(),
+        ));
+    }
+    if !principal.role.outranks_or_equals(member.role) {
+        return Err(ApiError::Forbidden(
+            "only the owner removes a member with the owner's rights".into(),
+        ));
+    }
+    state
+        .store
+        .remove_agent(principal.workspace_id, id, state.clock.now())
+        .await
+        .map_err(|err| match err {
+            StoreError::Conflict(message) => ApiError::Conflict(message),
+            StoreError::NotFound => ApiError::not_found("agent"),
+            other => other.into(),
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// At least 8 characters.
+    pub new_password: String,
+}
+
+#[utoipa::path(post, path = "/me/password", tag = "team", security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses((status = 204, description = "Changed; every other sign-in of yours has ended"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+/// Changes your own password. Your other sign-in sessions end; the one
+/// that made the change (if any) stays.
+pub async fn change_password(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    credentials::check_password_strength(&body.new_password)
+        .map_err(|message| ApiError::field("new_password", message))?;
+    let stored = state
+        .store
+        .password_hash(principal.workspace_id, principal.agent_id)
+        .await?;
+    if !credentials::verify_password(body.current_password, stored).await {
+        return Err(ApiError::field(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    let hash = credentials::hash_password(body.new_password).await?;
+    let keep = cookie(&headers, SESSION_COOKIE).map(credentials::hash_token);
+    state
+        .store
+        .set_password_hash(principal.workspace_id, principal.agent_id, hash, keep)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

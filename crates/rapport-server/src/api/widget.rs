@@ -1,23 +1,32 @@
 //! The messenger's API under `/widget/v1`, called from the iframe Rapport
-//! serves (same origin). A visitor is a lead until the host page boots the
-//! widget with a `user_id`, verified by `user_hash` when the workspace
-//! enforces identity verification. A session token only ever reaches its
-//! own contact's conversations.
+//! serves (same origin). Anyone can call it, so every request is treated
+//! as an attacker's until proven otherwise (docs/security.md):
+//!
+//! - A visitor is a lead until the host page boots the widget with an
+//!   identity the business vouched for: a `user_id` (or, without one, an
+//!   `email`) signed as `user_hash`. New workspaces enforce this; an email
+//!   or name typed in the widget is a claim that never finds, merges into
+//!   or re-keys another contact.
+//! - A session token is bound to the identity it was issued for and only
+//!   ever reaches its own contact's conversations.
+//! - A visitor may only set the properties the workspace made writable
+//!   from the messenger.
 
-use std::collections::BTreeMap;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use hmac::{Hmac, Mac};
-use rapport_core::contact::{Contact, ContactUpsert, ContactUpsertInput};
+use rapport_core::Timestamp;
+use rapport_core::contact::{Contact, ContactUpsert, ContactUpsertInput, system_property};
 use rapport_core::conversation::{Author, Conversation, ConversationQuery, Message, PartKind};
 use rapport_core::ids::{ContactId, ConversationId, WorkspaceId};
 use rapport_core::messaging::post_contact_message;
 use rapport_core::people;
 use rapport_core::store::{NewEvent, StoreError};
+use rapport_core::validation::Validator;
 use rapport_core::workspace::Workspace;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
@@ -41,7 +50,11 @@ impl FromRequestParts<AppState> for Visitor {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        match state.store.widget_session(hash_token(token)).await {
+        match state
+            .store
+            .widget_session(hash_token(token), state.clock.now())
+            .await
+        {
             Ok((workspace_id, contact_id)) => Ok(Visitor {
                 workspace_id,
                 contact_id,
@@ -61,9 +74,11 @@ pub struct BootRequest {
     pub session: Option<String>,
     /// The signed-in user's id in the business's own system.
     pub user_id: Option<String>,
-    /// `hex(HMAC-SHA256(identity_secret, user_id))`, computed by the
-    /// business's server.
+    /// `hex(HMAC-SHA256(identity_secret, user_id))` (or of `email` when
+    /// there is no `user_id`), computed by the business's server.
     pub user_hash: Option<String>,
+    /// With a `user_id`, or without a `user_hash`, a claim: shown to the
+    /// team, never used to find the contact.
     pub email: Option<String>,
     pub name: Option<String>,
     #[serde(default)]
@@ -110,17 +125,102 @@ pub struct Booted {
     pub team: Vec<TeamMember>,
 }
 
-/// Whether `user_hash` is the HMAC of `user_id` under the workspace's secret
-/// (compared in constant time).
-fn user_hash_is_valid(workspace: &Workspace, user_id: &str, user_hash: &str) -> bool {
+/// Whether `user_hash` is the HMAC of `subject` (a user_id, or an email)
+/// under one of the workspace's identity secrets (the previous one counts
+/// during its grace period); compared in constant time.
+fn user_hash_is_valid(
+    workspace: &Workspace,
+    subject: &str,
+    user_hash: &str,
+    now: Timestamp,
+) -> bool {
     let Ok(expected) = hex::decode(user_hash.trim()) else {
         return false;
     };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(workspace.identity_secret.as_bytes()) else {
-        return false;
-    };
-    mac.update(user_id.as_bytes());
-    mac.verify_slice(&expected).is_ok()
+    workspace.identity_secrets(now).any(|secret| {
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).is_ok_and(|mut mac| {
+            mac.update(subject.as_bytes());
+            mac.verify_slice(&expected).is_ok()
+        })
+    })
+}
+
+/// Who a boot says the visitor is, once its proof is checked.
+#[derive(Debug, PartialEq)]
+enum Identity {
+    /// Nobody in particular: a lead (any `email` is a claim).
+    Anonymous,
+    /// A `user_id`; `verified` when a `user_hash` proved it (otherwise the
+    /// workspace turned verification off and takes the page's word).
+    User { user_id: String, verified: bool },
+    /// An email the business signed as `user_hash`, without a `user_id`.
+    Email,
+}
+
+/// Checks the proof a boot offers. A wrong `user_hash` is always refused;
+/// a missing one only where the workspace enforces verification and the
+/// boot names a `user_id` or an `email` as identity.
+fn claimed_identity(
+    workspace: &Workspace,
+    body: &BootRequest,
+    now: Timestamp,
+) -> Result<Identity, ApiError> {
+    let hash = body.user_hash.as_deref();
+    let enforced = workspace.identity_verification;
+    match (&body.user_id, &body.email, hash) {
+        (Some(user_id), _, Some(hash)) if user_hash_is_valid(workspace, user_id, hash, now) => {
+            Ok(Identity::User {
+                user_id: user_id.clone(),
+                verified: true,
+            })
+        }
+        (Some(user_id), _, None) if !enforced => Ok(Identity::User {
+            user_id: user_id.clone(),
+            verified: false,
+        }),
+        (None, Some(email), Some(hash)) if user_hash_is_valid(workspace, email, hash, now) => {
+            Ok(Identity::Email)
+        }
+        (None, Some(_), None) if !enforced => Ok(Identity::Anonymous),
+        (None, None, Some(_)) => Err(ApiError::field(
+            "user_hash",
+            "signs a user_id or an email: give the one it signs",
+        )),
+        (None, None, None) => Ok(Identity::Anonymous),
+        _ => Err(ApiError::Unauthorized),
+    }
+}
+
+/// Refuses properties the workspace has not made writable from the
+/// messenger (system properties such as `country` are the visitor's own).
+async fn check_visitor_props(
+    state: &AppState,
+    workspace: WorkspaceId,
+    props: &BTreeMap<String, Json_>,
+) -> Result<(), ApiError> {
+    let custom: Vec<&String> = props
+        .keys()
+        .filter(|name| system_property(name).is_none())
+        .collect();
+    if custom.is_empty() {
+        return Ok(());
+    }
+    let writable: HashSet<String> = state
+        .store
+        .property_settings(workspace)
+        .await?
+        .into_iter()
+        .filter(|p| p.messenger_writable)
+        .map(|p| p.name)
+        .collect();
+    let mut v = Validator::default();
+    for name in custom.into_iter().filter(|name| !writable.contains(*name)) {
+        v.push(
+            format!("props.{name}"),
+            "the messenger may not set this property (an admin can allow it under Settings > Properties)",
+        );
+    }
+    Ok(v.finish()?)
 }
 
 /// Up to two capital letters for an avatar: "Grace Hopper" is "GH".
@@ -147,18 +247,14 @@ pub async fn boot(
         .await
         .map_err(or_not_found("app"))?;
     let ws = workspace.id;
-    if let Some(user_id) = &body.user_id {
-        let hash_ok = body
-            .user_hash
-            .as_deref()
-            .is_some_and(|h| user_hash_is_valid(&workspace, user_id, h));
-        if !hash_ok && (workspace.identity_verification || body.user_hash.is_some()) {
-            return Err(ApiError::Unauthorized);
-        }
-    }
-    // The contact this browser was, if its session is of this workspace.
-    let previous = match &body.session {
-        Some(session) => match state.store.widget_session(hash_token(session)).await {
+    let now = state.clock.now();
+    let identity = claimed_identity(&workspace, &body, now)?;
+    check_visitor_props(&state, ws, &body.props).await?;
+    // The contact this browser was, if its session still works (bound to
+    // the identity it was issued for) and is of this workspace.
+    let session_hash = body.session.as_deref().map(hash_token);
+    let previous = match session_hash {
+        Some(hash) => match state.store.widget_session(hash, now).await {
             Ok((session_ws, contact)) if session_ws == ws => Some(contact),
             Ok(_) | Err(StoreError::NotFound) => None,
             Err(other) => return Err(other.into()),
@@ -177,70 +273,64 @@ pub async fn boot(
         props: body.props,
         ops: Vec::new(),
     };
-    let (contact, keep_session) = match body.user_id {
-        Some(user_id) => {
+    let (contact, keep_session) = match identity {
+        Identity::User { user_id, verified } => {
+            // Found by user_id alone: the email beside it is a claim (the
+            // hash signs only the user_id).
             let upsert = ContactUpsert::parse(
                 ws,
                 ContactUpsertInput {
                     user_id: Some(user_id),
                     ..details
                 },
-            )?;
+            )?
+            .claimed_by_visitor();
             let (user, _) = people::upsert_contact(state.deps(), upsert).await?;
-            match previous {
-                // The lead this browser was becomes the user: their
-                // conversations and sessions move over.
-                Some(lead) if lead.user_id.is_none() && lead.id != user.id => {
-                    state.store.merge_lead(ws, lead.id, user.id).await?;
-                    (user, true)
+            adopt_lead(&state, previous, user, verified).await?
+        }
+        Identity::Email => {
+            // The business signed this email: it finds the contact the
+            // business knows by it (or makes one).
+            let upsert = ContactUpsert::parse(ws, details)?;
+            let (user, _) = people::upsert_contact(state.deps(), upsert).await?;
+            adopt_lead(&state, previous, user, true).await?
+        }
+        Identity::Anonymous => {
+            let changes = ContactUpsert::parse_changes(ws, details)?.claimed_by_visitor();
+            match previous.filter(|c| c.user_id.is_none()) {
+                // A returning lead; an identified user's session needs the
+                // proof again.
+                Some(lead) => (
+                    state.store.update_contact(lead.id, changes, now).await?,
+                    true,
+                ),
+                None => {
+                    let (lead, seq) = state
+                        .store
+                        .create_lead(ws, ContactId::generate(), now)
+                        .await?;
+                    state.bus.publish(ws, seq);
+                    let lead = if changes.is_empty() {
+                        lead
+                    } else {
+                        state.store.update_contact(lead.id, changes, now).await?
+                    };
+                    (lead, false)
                 }
-                Some(same) if same.id == user.id => (user, true),
-                _ => (user, false),
             }
         }
-        None => match previous.filter(|c| c.user_id.is_none()) {
-            // A returning lead; an identified user's session needs the
-            // user_id again.
-            Some(lead) => {
-                let changes = ContactUpsert::parse_changes(ws, details)?;
-                (
-                    state
-                        .store
-                        .update_contact(lead.id, changes, state.clock.now())
-                        .await?,
-                    true,
-                )
-            }
-            None => {
-                let changes = ContactUpsert::parse_changes(ws, details)?;
-                let (lead, seq) = state
-                    .store
-                    .create_lead(ws, ContactId::generate(), state.clock.now())
-                    .await?;
-                state.bus.publish(ws, seq);
-                let lead = if !changes.is_empty() {
-                    state
-                        .store
-                        .update_contact(lead.id, changes, state.clock.now())
-                        .await?
-                } else {
-                    lead
-                };
-                (lead, false)
-            }
-        },
     };
-    let contact = state
-        .store
-        .contact_seen(ws, contact.id, state.clock.now(), None)
-        .await?;
-    let session = match (keep_session, body.session) {
-        (true, Some(session)) => session,
+    let contact = state.store.contact_seen(ws, contact.id, now, None).await?;
+    let session = match (keep_session, body.session, session_hash) {
+        (true, Some(session), Some(hash)) => {
+            state.store.touch_widget_session(hash, now).await?;
+            session
+        }
         _ => {
             let (session, hash) = credentials::new_secret("wst_");
             state
                 .store
-                .create_widget_session(hash, ws, contact.id, state.clock.now())
+                .create_widget_session(hash, ws, contact.id, now)
                 .await?;
             session
         }
@@ -263,6 +353,29 @@ pub async fn boot(
         },
         team,
     }))
+}
+
+/// After a boot proved who the visitor is: the lead this browser was
+/// before becomes that user (only the lead's own history moves, and only
+/// on proof), and the browser gets a fresh session bound to the user.
+/// Returns the contact, and whether the browser's session stays.
+async fn adopt_lead(
+    state: &AppState,
+    previous: Option<Contact>,
+    user: Contact,
+    verified: bool,
+) -> Result<(Contact, bool), ApiError> {
+    match previous {
+        Some(same) if same.id == user.id => Ok((user, true)),
+        Some(lead) if verified && lead.user_id.is_none() => {
+            state
+                .store
+                .merge_lead(user.workspace_id, lead.id, user.id)
+                .await?;
+            Ok((user, false))
+        }
+        _ => Ok((user, false)),
+    }
 }
 
 /// Who wrote a part, as the visitor sees it.
@@ -584,6 +697,7 @@ pub async fn update(
     visitor: Visitor,
     ApiJson(body): ApiJson<VisitorUpdate>,
 ) -> Result<Json<VisitorView>, ApiError> {
+    check_visitor_props(&state, visitor.workspace_id, &body.props).await?;
     let changes = ContactUpsert::parse_changes(
         visitor.workspace_id,
         ContactUpsertInput {
@@ -594,10 +708,22 @@ pub async fn update(
             props: body.props,
             ops: Vec::new(),
         },
-    )?;
+    )?
+    .claimed_by_visitor();
     let contact = state
         .store
         .update_contact(visitor.contact_id, changes, state.clock.now())
         .await?;
     Ok(Json((&contact).into()))
+}
+
+#[utoipa::path(post, path = "/shutdown", tag = "widget", security(("bearer" = [])),
+    responses((status = 204, description = "The session is over; boot again for a new visitor")))]
+/// Ends the visitor's session (the host page's `Rapport('shutdown')`, e.g.
+/// when its user signs out): the token stops working at once.
+pub async fn shutdown(State(state): State<AppState>, parts: Parts) -> Result<StatusCode, ApiError> {
+    if let Some(token) = bearer(&parts) {
+        state.store.delete_widget_session(hash_token(token)).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

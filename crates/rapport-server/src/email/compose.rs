@@ -53,11 +53,17 @@ pub fn compose(
     c: &EmailContent<'_>,
 ) -> Result<lettre::Message, ComposeError> {
     let to_address = c.contact.email.as_ref().ok_or(ComposeError::NoAddress)?;
+    // An address a visitor typed is a claim: it may be someone else's, so
+    // the business's mail server must not carry the visitor's own words
+    // (their messages, their name) to it. Only the team's messages go.
+    let vouched = c.contact.email_verified;
     let comments: Vec<&Message> = c
         .parts
         .iter()
         .filter(|m| m.kind == PartKind::Comment)
+        .filter(|m| vouched || !matches!(m.author, Author::Contact(_)))
         .collect();
+    let contact_name = c.contact.name.clone().filter(|_| vouched);
     let first = comments
         .iter()
         .position(|m| c.unread.contains(&m.id))
@@ -99,7 +105,7 @@ pub fn compose(
 
     let vars = context! {
         workspace => &c.workspace.name,
-        contact_name => c.contact.name.as_deref().unwrap_or(""),
+        contact_name => contact_name.as_deref().unwrap_or(""),
         items => items,
         unread_count => unread_count,
         unsubscribe_url => &unsubscribe_url,
@@ -126,7 +132,7 @@ pub fn compose(
     lettre::Message::builder()
         .from(mailbox(Some(from_name), &from_address)?)
         .reply_to(mailbox(Some(c.workspace.name.clone()), &reply_to)?)
-        .to(mailbox(c.contact.name.clone(), to_address.as_str())?)
+        .to(mailbox(contact_name.clone(), to_address.as_str())?)
         .subject(subject)
         .message_id(Some(message_id))
         .in_reply_to(thread.clone())

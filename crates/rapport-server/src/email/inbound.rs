@@ -115,7 +115,12 @@ async fn verified_target(
         Err(StoreError::NotFound) => return Err(InboundError::UnknownAddress),
         other => other?,
     };
-    if signed.is_signed_by(&target.workspace.identity_secret) {
+    let now = state.clock.now();
+    if target
+        .workspace
+        .identity_secrets(now)
+        .any(|secret| signed.is_signed_by(secret))
+    {
         Ok(target)
     } else {
         Err(InboundError::UnknownAddress)

@@ -97,6 +97,31 @@ enum Peer {
     },
 }
 
+/// How a peer proved who it is. It is checked again at every ping, so a
+/// signed-out session, a revoked token, a removed member or a visitor whose
+/// identity changed (or who shut the messenger down) is cut off within
+/// [`PING_EVERY`].
+#[derive(Clone, Copy)]
+enum Credential {
+    Token([u8; 32]),
+    Cookie([u8; 32]),
+    Widget([u8; 32]),
+}
+
+impl Credential {
+    /// False only when the store says the credential is gone; a database
+    /// hiccup does not drop live sockets.
+    async fn still_valid(self, state: &AppState) -> bool {
+        let now = state.clock.now();
+        let result = match self {
+            Credential::Token(hash) => state.store.authenticate_token(hash).await.map(drop),
+            Credential::Cookie(hash) => state.store.agent_session(hash, now).await.map(drop),
+            Credential::Widget(hash) => state.store.widget_session(hash, now).await.map(drop),
+        };
+        !matches!(result, Err(StoreError::NotFound))
+    }
+}
+
 impl Peer {
     fn workspace(self) -> WorkspaceId {
         match self {
@@ -124,29 +149,36 @@ pub async fn inbox_live(
         .filter(|_| same_origin(&headers))
         .map(str::to_owned);
     accept(state, upgrade, move |state, hello| async move {
-        let principal = match (hello.token, cookie) {
-            (Some(token), _) => state.store.authenticate_token(hash_token(&token)).await,
-            (None, Some(cookie)) => {
-                state
-                    .store
-                    .agent_session(hash_token(&cookie), state.clock.now())
-                    .await
-            }
-            (None, None) => Err(StoreError::NotFound),
+        let credential = match (hello.token, cookie) {
+            (Some(token), _) => Credential::Token(hash_token(&token)),
+            (None, Some(cookie)) => Credential::Cookie(hash_token(&cookie)),
+            (None, None) => return Err(StoreError::NotFound),
+        };
+        let principal = match credential {
+            Credential::Token(hash) => state.store.authenticate_token(hash).await,
+            Credential::Cookie(hash) => state.store.agent_session(hash, state.clock.now()).await,
+            Credential::Widget(_) => Err(StoreError::NotFound),
         }?;
-        Ok(Peer::Team {
+        let peer = Peer::Team {
             workspace: principal.workspace_id,
             agent: principal.agent_id,
-        })
+        };
+        Ok((peer, credential))
     })
 }
 
 /// `GET /widget/v1/live`: a visitor's messenger.
 pub async fn widget_live(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
     accept(state, upgrade, |state, hello| async move {
-        let session = hello.session.ok_or(StoreError::NotFound)?;
-        let (workspace, contact) = state.store.widget_session(hash_token(&session)).await?;
-        Ok(Peer::Visitor { workspace, contact })
+        let session = hash_token(&hello.session.ok_or(StoreError::NotFound)?);
+        let (workspace, contact) = state
+            .store
+            .widget_session(session, state.clock.now())
+            .await?;
+        Ok((
+            Peer::Visitor { workspace, contact },
+            Credential::Widget(session),
+        ))
     })
 }
 
@@ -161,7 +193,7 @@ struct Hello {
 fn accept<F, Fut>(state: AppState, upgrade: WebSocketUpgrade, identify: F) -> Response
 where
     F: FnOnce(AppState, Hello) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Peer, StoreError>> + Send,
+    Fut: Future<Output = Result<(Peer, Credential), StoreError>> + Send,
 {
     let Some(permit) = state.hub.admit() else {
         return ApiError::TooManyRequests.into_response();
@@ -181,8 +213,8 @@ where
             _ => return refuse(socket, "say hello first: {\"type\": \"hello\", ...}").await,
         };
         let after = hello.after;
-        let peer = match identify(state.clone(), hello).await {
-            Ok(peer) => peer,
+        let (peer, credential) = match identify(state.clone(), hello).await {
+            Ok(identified) => identified,
             Err(StoreError::NotFound) => {
                 return refuse(socket, "unknown, expired or revoked credentials").await;
             }
@@ -192,7 +224,8 @@ where
             }
         };
         let mut stopping = state.stopping();
-        if let Err(err) = stream(&mut socket, &state, peer, after, &mut stopping).await {
+        let stream = stream(&mut socket, &state, peer, credential, after, &mut stopping);
+        if let Err(err) = stream.await {
             tracing::debug!(error = %err, "live: socket ended");
         }
     })
@@ -203,6 +236,7 @@ async fn stream(
     socket: &mut WebSocket,
     state: &AppState,
     peer: Peer,
+    credential: Credential,
     after: Option<i64>,
     stopping: &mut watch::Receiver<bool>,
 ) -> Result<(), String> {
@@ -283,6 +317,10 @@ async fn stream(
             _ = ping.tick() => {
                 if heard.elapsed() > SILENCE_LIMIT {
                     return Err("the peer went silent".into());
+                }
+                if !credential.still_valid(state).await {
+                    let _ = socket.send(revoked()).await;
+                    return Ok(());
                 }
                 socket.send(Message::Ping(Default::default())).await.map_err(|e| e.to_string())?;
             }
@@ -411,6 +449,15 @@ async fn refuse(mut socket: WebSocket, detail: &str) {
             reason: Utf8Bytes::from(detail.to_owned()),
         })))
         .await;
+}
+
+/// The close frame for a credential that no longer works: the client
+/// signs in (or boots) again rather than reconnecting with it.
+fn revoked() -> Message {
+    Message::Close(Some(CloseFrame {
+        code: 4401,
+        reason: Utf8Bytes::from_static("credentials revoked"),
+    }))
 }
 
 /// What every socket is told when the server stops.

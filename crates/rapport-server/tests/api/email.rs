@@ -17,7 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, user_hash};
 use crate::smtp::{SmtpSink, free_address};
 
 both_backends!(
@@ -120,6 +120,9 @@ impl Fixture {
     async fn visitor(&self, body: Value) -> (String, String) {
         let mut body = body;
         body["app_id"] = json!(self.app.owner.app_id);
+        if let Some(user_id) = body["user_id"].as_str() {
+            body["user_hash"] = json!(user_hash(&self.app.owner.identity_secret, user_id));
+        }
         let booted = self
             .app
             .request(Method::POST, "/widget/v1/boot", None, Some(body))

@@ -14,6 +14,15 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+/// `hex(HMAC-SHA256(secret, subject))`: the `user_hash` a business's server
+/// computes for a `user_id` (or an email).
+pub fn user_hash(secret: &str, subject: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(subject.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,

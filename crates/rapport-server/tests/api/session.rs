@@ -197,7 +197,7 @@ async fn admins_change_settings_and_bad_origins_are_refused(backend: Backend) {
         return;
     };
     let got = app.get("/api/v1/workspace").await;
-    assert_eq!(got.body["identity_verification"], false);
+    assert_eq!(got.body["identity_verification"], true, "on by default");
     assert_eq!(got.body["identity_secret"].as_str().unwrap().len(), 64);
     let bad = app
         .request(Method::PATCH, "/api/v1/workspace", Some(&app.owner.api_token), Some(json!({"allowed_origins": ["https://ok.example", "ftp://nope", "https://x.example/path"]})))

@@ -4,15 +4,13 @@
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use hmac::{Hmac, Mac};
 use rapport_store::both_backends;
 use rapport_store::testing::Backend;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{Reply, TestApp};
+use crate::helpers::{Reply, TestApp, user_hash};
 
 both_backends!(
     a_visitor_becomes_a_lead_and_their_session_resumes_them,
@@ -38,12 +36,6 @@ async fn as_visitor(
     body: Option<Value>,
 ) -> Reply {
     app.request(method, path, Some(session), body).await
-}
-
-fn user_hash(secret: &str, user_id: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(user_id.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
 }
 
 async fn a_visitor_becomes_a_lead_and_their_session_resumes_them(backend: Backend) {
@@ -352,12 +344,34 @@ async fn a_lead_who_signs_in_brings_their_conversations_along(backend: Backend) 
         .unwrap()
         .to_owned();
     let user = app.contact(json!({"user_id": "ada", "name": "Ada"})).await;
-    let signed_in = boot(
+    // Without proof, the lead stays a lead and nothing moves.
+    let unproven = boot(
         &app,
         json!({"app_id": app.owner.app_id, "session": session, "user_id": "ada"}),
     )
     .await;
+    assert_eq!(unproven.status, StatusCode::UNAUTHORIZED);
+    let signed_in = boot(
+        &app,
+        json!({"app_id": app.owner.app_id, "session": session, "user_id": "ada",
+               "user_hash": user_hash(&app.owner.identity_secret, "ada")}),
+    )
+    .await;
     assert_eq!(signed_in.body["contact"]["id"], user.as_str());
+    // The lead's session ended with the merge; the browser got a new one.
+    assert_ne!(signed_in.body["session"], session.as_str());
+    assert_eq!(
+        as_visitor(
+            &app,
+            &session,
+            Method::GET,
+            "/widget/v1/conversations",
+            None
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
     let listed = as_visitor(
         &app,
         signed_in.body["session"].as_str().unwrap(),
