@@ -33,16 +33,17 @@ both_backends!(
     settings_validate_and_send_a_test_email,
 );
 
-const MINUTE: i64 = 60_000;
+pub(crate) const MINUTE: i64 = 60_000;
 
-struct Fixture {
-    app: TestApp,
+/// A server with a clock the test moves (shared with the hostile suite).
+pub(crate) struct Fixture {
+    pub(crate) app: TestApp,
     clock: Arc<ManualClock>,
 }
 
 impl Fixture {
     /// A server whose outgoing mail goes to `smtp_url` (none: not configured).
-    async fn start(backend: Backend, smtp_url: Option<String>) -> Option<Fixture> {
+    pub(crate) async fn start(backend: Backend, smtp_url: Option<String>) -> Option<Fixture> {
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let config = Config {
             smtp_url: smtp_url.map(Secret::from),
@@ -54,16 +55,16 @@ impl Fixture {
         Some(Fixture { app, clock })
     }
 
-    fn advance(&self, millis: i64) {
+    pub(crate) fn advance(&self, millis: i64) {
         self.clock.advance_millis(millis);
     }
 
     /// Runs the email jobs due now, as the worker does each second.
-    async fn run_jobs(&self) -> usize {
+    pub(crate) async fn run_jobs(&self) -> usize {
         worker::run_due(&self.app.state).await.unwrap()
     }
 
-    async fn contact(&self, user_id: &str, email: Option<&str>) -> String {
+    pub(crate) async fn contact(&self, user_id: &str, email: Option<&str>) -> String {
         let mut body = json!({"user_id": user_id, "name": "Ann Lee"});
         if let Some(email) = email {
             body["email"] = json!(email);
@@ -72,7 +73,7 @@ impl Fixture {
     }
 
     /// Sends a message; returns (conversation id, message id).
-    async fn send(
+    pub(crate) async fn send(
         &self,
         contact: &str,
         conversation: Option<&str>,
@@ -82,7 +83,7 @@ impl Fixture {
             .await
     }
 
-    async fn send_with(
+    pub(crate) async fn send_with(
         &self,
         contact: &str,
         conversation: Option<&str>,
@@ -104,7 +105,7 @@ impl Fixture {
     }
 
     /// The contact's email-fallback timeline entries, oldest first.
-    async fn email_entries(&self, contact: &str) -> Vec<Value> {
+    pub(crate) async fn email_entries(&self, contact: &str) -> Vec<Value> {
         let mut entries: Vec<Value> = self
             .app
             .timeline(contact)
@@ -117,7 +118,7 @@ impl Fixture {
     }
 
     /// A widget visitor with this identity; returns (session, contact id).
-    async fn visitor(&self, body: Value) -> (String, String) {
+    pub(crate) async fn visitor(&self, body: Value) -> (String, String) {
         let mut body = body;
         body["app_id"] = json!(self.app.owner.app_id);
         if let Some(user_id) = body["user_id"].as_str() {
