@@ -6,7 +6,7 @@ use rapport_server::client_addr::TrustedProxies;
 use rapport_server::config::Config;
 use rapport_store::both_backends;
 use rapport_store::testing::Backend;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -14,6 +14,7 @@ use crate::helpers::TestApp;
 both_backends!(
     forged_forwarded_for_from_an_untrusted_peer_buys_no_fresh_bucket,
     a_trusted_proxy_names_the_client_and_one_ipv6_64_is_one_client,
+    the_messenger_is_served_only_for_a_named_app_with_its_own_frame_ancestors,
 );
 
 /// A server whose widget allows 2 boots a minute per client.
@@ -105,4 +106,73 @@ async fn a_trusted_proxy_names_the_client_and_one_ipv6_64_is_one_client(backend:
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(contact_count(&app).await, leads + 3);
+}
+
+/// The status and `frame-ancestors` of the messenger page at `query`.
+async fn messenger(app: &TestApp, query: &str) -> (StatusCode, Option<String>) {
+    let page = app
+        .client
+        .get(format!("{}/messenger{query}", app.base))
+        .send()
+        .await
+        .unwrap();
+    let ancestors = page.headers().get("content-security-policy").map(|policy| {
+        let policy = policy.to_str().unwrap();
+        let at = policy.find("frame-ancestors").expect("frame-ancestors");
+        policy[at..].split(';').next().unwrap().trim().to_owned()
+    });
+    (page.status(), ancestors)
+}
+
+async fn the_messenger_is_served_only_for_a_named_app_with_its_own_frame_ancestors(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let allow = |token: String, origin: &'static str| {
+        let app = &app;
+        async move {
+            let reply = app
+                .request(
+                    Method::PATCH,
+                    "/api/v1/workspace",
+                    Some(&token),
+                    Some(json!({"allowed_origins": [origin]})),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        }
+    };
+    allow(app.owner.api_token.clone(), "https://shop.example").await;
+    let other = app.other_workspace().await;
+    allow(other.api_token.clone(), "https://other.example").await;
+
+    // Bare, empty or unknown: nothing to frame, so no `frame-ancestors *`
+    // page that any site could frame and boot into any app.
+    for query in ["", "?app_id=", "?app_id=app_unknown", "?other=1"] {
+        let (status, ancestors) = messenger(&app, query).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{query}");
+        assert_eq!(ancestors, None, "{query}");
+    }
+    // Each app is framable by its own workspace's origins only.
+    assert_eq!(
+        messenger(&app, &format!("?app_id={}", app.owner.app_id)).await,
+        (
+            StatusCode::OK,
+            Some("frame-ancestors https://shop.example".to_owned())
+        )
+    );
+    assert_eq!(
+        messenger(&app, &format!("?app_id={}", other.app_id)).await,
+        (
+            StatusCode::OK,
+            Some("frame-ancestors https://other.example".to_owned())
+        )
+    );
+    // The server still answers, and the settings are untouched.
+    assert_eq!(
+        app.get("/api/v1/workspace").await.body["allowed_origins"],
+        json!(["https://shop.example"])
+    );
 }
