@@ -57,6 +57,15 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Receive emailed replies over SMTP on this address (off when unset).
     pub smtp_listen: Option<SocketAddr>,
+    /// Open SMTP connections at most; more are told 421.
+    pub smtp_max_connections: usize,
+    /// Open SMTP connections from one client (IPv6: one /64) at most.
+    pub smtp_max_connections_per_ip: usize,
+    /// The most an SMTP client may be silent: for a whole command, or
+    /// between parts of a message.
+    pub smtp_idle_timeout_seconds: u64,
+    /// The most one SMTP connection may last.
+    pub smtp_session_timeout_seconds: u64,
     /// Emails sent at the same time.
     pub email_concurrency: usize,
 }
@@ -79,6 +88,10 @@ impl Default for Config {
             email_reply_domain: None,
             public_url: None,
             smtp_listen: None,
+            smtp_max_connections: 256,
+            smtp_max_connections_per_ip: 10,
+            smtp_idle_timeout_seconds: 60,
+            smtp_session_timeout_seconds: 600,
             email_concurrency: 32,
         }
     }
@@ -145,6 +158,10 @@ impl Config {
         "email_reply_domain",
         "public_url",
         "smtp_listen",
+        "smtp_max_connections",
+        "smtp_max_connections_per_ip",
+        "smtp_idle_timeout_seconds",
+        "smtp_session_timeout_seconds",
         "email_concurrency",
     ];
 
