@@ -307,6 +307,9 @@
         if (w.console) console.warn('Rapport: boot needs { app_id: "..." }');
         return;
       }
+      // The messenger only boots the app its URL names: another app gets
+      // a messenger of its own.
+      if (settings && settings.app_id !== options.app_id) commands.shutdown();
       settings = options;
       inject();
       // The host page may theme the launcher with --rapport-accent; the

@@ -31,6 +31,7 @@ const els = {
 };
 
 const state = {
+  /** The app this page was served for: its workspace's frame-ancestors apply, so no other app may boot here. */
   appId: new URLSearchParams(location.search).get('app_id'),
   settings: null,
   generation: 0, // bumps on each boot and shutdown; stale answers are dropped
@@ -85,7 +86,8 @@ function onCommand(command) {
       setOpen(false);
       break;
     case 'shutdown':
-      shutdown(typeof command.app_id === 'string' ? command.app_id : state.appId);
+      // Only this app's visitor is forgotten, whatever the host page says.
+      shutdown(state.appId);
       break;
     default:
       // boot, update and track run in order: track waits for the session.
@@ -127,12 +129,15 @@ function applyTheme(theme) {
 // ---------------------------------------------------------------- session
 
 async function boot(settings) {
+  // The page's framing policy is the URL's app's: booting another app here
+  // would show it on sites that app never allowed.
+  if (!state.appId || settings.app_id !== state.appId) {
+    console.error('rapport: boot refused: its app_id is not the one this messenger was loaded for');
+    if (!api.session) showError('This chat is not set up correctly on this page.', false);
+    return;
+  }
   const generation = ++state.generation;
   clearTimeout(state.bootRetryTimer);
-  if (state.appId && settings.app_id !== state.appId) {
-    console.warn('rapport: boot app_id differs from the iframe URL; using the boot one');
-  }
-  state.appId = settings.app_id;
   state.settings = settings;
   // Booting again (another user signed in): the thread in view comes back
   // if it is still this visitor's.

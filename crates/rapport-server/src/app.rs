@@ -19,6 +19,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::api;
+use crate::client_addr::TrustedProxies;
 use crate::config::Config;
 use crate::email::EmailService;
 use crate::error::ApiError;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub hub: Hub,
     pub widget_limits: Option<Arc<WidgetLimits>>,
+    /// Whose `X-Forwarded-For` is believed (see `client_addr`).
+    pub trusted_proxies: Arc<TrustedProxies>,
     pub json_body_limit: usize,
     pub email: Arc<EmailService>,
     stop: Arc<watch::Sender<bool>>,
@@ -55,6 +58,7 @@ impl AppState {
             clock,
             hub,
             widget_limits: WidgetLimits::from_config(config),
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             json_body_limit: config.json_body_limit,
             email,
             stop: Arc::new(watch::channel(false).0),

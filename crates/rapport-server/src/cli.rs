@@ -169,13 +169,26 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 Arc::new(SystemClock),
                 &config,
             )?;
-            if let Some(addr) = config.smtp_listen {
-                crate::email::inbound::listen(state.clone(), addr)
-                    .with_context(|| format!("listening for SMTP on {addr}"))?;
-            }
+            let smtp = match config.smtp_listen {
+                Some(addr) => {
+                    let smtp_listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("listening for SMTP on {addr}"))?;
+                    Some(tokio::spawn(crate::email::listener::serve(
+                        smtp_listener,
+                        state.clone(),
+                        crate::email::listener::SmtpLimits::from_config(&config),
+                    )))
+                }
+                None => None,
+            };
             crate::email::worker::spawn(state.clone());
             crate::bulk::spawn(state.clone());
             crate::serve(listener, state, shutdown_signal()).await?;
+            // The SMTP listener stops with the server: let its sessions end.
+            if let Some(smtp) = smtp {
+                let _ = smtp.await;
+            }
             tracing::info!("rapport stopped");
         }
     }

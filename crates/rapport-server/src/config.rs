@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use rapport_store::Database;
 
+use crate::client_addr::TrustedProxies;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -34,6 +36,9 @@ pub struct Config {
     pub widget_requests_per_second_per_ip: u32,
     /// Widget boots (each may create a lead) per minute from one IP.
     pub widget_boots_per_minute_per_ip: u32,
+    /// Reverse proxies (IPs or CIDR ranges) whose `X-Forwarded-For` names
+    /// the client for per-IP limits. Empty: the TCP peer is the client.
+    pub trusted_proxies: TrustedProxies,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
     /// Where outgoing email goes: `smtp://host:25` (plain),
@@ -52,6 +57,15 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Receive emailed replies over SMTP on this address (off when unset).
     pub smtp_listen: Option<SocketAddr>,
+    /// Open SMTP connections at most; more are told 421.
+    pub smtp_max_connections: usize,
+    /// Open SMTP connections from one client (IPv6: one /64) at most.
+    pub smtp_max_connections_per_ip: usize,
+    /// The most an SMTP client may be silent: for a whole command, or
+    /// between parts of a message.
+    pub smtp_idle_timeout_seconds: u64,
+    /// The most one SMTP connection may last.
+    pub smtp_session_timeout_seconds: u64,
     /// Emails sent at the same time.
     pub email_concurrency: usize,
 }
@@ -67,12 +81,17 @@ impl Default for Config {
             max_connections: 16_000,
             widget_requests_per_second_per_ip: 50,
             widget_boots_per_minute_per_ip: 60,
+            trusted_proxies: TrustedProxies::default(),
             log_format: LogFormat::Text,
             smtp_url: None,
             email_from: "rapport@localhost".into(),
             email_reply_domain: None,
             public_url: None,
             smtp_listen: None,
+            smtp_max_connections: 256,
+            smtp_max_connections_per_ip: 10,
+            smtp_idle_timeout_seconds: 60,
+            smtp_session_timeout_seconds: 600,
             email_concurrency: 32,
         }
     }
@@ -132,12 +151,17 @@ impl Config {
         "max_connections",
         "widget_requests_per_second_per_ip",
         "widget_boots_per_minute_per_ip",
+        "trusted_proxies",
         "log_format",
         "smtp_url",
         "email_from",
         "email_reply_domain",
         "public_url",
         "smtp_listen",
+        "smtp_max_connections",
+        "smtp_max_connections_per_ip",
+        "smtp_idle_timeout_seconds",
+        "smtp_session_timeout_seconds",
         "email_concurrency",
     ];
 
@@ -237,6 +261,35 @@ mod tests {
             jail.create_file("rapport.toml", example)?;
             let config = Config::load(None, &Overrides::default()).map_err(|e| *e)?;
             assert_eq!(config.email_concurrency, 32);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_a_comma_separated_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "rapport.toml",
+                "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]",
+            )?;
+            let config = Config::load(None, &Overrides::default()).map_err(|e| *e)?;
+            assert!(config.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+            assert!(config.trusted_proxies.contains("::1".parse().unwrap()));
+            jail.set_env("RAPPORT_TRUSTED_PROXIES", "192.0.2.1, 2001:db8::/32");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| *e)?;
+            assert!(!config.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+            assert!(
+                config
+                    .trusted_proxies
+                    .contains("192.0.2.1".parse().unwrap())
+            );
+            assert!(
+                config
+                    .trusted_proxies
+                    .contains("2001:db8::9".parse().unwrap())
+            );
+            jail.set_env("RAPPORT_TRUSTED_PROXIES", "not-an-address");
+            assert!(Config::load(None, &Overrides::default()).is_err());
             Ok(())
         });
     }

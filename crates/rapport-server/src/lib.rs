@@ -9,6 +9,7 @@ pub mod app;
 pub mod bootstrap;
 pub mod bulk;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod credentials;
 pub mod email;

@@ -1,8 +1,9 @@
 //! Rate limits on the widget's endpoints, which anyone on the internet can
 //! call: per client IP for everything under `/widget/v1`, tighter for
 //! `boot` (each may create a lead), and per visitor session. Over a limit
-//! is a 429 problem with `Retry-After`. Behind a reverse proxy every
-//! request comes from the proxy's address: raise the limits there.
+//! is a 429 problem with `Retry-After`. Clients are counted by
+//! `client_addr::rate_key` (IPv6 by /64), behind a trusted reverse proxy by
+//! the address it forwards.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -17,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::AppState;
+use crate::client_addr::{client_ip, rate_key};
 use crate::config::Config;
 use crate::credentials::hash_token;
 use crate::error::ApiError;
@@ -81,7 +83,13 @@ pub async fn limit_widget(State(state): State<AppState>, request: Request, next:
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
+        .map(|info| {
+            rate_key(client_ip(
+                request.headers(),
+                info.0.ip(),
+                &state.trusted_proxies,
+            ))
+        });
     let over = ip.is_some_and(|ip| {
         limits.per_ip.check_key(&ip).is_err()
             || (path == "/widget/v1/boot" && limits.boots_per_ip.check_key(&ip).is_err())

@@ -1,6 +1,6 @@
 //! The browser apps' files: the Inbox at `/`, the widget loader at
-//! `/widget.js`, the messenger page at `/messenger`, and their modules under
-//! `/assets/{inbox,widget,shared}/`. Release builds embed `web/`; debug
+//! `/widget.js`, one app's messenger page at `/messenger?app_id=..`, and
+//! their modules under `/assets/{inbox,widget,shared}/`. Release builds embed `web/`; debug
 //! builds read it from disk at each request, so a reload shows an edit.
 
 use axum::Router;
@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use rapport_core::store::StoreError;
 use rust_embed::RustEmbed;
 use serde::Deserialize;
 
@@ -48,15 +49,18 @@ struct MessengerQuery {
     app_id: Option<String>,
 }
 
-/// The messenger page, framable only by the workspace's allowed origins
-/// (any origin when it has none).
+/// The messenger page of one app, framable only by its workspace's allowed
+/// origins (any origin when it has none). Without a known `app_id` there is
+/// nothing to serve: a bare messenger could be framed anywhere and then
+/// booted into any workspace, bypassing `allowed_origins`.
 async fn messenger(State(state): State<AppState>, Query(query): Query<MessengerQuery>) -> Response {
-    let allowed = match query.app_id {
-        Some(app_id) => match state.store.workspace_by_app_id(&app_id).await {
-            Ok(workspace) => workspace.allowed_origins,
-            Err(_) => return ApiError::not_found("app").into_response(),
-        },
-        None => Vec::new(),
+    let Some(app_id) = query.app_id.filter(|id| !id.is_empty()) else {
+        return ApiError::not_found("app").into_response();
+    };
+    let allowed = match state.store.workspace_by_app_id(&app_id).await {
+        Ok(workspace) => workspace.allowed_origins,
+        Err(StoreError::NotFound) => return ApiError::not_found("app").into_response(),
+        Err(err) => return ApiError::from(err).into_response(),
     };
     let ancestors = if allowed.is_empty() {
         "*".to_owned()

@@ -1,12 +1,9 @@
-//! Replies by email: a raw MIME message (from the SMTP listener or the HTTP
-//! endpoint) becomes the contact's message in the conversation its reply
+//! Replies by email: a raw MIME message (from the SMTP listener in
+//! [`super::listener`] or the HTTP endpoint) becomes the contact's message in the conversation its reply
 //! address names, live in the Inbox. Refused, logged and not stored: an
 //! unknown or forged reply address, or a sender who is not the contact.
 
-use std::net::{IpAddr, SocketAddr};
-
 use mail_parser::MessageParser;
-use mailin_embedded::{Handler, Response, Server, response};
 use rapport_core::email::{SignedId, parse_reply_address, strip_quoted};
 use rapport_core::ids::{ConversationId, WorkspaceId};
 use rapport_core::messaging::{SendError, post_emailed_reply};
@@ -107,7 +104,7 @@ pub async fn receive_reply(
 }
 
 /// The conversation a reply address names, if its signature holds.
-async fn verified_target(
+pub(super) async fn verified_target(
     state: &AppState,
     signed: &SignedId<ConversationId>,
 ) -> Result<ReplyTarget, InboundError> {
@@ -125,120 +122,4 @@ async fn verified_target(
     } else {
         Err(InboundError::UnknownAddress)
     }
-}
-
-/// Listens for replies over SMTP on `addr` (port 25 or a relay's target),
-/// on threads of its own. Returns the bound address.
-pub fn listen(state: AppState, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind(addr)?;
-    let bound = listener.local_addr()?;
-    let handler = SmtpReplies {
-        state,
-        runtime: tokio::runtime::Handle::current(),
-        recipients: Vec::new(),
-        data: Vec::new(),
-    };
-    let mut server = Server::new(handler);
-    server
-        .with_name("rapport")
-        .with_num_threads(32)
-        .with_tcp_listener(listener);
-    std::thread::Builder::new()
-        .name("rapport-smtp".into())
-        .spawn(move || {
-            if let Err(err) = server.serve() {
-                tracing::error!(error = %err, "the SMTP listener stopped");
-            }
-        })?;
-    tracing::info!(address = %bound, "listening for emailed replies over SMTP");
-    Ok(bound)
-}
-
-/// One SMTP session's state (mailin clones the handler per connection).
-#[derive(Clone)]
-struct SmtpReplies {
-    state: AppState,
-    runtime: tokio::runtime::Handle,
-    recipients: Vec<String>,
-    data: Vec<u8>,
-}
-
-/// The most a reply may weigh (attachments are not kept).
-const MAX_REPLY_BYTES: usize = crate::api::email::INBOUND_BODY_LIMIT;
-
-impl Handler for SmtpReplies {
-    fn mail(&mut self, _ip: IpAddr, _domain: &str, _from: &str) -> Response {
-        self.recipients.clear();
-        self.data.clear();
-        response::OK
-    }
-
-    fn rcpt(&mut self, to: &str) -> Response {
-        // Only signed reply addresses are mailboxes here.
-        let verified = parse_reply_address(to).map(|signed| {
-            self.runtime
-                .block_on(verified_target(&self.state, &signed))
-                .map(|_| ())
-        });
-        match verified {
-            Some(Ok(())) => {
-                self.recipients.push(to.to_owned());
-                response::OK
-            }
-            Some(Err(InboundError::Store(err))) => {
-                tracing::error!(error = %err, "a reply address could not be checked");
-                closing(451, "try again later".into())
-            }
-            _ => {
-                tracing::info!(to, "refused mail for an unknown reply address");
-                response::NO_MAILBOX
-            }
-        }
-    }
-
-    fn data_start(
-        &mut self,
-        _domain: &str,
-        _from: &str,
-        _is8bit: bool,
-        _to: &[String],
-    ) -> Response {
-        self.data.clear();
-        response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        if self.data.len() + buf.len() > MAX_REPLY_BYTES {
-            return Err(std::io::Error::other("the email is too large"));
-        }
-        self.data.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        let (state, data, recipients) = (&self.state, &self.data, &self.recipients);
-        let outcome = self
-            .runtime
-            .block_on(receive_reply(state, data, recipients, None));
-        self.data.clear();
-        match outcome {
-            Ok(_) | Err(InboundError::Duplicate(_)) => response::OK,
-            Err(err @ (InboundError::Store(_) | InboundError::Send(SendError::Store(_)))) => {
-                tracing::error!(error = %err, "an emailed reply could not be stored; the sender will retry");
-                closing(451, "try again later".into())
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "refused an emailed reply");
-                closing(550, err.to_string())
-            }
-        }
-    }
-}
-
-/// An error that also ends the session: after a refused DATA, mailin would
-/// otherwise read the client's next commands as message data.
-fn closing(code: u16, text: String) -> Response {
-    let mut response = Response::custom(code, text);
-    response.action = mailin_embedded::Action::Close;
-    response
 }

@@ -1,6 +1,6 @@
 //! Email: the fallback that mails unread chat messages to offline contacts
 //! ([`worker`]), the email it sends ([`compose`]), and the replies that come
-//! back ([`inbound`]), over SMTP in both directions.
+//! back ([`inbound`], received over SMTP by [`listener`]).
 //!
 //! How a message becomes an email: `send_chat_message` stores a team
 //! message with `email_status = 'pending'` and, in the same transaction,
@@ -11,6 +11,7 @@
 
 pub mod compose;
 pub mod inbound;
+pub mod listener;
 pub mod worker;
 
 use std::time::Duration;

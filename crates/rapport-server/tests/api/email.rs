@@ -10,7 +10,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use rapport_core::Timestamp;
 use rapport_core::clock::{Clock, ManualClock, SystemClock};
 use rapport_server::config::{Config, Secret};
-use rapport_server::email::{inbound, worker};
+use rapport_server::email::listener::{self, SmtpLimits};
+use rapport_server::email::worker;
 use rapport_store::both_backends;
 use rapport_store::testing::Backend;
 use reqwest::{Method, StatusCode};
@@ -619,7 +620,13 @@ async fn an_emailed_reply_appears_in_the_conversation_live(backend: Backend) {
         return;
     };
     let (ann, conversation, reply_to) = emailed(&f, &sink).await;
-    let smtp = inbound::listen(f.app.state.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let smtp = listener::listen(
+        f.app.state.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        SmtpLimits::default(),
+    )
+    .await
+    .unwrap();
 
     let ws_base = f.app.base.replacen("http", "ws", 1);
     let (mut inbox, _) = tokio_tungstenite::connect_async(format!("{ws_base}/api/v1/live"))
@@ -714,7 +721,13 @@ async fn forged_or_foreign_replies_are_refused_and_change_nothing(backend: Backe
     let forged = format!("{id}.{flipped}{}@{domain}", &tag[1..]);
 
     // Over SMTP: refused with a 5xx, so the sender's server tells them.
-    let smtp = inbound::listen(f.app.state.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let smtp = listener::listen(
+        f.app.state.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        SmtpLimits::default(),
+    )
+    .await
+    .unwrap();
     let client = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
         .port(smtp.port())
         .build();
