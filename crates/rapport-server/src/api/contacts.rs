@@ -111,6 +111,7 @@ pub async fn get_contact(
 #[utoipa::path(patch, path = "/contacts/{id}", tag = "contacts", security(("bearer" = [])),
     params(("id" = ContactId, Path)), request_body = ContactRequest,
     responses((status = 200, body = Contact), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another contact has that `user_id` or `email`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a value of the wrong type for its property", body = Problem, content_type = "application/problem+json")))]
 pub async fn update_contact(
     State(state): State<AppState>,
@@ -220,6 +221,7 @@ pub async fn track_event(
 
 /// `kinds`: which entries a timeline shows.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimelineParams {
     /// Comma-separated activity kinds (`message`, `emailed`, `not_emailed`,
     /// `event`, `conversation_started`, `status_changed`, `assigned`,

@@ -25,6 +25,7 @@ use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// open, snoozed or closed.

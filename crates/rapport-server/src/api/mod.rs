@@ -89,6 +89,7 @@ pub struct Page<T> {
 
 /// `limit` and `cursor` query parameters of every list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// How many items, 1 to 100 (default 25).

@@ -86,6 +86,7 @@ pub struct SearchRequest {
 
 /// `GET /contacts`' query: the filter is JSON in `filter`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// A filter tree as JSON (URL-encoded).
