@@ -9,6 +9,7 @@
 //! which clients (and schemathesis's stateful tests) follow.
 
 use utoipa::OpenApi;
+use utoipa::openapi::Required;
 use utoipa::openapi::link::{Link, LinkBuilder};
 use utoipa::openapi::path::{HttpMethod, Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -59,6 +60,112 @@ impl utoipa::Modify for SecuritySchemes {
             ),
         );
     }
+}
+
+/// Whitespace as Rust's `str::trim` sees it (Unicode White_Space), spelled
+/// out: regex `\s` differs between JSON Schema's dialect and Python's.
+const WS: &str = r"\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+/// Text the code trims and then needs 1 to `max` characters of
+/// (`validation::non_empty_text`); `printable` also refuses control
+/// characters (tags, event names).
+fn trimmed_text(max: usize, printable: bool, nullable: bool) -> Schema {
+    let controls = if printable {
+        r"\u0000-\u001f\u007f-\u009f"
+    } else {
+        ""
+    };
+    let inner = if printable {
+        format!("[^{controls}]")
+    } else {
+        r"[\s\S]".to_owned()
+    };
+    let edge = format!("[^{WS}{controls}]");
+    let middle = match max {
+        0 | 1 => String::new(),
+        _ => format!("({inner}{{0,{}}}{edge})?", max - 2),
+    };
+    let pattern = format!("^[{WS}]*{edge}{middle}[{WS}]*$");
+    let ty = if nullable {
+        utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        utoipa::openapi::schema::SchemaType::new(Type::String)
+    };
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(ty)
+        .pattern(Some(pattern))
+        .description(Some(format!(
+            "1 to {max} characters, not counting spaces around{}",
+            if printable {
+                ", no control characters"
+            } else {
+                ""
+            }
+        )))
+        .into()
+}
+
+/// `schema_with` functions for request fields, named after the rule.
+pub mod text {
+    use utoipa::openapi::Schema;
+
+    use super::trimmed_text;
+
+    pub fn up_to_64() -> Schema {
+        trimmed_text(64, false, false)
+    }
+    pub fn up_to_64_or_null() -> Schema {
+        trimmed_text(64, false, true)
+    }
+    pub fn up_to_100_or_null() -> Schema {
+        trimmed_text(100, false, true)
+    }
+    pub fn up_to_120() -> Schema {
+        trimmed_text(120, false, false)
+    }
+    pub fn up_to_120_or_null() -> Schema {
+        trimmed_text(120, false, true)
+    }
+    pub fn up_to_255_or_null() -> Schema {
+        trimmed_text(255, false, true)
+    }
+    pub fn printable_up_to_64() -> Schema {
+        trimmed_text(64, true, false)
+    }
+    pub fn printable_up_to_255() -> Schema {
+        trimmed_text(255, true, false)
+    }
+    /// A message or template: not blank.
+    pub fn message() -> Schema {
+        trimmed_text(20_000, false, false)
+    }
+    /// An address as `agent::Email::parse` takes it.
+    pub fn email() -> Schema {
+        super::email(false)
+    }
+    pub fn email_or_null() -> Schema {
+        super::email(true)
+    }
+}
+
+/// An email address as `agent::Email::parse` takes it: spaces around are
+/// trimmed, none inside; something before the first `@`, and a domain with a
+/// dot, not at either end.
+fn email(nullable: bool) -> Schema {
+    let part = format!("[^{WS}@]");
+    let edge = format!("[^{WS}@.]");
+    let pattern = format!("^[{WS}]*{part}+@{edge}{part}*\\.{part}*{edge}[{WS}]*$");
+    let ty = if nullable {
+        utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        utoipa::openapi::schema::SchemaType::new(Type::String)
+    };
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(ty)
+        .pattern(Some(pattern))
+        .max_length(Some(254))
+        .description(Some("An email address, e.g. `ada@example.com`"))
+        .into()
 }
 
 /// A response every operation of some kind may give, kept once under
@@ -208,12 +315,22 @@ fn schemes(operation: &Operation) -> Vec<String> {
 
 fn add_common_responses(operation: &mut Operation, method: HttpMethod, widget: bool) {
     let schemes = schemes(operation);
-    let params = operation.parameters.iter().flatten();
+    let params = operation.parameters.iter_mut().flatten();
     let (mut query, mut path) = (false, false);
     for param in params {
         if let RefOr::T(param) = param {
             match param.parameter_in {
-                ParameterIn::Query => query = true,
+                ParameterIn::Query => {
+                    query = true;
+                    // `extract::ApiQuery` takes `?name=` as left out. utoipa
+                    // has no field for this standard keyword.
+                    if !matches!(param.required, Required::True) {
+                        param
+                            .extensions
+                            .get_or_insert_with(Default::default)
+                            .insert("allowEmptyValue".to_owned(), true.into());
+                    }
+                }
                 ParameterIn::Path => path = true,
                 _ => {}
             }

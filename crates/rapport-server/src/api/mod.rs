@@ -93,6 +93,7 @@ pub struct Page<T> {
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// How many items, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -73,6 +73,7 @@ pub async fn get_workspace(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceUpdate {
+    #[schema(schema_with = crate::openapi::text::up_to_120_or_null)]
     pub name: Option<String>,
     /// Enforce `user_hash` on widgets that claim a `user_id`.
     pub identity_verification: Option<bool>,
@@ -89,6 +90,7 @@ pub struct WorkspaceUpdate {
 pub struct EmailUpdate {
     pub fallback_enabled: Option<bool>,
     /// Minutes a message waits unread before it is emailed: 1 to 60.
+    #[schema(minimum = 1, maximum = 60)]
     pub fallback_delay_minutes: Option<i64>,
     /// The sender address; `null` or empty uses the server's default.
     #[serde(default, deserialize_with = "double_option")]
@@ -174,6 +176,7 @@ pub async fn update_workspace(
 #[serde(deny_unknown_fields)]
 pub struct PresenceUpdate {
     /// `online` or `away`.
+    #[schema(pattern = "^(online|away)$")]
     pub status: String,
 }
 

@@ -64,7 +64,9 @@ pub struct BootRequest {
     /// `hex(HMAC-SHA256(identity_secret, user_id))`, computed by the
     /// business's server.
     pub user_hash: Option<String>,
+    #[schema(schema_with = crate::openapi::text::email_or_null)]
     pub email: Option<String>,
+    #[schema(schema_with = crate::openapi::text::up_to_255_or_null)]
     pub name: Option<String>,
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -400,6 +402,7 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct VisitorMessage {
     /// What the visitor wrote (Markdown).
+    #[schema(schema_with = crate::openapi::text::message)]
     pub body: String,
 }
 
@@ -572,7 +575,9 @@ pub async fn track(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VisitorUpdate {
+    #[schema(schema_with = crate::openapi::text::email_or_null)]
     pub email: Option<String>,
+    #[schema(schema_with = crate::openapi::text::up_to_255_or_null)]
     pub name: Option<String>,
     #[serde(default)]
     #[schema(value_type = Object)]
