@@ -15,7 +15,6 @@ use rapport_core::store::Store;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::api;
@@ -25,6 +24,7 @@ use crate::email::EmailService;
 use crate::error::ApiError;
 use crate::limits::{WidgetLimits, limit_widget};
 use crate::live::{self, Hub, LocalBus};
+use crate::openapi::{self, ApiDoc};
 
 /// Everything a handler needs, passed explicitly.
 #[derive(Clone)]
@@ -86,32 +86,14 @@ impl AppState {
     }
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Rapport API", description = "Send and receive chat messages, manage contacts, conversations and the team."),
-    modifiers(&BearerAuth),
-    components(schemas(crate::error::Problem))
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
 /// The OpenAPI document of every route, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1", api::routes())
-        .nest("/widget/v1", api::widget_routes())
-        .into_openapi()
+    openapi::finish(
+        OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+            .nest("/api/v1", api::routes())
+            .nest("/widget/v1", api::widget_routes())
+            .into_openapi(),
+    )
 }
 
 pub fn router(state: AppState) -> Router {
@@ -119,7 +101,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .nest("/widget/v1", api::widget_routes())
         .split_for_parts();
-    let doc = Arc::new(doc);
+    let doc = Arc::new(openapi::finish(doc));
     let body_limit = state.json_body_limit;
     api.route(
         "/api/openapi.json",

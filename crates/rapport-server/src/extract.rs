@@ -45,8 +45,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
-/// Deserialises JSON, turning serde's error into a field problem.
+/// Deserialises a JSON object, turning serde's error into a field problem.
+/// Every body is an object: serde would also take a struct from an array
+/// of its fields in order, which the API does not offer.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.trim_ascii_start().first() == Some(&b'[') {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -65,7 +70,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// A query string, with the parameter at fault named on error.
+/// A query string, with the parameter at fault named on error. A parameter
+/// given empty (`?sort=`) is the same as one left out, as forms send them.
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
@@ -73,7 +79,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let given: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                form_urlencoded::parse(query.as_bytes()).filter(|(_, value)| !value.is_empty()),
+            )
+            .finish();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(given.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)
             .map_err(|err| {
@@ -251,6 +262,43 @@ mod tests {
             fields(problem(r#"{"name": "a", "inner": {}}"#)),
             ["inner.count"]
         );
+    }
+
+    #[test]
+    fn a_body_is_an_object_not_an_array_of_its_fields() {
+        assert_eq!(fields(problem(r#" ["a", null]"#)), ["body"]);
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Query {
+        sort: Option<String>,
+        limit: Option<u32>,
+    }
+
+    async fn query(uri: &str) -> Result<Query, ApiError> {
+        let (mut parts, ()) = axum::http::Request::get(uri).body(()).unwrap().into_parts();
+        ApiQuery::<Query>::from_request_parts(&mut parts, &())
+            .await
+            .map(|ApiQuery(q)| q)
+    }
+
+    #[tokio::test]
+    async fn an_empty_query_parameter_is_one_left_out() {
+        let empty = query("/x?sort=&limit=").await.unwrap();
+        assert_eq!(
+            empty,
+            Query {
+                sort: None,
+                limit: None
+            }
+        );
+        let given = query("/x?sort=name&limit=5").await.unwrap();
+        assert_eq!(given.sort.as_deref(), Some("name"));
+        assert!(matches!(
+            query("/x?limit=many").await,
+            Err(ApiError::Validation(_))
+        ));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod live;
+pub mod openapi;
 pub mod telemetry;
 pub mod web;
 

@@ -37,6 +37,7 @@ pub struct AudienceRequest {
 pub struct BulkSendRequest {
     pub audience: AudienceRequest,
     /// The message, with snippet tags: `Hi {{ user.name | default("there") }}`.
+    #[schema(schema_with = crate::openapi::text::message)]
     pub body: String,
     /// The team member it comes from; default you.
     pub from_agent_id: Option<AgentId>,

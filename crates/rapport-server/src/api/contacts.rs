@@ -27,9 +27,13 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 #[serde(deny_unknown_fields)]
 pub struct ContactRequest {
     /// The business's own id for this person.
+    #[schema(schema_with = crate::openapi::text::up_to_255_or_null)]
     pub user_id: Option<String>,
+    #[schema(schema_with = crate::openapi::text::email_or_null)]
     pub email: Option<String>,
+    #[schema(schema_with = crate::openapi::text::up_to_255_or_null)]
     pub name: Option<String>,
+    #[schema(schema_with = crate::openapi::text::up_to_64_or_null)]
     pub phone: Option<String>,
     /// Custom properties: string, number, boolean, RFC 3339 date-time, or a
     /// list of strings; `null` removes one.
@@ -111,6 +115,7 @@ pub async fn get_contact(
 #[utoipa::path(patch, path = "/contacts/{id}", tag = "contacts", security(("bearer" = [])),
     params(("id" = ContactId, Path)), request_body = ContactRequest,
     responses((status = 200, body = Contact), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another contact has that `user_id` or `email`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a value of the wrong type for its property", body = Problem, content_type = "application/problem+json")))]
 pub async fn update_contact(
     State(state): State<AppState>,
@@ -131,6 +136,7 @@ pub async fn update_contact(
 #[serde(deny_unknown_fields)]
 pub struct TagRequest {
     /// 1 to 64 printable characters.
+    #[schema(schema_with = crate::openapi::text::printable_up_to_64)]
     pub tag: String,
 }
 
@@ -184,10 +190,11 @@ async fn set_tag(
 #[serde(deny_unknown_fields)]
 pub struct EventRequest {
     /// e.g. `signed_up`; at most 255 characters.
+    #[schema(schema_with = crate::openapi::text::printable_up_to_255)]
     pub name: String,
     /// A JSON object of details.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub params: Option<Json_>,
     /// When it happened; default now.
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -220,11 +227,14 @@ pub async fn track_event(
 
 /// `kinds`: which entries a timeline shows.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimelineParams {
     /// Comma-separated activity kinds (`message`, `emailed`, `not_emailed`,
     /// `event`, `conversation_started`, `status_changed`, `assigned`,
     /// `bulk_send_received`, ...); default all.
     pub kinds: Option<String>,
+    /// How many entries, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -25,6 +25,7 @@ use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, sender};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// open, snoozed or closed.
@@ -38,6 +39,8 @@ pub struct ListParams {
     /// contacts who have waited longest for the team first).
     #[param(value_type = Option<String>)]
     pub sort: Option<ConversationSort>,
+    /// How many conversations, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -181,6 +184,7 @@ pub async fn get_conversation(
 #[serde(deny_unknown_fields)]
 pub struct ReplyRequest {
     /// The reply, with snippet tags.
+    #[schema(schema_with = crate::openapi::text::message)]
     pub body: String,
     /// `comment` (the contact sees it; default) or `note` (the team only).
     #[serde(rename = "type", default)]

@@ -20,6 +20,7 @@ pub struct SendMessageRequest {
     /// Who receives it.
     pub contact_id: ContactId,
     /// The message, with snippet tags: `Hi {{ user.name | default("there") }}`.
+    #[schema(schema_with = crate::openapi::text::message)]
     pub body: String,
     /// The team member it comes from; default the token's owner.
     pub from_agent_id: Option<AgentId>,

@@ -73,7 +73,7 @@ pub fn online_for(state: &AppState, workspace: WorkspaceId, filter: &Filter) -> 
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
     /// A filter tree (see docs/people.md); default everyone.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub filter: Option<Json_>,
     /// A saved segment, in place of `filter`.
     pub segment_id: Option<SegmentId>,
@@ -82,12 +82,14 @@ pub struct SearchRequest {
     /// `desc` (default) or `asc`.
     pub order: Option<String>,
     /// 0 to 100 (default 50); 0 answers only the count.
+    #[schema(maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
 /// `GET /contacts`' query: the filter is JSON in `filter`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// A filter tree as JSON (URL-encoded).
@@ -95,6 +97,8 @@ pub struct SearchParams {
     pub segment_id: Option<SegmentId>,
     pub sort: Option<String>,
     pub order: Option<String>,
+    /// 0 to 100 (default 50); 0 answers only the count.
+    #[param(maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -324,6 +328,7 @@ pub async fn schema(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentRequest {
+    #[schema(schema_with = crate::openapi::text::up_to_100_or_null)]
     pub name: Option<String>,
     #[schema(value_type = Object)]
     pub filter: Option<Json_>,

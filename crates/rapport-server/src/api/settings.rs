@@ -82,6 +82,7 @@ pub async fn get_workspace(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceUpdate {
+    #[schema(schema_with = crate::openapi::text::up_to_120_or_null)]
     pub name: Option<String>,
     /// Enforce `user_hash` on widgets that name a `user_id` or an `email`
     /// as their identity (on by default). Turning it off lets anyone who
@@ -100,6 +101,7 @@ pub struct WorkspaceUpdate {
 pub struct EmailUpdate {
     pub fallback_enabled: Option<bool>,
     /// Minutes a message waits unread before it is emailed: 1 to 60.
+    #[schema(minimum = 1, maximum = 60)]
     pub fallback_delay_minutes: Option<i64>,
     /// The sender address; `null` or empty uses the server's default.
     #[serde(default, deserialize_with = "double_option")]
@@ -185,6 +187,7 @@ pub async fn update_workspace(
 #[serde(deny_unknown_fields)]
 pub struct PresenceUpdate {
     /// `online` or `away`.
+    #[schema(pattern = "^(online|away)$")]
     pub status: String,
 }
 

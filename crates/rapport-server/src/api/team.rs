@@ -56,11 +56,14 @@ pub async fn list_agents(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgentRequest {
+    #[schema(schema_with = crate::openapi::text::email)]
     pub email: String,
+    #[schema(schema_with = crate::openapi::text::up_to_120)]
     pub name: String,
     /// `admin` or `agent` (a workspace has one owner).
     pub role: Role,
     /// Their first password, at least 8 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
@@ -131,6 +134,7 @@ pub async fn list_tokens(
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// What the token is for, e.g. `billing sync`.
+    #[schema(schema_with = crate::openapi::text::up_to_120)]
     pub name: String,
     /// The member it acts as; default yourself (admins may choose another).
     pub agent_id: Option<AgentId>,

@@ -16,6 +16,7 @@ use crate::extract::{ApiJson, Auth};
 pub struct PreviewRequest {
     pub contact_id: ContactId,
     /// A message with snippet tags.
+    #[schema(schema_with = crate::openapi::text::message)]
     pub body: String,
     /// The team member it would come from (for `{{ agent.* }}`); default you.
     pub from_agent_id: Option<AgentId>,

@@ -79,7 +79,9 @@ pub struct BootRequest {
     pub user_hash: Option<String>,
     /// With a `user_id`, or without a `user_hash`, a claim: shown to the
     /// team, never used to find the contact.
+    #[schema(schema_with = crate::openapi::text::email_or_null)]
     pub email: Option<String>,
+    #[schema(schema_with = crate::openapi::text::up_to_255_or_null)]
     pub name: Option<String>,
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -105,7 +107,9 @@ impl From<&Contact> for VisitorView {
     }
 }
 
+/// A team member as visitors see them (the API's `TeamMember` says more).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = VisitorTeamMember)]
 pub struct TeamMember {
     pub name: String,
     pub avatar_initials: String,
@@ -232,7 +236,7 @@ pub(crate) fn initials(name: &str) -> String {
         .collect()
 }
 
-#[utoipa::path(post, path = "/boot", tag = "widget", request_body = BootRequest,
+#[utoipa::path(post, path = "/boot", tag = "widget", operation_id = "widget_boot", request_body = BootRequest,
     responses((status = 200, body = Booted),
         (status = 401, description = "Identity verification refused the user_id", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown app_id", body = Problem, content_type = "application/problem+json"),
@@ -466,7 +470,7 @@ impl Authors {
     }
 }
 
-#[utoipa::path(get, path = "/conversations", tag = "widget", security(("bearer" = [])),
+#[utoipa::path(get, path = "/conversations", tag = "widget", operation_id = "widget_list", security(("widget_session" = [])),
     responses((status = 200, body = VisitorConversations), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
@@ -511,6 +515,7 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct VisitorMessage {
     /// What the visitor wrote (Markdown).
+    #[schema(schema_with = crate::openapi::text::message)]
     pub body: String,
 }
 
@@ -520,7 +525,7 @@ pub struct Started {
     pub message: VisitorPart,
 }
 
-#[utoipa::path(post, path = "/conversations", tag = "widget", security(("bearer" = [])),
+#[utoipa::path(post, path = "/conversations", tag = "widget", operation_id = "widget_start", security(("widget_session" = [])),
     request_body = VisitorMessage, responses((status = 201, body = Started), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn start(
     State(state): State<AppState>,
@@ -577,7 +582,7 @@ async fn own_conversation(
     Ok(conversation)
 }
 
-#[utoipa::path(get, path = "/conversations/{id}", tag = "widget", security(("bearer" = [])),
+#[utoipa::path(get, path = "/conversations/{id}", tag = "widget", operation_id = "widget_thread", security(("widget_session" = [])),
     params(("id" = ConversationId, Path)),
     responses((status = 200, body = VisitorThread), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn thread(
@@ -614,7 +619,7 @@ pub async fn thread(
     }))
 }
 
-#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "widget", security(("bearer" = [])),
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "widget", operation_id = "widget_reply", security(("widget_session" = [])),
     params(("id" = ConversationId, Path)), request_body = VisitorMessage,
     responses((status = 201, body = VisitorPart), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn reply(
@@ -636,7 +641,7 @@ pub async fn reply(
     Ok((StatusCode::CREATED, Json(authors.part(stored.message))))
 }
 
-#[utoipa::path(post, path = "/conversations/{id}/read", tag = "widget", security(("bearer" = [])),
+#[utoipa::path(post, path = "/conversations/{id}/read", tag = "widget", operation_id = "widget_read", security(("widget_session" = [])),
     params(("id" = ConversationId, Path)),
     responses((status = 204, description = "Read up to now"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn read(
@@ -660,7 +665,7 @@ pub async fn read(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/events", tag = "widget", security(("bearer" = [])),
+#[utoipa::path(post, path = "/events", tag = "widget", operation_id = "widget_track", security(("widget_session" = [])),
     request_body = EventRequest, responses((status = 201, description = "Tracked"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn track(
     State(state): State<AppState>,
@@ -683,14 +688,16 @@ pub async fn track(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VisitorUpdate {
+    #[schema(schema_with = crate::openapi::text::email_or_null)]
     pub email: Option<String>,
+    #[schema(schema_with = crate::openapi::text::up_to_255_or_null)]
     pub name: Option<String>,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub props: BTreeMap<String, Json_>,
 }
 
-#[utoipa::path(post, path = "/update", tag = "widget", security(("bearer" = [])),
+#[utoipa::path(post, path = "/update", tag = "widget", operation_id = "widget_update", security(("widget_session" = [])),
     request_body = VisitorUpdate, responses((status = 200, body = VisitorView), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     State(state): State<AppState>,
