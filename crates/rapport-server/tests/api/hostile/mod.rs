@@ -3,3 +3,5 @@
 //! databases. Every test asserts the refusal *and* that nothing changed:
 //! no contact re-keyed, no message readable, the server still answering,
 //! memory bounded where that is the point.
+
+mod bounds;
