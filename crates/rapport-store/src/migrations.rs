@@ -37,6 +37,11 @@ pub(crate) const SQLITE: Files = &[
         "people",
         include_str!("../migrations/sqlite/0005_people.sql"),
     ),
+    (
+        7,
+        "installation and failed jobs",
+        include_str!("../migrations/sqlite/0007_installation_and_failed_jobs.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -64,6 +69,11 @@ pub(crate) const POSTGRES: Files = &[
         5,
         "people",
         include_str!("../migrations/postgres/0005_people.sql"),
+    ),
+    (
+        7,
+        "installation and failed jobs",
+        include_str!("../migrations/postgres/0007_installation_and_failed_jobs.sql"),
     ),
 ];
 
