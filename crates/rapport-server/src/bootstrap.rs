@@ -6,7 +6,7 @@ use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Role};
 use rapport_core::clock::Clock;
 use rapport_core::ids::{AgentId, TokenId, WorkspaceId};
 use rapport_core::store::{Store, StoreError};
-use rapport_core::validation::{Validator, non_empty_text};
+use rapport_core::validation::{Validator, single_line_text};
 use rapport_core::workspace::{NewWorkspace, Workspace};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -41,14 +41,14 @@ pub async fn bootstrap_workspace(
     request: BootstrapRequest,
 ) -> Result<Bootstrapped, ApiError> {
     let mut v = Validator::default();
-    let workspace_name = v.check("workspace", non_empty_text(&request.workspace, 120));
+    let workspace_name = v.check("workspace", single_line_text(&request.workspace, 120));
     let email = v.check("email", Email::parse(&request.email));
     v.check(
         "password",
         credentials::check_password_strength(&request.password),
     );
     let name = match &request.name {
-        Some(name) => v.check("name", non_empty_text(name, 120)),
+        Some(name) => v.check("name", single_line_text(name, 120)),
         None => email
             .as_ref()
             .map(|e| e.as_str().split('@').next().unwrap_or_default().to_owned()),
