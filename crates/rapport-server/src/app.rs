@@ -141,6 +141,7 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), route)
         }),
     )
+    .layer(crate::containment::catch_panics())
     .with_state(state)
 }
 

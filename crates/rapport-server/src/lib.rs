@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod bulk;
 pub mod cli;
 pub mod config;
+pub mod containment;
 pub mod credentials;
 pub mod email;
 pub mod error;
