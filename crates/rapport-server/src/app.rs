@@ -2,6 +2,7 @@
 //! description, and the layers around them.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -20,10 +21,12 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::api;
 use crate::config::Config;
+use crate::credentials::PasswordHashing;
 use crate::email::EmailService;
 use crate::error::ApiError;
 use crate::limits::{WidgetLimits, limit_widget};
 use crate::live::{self, Hub, LocalBus};
+use crate::sign_in_limits::SignInLimits;
 
 /// Everything a handler needs, passed explicitly.
 #[derive(Clone)]
@@ -35,6 +38,9 @@ pub struct AppState {
     pub widget_limits: Option<Arc<WidgetLimits>>,
     pub json_body_limit: usize,
     pub email: Arc<EmailService>,
+    /// Argon2 runs for requests, bounded.
+    pub passwords: Arc<PasswordHashing>,
+    pub sign_in_limits: Arc<SignInLimits>,
     stop: Arc<watch::Sender<bool>>,
 }
 
@@ -57,6 +63,11 @@ impl AppState {
             widget_limits: WidgetLimits::from_config(config),
             json_body_limit: config.json_body_limit,
             email,
+            passwords: Arc::new(PasswordHashing::new(
+                config.password_hash_concurrency,
+                Duration::from_secs(config.password_hash_wait_secs),
+            )),
+            sign_in_limits: SignInLimits::from_config(config),
             stop: Arc::new(watch::channel(false).0),
         })
     }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod live;
+pub mod sign_in_limits;
 pub mod telemetry;
 pub mod web;
 

@@ -97,7 +97,7 @@ pub async fn create_agent(
         role: body.role,
         created_at: state.clock.now(),
     };
-    let password_hash = credentials::hash_password(body.password).await?;
+    let password_hash = state.passwords.hash(body.password).await??;
     let created = state
         .store
         .create_agent(NewAgent {

@@ -22,6 +22,9 @@ use crate::smtp::SmtpSink;
 both_backends!(
     a_huge_filter_is_refused_wherever_a_filter_is_taken,
     line_breaks_in_names_are_refused_and_old_ones_still_email,
+    a_burst_of_wrong_passwords_is_throttled_per_account_and_per_ip,
+    a_flood_of_sign_ins_keeps_memory_flat,
+    racing_first_visits_set_up_exactly_one_workspace,
 );
 
 /// `{"or": [n × {"and": []}]}`: no conditions at all, only groups.
@@ -261,4 +264,191 @@ async fn line_breaks_in_names_are_refused_and_old_ones_still_email(backend: Back
     assert!(emails.iter().any(|e| e.envelope_to == ["bob@x.test"]));
     // The server still answers.
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+}
+
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/v1/session", app.base))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn a_burst_of_wrong_passwords_is_throttled_per_account_and_per_ip(backend: Backend) {
+    // Two a minute: one comes back every 30 s, far longer than the burst
+    // takes, so the count is exact.
+    let per_account = 2;
+    let config = Config {
+        sign_in_attempts_per_minute_per_account: per_account,
+        ..Config::default()
+    };
+    let Some(app) = TestApp::spawn_with(backend, Arc::new(SystemClock), config).await else {
+        return;
+    };
+    let owner = app.owner.owner_email.clone();
+    for _ in 0..per_account {
+        let wrong = sign_in(&app, &owner, "wrong horse").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    let throttled = sign_in(&app, &owner, "wrong horse").await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&throttled) >= 1);
+    assert_eq!(
+        throttled.headers()["content-type"],
+        "application/problem+json"
+    );
+    // Even the right password waits now: no session is started.
+    let right = sign_in(&app, &owner, "correct horse").await;
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(right.headers().get("set-cookie").is_none());
+    // Another account from the same address is not locked out.
+    let member = app
+        .post(
+            "/api/v1/agents",
+            json!({"email": "bob@acme.test", "name": "Bob", "password": "long enough", "role": "agent"}),
+        )
+        .await;
+    assert_eq!(member.status, StatusCode::CREATED, "{}", member.body);
+    let bob = sign_in(&app, "bob@acme.test", "long enough").await;
+    assert_eq!(bob.status(), StatusCode::OK);
+    assert!(bob.headers().get("set-cookie").is_some());
+
+    // Per IP: many accounts from one address are throttled too.
+    let config = Config {
+        sign_in_attempts_per_minute_per_ip: 2,
+        ..Config::default()
+    };
+    let Some(app) = TestApp::spawn_with(backend, Arc::new(SystemClock), config).await else {
+        return;
+    };
+    for i in 0..2 {
+        let unknown = sign_in(&app, &format!("nobody{i}@x.test"), "guess one").await;
+        assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    }
+    let throttled = sign_in(&app, "nobody9@x.test", "guess one").await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&throttled) >= 1);
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+}
+
+/// This process's resident memory, in bytes.
+fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+async fn a_flood_of_sign_ins_keeps_memory_flat(backend: Backend) {
+    // The throttles off, so only the hashing bound stands in the way.
+    let config = Config {
+        sign_in_attempts_per_minute_per_account: 0,
+        sign_in_attempts_per_minute_per_ip: 0,
+        password_hash_concurrency: 1,
+        password_hash_wait_secs: 1,
+        ..Config::default()
+    };
+    let Some(app) = TestApp::spawn_with(backend, Arc::new(SystemClock), config).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    const FLOOD: usize = 32;
+    const ARGON2_BYTES: u64 = 19 * 1024 * 1024;
+    let before = resident_bytes();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(resident_bytes());
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            peak
+        })
+    };
+    let attempts: Vec<_> = (0..FLOOD)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let reply = sign_in(&app, &app.owner.owner_email, "wrong horse").await;
+                let status = reply.status();
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    assert!(retry_after(&reply) >= 1);
+                }
+                status
+            })
+        })
+        .collect();
+    let mut busy = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::SERVICE_UNAVAILABLE => busy += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await.unwrap();
+    // Unbounded, the flood would hold 32 hashes (608 MiB) at once; bounded,
+    // one runs at a time (the slack is for tests running beside this one).
+    let grew = peak.saturating_sub(before);
+    assert!(
+        grew < 6 * ARGON2_BYTES,
+        "memory grew by {} MiB",
+        grew / 1024 / 1024
+    );
+    assert!(busy > 0, "a queue this long is told to come back later");
+    // And the server still signs people in.
+    let right = sign_in(&app, &app.owner.owner_email, "correct horse").await;
+    assert_eq!(right.status(), StatusCode::OK);
+}
+
+async fn racing_first_visits_set_up_exactly_one_workspace(backend: Backend) {
+    let Some(app) = TestApp::spawn_empty(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let setups: Vec<_> = (0..8)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                app.request(
+                    Method::POST,
+                    "/api/v1/setup",
+                    None,
+                    Some(json!({"workspace": format!("Acme {i}"), "email": format!("owner{i}@acme.test"), "password": "correct horse"})),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for setup in setups {
+        statuses.push(setup.await.unwrap().status);
+    }
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((created, refused), (1, 7), "{statuses:?}");
+    assert_eq!(app.store.workspace_count().await.unwrap(), 1);
+    let state = app.request(Method::GET, "/api/v1/setup", None, None).await;
+    assert_eq!(state.body["needed"], false);
 }
