@@ -87,7 +87,7 @@ impl Email {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim().to_lowercase();
         let valid_shape = text.len() <= 254
-            && !text.chars().any(char::is_whitespace)
+            && !text.chars().any(|c| c.is_whitespace() || c.is_control())
             && text.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty()
                     && domain.contains('.')

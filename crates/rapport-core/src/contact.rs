@@ -8,7 +8,9 @@ use serde_json::Value as Json;
 use crate::Timestamp;
 use crate::agent::Email;
 use crate::ids::{ContactId, WorkspaceId};
-use crate::validation::{ValidationError, Validator, non_empty_text};
+use crate::validation::{
+    ValidationError, Validator, breaks_a_line, non_empty_text, single_line_text,
+};
 
 /// The most custom properties one contact may carry.
 pub const MAX_PROPS: usize = 200;
@@ -404,7 +406,7 @@ fn settable_system_property(name: &str) -> Option<PropType> {
 /// A tag: 1 to 64 characters, no control characters, trimmed.
 pub fn parse_tag(tag: &str) -> Result<String, String> {
     let tag = tag.trim();
-    if tag.is_empty() || tag.chars().count() > 64 || tag.chars().any(char::is_control) {
+    if tag.is_empty() || tag.chars().count() > 64 || tag.chars().any(breaks_a_line) {
         Err("a tag is 1 to 64 printable characters".into())
     } else {
         Ok(tag.to_owned())
@@ -514,7 +516,7 @@ impl ContactUpsert {
         let name = input
             .name
             .as_deref()
-            .and_then(|n| v.check("name", non_empty_text(n, 255)));
+            .and_then(|n| v.check("name", single_line_text(n, 255)));
         let phone = input
             .phone
             .as_deref()

@@ -16,6 +16,11 @@ use crate::validation::{ValidationError, Validator};
 /// The most conditions one filter may hold, and how deep groups may nest.
 pub const MAX_CONDITIONS: usize = 64;
 pub const MAX_DEPTH: usize = 5;
+/// The most nodes (groups and conditions together): empty groups cost
+/// nothing to match but still cost work to parse and compile.
+pub const MAX_NODES: usize = 128;
+/// The largest filter, as compact JSON.
+pub const MAX_BYTES: usize = 64 * 1024;
 
 const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
 
@@ -131,14 +136,32 @@ impl Filter {
 
     /// Parses and checks a filter tree. `custom` holds the workspace's
     /// custom property types; `now` anchors "N days ago".
+    ///
+    /// The size is checked before anything else (bytes, then nodes as each
+    /// group is entered), so a hostile tree costs at most `MAX_BYTES` of
+    /// serialising and `MAX_NODES` of parsing; recursion is `MAX_DEPTH` deep.
     pub fn parse(json: &Json, custom: &PropTypes, now: Timestamp) -> Result<Self, ValidationError> {
+        if !fits_in(json, MAX_BYTES) {
+            return Err(ValidationError::field(
+                "filter",
+                format!("a filter is at most {MAX_BYTES} bytes as JSON"),
+            ));
+        }
         let mut parser = Parser {
             custom,
             now,
             v: Validator::default(),
             conditions: 0,
+            nodes: 1,
+            too_big: false,
         };
         let filter = parser.node(json, "filter", 0);
+        if parser.too_big {
+            return Err(ValidationError::field(
+                "filter",
+                format!("a filter has at most {MAX_NODES} nodes (groups and conditions)"),
+            ));
+        }
         if parser.conditions > MAX_CONDITIONS {
             parser.v.push(
                 "filter",
@@ -160,11 +183,34 @@ impl Filter {
     }
 }
 
+/// Whether `json` serialises to at most `max` bytes; stops writing as soon
+/// as it does not.
+fn fits_in(json: &Json, max: usize) -> bool {
+    struct Budget(usize);
+    impl std::io::Write for Budget {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self
+                .0
+                .checked_sub(buf.len())
+                .ok_or_else(|| std::io::Error::other("over the budget"))?;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    serde_json::to_writer(Budget(max), json).is_ok()
+}
+
 struct Parser<'a> {
     custom: &'a PropTypes,
     now: Timestamp,
     v: Validator,
     conditions: usize,
+    /// Nodes seen so far, counted per group before its parts are parsed.
+    nodes: usize,
+    /// Set once `nodes` passes `MAX_NODES`: parsing stops there.
+    too_big: bool,
 }
 
 fn one_of(ops: &[&str]) -> String {
@@ -236,6 +282,11 @@ impl Parser<'_> {
             self.v.push(here, "must be a list of nodes");
             return None;
         };
+        self.nodes = self.nodes.saturating_add(parts.len());
+        if self.too_big || self.nodes > MAX_NODES {
+            self.too_big = true;
+            return None;
+        }
         let parsed: Vec<_> = parts
             .iter()
             .enumerate()
@@ -612,5 +663,48 @@ mod tests {
             .map(|_| json!({"online": true}))
             .collect();
         assert_eq!(fields(parse(json!({"or": many})).unwrap_err()), ["filter"]);
+    }
+
+    #[test]
+    fn many_empty_groups_are_refused_by_count() {
+        // Empty groups hold no condition, so only the node count stops them.
+        let groups: Vec<_> = (0..5_000).map(|_| json!({"and": []})).collect();
+        let err = parse(json!({"or": groups})).unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(err.0[0].field, "filter");
+        assert!(err.0[0].message.contains(&MAX_NODES.to_string()), "{err}");
+        // Spread over nested groups, the count is the same.
+        let inner: Vec<_> = (0..40).map(|_| json!({"and": []})).collect();
+        let outer: Vec<_> = (0..4).map(|_| json!({"or": inner.clone()})).collect();
+        assert_eq!(
+            fields(parse(json!({"and": outer})).unwrap_err()),
+            ["filter"]
+        );
+        let fits: Vec<_> = (0..MAX_NODES - 1).map(|_| json!({"and": []})).collect();
+        assert_eq!(
+            parse(json!({"or": fits})).unwrap(),
+            Filter::Any(vec![Filter::everyone(); MAX_NODES - 1])
+        );
+    }
+
+    #[test]
+    fn large_filters_are_refused_by_size() {
+        let big = "x".repeat(MAX_BYTES);
+        let err = parse(json!({"prop": "plan", "op": "eq", "value": big})).unwrap_err();
+        assert_eq!(fields(err.clone()), ["filter"]);
+        assert!(err.0[0].message.contains("bytes"), "{err}");
+        let near = "x".repeat(MAX_BYTES - 100);
+        assert!(parse(json!({"prop": "plan", "op": "eq", "value": near})).is_ok());
+    }
+
+    #[test]
+    fn nesting_past_the_depth_stops_without_descending() {
+        // serde_json's own limit is 128 levels; the parser stops at MAX_DEPTH.
+        let mut deep = json!({"online": true});
+        for _ in 0..120 {
+            deep = json!({"and": [deep]});
+        }
+        let err = parse(deep).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
     }
 }

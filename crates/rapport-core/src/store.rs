@@ -262,6 +262,11 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a workspace with its owner and first token. `Conflict` when
     /// the owner's email already owns a workspace.
     async fn bootstrap_workspace(&self, new: NewWorkspace) -> Result<(), StoreError>;
+    /// The first-run setup: creates the installation's first workspace, as
+    /// `bootstrap_workspace` does, only if no workspace was ever created
+    /// (`Conflict` otherwise, decided by the database, so two racing
+    /// setups create one workspace).
+    async fn set_up_first_workspace(&self, new: NewWorkspace) -> Result<(), StoreError>;
     async fn workspace(&self, id: WorkspaceId) -> Result<Workspace, StoreError>;
     /// How many workspaces exist (0 on a fresh install).
     async fn workspace_count(&self) -> Result<u64, StoreError>;
@@ -504,6 +509,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Removes a held job that has nothing left to do.
     async fn finish_job(&self, job: &ClaimedJob) -> Result<(), StoreError>;
+    /// Fails a held job for good (its worker panicked on it): it is kept
+    /// with `error` and never claimed again, and its key is freed.
+    /// `Conflict` when the claim was lost.
+    async fn fail_job(
+        &self,
+        job: &ClaimedJob,
+        at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError>;
     /// The conversation's messages waiting for an email, oldest first.
     async fn email_pending(
         &self,

@@ -71,3 +71,44 @@ pub fn non_empty_text(text: &str, max: usize) -> Result<String, String> {
     }
     Ok(trimmed.to_owned())
 }
+
+/// As [`non_empty_text`], on one line: no control characters (line breaks,
+/// tabs, NUL, escapes) and no Unicode line or paragraph separators. For
+/// names and other text that may reach an email header, where a line
+/// break would start a header of the sender's choosing.
+pub fn single_line_text(text: &str, max: usize) -> Result<String, String> {
+    let text = non_empty_text(text, max)?;
+    if text.chars().any(breaks_a_line) {
+        return Err("must be one line, without line breaks or control characters".into());
+    }
+    Ok(text)
+}
+
+/// Control characters, and the separators some readers treat as newlines.
+pub fn breaks_a_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_line_text_refuses_breaks_and_controls_but_keeps_the_rest() {
+        assert_eq!(single_line_text("  Ann Lee ", 20).unwrap(), "Ann Lee");
+        assert_eq!(single_line_text("Zoë 李", 20).unwrap(), "Zoë 李");
+        for bad in [
+            "Ann\nBcc: all@x.test",
+            "Ann\r\nX: y",
+            "a\tb",
+            "a\0b",
+            "a\u{2028}b",
+            "a\u{1b}[31m",
+        ] {
+            assert!(single_line_text(bad, 100).is_err(), "{bad:?}");
+        }
+        // Surrounding whitespace (a trailing newline too) is trimmed, not refused.
+        assert_eq!(single_line_text("Ann\n", 20).unwrap(), "Ann");
+        assert!(single_line_text(" ", 20).is_err());
+    }
+}

@@ -2,6 +2,7 @@
 //! description, and the layers around them.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -20,11 +21,13 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::api;
 use crate::client_addr::TrustedProxies;
 use crate::config::Config;
+use crate::credentials::PasswordHashing;
 use crate::email::EmailService;
 use crate::error::ApiError;
 use crate::limits::{WidgetLimits, limit_widget};
 use crate::live::{self, Hub, LocalBus};
 use crate::openapi::{self, ApiDoc};
+use crate::sign_in_limits::SignInLimits;
 
 /// Everything a handler needs, passed explicitly.
 #[derive(Clone)]
@@ -38,6 +41,9 @@ pub struct AppState {
     pub trusted_proxies: Arc<TrustedProxies>,
     pub json_body_limit: usize,
     pub email: Arc<EmailService>,
+    /// Argon2 runs for requests, bounded.
+    pub passwords: Arc<PasswordHashing>,
+    pub sign_in_limits: Arc<SignInLimits>,
     stop: Arc<watch::Sender<bool>>,
 }
 
@@ -61,6 +67,11 @@ impl AppState {
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             json_body_limit: config.json_body_limit,
             email,
+            passwords: Arc::new(PasswordHashing::new(
+                config.password_hash_concurrency,
+                Duration::from_secs(config.password_hash_wait_secs),
+            )),
+            sign_in_limits: SignInLimits::from_config(config),
             stop: Arc::new(watch::channel(false).0),
         })
     }
@@ -127,6 +138,7 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), route)
         }),
     )
+    .layer(crate::containment::catch_panics())
     .with_state(state)
 }
 

@@ -6,12 +6,12 @@ use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Role};
 use rapport_core::clock::Clock;
 use rapport_core::ids::{AgentId, TokenId, WorkspaceId};
 use rapport_core::store::{Store, StoreError};
-use rapport_core::validation::{Validator, non_empty_text};
+use rapport_core::validation::{Validator, single_line_text};
 use rapport_core::workspace::{NewWorkspace, Workspace};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::credentials;
+use crate::credentials::{self, PasswordHashing};
 use crate::error::ApiError;
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -35,20 +35,46 @@ pub struct Bootstrapped {
     pub owner_email: String,
 }
 
+/// Creates a workspace, as `rapport admin bootstrap` does (any number).
 pub async fn bootstrap_workspace(
     store: &dyn Store,
     clock: &dyn Clock,
     request: BootstrapRequest,
 ) -> Result<Bootstrapped, ApiError> {
+    create(store, clock, request, None).await
+}
+
+/// The first-run setup page: creates the installation's first workspace,
+/// or `Conflict` if any exists, decided by the database (two racing first
+/// visits create one). The password is hashed in turn with requests'.
+pub async fn set_up_first_workspace(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    passwords: &PasswordHashing,
+    request: BootstrapRequest,
+) -> Result<Bootstrapped, ApiError> {
+    create(store, clock, request, Some(passwords)).await
+}
+
+pub fn already_set_up() -> ApiError {
+    ApiError::Conflict("this Rapport is set up already: sign in instead".into())
+}
+
+async fn create(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    request: BootstrapRequest,
+    first_run: Option<&PasswordHashing>,
+) -> Result<Bootstrapped, ApiError> {
     let mut v = Validator::default();
-    let workspace_name = v.check("workspace", non_empty_text(&request.workspace, 120));
+    let workspace_name = v.check("workspace", single_line_text(&request.workspace, 120));
     let email = v.check("email", Email::parse(&request.email));
     v.check(
         "password",
         credentials::check_password_strength(&request.password),
     );
     let name = match &request.name {
-        Some(name) => v.check("name", non_empty_text(name, 120)),
+        Some(name) => v.check("name", single_line_text(name, 120)),
         None => email
             .as_ref()
             .map(|e| e.as_str().split('@').next().unwrap_or_default().to_owned()),
@@ -94,7 +120,10 @@ pub async fn bootstrap_workspace(
         },
         secret_hash,
     };
-    let password_hash = credentials::hash_password(request.password).await?;
+    let password_hash = match first_run {
+        Some(passwords) => passwords.hash(request.password).await??,
+        None => credentials::hash_password(request.password).await?,
+    };
     let created = Bootstrapped {
         workspace_id: workspace.id,
         app_id: workspace.app_id.clone(),
@@ -103,21 +132,24 @@ pub async fn bootstrap_workspace(
         owner_id: owner.id,
         owner_email: email.as_str().to_owned(),
     };
-    store
-        .bootstrap_workspace(NewWorkspace {
-            workspace,
-            owner: NewAgent {
-                agent: owner,
-                password_hash,
-            },
-            token,
-        })
-        .await
-        .map_err(|err| match err {
-            StoreError::Conflict(_) => {
-                ApiError::Conflict(format!("{} already owns a workspace", email.as_str()))
-            }
-            other => other.into(),
-        })?;
+    let new = NewWorkspace {
+        workspace,
+        owner: NewAgent {
+            agent: owner,
+            password_hash,
+        },
+        token,
+    };
+    let stored = match first_run {
+        Some(_) => store.set_up_first_workspace(new).await,
+        None => store.bootstrap_workspace(new).await,
+    };
+    stored.map_err(|err| match err {
+        StoreError::Conflict(_) if first_run.is_some() => already_set_up(),
+        StoreError::Conflict(_) => {
+            ApiError::Conflict(format!("{} already owns a workspace", email.as_str()))
+        }
+        other => other.into(),
+    })?;
     Ok(created)
 }

@@ -10,7 +10,7 @@ use rapport_core::bulk::{self, BulkStatus};
 use rapport_core::ids::BulkSendId;
 use rapport_core::store::{ClaimedJob, StoreError};
 
-use crate::AppState;
+use crate::{AppState, containment};
 
 /// How long a claim lasts: far more than one batch takes.
 const CLAIM_MILLIS: i64 = 5 * 60_000;
@@ -51,10 +51,13 @@ pub async fn run_due(state: &AppState, batch: u32) -> Result<u64, StoreError> {
         .store
         .claim_jobs(&[bulk::JOB_KIND], now, until, JOBS)
         .await?;
-    let runs = jobs.into_iter().map(|job| run_job(state, job, batch));
+    // A panic fails its own send's job (recorded on it), not the others.
+    let runs = jobs
+        .iter()
+        .map(|job| containment::run_job(state, job, run_job(state, job.clone(), batch)));
     let done = futures::future::join_all(runs).await;
     let mut total = 0;
-    for result in done {
+    for result in done.into_iter().flatten() {
         match result {
             Ok(n) => total += n,
             // Another worker holds the job now: it carries on.

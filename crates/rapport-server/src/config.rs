@@ -68,6 +68,15 @@ pub struct Config {
     pub smtp_session_timeout_seconds: u64,
     /// Emails sent at the same time.
     pub email_concurrency: usize,
+    /// Sign-in attempts per minute for one account (email), whoever tries;
+    /// more are refused with 429 (0: no limit).
+    pub sign_in_attempts_per_minute_per_account: u32,
+    /// Sign-in and setup attempts per minute from one client IP (0: none).
+    pub sign_in_attempts_per_minute_per_ip: u32,
+    /// Password hashes (argon2, 19 MiB each) run at once; others queue.
+    pub password_hash_concurrency: usize,
+    /// How long a request waits in that queue before a 503.
+    pub password_hash_wait_secs: u64,
 }
 
 impl Default for Config {
@@ -93,6 +102,10 @@ impl Default for Config {
             smtp_idle_timeout_seconds: 60,
             smtp_session_timeout_seconds: 600,
             email_concurrency: 32,
+            sign_in_attempts_per_minute_per_account: 5,
+            sign_in_attempts_per_minute_per_ip: 30,
+            password_hash_concurrency: 4,
+            password_hash_wait_secs: 10,
         }
     }
 }
@@ -163,6 +176,10 @@ impl Config {
         "smtp_idle_timeout_seconds",
         "smtp_session_timeout_seconds",
         "email_concurrency",
+        "sign_in_attempts_per_minute_per_account",
+        "sign_in_attempts_per_minute_per_ip",
+        "password_hash_concurrency",
+        "password_hash_wait_secs",
     ];
 
     /// Reads the layers in order; a later layer wins.

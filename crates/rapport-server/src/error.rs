@@ -70,6 +70,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("too many requests")]
     TooManyRequests,
+    /// Busy for now (a queue is full): try again after `Retry-After`.
+    #[error("{0}")]
+    Unavailable(String),
     /// A server this one relies on (the mail server) refused or failed.
     #[error("{0}")]
     BadGateway(String),
@@ -136,6 +139,11 @@ impl ApiError {
                 "rate-limited",
                 "Too many requests",
             ),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Try again later",
+            ),
             ApiError::BadGateway(_) => (
                 StatusCode::BAD_GATEWAY,
                 "bad-gateway",
@@ -194,7 +202,27 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // A queue was full: it drains in seconds.
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         response
+    }
+}
+
+/// `error` answered with `Retry-After: <wait, rounded up, at least 1 s>`.
+pub fn with_retry_after(error: ApiError, wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut response = error.into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
+}
+
+impl From<crate::credentials::Busy> for ApiError {
+    fn from(busy: crate::credentials::Busy) -> Self {
+        ApiError::Unavailable(busy.to_string())
     }
 }
 

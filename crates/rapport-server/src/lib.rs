@@ -11,6 +11,7 @@ pub mod bulk;
 pub mod cli;
 pub mod client_addr;
 pub mod config;
+pub mod containment;
 pub mod credentials;
 pub mod email;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod extract;
 pub mod limits;
 pub mod live;
 pub mod openapi;
+pub mod sign_in_limits;
 pub mod telemetry;
 pub mod web;
 

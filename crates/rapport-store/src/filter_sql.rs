@@ -13,7 +13,7 @@ use rapport_core::contact::{PropType, SYSTEM_PROPERTIES};
 use rapport_core::filter::{EventTest, Filter, PropTest, Scalar};
 use rapport_core::store::{ContactSort, SortValue};
 use sea_query::extension::postgres::PgExpr;
-use sea_query::{Cond, Expr, ExprTrait, LikeExpr, Query, SelectStatement};
+use sea_query::{Expr, ExprTrait, LikeExpr, Query, SelectStatement};
 use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +61,26 @@ fn system_column(name: &str) -> Option<&'static str> {
         .find(|column| *column == name)
 }
 
+/// Joins `parts` (at least one) with `join` as a balanced tree. sea-query
+/// chains a group's parts left to right, one level per part, and renders
+/// (and drops) that chain recursively; balanced, a group of n parts is
+/// log2(n) deep, so no group size can exhaust the stack.
+fn balanced(parts: impl Iterator<Item = Expr>, join: fn(Expr, Expr) -> Expr) -> Expr {
+    let mut level: Vec<Expr> = parts.collect();
+    while level.len() > 1 {
+        let mut pairs = Vec::with_capacity(level.len().div_ceil(2));
+        let mut items = level.into_iter();
+        while let Some(left) = items.next() {
+            pairs.push(match items.next() {
+                Some(right) => join(left, right),
+                None => left,
+            });
+        }
+        level = pairs;
+    }
+    level.pop().unwrap_or_else(|| always(true))
+}
+
 impl Compiler<'_> {
     /// `contacts` rows of the workspace that match.
     pub fn matching(&self, filter: &Filter) -> Expr {
@@ -73,14 +93,8 @@ impl Compiler<'_> {
         match filter {
             Filter::All(parts) if parts.is_empty() => always(true),
             Filter::Any(parts) if parts.is_empty() => always(false),
-            Filter::All(parts) => parts
-                .iter()
-                .fold(Cond::all(), |c, p| c.add(self.condition(p)))
-                .into(),
-            Filter::Any(parts) => parts
-                .iter()
-                .fold(Cond::any(), |c, p| c.add(self.condition(p)))
-                .into(),
+            Filter::All(parts) => balanced(parts.iter().map(|p| self.condition(p)), Expr::and),
+            Filter::Any(parts) => balanced(parts.iter().map(|p| self.condition(p)), Expr::or),
             Filter::Prop {
                 name,
                 ty,
@@ -290,5 +304,40 @@ pub(crate) fn after(sort: ContactSort, descending: bool, value: &SortValue, id: 
         key.clone()
             .gt(value.clone())
             .or(key.eq(value).and(col("id").gt(id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_query::SqliteQueryBuilder;
+
+    #[test]
+    fn wide_groups_compile_and_render_on_a_small_stack() {
+        // 100,000 parts left to right overflow even the main thread's stack
+        // when rendered; balanced, they are 17 levels deep.
+        let filter = Filter::Any(vec![Filter::Online(true); 100_000]);
+        let online = [Uuid::nil()];
+        let compiler = Compiler {
+            dialect: Dialect::Sqlite,
+            workspace: Uuid::nil(),
+            online: &online,
+        };
+        let rendered = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn_scoped(scope, || {
+                    let sql = Query::select()
+                        .expr(Expr::cust("1"))
+                        .from("contacts")
+                        .and_where(compiler.matching(&filter))
+                        .to_string(SqliteQueryBuilder);
+                    str::matches(&sql, " OR ").count()
+                })
+                .unwrap()
+                .join()
+                .unwrap()
+        });
+        assert_eq!(rendered, 99_999);
     }
 }

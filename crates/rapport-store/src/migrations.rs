@@ -42,6 +42,11 @@ pub(crate) const SQLITE: Files = &[
         "identity",
         include_str!("../migrations/sqlite/0006_identity.sql"),
     ),
+    (
+        7,
+        "installation and failed jobs",
+        include_str!("../migrations/sqlite/0007_installation_and_failed_jobs.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -74,6 +79,11 @@ pub(crate) const POSTGRES: Files = &[
         6,
         "identity",
         include_str!("../migrations/postgres/0006_identity.sql"),
+    ),
+    (
+        7,
+        "installation and failed jobs",
+        include_str!("../migrations/postgres/0007_installation_and_failed_jobs.sql"),
     ),
 ];
 

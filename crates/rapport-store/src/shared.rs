@@ -169,8 +169,25 @@ fn token_from_row(row: &DbRow) -> Result<ApiToken, StoreError> {
     })
 }
 
-async fn bootstrap_workspace(conn: &mut Conn, new: NewWorkspace) -> Result<(), StoreError> {
+/// `first_run`: the installation row must not exist yet (the setup page);
+/// otherwise it is added if missing (the CLI), so that once any workspace
+/// exists the setup page can never create another.
+async fn bootstrap_workspace(
+    conn: &mut Conn,
+    new: NewWorkspace,
+    first_run: bool,
+) -> Result<(), StoreError> {
     let ws = &new.workspace;
+    let installation = if first_run {
+        "INSERT INTO installation (id, created_at) VALUES (1, $1)"
+    } else {
+        "INSERT INTO installation (id, created_at) VALUES (1, $1) ON CONFLICT (id) DO NOTHING"
+    };
+    sqlx::query(installation)
+        .bind(ms(ws.created_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     sqlx::query(
         "INSERT INTO workspaces (id, name, app_id, identity_secret, identity_verification, allowed_origins,
                                  email_fallback_enabled, email_fallback_delay_minutes, email_from_address, created_at)
@@ -1317,7 +1334,7 @@ async fn claim_jobs(
     for kind in &kinds {
         list.push_bind(*kind);
     }
-    sql.push(") AND due_at <= ")
+    sql.push(") AND failed_at IS NULL AND due_at <= ")
         .push_bind(ms(now))
         .push(" AND (claimed_until IS NULL OR claimed_until <= ")
         .push_bind(ms(now))
@@ -1366,6 +1383,26 @@ async fn retry_job(
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
+    Ok(())
+}
+
+async fn fail_job(
+    conn: &mut Conn,
+    job: ClaimedJob,
+    at: Timestamp,
+    error: String,
+) -> Result<(), StoreError> {
+    check_claim(conn, &job).await?;
+    sqlx::query(
+        "UPDATE jobs SET failed_at = $2, claimed_until = NULL, dedupe_key = NULL, last_error = $3
+         WHERE id = $1",
+    )
+    .bind(job.id.as_uuid())
+    .bind(ms(at))
+    .bind(error)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 
@@ -2240,7 +2277,13 @@ impl Store for Backend {
     }
 
     async fn bootstrap_workspace(&self, new: NewWorkspace) -> Result<(), StoreError> {
-        self.write(op!(bootstrap_workspace, new)).await
+        let first_run = false;
+        self.write(op!(bootstrap_workspace, new, first_run)).await
+    }
+
+    async fn set_up_first_workspace(&self, new: NewWorkspace) -> Result<(), StoreError> {
+        let first_run = true;
+        self.write(op!(bootstrap_workspace, new, first_run)).await
     }
 
     async fn workspace(&self, id: WorkspaceId) -> Result<Workspace, StoreError> {
@@ -2938,6 +2981,16 @@ impl Store for Backend {
     async fn finish_job(&self, job: &ClaimedJob) -> Result<(), StoreError> {
         let job = job.clone();
         self.write(op!(finish_job, job)).await
+    }
+
+    async fn fail_job(
+        &self,
+        job: &ClaimedJob,
+        at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let (job, error) = (job.clone(), error.to_owned());
+        self.write(op!(fail_job, job, at, error)).await
     }
 
     async fn email_pending(

@@ -49,18 +49,20 @@ both_backends!(
     reads_move_forward_and_unread_counts_follow,
     lists_show_newest_parts_and_waiting_order,
     email_jobs_are_claimed_once_and_settle_their_burst,
+    a_failed_job_keeps_its_reason_and_frees_its_key,
+    only_one_first_run_setup_creates_a_workspace,
 );
 
 struct Fixture {
     store: Arc<dyn Store>,
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 async fn fixture(backend: Backend) -> Option<Fixture> {
     let db = TestDatabase::create(backend).await?;
     Some(Fixture {
         store: db.open().await,
-        _db: db,
+        db,
     })
 }
 
@@ -2065,4 +2067,121 @@ async fn property_settings_define_types_and_messenger_access(backend: Backend) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// One text column of the job's row, read past the store.
+async fn job_error(db: &TestDatabase, job: JobId) -> (Option<String>, Option<i64>) {
+    let sql = "SELECT last_error, failed_at FROM jobs WHERE id = $1";
+    match &db.database {
+        rapport_store::Database::Sqlite { path } => {
+            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+                "sqlite://{}",
+                path.display()
+            ))
+            .await
+            .unwrap();
+            sqlx::query_as(sql)
+                .bind(job.as_uuid())
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+        rapport_store::Database::Postgres { url, .. } => {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                .await
+                .unwrap();
+            sqlx::query_as(sql)
+                .bind(job.as_uuid())
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+    }
+}
+
+async fn a_failed_job_keeps_its_reason_and_frees_its_key(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let team = team(&*f.store, "owner@acme.test").await;
+    let ann = contact(&*f.store, team.workspace, "ann").await;
+    let c = new_conversation(team.workspace, ann, 0);
+    let send = |body: &str, ms: i64, new: bool| {
+        let (m, plan) = emailed_message(&team, c.id, body, ms);
+        NewMessage {
+            contact_id: ann,
+            message: m,
+            new_conversation: new.then(|| c.clone()),
+            email: Some(plan),
+            email_key: None,
+            bulk_send: None,
+        }
+    };
+    f.store.append_message(send("one", 0, true)).await.unwrap();
+    let lease = |ms: i64| at(ms + 300_000);
+    let job = f
+        .store
+        .claim_jobs(&[EMAIL_JOB], at(600_000), lease(600_000), 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    f.store
+        .fail_job(&job, at(600_001), "the worker panicked: boom")
+        .await
+        .unwrap();
+    // Kept with its reason, and never claimed again.
+    let (error, failed_at) = job_error(&f.db, job.id).await;
+    assert_eq!(error.as_deref(), Some("the worker panicked: boom"));
+    assert_eq!(failed_at, Some(at(600_001).as_millis()));
+    assert!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(99_000_000), lease(99_000_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Its key is free: the conversation's next message gets a job again.
+    f.store
+        .append_message(send("two", 700_000, false))
+        .await
+        .unwrap();
+    let next = f
+        .store
+        .claim_jobs(&[EMAIL_JOB], at(99_000_000), lease(99_000_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    assert_ne!(next[0].id, job.id);
+}
+
+async fn only_one_first_run_setup_creates_a_workspace(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let setups: Vec<_> = (0..8)
+        .map(|i| {
+            let store = f.store.clone();
+            let (new, _) = new_workspace(&format!("owner{i}@acme.test"));
+            tokio::spawn(async move { store.set_up_first_workspace(new).await })
+        })
+        .collect();
+    let mut created = 0;
+    for setup in setups {
+        match setup.await.unwrap() {
+            Ok(()) => created += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(f.store.workspace_count().await.unwrap(), 1);
+    // The CLI may add more; the setup page never again.
+    team(&*f.store, "second@acme.test").await;
+    let (late, _) = new_workspace("late@acme.test");
+    assert!(matches!(
+        f.store.set_up_first_workspace(late).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(f.store.workspace_count().await.unwrap(), 2);
 }

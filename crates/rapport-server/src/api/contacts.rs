@@ -12,6 +12,7 @@ use rapport_core::contact::{Contact, ContactUpsert, ContactUpsertInput, PropOpIn
 use rapport_core::ids::ContactId;
 use rapport_core::people;
 use rapport_core::store::{EventSummary, NewEvent, TimelineQuery};
+use rapport_core::validation::single_line_text;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use utoipa::{IntoParams, ToSchema};
@@ -276,22 +277,27 @@ pub async fn timeline(
     Ok(Json(Page::new(entries, limit, |e| e.seq.to_string())))
 }
 
-/// Checks an event's name (1 to 255 printable characters) and params (a
-/// JSON object, or nothing).
+/// The largest params an event may carry, as compact JSON: an event is
+/// one activity entry, which must fit in one live socket frame (64 KiB)
+/// with room to spare.
+pub const MAX_EVENT_PARAMS_BYTES: usize = 16 * 1024;
+
+/// Checks an event's name (1 to 255 printable characters on one line) and
+/// params (a JSON object of at most `MAX_EVENT_PARAMS_BYTES`, or nothing).
 pub fn parse_event(name: String, params: Option<Json_>) -> Result<(String, Json_), ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
-        return Err(ApiError::field(
-            "name",
-            "must be 1 to 255 printable characters",
-        ));
-    }
+    let name = single_line_text(&name, 255).map_err(|e| ApiError::field("name", e))?;
     let params = match params {
         None | Some(Json_::Null) => Json_::Object(Default::default()),
         Some(params @ Json_::Object(_)) => params,
         Some(_) => return Err(ApiError::field("params", "must be a JSON object")),
     };
-    Ok((name.to_owned(), params))
+    if params.to_string().len() > MAX_EVENT_PARAMS_BYTES {
+        return Err(ApiError::field(
+            "params",
+            format!("must be at most {MAX_EVENT_PARAMS_BYTES} bytes as JSON"),
+        ));
+    }
+    Ok((name, params))
 }
 
 /// The activity kinds a timeline can be narrowed to.

@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::bootstrap::{BootstrapRequest, bootstrap_workspace};
+use crate::bootstrap::{BootstrapRequest, already_set_up, set_up_first_workspace};
 use crate::credentials::{self, hash_token};
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Problem, with_retry_after};
 use crate::extract::{ApiJson, Auth, SESSION_COOKIE, cookie};
+use crate::sign_in_limits::ClientIp;
 
 /// How long a sign-in lasts.
 const SESSION_DAYS: i64 = 30;
@@ -125,21 +126,28 @@ async fn start_session(
 
 #[utoipa::path(post, path = "/session", tag = "session", request_body = SignIn,
     responses((status = 200, description = "Signed in; sets the session cookie", body = SessionInfo),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts for this account or from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password checks queued; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 pub async fn sign_in(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
+    // Counted before any work, wrong or right, so guessing is slow.
+    if let Err(wait) = state.sign_in_limits.check(ip, Some(&body.email)) {
+        return Ok(with_retry_after(ApiError::TooManyRequests, wait));
+    }
     let email = Email::parse(&body.email).map_err(|_| ApiError::Unauthorized)?;
     let candidates = state.store.login_candidates(email.as_str()).await?;
     if candidates.is_empty() {
         // Spend the same time as a wrong password, so timing does not tell
         // which emails are members.
-        credentials::check_against_decoy(body.password).await;
+        state.passwords.check_against_decoy(body.password).await?;
         return Err(ApiError::Unauthorized);
     }
     for (agent, hash) in candidates {
-        if credentials::verify_password(body.password.clone(), hash).await {
+        if state.passwords.verify(body.password.clone(), hash).await? {
             return start_session(&state, &agent, StatusCode::OK).await;
         }
     }
@@ -180,17 +188,23 @@ pub async fn setup_state(State(state): State<AppState>) -> Result<Json<SetupStat
 #[utoipa::path(post, path = "/setup", tag = "session", request_body = BootstrapRequest,
     responses((status = 201, description = "Created and signed in", body = SessionInfo),
         (status = 409, description = "Already set up", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password hashes queued; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 pub async fn setup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<BootstrapRequest>,
 ) -> Result<Response, ApiError> {
-    if state.store.workspace_count().await? > 0 {
-        return Err(ApiError::Conflict(
-            "this Rapport is set up already: sign in instead".into(),
-        ));
+    if let Err(wait) = state.sign_in_limits.check(ip, None) {
+        return Ok(with_retry_after(ApiError::TooManyRequests, wait));
     }
-    let created = bootstrap_workspace(&*state.store, &*state.clock, body).await?;
+    // A quick answer for the usual case; the database decides a race.
+    if state.store.workspace_count().await? > 0 {
+        return Err(already_set_up());
+    }
+    let created =
+        set_up_first_workspace(&*state.store, &*state.clock, &state.passwords, body).await?;
     let owner = state
         .store
         .agent(created.workspace_id, created.owner_id)

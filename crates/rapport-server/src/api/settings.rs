@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use rapport_core::agent::Email;
 use rapport_core::email::EmailSettings;
 use rapport_core::ids::WorkspaceId;
-use rapport_core::validation::{Validator, non_empty_text};
+use rapport_core::validation::{Validator, single_line_text};
 use rapport_core::workspace::{Workspace, WorkspaceSettings, parse_origin};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -134,7 +134,7 @@ pub async fn update_workspace(
     let name = body
         .name
         .as_deref()
-        .and_then(|n| v.check("name", non_empty_text(n, 120)));
+        .and_then(|n| v.check("name", single_line_text(n, 120)));
     let allowed_origins = body.allowed_origins.map(|origins| {
         origins
             .iter()

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Principal, Role};
 use rapport_core::ids::{AgentId, TokenId};
 use rapport_core::store::StoreError;
-use rapport_core::validation::{Validator, non_empty_text};
+use rapport_core::validation::{Validator, non_empty_text, single_line_text};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -80,7 +80,7 @@ pub async fn create_agent(
     require_manager(&principal)?;
     let mut v = Validator::default();
     let email = v.check("email", Email::parse(&body.email));
-    let name = v.check("name", non_empty_text(&body.name, 120));
+    let name = v.check("name", single_line_text(&body.name, 120));
     v.check(
         "password",
         credentials::check_password_strength(&body.password),
@@ -100,7 +100,7 @@ pub async fn create_agent(
         role: body.role,
         created_at: state.clock.now(),
     };
-    let password_hash = credentials::hash_password(body.password).await?;
+    let password_hash = state.passwords.hash(body.password).await??;
     let created = state
         .store
         .create_agent(NewAgent {

@@ -15,6 +15,7 @@ use rapport_core::contact::Contact;
 use rapport_core::conversation::{Author, Message, PartKind};
 use rapport_core::email::{reply_token, unsubscribe_token};
 use rapport_core::ids::{ConversationId, MessageId};
+use rapport_core::validation::breaks_a_line;
 use rapport_core::workspace::Workspace;
 
 use super::{EmailService, mailbox};
@@ -63,7 +64,12 @@ pub fn compose(
         .filter(|m| m.kind == PartKind::Comment)
         .filter(|m| vouched || !matches!(m.author, Author::Contact(_)))
         .collect();
-    let contact_name = c.contact.name.clone().filter(|_| vouched);
+    let contact_name = c
+        .contact
+        .name
+        .as_deref()
+        .filter(|_| vouched)
+        .map(header_text);
     let first = comments
         .iter()
         .position(|m| c.unread.contains(&m.id))
@@ -80,10 +86,11 @@ pub fn compose(
         .find(|m| c.unread.contains(&m.id))
         .map_or_else(|| c.workspace.name.clone(), |m| author_name(m, c));
 
+    let workspace_name = header_text(&c.workspace.name);
     let subject = if unread_count == 1 {
-        format!("New message from {}", c.workspace.name)
+        format!("New message from {workspace_name}")
     } else {
-        format!("{unread_count} new messages from {}", c.workspace.name)
+        format!("{unread_count} new messages from {workspace_name}")
     };
     let unsubscribe_url = format!(
         "{}/email/unsubscribe/{}/{}",
@@ -98,9 +105,9 @@ pub fn compose(
     );
     let from_address = service.sender_address(c.workspace);
     let from_name = if sender == c.workspace.name {
-        sender
+        workspace_name.clone()
     } else {
-        format!("{sender} from {}", c.workspace.name)
+        format!("{} from {workspace_name}", header_text(&sender))
     };
 
     let vars = context! {
@@ -131,7 +138,7 @@ pub fn compose(
     );
     lettre::Message::builder()
         .from(mailbox(Some(from_name), &from_address)?)
-        .reply_to(mailbox(Some(c.workspace.name.clone()), &reply_to)?)
+        .reply_to(mailbox(Some(workspace_name), &reply_to)?)
         .to(mailbox(contact_name.clone(), to_address.as_str())?)
         .subject(subject)
         .message_id(Some(message_id))
@@ -163,6 +170,19 @@ pub fn compose(
                 ),
         )
         .map_err(|e| ComposeError::Build(e.to_string()))
+}
+
+/// Text for a header (a display name, the subject). Names are refused with
+/// line breaks or control characters at input, but older rows may hold
+/// them, and in a header a line break would start a header of the
+/// sender's choosing (lettre panics on some): each run of them is one
+/// space here.
+fn header_text(text: &str) -> String {
+    text.split(breaks_a_line)
+        .filter(|part| !part.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn author_name(m: &Message, c: &EmailContent<'_>) -> String {
@@ -312,6 +332,13 @@ mod tests {
         assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
         assert!(html.contains(r#"href="https://ok.example""#), "{html}");
+    }
+
+    #[test]
+    fn header_text_is_one_line() {
+        assert_eq!(header_text("Ann\nBcc: all@x.test"), "Ann Bcc: all@x.test");
+        assert_eq!(header_text(" Ann\r\n\r\n\tLee\u{2028}"), "Ann Lee");
+        assert_eq!(header_text("Zoë Lee"), "Zoë Lee");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use super::SendFailure;
 use super::compose::{EmailContent, compose};
-use crate::AppState;
+use crate::{AppState, containment};
 
 /// How long a claim lasts: well beyond the SMTP timeout, so a job is only
 /// claimed again when its worker is gone.
@@ -79,13 +79,15 @@ pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
                 let outcomes = outcomes.clone();
                 async move {
                     let id = job.id;
-                    match run_job(state, job).await {
-                        Ok(Some(settlement)) => {
+                    // A panic fails this job alone (recorded on it); the
+                    // round and the worker go on.
+                    match containment::run_job(state, &job, run_job(state, job.clone())).await {
+                        Some(Ok(Some(settlement))) => {
                             // The settler outlives every sender.
                             let _ = outcomes.send(settlement).await;
                         }
-                        Ok(None) => {}
-                        Err(err) => {
+                        Some(Ok(None)) | None => {}
+                        Some(Err(err)) => {
                             tracing::warn!(job = %id, error = %err, "email job did not finish; it will run again");
                         }
                     }

@@ -4,5 +4,6 @@
 //! no contact re-keyed, no message readable, the server still answering,
 //! memory bounded where that is the point.
 
+mod bounds;
 mod edges;
 mod identity;

@@ -1,0 +1,114 @@
+//! Keeping a panic to the one request or job it happened in: a handler's
+//! panic is a 500 problem+json (never a dropped connection), and a job's
+//! fails that job with its reason, while the worker goes on with others.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+
+use axum::response::{IntoResponse, Response};
+use futures::FutureExt;
+use rapport_core::store::{ClaimedJob, StoreError};
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// What a panic said, when it said it with text.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// The router's outermost layer: a panicking handler answers 500 with a
+/// generic problem+json, and the panic is logged.
+pub fn catch_panics() -> CatchPanicLayer<fn(Box<dyn Any + Send>) -> Response> {
+    CatchPanicLayer::custom(panic_response as fn(Box<dyn Any + Send>) -> Response)
+}
+
+fn panic_response(payload: Box<dyn Any + Send>) -> Response {
+    ApiError::Internal(anyhow::anyhow!(
+        "a request handler panicked: {}",
+        panic_message(&*payload)
+    ))
+    .into_response()
+}
+
+/// Runs one job's work; if it panics, the job is failed for good with the
+/// panic's message as its `last_error` (`Store::fail_job`) and `None` is
+/// returned, so the caller's loop carries on with the other jobs.
+pub async fn run_job<T>(
+    state: &AppState,
+    job: &ClaimedJob,
+    work: impl Future<Output = Result<T, StoreError>>,
+) -> Option<Result<T, StoreError>> {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(result) => Some(result),
+        Err(payload) => {
+            let reason = format!("the worker panicked: {}", panic_message(&*payload));
+            tracing::error!(job = %job.id, kind = %job.kind, error = %reason, "a job failed");
+            if let Err(err) = state.store.fail_job(job, state.clock.now(), &reason).await {
+                tracing::error!(job = %job.id, error = %err, "a failed job could not be recorded; it runs again when its claim runs out");
+            }
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_problem() {
+        let router: Router = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    if true {
+                        panic!("boom at the secret place");
+                    }
+                    "unreachable"
+                }),
+            )
+            .route("/fine", get(|| async { "fine" }))
+            .layer(catch_panics());
+        let response = router
+            .clone()
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 10_000)
+            .await
+            .unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["type"], "urn:rapport:problem:internal");
+        // The panic's text stays in the log, never in the answer.
+        assert!(!String::from_utf8_lossy(&body).contains("secret"));
+        let fine = router
+            .oneshot(Request::get("/fine").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(fine.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn panic_messages_are_read_from_either_kind_of_payload() {
+        let text = std::panic::catch_unwind(|| panic!("plain")).unwrap_err();
+        assert_eq!(panic_message(&*text), "plain");
+        let formatted = std::panic::catch_unwind(|| panic!("{} {}", "with", 2)).unwrap_err();
+        assert_eq!(panic_message(&*formatted), "with 2");
+    }
+}
