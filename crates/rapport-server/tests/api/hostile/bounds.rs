@@ -25,6 +25,7 @@ both_backends!(
     a_burst_of_wrong_passwords_is_throttled_per_account_and_per_ip,
     a_flood_of_sign_ins_keeps_memory_flat,
     racing_first_visits_set_up_exactly_one_workspace,
+    a_job_that_panics_fails_alone_and_the_worker_goes_on,
 );
 
 /// `{"or": [n × {"and": []}]}`: no conditions at all, only groups.
@@ -452,4 +453,47 @@ async fn racing_first_visits_set_up_exactly_one_workspace(backend: Backend) {
     assert_eq!(app.store.workspace_count().await.unwrap(), 1);
     let state = app.request(Method::GET, "/api/v1/setup", None, None).await;
     assert_eq!(state.body["needed"], false);
+}
+
+async fn a_job_that_panics_fails_alone_and_the_worker_goes_on(backend: Backend) {
+    let sink = SmtpSink::start();
+    let Some(f) = crate::email::Fixture::start(backend, Some(sink.url())).await else {
+        return;
+    };
+    for (user, address) in [("ann", "ann@x.test"), ("bob", "bob@x.test")] {
+        let contact = f.contact(user, Some(address)).await;
+        f.send(&contact, None, "Are you still there?").await;
+    }
+    f.advance(10 * crate::email::MINUTE);
+    // A worker claims one of the two due jobs, and its work panics.
+    let state = &f.app.state;
+    let now = state.clock.now();
+    let claimed = state
+        .store
+        .claim_jobs(
+            &[rapport_core::email::JOB_KIND],
+            now,
+            now.plus_millis(5 * crate::email::MINUTE),
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let outcome = rapport_server::containment::run_job(state, &claimed[0], async {
+        if claimed.len() == 1 {
+            panic!("a bug in one job");
+        }
+        Ok(())
+    })
+    .await;
+    assert!(outcome.is_none(), "the panic was contained");
+    // The worker goes on with the other job...
+    assert_eq!(f.run_jobs().await, 1);
+    assert_eq!(sink.emails().len(), 1);
+    // ...and the failed one is not claimed again once its claim runs out:
+    // it keeps its reason instead of crashing the worker in a loop.
+    f.advance(6 * crate::email::MINUTE);
+    assert_eq!(f.run_jobs().await, 0);
+    assert_eq!(sink.emails().len(), 1);
+    assert_eq!(f.app.get("/healthz").await.status, StatusCode::OK);
 }
