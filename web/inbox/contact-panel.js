@@ -12,6 +12,16 @@ export function propText(value) {
   return JSON.stringify(value);
 }
 
+/**
+ * "unverified" beside an email the visitor typed in the widget: a claim,
+ * not proof that this person owns the address.
+ */
+export function unverifiedEmailChip(contact) {
+  if (!contact?.email || contact.email_verified !== false) return '';
+  return html`<span class="unverified-chip" data-testid="email-unverified"
+    title="Typed by the visitor in the messenger; nobody has confirmed they own this address">unverified: typed by the visitor</span>`;
+}
+
 export function propertyList(contact) {
   const props = Object.entries(contact.props ?? {}).sort(([a], [b]) => a.localeCompare(b));
   const online = isOnline(contact);
@@ -19,7 +29,7 @@ export function propertyList(contact) {
     <dl class="props">
       <dt>Name</dt><dd data-testid="contact-name">${contact.name || '—'}</dd>
       <dt>Email</dt><dd>${contact.email
-        ? html`<a href="${`mailto:${contact.email}`}">${contact.email}</a>` : '—'}</dd>
+        ? html`<a href="${`mailto:${contact.email}`}">${contact.email}</a> ${unverifiedEmailChip(contact)}` : '—'}</dd>
       <dt>User ID</dt><dd>${contact.user_id ? html`<code>${contact.user_id}</code>` : '—'}</dd>
       ${contact.phone ? html`<dt>Phone</dt><dd>${contact.phone}</dd>` : ''}
       <dt>Online</dt><dd data-testid="contact-online">${online

@@ -132,3 +132,21 @@ export function customProps(contact) {
     .filter(([, value]) => value !== null && value !== undefined)
     .sort(([a], [b]) => a.localeCompare(b));
 }
+
+/**
+ * Why a new custom property's name cannot be used (the server's rule:
+ * 1 to 64 letters, digits, '_' or '-', not a system property), or null.
+ */
+export function propertyNameError(name) {
+  const text = String(name ?? '');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(text)) return 'Use 1 to 64 letters, digits, _ or -.';
+  if (SYSTEM_LABELS.has(text)) return 'That is a system property: Rapport sets it already.';
+  return null;
+}
+
+/** Property settings sorted by name, each `{name, type, messenger_writable}`. */
+export function sortedPropertySettings(settings) {
+  return [...(Array.isArray(settings) ? settings : [])]
+    .filter((setting) => setting?.name)
+    .sort((a, b) => a.name.localeCompare(b.name));
+}

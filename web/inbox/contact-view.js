@@ -19,6 +19,7 @@ import {
 import { propertyTypes } from './people-filter.js';
 import { mountContactTimeline } from './contact-timeline.js';
 import { mountContactComposer } from './contact-composer.js';
+import { unverifiedEmailChip } from './contact-panel.js';
 
 const RECENT_CONVERSATIONS = 5;
 const NUMBER = new Intl.NumberFormat('en');
@@ -82,7 +83,8 @@ export function mountContactView(element, contactId) {
       <div class="profile-title">
         <h1 data-testid="contact-name">${name()}</h1>
         <p class="muted">
-          ${contact.email ? html`<a href="${`mailto:${contact.email}`}" data-testid="contact-email">${contact.email}</a> · ` : ''}
+          ${contact.email ? html`<a href="${`mailto:${contact.email}`}" data-testid="contact-email">${contact.email}</a>
+            ${unverifiedEmailChip(contact)} · ` : ''}
           <span data-testid="contact-online" data-online="${String(online)}">${online
             ? html`<span class="online-text">● Online now</span>`
             : lastSeen ? html`Last seen <time datetime="${lastSeen}" title="${fullTime(lastSeen)}">${ago(lastSeen)}</time>` : 'Never seen online'}</span>
@@ -107,7 +109,8 @@ export function mountContactView(element, contactId) {
           const type = key.endsWith('_at') ? 'datetime' : undefined;
           return html`<dt>${label}</dt><dd data-prop="${key}">${type === 'datetime'
             ? html`<time datetime="${value}" title="${fullTime(value)}">${formatPropValue(value, 'datetime')}</time>`
-            : key === 'user_id' ? html`<code>${value}</code>` : formatPropValue(value)}</dd>`;
+            : key === 'user_id' ? html`<code>${value}</code>`
+              : key === 'email' ? html`${formatPropValue(value)} ${unverifiedEmailChip(contact)}` : formatPropValue(value)}</dd>`;
         })}
       </dl>
       <h3>Custom properties</h3>

@@ -1,7 +1,11 @@
 // The Inbox's one live connection: activity, presence and typing frames go
 // to the store; our own typing goes out, at most every 2 s per conversation.
+// When the server closes it because the sign-in no longer works (4401:
+// signed out elsewhere, removed, password changed), the Inbox asks for its
+// session once: the 401 takes it to the sign-in page.
 
 import { LiveSocket } from '/assets/shared/live.js';
+import { get } from './api.js';
 import {
   state, applyActivity, applyAgentPresence, applyPresence, applyTyping, setConnected,
   loadList, selectConversation,
@@ -35,6 +39,11 @@ export function startLive() {
     typing: applyTyping,
     status: ({ connected }) => setConnected(connected),
     error: (frame) => console.warn('live:', frame.detail),
+    // A 401 here signs the Inbox out (api.js tells app.js); a session that
+    // still works gets a new socket.
+    revoked: () => {
+      get('/api/v1/session').then(() => startLive(), (error) => console.warn('live:', error.message));
+    },
   });
   live.start();
 }

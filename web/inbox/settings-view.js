@@ -1,23 +1,20 @@
-// `#/settings`: workspace name, widget origins, identity verification,
-// email fallback, the team, and the install snippet.
+// `#/settings`: workspace name, the install snippet and identity
+// verification (identity-section.js), widget origins, email fallback, the
+// team (team-section.js), contact properties (properties-section.js) and
+// the member's own password (password-section.js).
 
 import { html, render } from '/assets/shared/html.js';
 import { get, patch, post, ApiError } from './api.js';
 import { field, formError, formValues, showProblem, clearErrors, whileBusy } from './forms.js';
-import {
-  state, loadAgents, sortedAgents, subscribe, setSession, setWorkspaceEmail,
-} from './store.js';
-import { avatar } from './avatar.js';
+import { state, setSession, setWorkspaceEmail } from './store.js';
 import { copyText } from './clipboard.js';
 import { DELAY_FIELD, emailSettingsPatch, testEmailRequest } from './email.js';
-
-const ROLES = [['agent', 'Agent'], ['admin', 'Admin']];
-
-/** A JavaScript string literal that is also safe inside a <script> element. */
-function jsString(text) {
-  return `'${String(text).replace(/[\\'"<>&\n\r\u2028\u2029]/g,
-    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
-}
+import { jsString } from './identity.js';
+import { canManage as roleCanManage } from './roles.js';
+import { mountIdentitySection } from './identity-section.js';
+import { mountTeamSection } from './team-section.js';
+import { mountPropertiesSection } from './properties-section.js';
+import { mountPasswordSection } from './password-section.js';
 
 export function installSnippet(appId, origin) {
   return `<script>
@@ -28,7 +25,7 @@ export function installSnippet(appId, origin) {
 }
 
 function canManage() {
-  return state.me?.role === 'owner' || state.me?.role === 'admin';
+  return roleCanManage(state.me);
 }
 
 function saveRow(label, testid) {
@@ -44,19 +41,6 @@ function flashSaved(form, text = 'Saved') {
   render(note, html`${text}`);
   clearTimeout(note.timer);
   note.timer = setTimeout(() => render(note, html``), 2500);
-}
-
-function teamList() {
-  const agents = sortedAgents();
-  return html`<ul class="team-list" data-testid="team-list">
-    ${agents.map((agent) => html`<li data-testid="team-member" data-agent-id="${agent.id}">
-      ${avatar({ name: agent.name, seed: agent.id, presence: agent.presence ?? 'offline', size: 'sm' })}
-      <span class="team-name">${agent.name}${agent.id === state.me?.id ? ' (you)' : ''}</span>
-      <span class="team-email muted">${agent.email}</span>
-      <span class="role-chip">${agent.role}</span>
-      <span class="muted small">${agent.presence ?? 'offline'}</span>
-    </li>`)}
-  </ul>`;
 }
 
 function emailSection(email, manage) {
@@ -152,6 +136,8 @@ function page(workspace) {
         <p class="muted small">Your app ID: <code data-testid="settings-app-id">${workspace.app_id}</code></p>
       </section>
 
+      <div data-region="identity-section"></div>
+
       <section class="card" aria-labelledby="s-origins">
         <h2 id="s-origins">Allowed widget origins</h2>
         <form data-form="origins" novalidate>
@@ -170,60 +156,11 @@ function page(workspace) {
         </form>
       </section>
 
-      <section class="card" aria-labelledby="s-identity">
-        <h2 id="s-identity">Identity verification</h2>
-        <p>Sign each signed-in user's <code>user_id</code> on your server so nobody can impersonate them in the widget:
-          send <code>user_hash = hex(HMAC-SHA256(secret, user_id))</code> with <code>boot</code>.</p>
-        <form data-form="identity" novalidate>
-          ${formError()}
-          ${workspace.identity_secret ? html`
-            <div class="field">
-              <label for="settings-secret">Identity secret</label>
-              <div class="input-with-button">
-                <input id="settings-secret" type="password" readonly value="${workspace.identity_secret}"
-                  data-testid="identity-secret" autocomplete="off" spellcheck="false">
-                <button type="button" class="button small" data-reveal="settings-secret" aria-controls="settings-secret">Show</button>
-                <button type="button" class="button small" data-copy-value="settings-secret" data-testid="copy-secret">Copy</button>
-              </div>
-              <p class="field-hint">Keep it on your server; never put it in a web page.</p>
-            </div>` : html`<p class="muted">Only owners and admins can see the secret.</p>`}
-          <label class="switch">
-            <input type="checkbox" role="switch" name="identity_verification" data-testid="identity-enforce-toggle"
-              ${workspace.identity_verification ? html`checked` : ''} ${disabled}>
-            <span class="switch-track" aria-hidden="true"></span>
-            <span>Require a valid <code>user_hash</code> for every <code>user_id</code></span>
-          </label>
-          <span class="saved-note" role="status" data-saved></span>
-        </form>
-      </section>
-
       ${workspace.email ? emailSection(workspace.email, manage) : ''}
 
-      <section class="card" aria-labelledby="s-team">
-        <h2 id="s-team">Team</h2>
-        <div data-region="team">${teamList()}</div>
-        ${manage ? html`
-          <h3>Add a member</h3>
-          <form data-form="member" class="member-form" novalidate>
-            ${formError()}
-            <div class="field-row">
-              ${field({ form: 'member', name: 'name', label: 'Name', testid: 'member-name' })}
-              ${field({ form: 'member', name: 'email', label: 'Email', type: 'email', testid: 'member-email' })}
-            </div>
-            <div class="field-row">
-              <div class="field">
-                <label for="member-role">Role</label>
-                <select id="member-role" name="role" data-testid="member-role">
-                  ${ROLES.map(([value, label]) => html`<option value="${value}">${label}</option>`)}
-                </select>
-                <p class="field-error" data-error-for="role"></p>
-              </div>
-              ${field({ form: 'member', name: 'password', label: 'First password', type: 'password',
-                autocomplete: 'new-password', minlength: 8, hint: 'At least 8 characters; share it with them privately.', testid: 'member-password' })}
-            </div>
-            ${saveRow('Add member', 'member-submit')}
-          </form>` : ''}
-      </section>
+      <div data-region="team-section"></div>
+      <div data-region="properties-section"></div>
+      <div data-region="password-section"></div>
     </main>`;
 }
 
@@ -281,19 +218,6 @@ export function mountSettingsView(element) {
       case 'email-test':
         await sendTestEmail(form, values.to);
         break;
-      case 'member':
-        clearErrors(form);
-        try {
-          await whileBusy(form, () => post('/api/v1/agents', {
-            name: values.name.trim(), email: values.email.trim(), role: values.role, password: values.password,
-          }));
-          form.reset();
-          flashSaved(form, 'Added');
-          await loadAgents();
-        } catch (error) {
-          showProblem(form, error);
-        }
-        break;
       default:
     }
   });
@@ -316,14 +240,6 @@ export function mountSettingsView(element) {
     }
   };
 
-  listen('change', async (event) => {
-    if (event.target.name !== 'identity_verification') return;
-    const toggle = event.target;
-    const ok = await update(toggle.form, { identity_verification: toggle.checked },
-      toggle.checked ? 'Enforced' : 'Not enforced');
-    if (!ok) toggle.checked = !toggle.checked;
-  });
-
   listen('click', async (event) => {
     const button = event.target.closest('button');
     if (!button) return;
@@ -341,11 +257,20 @@ export function mountSettingsView(element) {
     }
   });
 
-  const drawTeam = () => {
-    const region = element.querySelector('[data-region="team"]');
-    if (region) render(region, teamList());
+  // The sections with state of their own; each returns its destroy.
+  let sections = [];
+  const mountSections = () => {
+    const manage = canManage();
+    const at = (name) => element.querySelector(`[data-region="${name}"]`);
+    sections = [
+      mountIdentitySection(at('identity-section'), workspace, {
+        manage, onChange: (changed) => { workspace = { ...workspace, ...changed }; },
+      }),
+      mountTeamSection(at('team-section'), { manage }),
+      mountPropertiesSection(at('properties-section'), { manage }),
+      mountPasswordSection(at('password-section')),
+    ];
   };
-  const off = subscribe('agents', drawTeam);
 
   (async () => {
     try {
@@ -354,18 +279,20 @@ export function mountSettingsView(element) {
       // The composer hides "Email if unread" when fallback is off.
       setWorkspaceEmail(workspace.email);
       render(element, page(workspace));
+      mountSections();
       element.querySelector('main').focus();
     } catch (error) {
       if (!alive) return;
       // Without the workspace endpoint, still show what the session knows.
-      workspace = { ...state.workspace, allowed_origins: [], identity_verification: false };
+      workspace = { ...state.workspace, allowed_origins: [], identity_verification: true };
       render(element, html`<p class="form-error page-error" role="alert">Could not load the workspace settings: ${error.message}</p>${page(workspace)}`);
+      mountSections();
     }
   })();
 
   return () => {
     alive = false;
     listening.abort();
-    off();
+    for (const destroy of sections) destroy();
   };
 }

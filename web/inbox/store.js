@@ -466,7 +466,7 @@ export function onAnnounce(fn) {
   announcers.add(fn);
 }
 
-function announce(text) {
+export function announce(text) {
   for (const fn of announcers) fn(text);
 }
 

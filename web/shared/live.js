@@ -5,6 +5,11 @@
 // exponential backoff (0.5 s doubling to 10 s, with jitter) so that a
 // server restart or a flaky network loses and repeats nothing.
 //
+// A close with code 4401 means the credentials are gone (signed out,
+// removed, a password change, a widget session shut down or re-keyed):
+// the socket stops for good and emits `revoked`, so the app signs in (or
+// boots) again instead of retrying what will never work.
+//
 //   const live = new LiveSocket('/api/v1/live', () => ({}), {
 //     activity: (frame) => ..., status: ({connected}) => ...,
 //   });
@@ -16,6 +21,8 @@ const BACKOFF_MAX_MS = 10_000;
 // half-open connection (laptop lid closed, proxy gone) is noticed.
 const PING_EVERY_MS = 25_000;
 const SILENCE_LIMIT_MS = 70_000;
+/** The server's close code for credentials that no longer work. */
+export const CLOSE_REVOKED = 4401;
 
 /** Absolute ws:// or wss:// URL for a path on the page's own origin. */
 export function liveUrl(path, location = globalThis.location) {
@@ -29,7 +36,8 @@ export class LiveSocket {
    * @param {string} url ws(s):// URL or a path on this origin
    * @param {() => object} helloExtra extra fields for each hello (e.g. a session)
    * @param {Record<string, (frame: object) => void>} handlers by frame `type`;
-   *   the pseudo-type `status` receives `{connected, attempt}`.
+   *   the pseudo-type `status` receives `{connected, attempt}`, and
+   *   `revoked` `{code, reason}` once the server refused the credentials.
    */
   constructor(url, helloExtra = () => ({}), handlers = {}) {
     this.url = url;
@@ -107,10 +115,19 @@ export class LiveSocket {
       }
       this.receive(frame);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
       this.stopPing();
+      if (event?.code === CLOSE_REVOKED) {
+        // The same credentials would be refused again: no retry loop.
+        this.running = false;
+        clearTimeout(this.retryTimer);
+        this.retryTimer = null;
+        this.setConnected(false);
+        this.emit('revoked', { code: event.code, reason: event.reason ?? '' });
+        return;
+      }
       this.setConnected(false);
       this.scheduleReconnect();
     };

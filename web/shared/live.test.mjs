@@ -16,7 +16,7 @@ class FakeSocket {
   // Test drivers:
   open() { this.readyState = 1; this.onopen?.(); }
   frame(obj) { this.onmessage?.({ data: JSON.stringify(obj) }); }
-  drop() { this.readyState = 3; this.onclose?.({ code: 1006 }); }
+  drop(code = 1006, reason = '') { this.readyState = 3; this.onclose?.({ code, reason }); }
 }
 
 function setup() {
@@ -179,6 +179,50 @@ test('a silent connection is abandoned and replaced', () => {
     for (let t = 0; t < 100_000; t += 1000) mock.timers.tick(1000);
     assert.ok(FakeSocket.all.length >= 2, 'reconnected');
     assert.ok(FakeSocket.all[0].sent.some((f) => f.type === 'ping'), 'pinged before giving up');
+    live.stop();
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('a 4401 close stops for good and says the credentials are gone', () => {
+  setup();
+  try {
+    const revoked = [];
+    const statuses = [];
+    const live = new LiveSocket('/widget/v1/live', () => ({ session: 'wst_old' }), {
+      revoked: (info) => revoked.push(info),
+      status: ({ connected }) => statuses.push(connected),
+    });
+    live.start();
+    FakeSocket.all[0].open();
+    FakeSocket.all[0].frame({ type: 'ready', seq: 3 });
+    FakeSocket.all[0].drop(4401, 'credentials revoked');
+    assert.deepEqual(revoked, [{ code: 4401, reason: 'credentials revoked' }]);
+    assert.deepEqual(statuses, [true, false]);
+    assert.equal(live.connected, false);
+    mock.timers.tick(60_000);
+    assert.equal(FakeSocket.all.length, 1, 'no reconnect with the same credentials');
+    // Starting again (with new credentials) works.
+    live.start();
+    assert.equal(FakeSocket.all.length, 2);
+    live.stop();
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('other close codes still reconnect', () => {
+  setup();
+  try {
+    const revoked = [];
+    const live = new LiveSocket('/api/v1/live', () => ({}), { revoked: (info) => revoked.push(info) });
+    live.start();
+    FakeSocket.all[0].open();
+    FakeSocket.all[0].drop(1001, 'the server is stopping');
+    mock.timers.tick(1000);
+    assert.equal(FakeSocket.all.length, 2);
+    assert.deepEqual(revoked, []);
     live.stop();
   } finally {
     mock.timers.reset();

@@ -100,6 +100,27 @@ export class WidgetApi {
   }
 }
 
+/**
+ * Ends a widget session on the server (`Rapport('shutdown')`): best
+ * effort, never throws, and `keepalive` lets it finish when the host page
+ * navigates away right after (a user signing out).
+ */
+export async function endSession(session, fetchFn = globalThis.fetch) {
+  if (!session) return false;
+  try {
+    const response = await fetchFn('/widget/v1/shutdown', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${session}` },
+      credentials: 'omit',
+      cache: 'no-store',
+      keepalive: true,
+    });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
 // localStorage may be unavailable (blocked third-party storage, private
 // modes): the session then lasts as long as the page.
 const memory = new Map();

@@ -1,7 +1,9 @@
 // Unit tests for the messenger's requests: run with `node --test web/widget/`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootRequest, updateRequest, loadSession, saveSession, forgetSession, ApiError } from './api.js';
+import {
+  bootRequest, updateRequest, loadSession, saveSession, forgetSession, endSession, ApiError,
+} from './api.js';
 
 test('boot sends the known fields and every other setting as a prop', () => {
   const body = bootRequest(
@@ -43,4 +45,27 @@ test('field errors of a 422 are what the visitor reads', () => {
   const error = new ApiError(422, { detail: 'invalid', errors: [{ field: 'body', message: 'must not be empty' }] });
   assert.equal(error.visitorMessage, 'must not be empty');
   assert.match(new ApiError(0, null).visitorMessage, /connection/);
+});
+
+test('shutdown ends the session on the server with its bearer, and outlives the page', async () => {
+  const calls = [];
+  const ok = await endSession('wst_abc', async (url, init) => {
+    calls.push({ url, init });
+    return { ok: true, status: 204 };
+  });
+  assert.equal(ok, true);
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].url, '/widget/v1/shutdown');
+  assert.equal(calls[0].init.method, 'POST');
+  assert.equal(calls[0].init.headers.Authorization, 'Bearer wst_abc');
+  assert.equal(calls[0].init.keepalive, true);
+  assert.equal(calls[0].init.credentials, 'omit');
+});
+
+test('shutdown is best effort: no session sends nothing, a failure never throws', async () => {
+  let called = false;
+  assert.equal(await endSession(null, async () => { called = true; }), false);
+  assert.equal(called, false);
+  assert.equal(await endSession('wst_x', async () => { throw new TypeError('offline'); }), false);
+  assert.equal(await endSession('wst_x', async () => ({ ok: false, status: 401 })), false);
 });

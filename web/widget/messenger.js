@@ -8,7 +8,9 @@
 
 import { html, render, append } from '../shared/html.js';
 import { LiveSocket } from '../shared/live.js';
-import { WidgetApi, bootRequest, updateRequest, loadSession, saveSession, forgetSession } from './api.js';
+import {
+  WidgetApi, bootRequest, updateRequest, loadSession, saveSession, forgetSession, endSession,
+} from './api.js';
 import { ConversationStore, isTeamAuthor } from './store.js';
 import { headerView } from './header.js';
 import { conversationListView, startView } from './conversations.js';
@@ -58,6 +60,7 @@ const state = {
   listAgain: false,
   lastReboot: 0,
   bootRetryTimer: null,
+  rebootTimer: null,
   bootRetryDelay: 2000,
 };
 
@@ -138,6 +141,8 @@ async function boot(settings) {
   }
   const generation = ++state.generation;
   clearTimeout(state.bootRetryTimer);
+  clearTimeout(state.rebootTimer);
+  state.rebootTimer = null;
   state.settings = settings;
   // Booting again (another user signed in): the thread in view comes back
   // if it is still this visitor's.
@@ -192,11 +197,23 @@ function bootFailed(error, settings) {
   }
 }
 
-// The server refused the session (revoked, or the contact was merged):
-// start again, at most once in a while so a broken setup cannot loop.
+// The server refused the session (revoked, shut down elsewhere, expired,
+// or the contact changed identity or was merged): start again as a new
+// visitor, at most once in a while so a broken setup cannot loop; a
+// refusal inside that window reboots when it ends.
 function rebootAfterRefusal() {
+  if (!state.settings) return;
   const now = Date.now();
-  if (!state.settings || now - state.lastReboot < REBOOT_AT_MOST_EVERY_MS) return;
+  const wait = state.lastReboot + REBOOT_AT_MOST_EVERY_MS - now;
+  if (wait > 0) {
+    if (!state.rebootTimer) {
+      state.rebootTimer = setTimeout(() => {
+        state.rebootTimer = null;
+        rebootAfterRefusal();
+      }, wait);
+    }
+    return;
+  }
   state.lastReboot = now;
   forgetSession(state.appId);
   api.session = null;
@@ -207,6 +224,12 @@ function rebootAfterRefusal() {
 function shutdown(appId) {
   state.generation++;
   clearTimeout(state.bootRetryTimer);
+  clearTimeout(state.rebootTimer);
+  state.rebootTimer = null;
+  // End the session on the server too, so the token stops working even if
+  // someone kept a copy; not awaited: the messenger resets at once.
+  const session = api.session ?? (appId ? loadSession(appId) : null);
+  endSession(session);
   if (appId) forgetSession(appId);
   stopLive();
   api.session = null;
@@ -245,6 +268,8 @@ function startLive() {
     typing: onTypingFrame,
     status: ({ connected }) => showConnection(connected),
     error: (frame) => console.warn('rapport: live', frame.detail),
+    // 4401: this session no longer works; boot again rather than retry it.
+    revoked: () => rebootAfterRefusal(),
   });
   state.live = live;
   live.start();

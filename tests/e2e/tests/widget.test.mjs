@@ -24,10 +24,17 @@ async function visit(settings = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const injected = await watchForInjection(page);
+  // The sessions the messenger was given, newest last (its storage is
+  // partitioned away from the test).
+  const sessions = [];
+  page.on('response', async (response) => {
+    if (!response.url().endsWith('/widget/v1/boot') || !response.ok()) return;
+    sessions.push((await response.json().catch(() => ({}))).session);
+  });
   await page.goto(site.url);
   await page.getByTestId('rapport-launcher').waitFor();
   const messenger = page.frameLocator('[data-testid="rapport-frame"]');
-  return { page, messenger, injected, close: async () => { await context.close(); await site.stop(); } };
+  return { page, messenger, injected, sessions, close: async () => { await context.close(); await site.stop(); } };
 }
 
 async function open(page, messenger) {
@@ -128,6 +135,8 @@ test('a snippet tag renders with the signed-in user name', async () => {
 });
 
 test('with identity verification enforced, a forged user_id gets nothing', async () => {
+  const before = await rapport.api('GET', '/api/v1/workspace');
+  assert.equal(before.body.identity_verification, true, 'on by default in a new workspace');
   const settings = await rapport.api('PATCH', '/api/v1/workspace', { identity_verification: true });
   assert.equal(settings.status, 200);
   try {
@@ -151,6 +160,56 @@ test('with identity verification enforced, a forged user_id gets nothing', async
     await context.close();
     await site.stop();
   } finally {
-    await rapport.api('PATCH', '/api/v1/workspace', { identity_verification: false });
+    // Back to what the workspace had (the default: on) for the tests after.
+    await rapport.api('PATCH', '/api/v1/workspace', { identity_verification: before.body.identity_verification });
+  }
+});
+
+test('Rapport(\'shutdown\') ends the visitor\'s session on the server: its token gets 401', async () => {
+  const userId = 'user-grace';
+  const { page, messenger, sessions, close } = await visit({ user_id: userId, user_hash: rapport.userHash(userId), name: 'Grace' });
+  try {
+    await open(page, messenger);
+    const session = sessions.at(-1);
+    assert.match(session ?? '', /^wst_/);
+    const list = (token) => fetch(`${rapport.base}/widget/v1/conversations`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal((await list(session)).status, 200);
+
+    await page.evaluate(() => window.Rapport('shutdown'));
+    // The messenger does not wait for the server's answer: poll the token.
+    let status = 200;
+    for (let i = 0; i < 50 && status !== 401; i++) {
+      await page.waitForTimeout(100);
+      status = (await list(session)).status;
+    }
+    assert.equal(status, 401, 'the old token no longer works');
+    // The launcher is gone until the page boots again.
+    await page.getByTestId('rapport-launcher').waitFor({ state: 'detached' });
+  } finally {
+    await close();
+  }
+});
+
+test('a widget whose session is revoked while open boots again as a new visitor', async () => {
+  const { page, messenger, sessions, close } = await visit();
+  try {
+    await open(page, messenger);
+    await messenger.getByTestId('messenger-composer').fill('Before the revocation');
+    await messenger.getByTestId('messenger-composer').press('Enter');
+    await messenger.getByTestId('messenger-part').filter({ hasText: 'Before the revocation' }).waitFor();
+    const session = sessions.at(-1);
+    assert.match(session ?? '', /^wst_/);
+    // The session ends behind the messenger's back (a shutdown from elsewhere).
+    const ended = await fetch(`${rapport.base}/widget/v1/shutdown`, { method: 'POST', headers: { authorization: `Bearer ${session}` } });
+    assert.equal(ended.status, 204);
+    // Its next request (or the live socket's 4401) boots a fresh session.
+    await messenger.getByTestId('messenger-composer').fill('After the revocation');
+    await messenger.getByTestId('messenger-composer').press('Enter');
+    for (let i = 0; i < 100 && sessions.length < 2; i++) await page.waitForTimeout(100);
+    assert.equal(sessions.length, 2, 'booted again');
+    assert.match(sessions[1] ?? '', /^wst_/);
+    assert.notEqual(sessions[1], session);
+  } finally {
+    await close();
   }
 });

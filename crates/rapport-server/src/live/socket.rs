@@ -13,7 +13,9 @@
 //!   connection. Passing signals (`typing`, `presence`, `agent_presence`)
 //!   carry no position.
 //! - client: `{"type": "typing", "conversation_id"}` while typing.
-//! - server errors: `{"type": "error", "detail"}`, then close (1008).
+//! - server errors: `{"type": "error", "detail"}`, then close (1008), or
+//!   4401 when the credentials are unknown, expired or revoked (at hello,
+//!   or at any later ping): the client must not retry them.
 //!
 //! A client that reconnects sends the last `seq` it saw and receives
 //! everything it missed.
@@ -215,9 +217,7 @@ where
         let after = hello.after;
         let (peer, credential) = match identify(state.clone(), hello).await {
             Ok(identified) => identified,
-            Err(StoreError::NotFound) => {
-                return refuse(socket, "unknown, expired or revoked credentials").await;
-            }
+            Err(StoreError::NotFound) => return refuse_credentials(socket).await,
             Err(err) => {
                 tracing::error!(error = %err, "live: identifying a socket");
                 return refuse(socket, "try again later").await;
@@ -449,6 +449,14 @@ async fn refuse(mut socket: WebSocket, detail: &str) {
             reason: Utf8Bytes::from(detail.to_owned()),
         })))
         .await;
+}
+
+/// Says why, then closes with 4401: credentials that do not work now never
+/// will, so the client signs in (or boots) again instead of retrying them.
+async fn refuse_credentials(mut socket: WebSocket) {
+    let detail = "unknown, expired or revoked credentials";
+    let _ = send_json(&mut socket, &json!({"type": "error", "detail": detail})).await;
+    let _ = socket.send(revoked()).await;
 }
 
 /// The close frame for a credential that no longer works: the client
