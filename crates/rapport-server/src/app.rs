@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -14,16 +15,18 @@ use rapport_core::clock::Clock;
 use rapport_core::messaging::Deps;
 use rapport_core::store::Store;
 use tokio::sync::watch;
+use tower_http::timeout::{DeadlineBody, TimeoutBody};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::api;
-use crate::client_addr::TrustedProxies;
+use crate::client_addr::{ClientCounts, TrustedProxies};
 use crate::config::Config;
 use crate::credentials::PasswordHashing;
 use crate::email::EmailService;
 use crate::error::ApiError;
+use crate::http_server::HttpLimits;
 use crate::limits::{WidgetLimits, limit_widget};
 use crate::live::{self, Hub, LocalBus};
 use crate::openapi::{self, ApiDoc};
@@ -40,6 +43,18 @@ pub struct AppState {
     /// Whose `X-Forwarded-For` is believed (see `client_addr`).
     pub trusted_proxies: Arc<TrustedProxies>,
     pub json_body_limit: usize,
+    /// The largest CSV a contact import reads.
+    pub import_body_limit: usize,
+    /// The largest raw email taken over HTTP (and SMTP).
+    pub inbound_email_limit: usize,
+    /// The HTTP listener's connection cap and read timeouts.
+    pub http: HttpLimits,
+    /// How long a new live socket may take to say hello.
+    pub hello_timeout: Duration,
+    /// Live sockets upgraded but not yet identified, per client, and the
+    /// most one client may hold.
+    pub unidentified_sockets: Arc<ClientCounts>,
+    pub max_unidentified_sockets_per_ip: usize,
     pub email: Arc<EmailService>,
     /// Argon2 runs for requests, bounded.
     pub passwords: Arc<PasswordHashing>,
@@ -66,6 +81,12 @@ impl AppState {
             widget_limits: WidgetLimits::from_config(config),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             json_body_limit: config.json_body_limit,
+            import_body_limit: config.import_body_limit,
+            inbound_email_limit: config.inbound_email_limit,
+            http: HttpLimits::from_config(config),
+            hello_timeout: Duration::from_secs(config.live_hello_timeout_seconds.max(1)),
+            unidentified_sockets: Arc::new(ClientCounts::default()),
+            max_unidentified_sockets_per_ip: config.max_unauthenticated_sockets_per_ip.max(1),
             email,
             passwords: Arc::new(PasswordHashing::new(
                 config.password_hash_concurrency,
@@ -127,6 +148,10 @@ pub fn router(state: AppState) -> Router {
     .layer(DefaultBodyLimit::max(body_limit))
     .layer(axum::middleware::from_fn_with_state(
         state.clone(),
+        read_bodies_in_time,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
         limit_widget,
     ))
     .layer(
@@ -140,6 +165,42 @@ pub fn router(state: AppState) -> Router {
     )
     .layer(crate::containment::catch_panics())
     .with_state(state)
+}
+
+/// Bodies arrive in time (`http_body_timeout_seconds`): a whole body
+/// within the timeout, except the contact import's, which is read only as
+/// fast as its rows are stored and so may only pause that long between
+/// parts. A late body fails its read, which handlers answer with 408.
+/// After a 408 or 413 the rest of the body is not read, so the connection
+/// closes, and says so first (clients then do not reuse it).
+async fn read_bodies_in_time(
+    State(state): State<AppState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let timeout = state.http.body_timeout;
+    let streamed = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|path| path.as_str() == api::import::IMPORT_PATH);
+    let request = request.map(|body| {
+        if streamed {
+            Body::new(TimeoutBody::new(timeout, body))
+        } else {
+            Body::new(DeadlineBody::new(timeout, body))
+        }
+    });
+    let mut response = next.run(request).await;
+    if matches!(
+        response.status(),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE
+    ) {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// 200 when the database answers, 503 when it does not.

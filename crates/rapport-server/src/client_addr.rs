@@ -8,9 +8,11 @@
 //! cannot get a fresh bucket by forging a header or rotating addresses
 //! within their own network.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
@@ -169,6 +171,48 @@ fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
+    }
+}
+
+/// Open connections per client key (`rate_key`: IPv6 by /64), for caps on
+/// what one client may hold at once (SMTP sessions, sockets not yet
+/// identified).
+#[derive(Default)]
+pub struct ClientCounts(Mutex<HashMap<IpAddr, usize>>);
+
+/// One connection's place in [`ClientCounts`], given back on drop.
+pub struct ClientSlot {
+    counts: Arc<ClientCounts>,
+    key: IpAddr,
+}
+
+impl ClientCounts {
+    /// A place for one more connection of `ip`'s client, or `None` when it
+    /// already holds `cap`.
+    pub fn take(self: &Arc<Self>, ip: IpAddr, cap: usize) -> Option<ClientSlot> {
+        let key = rate_key(ip);
+        let mut counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = counts.entry(key).or_default();
+        if *count >= cap {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            counts: self.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.key);
+            }
+        }
     }
 }
 

@@ -28,9 +28,28 @@ pub struct Config {
     pub database_max_connections: u32,
     /// The largest JSON request body accepted, in bytes.
     pub json_body_limit: usize,
+    /// The largest CSV body `POST /api/v1/contacts/import` reads, in bytes.
+    pub import_body_limit: usize,
+    /// The largest raw email accepted, over HTTP (`POST
+    /// /api/v1/email/inbound`) and over SMTP, in bytes.
+    pub inbound_email_limit: usize,
+    /// Open HTTP connections at most (WebSockets count under
+    /// `max_connections` instead); more wait in the listen backlog.
+    pub max_http_connections: usize,
+    /// The most a client may take to send a request's headers (and the
+    /// most a kept-alive connection may sit idle).
+    pub http_header_timeout_seconds: u64,
+    /// The most a client may take to send a request body (for the contact
+    /// import, the most it may pause between parts); then 408.
+    pub http_body_timeout_seconds: u64,
     /// Open WebSockets (widgets and Inbox tabs) at most; more are refused
     /// with 429. Keep it below the process's open-file limit.
     pub max_connections: usize,
+    /// WebSockets from one client (IPv6: one /64) that have not said hello
+    /// yet, at most; more are refused with 429 before the upgrade.
+    pub max_unauthenticated_sockets_per_ip: usize,
+    /// The most a new WebSocket may take to say hello before it is closed.
+    pub live_hello_timeout_seconds: u64,
     /// Widget requests per second from one IP (0 turns the widget's rate
     /// limits off).
     pub widget_requests_per_second_per_ip: u32,
@@ -87,7 +106,14 @@ impl Default for Config {
             database_url: None,
             database_max_connections: 32,
             json_body_limit: 1024 * 1024,
+            import_body_limit: 64 * 1024 * 1024,
+            inbound_email_limit: 25 * 1024 * 1024,
+            max_http_connections: 20_000,
+            http_header_timeout_seconds: 10,
+            http_body_timeout_seconds: 60,
             max_connections: 16_000,
+            max_unauthenticated_sockets_per_ip: 20,
+            live_hello_timeout_seconds: 5,
             widget_requests_per_second_per_ip: 50,
             widget_boots_per_minute_per_ip: 60,
             trusted_proxies: TrustedProxies::default(),
@@ -161,7 +187,14 @@ impl Config {
         "database_url",
         "database_max_connections",
         "json_body_limit",
+        "import_body_limit",
+        "inbound_email_limit",
+        "max_http_connections",
+        "http_header_timeout_seconds",
+        "http_body_timeout_seconds",
         "max_connections",
+        "max_unauthenticated_sockets_per_ip",
+        "live_hello_timeout_seconds",
         "widget_requests_per_second_per_ip",
         "widget_boots_per_minute_per_ip",
         "trusted_proxies",

@@ -66,6 +66,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("the body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the body did not arrive in time")]
+    RequestTimeout,
     #[error("send the body as application/json")]
     UnsupportedMediaType,
     #[error("too many requests")]
@@ -129,6 +131,11 @@ impl ApiError {
                 "payload-too-large",
                 "Body too large",
             ),
+            ApiError::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "Request timeout",
+            ),
             ApiError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
@@ -183,6 +190,19 @@ impl ApiError {
             errors,
         }
     }
+}
+
+/// Whether a failed body read was the body timeout running out (see
+/// `app::read_bodies_in_time`).
+pub fn is_body_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 impl IntoResponse for ApiError {

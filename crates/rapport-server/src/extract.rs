@@ -2,11 +2,12 @@
 //! strings name the field at fault, unknown path ids are 404s, and `Auth`
 //! resolves the bearer token to who is asking.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
+use futures::StreamExt;
 use rapport_core::agent::Principal;
 use rapport_core::ids::AgentId;
 use rapport_core::store::StoreError;
@@ -37,12 +38,68 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(state.json_body_limit)
+            } else if crate::error::is_body_timeout(&rejection) {
+                ApiError::RequestTimeout
             } else {
                 ApiError::BadRequest(rejection.body_text())
             }
         })?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// The `Content-Length` a request declares, if any.
+pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// How much more of a refused body is read (and dropped) before the answer,
+/// so a client still sending sees the answer rather than a reset
+/// connection. The body timeout bounds the time it takes.
+pub const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// Reads and drops up to [`DRAIN_LIMIT`] more bytes of a body.
+pub async fn drain<S, E>(chunks: &mut S)
+where
+    S: futures::Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let mut dropped = 0;
+    while dropped < DRAIN_LIMIT {
+        match chunks.next().await {
+            Some(Ok(chunk)) => dropped += chunk.len(),
+            _ => return,
+        }
+    }
+}
+
+/// Reads a whole raw body (not JSON) of at most `limit` bytes: 413 beyond
+/// (without keeping any of it when `Content-Length` says so already), 408
+/// when it does not arrive in time. Never holds more than `limit` bytes.
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let mut chunks = body.into_data_stream();
+    if declared_length(headers).is_some_and(|length| length > limit as u64) {
+        drain(&mut chunks).await;
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let mut read = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|err| {
+            if crate::error::is_body_timeout(&err) {
+                ApiError::RequestTimeout
+            } else {
+                ApiError::BadRequest(format!("the body could not be read: {err}"))
+            }
+        })?;
+        if read.len() + chunk.len() > limit {
+            drain(&mut chunks).await;
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        read.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(read))
 }
 
 /// Deserialises a JSON object, turning serde's error into a field problem.

@@ -16,6 +16,7 @@ pub mod credentials;
 pub mod email;
 pub mod error;
 pub mod extract;
+pub mod http_server;
 pub mod limits;
 pub mod live;
 pub mod openapi;
@@ -27,7 +28,8 @@ use std::future::Future;
 
 pub use app::AppState;
 
-/// Serves the app on an already-bound listener until `shutdown` resolves.
+/// Serves the app on an already-bound listener until `shutdown` resolves,
+/// within the connection cap and read timeouts of [`http_server`].
 /// Stopping takes two steps: live sockets are told goodbye (1001) at once,
 /// then the requests in flight finish. Tests bind port 0 and call this.
 pub async fn serve(
@@ -36,11 +38,5 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = app::router(state.clone());
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            state.begin_shutdown();
-        })
-        .await
+    http_server::serve(listener, state, router, shutdown).await
 }

@@ -3,7 +3,7 @@
 //! shares, so an annotation lists only what is particular to its handler.
 //!
 //! [`finish`] adds the responses the extractors and layers give on any
-//! route (401 without credentials, 400/413/415/422 for a JSON body, 422 for
+//! route (401 without credentials, 400/408/413/415/422 for a JSON body, 422 for
 //! a bad query, 404 for an unknown id, 429 from the widget's limits) and
 //! the links from each create to the reads and updates of what it made,
 //! which clients (and schemathesis's stateful tests) follow.
@@ -202,6 +202,12 @@ const NOT_FOUND: Common = Common {
     description: "Nothing with that id in this workspace",
     header: None,
 };
+const REQUEST_TIMEOUT: Common = Common {
+    status: "408",
+    name: "RequestTimeout",
+    description: "The body did not arrive within the server's body timeout",
+    header: None,
+};
 const PAYLOAD_TOO_LARGE: Common = Common {
     status: "413",
     name: "PayloadTooLarge",
@@ -227,11 +233,12 @@ const TOO_MANY_REQUESTS: Common = Common {
     header: Some(("Retry-After", "Seconds to wait before trying again")),
 };
 
-const COMMON: [Common; 8] = [
+const COMMON: [Common; 9] = [
     BAD_REQUEST,
     UNAUTHORIZED,
     FORBIDDEN,
     NOT_FOUND,
+    REQUEST_TIMEOUT,
     PAYLOAD_TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
     VALIDATION,
@@ -362,6 +369,7 @@ fn add_common_responses(operation: &mut Operation, method: HttpMethod, widget: b
         add(&VALIDATION);
     }
     if !body_types.is_empty() {
+        add(&REQUEST_TIMEOUT);
         add(&PAYLOAD_TOO_LARGE);
     }
     if query {

@@ -3,9 +3,9 @@
 //! email, and the unsubscribe page an email links to.
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use lettre::message::header::ContentType;
@@ -19,11 +19,7 @@ use crate::AppState;
 use crate::email::inbound::{InboundError, receive_reply};
 use crate::email::{SendFailure, mailbox};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiPath, Auth};
-
-/// The largest raw email `POST /email/inbound` takes (attachments included;
-/// only the text is kept).
-pub const INBOUND_BODY_LIMIT: usize = 25 * 1024 * 1024;
+use crate::extract::{ApiJson, ApiPath, Auth, read_body};
 
 /// Where an inbound reply landed.
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,7 +33,8 @@ pub struct InboundReply {
 
 /// Takes one raw email (RFC 5322, as `message/rfc822`) sent to a reply
 /// address of this workspace and adds its text, without the quoted history,
-/// to the conversation as the contact's message.
+/// to the conversation as the contact's message. The email may be as large
+/// as `inbound_email_limit` (attachments included; only the text is kept).
 #[utoipa::path(post, path = "/email/inbound", tag = "email", security(("bearer" = [])),
     request_body(content = String, content_type = "message/rfc822", description = "The raw email"),
     responses(
@@ -48,8 +45,10 @@ pub struct InboundReply {
 pub async fn inbound(
     State(state): State<AppState>,
     Auth(principal): Auth,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<(StatusCode, Json<InboundReply>), ApiError> {
+    let body = read_body(&headers, body, state.inbound_email_limit).await?;
     match receive_reply(&state, &body, &[], Some(principal.workspace_id)).await {
         Ok(stored) => Ok((
             StatusCode::CREATED,

@@ -78,10 +78,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::get_workspace, settings::update_workspace))
         .routes(routes!(settings::rotate_identity_secret))
         .routes(routes!(settings::set_presence))
-        // Raw emails may carry attachments: a larger body than JSON's.
-        .merge(OpenApiRouter::new().routes(routes!(email::inbound)).layer(
-            axum::extract::DefaultBodyLimit::max(email::INBOUND_BODY_LIMIT),
-        ))
+        // Raw emails may carry attachments: read to `inbound_email_limit`.
+        .routes(routes!(email::inbound))
         .routes(routes!(email::send_test))
 }
 

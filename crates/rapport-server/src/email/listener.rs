@@ -10,10 +10,9 @@
 //! and per client (IPv6 by /64) to caps beyond which a client gets 421.
 //! Commands are parsed by `smtp-proto`, which also undoes dot-stuffing.
 
-use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rapport_core::email::parse_reply_address;
@@ -28,7 +27,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 
 use super::inbound::{InboundError, receive_reply, verified_target};
 use crate::AppState;
-use crate::client_addr::rate_key;
+use crate::client_addr::ClientCounts;
 use crate::config::Config;
 
 /// The longest command line, CRLF included (RFC 5321 4.5.3.1.4-6).
@@ -54,7 +53,8 @@ pub struct SmtpLimits {
     pub idle_timeout: Duration,
     /// The most one connection may last.
     pub session_timeout: Duration,
-    /// The largest message (after dot-unstuffing), as on the HTTP route.
+    /// The largest message (after dot-unstuffing), as on the HTTP route
+    /// (`inbound_email_limit`).
     pub max_message_bytes: usize,
 }
 
@@ -65,7 +65,7 @@ impl SmtpLimits {
             max_connections_per_ip: config.smtp_max_connections_per_ip.max(1),
             idle_timeout: Duration::from_secs(config.smtp_idle_timeout_seconds.max(1)),
             session_timeout: Duration::from_secs(config.smtp_session_timeout_seconds.max(1)),
-            max_message_bytes: crate::api::email::INBOUND_BODY_LIMIT,
+            max_message_bytes: config.inbound_email_limit.max(1),
         }
     }
 }
@@ -159,44 +159,6 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 /// a fresh socket's send buffer is empty, so the write cannot block.
 fn refuse(stream: &TcpStream, reply: &str) {
     let _ = stream.try_write(reply.as_bytes());
-}
-
-/// Open connections per client key (`rate_key`: IPv6 by /64).
-#[derive(Default)]
-struct ClientCounts(Mutex<HashMap<IpAddr, usize>>);
-
-/// One connection's place in [`ClientCounts`], given back on drop.
-struct ClientSlot {
-    counts: Arc<ClientCounts>,
-    key: IpAddr,
-}
-
-impl ClientCounts {
-    fn take(self: &Arc<Self>, ip: IpAddr, cap: usize) -> Option<ClientSlot> {
-        let key = rate_key(ip);
-        let mut counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = counts.entry(key).or_default();
-        if *count >= cap {
-            return None;
-        }
-        *count += 1;
-        Some(ClientSlot {
-            counts: self.clone(),
-            key,
-        })
-    }
-}
-
-impl Drop for ClientSlot {
-    fn drop(&mut self) {
-        let mut counts = self.counts.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = counts.get_mut(&self.key) {
-            *count -= 1;
-            if *count == 0 {
-                counts.remove(&self.key);
-            }
-        }
-    }
 }
 
 /// How a session ends early.

@@ -2,7 +2,8 @@
 //! `GET /widget/v1/live`.
 //!
 //! Protocol (JSON text frames):
-//! - client, first, within 10 s: `{"type": "hello", "after": 123, ...}`
+//! - client, first, within `live_hello_timeout_seconds` (5 s by default):
+//!   `{"type": "hello", "after": 123, ...}`
 //!   with `"token": "rpt_..."` (scripts) or the sign-in cookie (the Inbox),
 //!   or `"session": "wst_..."` (a messenger). `after` is the last position
 //!   the client saw; omit it to start from now.
@@ -20,6 +21,7 @@
 //! A client that reconnects sends the last `seq` it saw and receives
 //! everything it missed.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -37,12 +39,11 @@ use tokio::sync::watch;
 use super::Live;
 use crate::AppState;
 use crate::api::widget::Authors;
+use crate::client_addr::ClientIp;
 use crate::credentials::hash_token;
 use crate::error::ApiError;
 use crate::extract::{SESSION_COOKIE, cookie};
 
-/// How long a new socket may take to say hello.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pings keep idle connections (and the proxies between) alive...
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// ...and a peer silent for this long is gone.
@@ -142,6 +143,7 @@ impl Peer {
 /// `GET /api/v1/live`: an Inbox tab (or a script with an API token).
 pub async fn inbox_live(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -150,7 +152,7 @@ pub async fn inbox_live(
     let cookie = cookie(&headers, SESSION_COOKIE)
         .filter(|_| same_origin(&headers))
         .map(str::to_owned);
-    accept(state, upgrade, move |state, hello| async move {
+    accept(state, upgrade, client, move |state, hello| async move {
         let credential = match (hello.token, cookie) {
             (Some(token), _) => Credential::Token(hash_token(&token)),
             (None, Some(cookie)) => Credential::Cookie(hash_token(&cookie)),
@@ -170,8 +172,12 @@ pub async fn inbox_live(
 }
 
 /// `GET /widget/v1/live`: a visitor's messenger.
-pub async fn widget_live(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
-    accept(state, upgrade, |state, hello| async move {
+pub async fn widget_live(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    accept(state, upgrade, client, |state, hello| async move {
         let session = hash_token(&hello.session.ok_or(StoreError::NotFound)?);
         let (workspace, contact) = state
             .store
@@ -190,19 +196,34 @@ struct Hello {
     after: Option<i64>,
 }
 
-/// Upgrades (within the connection cap), waits for hello, identifies the
+/// Upgrades (within the connection cap, and the cap on sockets one client
+/// may hold before they say who they are), waits for hello, identifies the
 /// peer with `identify`, then streams until either side stops.
-fn accept<F, Fut>(state: AppState, upgrade: WebSocketUpgrade, identify: F) -> Response
+fn accept<F, Fut>(
+    state: AppState,
+    upgrade: WebSocketUpgrade,
+    client: IpAddr,
+    identify: F,
+) -> Response
 where
     F: FnOnce(AppState, Hello) -> Fut + Send + 'static,
     Fut: Future<Output = Result<(Peer, Credential), StoreError>> + Send,
 {
+    // Anyone can open sockets and never say hello: one client's are capped,
+    // so they cannot take the whole `max_connections`.
+    let Some(unidentified) = state
+        .unidentified_sockets
+        .take(client, state.max_unidentified_sockets_per_ip)
+    else {
+        tracing::debug!(%client, "refused a socket: too many unidentified from this client");
+        return ApiError::TooManyRequests.into_response();
+    };
     let Some(permit) = state.hub.admit() else {
         return ApiError::TooManyRequests.into_response();
     };
     configure(upgrade).on_upgrade(move |mut socket| async move {
         let _permit = permit;
-        let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_frame(&mut socket)).await {
+        let hello = match tokio::time::timeout(state.hello_timeout, next_frame(&mut socket)).await {
             Ok(Some(ClientFrame::Hello {
                 token,
                 session,
@@ -215,7 +236,9 @@ where
             _ => return refuse(socket, "say hello first: {\"type\": \"hello\", ...}").await,
         };
         let after = hello.after;
-        let (peer, credential) = match identify(state.clone(), hello).await {
+        let identified = identify(state.clone(), hello).await;
+        drop(unidentified);
+        let (peer, credential) = match identified {
             Ok(identified) => identified,
             Err(StoreError::NotFound) => return refuse_credentials(socket).await,
             Err(err) => {

@@ -7,3 +7,4 @@
 mod bounds;
 mod edges;
 mod identity;
+mod limits;
