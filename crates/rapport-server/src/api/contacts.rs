@@ -42,7 +42,7 @@ pub struct ContactRequest {
     #[schema(value_type = Object)]
     pub props: BTreeMap<String, Json_>,
     /// Property operations, applied after `props`, in order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::object::list")]
     pub ops: Vec<PropOpInput>,
 }
 

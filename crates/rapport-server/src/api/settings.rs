@@ -90,6 +90,7 @@ pub struct WorkspaceUpdate {
     pub identity_verification: Option<bool>,
     /// Origins whose pages may embed the widget; empty allows any.
     pub allowed_origins: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::extract::object::optional")]
     pub email: Option<EmailUpdate>,
     /// Only owners and admins may create bulk sends.
     pub bulk_sends_admins_only: Option<bool>,
