@@ -82,7 +82,7 @@ pub async fn get_workspace(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceUpdate {
-    #[schema(schema_with = crate::openapi::text::up_to_120_or_null)]
+    #[schema(schema_with = crate::openapi::text::line_up_to_120_or_null)]
     pub name: Option<String>,
     /// Enforce `user_hash` on widgets that name a `user_id` or an `email`
     /// as their identity (on by default). Turning it off lets anyone who
