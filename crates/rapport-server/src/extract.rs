@@ -127,6 +127,58 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// For `#[serde(deserialize_with)]` on a nested struct field: serde's derive
+/// takes a struct from an array of its fields in order as well as from an
+/// object, and the API offers only the object (`"email": [null, null]` is
+/// refused, as a top-level array is by [`parse_json`]). Errors keep their
+/// path: the object's fields are read from the same map access.
+pub mod object {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserialize, Deserializer, MapAccess, Visitor, value::MapAccessDeserializer};
+
+    struct Object<T>(T);
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct ObjectVisitor<T>(PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+                type Value = Object<T>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                    T::deserialize(MapAccessDeserializer::new(map)).map(Object)
+                }
+            }
+            deserializer.deserialize_map(ObjectVisitor(PhantomData))
+        }
+    }
+
+    /// A struct, from an object only.
+    pub fn required<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        Object::deserialize(deserializer).map(|o| o.0)
+    }
+
+    /// An optional struct, from an object or `null` (with `#[serde(default)]`
+    /// for a field left out).
+    pub fn optional<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Option<T>, D::Error> {
+        Option::<Object<T>>::deserialize(deserializer).map(|o| o.map(|o| o.0))
+    }
+
+    /// A list of structs, each from an object.
+    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<T>, D::Error> {
+        Vec::<Object<T>>::deserialize(deserializer).map(|v| v.into_iter().map(|o| o.0).collect())
+    }
+}
+
 /// A query string, with the parameter at fault named on error. A parameter
 /// given empty (`?sort=`) is the same as one left out, as forms send them.
 pub struct ApiQuery<T>(pub T);
@@ -285,7 +337,10 @@ mod tests {
     #[allow(dead_code)]
     struct Body {
         name: String,
+        #[serde(default, deserialize_with = "object::optional")]
         inner: Option<Inner>,
+        #[serde(default, deserialize_with = "object::list")]
+        items: Vec<Inner>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -324,6 +379,20 @@ mod tests {
     #[test]
     fn a_body_is_an_object_not_an_array_of_its_fields() {
         assert_eq!(fields(problem(r#" ["a", null]"#)), ["body"]);
+        // Nor is a nested one, alone or in a list.
+        assert_eq!(fields(problem(r#"{"name": "a", "inner": [1]}"#)), ["inner"]);
+        assert_eq!(
+            fields(problem(r#"{"name": "a", "items": [{"count": 1}, [2]]}"#)),
+            ["items[1]"]
+        );
+        let body: Body =
+            parse_json(br#"{"name": "a", "inner": null, "items": [{"count": 1}]}"#).unwrap();
+        assert!(body.inner.is_none());
+        assert_eq!(body.items.len(), 1);
+        assert_eq!(
+            fields(problem(r#"{"name": "a", "items": [{"count": "x"}]}"#)),
+            ["items[0].count"]
+        );
     }
 
     #[derive(Debug, Deserialize, PartialEq)]

@@ -35,6 +35,8 @@ pub struct AudienceRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkSendRequest {
+    #[serde(deserialize_with = "crate::extract::object::required")]
+    #[schema(schema_with = crate::openapi::fields::audience)]
     pub audience: AudienceRequest,
     /// The message, with snippet tags: `Hi {{ user.name | default("there") }}`.
     #[schema(schema_with = crate::openapi::text::message)]

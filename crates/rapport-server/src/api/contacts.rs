@@ -32,17 +32,18 @@ pub struct ContactRequest {
     pub user_id: Option<String>,
     #[schema(schema_with = crate::openapi::text::email_or_null)]
     pub email: Option<String>,
-    #[schema(schema_with = crate::openapi::text::up_to_255_or_null)]
+    #[schema(schema_with = crate::openapi::text::line_up_to_255_or_null)]
     pub name: Option<String>,
     #[schema(schema_with = crate::openapi::text::up_to_64_or_null)]
     pub phone: Option<String>,
     /// Custom properties: string, number, boolean, RFC 3339 date-time, or a
     /// list of strings; `null` removes one.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::openapi::fields::props)]
     pub props: BTreeMap<String, Json_>,
     /// Property operations, applied after `props`, in order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::object::list")]
+    #[schema(schema_with = crate::openapi::fields::ops)]
     pub ops: Vec<PropOpInput>,
 }
 
@@ -159,9 +160,21 @@ pub async fn add_tag(
     set_tag(&state, &principal, id, &body.tag, true).await
 }
 
+/// `DELETE /contacts/{id}/tags/{tag}`'s path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct TagPath {
+    id: ContactId,
+    /// 1 to 64 printable characters.
+    #[param(schema_with = crate::openapi::fields::tag)]
+    tag: String,
+}
+
 #[utoipa::path(delete, path = "/contacts/{id}/tags/{tag}", tag = "contacts", security(("bearer" = [])),
-    params(("id" = ContactId, Path), ("tag" = String, Path)),
-    responses((status = 200, body = Tags), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    params(TagPath),
+    responses((status = 200, body = Tags), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a tag: 1 to 64 printable characters", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove_tag(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -233,6 +246,7 @@ pub struct TimelineParams {
     /// Comma-separated activity kinds (`message`, `emailed`, `not_emailed`,
     /// `event`, `conversation_started`, `status_changed`, `assigned`,
     /// `bulk_send_received`, ...); default all.
+    #[param(schema_with = crate::openapi::fields::timeline_kinds)]
     pub kinds: Option<String>,
     /// How many entries, 1 to 100 (default 25).
     #[param(minimum = 1, maximum = 100)]
@@ -301,7 +315,7 @@ pub fn parse_event(name: String, params: Option<Json_>) -> Result<(String, Json_
 }
 
 /// The activity kinds a timeline can be narrowed to.
-const TIMELINE_KINDS: &[&str] = &[
+pub const TIMELINE_KINDS: &[&str] = &[
     "contact_created",
     "event",
     "conversation_started",

@@ -31,13 +31,14 @@ pub struct ListParams {
     /// open, snoozed or closed.
     pub status: Option<ConversationStatus>,
     /// An agent id, `me`, or `unassigned`.
+    #[param(schema_with = crate::openapi::fields::assignee)]
     pub assignee: Option<String>,
     /// Only this contact's conversations.
     #[param(value_type = Option<String>, format = Uuid)]
     pub contact_id: Option<ContactId>,
     /// `newest` (latest activity first, the default) or `waiting` (the
     /// contacts who have waited longest for the team first).
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::openapi::fields::conversation_sort)]
     pub sort: Option<ConversationSort>,
     /// How many conversations, 1 to 100 (default 25).
     #[param(minimum = 1, maximum = 100)]

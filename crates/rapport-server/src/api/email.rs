@@ -85,7 +85,8 @@ pub async fn inbound(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestEmailRequest {
-    /// Where to send it; default the signed-in member's address.
+    /// Where to send it; empty or left out: the signed-in member's address.
+    #[schema(schema_with = crate::openapi::fields::email_or_empty)]
     pub to: Option<String>,
 }
 

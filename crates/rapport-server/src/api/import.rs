@@ -383,8 +383,20 @@ fn ndjson(value: &Json_) -> Bytes {
     Bytes::from(line)
 }
 
+/// The body of an import, as documented: CSV text whose header row the
+/// handler checks before reading any row.
+pub struct CsvImport;
+
+impl utoipa::PartialSchema for CsvImport {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        crate::openapi::fields::csv().into()
+    }
+}
+
+impl utoipa::ToSchema for CsvImport {}
+
 #[utoipa::path(post, path = "/contacts/import", tag = "people", security(("bearer" = [])),
-    request_body(content = String, content_type = "text/csv",
+    request_body(content = inline(CsvImport), content_type = "text/csv",
         description = "A header row (user_id, email, name, phone, tags, system or custom properties), then one contact per row"),
     responses(
         (status = 200, description = "JSON lines: `error` (line, field, message; a row longer than 64 KiB or of more than 2,000 cells is skipped as an error of field `row`; an upload cut short by the size limit or the body timeout ends with an error of field `body`), `progress`, and a final `done` with the totals", content_type = "application/x-ndjson"),

@@ -78,8 +78,10 @@ pub struct SearchRequest {
     /// A saved segment, in place of `filter`.
     pub segment_id: Option<SegmentId>,
     /// `last_seen_at` (default), `first_seen_at`, `name` or `created_at`.
+    #[schema(schema_with = crate::openapi::fields::contact_sort_or_null)]
     pub sort: Option<String>,
     /// `desc` (default) or `asc`.
+    #[schema(schema_with = crate::openapi::fields::order_or_null)]
     pub order: Option<String>,
     /// 0 to 100 (default 50); 0 answers only the count.
     #[schema(maximum = 100)]
@@ -95,7 +97,11 @@ pub struct SearchParams {
     /// A filter tree as JSON (URL-encoded).
     pub filter: Option<String>,
     pub segment_id: Option<SegmentId>,
+    /// `last_seen_at` (default), `first_seen_at`, `name` or `created_at`.
+    #[param(schema_with = crate::openapi::fields::contact_sort)]
     pub sort: Option<String>,
+    /// `desc` (default) or `asc`.
+    #[param(schema_with = crate::openapi::fields::order)]
     pub order: Option<String>,
     /// 0 to 100 (default 50); 0 answers only the count.
     #[param(maximum = 100)]
@@ -327,10 +333,22 @@ pub async fn schema(
 /// A segment to save: a name and a filter.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct NewSegment {
+    #[schema(schema_with = crate::openapi::text::up_to_100)]
+    pub name: String,
+    /// A filter tree (see docs/people.md).
+    #[schema(value_type = Object)]
+    pub filter: Json_,
+}
+
+/// A change to a segment; fields left out (or `null`) keep their value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SegmentRequest {
     #[schema(schema_with = crate::openapi::text::up_to_100_or_null)]
     pub name: Option<String>,
-    #[schema(value_type = Object)]
+    /// A filter tree (see docs/people.md).
+    #[schema(value_type = Option<Object>)]
     pub filter: Option<Json_>,
 }
 
@@ -350,13 +368,13 @@ pub async fn list_segments(
 }
 
 #[utoipa::path(post, path = "/segments", tag = "people", security(("bearer" = [])),
-    request_body = SegmentRequest,
+    request_body = NewSegment,
     responses((status = 201, body = Segment), (status = 409, description = "A segment has that name", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_segment(
     State(state): State<AppState>,
     Auth(principal): Auth,
-    ApiJson(body): ApiJson<SegmentRequest>,
+    ApiJson(body): ApiJson<NewSegment>,
 ) -> Result<(StatusCode, Json<Segment>), ApiError> {
     let now = state.clock.now();
     let segment = Segment {
@@ -367,7 +385,11 @@ pub async fn create_segment(
         created_at: now,
         updated_at: now,
     };
-    let segment = save(&state, segment, body, true).await?;
+    let body = SegmentRequest {
+        name: Some(body.name),
+        filter: Some(body.filter),
+    };
+    let segment = save(&state, segment, body).await?;
     Ok((StatusCode::CREATED, Json(segment)))
 }
 
@@ -386,25 +408,14 @@ pub async fn update_segment(
         .segment(principal.workspace_id, id)
         .await
         .map_err(or_not_found("segment"))?;
-    save(&state, segment, body, false).await.map(Json)
+    save(&state, segment, body).await.map(Json)
 }
 
 async fn save(
     state: &AppState,
     mut segment: Segment,
     body: SegmentRequest,
-    new: bool,
 ) -> Result<Segment, ApiError> {
-    if new && (body.name.is_none() || body.filter.is_none()) {
-        return Err(ApiError::field(
-            if body.name.is_none() {
-                "name"
-            } else {
-                "filter"
-            },
-            "is needed",
-        ));
-    }
     if let Some(name) = &body.name {
         segment.name = non_empty_text(name, 100).map_err(|e| ApiError::field("name", e))?;
     }
@@ -469,8 +480,19 @@ pub struct PropertySettingUpdate {
     pub messenger_writable: Option<bool>,
 }
 
+/// `PUT /people/properties/{name}`'s path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct PropertyPath {
+    /// The property's name: 1 to 64 letters, digits, `_` or `-`, not a
+    /// system property's.
+    #[param(schema_with = crate::openapi::fields::prop_name)]
+    name: String,
+}
+
 #[utoipa::path(put, path = "/people/properties/{name}", tag = "people", security(("bearer" = [])),
-    params(("name" = String, Path, description = "The property's name")),
+    params(PropertyPath),
     request_body = PropertySettingUpdate,
     responses((status = 200, body = PropertySetting),
         (status = 403, body = Problem, content_type = "application/problem+json"),

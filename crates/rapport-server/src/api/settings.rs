@@ -82,7 +82,7 @@ pub async fn get_workspace(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceUpdate {
-    #[schema(schema_with = crate::openapi::text::up_to_120_or_null)]
+    #[schema(schema_with = crate::openapi::text::line_up_to_120_or_null)]
     pub name: Option<String>,
     /// Enforce `user_hash` on widgets that name a `user_id` or an `email`
     /// as their identity (on by default). Turning it off lets anyone who
@@ -90,6 +90,7 @@ pub struct WorkspaceUpdate {
     pub identity_verification: Option<bool>,
     /// Origins whose pages may embed the widget; empty allows any.
     pub allowed_origins: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::extract::object::optional")]
     pub email: Option<EmailUpdate>,
     /// Only owners and admins may create bulk sends.
     pub bulk_sends_admins_only: Option<bool>,

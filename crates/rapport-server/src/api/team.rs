@@ -58,9 +58,10 @@ pub async fn list_agents(
 pub struct CreateAgentRequest {
     #[schema(schema_with = crate::openapi::text::email)]
     pub email: String,
-    #[schema(schema_with = crate::openapi::text::up_to_120)]
+    #[schema(schema_with = crate::openapi::text::line_up_to_120)]
     pub name: String,
     /// `admin` or `agent` (a workspace has one owner).
+    #[schema(schema_with = crate::openapi::fields::new_member_role)]
     pub role: Role,
     /// Their first password, at least 8 characters.
     #[schema(min_length = 8, max_length = 1024)]
@@ -71,7 +72,8 @@ pub struct CreateAgentRequest {
     request_body = CreateAgentRequest,
     responses((status = 201, body = Agent), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already a member", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many password hashes queued; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_agent(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -264,7 +266,8 @@ pub async fn remove_agent(
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
-    /// At least 8 characters.
+    /// 8 to 1024 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub new_password: String,
 }
 

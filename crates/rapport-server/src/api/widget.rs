@@ -81,10 +81,11 @@ pub struct BootRequest {
     /// team, never used to find the contact.
     #[schema(schema_with = crate::openapi::text::email_or_null)]
     pub email: Option<String>,
-    #[schema(schema_with = crate::openapi::text::up_to_255_or_null)]
+    #[schema(schema_with = crate::openapi::text::line_up_to_255_or_null)]
     pub name: Option<String>,
+    /// Properties an admin lets the messenger set (Settings > Properties).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::openapi::fields::props)]
     pub props: BTreeMap<String, Json_>,
 }
 
@@ -690,10 +691,11 @@ pub async fn track(
 pub struct VisitorUpdate {
     #[schema(schema_with = crate::openapi::text::email_or_null)]
     pub email: Option<String>,
-    #[schema(schema_with = crate::openapi::text::up_to_255_or_null)]
+    #[schema(schema_with = crate::openapi::text::line_up_to_255_or_null)]
     pub name: Option<String>,
+    /// Properties an admin lets the messenger set (Settings > Properties).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::openapi::fields::props)]
     pub props: BTreeMap<String, Json_>,
 }
 
@@ -724,7 +726,9 @@ pub async fn update(
     Ok(Json((&contact).into()))
 }
 
-#[utoipa::path(post, path = "/shutdown", tag = "widget", security(("bearer" = [])),
+#[utoipa::path(post, path = "/shutdown", tag = "widget", operation_id = "widget_shutdown",
+    // Without a session there is nothing to end: also a 204.
+    security((), ("widget_session" = [])),
     responses((status = 204, description = "The session is over; boot again for a new visitor")))]
 /// Ends the visitor's session (the host page's `Rapport('shutdown')`, e.g.
 /// when its user signs out): the token stops working at once.
