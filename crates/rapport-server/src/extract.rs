@@ -109,6 +109,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.trim_ascii_start().first() == Some(&b'[') {
         return Err(ApiError::field("body", "must be a JSON object"));
     }
+    if has_escaped_nul(bytes) {
+        return Err(nul_problem(bytes));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -125,6 +128,56 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
     Ok(value)
+}
+
+/// Whether a JSON text holds the escape `\u0000` (raw NUL bytes are not
+/// valid JSON). PostgreSQL can store U+0000 neither in text nor in JSON, so
+/// it is refused on every backend alike, before anything is read.
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    let mut backslashes = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if b == b'u' && backslashes % 2 == 1 && bytes[i + 1..].starts_with(b"0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
+}
+
+/// A 422 naming where the NUL character is (found on the slow path only).
+fn nul_problem(bytes: &[u8]) -> ApiError {
+    fn find(value: &serde_json::Value, path: String) -> Option<String> {
+        match value {
+            serde_json::Value::String(text) => text.contains('\0').then_some(path),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| find(v, format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+                let at = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                if k.contains('\0') {
+                    Some(at)
+                } else {
+                    find(v, at)
+                }
+            }),
+            _ => None,
+        }
+    }
+    let field = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|value| find(&value, String::new()))
+        .filter(|path| !path.is_empty())
+        .unwrap_or_else(|| "body".to_owned());
+    ApiError::field(&field, "may not contain the NUL character (U+0000)")
 }
 
 /// For `#[serde(deserialize_with)]` on a nested struct field: serde's derive
@@ -188,6 +241,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
+        // U+0000 is refused everywhere (see `has_escaped_nul`), escaped
+        // JSON inside a parameter (`filter=`) included.
+        if let Some((name, _)) = form_urlencoded::parse(query.as_bytes())
+            .find(|(_, value)| value.contains('\0') || has_escaped_nul(value.as_bytes()))
+        {
+            return Err(ApiError::field(
+                &name,
+                "may not contain the NUL character (U+0000)",
+            ));
+        }
         let given: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(
                 form_urlencoded::parse(query.as_bytes()).filter(|(_, value)| !value.is_empty()),
@@ -210,6 +273,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::NotFound("no such resource".into()));
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(value)| ApiPath(value))
@@ -425,6 +491,18 @@ mod tests {
             query("/x?limit=many").await,
             Err(ApiError::Validation(_))
         ));
+    }
+
+    #[test]
+    fn the_nul_character_is_refused_where_it_is() {
+        assert_eq!(fields(problem(r#"{"name": "a\u0000b"}"#)), ["name"]);
+        assert_eq!(
+            fields(problem(r#"{"name": "a", "inner": {"count": "\u0000"}}"#)),
+            ["inner.count"]
+        );
+        // An escaped backslash before "u0000" is plain text.
+        assert!(!has_escaped_nul(br#"{"name": "a\\u0000"}"#));
+        assert!(has_escaped_nul(br#"{"name": "a\\\u0000"}"#));
     }
 
     #[test]

@@ -26,6 +26,7 @@ both_backends!(
     a_flood_of_sign_ins_keeps_memory_flat,
     racing_first_visits_set_up_exactly_one_workspace,
     a_job_that_panics_fails_alone_and_the_worker_goes_on,
+    the_nul_character_is_refused_alike_on_both_databases,
 );
 
 /// `{"or": [n × {"and": []}]}`: no conditions at all, only groups.
@@ -496,4 +497,45 @@ async fn a_job_that_panics_fails_alone_and_the_worker_goes_on(backend: Backend) 
     assert_eq!(f.run_jobs().await, 0);
     assert_eq!(sink.emails().len(), 1);
     assert_eq!(f.app.get("/healthz").await.status, StatusCode::OK);
+}
+
+/// PostgreSQL stores U+0000 neither in text nor in JSON: it is refused on
+/// every backend alike, naming the field, before anything is written.
+async fn the_nul_character_is_refused_alike_on_both_databases(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let before = app.get("/api/v1/contacts").await.body["data"].clone();
+    for (body, field) in [
+        (r#"{"user_id": "u\u0000"}"#, "user_id"),
+        (
+            r#"{"user_id": "u1", "props": {"plan": ["a\u0000"]}}"#,
+            "props.plan[0]",
+        ),
+    ] {
+        let reply = app
+            .post_raw("/api/v1/contacts", "application/json", body)
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.body
+        );
+        assert_eq!(reply.error_fields(), [field]);
+    }
+    let filtered = app
+        .get("/api/v1/contacts?filter=%7B%22and%22%3A%5B%5D%7D%00")
+        .await;
+    assert_eq!(filtered.error_fields(), ["filter"]);
+    assert_eq!(app.get("/api/v1/contacts").await.body["data"], before);
+    // An escaped backslash before "u0000" is ordinary text.
+    let plain = app
+        .post_raw(
+            "/api/v1/contacts",
+            "application/json",
+            r#"{"user_id": "u\\u0000"}"#,
+        )
+        .await;
+    assert_eq!(plain.status, StatusCode::CREATED, "{}", plain.body);
 }
