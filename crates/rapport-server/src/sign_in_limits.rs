@@ -3,44 +3,16 @@
 //! minute. Over either is a 429 with `Retry-After`. Password hashes are
 //! bounded separately (`credentials::PasswordHashing`).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::AppState;
 use crate::client_addr::rate_key;
 use crate::config::Config;
-
-/// The client as the sign-in limits key it: its address (from a trusted
-/// proxy's `X-Forwarded-For`, see `client_addr`), IPv6 by /64.
-pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
-    Some(rate_key(crate::client_addr::client_ip(
-        &parts.headers,
-        peer,
-        &state.trusted_proxies,
-    )))
-}
-
-/// The requester's rate key, when the server knows it (see [`client_ip`]).
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(client_ip(parts, state)))
-    }
-}
 
 pub struct SignInLimits {
     per_account: Option<DefaultKeyedRateLimiter<String>>,
@@ -61,13 +33,14 @@ impl SignInLimits {
         limits
     }
 
-    /// Counts one attempt from `ip` (on `account`, when one is named);
-    /// `Err(wait)` when either is over its limit.
-    pub fn check(&self, ip: Option<IpAddr>, account: Option<&str>) -> Result<(), Duration> {
+    /// Counts one attempt from the client at `ip` (keyed as every
+    /// per-client limit is, `client_addr::rate_key`) on `account`, when one
+    /// is named; `Err(wait)` when either is over its limit.
+    pub fn check(&self, ip: IpAddr, account: Option<&str>) -> Result<(), Duration> {
         let now = DefaultClock::default().now();
-        if let (Some(limiter), Some(ip)) = (&self.per_ip, ip) {
+        if let Some(limiter) = &self.per_ip {
             limiter
-                .check_key(&ip)
+                .check_key(&rate_key(ip))
                 .map_err(|over| over.wait_time_from(now))?;
         }
         if let (Some(limiter), Some(account)) = (&self.per_account, account) {

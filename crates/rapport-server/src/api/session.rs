@@ -14,10 +14,10 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::bootstrap::{BootstrapRequest, already_set_up, set_up_first_workspace};
+use crate::client_addr::ClientIp;
 use crate::credentials::{self, hash_token};
 use crate::error::{ApiError, Problem, with_retry_after};
 use crate::extract::{ApiJson, Auth, SESSION_COOKIE, cookie};
-use crate::sign_in_limits::ClientIp;
 
 /// How long a sign-in lasts.
 const SESSION_DAYS: i64 = 30;
