@@ -1,27 +1,18 @@
-//! Rapport's domain, free of I/O: typed ids, contacts, conversations and
-//! messages, the activity log, snippet templates, and the ports (`Store`,
-//! `Bus`, `Clock`) that the store and server crates implement.
+//! Rapport's domain, free of I/O, in three layers:
 //!
-//! Start reading at [`messaging::send_chat_message`]: the one path every chat
-//! message a business sends goes through.
+//! - [`model`]: the data and its rules (contacts, conversations and
+//!   messages, the activity log, snippet templates, filters, jobs);
+//! - [`ports`]: what the domain needs from outside (the store, split by
+//!   role; the live bus; the clock), implemented by the store and server
+//!   crates;
+//! - [`services`]: the operations the server's handlers and jobs call, each
+//!   one write through the ports.
+//!
+//! Start reading at [`services::messages::send_chat_messages`]: the one path
+//! every chat message a business sends goes through.
 
-pub mod activity;
-pub mod agent;
-pub mod bulk;
-pub mod bus;
-pub mod clock;
-pub mod contact;
-pub mod conversation;
-pub mod email;
-pub mod filter;
-pub mod ids;
-pub mod job;
-pub mod messaging;
-pub mod people;
-pub mod store;
-pub mod template;
-pub mod triage;
-pub mod validation;
-pub mod workspace;
+pub mod model;
+pub mod ports;
+pub mod services;
 
-pub use clock::Timestamp;
+pub use model::time::Timestamp;

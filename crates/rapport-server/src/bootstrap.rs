@@ -2,12 +2,12 @@
 //! `rapport admin bootstrap` does (and, later, the first-run page).
 
 use rapport_core::Timestamp;
-use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Role};
-use rapport_core::clock::Clock;
-use rapport_core::ids::{AgentId, TokenId, WorkspaceId};
-use rapport_core::store::{Store, StoreError};
-use rapport_core::validation::{Validator, single_line_text};
-use rapport_core::workspace::{NewWorkspace, Workspace};
+use rapport_core::model::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Role};
+use rapport_core::model::ids::{AgentId, TokenId, WorkspaceId};
+use rapport_core::model::validation::{Validator, single_line_text};
+use rapport_core::model::workspace::{NewWorkspace, Workspace};
+use rapport_core::ports::clock::Clock;
+use rapport_core::ports::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

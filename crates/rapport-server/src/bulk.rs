@@ -1,14 +1,16 @@
 //! The bulk send worker: claims `bulk_send` jobs and sends each a batch of
-//! recipients at a time (see `rapport_core::bulk`), releasing the job
+//! recipients at a time (see `rapport_core::model::bulk`), releasing the job
 //! between batches so a long send never outlives its claim. A send that was
 //! cancelled, or has no one left, is finished and its job removed.
 
 use std::time::Duration;
 
 use rapport_core::Timestamp;
-use rapport_core::bulk::{self, BulkStatus};
-use rapport_core::ids::BulkSendId;
-use rapport_core::store::{ClaimedJob, StoreError};
+use rapport_core::model::bulk::BulkStatus;
+use rapport_core::model::ids::BulkSendId;
+use rapport_core::model::job::ClaimedJob;
+use rapport_core::ports::store::StoreError;
+use rapport_core::services::bulk_sends as bulk;
 
 use crate::{AppState, containment};
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use rapport_core::clock::SystemClock;
+use rapport_core::ports::clock::SystemClock;
 
 use crate::bootstrap::{BootstrapRequest, bootstrap_workspace};
 use crate::config::{Config, Overrides};

@@ -7,7 +7,8 @@ use std::panic::AssertUnwindSafe;
 
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
-use rapport_core::store::{ClaimedJob, StoreError};
+use rapport_core::model::job::ClaimedJob;
+use rapport_core::ports::store::StoreError;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::AppState;

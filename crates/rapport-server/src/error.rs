@@ -4,10 +4,10 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rapport_core::messaging::SendError;
-use rapport_core::store::StoreError;
-use rapport_core::template::TemplateError;
-use rapport_core::validation::ValidationError;
+use rapport_core::model::template::TemplateError;
+use rapport_core::model::validation::ValidationError;
+use rapport_core::ports::store::StoreError;
+use rapport_core::services::SendError;
 use serde::Serialize;
 use utoipa::ToSchema;
 

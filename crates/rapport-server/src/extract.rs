@@ -8,9 +8,9 @@ use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use futures::StreamExt;
-use rapport_core::agent::Principal;
-use rapport_core::ids::AgentId;
-use rapport_core::store::StoreError;
+use rapport_core::model::agent::Principal;
+use rapport_core::model::ids::AgentId;
+use rapport_core::ports::store::StoreError;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;

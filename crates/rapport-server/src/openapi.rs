@@ -219,7 +219,7 @@ pub mod fields {
         from_json(json!({
             "type": "object",
             "description": "Custom properties: string, number, boolean, RFC 3339 date-time, or a list of strings; `null` removes one. Names are 1 to 64 letters, digits, `_` or `-`.",
-            "maxProperties": rapport_core::contact::MAX_PROPS,
+            "maxProperties": rapport_core::model::contact::MAX_PROPS,
             "propertyNames": {"pattern": PROP_NAME, "not": {"enum": OWN_FIELDS}},
             "additionalProperties": value,
         }))
@@ -260,7 +260,7 @@ pub mod fields {
         from_json(json!({
             "type": "array",
             "description": "Property operations, applied after `props`, in order: `set` and `set_once` take a value, `increment` a number, `append` and `remove` a string or a list of strings, `unset` none.",
-            "maxItems": rapport_core::contact::MAX_PROPS,
+            "maxItems": rapport_core::model::contact::MAX_PROPS,
             "items": items,
         }))
     }
@@ -364,7 +364,7 @@ pub mod fields {
     /// A custom property's name in a path.
     pub fn prop_name() -> Schema {
         from_json(json!({"type": "string", "pattern": PROP_NAME,
-            "not": {"enum": rapport_core::contact::SYSTEM_PROPERTIES.iter().map(|(n, _)| *n).collect::<Vec<_>>()},
+            "not": {"enum": rapport_core::model::contact::SYSTEM_PROPERTIES.iter().map(|(n, _)| *n).collect::<Vec<_>>()},
             "description": "1 to 64 letters, digits, `_` or `-`; not a system property's"}))
     }
 

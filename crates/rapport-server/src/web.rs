@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use rapport_core::store::StoreError;
+use rapport_core::ports::store::StoreError;
 use rust_embed::RustEmbed;
 use serde::Deserialize;
 

@@ -1,4 +1,4 @@
-//! Compiles a checked filter tree (`rapport_core::filter`) to a SQL
+//! Compiles a checked filter tree (`rapport_core::model::filter`) to a SQL
 //! condition on `contacts` with sea-query, for each backend's dialect.
 //! Every value is a bound parameter; identifiers (property names) are bound
 //! too, as JSON paths or keys, never spliced into the text.
@@ -9,9 +9,9 @@
 //! EXISTS, which both planners turn into (anti-)joins.
 
 use rapport_core::Timestamp;
-use rapport_core::contact::{PropType, SYSTEM_PROPERTIES};
-use rapport_core::filter::{EventTest, Filter, PropTest, Scalar};
-use rapport_core::store::{ContactSort, SortValue};
+use rapport_core::model::contact::{PropType, SYSTEM_PROPERTIES};
+use rapport_core::model::filter::{EventTest, Filter, PropTest, Scalar};
+use rapport_core::model::people::{ContactSort, SortValue};
 use sea_query::extension::postgres::PgExpr;
 use sea_query::{Expr, ExprTrait, LikeExpr, Query, SelectStatement};
 use uuid::Uuid;

@@ -16,7 +16,7 @@ pub mod testing;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rapport_core::store::{Store, StoreError};
+use rapport_core::ports::store::{Store, StoreError};
 
 pub use migrations::migrate;
 pub use postgres::PostgresStore;

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use rapport_core::store::StoreError;
+use rapport_core::ports::store::StoreError;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Acquire, SqlSafeStr};
 

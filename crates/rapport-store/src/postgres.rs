@@ -7,6 +7,11 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Pool, Postgres};
 
+use futures::future::BoxFuture;
+use rapport_core::ports::store::StoreError;
+
+use crate::db_err;
+
 type Db = Postgres;
 type Conn = PgConnection;
 type Backend = PostgresStore;
@@ -39,7 +44,11 @@ const TAG_COUNTS: &str =
 /// What a read of rows that the transaction then changes adds.
 const ROW_LOCK: &str = " FOR UPDATE";
 
-include!("shared.rs");
+// The queries both backends share, compiled here for this backend's
+// driver types (and once more in the other backend's file).
+#[allow(clippy::duplicate_mod)]
+#[path = "shared/mod.rs"]
+mod shared;
 
 pub struct PostgresStore {
     pool: Pool<Db>,

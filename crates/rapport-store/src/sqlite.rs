@@ -14,10 +14,14 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Pool, Sqlite};
 
-// `shared.rs` brings the imports both backends use (StoreError, BoxFuture...).
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
+
+use futures::future::BoxFuture;
+use rapport_core::ports::store::StoreError;
+
+use crate::{data_err, db_err};
 
 type Db = Sqlite;
 type Conn = SqliteConnection;
@@ -45,7 +49,11 @@ const TAG_COUNTS: &str = "SELECT t.value AS tag, COUNT(*) AS n FROM contacts c, 
 /// What a read of rows that the transaction then changes adds.
 const ROW_LOCK: &str = "";
 
-include!("shared.rs");
+// The queries both backends share, compiled here for this backend's
+// driver types (and once more in the other backend's file).
+#[allow(clippy::duplicate_mod)]
+#[path = "shared/mod.rs"]
+mod shared;
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use rapport_core::store::Store;
+use rapport_core::ports::store::Store;
 use sqlx::Connection;
 
 use crate::Database;

@@ -3,26 +3,28 @@
 use std::sync::Arc;
 
 use rapport_core::Timestamp;
-use rapport_core::activity::Activity;
-use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Role};
-use rapport_core::contact::{
+use rapport_core::model::activity::Activity;
+use rapport_core::model::activity::NewEvent;
+use rapport_core::model::agent::AgentSession;
+use rapport_core::model::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Role};
+use rapport_core::model::contact::{
     ContactUpsert, ContactUpsertInput, PropType, WIDGET_SESSION_IDLE_MILLIS,
 };
-use rapport_core::conversation::{
+use rapport_core::model::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     ConversationStatus, Message, PartKind,
 };
-use rapport_core::email::{EmailPlan, JOB_KIND as EMAIL_JOB, SkipReason};
-use rapport_core::ids::{
+use rapport_core::model::email::{EmailPlan, JOB_KIND as EMAIL_JOB, SkipReason};
+use rapport_core::model::ids::{
     AgentId, ContactId, ConversationId, JobId, MessageId, TokenId, WorkspaceId,
 };
-use rapport_core::job::NewJob;
-use rapport_core::store::{
-    AgentSession, ClaimedJob, EmailSettlement, NewEvent, NewMessage, Store, StoreError, Stream,
-    TimelineQuery,
+use rapport_core::model::job::ClaimedJob;
+use rapport_core::model::job::NewJob;
+use rapport_core::model::workspace::WorkspaceSettings;
+use rapport_core::model::workspace::{NewWorkspace, Workspace};
+use rapport_core::ports::store::{
+    EmailSettlement, NewMessage, Store, StoreError, Stream, TimelineQuery,
 };
-use rapport_core::workspace::WorkspaceSettings;
-use rapport_core::workspace::{NewWorkspace, Workspace};
 use rapport_store::both_backends;
 use rapport_store::testing::{Backend, TestDatabase};
 use serde_json::json;

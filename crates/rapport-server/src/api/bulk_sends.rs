@@ -3,9 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rapport_core::agent::Principal;
-use rapport_core::bulk::{self, Audience, BulkRequest, BulkSend};
-use rapport_core::ids::{AgentId, BulkSendId, ContactId, SegmentId};
+use rapport_core::model::agent::Principal;
+use rapport_core::model::bulk::{Audience, BulkSend};
+use rapport_core::model::ids::{AgentId, BulkSendId, ContactId, SegmentId};
+use rapport_core::services::bulk_sends::{self, BulkRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use utoipa::ToSchema;
@@ -110,7 +111,7 @@ pub async fn create(
             ));
         }
     };
-    let send = bulk::create(
+    let send = bulk_sends::create(
         state.deps(),
         BulkRequest {
             workspace_id: ws,

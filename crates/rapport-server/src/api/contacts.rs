@@ -6,13 +6,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use rapport_core::Timestamp;
-use rapport_core::activity::ActivityEntry;
-use rapport_core::agent::Principal;
-use rapport_core::contact::{Contact, ContactUpsert, ContactUpsertInput, PropOpInput, parse_tag};
-use rapport_core::ids::ContactId;
-use rapport_core::people;
-use rapport_core::store::{EventSummary, NewEvent, TimelineQuery};
-use rapport_core::validation::single_line_text;
+use rapport_core::model::activity::ActivityEntry;
+use rapport_core::model::activity::NewEvent;
+use rapport_core::model::agent::Principal;
+use rapport_core::model::contact::{
+    Contact, ContactUpsert, ContactUpsertInput, PropOpInput, parse_tag,
+};
+use rapport_core::model::ids::ContactId;
+use rapport_core::model::people::EventSummary;
+use rapport_core::model::validation::single_line_text;
+use rapport_core::ports::store::TimelineQuery;
+use rapport_core::services;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use utoipa::{IntoParams, ToSchema};
@@ -73,7 +77,7 @@ pub async fn upsert_contact(
     ApiJson(body): ApiJson<ContactRequest>,
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
     let upsert = ContactUpsert::parse(principal.workspace_id, body.into_input())?;
-    let (contact, created) = people::upsert_contact(state.deps(), upsert).await?;
+    let (contact, created) = services::contacts::upsert_contact(state.deps(), upsert).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -233,7 +237,7 @@ pub async fn track_event(
         params,
         created_at: body.created_at.unwrap_or_else(|| state.clock.now()),
     };
-    let entry = people::track_event(state.deps(), event)
+    let entry = services::contacts::track_event(state.deps(), event)
         .await
         .map_err(or_not_found("contact"))?;
     Ok((StatusCode::CREATED, Json(entry)))

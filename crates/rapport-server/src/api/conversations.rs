@@ -6,14 +6,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use rapport_core::Timestamp;
-use rapport_core::contact::Contact;
-use rapport_core::conversation::{
+use rapport_core::model::contact::Contact;
+use rapport_core::model::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     ConversationStatus, Message, PartKind,
 };
-use rapport_core::ids::{AgentId, ContactId, ConversationId};
-use rapport_core::messaging::{ChatMessage, send_chat_message};
-use rapport_core::triage::change_conversation;
+use rapport_core::model::ids::{AgentId, ContactId, ConversationId};
+use rapport_core::services::conversations::change_conversation;
+use rapport_core::services::messages::{ChatMessage, send_chat_message};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -249,7 +249,7 @@ pub struct SnoozeRequest {
 
 async fn apply(
     state: &AppState,
-    principal: &rapport_core::agent::Principal,
+    principal: &rapport_core::model::agent::Principal,
     id: ConversationId,
     change: ConversationChange,
 ) -> Result<Json<Conversation>, ApiError> {

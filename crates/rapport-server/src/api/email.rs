@@ -9,9 +9,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use lettre::message::header::ContentType;
-use rapport_core::email::parse_unsubscribe_token;
-use rapport_core::ids::{ConversationId, MessageId, WorkspaceId};
-use rapport_core::store::StoreError;
+use rapport_core::model::email::parse_unsubscribe_token;
+use rapport_core::model::ids::{ConversationId, MessageId, WorkspaceId};
+use rapport_core::ports::store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -116,7 +116,7 @@ pub async fn send_test(
     }
     let workspace = state.store.workspace(principal.workspace_id).await?;
     let to = match body.to.filter(|t| !t.trim().is_empty()) {
-        Some(to) => rapport_core::agent::Email::parse(&to)
+        Some(to) => rapport_core::model::agent::Email::parse(&to)
             .map_err(|why| ApiError::field("to", why))?
             .as_str()
             .to_owned(),
@@ -211,7 +211,7 @@ async fn verified_contact(
     state: &AppState,
     workspace: &str,
     token: &str,
-) -> Result<(WorkspaceId, rapport_core::ids::ContactId), Response> {
+) -> Result<(WorkspaceId, rapport_core::model::ids::ContactId), Response> {
     let invalid = || {
         page(
             StatusCode::NOT_FOUND,

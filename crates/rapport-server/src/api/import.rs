@@ -17,13 +17,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::http::HeaderMap;
 use futures::{SinkExt, Stream, StreamExt, TryStreamExt};
-use rapport_core::contact::{
+use rapport_core::model::contact::{
     ContactUpsert, ContactUpsertInput, PropType, PropTypes, PropValue, parse_prop_name, parse_tag,
     system_property,
 };
-use rapport_core::ids::WorkspaceId;
-use rapport_core::people;
-use rapport_core::validation::FieldError;
+use rapport_core::model::ids::WorkspaceId;
+use rapport_core::model::validation::FieldError;
+use rapport_core::services;
 use serde_json::{Value as Json_, json};
 
 use crate::AppState;
@@ -472,16 +472,20 @@ pub async fn import(
                     let result = match row {
                         Row::CutShort(why) => return (line, None, Some(why)),
                         Row::Invalid(errors) => Err(errors),
-                        Row::Upsert(upsert) => people::upsert_contact(state.deps(), *upsert)
-                            .await
-                            .map(|(_, created)| created)
-                            .map_err(|e| match e {
-                                rapport_core::store::StoreError::Invalid(invalid) => invalid.0,
-                                other => vec![FieldError {
-                                    field: "row".into(),
-                                    message: other.to_string(),
-                                }],
-                            }),
+                        Row::Upsert(upsert) => {
+                            services::contacts::upsert_contact(state.deps(), *upsert)
+                                .await
+                                .map(|(_, created)| created)
+                                .map_err(|e| match e {
+                                    rapport_core::ports::store::StoreError::Invalid(invalid) => {
+                                        invalid.0
+                                    }
+                                    other => vec![FieldError {
+                                        field: "row".into(),
+                                        message: other.to_string(),
+                                    }],
+                                })
+                        }
                     };
                     (line, Some(result), None)
                 }

@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rapport_core::conversation::{Author, Conversation, Message, PartKind};
-use rapport_core::ids::{AgentId, ContactId, ConversationId};
-use rapport_core::messaging::{ChatMessage, send_chat_message};
-use rapport_core::store::StoredMessage;
+use rapport_core::model::conversation::{Author, Conversation, Message, PartKind};
+use rapport_core::model::ids::{AgentId, ContactId, ConversationId};
+use rapport_core::ports::store::StoredMessage;
+use rapport_core::services::messages::{ChatMessage, send_chat_message};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

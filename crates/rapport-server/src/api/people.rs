@@ -4,13 +4,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rapport_core::contact::{
+use rapport_core::model::contact::{
     Contact, PropType, PropertySetting, SYSTEM_PROPERTIES, parse_prop_name, system_property,
 };
-use rapport_core::filter::{EVENT_OPERATORS, Filter, TAG_OPERATORS, operators};
-use rapport_core::ids::{ContactId, SegmentId, WorkspaceId};
-use rapport_core::store::{ContactSearch, ContactSort, Segment, SortValue};
-use rapport_core::validation::non_empty_text;
+use rapport_core::model::filter::{EVENT_OPERATORS, Filter, TAG_OPERATORS, operators};
+use rapport_core::model::ids::{ContactId, SegmentId, WorkspaceId};
+use rapport_core::model::people::{ContactSearch, ContactSort, Segment, SortValue};
+use rapport_core::model::validation::non_empty_text;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use utoipa::{IntoParams, ToSchema};
@@ -46,7 +46,7 @@ pub async fn resolve_filter(
                 .segment(workspace, id)
                 .await
                 .map_err(|e| match e {
-                    rapport_core::store::StoreError::NotFound => {
+                    rapport_core::ports::store::StoreError::NotFound => {
                         ApiError::field("segment_id", "no segment with that id")
                     }
                     other => other.into(),
@@ -430,7 +430,7 @@ async fn save(
         .save_segment(segment)
         .await
         .map_err(|e| match e {
-            rapport_core::store::StoreError::Conflict(_) => {
+            rapport_core::ports::store::StoreError::Conflict(_) => {
                 ApiError::Conflict("a segment of this workspace has that name".into())
             }
             other => other.into(),

@@ -6,9 +6,9 @@ use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rapport_core::agent::{Agent, Email, Principal};
-use rapport_core::ids::WorkspaceId;
-use rapport_core::store::AgentSession;
+use rapport_core::model::agent::AgentSession;
+use rapport_core::model::agent::{Agent, Email, Principal};
+use rapport_core::model::ids::WorkspaceId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -29,7 +29,7 @@ pub struct WorkspaceSummary {
     pub app_id: String,
     /// The email fallback's settings (the composer offers its toggle only
     /// when the fallback is on).
-    pub email: rapport_core::email::EmailSettings,
+    pub email: rapport_core::model::workspace::EmailSettings,
     /// Only owners and admins may create bulk sends.
     pub bulk_sends_admins_only: bool,
 }

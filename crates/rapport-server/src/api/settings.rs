@@ -4,11 +4,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rapport_core::agent::Email;
-use rapport_core::email::EmailSettings;
-use rapport_core::ids::WorkspaceId;
-use rapport_core::validation::{Validator, single_line_text};
-use rapport_core::workspace::{Workspace, WorkspaceSettings, parse_origin};
+use rapport_core::model::agent::Email;
+use rapport_core::model::ids::WorkspaceId;
+use rapport_core::model::validation::{Validator, single_line_text};
+use rapport_core::model::workspace::EmailSettings;
+use rapport_core::model::workspace::{Workspace, WorkspaceSettings, parse_origin};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -150,7 +150,7 @@ pub async fn update_workspace(
         from_address: None,
     });
     let delay = email.fallback_delay_minutes.and_then(|minutes| {
-        let range = rapport_core::email::DELAY_MINUTES;
+        let range = rapport_core::model::workspace::DELAY_MINUTES;
         v.check(
             "email.fallback_delay_minutes",
             u8::try_from(minutes)

@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Principal, Role};
-use rapport_core::ids::{AgentId, TokenId};
-use rapport_core::store::StoreError;
-use rapport_core::validation::{Validator, non_empty_text, single_line_text};
+use rapport_core::model::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Principal, Role};
+use rapport_core::model::ids::{AgentId, TokenId};
+use rapport_core::model::validation::{Validator, non_empty_text, single_line_text};
+use rapport_core::ports::store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

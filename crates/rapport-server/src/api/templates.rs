@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use rapport_core::ids::{AgentId, ContactId};
-use rapport_core::messaging::preview_message;
+use rapport_core::model::ids::{AgentId, ContactId};
+use rapport_core::services::messages::preview_message;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -20,14 +20,17 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use hmac::{Hmac, Mac};
 use rapport_core::Timestamp;
-use rapport_core::contact::{Contact, ContactUpsert, ContactUpsertInput, system_property};
-use rapport_core::conversation::{Author, Conversation, ConversationQuery, Message, PartKind};
-use rapport_core::ids::{ContactId, ConversationId, WorkspaceId};
-use rapport_core::messaging::post_contact_message;
-use rapport_core::people;
-use rapport_core::store::{NewEvent, StoreError};
-use rapport_core::validation::Validator;
-use rapport_core::workspace::Workspace;
+use rapport_core::model::activity::NewEvent;
+use rapport_core::model::contact::{Contact, ContactUpsert, ContactUpsertInput, system_property};
+use rapport_core::model::conversation::{
+    Author, Conversation, ConversationQuery, Message, PartKind,
+};
+use rapport_core::model::ids::{ContactId, ConversationId, WorkspaceId};
+use rapport_core::model::validation::Validator;
+use rapport_core::model::workspace::Workspace;
+use rapport_core::ports::store::StoreError;
+use rapport_core::services;
+use rapport_core::services::messages::post_contact_message;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use sha2::Sha256;
@@ -290,14 +293,14 @@ pub async fn boot(
                 },
             )?
             .claimed_by_visitor();
-            let (user, _) = people::upsert_contact(state.deps(), upsert).await?;
+            let (user, _) = services::contacts::upsert_contact(state.deps(), upsert).await?;
             adopt_lead(&state, previous, user, verified).await?
         }
         Identity::Email => {
             // The business signed this email: it finds the contact the
             // business knows by it (or makes one).
             let upsert = ContactUpsert::parse(ws, details)?;
-            let (user, _) = people::upsert_contact(state.deps(), upsert).await?;
+            let (user, _) = services::contacts::upsert_contact(state.deps(), upsert).await?;
             adopt_lead(&state, previous, user, true).await?
         }
         Identity::Anonymous => {
@@ -394,7 +397,7 @@ pub struct PartAuthor {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VisitorPart {
-    pub id: rapport_core::ids::MessageId,
+    pub id: rapport_core::model::ids::MessageId,
     pub conversation_id: ConversationId,
     pub author: PartAuthor,
     pub body: String,
@@ -404,7 +407,7 @@ pub struct VisitorPart {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VisitorConversation {
     pub id: ConversationId,
-    pub status: rapport_core::conversation::ConversationStatus,
+    pub status: rapport_core::model::conversation::ConversationStatus,
     pub updated_at: rapport_core::Timestamp,
     pub last_part: Option<VisitorPart>,
     /// Team messages the visitor has not read.
@@ -419,7 +422,7 @@ pub struct VisitorConversations {
 /// Names the authors of parts as the visitor sees them: team members by
 /// name, the bot by the workspace's name, the visitor as "You".
 pub struct Authors {
-    agents: HashMap<rapport_core::ids::AgentId, String>,
+    agents: HashMap<rapport_core::model::ids::AgentId, String>,
     workspace: String,
 }
 
@@ -682,7 +685,7 @@ pub async fn track(
         // A browser's clock is not to be trusted with history.
         created_at: state.clock.now(),
     };
-    people::track_event(state.deps(), event).await?;
+    services::contacts::track_event(state.deps(), event).await?;
     Ok(StatusCode::CREATED)
 }
 

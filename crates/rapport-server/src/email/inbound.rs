@@ -4,10 +4,11 @@
 //! unknown or forged reply address, or a sender who is not the contact.
 
 use mail_parser::MessageParser;
-use rapport_core::email::{SignedId, parse_reply_address, strip_quoted};
-use rapport_core::ids::{ConversationId, WorkspaceId};
-use rapport_core::messaging::{SendError, post_emailed_reply};
-use rapport_core::store::{ReplyTarget, StoreError, StoredMessage};
+use rapport_core::model::email::{SignedId, parse_reply_address, strip_quoted};
+use rapport_core::model::ids::{ConversationId, WorkspaceId};
+use rapport_core::ports::store::{ReplyTarget, StoreError, StoredMessage};
+use rapport_core::services::SendError;
+use rapport_core::services::messages::post_emailed_reply;
 
 use crate::AppState;
 

@@ -20,7 +20,7 @@ use lettre::address::AddressError;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use rapport_core::workspace::Workspace;
+use rapport_core::model::workspace::Workspace;
 
 use crate::config::Config;
 

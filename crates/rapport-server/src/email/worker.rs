@@ -13,10 +13,11 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use rapport_core::Timestamp;
-use rapport_core::activity::Activity;
-use rapport_core::email::{self, Decision, GIVE_UP_AFTER_MILLIS, Situation, SkipReason};
-use rapport_core::ids::{ConversationId, MessageId};
-use rapport_core::store::{ClaimedJob, EmailSettlement, StoreError};
+use rapport_core::model::activity::Activity;
+use rapport_core::model::email::{self, Decision, GIVE_UP_AFTER_MILLIS, Situation, SkipReason};
+use rapport_core::model::ids::{ConversationId, MessageId};
+use rapport_core::model::job::ClaimedJob;
+use rapport_core::ports::store::{EmailSettlement, StoreError};
 use tokio::sync::mpsc;
 
 use super::SendFailure;

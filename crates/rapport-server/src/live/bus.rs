@@ -2,8 +2,8 @@
 //! entries up to N"; the [`Hub`](super::Hub) reads them from the store and
 //! fans them out.
 
-use rapport_core::bus::Bus;
-use rapport_core::ids::WorkspaceId;
+use rapport_core::model::ids::WorkspaceId;
+use rapport_core::ports::bus::Bus;
 use tokio::sync::broadcast;
 
 /// An in-process bus. Slow subscribers miss notices, never entries: they

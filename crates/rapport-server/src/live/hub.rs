@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use rapport_core::activity::ActivityEntry;
-use rapport_core::clock::Clock;
-use rapport_core::ids::{AgentId, ContactId, WorkspaceId};
-use rapport_core::store::{Store, StoreError, Stream};
+use rapport_core::model::activity::ActivityEntry;
+use rapport_core::model::ids::{AgentId, ContactId, WorkspaceId};
+use rapport_core::ports::clock::Clock;
+use rapport_core::ports::store::{Store, StoreError, Stream};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Notify, OnceCell, OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -534,7 +534,7 @@ async fn run_feed(
 #[cfg(test)]
 mod tests {
     use rapport_core::Timestamp;
-    use rapport_core::clock::ManualClock;
+    use rapport_core::ports::clock::ManualClock;
     use rapport_store::testing::{Backend, TestDatabase};
 
     use super::*;

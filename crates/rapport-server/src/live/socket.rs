@@ -29,9 +29,9 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
 use axum::response::{IntoResponse, Response};
-use rapport_core::activity::{Activity, ActivityEntry};
-use rapport_core::ids::{AgentId, ContactId, ConversationId, WorkspaceId};
-use rapport_core::store::{StoreError, Stream};
+use rapport_core::model::activity::{Activity, ActivityEntry};
+use rapport_core::model::ids::{AgentId, ContactId, ConversationId, WorkspaceId};
+use rapport_core::ports::store::{StoreError, Stream};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::watch;

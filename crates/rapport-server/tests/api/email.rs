@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use rapport_core::Timestamp;
-use rapport_core::clock::{Clock, ManualClock, SystemClock};
+use rapport_core::ports::clock::{Clock, ManualClock, SystemClock};
 use rapport_server::config::{Config, Secret};
 use rapport_server::email::listener::{self, SmtpLimits};
 use rapport_server::email::worker;
@@ -334,7 +334,7 @@ async fn an_online_contact_is_not_emailed_until_they_leave(backend: Backend) {
     let hub = f.app.state.hub.clone();
     let (ws, contact) = (
         f.app.owner.workspace_id,
-        cy.parse::<rapport_core::ids::ContactId>().unwrap(),
+        cy.parse::<rapport_core::model::ids::ContactId>().unwrap(),
     );
     f.send(&cy, Some(&conversation), "Still there?").await;
     f.advance(10 * MINUTE);
@@ -544,7 +544,7 @@ async fn a_crash_between_claim_and_send_still_delivers_once(backend: Backend) {
         .app
         .store
         .claim_jobs(
-            &[rapport_core::email::JOB_KIND],
+            &[rapport_core::model::email::JOB_KIND],
             now,
             Timestamp::from_millis(now.as_millis() + 5 * MINUTE),
             10,

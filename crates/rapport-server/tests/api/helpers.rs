@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use rapport_core::clock::{Clock, SystemClock};
-use rapport_core::store::Store;
+use rapport_core::ports::clock::{Clock, SystemClock};
+use rapport_core::ports::store::Store;
 use rapport_server::bootstrap::{BootstrapRequest, Bootstrapped, bootstrap_workspace};
 use rapport_server::config::Config;
 use rapport_server::live::LocalBus;
@@ -112,11 +112,11 @@ impl TestApp {
                 .unwrap()
         } else {
             Bootstrapped {
-                workspace_id: rapport_core::ids::WorkspaceId::generate(),
+                workspace_id: rapport_core::model::ids::WorkspaceId::generate(),
                 app_id: String::new(),
                 api_token: String::new(),
                 identity_secret: String::new(),
-                owner_id: rapport_core::ids::AgentId::generate(),
+                owner_id: rapport_core::model::ids::AgentId::generate(),
                 owner_email: String::new(),
             }
         };

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use rapport_core::store::Stream;
+use rapport_core::ports::store::Stream;
 use rapport_store::both_backends;
 use rapport_store::testing::Backend;
 use serde_json::{Value, json};

@@ -6,11 +6,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use rapport_core::Timestamp;
-use rapport_core::clock::{Clock, ManualClock, SystemClock};
-use rapport_core::conversation::{Author, PartKind};
-use rapport_core::ids::{BulkSendId, ContactId};
-use rapport_core::messaging::{ChatMessage, SendError, send_chat_message};
-use rapport_core::store::{StoreError, TimelineQuery};
+use rapport_core::model::conversation::{Author, PartKind};
+use rapport_core::model::ids::{BulkSendId, ContactId};
+use rapport_core::ports::clock::{Clock, ManualClock, SystemClock};
+use rapport_core::ports::store::{StoreError, TimelineQuery};
+use rapport_core::services::SendError;
+use rapport_core::services::messages::{ChatMessage, send_chat_message};
 use rapport_server::AppState;
 use rapport_server::config::Config;
 use rapport_server::live::LocalBus;
@@ -839,7 +840,7 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
     let held = app
         .store
         .claim_jobs(
-            &[rapport_core::bulk::JOB_KIND],
+            &[rapport_core::services::bulk_sends::JOB_KIND],
             clock.now(),
             clock.now().plus_millis(5 * 60_000),
             10,
@@ -915,7 +916,7 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
     let emails = app
         .store
         .claim_jobs(
-            &[rapport_core::email::JOB_KIND],
+            &[rapport_core::model::email::JOB_KIND],
             clock.now().plus_millis(60 * 60_000),
             clock.now().plus_millis(120 * 60_000),
             5_000,
@@ -937,7 +938,7 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
         (done.body["read"].as_u64(), done.body["replied"].as_u64()),
         (Some(0), Some(0))
     );
-    let conversation: rapport_core::ids::ConversationId =
+    let conversation: rapport_core::model::ids::ConversationId =
         serde_json::from_value(message["conversation_id"].clone()).unwrap();
     app.store
         .mark_read(
@@ -948,7 +949,7 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
         )
         .await
         .unwrap();
-    rapport_core::messaging::post_contact_message(
+    rapport_core::services::messages::post_contact_message(
         restarted.deps(),
         app.owner.workspace_id,
         recipients[7],
@@ -1008,7 +1009,7 @@ async fn a_cancelled_bulk_send_stops(backend: Backend) {
     let jobs = app
         .store
         .claim_jobs(
-            &[rapport_core::bulk::JOB_KIND],
+            &[rapport_core::services::bulk_sends::JOB_KIND],
             SystemClock.now().plus_millis(DAY),
             SystemClock.now().plus_millis(2 * DAY),
             10,

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use rapport_core::agent::Email;
-use rapport_core::clock::{Clock, ManualClock, SystemClock};
-use rapport_core::contact::ContactUpsert;
-use rapport_core::ids::{ContactId, WorkspaceId};
+use rapport_core::model::agent::Email;
+use rapport_core::model::contact::ContactUpsert;
+use rapport_core::model::ids::{ContactId, WorkspaceId};
+use rapport_core::ports::clock::{Clock, ManualClock, SystemClock};
 use rapport_server::config::{Config, Secret};
 use rapport_server::email::worker;
 use rapport_store::both_backends;
@@ -41,7 +41,7 @@ fn names_the_node_limit(body: &Value) -> bool {
         .ends_with("filter")
         && body["errors"][0]["message"]
             .as_str()
-            .is_some_and(|m| m.contains(&rapport_core::filter::MAX_NODES.to_string()))
+            .is_some_and(|m| m.contains(&rapport_core::model::filter::MAX_NODES.to_string()))
 }
 
 async fn a_huge_filter_is_refused_wherever_a_filter_is_taken(backend: Backend) {
@@ -105,7 +105,7 @@ async fn a_huge_filter_is_refused_wherever_a_filter_is_taken(backend: Backend) {
     assert!(names_the_node_limit(&bulk.body), "{}", bulk.body);
 
     // Too many bytes is refused as well, naming that limit.
-    let long = "x".repeat(rapport_core::filter::MAX_BYTES);
+    let long = "x".repeat(rapport_core::model::filter::MAX_BYTES);
     let wide = app
         .post(
             "/api/v1/contacts/search",
@@ -472,7 +472,7 @@ async fn a_job_that_panics_fails_alone_and_the_worker_goes_on(backend: Backend) 
     let claimed = state
         .store
         .claim_jobs(
-            &[rapport_core::email::JOB_KIND],
+            &[rapport_core::model::email::JOB_KIND],
             now,
             now.plus_millis(5 * crate::email::MINUTE),
             1,

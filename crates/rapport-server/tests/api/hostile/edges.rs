@@ -6,8 +6,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rapport_core::clock::SystemClock;
-use rapport_core::email::reply_token;
+use rapport_core::model::email::reply_token;
+use rapport_core::ports::clock::SystemClock;
 use rapport_server::client_addr::TrustedProxies;
 use rapport_server::config::Config;
 use rapport_server::email::listener::{self, SmtpLimits};

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use rapport_core::clock::{Clock, ManualClock, SystemClock};
-use rapport_core::contact::WIDGET_SESSION_IDLE_MILLIS;
+use rapport_core::model::contact::WIDGET_SESSION_IDLE_MILLIS;
+use rapport_core::ports::clock::{Clock, ManualClock, SystemClock};
 use rapport_server::config::Config;
 use rapport_store::both_backends;
 use rapport_store::testing::Backend;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use futures::{SinkExt, StreamExt};
 use hyper::body::Frame;
-use rapport_core::clock::SystemClock;
+use rapport_core::ports::clock::SystemClock;
 use rapport_server::config::Config;
 use rapport_server::email::listener::SmtpLimits;
 use rapport_store::both_backends;

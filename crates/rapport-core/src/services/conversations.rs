@@ -1,8 +1,8 @@
 //! Team actions on a conversation: open, close, snooze, assign.
 
-use crate::conversation::{Conversation, ConversationChange};
-use crate::ids::{AgentId, ConversationId, WorkspaceId};
-use crate::messaging::{Deps, SendError, not_found};
+use crate::model::conversation::{Conversation, ConversationChange};
+use crate::model::ids::{AgentId, ConversationId, WorkspaceId};
+use crate::services::{Deps, SendError, not_found};
 
 /// Applies a change made by `by`, checking an assignee is a team member of
 /// the same workspace. A change that changes nothing logs nothing.

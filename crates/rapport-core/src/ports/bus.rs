@@ -2,7 +2,7 @@
 //! no data: subscribers read the new entries from the store, so replay after
 //! a reconnect and delivery across processes use the same path.
 
-use crate::ids::WorkspaceId;
+use crate::model::ids::WorkspaceId;
 
 pub trait Bus: Send + Sync + 'static {
     /// Entries up to `seq` exist in `workspace`'s log. Must not block.

@@ -10,8 +10,8 @@
 use serde_json::{Map, Value as Json};
 
 use crate::Timestamp;
-use crate::contact::{PropType, PropTypes, parse_tag, system_property};
-use crate::validation::{ValidationError, Validator};
+use crate::model::contact::{PropType, PropTypes, parse_tag, system_property};
+use crate::model::validation::{ValidationError, Validator};
 
 /// The most conditions one filter may hold, and how deep groups may nest.
 pub const MAX_CONDITIONS: usize = 64;

@@ -9,45 +9,14 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::Timestamp;
-use crate::contact::Contact;
-use crate::conversation::{Conversation, Message, PartKind};
-use crate::ids::{ContactId, ConversationId, JobId, MessageId};
-use crate::job::NewJob;
-use crate::workspace::Workspace;
+use crate::model::contact::Contact;
+use crate::model::conversation::{Conversation, Message, PartKind};
+use crate::model::ids::{ContactId, ConversationId, JobId, MessageId};
+use crate::model::job::NewJob;
+use crate::model::workspace::Workspace;
 
 /// The job kind: one pending job per conversation carries its burst.
 pub const JOB_KIND: &str = "email_fallback";
-
-/// The delay a workspace may choose, in minutes.
-pub const DELAY_MINUTES: std::ops::RangeInclusive<u8> = 1..=60;
-
-/// A workspace's email fallback settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct EmailSettings {
-    /// Email unread chat messages to contacts who are offline.
-    pub fallback_enabled: bool,
-    /// How long a message waits unread before it is emailed (1 to 60).
-    pub fallback_delay_minutes: u8,
-    /// The sender address; `None` uses the server's default.
-    pub from_address: Option<String>,
-}
-
-impl Default for EmailSettings {
-    fn default() -> Self {
-        Self {
-            fallback_enabled: true,
-            fallback_delay_minutes: 10,
-            from_address: None,
-        }
-    }
-}
-
-impl EmailSettings {
-    pub fn delay_millis(&self) -> i64 {
-        i64::from(self.fallback_delay_minutes) * 60_000
-    }
-}
 
 /// Why a message was not emailed. Shown on the timeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

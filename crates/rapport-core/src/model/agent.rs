@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
-use crate::ids::{AgentId, TokenId, WorkspaceId};
+use crate::model::ids::{AgentId, TokenId, WorkspaceId};
 
 /// What a team member may do. Owners and admins manage the workspace;
 /// agents answer conversations.
@@ -194,4 +194,14 @@ mod tests {
         }
         assert!("root".parse::<Role>().is_err());
     }
+}
+
+/// A signed-in Inbox session: only the hash of its secret is stored.
+#[derive(Clone, Debug)]
+pub struct AgentSession {
+    pub secret_hash: [u8; 32],
+    pub workspace_id: WorkspaceId,
+    pub agent_id: AgentId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
 }

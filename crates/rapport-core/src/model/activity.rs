@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::Timestamp;
-use crate::conversation::{ConversationStatus, Message};
-use crate::email::SkipReason;
-use crate::ids::{AgentId, BulkSendId, ContactId, ConversationId, MessageId, WorkspaceId};
+use crate::model::conversation::{ConversationStatus, Message};
+use crate::model::email::SkipReason;
+use crate::model::ids::{AgentId, BulkSendId, ContactId, ConversationId, MessageId, WorkspaceId};
 
 /// What happened. Serialised as `{"kind": ..., "data": ...}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,7 +79,9 @@ impl Activity {
     /// assignments stay with the team.
     pub fn visible_to_contact(&self) -> bool {
         match self {
-            Activity::Message(message) => message.kind == crate::conversation::PartKind::Comment,
+            Activity::Message(message) => {
+                message.kind == crate::model::conversation::PartKind::Comment
+            }
             Activity::ConversationStarted | Activity::StatusChanged { .. } => true,
             Activity::ContactCreated
             | Activity::Event { .. }
@@ -127,7 +129,7 @@ pub struct ActivityEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::{Author, PartKind};
+    use crate::model::conversation::{Author, PartKind};
 
     #[test]
     fn activities_round_trip_through_kind_and_data() {
@@ -174,4 +176,14 @@ mod tests {
             assert_eq!(back, activity);
         }
     }
+}
+
+/// An event to record on a contact's timeline.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub workspace_id: WorkspaceId,
+    pub contact_id: ContactId,
+    pub name: String,
+    pub params: serde_json::Value,
+    pub created_at: Timestamp,
 }

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value as Json;
 
 use crate::Timestamp;
-use crate::agent::Email;
-use crate::ids::{ContactId, WorkspaceId};
-use crate::validation::{
+use crate::model::agent::Email;
+use crate::model::ids::{ContactId, WorkspaceId};
+use crate::model::validation::{
     ValidationError, Validator, breaks_a_line, non_empty_text, single_line_text,
 };
 

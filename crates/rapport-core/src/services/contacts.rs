@@ -1,11 +1,12 @@
 //! Contact changes and tracked events: each one write, logged on the
 //! contact's timeline and announced on the bus.
 
-use crate::activity::ActivityEntry;
-use crate::contact::{Contact, ContactUpsert};
-use crate::ids::ContactId;
-use crate::messaging::Deps;
-use crate::store::{NewEvent, StoreError};
+use crate::model::activity::ActivityEntry;
+use crate::model::activity::NewEvent;
+use crate::model::contact::{Contact, ContactUpsert};
+use crate::model::ids::ContactId;
+use crate::ports::store::StoreError;
+use crate::services::Deps;
 
 /// Creates or updates the contact an upsert matches; `true` if created.
 pub async fn upsert_contact(

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
-use crate::ids::{AgentId, ContactId, ConversationId, MessageId, WorkspaceId};
+use crate::model::ids::{AgentId, ContactId, ConversationId, MessageId, WorkspaceId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

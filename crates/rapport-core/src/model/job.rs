@@ -4,7 +4,7 @@
 use serde_json::Value as Json;
 
 use crate::Timestamp;
-use crate::ids::{JobId, WorkspaceId};
+use crate::model::ids::{JobId, WorkspaceId};
 
 /// A job to insert. Workers (arriving with the email fallback) claim due
 /// jobs atomically and run them idempotently.
@@ -18,4 +18,17 @@ pub struct NewJob {
     pub key: Option<String>,
     pub payload: Json,
     pub due_at: Timestamp,
+}
+
+/// A job a worker holds until `claimed_until`. `attempts` counts claims and
+/// fences the holder: settling with an older count is refused.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimedJob {
+    pub id: JobId,
+    pub workspace_id: WorkspaceId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub due_at: Timestamp,
+    pub attempts: u32,
+    pub created_at: Timestamp,
 }

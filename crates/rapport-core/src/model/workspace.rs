@@ -1,10 +1,10 @@
 //! Workspaces (tenants) and what creating one needs.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
-use crate::agent::NewAgent;
-use crate::ids::WorkspaceId;
+use crate::model::agent::NewAgent;
+use crate::model::ids::WorkspaceId;
 
 /// One business using Rapport. Every other row belongs to exactly one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -27,7 +27,7 @@ pub struct Workspace {
     /// Origins (`https://shop.example`) whose pages may embed the widget;
     /// empty allows any.
     pub allowed_origins: Vec<String>,
-    pub email: crate::email::EmailSettings,
+    pub email: EmailSettings,
     /// Only owners and admins may create bulk sends.
     pub bulk_sends_admins_only: bool,
     pub created_at: Timestamp,
@@ -52,7 +52,7 @@ impl Workspace {
 pub struct NewWorkspace {
     pub workspace: Workspace,
     pub owner: NewAgent,
-    pub token: crate::agent::NewToken,
+    pub token: crate::model::agent::NewToken,
 }
 
 /// A change to a workspace's settings; `None` keeps a setting.
@@ -139,5 +139,36 @@ mod tests {
         ] {
             assert!(parse_origin(bad).is_err(), "{bad}");
         }
+    }
+}
+
+/// The delay a workspace may choose, in minutes.
+pub const DELAY_MINUTES: std::ops::RangeInclusive<u8> = 1..=60;
+
+/// A workspace's email fallback settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailSettings {
+    /// Email unread chat messages to contacts who are offline.
+    pub fallback_enabled: bool,
+    /// How long a message waits unread before it is emailed (1 to 60).
+    pub fallback_delay_minutes: u8,
+    /// The sender address; `None` uses the server's default.
+    pub from_address: Option<String>,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        Self {
+            fallback_enabled: true,
+            fallback_delay_minutes: 10,
+            from_address: None,
+        }
+    }
+}
+
+impl EmailSettings {
+    pub fn delay_millis(&self) -> i64 {
+        i64::from(self.fallback_delay_minutes) * 60_000
     }
 }

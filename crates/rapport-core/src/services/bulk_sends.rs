@@ -6,18 +6,17 @@
 //! resumes where it stopped, and nobody gets the same bulk message twice.
 
 use futures::StreamExt;
-use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::Timestamp;
-use crate::conversation::{Author, PartKind};
-use crate::filter::Filter;
-use crate::ids::{AgentId, BulkSendId, ContactId, JobId, WorkspaceId};
-use crate::job::NewJob;
-use crate::messaging::{ChatMessage, Deps, SendError, start_conversations};
-use crate::store::StoreError;
-use crate::template::SnippetTemplate;
-use crate::validation::ValidationError;
+use crate::model::bulk::{Audience, BulkSend, NewBulkSend};
+use crate::model::conversation::{Author, PartKind};
+use crate::model::ids::{AgentId, BulkSendId, ContactId, JobId, WorkspaceId};
+use crate::model::job::NewJob;
+use crate::model::template::SnippetTemplate;
+use crate::model::validation::ValidationError;
+use crate::ports::store::StoreError;
+use crate::services::messages::{ChatMessage, start_conversations};
+use crate::services::{Deps, SendError};
 
 pub const JOB_KIND: &str = "bulk_send";
 
@@ -28,93 +27,6 @@ pub const CHUNK: usize = 500;
 /// Chunks of a batch in flight at once: one renders while another is
 /// written.
 pub const CHUNKS_IN_FLIGHT: usize = 2;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum BulkStatus {
-    Sending,
-    Done,
-    Cancelled,
-}
-
-impl BulkStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BulkStatus::Sending => "sending",
-            BulkStatus::Done => "done",
-            BulkStatus::Cancelled => "cancelled",
-        }
-    }
-}
-
-impl std::str::FromStr for BulkStatus {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "sending" => Ok(BulkStatus::Sending),
-            "done" => Ok(BulkStatus::Done),
-            "cancelled" => Ok(BulkStatus::Cancelled),
-            other => Err(format!("unknown bulk send status {other:?}")),
-        }
-    }
-}
-
-/// A bulk send and how far it got.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct BulkSend {
-    pub id: BulkSendId,
-    pub workspace_id: WorkspaceId,
-    pub created_by: AgentId,
-    /// The team member the messages come from.
-    pub from_agent_id: AgentId,
-    /// The template, as written.
-    pub body: String,
-    pub email_fallback: bool,
-    pub status: BulkStatus,
-    pub total: u64,
-    pub sent: u64,
-    /// Recipients that could not be sent to (the contact was removed...).
-    pub failed: u64,
-    pub pending: u64,
-    /// Recipients who have read their message (counted once the send has
-    /// ended; `null` while it is sending).
-    pub read: Option<u64>,
-    /// Recipients who wrote back in its conversation (likewise).
-    pub replied: Option<u64>,
-    pub created_at: Timestamp,
-    pub finished_at: Option<Timestamp>,
-}
-
-/// Who a bulk send goes to, resolved by the store when it is created.
-#[derive(Clone, Debug)]
-pub enum Audience {
-    /// Everyone the filter matches; `online` lists who is online now, for
-    /// `online` conditions.
-    Filter {
-        filter: Filter,
-        online: Vec<ContactId>,
-    },
-    /// These contacts of the workspace (others are skipped).
-    Contacts(Vec<ContactId>),
-}
-
-#[derive(Clone, Debug)]
-pub struct NewBulkSend {
-    pub id: BulkSendId,
-    pub workspace_id: WorkspaceId,
-    pub created_by: AgentId,
-    pub from_agent_id: AgentId,
-    pub body: String,
-    pub email_fallback: bool,
-    pub audience: Audience,
-    /// The audience as it was asked for, kept for the record.
-    pub audience_json: Json,
-    pub created_at: Timestamp,
-    pub job: NewJob,
-}
 
 /// What a caller asks for.
 #[derive(Clone, Debug)]

@@ -11,9 +11,9 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior, escape_formatter};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
-use crate::agent::Agent;
-use crate::contact::Contact;
-use crate::workspace::Workspace;
+use crate::model::agent::Agent;
+use crate::model::contact::Contact;
+use crate::model::workspace::Workspace;
 
 /// The longest template accepted, in characters.
 pub const MAX_TEMPLATE_CHARS: usize = 20_000;
@@ -232,9 +232,9 @@ fn locate(source: &str, err: &minijinja::Error) -> TemplateError {
 mod tests {
     use super::*;
     use crate::Timestamp;
-    use crate::agent::{Email, Role};
-    use crate::contact::{PropValue, Props};
-    use crate::ids::{AgentId, ContactId, WorkspaceId};
+    use crate::model::agent::{Email, Role};
+    use crate::model::contact::{PropValue, Props};
+    use crate::model::ids::{AgentId, ContactId, WorkspaceId};
 
     fn context(name: Option<&str>, props: Props) -> RenderContext {
         let ws = Workspace {
@@ -257,7 +257,7 @@ mod tests {
             email_verified: true,
             name: name.map(str::to_owned),
             phone: None,
-            system: crate::contact::SystemProps {
+            system: crate::model::contact::SystemProps {
                 country: Some("France".into()),
                 sessions: 3,
                 ..Default::default()

@@ -6,41 +6,15 @@
 
 use serde_json::Value as Json;
 
-use crate::agent::Agent;
-use crate::bus::Bus;
-use crate::clock::Clock;
-use crate::contact::Contact;
-use crate::conversation::{Author, Conversation, Message, PartKind};
-use crate::email;
-use crate::ids::{AgentId, BulkSendId, ContactId, ConversationId, MessageId, WorkspaceId};
-use crate::store::{MessageContext, NewMessage, Store, StoreError, StoredMessage};
-use crate::template::{CompiledTemplate, RenderContext, SnippetTemplate, TemplateError};
-use crate::validation::ValidationError;
-
-/// The ports a service needs, borrowed from whoever holds them.
-#[derive(Clone, Copy)]
-pub struct Deps<'a> {
-    pub store: &'a dyn Store,
-    pub bus: &'a dyn Bus,
-    pub clock: &'a dyn Clock,
-}
-
-/// Why a message was not sent. Nothing was stored.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    #[error(transparent)]
-    Template(#[from] TemplateError),
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    /// The id in this request field names nothing in the workspace.
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    /// The same emailed reply (by its Message-ID) was already posted.
-    #[error("this email was already received")]
-    Duplicate,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+use crate::model::agent::Agent;
+use crate::model::contact::Contact;
+use crate::model::conversation::{Author, Conversation, Message, PartKind};
+use crate::model::email;
+use crate::model::ids::{AgentId, BulkSendId, ContactId, ConversationId, MessageId, WorkspaceId};
+use crate::model::template::{CompiledTemplate, RenderContext, SnippetTemplate, TemplateError};
+use crate::model::validation::ValidationError;
+use crate::ports::store::{MessageContext, NewMessage, StoreError, StoredMessage};
+use crate::services::{Deps, SendError, not_found};
 
 /// A chat message from the team (a member, or the bot) to one contact.
 #[derive(Clone, Debug)]
@@ -295,12 +269,12 @@ async fn post_as_contact(
     email_key: Option<String>,
 ) -> Result<StoredMessage, SendError> {
     let body = body.trim();
-    if body.is_empty() || body.chars().count() > crate::template::MAX_TEMPLATE_CHARS {
+    if body.is_empty() || body.chars().count() > crate::model::template::MAX_TEMPLATE_CHARS {
         return Err(ValidationError::field(
             "body",
             format!(
                 "a message has 1 to {} characters",
-                crate::template::MAX_TEMPLATE_CHARS
+                crate::model::template::MAX_TEMPLATE_CHARS
             ),
         )
         .into());
@@ -413,12 +387,4 @@ fn render_loaded(
         );
     }
     Ok(body)
-}
-
-/// Maps `NotFound` to the request field whose id found nothing.
-pub fn not_found(field: &'static str) -> impl Fn(StoreError) -> SendError {
-    move |err| match err {
-        StoreError::NotFound => SendError::NotFound(field),
-        other => SendError::Store(other),
-    }
 }

@@ -1,0 +1,16 @@
+//! The data and its rules: no I/O, no ports.
+
+pub mod activity;
+pub mod agent;
+pub mod bulk;
+pub mod contact;
+pub mod conversation;
+pub mod email;
+pub mod filter;
+pub mod ids;
+pub mod job;
+pub mod people;
+pub mod template;
+pub mod time;
+pub mod validation;
+pub mod workspace;

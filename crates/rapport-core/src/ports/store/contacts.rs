@@ -1,0 +1,69 @@
+//! Contacts: their properties, tags, visits and tracked events.
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::Timestamp;
+use crate::model::activity::{ActivityEntry, NewEvent};
+use crate::model::contact::{Contact, ContactUpsert};
+use crate::model::ids::{ContactId, WorkspaceId};
+use crate::model::people::EventSummary;
+
+#[async_trait]
+pub trait ContactStore: Send + Sync + 'static {
+    /// Creates or updates the contact the upsert matches. When it created
+    /// one, also returns the position of the `contact_created` entry.
+    async fn upsert_contact(
+        &self,
+        upsert: ContactUpsert,
+        new_id: ContactId,
+        now: Timestamp,
+    ) -> Result<(Contact, Option<i64>), StoreError>;
+    async fn contact(&self, workspace: WorkspaceId, id: ContactId) -> Result<Contact, StoreError>;
+    /// Applies `changes` (parsed with `ContactUpsert::parse_changes`) to the
+    /// contact with this id.
+    async fn update_contact(
+        &self,
+        id: ContactId,
+        changes: ContactUpsert,
+        now: Timestamp,
+    ) -> Result<Contact, StoreError>;
+    /// The listed contacts of the workspace (unknown ids are skipped).
+    async fn contacts(
+        &self,
+        workspace: WorkspaceId,
+        ids: &[ContactId],
+    ) -> Result<Vec<Contact>, StoreError>;
+    async fn record_event(&self, event: NewEvent) -> Result<ActivityEntry, StoreError>;
+    /// Adds (`present`) or removes a tag; returns the contact.
+    async fn tag_contact(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        tag: &str,
+        present: bool,
+        at: Timestamp,
+    ) -> Result<Contact, StoreError>;
+    /// Records a visit: last seen, sessions, the page.
+    async fn contact_seen(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        at: Timestamp,
+        page: Option<String>,
+    ) -> Result<Contact, StoreError>;
+    /// Per event name, what the contact did (most recent first).
+    async fn event_summaries(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+    ) -> Result<Vec<EventSummary>, StoreError>;
+    /// Turns emails of chat messages off for a contact (kept if already
+    /// off). Returns the contact.
+    async fn unsubscribe_contact(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        at: Timestamp,
+    ) -> Result<Contact, StoreError>;
+}

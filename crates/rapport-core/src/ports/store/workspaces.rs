@@ -1,0 +1,40 @@
+//! Workspaces: the tenant, its settings and its identity secret.
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::Timestamp;
+use crate::model::ids::WorkspaceId;
+use crate::model::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
+
+#[async_trait]
+pub trait WorkspaceStore: Send + Sync + 'static {
+    /// Answers when the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Creates a workspace with its owner and first token. `Conflict` when
+    /// the owner's email already owns a workspace.
+    async fn bootstrap_workspace(&self, new: NewWorkspace) -> Result<(), StoreError>;
+    /// The first-run setup: creates the installation's first workspace, as
+    /// `bootstrap_workspace` does, only if no workspace was ever created
+    /// (`Conflict` otherwise, decided by the database, so two racing
+    /// setups create one workspace).
+    async fn set_up_first_workspace(&self, new: NewWorkspace) -> Result<(), StoreError>;
+    async fn workspace(&self, id: WorkspaceId) -> Result<Workspace, StoreError>;
+    /// How many workspaces exist (0 on a fresh install).
+    async fn workspace_count(&self) -> Result<u64, StoreError>;
+    /// The workspace the widget's public `app_id` names.
+    async fn workspace_by_app_id(&self, app_id: &str) -> Result<Workspace, StoreError>;
+    async fn update_workspace(
+        &self,
+        id: WorkspaceId,
+        settings: WorkspaceSettings,
+    ) -> Result<Workspace, StoreError>;
+    /// Replaces the identity secret; hashes made with the old one keep
+    /// working until `previous_until`.
+    async fn rotate_identity_secret(
+        &self,
+        id: WorkspaceId,
+        new_secret: String,
+        previous_until: Timestamp,
+    ) -> Result<Workspace, StoreError>;
+}

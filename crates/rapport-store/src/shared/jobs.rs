@@ -1,0 +1,190 @@
+//! Durable jobs: claimed, retried, finished or failed by the job runner.
+
+use super::*;
+
+/// Enqueues a job, unless one with the same kind and key is pending.
+pub(super) async fn insert_job(
+    conn: &mut Conn,
+    job: &NewJob,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    insert_jobs(conn, &[job], now).await
+}
+
+/// Enqueues jobs in one statement (each skipped if one with its kind and
+/// key is pending).
+pub(super) async fn insert_jobs(
+    conn: &mut Conn,
+    jobs: &[&NewJob],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let mut sql = QueryBuilder::<Db>::new(
+        "INSERT INTO jobs (id, workspace_id, kind, dedupe_key, payload, due_at, created_at) ",
+    );
+    sql.push_values(jobs, |mut row, job| {
+        row.push_bind(job.id.as_uuid())
+            .push_bind(job.workspace_id.as_uuid())
+            .push_bind(job.kind)
+            .push_bind(job.key.clone())
+            .push_bind(Json(job.payload.clone()))
+            .push_bind(ms(job.due_at))
+            .push_bind(ms(now));
+    });
+    sql.push(" ON CONFLICT (kind, dedupe_key) DO NOTHING");
+    sql.build().execute(&mut *conn).await.map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) const JOB_COLUMNS: &str =
+    "id, workspace_id, kind, payload, due_at, attempts, created_at";
+
+pub(super) fn job_from_row(row: &DbRow) -> Result<ClaimedJob, StoreError> {
+    Ok(ClaimedJob {
+        id: JobId::from_uuid(uuid(row, "id")?),
+        workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
+        kind: text(row, "kind")?,
+        payload: json(row, "payload")?,
+        due_at: ts(row, "due_at")?,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts").map_err(db_err)?)
+            .map_err(data_err)?,
+        created_at: ts(row, "created_at")?,
+    })
+}
+
+pub(super) async fn claim_jobs(
+    conn: &mut Conn,
+    kinds: Vec<&'static str>,
+    now: Timestamp,
+    until: Timestamp,
+    limit: u32,
+) -> Result<Vec<ClaimedJob>, StoreError> {
+    let mut sql = QueryBuilder::<Db>::new("UPDATE jobs SET claimed_until = ");
+    sql.push_bind(ms(until))
+        .push(", attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE kind IN (");
+    let mut list = sql.separated(", ");
+    for kind in &kinds {
+        list.push_bind(*kind);
+    }
+    sql.push(") AND failed_at IS NULL AND due_at <= ")
+        .push_bind(ms(now))
+        .push(" AND (claimed_until IS NULL OR claimed_until <= ")
+        .push_bind(ms(now))
+        .push(") ORDER BY due_at LIMIT ")
+        .push_bind(i64::from(limit))
+        .push(SKIP_LOCKED)
+        .push(") RETURNING ")
+        .push(JOB_COLUMNS);
+    let rows = sql.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+    let mut jobs = rows
+        .iter()
+        .map(job_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    jobs.sort_by_key(|j| j.due_at);
+    Ok(jobs)
+}
+
+/// Refuses (`Conflict`) unless `job` is still held with its claim.
+pub(super) async fn check_claim(conn: &mut Conn, job: &ClaimedJob) -> Result<(), StoreError> {
+    let attempts: Option<i64> =
+        sqlx::query_scalar(for_update!("SELECT attempts FROM jobs WHERE id = $1"))
+            .bind(job.id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    if attempts == Some(i64::from(job.attempts)) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(
+            "the job was claimed again by another worker".into(),
+        ))
+    }
+}
+
+pub(super) async fn retry_job(
+    conn: &mut Conn,
+    job: ClaimedJob,
+    due_at: Timestamp,
+    error: String,
+) -> Result<(), StoreError> {
+    check_claim(conn, &job).await?;
+    sqlx::query("UPDATE jobs SET due_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $1")
+        .bind(job.id.as_uuid())
+        .bind(ms(due_at))
+        .bind(error)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) async fn fail_job(
+    conn: &mut Conn,
+    job: ClaimedJob,
+    at: Timestamp,
+    error: String,
+) -> Result<(), StoreError> {
+    check_claim(conn, &job).await?;
+    sqlx::query(
+        "UPDATE jobs SET failed_at = $2, claimed_until = NULL, dedupe_key = NULL, last_error = $3
+         WHERE id = $1",
+    )
+    .bind(job.id.as_uuid())
+    .bind(ms(at))
+    .bind(error)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) async fn finish_job(conn: &mut Conn, job: ClaimedJob) -> Result<(), StoreError> {
+    check_claim(conn, &job).await?;
+    sqlx::query("DELETE FROM jobs WHERE id = $1")
+        .bind(job.id.as_uuid())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl JobStore for Backend {
+    async fn claim_jobs(
+        &self,
+        kinds: &[&'static str],
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
+        let kinds = kinds.to_vec();
+        self.write(op!(claim_jobs, kinds, now, until, limit)).await
+    }
+
+    async fn retry_job(
+        &self,
+        job: &ClaimedJob,
+        due_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let (job, error) = (job.clone(), error.to_owned());
+        self.write(op!(retry_job, job, due_at, error)).await
+    }
+
+    async fn finish_job(&self, job: &ClaimedJob) -> Result<(), StoreError> {
+        let job = job.clone();
+        self.write(op!(finish_job, job)).await
+    }
+
+    async fn fail_job(
+        &self,
+        job: &ClaimedJob,
+        at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let (job, error) = (job.clone(), error.to_owned());
+        self.write(op!(fail_job, job, at, error)).await
+    }
+}

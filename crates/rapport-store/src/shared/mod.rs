@@ -1,0 +1,146 @@
+//! The queries both backends run: this module is compiled once inside
+//! `sqlite.rs` and once inside `postgres.rs`, each of which defines `Db`
+//! (the sqlx database), `Conn` (its connection), `Backend` (its store type,
+//! with `reader()` and `write()`), the macro `for_update!` (row locks where
+//! the backend has them), `LOG_LOCK` (the statement, if any, that orders
+//! appends to a workspace's activity log) and a few dialect constants.
+//! Placeholders are `$N`, which both drivers accept; ids are UUIDs, times
+//! Unix milliseconds.
+//!
+//! One file per role of the store port (`rapport_core::ports::store`): each
+//! holds that role's queries and its `impl ...Store for Backend`.
+
+use super::*;
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use rapport_core::Timestamp;
+use rapport_core::model::activity::NewEvent;
+use rapport_core::model::activity::{Activity, ActivityEntry};
+use rapport_core::model::agent::AgentSession;
+use rapport_core::model::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Principal, Role};
+use rapport_core::model::bulk::{Audience, BulkSend, BulkStatus, NewBulkSend};
+use rapport_core::model::contact::{
+    Contact, ContactUpsert, MAX_WORKSPACE_PROPERTIES, PropType, PropTypes, PropertySetting,
+    SystemProps, WIDGET_SESSION_IDLE_MILLIS,
+};
+use rapport_core::model::conversation::{
+    AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
+    Message, PartKind,
+};
+use rapport_core::model::email::EmailPlan;
+use rapport_core::model::ids::{
+    AgentId, BulkSendId, ContactId, ConversationId, JobId, MessageId, SegmentId, TokenId,
+    WorkspaceId,
+};
+use rapport_core::model::job::ClaimedJob;
+use rapport_core::model::job::NewJob;
+use rapport_core::model::people::{
+    ContactPage, ContactSearch, EventSummary, PeopleSchema, Segment,
+};
+use rapport_core::model::validation::ValidationError;
+use rapport_core::model::workspace::EmailSettings;
+use rapport_core::model::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
+use rapport_core::ports::store::*;
+use sea_query_sqlx::SqlxBinder;
+use sqlx::types::Json;
+use sqlx::{Database, QueryBuilder, Row};
+use uuid::Uuid;
+
+use crate::{data_err, db_err};
+
+type DbRow = <Db as Database>::Row;
+
+/// Wraps a query function for `Backend::write` as a closure that can run
+/// more than once (SQLite's writer may redo a batch), each run on its own
+/// copy of the arguments.
+macro_rules! op {
+    ($f:path $(, $arg:expr)*) => {
+        move |conn: &mut Conn| -> BoxFuture<'_, Result<_, StoreError>> {
+            Box::pin($f(conn $(, Clone::clone(&$arg))*))
+        }
+    };
+}
+
+fn ms(at: Timestamp) -> i64 {
+    at.as_millis()
+}
+
+fn ts(row: &DbRow, column: &str) -> Result<Timestamp, StoreError> {
+    row.try_get::<i64, _>(column)
+        .map(Timestamp::from_millis)
+        .map_err(db_err)
+}
+
+fn opt_ts(row: &DbRow, column: &str) -> Result<Option<Timestamp>, StoreError> {
+    Ok(row
+        .try_get::<Option<i64>, _>(column)
+        .map_err(db_err)?
+        .map(Timestamp::from_millis))
+}
+
+fn uuid(row: &DbRow, column: &str) -> Result<Uuid, StoreError> {
+    row.try_get::<Uuid, _>(column).map_err(db_err)
+}
+
+fn opt_uuid(row: &DbRow, column: &str) -> Result<Option<Uuid>, StoreError> {
+    row.try_get::<Option<Uuid>, _>(column).map_err(db_err)
+}
+
+fn text(row: &DbRow, column: &str) -> Result<String, StoreError> {
+    row.try_get::<String, _>(column).map_err(db_err)
+}
+
+fn opt_text(row: &DbRow, column: &str) -> Result<Option<String>, StoreError> {
+    row.try_get::<Option<String>, _>(column).map_err(db_err)
+}
+
+fn parsed<T: std::str::FromStr<Err = String>>(row: &DbRow, column: &str) -> Result<T, StoreError> {
+    text(row, column)?
+        .parse()
+        .map_err(|e: String| StoreError::Other(e.into()))
+}
+
+fn json(row: &DbRow, column: &str) -> Result<serde_json::Value, StoreError> {
+    Ok(row
+        .try_get::<Json<serde_json::Value>, _>(column)
+        .map_err(db_err)?
+        .0)
+}
+
+/// Pushes `(id, id, ...)`, each bound.
+fn push_ids(sql: &mut QueryBuilder<Db>, ids: &[Uuid]) {
+    sql.push("(");
+    let mut list = sql.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    sql.push(")");
+}
+
+/// Runs a query of one id column.
+async fn fetch_ids(mut sql: QueryBuilder<Db>, conn: &mut Conn) -> Result<Vec<Uuid>, StoreError> {
+    sql.build_query_scalar()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)
+}
+
+mod activity;
+mod bulk_sends;
+mod contacts;
+mod conversations;
+mod email;
+mod jobs;
+mod people;
+mod team;
+mod visitors;
+mod workspaces;
+
+use activity::*;
+use bulk_sends::*;
+use contacts::*;
+use conversations::*;
+use jobs::*;
+use people::*;
+use team::*;
+use workspaces::*;
