@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use rapport_core::ports::store::Store;
+use rapport_core::ports::store::{ConversationStore, NewMessage, Store, StoreError, StoredMessage};
 use sqlx::Connection;
 
 use crate::Database;
@@ -93,4 +93,21 @@ macro_rules! both_backends {
             async fn $test() { super::$test($crate::testing::Backend::Postgres).await })*
         }
     };
+}
+
+/// `append_messages` for one message, for tests that store one at a time.
+pub trait AppendOne {
+    fn append_message(
+        &self,
+        new: NewMessage,
+    ) -> impl std::future::Future<Output = Result<StoredMessage, StoreError>> + Send;
+}
+
+impl<T: ConversationStore + ?Sized> AppendOne for T {
+    async fn append_message(&self, new: NewMessage) -> Result<StoredMessage, StoreError> {
+        self.append_messages(vec![new])
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Other("the message was left out".into())))
+    }
 }

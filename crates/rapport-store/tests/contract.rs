@@ -26,7 +26,7 @@ use rapport_core::ports::store::{
     EmailSettlement, NewMessage, Store, StoreError, Stream, TimelineQuery,
 };
 use rapport_store::both_backends;
-use rapport_store::testing::{Backend, TestDatabase};
+use rapport_store::testing::{AppendOne, Backend, TestDatabase};
 use serde_json::json;
 
 both_backends!(

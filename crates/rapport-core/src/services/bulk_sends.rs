@@ -15,14 +15,14 @@ use crate::model::job::NewJob;
 use crate::model::template::SnippetTemplate;
 use crate::model::validation::ValidationError;
 use crate::ports::store::StoreError;
-use crate::services::messages::{ChatMessage, start_conversations};
+use crate::services::messages::{ChatMessage, send_chat_messages};
 use crate::services::{Deps, SendError};
 
 pub const JOB_KIND: &str = "bulk_send";
 
 /// How many recipients one claim of the job sends before releasing it.
 pub const BATCH: u32 = 2_000;
-/// Messages rendered and stored together (`messaging::start_conversations`).
+/// Messages rendered and stored together (`messages::send_chat_messages`).
 pub const CHUNK: usize = 500;
 /// Chunks of a batch in flight at once: one renders while another is
 /// written.
@@ -92,7 +92,7 @@ pub struct BatchOutcome {
 }
 
 /// Sends the next `limit` pending recipients of a send that is still
-/// sending, in chunks of `CHUNK` through `messaging::start_conversations`.
+/// sending, in chunks of `CHUNK` through `messages::send_chat_messages`.
 /// A recipient already sent (by a worker whose claim ran out, say) is
 /// refused by the store and skipped; one that cannot be sent is marked
 /// failed with the reason; a store error leaves it pending for the next
@@ -124,7 +124,7 @@ pub async fn send_batch(
                     bulk_send: Some(send.id),
                 })
                 .collect();
-            let sent = start_conversations(deps, send.workspace_id, messages).await;
+            let sent = send_chat_messages(deps, send.workspace_id, messages).await;
             (chunk, sent)
         })
         .buffer_unordered(CHUNKS_IN_FLIGHT)

@@ -4,6 +4,8 @@
 //! starts) with its activity entries and its email fallback job in one
 //! transaction, then tell the bus. Nothing else writes messages.
 
+use std::collections::HashMap;
+
 use serde_json::Value as Json;
 
 use crate::model::agent::Agent;
@@ -36,92 +38,58 @@ pub struct ChatMessage {
     pub bulk_send: Option<BulkSendId>,
 }
 
-/// Renders, stores and publishes one chat message.
+/// Renders, stores and publishes one chat message: a batch of one.
 pub async fn send_chat_message(
     deps: Deps<'_>,
     message: ChatMessage,
 ) -> Result<StoredMessage, SendError> {
-    // Refuse a bad template before reading anything.
-    let template = SnippetTemplate::parse(&message.body)?;
-    if message.conversation_id.is_none() && message.kind == PartKind::Note {
-        return Err(ValidationError::field(
-            "type",
-            "a note can only be added to an existing conversation",
-        )
-        .into());
-    }
-    let context = load_context(deps, &message).await?;
-    let new = prepare(&message, &template.compile()?, &context, deps.clock.now())?;
-    // The store checks the conversation is this contact's as it locks it;
-    // only when it refuses do we look again, to say which id is wrong.
-    let result = match deps.store.append_message(new).await {
-        Err(StoreError::NotFound) => return Err(explain_refusal(deps, &message).await),
-        other => other?,
-    };
-    deps.bus.publish(result.message.workspace_id, result.seq);
-    Ok(result)
+    let workspace = message.workspace_id;
+    send_chat_messages(deps, workspace, vec![message])
+        .await?
+        .pop()
+        .unwrap_or_else(|| Err(ValidationError::field("body", "was not sent").into()))
 }
 
-/// Sends many chat messages that each start a new conversation (a bulk
-/// send's), as `send_chat_message` would each: the same rendering, email
-/// plan, entries and live delivery, but with the contacts read in one query
-/// and the messages stored a few statements per 500. All are of
-/// `workspace`. Each message succeeds or fails on its own; an `Err` of the
-/// whole means nothing was stored.
-pub async fn start_conversations(
+/// Renders, stores and publishes chat messages of `workspace`, each as it
+/// would be alone: its template rendered for its contact (and sender),
+/// its email plan decided, then all of them stored in one transaction
+/// (`ConversationStore::append_messages`) and the bus told once. Each
+/// message succeeds or fails on its own, in order; an `Err` of the whole
+/// means nothing was stored.
+pub async fn send_chat_messages(
     deps: Deps<'_>,
     workspace: WorkspaceId,
     messages: Vec<ChatMessage>,
 ) -> Result<Vec<Result<StoredMessage, SendError>>, StoreError> {
-    let ws = deps.store.workspace(workspace).await?;
-    let ids: Vec<ContactId> = messages.iter().map(|m| m.contact_id).collect();
-    let contacts: std::collections::HashMap<ContactId, Contact> = deps
-        .store
-        .contacts(workspace, &ids)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let mut agents: std::collections::HashMap<AgentId, Option<Agent>> = Default::default();
+    // Bodies are checked and compiled once each (a bulk send's share one)
+    // and before anything is read.
+    let mut templates = HashMap::new();
     for message in &messages {
-        if let Author::Agent(id) = message.from
-            && !agents.contains_key(&id)
-        {
-            let agent = match deps.store.agent(workspace, id).await {
-                Ok(agent) => Some(agent),
-                Err(StoreError::NotFound) => None,
-                Err(other) => return Err(other),
-            };
-            agents.insert(id, agent);
-        }
-    }
-    // A bulk send's messages share one body: checked and compiled once.
-    let mut templates = std::collections::HashMap::new();
-    for message in &messages {
-        if !templates.contains_key(message.body.as_str()) {
-            templates.insert(message.body.as_str(), SnippetTemplate::parse(&message.body));
-        }
-    }
-    let compiled: std::collections::HashMap<&str, Result<CompiledTemplate<'_>, TemplateError>> =
         templates
-            .iter()
-            .map(|(body, parsed)| {
-                let compiled = match parsed {
-                    Ok(template) => template.compile(),
-                    Err(err) => Err(err.clone()),
-                };
-                (*body, compiled)
-            })
-            .collect();
+            .entry(message.body.as_str())
+            .or_insert_with(|| SnippetTemplate::parse(&message.body));
+    }
+    let compiled: HashMap<&str, Result<CompiledTemplate<'_>, TemplateError>> = templates
+        .iter()
+        .map(|(body, parsed)| {
+            let compiled = match parsed {
+                Ok(template) => template.compile(),
+                Err(err) => Err(err.clone()),
+            };
+            (*body, compiled)
+        })
+        .collect();
+    let mut contexts = load_contexts(deps, workspace, &messages).await?.into_iter();
     let now = deps.clock.now();
     let mut results: Vec<Option<Result<StoredMessage, SendError>>> = Vec::new();
     let mut prepared = Vec::new();
     for message in &messages {
+        let context = contexts.next();
         let outcome = (|| {
-            if message.workspace_id != workspace || message.conversation_id.is_some() {
+            if message.workspace_id != workspace {
                 return Err(ValidationError::field(
-                    "conversation_id",
-                    "only new conversations of the workspace are started together",
+                    "workspace_id",
+                    "messages sent together are of one workspace",
                 )
                 .into());
             }
@@ -130,24 +98,14 @@ pub async fn start_conversations(
                 Some(Err(err)) => return Err(err.clone().into()),
                 None => return Err(ValidationError::field("body", "was not checked").into()),
             };
-            let contact = contacts
-                .get(&message.contact_id)
-                .ok_or(SendError::NotFound("contact_id"))?;
-            let agent = match message.from {
-                Author::Agent(id) => Some(
-                    agents
-                        .get(&id)
-                        .cloned()
-                        .flatten()
-                        .ok_or(SendError::NotFound("from_agent_id"))?,
-                ),
-                _ => None,
-            };
-            let context = MessageContext {
-                workspace: ws.clone(),
-                contact: contact.clone(),
-                agent,
-            };
+            if message.conversation_id.is_none() && message.kind == PartKind::Note {
+                return Err(ValidationError::field(
+                    "type",
+                    "a note can only be added to an existing conversation",
+                )
+                .into());
+            }
+            let context = context.unwrap_or(Err(SendError::NotFound("contact_id")))?;
             prepare(message, template, &context, now)
         })();
         match outcome {
@@ -159,13 +117,19 @@ pub async fn start_conversations(
         }
     }
     let (slots, news): (Vec<usize>, Vec<NewMessage>) = prepared.into_iter().unzip();
-    let stored = deps.store.start_conversations(news).await?;
+    let stored = deps.store.append_messages(news).await?;
     let mut last = None;
     for (slot, result) in slots.into_iter().zip(stored) {
-        if let Ok(stored) = &result {
-            last = last.max(Some(stored.seq));
-        }
-        results[slot] = Some(result.map_err(not_found("contact_id")));
+        results[slot] = Some(match result {
+            Ok(stored) => {
+                last = last.max(Some(stored.seq));
+                Ok(stored)
+            }
+            // Only now, when the store refused, look again to say which id
+            // is wrong.
+            Err(StoreError::NotFound) => Err(explain_refusal(deps, &messages[slot]).await),
+            Err(other) => Err(SendError::Store(other)),
+        });
     }
     if let Some(seq) = last {
         deps.bus.publish(workspace, seq);
@@ -173,6 +137,78 @@ pub async fn start_conversations(
     Ok(results
         .into_iter()
         .map(|r| r.unwrap_or(Err(SendError::NotFound("contact_id"))))
+        .collect())
+}
+
+/// What rendering each message needs (the workspace, its contact and its
+/// sender), or why there is none: one read for a single message, three
+/// for a batch (the workspace, its contacts, each sender once).
+async fn load_contexts(
+    deps: Deps<'_>,
+    workspace: WorkspaceId,
+    messages: &[ChatMessage],
+) -> Result<Vec<Result<MessageContext, SendError>>, StoreError> {
+    let sender = |message: &ChatMessage| match message.from {
+        Author::Agent(id) => Some(id),
+        _ => None,
+    };
+    if let [message] = messages {
+        let agent = sender(message);
+        let loaded = match deps
+            .store
+            .message_context(message.workspace_id, message.contact_id, agent)
+            .await
+        {
+            Ok(loaded) if agent.is_some() && loaded.agent.is_none() => {
+                Err(SendError::NotFound("from_agent_id"))
+            }
+            Ok(loaded) => Ok(loaded),
+            Err(StoreError::NotFound) => Err(SendError::NotFound("contact_id")),
+            Err(other) => return Err(other),
+        };
+        return Ok(vec![loaded]);
+    }
+    let ws = deps.store.workspace(workspace).await?;
+    let ids: Vec<ContactId> = messages.iter().map(|m| m.contact_id).collect();
+    let contacts: HashMap<ContactId, Contact> = deps
+        .store
+        .contacts(workspace, &ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut agents: HashMap<AgentId, Option<Agent>> = HashMap::new();
+    for id in messages.iter().filter_map(sender) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = agents.entry(id) {
+            slot.insert(match deps.store.agent(workspace, id).await {
+                Ok(agent) => Some(agent),
+                Err(StoreError::NotFound) => None,
+                Err(other) => return Err(other),
+            });
+        }
+    }
+    Ok(messages
+        .iter()
+        .map(|message| {
+            let contact = contacts
+                .get(&message.contact_id)
+                .ok_or(SendError::NotFound("contact_id"))?;
+            let agent = match sender(message) {
+                Some(id) => Some(
+                    agents
+                        .get(&id)
+                        .cloned()
+                        .flatten()
+                        .ok_or(SendError::NotFound("from_agent_id"))?,
+                ),
+                None => None,
+            };
+            Ok(MessageContext {
+                workspace: ws.clone(),
+                contact: contact.clone(),
+                agent,
+            })
+        })
         .collect())
 }
 
@@ -226,91 +262,6 @@ fn prepare(
     })
 }
 
-/// A message a contact writes (in the widget, or by replying to an email):
-/// their own words, never a template. `None` starts a new conversation.
-pub async fn post_contact_message(
-    deps: Deps<'_>,
-    workspace_id: WorkspaceId,
-    contact_id: ContactId,
-    conversation_id: Option<ConversationId>,
-    body: &str,
-) -> Result<StoredMessage, SendError> {
-    post_as_contact(deps, workspace_id, contact_id, conversation_id, body, None).await
-}
-
-/// A contact's reply by email, into the conversation its reply address
-/// names. `email_key` (the email's Message-ID) makes a second delivery of
-/// the same email a `Duplicate` that stores nothing.
-pub async fn post_emailed_reply(
-    deps: Deps<'_>,
-    workspace_id: WorkspaceId,
-    contact_id: ContactId,
-    conversation_id: ConversationId,
-    body: &str,
-    email_key: Option<String>,
-) -> Result<StoredMessage, SendError> {
-    post_as_contact(
-        deps,
-        workspace_id,
-        contact_id,
-        Some(conversation_id),
-        body,
-        email_key,
-    )
-    .await
-}
-
-async fn post_as_contact(
-    deps: Deps<'_>,
-    workspace_id: WorkspaceId,
-    contact_id: ContactId,
-    conversation_id: Option<ConversationId>,
-    body: &str,
-    email_key: Option<String>,
-) -> Result<StoredMessage, SendError> {
-    let body = body.trim();
-    if body.is_empty() || body.chars().count() > crate::model::template::MAX_TEMPLATE_CHARS {
-        return Err(ValidationError::field(
-            "body",
-            format!(
-                "a message has 1 to {} characters",
-                crate::model::template::MAX_TEMPLATE_CHARS
-            ),
-        )
-        .into());
-    }
-    let now = deps.clock.now();
-    let message = Message {
-        id: MessageId::generate(),
-        workspace_id,
-        conversation_id: conversation_id.unwrap_or_else(ConversationId::generate),
-        author: Author::Contact(contact_id),
-        kind: PartKind::Comment,
-        body: body.to_owned(),
-        created_at: now,
-    };
-    let new_conversation = conversation_id
-        .is_none()
-        .then(|| Conversation::start(message.conversation_id, workspace_id, contact_id, None, now));
-    let stored = deps
-        .store
-        .append_message(NewMessage {
-            message,
-            contact_id,
-            new_conversation,
-            email: None,
-            email_key,
-            bulk_send: None,
-        })
-        .await
-        .map_err(|err| match err {
-            StoreError::Conflict(_) => SendError::Duplicate,
-            other => not_found("conversation_id")(other),
-        })?;
-    deps.bus.publish(workspace_id, stored.seq);
-    Ok(stored)
-}
-
 /// Why the store found nothing to append to.
 async fn explain_refusal(deps: Deps<'_>, message: &ChatMessage) -> SendError {
     let Some(id) = message.conversation_id else {
@@ -349,25 +300,11 @@ pub async fn preview_message(
         email_fallback: false,
         bulk_send: None,
     };
-    let context = load_context(deps, &message).await?;
+    let context = load_contexts(deps, workspace_id, std::slice::from_ref(&message))
+        .await?
+        .pop()
+        .unwrap_or(Err(SendError::NotFound("contact_id")))?;
     render_loaded(&message, &template.compile()?, &context)
-}
-
-/// Reads what rendering needs: the workspace, the contact and the sender.
-async fn load_context(deps: Deps<'_>, message: &ChatMessage) -> Result<MessageContext, SendError> {
-    let agent_id = match message.from {
-        Author::Agent(id) => Some(id),
-        _ => None,
-    };
-    let loaded = deps
-        .store
-        .message_context(message.workspace_id, message.contact_id, agent_id)
-        .await
-        .map_err(not_found("contact_id"))?;
-    if agent_id.is_some() && loaded.agent.is_none() {
-        return Err(SendError::NotFound("from_agent_id"));
-    }
-    Ok(loaded)
 }
 
 /// The body as this contact sees it; refuses one that renders empty.

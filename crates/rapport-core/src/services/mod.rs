@@ -5,6 +5,7 @@ pub mod bulk_sends;
 pub mod contacts;
 pub mod conversations;
 pub mod messages;
+pub mod replies;
 
 use crate::model::template::TemplateError;
 use crate::model::validation::ValidationError;

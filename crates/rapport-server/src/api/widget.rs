@@ -30,7 +30,7 @@ use rapport_core::model::validation::Validator;
 use rapport_core::model::workspace::Workspace;
 use rapport_core::ports::store::StoreError;
 use rapport_core::services;
-use rapport_core::services::messages::post_contact_message;
+use rapport_core::services::replies::post_contact_message;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use sha2::Sha256;

@@ -8,7 +8,7 @@ use rapport_core::model::email::{SignedId, parse_reply_address, strip_quoted};
 use rapport_core::model::ids::{ConversationId, WorkspaceId};
 use rapport_core::ports::store::{ReplyTarget, StoreError, StoredMessage};
 use rapport_core::services::SendError;
-use rapport_core::services::messages::post_emailed_reply;
+use rapport_core::services::replies::post_emailed_reply;
 
 use crate::AppState;
 

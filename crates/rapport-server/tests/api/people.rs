@@ -949,7 +949,7 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
         )
         .await
         .unwrap();
-    rapport_core::services::messages::post_contact_message(
+    rapport_core::services::replies::post_contact_message(
         restarted.deps(),
         app.owner.workspace_id,
         recipients[7],

@@ -2,38 +2,6 @@
 
 use super::*;
 
-/// Marks a bulk send's recipient sent with this message, if the send is
-/// still sending and the recipient pending; `Conflict` otherwise.
-pub(super) async fn mark_bulk_recipient_sent(
-    conn: &mut Conn,
-    bulk_send: BulkSendId,
-    contact: ContactId,
-    message: &Message,
-) -> Result<(), StoreError> {
-    let done = sqlx::query(
-        "UPDATE bulk_send_recipients SET message_id = $3, conversation_id = $4, sent_at = $5
-         WHERE bulk_send_id = $1 AND contact_id = $2 AND workspace_id = $6
-           AND message_id IS NULL AND error IS NULL
-           AND EXISTS (SELECT 1 FROM bulk_sends WHERE id = $1 AND status = 'sending')",
-    )
-    .bind(bulk_send.as_uuid())
-    .bind(contact.as_uuid())
-    .bind(message.id.as_uuid())
-    .bind(message.conversation_id.as_uuid())
-    .bind(ms(message.created_at))
-    .bind(message.workspace_id.as_uuid())
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict(
-            "this recipient was sent already, or the bulk send stopped".into(),
-        ))
-    }
-}
-
 pub(super) async fn create_bulk_send(
     conn: &mut Conn,
     new: NewBulkSend,

@@ -131,16 +131,17 @@ mod contacts;
 mod conversations;
 mod email;
 mod jobs;
+mod messages;
 mod people;
 mod team;
 mod visitors;
 mod workspaces;
 
 use activity::*;
-use bulk_sends::*;
 use contacts::*;
 use conversations::*;
 use jobs::*;
+use messages::*;
 use people::*;
 use team::*;
 use workspaces::*;

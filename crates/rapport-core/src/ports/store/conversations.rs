@@ -37,7 +37,8 @@ pub struct NewMessage {
 pub struct StoredMessage {
     pub message: Message,
     pub conversation: Conversation,
-    /// The last activity-log position the write produced.
+    /// The last activity-log position the write produced for the message's
+    /// conversation.
     pub seq: i64,
 }
 
@@ -61,16 +62,19 @@ pub trait ConversationStore: Send + Sync + 'static {
         contact: ContactId,
         agent: Option<AgentId>,
     ) -> Result<MessageContext, StoreError>;
-    /// Stores a message (and the conversation it starts), its activity
-    /// entries and its jobs in one transaction. `NotFound` when the
-    /// conversation or contact is not in the message's workspace.
-    async fn append_message(&self, new: NewMessage) -> Result<StoredMessage, StoreError>;
-    /// `append_message` for many messages that each start a new
-    /// conversation (a bulk send's), in one transaction with a few
-    /// statements per 500 messages. Per message, in order: what was stored,
-    /// or `NotFound` (the contact is not in the workspace) or `Conflict`
-    /// (its bulk recipient was sent already, or the send stopped).
-    async fn start_conversations(
+    /// Stores messages of one workspace, each with the conversation it
+    /// starts (or the state it moves its existing conversation to), its
+    /// activity entries, its bulk recipient mark, its email job or skip,
+    /// and its emailed reply's key, all in one transaction: the one write
+    /// of messages. A batch starts each new conversation once, and appends
+    /// only to conversations that existed before it.
+    ///
+    /// Per message, in order: what was stored; `NotFound` when its contact
+    /// or conversation is not in the workspace or the conversation is
+    /// another contact's; `Conflict` when its bulk recipient was sent
+    /// already (or the send stopped) or its email key was seen. `Err` of
+    /// the whole: nothing was stored.
+    async fn append_messages(
         &self,
         new: Vec<NewMessage>,
     ) -> Result<Vec<Result<StoredMessage, StoreError>>, StoreError>;

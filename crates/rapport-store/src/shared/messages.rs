@@ -1,0 +1,408 @@
+//! The one write of messages: `append_messages`. Every message, whoever
+//! sends it (a team member, the API, a bulk send, the contact in the
+//! widget or by email), is inserted here, with the conversation it starts
+//! or the state it moves its conversation to, its activity entries, its
+//! bulk recipient mark, its email job and its inbound email key, in the
+//! caller's one transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use super::*;
+
+/// How many messages one statement writes (the activity insert binds 18
+/// values per message, well under both drivers' limits).
+const CHUNK: usize = 500;
+
+/// The message's email status, and the timeline entry of a skip.
+fn email_state(
+    message: &Message,
+    plan: Option<&EmailPlan>,
+) -> (Option<&'static str>, Option<Activity>) {
+    match plan {
+        None => (None, None),
+        Some(EmailPlan::Schedule(_)) => (Some("pending"), None),
+        Some(EmailPlan::Skip(reason)) => (
+            Some("skipped"),
+            Some(Activity::NotEmailed {
+                reason: *reason,
+                message_ids: vec![message.id],
+                error: None,
+            }),
+        ),
+    }
+}
+
+/// The ids among `ids` that name contacts of the workspace.
+async fn existing_contacts(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    ids: &[Uuid],
+) -> Result<HashSet<Uuid>, StoreError> {
+    let mut found = HashSet::new();
+    for chunk in ids.chunks(CHUNK) {
+        let mut sql = QueryBuilder::<Db>::new("SELECT id FROM contacts WHERE workspace_id = ");
+        sql.push_bind(workspace.as_uuid()).push(" AND id IN ");
+        push_ids(&mut sql, chunk);
+        found.extend(fetch_ids(sql, conn).await?);
+    }
+    Ok(found)
+}
+
+/// The workspace's conversations among `ids`, locked (on PostgreSQL) until
+/// commit, in id order so that concurrent writers lock in the same order.
+async fn locked_conversations(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Conversation>, StoreError> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let mut sql = QueryBuilder::<Db>::new(format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = "
+        ));
+        sql.push_bind(workspace.as_uuid()).push(" AND id IN ");
+        push_ids(&mut sql, chunk);
+        sql.push(" ORDER BY id").push(ROW_LOCK);
+        for row in sql.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+            let conversation = conversation_from_row(&row)?;
+            found.insert(conversation.id.as_uuid(), conversation);
+        }
+    }
+    Ok(found)
+}
+
+/// The listed recipients of a bulk send of the workspace that are still
+/// pending, if the send is still sending (locked on PostgreSQL until
+/// commit).
+async fn pending_recipients(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    bulk_send: Uuid,
+    contacts: &[Uuid],
+) -> Result<HashSet<Uuid>, StoreError> {
+    let mut pending = HashSet::new();
+    for chunk in contacts.chunks(CHUNK) {
+        let mut sql = QueryBuilder::<Db>::new(
+            "SELECT contact_id FROM bulk_send_recipients WHERE bulk_send_id = ",
+        );
+        sql.push_bind(bulk_send)
+            .push(" AND workspace_id = ")
+            .push_bind(workspace.as_uuid())
+            .push(" AND message_id IS NULL AND error IS NULL AND contact_id IN ");
+        push_ids(&mut sql, chunk);
+        sql.push(" AND EXISTS (SELECT 1 FROM bulk_sends WHERE id = ")
+            .push_bind(bulk_send)
+            .push(" AND status = 'sending')")
+            .push(ROW_LOCK);
+        pending.extend(fetch_ids(sql, conn).await?);
+    }
+    Ok(pending)
+}
+
+/// Records an emailed reply's key; `false` when the workspace has it
+/// already (the same email delivered twice).
+async fn claim_email_key(
+    conn: &mut Conn,
+    message: &Message,
+    key: &str,
+) -> Result<bool, StoreError> {
+    let taken = sqlx::query(
+        "INSERT INTO inbound_emails (workspace_id, email_key, message_id, created_at)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, email_key) DO NOTHING",
+    )
+    .bind(message.workspace_id.as_uuid())
+    .bind(key)
+    .bind(message.id.as_uuid())
+    .bind(ms(message.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(taken.rows_affected() == 1)
+}
+
+/// A message that passed every check, with its conversation as the message
+/// leaves it.
+struct Accepted {
+    index: usize,
+    new: NewMessage,
+    conversation: Conversation,
+}
+
+/// Stores messages of one workspace (see `ConversationStore::append_messages`):
+/// first every check, a statement per 500 messages (contacts of new
+/// conversations, existing conversations, bulk recipients) and one per
+/// emailed reply; then the accepted messages' rows, a few statements per 500.
+pub(super) async fn append_messages(
+    conn: &mut Conn,
+    news: Vec<NewMessage>,
+) -> Result<Vec<Result<StoredMessage, StoreError>>, StoreError> {
+    let Some(first) = news.first() else {
+        return Ok(Vec::new());
+    };
+    let ws = first.message.workspace_id;
+    let shape_ok = news.iter().all(|n| {
+        n.message.workspace_id == ws
+            && n.new_conversation.as_ref().is_none_or(|c| {
+                c.id == n.message.conversation_id
+                    && c.workspace_id == ws
+                    && c.contact_id == n.contact_id
+            })
+    });
+    if !shape_ok {
+        return Err(StoreError::Other(
+            "append_messages takes messages of one workspace, each new conversation its own".into(),
+        ));
+    }
+
+    // The checks.
+    let new_contacts: Vec<Uuid> = news
+        .iter()
+        .filter(|n| n.new_conversation.is_some())
+        .map(|n| n.contact_id.as_uuid())
+        .collect();
+    let contacts = existing_contacts(conn, ws, &new_contacts).await?;
+    let mut existing: Vec<Uuid> = news
+        .iter()
+        .filter(|n| n.new_conversation.is_none())
+        .map(|n| n.message.conversation_id.as_uuid())
+        .collect();
+    existing.sort_unstable();
+    existing.dedup();
+    let mut conversations = locked_conversations(conn, ws, &existing).await?;
+    let mut pending = HashMap::new();
+    let sends: std::collections::BTreeSet<BulkSendId> =
+        news.iter().filter_map(|n| n.bulk_send).collect();
+    for send in sends {
+        let listed: Vec<Uuid> = news
+            .iter()
+            .filter(|n| n.bulk_send == Some(send))
+            .map(|n| n.contact_id.as_uuid())
+            .collect();
+        let found = pending_recipients(conn, ws, send.as_uuid(), &listed).await?;
+        pending.insert(send, found);
+    }
+
+    let mut results: Vec<Option<Result<StoredMessage, StoreError>>> = Vec::new();
+    let mut accepted: Vec<Accepted> = Vec::new();
+    for (index, new) in news.into_iter().enumerate() {
+        results.push(None);
+        let contact = new.contact_id.as_uuid();
+        let current = match &new.new_conversation {
+            Some(started) if contacts.contains(&contact) => Some(started.clone()),
+            Some(_) => None,
+            // Someone else's conversation does not exist for this contact.
+            None => conversations
+                .get(&new.message.conversation_id.as_uuid())
+                .filter(|c| c.contact_id == new.contact_id)
+                .cloned(),
+        };
+        let Some(current) = current else {
+            results[index] = Some(Err(StoreError::NotFound));
+            continue;
+        };
+        if let Some(send) = new.bulk_send
+            && !pending.get_mut(&send).is_some_and(|p| p.remove(&contact))
+        {
+            results[index] = Some(Err(StoreError::Conflict(
+                "this recipient was sent already, or the bulk send stopped".into(),
+            )));
+            continue;
+        }
+        if let Some(key) = &new.email_key
+            && !claim_email_key(conn, &new.message, key).await?
+        {
+            results[index] = Some(Err(StoreError::Conflict(
+                "this email was already received".into(),
+            )));
+            continue;
+        }
+        let conversation = current.with_message(&new.message);
+        if new.new_conversation.is_none() {
+            // The next message of this batch to the same conversation
+            // starts from this one's state.
+            conversations.insert(conversation.id.as_uuid(), conversation.clone());
+        }
+        accepted.push(Accepted {
+            index,
+            new,
+            conversation,
+        });
+    }
+
+    for chunk in accepted.chunks(CHUNK) {
+        for (index, stored) in write_chunk(conn, ws, chunk).await? {
+            results[index] = Some(Ok(stored));
+        }
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(StoreError::Other("a message was left out".into()))))
+        .collect())
+}
+
+/// Writes up to `CHUNK` accepted messages: their new conversations, the
+/// messages, the states of existing conversations, the bulk recipient
+/// marks, the activity entries and then (after the log append, under its
+/// lock on PostgreSQL, so that an email job settling a conversation either
+/// sees its new message pending and stays, or is gone before this insert
+/// looks for it) the email jobs.
+async fn write_chunk(
+    conn: &mut Conn,
+    ws: WorkspaceId,
+    chunk: &[Accepted],
+) -> Result<Vec<(usize, StoredMessage)>, StoreError> {
+    let started: Vec<&Conversation> = chunk
+        .iter()
+        .filter(|a| a.new.new_conversation.is_some())
+        .map(|a| &a.conversation)
+        .collect();
+    if !started.is_empty() {
+        let mut sql = QueryBuilder::<Db>::new(
+            "INSERT INTO conversations (id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, created_at, updated_at) ",
+        );
+        sql.push_values(&started, |mut row, c| {
+            row.push_bind(c.id.as_uuid())
+                .push_bind(c.workspace_id.as_uuid())
+                .push_bind(c.contact_id.as_uuid())
+                .push_bind(c.status.as_str())
+                .push_bind(c.assignee_id.map(|a| a.as_uuid()))
+                .push_bind(c.snoozed_until.map(ms))
+                .push_bind(c.waiting_since.map(ms))
+                .push_bind(ms(c.created_at))
+                .push_bind(ms(c.updated_at));
+        });
+        sql.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+
+    let states: Vec<_> = chunk
+        .iter()
+        .map(|a| email_state(&a.new.message, a.new.email.as_ref()))
+        .collect();
+    let mut sql = QueryBuilder::<Db>::new(
+        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, email_status) ",
+    );
+    sql.push_values(
+        chunk.iter().zip(&states),
+        |mut row, (a, (email_status, _))| {
+            let message = &a.new.message;
+            let (author_type, author_id) = match message.author {
+                Author::Agent(id) => ("agent", Some(id.as_uuid())),
+                Author::Contact(id) => ("contact", Some(id.as_uuid())),
+                Author::Bot => ("bot", None),
+            };
+            row.push_bind(message.id.as_uuid())
+                .push_bind(message.workspace_id.as_uuid())
+                .push_bind(message.conversation_id.as_uuid())
+                .push_bind(author_type)
+                .push_bind(author_id)
+                .push_bind(message.kind.as_str())
+                .push_bind(message.body.clone())
+                .push_bind(ms(message.created_at))
+                .push_bind(*email_status);
+        },
+    );
+    sql.build().execute(&mut *conn).await.map_err(db_err)?;
+
+    // Each existing conversation once, in the state its last message of
+    // the chunk leaves it.
+    let mut last_state: HashMap<Uuid, &Conversation> = HashMap::new();
+    for a in chunk.iter().filter(|a| a.new.new_conversation.is_none()) {
+        last_state.insert(a.conversation.id.as_uuid(), &a.conversation);
+    }
+    for conversation in last_state.values() {
+        save_conversation_state(conn, conversation).await?;
+    }
+
+    let marks: Vec<(BulkSendId, &Accepted)> = chunk
+        .iter()
+        .filter_map(|a| a.new.bulk_send.map(|send| (send, a)))
+        .collect();
+    if !marks.is_empty() {
+        let mut sql = QueryBuilder::<Db>::new(
+            "WITH sent (bulk_send_id, contact_id, message_id, conversation_id, sent_at) AS (",
+        );
+        sql.push_values(&marks, |mut row, (send, a)| {
+            row.push_bind(send.as_uuid())
+                .push_bind(a.new.contact_id.as_uuid())
+                .push_bind(a.new.message.id.as_uuid())
+                .push_bind(a.new.message.conversation_id.as_uuid())
+                .push_bind(ms(a.new.message.created_at));
+        });
+        sql.push(
+            ") UPDATE bulk_send_recipients SET message_id = sent.message_id,
+               conversation_id = sent.conversation_id, sent_at = sent.sent_at
+             FROM sent WHERE bulk_send_recipients.bulk_send_id = sent.bulk_send_id
+               AND bulk_send_recipients.contact_id = sent.contact_id",
+        );
+        sql.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+
+    let conversation_started = Activity::ConversationStarted;
+    let entries: Vec<(Activity, Option<Activity>, Option<Activity>)> = chunk
+        .iter()
+        .zip(states)
+        .map(|(a, (_, skipped))| {
+            (
+                Activity::Message(a.new.message.clone()),
+                skipped,
+                a.new
+                    .bulk_send
+                    .map(|bulk_send_id| Activity::BulkSendReceived { bulk_send_id }),
+            )
+        })
+        .collect();
+    let mut rows: Vec<LogRow<'_>> = Vec::with_capacity(chunk.len() * 4);
+    for (a, (message, skipped, bulk)) in chunk.iter().zip(&entries) {
+        let n = &a.new;
+        let (contact, conversation, at) = (
+            n.contact_id,
+            Some(n.message.conversation_id),
+            n.message.created_at,
+        );
+        if let Some(started) = &n.new_conversation {
+            rows.push((
+                contact,
+                conversation,
+                &conversation_started,
+                started.created_at,
+            ));
+        }
+        rows.push((contact, conversation, message, at));
+        rows.extend(skipped.iter().map(|e| (contact, conversation, e, at)));
+        rows.extend(bulk.iter().map(|e| (contact, conversation, e, at)));
+    }
+    let mut last_seq: HashMap<Option<Uuid>, i64> = HashMap::new();
+    for (conversation, seq) in log_rows(conn, ws, &rows).await? {
+        let last = last_seq.entry(conversation).or_insert(seq);
+        *last = (*last).max(seq);
+    }
+
+    let jobs: Vec<&NewJob> = chunk
+        .iter()
+        .filter_map(|a| match &a.new.email {
+            Some(EmailPlan::Schedule(job)) => Some(job),
+            _ => None,
+        })
+        .collect();
+    if let Some(first) = chunk.first() {
+        insert_jobs(conn, &jobs, first.new.message.created_at).await?;
+    }
+
+    chunk
+        .iter()
+        .map(|a| {
+            let seq = last_seq
+                .get(&Some(a.new.message.conversation_id.as_uuid()))
+                .copied()
+                .ok_or_else(|| StoreError::Other("a message was not logged".into()))?;
+            Ok((
+                a.index,
+                StoredMessage {
+                    message: a.new.message.clone(),
+                    conversation: a.conversation.clone(),
+                    seq,
+                },
+            ))
+        })
+        .collect()
+}
