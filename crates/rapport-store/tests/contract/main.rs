@@ -1,0 +1,14 @@
+//! The store contract: every backend must pass these, one database per
+//! test. Each module declares its tests once per backend with
+//! `both_backends!`: SQLite always, PostgreSQL when
+//! `RAPPORT_TEST_POSTGRES_URL` is set.
+
+mod fixtures;
+
+mod activity;
+mod contacts;
+mod conversations;
+mod jobs;
+mod messages;
+mod sessions;
+mod workspaces;
