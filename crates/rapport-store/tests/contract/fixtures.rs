@@ -8,6 +8,7 @@ pub use std::sync::Arc;
 pub use rapport_core::Timestamp;
 pub use rapport_core::activity::{Activity, ActivityEntry};
 pub use rapport_core::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Role};
+pub use rapport_core::bulk::{Audience, BulkSend, BulkStatus, JOB_KIND as BULK_JOB, NewBulkSend};
 pub use rapport_core::contact::{
     ContactUpsert, ContactUpsertInput, PropType, WIDGET_SESSION_IDLE_MILLIS,
 };
@@ -16,13 +17,15 @@ pub use rapport_core::conversation::{
     ConversationStatus, Message, PartKind,
 };
 pub use rapport_core::email::{EmailPlan, JOB_KIND as EMAIL_JOB, SkipReason};
+pub use rapport_core::filter::Filter;
 pub use rapport_core::ids::{
-    AgentId, ContactId, ConversationId, JobId, MessageId, TokenId, WorkspaceId,
+    AgentId, BulkSendId, ContactId, ConversationId, JobId, MessageId, SegmentId, TokenId,
+    WorkspaceId,
 };
 pub use rapport_core::job::NewJob;
 pub use rapport_core::store::{
-    AgentSession, ClaimedJob, EmailSettlement, NewEvent, NewMessage, Store, StoreError, Stream,
-    TimelineQuery,
+    AgentSession, ClaimedJob, EmailSettlement, NewEvent, NewMessage, Segment, Store, StoreError,
+    Stream, TimelineQuery,
 };
 pub use rapport_core::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 pub use rapport_store::testing::{Backend, TestDatabase};
@@ -223,6 +226,34 @@ pub async fn contact(store: &dyn Store, workspace: WorkspaceId, user_id: &str) -
         .id
 }
 
+/// A contact known by `user_id`, with a name and custom properties,
+/// created at `ms`.
+pub async fn person(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    user_id: &str,
+    name: Option<&str>,
+    props: serde_json::Value,
+    ms: i64,
+) -> ContactId {
+    let upsert = ContactUpsert::parse(
+        workspace,
+        ContactUpsertInput {
+            user_id: Some(user_id.into()),
+            name: name.map(str::to_owned),
+            props: serde_json::from_value(props).unwrap(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    store
+        .upsert_contact(upsert, ContactId::generate(), at(ms))
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
 /// A comment.
 pub fn message(
     workspace: WorkspaceId,
@@ -290,22 +321,105 @@ pub async fn start(store: &dyn Store, team: &Team, contact: ContactId, ms: i64) 
         .conversation
 }
 
-/// A team message whose email waits in a job, as `send_chat_message` plans it.
-pub fn emailed_message(
-    team: &Team,
-    conversation: ConversationId,
-    body: &str,
-    ms: i64,
-) -> (Message, EmailPlan) {
-    let job = NewJob {
+/// The email fallback's job for a conversation's message sent at `ms`, as
+/// `send_chat_message` plans it: one job per conversation, due 10 minutes on.
+pub fn email_plan(team: &Team, conversation: ConversationId, ms: i64) -> EmailPlan {
+    EmailPlan::Schedule(NewJob {
         id: JobId::generate(),
         workspace_id: team.workspace,
         kind: EMAIL_JOB,
         key: Some(conversation.to_string()),
         payload: json!({"conversation_id": conversation}),
         due_at: at(ms + 600_000),
-    };
-    (team.says(conversation, body, ms), EmailPlan::Schedule(job))
+    })
+}
+
+/// A team message whose email waits in a job.
+pub fn emailed_message(
+    team: &Team,
+    conversation: ConversationId,
+    body: &str,
+    ms: i64,
+) -> (Message, EmailPlan) {
+    (
+        team.says(conversation, body, ms),
+        email_plan(team, conversation, ms),
+    )
+}
+
+/// A new conversation with `contact`, opened by the owner at `ms`.
+pub fn opened_by_team(team: &Team, contact: ContactId, ms: i64) -> NewMessage {
+    let c = new_conversation(team.workspace, contact, ms);
+    let m = team.says(c.id, "Hello", ms);
+    opening(c, m)
+}
+
+/// A bulk send's message to `contact`, opening its own conversation.
+pub fn bulk_message(team: &Team, send: BulkSendId, contact: ContactId, ms: i64) -> NewMessage {
+    NewMessage {
+        bulk_send: Some(send),
+        ..opened_by_team(team, contact, ms)
+    }
+}
+
+/// A bulk send from the owner to `audience`, made at `ms`, with its job.
+pub fn new_bulk_send(team: &Team, audience: Audience, ms: i64) -> NewBulkSend {
+    let id = BulkSendId::generate();
+    NewBulkSend {
+        id,
+        workspace_id: team.workspace,
+        created_by: team.owner,
+        from_agent_id: team.owner,
+        body: "Hello {{ user.name | default(\"there\") }}".into(),
+        email_fallback: true,
+        audience,
+        audience_json: json!({"contacts": []}),
+        created_at: at(ms),
+        job: NewJob {
+            id: JobId::generate(),
+            workspace_id: team.workspace,
+            kind: BULK_JOB,
+            key: Some(id.to_string()),
+            payload: json!({ "bulk_send_id": id }),
+            due_at: at(ms),
+        },
+    }
+}
+
+/// Stores a bulk send to these contacts.
+pub async fn bulk_send_to(
+    store: &dyn Store,
+    team: &Team,
+    contacts: &[ContactId],
+    ms: i64,
+) -> BulkSend {
+    store
+        .create_bulk_send(new_bulk_send(
+            team,
+            Audience::Contacts(contacts.to_vec()),
+            ms,
+        ))
+        .await
+        .unwrap()
+}
+
+/// A filter tree parsed against the workspace's property types, as the API
+/// parses one.
+pub async fn filter(store: &dyn Store, workspace: WorkspaceId, tree: serde_json::Value) -> Filter {
+    let types = store.property_types(workspace).await.unwrap();
+    Filter::parse(&tree, &types, at(0)).unwrap()
+}
+
+/// A segment to save, made at `ms`.
+pub fn segment(workspace: WorkspaceId, name: &str, tree: serde_json::Value, ms: i64) -> Segment {
+    Segment {
+        id: SegmentId::generate(),
+        workspace_id: workspace,
+        name: name.into(),
+        filter: tree,
+        created_at: at(ms),
+        updated_at: at(ms),
+    }
 }
 
 /// The newest `limit` entries of a contact's timeline, of every kind.

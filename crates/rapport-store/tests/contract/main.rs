@@ -6,6 +6,7 @@
 mod fixtures;
 
 mod activity;
+mod bulk;
 mod contacts;
 mod conversations;
 mod jobs;

@@ -7,6 +7,9 @@ use crate::fixtures::*;
 rapport_store::both_backends!(
     messages_start_and_continue_conversations,
     concurrent_writes_all_commit_and_a_failing_one_changes_nothing,
+    start_conversations_answers_per_message_and_writes_what_append_does,
+    a_bulk_recipient_is_sent_once_and_a_stopped_send_sends_nobody,
+    message_context_reads_the_workspace_contact_and_sender,
 );
 
 async fn messages_start_and_continue_conversations(backend: Backend) {
@@ -140,4 +143,232 @@ async fn concurrent_writes_all_commit_and_a_failing_one_changes_nothing(backend:
         .unwrap();
     assert_eq!(parts.len(), 1 + 196);
     assert!(parts.iter().all(|p| p.body != "lost"));
+}
+
+async fn start_conversations_answers_per_message_and_writes_what_append_does(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let other = team(s, "owner@other.test").await;
+    let ws = acme.workspace;
+    let [ada, bob, cy, dee, cat] = [
+        contact(s, ws, "ada").await,
+        contact(s, ws, "bob").await,
+        contact(s, ws, "cy").await,
+        contact(s, ws, "dee").await,
+        contact(s, ws, "cat").await,
+    ];
+    let eve = contact(s, other.workspace, "eve").await;
+    let send = bulk_send_to(s, &acme, &[ada, bob, cat], 5).await;
+    assert!(s.start_conversations(Vec::new()).await.unwrap().is_empty());
+
+    let mut to_ada = bulk_message(&acme, send.id, ada, 10);
+    to_ada.email = Some(email_plan(&acme, to_ada.message.conversation_id, 10));
+    // Another workspace's contact, through this workspace.
+    let to_eve = opened_by_team(&acme, eve, 11);
+    let to_cy = NewMessage {
+        email: Some(EmailPlan::Skip(SkipReason::FallbackOff)),
+        ..opened_by_team(&acme, cy, 12)
+    };
+    let to_bob = bulk_message(&acme, send.id, bob, 13);
+    let batch = vec![
+        to_ada.clone(),
+        to_eve.clone(),
+        to_cy.clone(),
+        to_bob.clone(),
+    ];
+    let results = s.start_conversations(batch).await.unwrap();
+    assert_eq!(results.len(), 4, "one result per message, in order");
+    assert!(matches!(results[1], Err(StoreError::NotFound)));
+    for (result, new) in [
+        (&results[0], &to_ada),
+        (&results[2], &to_cy),
+        (&results[3], &to_bob),
+    ] {
+        let stored = result.as_ref().unwrap();
+        let id = new.message.conversation_id;
+        assert_eq!(stored.message, new.message);
+        assert_eq!(
+            (stored.conversation.id, stored.conversation.contact_id),
+            (id, new.contact_id)
+        );
+        assert_eq!(s.conversation(ws, id).await.unwrap(), stored.conversation);
+        assert_eq!(
+            s.conversation_parts(ws, id).await.unwrap(),
+            std::slice::from_ref(&new.message)
+        );
+        // `seq` is the last entry the message wrote.
+        assert_eq!(timeline(s, ws, new.contact_id, 1).await[0].seq, stored.seq);
+    }
+    // Nothing of the refused message exists in either workspace.
+    let eve_conversation = to_eve.message.conversation_id;
+    assert!(not_found(s.conversation(ws, eve_conversation).await));
+    assert!(not_found(
+        s.conversation(other.workspace, eve_conversation).await
+    ));
+    assert_eq!(
+        kinds(&timeline(s, other.workspace, eve, 10).await),
+        ["contact_created"]
+    );
+
+    // The same entries, in the same order, as `append_message` writes.
+    let ada_kinds = kinds(&timeline(s, ws, ada, 10).await);
+    assert_eq!(
+        ada_kinds,
+        [
+            "bulk_send_received",
+            "message",
+            "conversation_started",
+            "contact_created"
+        ]
+    );
+    let mut to_cat = bulk_message(&acme, send.id, cat, 14);
+    to_cat.email = Some(email_plan(&acme, to_cat.message.conversation_id, 14));
+    s.append_message(to_cat).await.unwrap();
+    assert_eq!(kinds(&timeline(s, ws, cat, 10).await), ada_kinds);
+    let cy_timeline = timeline(s, ws, cy, 10).await;
+    assert_eq!(
+        cy_timeline[0].activity,
+        Activity::NotEmailed {
+            reason: SkipReason::FallbackOff,
+            message_ids: vec![to_cy.message.id],
+            error: None
+        }
+    );
+    let to_dee = NewMessage {
+        email: Some(EmailPlan::Skip(SkipReason::FallbackOff)),
+        ..opened_by_team(&acme, dee, 15)
+    };
+    s.append_message(to_dee).await.unwrap();
+    assert_eq!(kinds(&timeline(s, ws, dee, 10).await), kinds(&cy_timeline));
+
+    // Ada's email waits in its job; Cy's was settled by the skip.
+    let ada_conversation = to_ada.message.conversation_id;
+    assert_eq!(
+        s.email_pending(ws, ada_conversation).await.unwrap(),
+        std::slice::from_ref(&to_ada.message)
+    );
+    assert!(
+        s.email_pending(ws, to_cy.message.conversation_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.claim_jobs(&[EMAIL_JOB], at(600_009), at(900_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let jobs = s
+        .claim_jobs(&[EMAIL_JOB], at(600_010), at(900_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        jobs[0].payload,
+        json!({"conversation_id": ada_conversation})
+    );
+    // Bulk recipients were marked sent in the same write.
+    let progress = s.bulk_send(ws, send.id).await.unwrap();
+    assert_eq!((progress.sent, progress.pending), (3, 0));
+}
+
+async fn a_bulk_recipient_is_sent_once_and_a_stopped_send_sends_nobody(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let ws = acme.workspace;
+    let [ada, bob, cy] = [
+        contact(s, ws, "ada").await,
+        contact(s, ws, "bob").await,
+        contact(s, ws, "cy").await,
+    ];
+    let send = bulk_send_to(s, &acme, &[ada, bob], 5).await;
+    s.start_conversations(vec![bulk_message(&acme, send.id, ada, 10)])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+        .unwrap();
+    let before = timeline(s, ws, ada, 10).await;
+    // Ada again, in a batch or alone, and Cy, who is no recipient: refused,
+    // and nothing is written for them.
+    let again = bulk_message(&acme, send.id, ada, 20);
+    let stranger = bulk_message(&acme, send.id, cy, 21);
+    let results = s
+        .start_conversations(vec![again.clone(), stranger.clone()])
+        .await
+        .unwrap();
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(StoreError::Conflict(_))))
+    );
+    assert!(conflict(
+        s.append_message(bulk_message(&acme, send.id, ada, 22))
+            .await
+    ));
+    for refused in [&again, &stranger] {
+        assert!(not_found(
+            s.conversation(ws, refused.message.conversation_id).await
+        ));
+    }
+    assert_eq!(timeline(s, ws, ada, 10).await, before);
+    assert_eq!(kinds(&timeline(s, ws, cy, 10).await), ["contact_created"]);
+    assert_eq!(s.bulk_send(ws, send.id).await.unwrap().sent, 1);
+    // A cancelled send sends its pending recipients nothing, either way.
+    s.cancel_bulk_send(ws, send.id, at(30)).await.unwrap();
+    let late = bulk_message(&acme, send.id, bob, 31);
+    let results = s.start_conversations(vec![late.clone()]).await.unwrap();
+    assert!(matches!(results[0], Err(StoreError::Conflict(_))));
+    assert!(conflict(
+        s.append_message(bulk_message(&acme, send.id, bob, 32))
+            .await
+    ));
+    assert!(not_found(
+        s.conversation(ws, late.message.conversation_id).await
+    ));
+    let cancelled = s.bulk_send(ws, send.id).await.unwrap();
+    assert_eq!((cancelled.sent, cancelled.pending), (1, 1));
+    assert_eq!(s.bulk_pending(ws, send.id, 10).await.unwrap(), [bob]);
+}
+
+async fn message_context_reads_the_workspace_contact_and_sender(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let other = team(s, "owner@other.test").await;
+    let ws = acme.workspace;
+    let ada = person(s, ws, "ada", Some("Ada"), json!({"plan": "pro"}), 1).await;
+    let ann = member(s, ws, "ann@acme.test", Role::Agent).await;
+    let context = s.message_context(ws, ada, Some(ann)).await.unwrap();
+    assert_eq!(context.workspace, s.workspace(ws).await.unwrap());
+    assert_eq!(context.contact, s.contact(ws, ada).await.unwrap());
+    assert_eq!(context.agent, Some(s.agent(ws, ann).await.unwrap()));
+    assert_eq!(s.message_context(ws, ada, None).await.unwrap().agent, None);
+    // Another workspace's member, or a removed one, is no sender here.
+    assert_eq!(
+        s.message_context(ws, ada, Some(other.owner))
+            .await
+            .unwrap()
+            .agent,
+        None
+    );
+    s.remove_agent(ws, ann, at(2)).await.unwrap();
+    assert_eq!(
+        s.message_context(ws, ada, Some(ann)).await.unwrap().agent,
+        None
+    );
+    // Another workspace's contact is not found through this one.
+    assert!(not_found(
+        s.message_context(other.workspace, ada, Some(other.owner))
+            .await
+    ));
 }
