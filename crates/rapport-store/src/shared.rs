@@ -3113,11 +3113,12 @@ impl Store for Backend {
                 .expr(Expr::cust("contacts.*"))
                 .from("contacts")
                 .and_where(matching.clone())
-                .order_by_expr(crate::filter_sql::sort_key(search.sort), order.clone())
+                .order_by_expr(crate::filter_sql::sort_key(DIALECT, search.sort), order.clone())
                 .order_by_expr(Expr::col(("contacts", "id")), order)
                 .limit(u64::from(search.limit));
             if let Some((value, id)) = &search.after {
                 query.and_where(crate::filter_sql::after(
+                    DIALECT,
                     search.sort,
                     search.descending,
                     value,

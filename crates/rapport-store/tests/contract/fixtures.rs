@@ -24,8 +24,8 @@ pub use rapport_core::ids::{
 };
 pub use rapport_core::job::NewJob;
 pub use rapport_core::store::{
-    AgentSession, ClaimedJob, EmailSettlement, NewEvent, NewMessage, Segment, Store, StoreError,
-    Stream, TimelineQuery,
+    AgentSession, ClaimedJob, ContactSearch, ContactSort, EmailSettlement, NewEvent, NewMessage,
+    Segment, SortValue, Store, StoreError, Stream, TimelineQuery,
 };
 pub use rapport_core::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 pub use rapport_store::testing::{Backend, TestDatabase};

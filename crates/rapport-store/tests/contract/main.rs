@@ -11,5 +11,6 @@ mod contacts;
 mod conversations;
 mod jobs;
 mod messages;
+mod people;
 mod sessions;
 mod workspaces;
