@@ -115,6 +115,34 @@ async fn streams_resume_after_a_position(backend: Backend) {
         .await
         .unwrap();
     assert!(none.is_empty());
+    // The head is the workspace's newest position: where a new stream
+    // starts. Another workspace's writes do not move it.
+    let head = f.store.activity_head(acme.workspace).await.unwrap();
+    assert_eq!(head, all.last().unwrap().seq);
+    start(
+        &*f.store,
+        &other,
+        contact(&*f.store, other.workspace, "fay").await,
+        30,
+    )
+    .await;
+    assert_eq!(f.store.activity_head(acme.workspace).await.unwrap(), head);
+    let theirs = f
+        .store
+        .activity_after(other.workspace, Stream::Workspace, 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.activity_head(other.workspace).await.unwrap(),
+        theirs.last().unwrap().seq
+    );
+    assert_eq!(
+        f.store
+            .activity_head(WorkspaceId::generate())
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 /// On PostgreSQL, positions are handed out at insert: appends to one

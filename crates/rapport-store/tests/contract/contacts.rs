@@ -6,6 +6,8 @@ use crate::fixtures::*;
 rapport_store::both_backends!(
     upserts_match_by_user_id_then_email,
     property_settings_define_types_and_messenger_access,
+    tags_and_visits_change_their_contact_only,
+    event_summaries_count_each_name_most_recent_first,
 );
 
 async fn upserts_match_by_user_id_then_email(backend: Backend) {
@@ -146,6 +148,132 @@ async fn property_settings_define_types_and_messenger_access(backend: Backend) {
     assert!(
         f.store
             .property_settings(other.workspace)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn tags_and_visits_change_their_contact_only(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let other = team(s, "owner@other.test").await;
+    let ws = acme.workspace;
+    let ada = contact(s, ws, "ada").await;
+    let bob = contact(s, ws, "bob").await;
+    // Tags are kept once each, in order.
+    for tag in ["vip", "beta", "vip"] {
+        s.tag_contact(ws, ada, tag, true, at(10)).await.unwrap();
+    }
+    let tagged = s.tag_contact(ws, ada, "beta", false, at(11)).await.unwrap();
+    assert_eq!(
+        (tagged.tags.as_slice(), tagged.updated_at),
+        (["vip".to_owned()].as_slice(), at(11))
+    );
+    let untouched = s
+        .tag_contact(ws, ada, "absent", false, at(12))
+        .await
+        .unwrap();
+    assert_eq!(untouched.tags, ["vip"]);
+    s.tag_contact(ws, ada, "alpha", true, at(13)).await.unwrap();
+    assert_eq!(s.contact(ws, ada).await.unwrap().tags, ["alpha", "vip"]);
+    assert!(s.contact(ws, bob).await.unwrap().tags.is_empty());
+
+    // Visits: the first sets first and last seen; one within 30 minutes
+    // of the last is the same session; the page is kept until another.
+    let seen = s
+        .contact_seen(ws, ada, at(1_000), Some("/pricing".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            seen.system.first_seen_at,
+            seen.system.last_seen_at,
+            seen.system.sessions
+        ),
+        (Some(at(1_000)), Some(at(1_000)), 1)
+    );
+    let again = s.contact_seen(ws, ada, at(61_000), None).await.unwrap();
+    assert_eq!(
+        (
+            again.system.last_seen_at,
+            again.system.sessions,
+            again.system.last_page.as_deref()
+        ),
+        (Some(at(61_000)), 1, Some("/pricing"))
+    );
+    let later = s
+        .contact_seen(ws, ada, at(61_000 + 30 * 60_000), Some("/docs".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            later.system.first_seen_at,
+            later.system.sessions,
+            later.system.last_page.as_deref()
+        ),
+        (Some(at(1_000)), 2, Some("/docs"))
+    );
+    assert_eq!(s.contact(ws, ada).await.unwrap(), later);
+    assert_eq!(s.contact(ws, bob).await.unwrap().system.sessions, 0);
+
+    // Another workspace changes nothing here.
+    assert!(not_found(
+        s.tag_contact(other.workspace, ada, "x", true, at(20)).await
+    ));
+    assert!(not_found(
+        s.contact_seen(other.workspace, ada, at(20), None).await
+    ));
+    assert_eq!(s.contact(ws, ada).await.unwrap(), later);
+}
+
+async fn event_summaries_count_each_name_most_recent_first(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let other = team(s, "owner@other.test").await;
+    let ws = acme.workspace;
+    let ada = contact(s, ws, "ada").await;
+    let bob = contact(s, ws, "bob").await;
+    for (contact, name, ms) in [
+        (ada, "paid", 10),
+        (ada, "signed_up", 20),
+        (ada, "visit", 30),
+        (ada, "paid", 30),
+        (bob, "paid", 40),
+    ] {
+        s.record_event(NewEvent {
+            workspace_id: ws,
+            contact_id: contact,
+            name: name.into(),
+            params: json!({}),
+            created_at: at(ms),
+        })
+        .await
+        .unwrap();
+    }
+    let summaries = s.event_summaries(ws, ada).await.unwrap();
+    let rows: Vec<_> = summaries
+        .iter()
+        .map(|e| (e.name.as_str(), e.count, e.first_at, e.last_at))
+        .collect();
+    // Most recent first; the same time, by name.
+    assert_eq!(
+        rows,
+        [
+            ("paid", 2, at(10), at(30)),
+            ("visit", 1, at(30), at(30)),
+            ("signed_up", 1, at(20), at(20)),
+        ]
+    );
+    assert_eq!(s.event_summaries(ws, bob).await.unwrap().len(), 1);
+    assert!(
+        s.event_summaries(other.workspace, ada)
             .await
             .unwrap()
             .is_empty()

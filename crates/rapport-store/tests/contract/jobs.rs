@@ -6,6 +6,7 @@ use crate::fixtures::*;
 rapport_store::both_backends!(
     email_jobs_are_claimed_once_and_settle_their_burst,
     a_failed_job_keeps_its_reason_and_frees_its_key,
+    replies_find_their_conversation_and_unsubscribes_keep_their_time,
 );
 
 async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
@@ -286,4 +287,43 @@ async fn a_failed_job_keeps_its_reason_and_frees_its_key(backend: Backend) {
         .unwrap();
     assert_eq!(next.len(), 1);
     assert_ne!(next[0].id, job.id);
+}
+
+async fn replies_find_their_conversation_and_unsubscribes_keep_their_time(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let other = team(s, "owner@other.test").await;
+    let ws = acme.workspace;
+    let ada = contact(s, ws, "ada").await;
+    let bob = contact(s, ws, "bob").await;
+    let c = start(s, &acme, ada, 10).await;
+    // An inbound reply finds the conversation it names, with its
+    // workspace and contact, before anything else scopes it.
+    let target = s.reply_target(c.id).await.unwrap();
+    assert_eq!(target.workspace, s.workspace(ws).await.unwrap());
+    assert_eq!(target.conversation, s.conversation(ws, c.id).await.unwrap());
+    assert_eq!(target.contact, s.contact(ws, ada).await.unwrap());
+    assert!(not_found(s.reply_target(ConversationId::generate()).await));
+
+    // Unsubscribing keeps the first time, and is for this workspace only.
+    let off = s.unsubscribe_contact(ws, ada, at(20)).await.unwrap();
+    assert_eq!(off.unsubscribed_at, Some(at(20)));
+    let again = s.unsubscribe_contact(ws, ada, at(30)).await.unwrap();
+    assert_eq!(again.unsubscribed_at, Some(at(20)));
+    assert_eq!(
+        s.contact(ws, ada).await.unwrap().unsubscribed_at,
+        Some(at(20))
+    );
+    assert!(not_found(
+        s.unsubscribe_contact(other.workspace, bob, at(40)).await
+    ));
+    assert_eq!(s.contact(ws, bob).await.unwrap().unsubscribed_at, None);
+    // The reply target reads the contact as it is now.
+    assert_eq!(
+        s.reply_target(c.id).await.unwrap().contact.unsubscribed_at,
+        Some(at(20))
+    );
 }

@@ -17,6 +17,9 @@ async fn bootstrap_creates_a_workspace_its_owner_and_a_working_token(backend: Ba
     let Some(f) = fixture(backend).await else {
         return;
     };
+    // A fresh store answers, and holds nothing.
+    f.store.ping().await.unwrap();
+    assert_eq!(f.store.workspace_count().await.unwrap(), 0);
     let team = team(&*f.store, "owner@acme.test").await;
     let ws = f.store.workspace(team.workspace).await.unwrap();
     assert_eq!(
