@@ -17,22 +17,13 @@ async fn events_land_on_the_timeline_newest_first(backend: Backend) {
     for (i, name) in ["signed_up", "paid", "$page_view"].into_iter().enumerate() {
         f.store
             .record_event(NewEvent {
-                workspace_id: acme.workspace,
-                contact_id: ada,
-                name: name.into(),
                 params: json!({"i": i}),
-                created_at: at(10 + i as i64),
+                ..event(acme.workspace, ada, name, 10 + i as i64)
             })
             .await
             .unwrap();
     }
-    let unknown = NewEvent {
-        workspace_id: acme.workspace,
-        contact_id: ContactId::generate(),
-        name: "x".into(),
-        params: json!({}),
-        created_at: at(20),
-    };
+    let unknown = event(acme.workspace, ContactId::generate(), "x", 20);
     assert!(not_found(f.store.record_event(unknown).await));
     let page = timeline(&*f.store, acme.workspace, ada, 2).await;
     let names: Vec<_> = page
@@ -183,12 +174,7 @@ async fn postgres_log_appends_commit_in_position_order() {
     // A later write in the same workspace waits for it...
     let later = {
         let store = store.clone();
-        let team = Team {
-            workspace: acme.workspace,
-            owner: acme.owner,
-            secret_hash: acme.secret_hash,
-        };
-        tokio::spawn(async move { start(&*store, &team, ada, 10).await })
+        tokio::spawn(async move { start(&*store, &acme, ada, 10).await })
     };
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(

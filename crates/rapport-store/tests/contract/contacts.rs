@@ -15,34 +15,7 @@ async fn upserts_match_by_user_id_then_email(backend: Backend) {
         return;
     };
     let acme = team(&*f.store, "owner@acme.test").await;
-    let parse = |input: serde_json::Value| {
-        let input: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_value(input).unwrap();
-        ContactUpsert::parse(
-            acme.workspace,
-            ContactUpsertInput {
-                ops: Vec::new(),
-                user_id: input
-                    .get("user_id")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned),
-                email: input
-                    .get("email")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned),
-                name: input
-                    .get("name")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned),
-                phone: None,
-                props: input
-                    .get("props")
-                    .map(|p| serde_json::from_value(p.clone()).unwrap())
-                    .unwrap_or_default(),
-            },
-        )
-        .unwrap()
-    };
+    let parse = |input| upsert_json(acme.workspace, input);
     // A lead known only by email...
     let (lead, created) = f
         .store
@@ -247,15 +220,7 @@ async fn event_summaries_count_each_name_most_recent_first(backend: Backend) {
         (ada, "paid", 30),
         (bob, "paid", 40),
     ] {
-        s.record_event(NewEvent {
-            workspace_id: ws,
-            contact_id: contact,
-            name: name.into(),
-            params: json!({}),
-            created_at: at(ms),
-        })
-        .await
-        .unwrap();
+        s.record_event(event(ws, contact, name, ms)).await.unwrap();
     }
     let summaries = s.event_summaries(ws, ada).await.unwrap();
     let rows: Vec<_> = summaries

@@ -195,6 +195,26 @@ pub fn upsert_input(
     .unwrap()
 }
 
+/// The business's upsert of the fields the JSON object names (`user_id`,
+/// `email`, `name`, `props`), as the API parses one.
+pub fn upsert_json(workspace: WorkspaceId, input: serde_json::Value) -> ContactUpsert {
+    let text = |key: &str| input.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    ContactUpsert::parse(
+        workspace,
+        ContactUpsertInput {
+            user_id: text("user_id"),
+            email: text("email"),
+            name: text("name"),
+            props: input
+                .get("props")
+                .map(|p| serde_json::from_value(p.clone()).unwrap())
+                .unwrap_or_default(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
 /// Changes for `update_contact`: a new user id and/or email.
 pub fn changes(
     workspace: WorkspaceId,
@@ -236,22 +256,27 @@ pub async fn person(
     props: serde_json::Value,
     ms: i64,
 ) -> ContactId {
-    let upsert = ContactUpsert::parse(
+    let upsert = upsert_json(
         workspace,
-        ContactUpsertInput {
-            user_id: Some(user_id.into()),
-            name: name.map(str::to_owned),
-            props: serde_json::from_value(props).unwrap(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+        json!({"user_id": user_id, "name": name, "props": props}),
+    );
     store
         .upsert_contact(upsert, ContactId::generate(), at(ms))
         .await
         .unwrap()
         .0
         .id
+}
+
+/// An event with no parameters, done by `contact` at `ms`.
+pub fn event(workspace: WorkspaceId, contact: ContactId, name: &str, ms: i64) -> NewEvent {
+    NewEvent {
+        workspace_id: workspace,
+        contact_id: contact,
+        name: name.into(),
+        params: json!({}),
+        created_at: at(ms),
+    }
 }
 
 /// A comment.

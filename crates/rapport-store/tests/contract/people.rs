@@ -180,15 +180,7 @@ async fn search_filters_by_properties_tags_events_and_presence(backend: Backend)
         (p.ada, "paid", 12),
         (p.bob, "paid", 13),
     ] {
-        s.record_event(NewEvent {
-            workspace_id: ws,
-            contact_id: contact,
-            name: name.into(),
-            params: json!({}),
-            created_at: at(ms),
-        })
-        .await
-        .unwrap();
+        s.record_event(event(ws, contact, name, ms)).await.unwrap();
     }
     start(s, &acme, p.dee, 20).await;
     let matching = |tree: serde_json::Value, online: Vec<ContactId>| async move {
@@ -319,15 +311,7 @@ async fn people_schema_lists_types_events_and_tags_of_the_workspace(backend: Bac
         (p.bob, "paid"),
         (p.bob, "paid"),
     ] {
-        s.record_event(NewEvent {
-            workspace_id: ws,
-            contact_id: contact,
-            name: name.into(),
-            params: json!({}),
-            created_at: at(20),
-        })
-        .await
-        .unwrap();
+        s.record_event(event(ws, contact, name, 20)).await.unwrap();
     }
     let schema = s.people_schema(ws).await.unwrap();
     assert_eq!(schema.custom, s.property_types(ws).await.unwrap());
