@@ -2479,7 +2479,10 @@ impl Store for Backend {
         workspace: WorkspaceId,
     ) -> Result<Vec<PropertySetting>, StoreError> {
         sqlx::query(
-            "SELECT name, type, messenger_writable FROM property_types WHERE workspace_id = $1 ORDER BY name",
+            concat!(
+                "SELECT name, type, messenger_writable FROM property_types WHERE workspace_id = $1 ORDER BY ",
+                bytewise!("name")
+            ),
         )
         .bind(workspace.as_uuid())
         .fetch_all(self.reader())
@@ -3068,10 +3071,12 @@ impl Store for Backend {
         };
         let (custom, events, tags) = futures::try_join!(
             load_types(self.reader(), workspace),
-            counts(
+            counts(concat!(
                 "SELECT name, COUNT(*) FROM contact_events WHERE workspace_id = $1
-                 GROUP BY name ORDER BY name LIMIT 1000"
-            ),
+                 GROUP BY name ORDER BY ",
+                bytewise!("name"),
+                " LIMIT 1000"
+            )),
             counts(TAG_COUNTS),
         )?;
         Ok(PeopleSchema {
@@ -3147,8 +3152,12 @@ impl Store for Backend {
         contact: ContactId,
     ) -> Result<Vec<EventSummary>, StoreError> {
         let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT name, count, first_at, last_at FROM contact_events
-             WHERE workspace_id = $1 AND contact_id = $2 ORDER BY last_at DESC, name LIMIT 500",
+            concat!(
+                "SELECT name, count, first_at, last_at FROM contact_events
+                 WHERE workspace_id = $1 AND contact_id = $2 ORDER BY last_at DESC, ",
+                bytewise!("name"),
+                " LIMIT 500"
+            ),
         )
         .bind(workspace.as_uuid())
         .bind(contact.as_uuid())
@@ -3209,8 +3218,12 @@ impl Store for Backend {
 
     async fn segments(&self, workspace: WorkspaceId) -> Result<Vec<Segment>, StoreError> {
         sqlx::query(
-            "SELECT id, workspace_id, name, filter, created_at, updated_at FROM segments
-             WHERE workspace_id = $1 ORDER BY name LIMIT 500",
+            concat!(
+                "SELECT id, workspace_id, name, filter, created_at, updated_at FROM segments
+                 WHERE workspace_id = $1 ORDER BY ",
+                bytewise!("name"),
+                " LIMIT 500"
+            ),
         )
         .bind(workspace.as_uuid())
         .fetch_all(self.reader())

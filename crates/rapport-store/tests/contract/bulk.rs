@@ -246,7 +246,7 @@ async fn segments_are_named_uniquely_per_workspace(backend: Backend) {
 
     // An update changes name, filter and time; it was made when it was.
     let renamed = Segment {
-        name: "Gold".into(),
+        name: "gold".into(),
         filter: json!({"tag": "gold", "op": "has"}),
         created_at: at(5),
         updated_at: at(5),
@@ -261,9 +261,14 @@ async fn segments_are_named_uniquely_per_workspace(backend: Backend) {
         }
     );
     assert_eq!(s.segment(ws, vips.id).await.unwrap(), saved);
+    // Names sort byte by byte on every backend: "Trial" before "gold".
+    assert_eq!(
+        s.segments(ws).await.unwrap(),
+        [trial.clone(), saved.clone()]
+    );
 
     // Another workspace may use the name, and sees none of these.
-    let theirs = segment(other.workspace, "Gold", vip_tree, 6);
+    let theirs = segment(other.workspace, "gold", vip_tree, 6);
     s.save_segment(theirs.clone()).await.unwrap();
     assert_eq!(s.segments(other.workspace).await.unwrap(), [theirs]);
     assert!(not_found(s.segment(other.workspace, vips.id).await));

@@ -115,8 +115,14 @@ async fn property_settings_define_types_and_messenger_access(backend: Backend) {
             .await,
         Err(StoreError::Invalid(_))
     ));
+    let zone = f
+        .store
+        .save_property_setting(ws, "Zone".into(), Some(PropType::String), None, at(4))
+        .await
+        .unwrap();
+    // By name, byte by byte on every backend.
     let listed = f.store.property_settings(ws).await.unwrap();
-    assert_eq!(listed, [plan]);
+    assert_eq!(listed, [zone, plan]);
     let other = team(&*f.store, "owner@other.test").await;
     assert!(
         f.store
@@ -216,7 +222,7 @@ async fn event_summaries_count_each_name_most_recent_first(backend: Backend) {
     for (contact, name, ms) in [
         (ada, "paid", 10),
         (ada, "signed_up", 20),
-        (ada, "visit", 30),
+        (ada, "Visit", 30),
         (ada, "paid", 30),
         (bob, "paid", 40),
     ] {
@@ -227,12 +233,12 @@ async fn event_summaries_count_each_name_most_recent_first(backend: Backend) {
         .iter()
         .map(|e| (e.name.as_str(), e.count, e.first_at, e.last_at))
         .collect();
-    // Most recent first; the same time, by name.
+    // Most recent first; at the same time, by name, byte by byte.
     assert_eq!(
         rows,
         [
+            ("Visit", 1, at(30), at(30)),
             ("paid", 2, at(10), at(30)),
-            ("visit", 1, at(30), at(30)),
             ("signed_up", 1, at(20), at(20)),
         ]
     );
