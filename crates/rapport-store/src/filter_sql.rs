@@ -279,23 +279,33 @@ impl Compiler<'_> {
     }
 }
 
-/// The expression a contact list is sorted by.
-pub(crate) fn sort_key(sort: ContactSort) -> Expr {
-    Expr::cust(match sort {
-        ContactSort::LastSeen => "COALESCE(contacts.last_seen_at, 0)",
-        ContactSort::FirstSeen => "COALESCE(contacts.first_seen_at, 0)",
-        ContactSort::Created => "contacts.created_at",
-        ContactSort::Name => "COALESCE(contacts.name, '')",
+/// The expression a contact list is sorted by. Names compare byte by byte
+/// on both backends, as `ContactSort::value_of` orders them: PostgreSQL
+/// would otherwise use the database's collation (`en_US` puts "ada" before
+/// "Bob"; SQLite and "C" put it after).
+pub(crate) fn sort_key(dialect: Dialect, sort: ContactSort) -> Expr {
+    Expr::cust(match (sort, dialect) {
+        (ContactSort::LastSeen, _) => "COALESCE(contacts.last_seen_at, 0)",
+        (ContactSort::FirstSeen, _) => "COALESCE(contacts.first_seen_at, 0)",
+        (ContactSort::Created, _) => "contacts.created_at",
+        (ContactSort::Name, Dialect::Sqlite) => "COALESCE(contacts.name, '')",
+        (ContactSort::Name, Dialect::Postgres) => "(COALESCE(contacts.name, '') COLLATE \"C\")",
     })
 }
 
 /// Rows after `(value, id)` in the order.
-pub(crate) fn after(sort: ContactSort, descending: bool, value: &SortValue, id: Uuid) -> Expr {
+pub(crate) fn after(
+    dialect: Dialect,
+    sort: ContactSort,
+    descending: bool,
+    value: &SortValue,
+    id: Uuid,
+) -> Expr {
     let value = match value {
         SortValue::Number(n) => Expr::val(*n),
         SortValue::Text(t) => Expr::val(t.clone()),
     };
-    let key = sort_key(sort);
+    let key = sort_key(dialect, sort);
     if descending {
         key.clone()
             .lt(value.clone())

@@ -23,6 +23,14 @@ macro_rules! for_update {
     };
 }
 
+/// Sorts a text column byte by byte, as SQLite does, whatever collation
+/// the database was created with (an `en_US` one puts "ada" before "Bob").
+macro_rules! bytewise {
+    ($column:literal) => {
+        concat!($column, " COLLATE \"C\"")
+    };
+}
+
 /// Log positions are handed out at insert, not at commit, so without this
 /// a later entry could become visible before an earlier one and a stream
 /// resuming after it would skip the earlier one for good. Taking the
@@ -39,7 +47,7 @@ const DIALECT: crate::filter_sql::Dialect = crate::filter_sql::Dialect::Postgres
 const QUERY_BUILDER: sea_query::PostgresQueryBuilder = sea_query::PostgresQueryBuilder;
 const TAG_COUNTS: &str =
     "SELECT t AS tag, COUNT(*) AS n FROM contacts c, jsonb_array_elements_text(c.tags) t
-     WHERE c.workspace_id = $1 GROUP BY t ORDER BY t LIMIT 1000";
+     WHERE c.workspace_id = $1 GROUP BY t ORDER BY t COLLATE \"C\" LIMIT 1000";
 
 /// What a read of rows that the transaction then changes adds.
 const ROW_LOCK: &str = " FOR UPDATE";

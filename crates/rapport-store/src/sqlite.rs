@@ -34,6 +34,13 @@ macro_rules! for_update {
     };
 }
 
+/// Text already sorts byte by byte (the BINARY collation).
+macro_rules! bytewise {
+    ($column:literal) => {
+        $column
+    };
+}
+
 /// The one writer already commits log entries in position order.
 const LOG_LOCK: Option<&str> = None;
 

@@ -491,10 +491,12 @@ impl ContactStore for Backend {
         workspace: WorkspaceId,
         contact: ContactId,
     ) -> Result<Vec<EventSummary>, StoreError> {
-        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(concat!(
             "SELECT name, count, first_at, last_at FROM contact_events
-             WHERE workspace_id = $1 AND contact_id = $2 ORDER BY last_at DESC, name LIMIT 500",
-        )
+                 WHERE workspace_id = $1 AND contact_id = $2 ORDER BY last_at DESC, ",
+            bytewise!("name"),
+            " LIMIT 500"
+        ))
         .bind(workspace.as_uuid())
         .bind(contact.as_uuid())
         .fetch_all(self.reader())

@@ -158,7 +158,10 @@ impl PeopleStore for Backend {
         workspace: WorkspaceId,
     ) -> Result<Vec<PropertySetting>, StoreError> {
         sqlx::query(
-            "SELECT name, type, messenger_writable FROM property_types WHERE workspace_id = $1 ORDER BY name",
+            concat!(
+                "SELECT name, type, messenger_writable FROM property_types WHERE workspace_id = $1 ORDER BY ",
+                bytewise!("name")
+            ),
         )
         .bind(workspace.as_uuid())
         .fetch_all(self.reader())
@@ -207,10 +210,12 @@ impl PeopleStore for Backend {
         };
         let (custom, events, tags) = futures::try_join!(
             load_types(self.reader(), workspace),
-            counts(
+            counts(concat!(
                 "SELECT name, COUNT(*) FROM contact_events WHERE workspace_id = $1
-                 GROUP BY name ORDER BY name LIMIT 1000"
-            ),
+                 GROUP BY name ORDER BY ",
+                bytewise!("name"),
+                " LIMIT 1000"
+            )),
             counts(TAG_COUNTS),
         )?;
         Ok(PeopleSchema {
@@ -252,11 +257,15 @@ impl PeopleStore for Backend {
                 .expr(Expr::cust("contacts.*"))
                 .from("contacts")
                 .and_where(matching.clone())
-                .order_by_expr(crate::filter_sql::sort_key(search.sort), order.clone())
+                .order_by_expr(
+                    crate::filter_sql::sort_key(DIALECT, search.sort),
+                    order.clone(),
+                )
                 .order_by_expr(Expr::col(("contacts", "id")), order)
                 .limit(u64::from(search.limit));
             if let Some((value, id)) = &search.after {
                 query.and_where(crate::filter_sql::after(
+                    DIALECT,
                     search.sort,
                     search.descending,
                     value,
@@ -297,10 +306,12 @@ impl PeopleStore for Backend {
     }
 
     async fn segments(&self, workspace: WorkspaceId) -> Result<Vec<Segment>, StoreError> {
-        sqlx::query(
+        sqlx::query(concat!(
             "SELECT id, workspace_id, name, filter, created_at, updated_at FROM segments
-             WHERE workspace_id = $1 ORDER BY name LIMIT 500",
-        )
+                 WHERE workspace_id = $1 ORDER BY ",
+            bytewise!("name"),
+            " LIMIT 500"
+        ))
         .bind(workspace.as_uuid())
         .fetch_all(self.reader())
         .await

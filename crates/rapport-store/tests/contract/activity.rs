@@ -1,0 +1,203 @@
+//! The activity log: events on a contact's timeline, live streams that
+//! resume after a position, the log head, and commit order on PostgreSQL.
+
+use crate::fixtures::*;
+
+rapport_store::both_backends!(
+    events_land_on_the_timeline_newest_first,
+    streams_resume_after_a_position,
+);
+
+async fn events_land_on_the_timeline_newest_first(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let ada = contact(&*f.store, acme.workspace, "ada").await;
+    for (i, name) in ["signed_up", "paid", "$page_view"].into_iter().enumerate() {
+        f.store
+            .record_event(NewEvent {
+                params: json!({"i": i}),
+                ..event(acme.workspace, ada, name, 10 + i as i64)
+            })
+            .await
+            .unwrap();
+    }
+    let unknown = event(acme.workspace, ContactId::generate(), "x", 20);
+    assert!(not_found(f.store.record_event(unknown).await));
+    let page = timeline(&*f.store, acme.workspace, ada, 2).await;
+    let names: Vec<_> = page
+        .iter()
+        .map(|e| match &e.activity {
+            Activity::Event { name, .. } => name.as_str(),
+            other => other.kind(),
+        })
+        .collect();
+    assert_eq!(names, ["$page_view", "paid"]);
+    let rest = f
+        .store
+        .timeline(TimelineQuery {
+            workspace_id: acme.workspace,
+            contact_id: ada,
+            before_seq: Some(page[1].seq),
+            kinds: Vec::new(),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let kinds = kinds(&rest);
+    assert_eq!(kinds, ["event", "contact_created"]);
+}
+
+async fn streams_resume_after_a_position(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let other = team(&*f.store, "owner@other.test").await;
+    let ada = contact(&*f.store, acme.workspace, "ada").await;
+    let bob = contact(&*f.store, acme.workspace, "bob").await;
+    contact(&*f.store, other.workspace, "eve").await;
+    start(&*f.store, &acme, ada, 10).await;
+    start(&*f.store, &acme, bob, 20).await;
+    let all = f
+        .store
+        .activity_after(acme.workspace, Stream::Workspace, 0, 100)
+        .await
+        .unwrap();
+    let kinds = kinds(&all);
+    assert_eq!(
+        kinds,
+        [
+            "contact_created",
+            "contact_created",
+            "conversation_started",
+            "message",
+            "conversation_started",
+            "message"
+        ]
+    );
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq), "oldest first");
+    assert!(all.iter().all(|e| e.workspace_id == acme.workspace));
+    // Resuming after a position returns exactly what came after it.
+    let rest = f
+        .store
+        .activity_after(acme.workspace, Stream::Workspace, all[2].seq, 100)
+        .await
+        .unwrap();
+    assert_eq!(rest, all[3..].to_vec());
+    let page = f
+        .store
+        .activity_after(acme.workspace, Stream::Workspace, 0, 2)
+        .await
+        .unwrap();
+    assert_eq!(page, all[..2].to_vec());
+    // A contact's stream is theirs alone.
+    let bobs = f
+        .store
+        .activity_after(acme.workspace, Stream::Contact(bob), 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(bobs.len(), 3);
+    assert!(bobs.iter().all(|e| e.contact_id == bob));
+    let none = f
+        .store
+        .activity_after(other.workspace, Stream::Contact(bob), 0, 100)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    // The head is the workspace's newest position: where a new stream
+    // starts. Another workspace's writes do not move it.
+    let head = f.store.activity_head(acme.workspace).await.unwrap();
+    assert_eq!(head, all.last().unwrap().seq);
+    start(
+        &*f.store,
+        &other,
+        contact(&*f.store, other.workspace, "fay").await,
+        30,
+    )
+    .await;
+    assert_eq!(f.store.activity_head(acme.workspace).await.unwrap(), head);
+    let theirs = f
+        .store
+        .activity_after(other.workspace, Stream::Workspace, 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.activity_head(other.workspace).await.unwrap(),
+        theirs.last().unwrap().seq
+    );
+    assert_eq!(
+        f.store
+            .activity_head(WorkspaceId::generate())
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+/// On PostgreSQL, positions are handed out at insert: appends to one
+/// workspace's log must commit in position order, or a stream could pass an
+/// entry that becomes visible later. A write that has appended but not yet
+/// committed makes the next append wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_log_appends_commit_in_position_order() {
+    use sqlx::Connection;
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let rapport_store::Database::Postgres { url, .. } = &db.database else {
+        unreachable!("a PostgreSQL database")
+    };
+    let store = db.open().await;
+    let acme = team(&*store, "owner@acme.test").await;
+    let ada = contact(&*store, acme.workspace, "ada").await;
+    let before = store
+        .activity_after(acme.workspace, Stream::Workspace, 0, 100)
+        .await
+        .unwrap()
+        .len();
+    // A slow writer appends the way the store does, and does not commit yet.
+    let mut slow = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::raw_sql("BEGIN").execute(&mut slow).await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+        .bind(acme.workspace.as_uuid())
+        .execute(&mut slow)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO activity (workspace_id, contact_id, kind, data, created_at) VALUES ($1, $2, 'event', '{\"name\": \"slow\", \"params\": {}}', 0)")
+        .bind(acme.workspace.as_uuid())
+        .bind(ada.as_uuid())
+        .execute(&mut slow)
+        .await
+        .unwrap();
+    // A later write in the same workspace waits for it...
+    let later = {
+        let store = store.clone();
+        tokio::spawn(async move { start(&*store, &acme, ada, 10).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !later.is_finished(),
+        "the later append must wait for the earlier one"
+    );
+    assert_eq!(
+        store
+            .activity_after(acme.workspace, Stream::Workspace, 0, 100)
+            .await
+            .unwrap()
+            .len(),
+        before
+    );
+    // ...while another workspace's does not.
+    let other = team(&*store, "owner@other.test").await;
+    contact(&*store, other.workspace, "eve").await;
+    sqlx::raw_sql("COMMIT").execute(&mut slow).await.unwrap();
+    later.await.unwrap();
+    let after = store
+        .activity_after(acme.workspace, Stream::Workspace, 0, 100)
+        .await
+        .unwrap();
+    let kinds = kinds(&after[before..]);
+    assert_eq!(kinds, ["event", "conversation_started", "message"]);
+}

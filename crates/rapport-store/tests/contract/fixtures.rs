@@ -1,0 +1,483 @@
+//! What the contract tests share: a fresh store per test, a workspace with
+//! its owner, contacts, and builders for the values the tests write. Every
+//! name the suite takes from `rapport_core` is imported here, once, and
+//! reaches the test modules through `use crate::fixtures::*`.
+
+pub use std::sync::Arc;
+
+pub use rapport_core::Timestamp;
+pub use rapport_core::model::activity::{Activity, ActivityEntry, NewEvent};
+pub use rapport_core::model::agent::{
+    Agent, AgentSession, ApiToken, Email, NewAgent, NewToken, Role,
+};
+pub use rapport_core::model::bulk::{Audience, BulkSend, BulkStatus, NewBulkSend};
+pub use rapport_core::model::contact::{
+    ContactUpsert, ContactUpsertInput, PropType, WIDGET_SESSION_IDLE_MILLIS,
+};
+pub use rapport_core::model::conversation::{
+    AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
+    ConversationStatus, Message, PartKind,
+};
+pub use rapport_core::model::email::{EmailPlan, JOB_KIND as EMAIL_JOB, SkipReason};
+pub use rapport_core::model::filter::Filter;
+pub use rapport_core::model::ids::{
+    AgentId, BulkSendId, ContactId, ConversationId, JobId, MessageId, SegmentId, TokenId,
+    WorkspaceId,
+};
+pub use rapport_core::model::job::{ClaimedJob, NewJob};
+pub use rapport_core::model::people::{ContactSearch, ContactSort, Segment, SortValue};
+pub use rapport_core::model::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
+pub use rapport_core::ports::store::*;
+pub use rapport_core::services::bulk_sends::JOB_KIND as BULK_JOB;
+pub use rapport_store::testing::{AppendOne, Backend, TestDatabase};
+pub use serde_json::json;
+
+/// A fresh database and the store open on it.
+pub struct Fixture {
+    pub store: Arc<dyn Store>,
+    pub db: TestDatabase,
+}
+
+/// `None` when the backend is not available here (the test is skipped).
+pub async fn fixture(backend: Backend) -> Option<Fixture> {
+    let db = TestDatabase::create(backend).await?;
+    Some(Fixture {
+        store: db.open().await,
+        db,
+    })
+}
+
+/// A time `ms` milliseconds into the suite's fixed epoch.
+pub fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millis(1_800_000_000_000 + ms)
+}
+
+/// A bootstrapped workspace: its owner and the secret of the owner's token.
+#[derive(Clone, Copy, Debug)]
+pub struct Team {
+    pub workspace: WorkspaceId,
+    pub owner: AgentId,
+    pub secret_hash: [u8; 32],
+}
+
+impl Team {
+    /// A comment by the owner.
+    pub fn says(&self, conversation: ConversationId, body: &str, ms: i64) -> Message {
+        message(
+            self.workspace,
+            conversation,
+            Author::Agent(self.owner),
+            body,
+            ms,
+        )
+    }
+}
+
+/// A workspace named Acme, not yet stored, with its owner and a token.
+pub fn new_workspace(owner_email: &str) -> (NewWorkspace, Team) {
+    let workspace = WorkspaceId::generate();
+    let owner = AgentId::generate();
+    let secret_hash: [u8; 32] = *uuid::Uuid::new_v4()
+        .as_bytes()
+        .repeat(2)
+        .first_chunk()
+        .unwrap();
+    let new = NewWorkspace {
+        workspace: Workspace {
+            id: workspace,
+            name: "Acme".into(),
+            app_id: format!("app_{}", uuid::Uuid::new_v4().simple()),
+            identity_secret: "secret".into(),
+            previous_identity_secret: None,
+            identity_verification: false,
+            allowed_origins: Vec::new(),
+            bulk_sends_admins_only: false,
+            email: Default::default(),
+            created_at: at(0),
+        },
+        owner: NewAgent {
+            agent: agent(workspace, owner, owner_email, Role::Owner),
+            password_hash: "$argon2id$x".into(),
+        },
+        token: token(workspace, owner, secret_hash),
+    };
+    (
+        new,
+        Team {
+            workspace,
+            owner,
+            secret_hash,
+        },
+    )
+}
+
+/// Bootstraps a workspace owned by `email`.
+pub async fn team(store: &dyn Store, email: &str) -> Team {
+    let (new, team) = new_workspace(email);
+    store.bootstrap_workspace(new).await.unwrap();
+    team
+}
+
+pub fn agent(workspace: WorkspaceId, id: AgentId, email: &str, role: Role) -> Agent {
+    Agent {
+        id,
+        workspace_id: workspace,
+        email: Email::parse(email).unwrap(),
+        name: "Grace".into(),
+        role,
+        created_at: at(0),
+    }
+}
+
+/// A team member to create, with a password hash named after their email.
+pub fn new_agent(workspace: WorkspaceId, id: AgentId, email: &str, role: Role) -> NewAgent {
+    NewAgent {
+        agent: agent(workspace, id, email, role),
+        password_hash: format!("$argon2id${email}"),
+    }
+}
+
+/// Adds a team member to the workspace.
+pub async fn member(store: &dyn Store, workspace: WorkspaceId, email: &str, role: Role) -> AgentId {
+    let id = AgentId::generate();
+    store
+        .create_agent(new_agent(workspace, id, email, role))
+        .await
+        .unwrap();
+    id
+}
+
+/// A token acting as `agent`, made by them.
+pub fn token(workspace: WorkspaceId, agent: AgentId, secret_hash: [u8; 32]) -> NewToken {
+    NewToken {
+        token: ApiToken {
+            id: TokenId::generate(),
+            workspace_id: workspace,
+            agent_id: agent,
+            created_by: agent,
+            name: "ci".into(),
+            created_at: at(0),
+            revoked_at: None,
+        },
+        secret_hash,
+    }
+}
+
+/// A sign-in session of `agent`, live from 0 until `expires_ms`.
+pub fn agent_session(
+    secret_hash: [u8; 32],
+    workspace: WorkspaceId,
+    agent: AgentId,
+    expires_ms: i64,
+) -> AgentSession {
+    AgentSession {
+        secret_hash,
+        workspace_id: workspace,
+        agent_id: agent,
+        created_at: at(0),
+        expires_at: at(expires_ms),
+    }
+}
+
+/// The business's upsert of a contact by user id and/or email.
+pub fn upsert_input(
+    workspace: WorkspaceId,
+    user_id: Option<&str>,
+    email: Option<&str>,
+) -> ContactUpsert {
+    ContactUpsert::parse(
+        workspace,
+        ContactUpsertInput {
+            user_id: user_id.map(str::to_owned),
+            email: email.map(str::to_owned),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// The business's upsert of the fields the JSON object names (`user_id`,
+/// `email`, `name`, `props`), as the API parses one.
+pub fn upsert_json(workspace: WorkspaceId, input: serde_json::Value) -> ContactUpsert {
+    let text = |key: &str| input.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    ContactUpsert::parse(
+        workspace,
+        ContactUpsertInput {
+            user_id: text("user_id"),
+            email: text("email"),
+            name: text("name"),
+            props: input
+                .get("props")
+                .map(|p| serde_json::from_value(p.clone()).unwrap())
+                .unwrap_or_default(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// Changes for `update_contact`: a new user id and/or email.
+pub fn changes(
+    workspace: WorkspaceId,
+    user_id: Option<&str>,
+    email: Option<&str>,
+) -> ContactUpsert {
+    ContactUpsert::parse_changes(
+        workspace,
+        ContactUpsertInput {
+            user_id: user_id.map(str::to_owned),
+            email: email.map(str::to_owned),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// A contact known by `user_id`, created at 1.
+pub async fn contact(store: &dyn Store, workspace: WorkspaceId, user_id: &str) -> ContactId {
+    store
+        .upsert_contact(
+            upsert_input(workspace, Some(user_id), None),
+            ContactId::generate(),
+            at(1),
+        )
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
+/// A contact known by `user_id`, with a name and custom properties,
+/// created at `ms`.
+pub async fn person(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    user_id: &str,
+    name: Option<&str>,
+    props: serde_json::Value,
+    ms: i64,
+) -> ContactId {
+    let upsert = upsert_json(
+        workspace,
+        json!({"user_id": user_id, "name": name, "props": props}),
+    );
+    store
+        .upsert_contact(upsert, ContactId::generate(), at(ms))
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
+/// An event with no parameters, done by `contact` at `ms`.
+pub fn event(workspace: WorkspaceId, contact: ContactId, name: &str, ms: i64) -> NewEvent {
+    NewEvent {
+        workspace_id: workspace,
+        contact_id: contact,
+        name: name.into(),
+        params: json!({}),
+        created_at: at(ms),
+    }
+}
+
+/// A comment.
+pub fn message(
+    workspace: WorkspaceId,
+    conversation: ConversationId,
+    author: Author,
+    body: &str,
+    ms: i64,
+) -> Message {
+    Message {
+        id: MessageId::generate(),
+        workspace_id: workspace,
+        conversation_id: conversation,
+        author,
+        kind: PartKind::Comment,
+        body: body.into(),
+        created_at: at(ms),
+    }
+}
+
+/// An open conversation, not yet stored.
+pub fn new_conversation(workspace: WorkspaceId, contact: ContactId, ms: i64) -> Conversation {
+    Conversation {
+        id: ConversationId::generate(),
+        workspace_id: workspace,
+        contact_id: contact,
+        status: ConversationStatus::Open,
+        assignee_id: None,
+        snoozed_until: None,
+        waiting_since: None,
+        contact_read_at: None,
+        created_at: at(ms),
+        updated_at: at(ms),
+    }
+}
+
+/// `message` into the existing conversation it names, with `contact`'s,
+/// asking for nothing else (no email, no keys).
+pub fn follow_up(contact: ContactId, message: Message) -> NewMessage {
+    NewMessage {
+        message,
+        contact_id: contact,
+        new_conversation: None,
+        email: None,
+        email_key: None,
+        bulk_send: None,
+    }
+}
+
+/// `message` starting `conversation`.
+pub fn opening(conversation: Conversation, message: Message) -> NewMessage {
+    NewMessage {
+        new_conversation: Some(conversation.clone()),
+        ..follow_up(conversation.contact_id, message)
+    }
+}
+
+/// Starts a conversation with one owner's message ("Hi") at `ms`.
+pub async fn start(store: &dyn Store, team: &Team, contact: ContactId, ms: i64) -> Conversation {
+    let c = new_conversation(team.workspace, contact, ms);
+    let m = team.says(c.id, "Hi", ms);
+    store
+        .append_message(opening(c, m))
+        .await
+        .unwrap()
+        .conversation
+}
+
+/// The email fallback's job for a conversation's message sent at `ms`, as
+/// `send_chat_message` plans it: one job per conversation, due 10 minutes on.
+pub fn email_plan(team: &Team, conversation: ConversationId, ms: i64) -> EmailPlan {
+    EmailPlan::Schedule(NewJob {
+        id: JobId::generate(),
+        workspace_id: team.workspace,
+        kind: EMAIL_JOB,
+        key: Some(conversation.to_string()),
+        payload: json!({"conversation_id": conversation}),
+        due_at: at(ms + 600_000),
+    })
+}
+
+/// A team message whose email waits in a job.
+pub fn emailed_message(
+    team: &Team,
+    conversation: ConversationId,
+    body: &str,
+    ms: i64,
+) -> (Message, EmailPlan) {
+    (
+        team.says(conversation, body, ms),
+        email_plan(team, conversation, ms),
+    )
+}
+
+/// A new conversation with `contact`, opened by the owner at `ms`.
+pub fn opened_by_team(team: &Team, contact: ContactId, ms: i64) -> NewMessage {
+    let c = new_conversation(team.workspace, contact, ms);
+    let m = team.says(c.id, "Hello", ms);
+    opening(c, m)
+}
+
+/// A bulk send's message to `contact`, opening its own conversation.
+pub fn bulk_message(team: &Team, send: BulkSendId, contact: ContactId, ms: i64) -> NewMessage {
+    NewMessage {
+        bulk_send: Some(send),
+        ..opened_by_team(team, contact, ms)
+    }
+}
+
+/// A bulk send from the owner to `audience`, made at `ms`, with its job.
+pub fn new_bulk_send(team: &Team, audience: Audience, ms: i64) -> NewBulkSend {
+    let id = BulkSendId::generate();
+    NewBulkSend {
+        id,
+        workspace_id: team.workspace,
+        created_by: team.owner,
+        from_agent_id: team.owner,
+        body: "Hello {{ user.name | default(\"there\") }}".into(),
+        email_fallback: true,
+        audience,
+        audience_json: json!({"contacts": []}),
+        created_at: at(ms),
+        job: NewJob {
+            id: JobId::generate(),
+            workspace_id: team.workspace,
+            kind: BULK_JOB,
+            key: Some(id.to_string()),
+            payload: json!({ "bulk_send_id": id }),
+            due_at: at(ms),
+        },
+    }
+}
+
+/// Stores a bulk send to these contacts.
+pub async fn bulk_send_to(
+    store: &dyn Store,
+    team: &Team,
+    contacts: &[ContactId],
+    ms: i64,
+) -> BulkSend {
+    store
+        .create_bulk_send(new_bulk_send(
+            team,
+            Audience::Contacts(contacts.to_vec()),
+            ms,
+        ))
+        .await
+        .unwrap()
+}
+
+/// A filter tree parsed against the workspace's property types, as the API
+/// parses one.
+pub async fn filter(store: &dyn Store, workspace: WorkspaceId, tree: serde_json::Value) -> Filter {
+    let types = store.property_types(workspace).await.unwrap();
+    Filter::parse(&tree, &types, at(0)).unwrap()
+}
+
+/// A segment to save, made at `ms`.
+pub fn segment(workspace: WorkspaceId, name: &str, tree: serde_json::Value, ms: i64) -> Segment {
+    Segment {
+        id: SegmentId::generate(),
+        workspace_id: workspace,
+        name: name.into(),
+        filter: tree,
+        created_at: at(ms),
+        updated_at: at(ms),
+    }
+}
+
+/// The newest `limit` entries of a contact's timeline, of every kind.
+pub async fn timeline(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    contact: ContactId,
+    limit: u32,
+) -> Vec<ActivityEntry> {
+    store
+        .timeline(TimelineQuery {
+            workspace_id: workspace,
+            contact_id: contact,
+            before_seq: None,
+            kinds: Vec::new(),
+            limit,
+        })
+        .await
+        .unwrap()
+}
+
+/// The entries' kinds, in their order.
+pub fn kinds(entries: &[ActivityEntry]) -> Vec<&'static str> {
+    entries.iter().map(|e| e.activity.kind()).collect()
+}
+
+/// Whether a result is `NotFound`.
+pub fn not_found<T>(result: Result<T, StoreError>) -> bool {
+    matches!(result, Err(StoreError::NotFound))
+}
+
+/// Whether a result is `Conflict`.
+pub fn conflict<T>(result: Result<T, StoreError>) -> bool {
+    matches!(result, Err(StoreError::Conflict(_)))
+}

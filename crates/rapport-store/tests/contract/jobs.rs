@@ -1,0 +1,329 @@
+//! Jobs and the email fallback: claims, retries, failures, settling a
+//! burst of emailed messages, inbound reply targets and unsubscribes.
+
+use crate::fixtures::*;
+
+rapport_store::both_backends!(
+    email_jobs_are_claimed_once_and_settle_their_burst,
+    a_failed_job_keeps_its_reason_and_frees_its_key,
+    replies_find_their_conversation_and_unsubscribes_keep_their_time,
+);
+
+async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let team = team(&*f.store, "owner@acme.test").await;
+    let ann = contact(&*f.store, team.workspace, "ann").await;
+    let c = new_conversation(team.workspace, ann, 0);
+    let mut sent = Vec::new();
+    for (i, body) in ["one", "two"].iter().enumerate() {
+        let (m, plan) = emailed_message(&team, c.id, body, i as i64);
+        sent.push(m.id);
+        f.store
+            .append_message(NewMessage {
+                new_conversation: (i == 0).then(|| c.clone()),
+                email: Some(plan),
+                ..follow_up(ann, m)
+            })
+            .await
+            .unwrap();
+    }
+    // A note and a message with the fallback off wait for nothing.
+    let (off, _) = emailed_message(&team, c.id, "quiet", 2);
+    let off_id = off.id;
+    f.store
+        .append_message(NewMessage {
+            email: Some(EmailPlan::Skip(SkipReason::FallbackOff)),
+            ..follow_up(ann, off)
+        })
+        .await
+        .unwrap();
+    let pending = f.store.email_pending(team.workspace, c.id).await.unwrap();
+    assert_eq!(pending.iter().map(|m| m.id).collect::<Vec<_>>(), sent);
+    let timeline = timeline(&*f.store, team.workspace, ann, 1).await;
+    assert_eq!(
+        timeline[0].activity,
+        Activity::NotEmailed {
+            reason: SkipReason::FallbackOff,
+            message_ids: vec![off_id],
+            error: None
+        }
+    );
+
+    // One job for the conversation, due with the first message.
+    let lease = |ms: i64| at(ms + 300_000);
+    assert!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(599_999), lease(599_999), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (a, b) = tokio::join!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(600_000), lease(600_000), 10),
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(600_000), lease(600_000), 10),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.len() + b.len(), 1, "claimed by exactly one: {a:?} {b:?}");
+    let first_claim = a.into_iter().chain(b).next().unwrap();
+    assert_eq!(first_claim.due_at, at(600_000));
+    assert_eq!(first_claim.attempts, 1);
+    // Held until the claim runs out, then claimed again; the first holder
+    // can no longer settle it.
+    assert!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(700_000), lease(700_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let claim = f
+        .store
+        .claim_jobs(&[EMAIL_JOB], at(900_000), lease(900_000), 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(claim.attempts, 2);
+    assert!(conflict(f.store.finish_job(&first_claim).await));
+
+    // A message arriving while the job runs joins the next burst.
+    let (late, plan) = emailed_message(&team, c.id, "three", 900_001);
+    let late_id = late.id;
+    f.store
+        .append_message(NewMessage {
+            email: Some(plan),
+            ..follow_up(ann, late)
+        })
+        .await
+        .unwrap();
+    let settle = |job: ClaimedJob, emailed: Vec<MessageId>, ms: i64| EmailSettlement {
+        job,
+        workspace_id: team.workspace,
+        conversation_id: c.id,
+        contact_id: ann,
+        activities: vec![Activity::Emailed {
+            to: "ann@example.com".into(),
+            message_ids: emailed.clone(),
+        }],
+        emailed,
+        skipped: Vec::new(),
+        at: at(ms),
+        delay_millis: 600_000,
+    };
+    // Settled in one batch: the stale holder is refused, the live one not.
+    let results = f
+        .store
+        .settle_emails(vec![
+            settle(first_claim.clone(), sent.clone(), 900_002),
+            settle(claim, sent.clone(), 900_002),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(results[0], Err(StoreError::Conflict(_))));
+    assert!(matches!(results[1], Ok(Some(_))));
+    let pending = f.store.email_pending(team.workspace, c.id).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![late_id]
+    );
+    // The job stays, due with the late message.
+    assert!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(1_500_000), lease(1_500_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let next = f
+        .store
+        .claim_jobs(&[EMAIL_JOB], at(1_500_001), lease(1_500_001), 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(next.id, first_claim.id);
+    let results = f
+        .store
+        .settle_emails(vec![settle(next, vec![late_id], 1_500_002)])
+        .await
+        .unwrap();
+    assert!(matches!(results[0], Ok(Some(_))));
+    assert!(
+        f.store
+            .email_pending(team.workspace, c.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Done: the job is gone.
+    assert!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(99_000_000), lease(99_000_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Retrying moves the due time and keeps the job.
+    let other = contact(&*f.store, team.workspace, "bo").await;
+    let c2 = new_conversation(team.workspace, other, 0);
+    let (m, plan) = emailed_message(&team, c2.id, "hi", 0);
+    f.store
+        .append_message(NewMessage {
+            email: Some(plan),
+            ..opening(c2, m)
+        })
+        .await
+        .unwrap();
+    let job = f
+        .store
+        .claim_jobs(&[EMAIL_JOB], at(600_000), lease(600_000), 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    f.store
+        .retry_job(&job, at(630_000), "connection refused")
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(629_999), lease(629_999), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(630_000), lease(630_000), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// One text column of the job's row, read past the store.
+async fn job_error(db: &TestDatabase, job: JobId) -> (Option<String>, Option<i64>) {
+    let sql = "SELECT last_error, failed_at FROM jobs WHERE id = $1";
+    match &db.database {
+        rapport_store::Database::Sqlite { path } => {
+            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+                "sqlite://{}",
+                path.display()
+            ))
+            .await
+            .unwrap();
+            sqlx::query_as(sql)
+                .bind(job.as_uuid())
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+        rapport_store::Database::Postgres { url, .. } => {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                .await
+                .unwrap();
+            sqlx::query_as(sql)
+                .bind(job.as_uuid())
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+    }
+}
+
+async fn a_failed_job_keeps_its_reason_and_frees_its_key(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let team = team(&*f.store, "owner@acme.test").await;
+    let ann = contact(&*f.store, team.workspace, "ann").await;
+    let c = new_conversation(team.workspace, ann, 0);
+    let send = |body: &str, ms: i64, new: bool| {
+        let (m, plan) = emailed_message(&team, c.id, body, ms);
+        NewMessage {
+            new_conversation: new.then(|| c.clone()),
+            email: Some(plan),
+            ..follow_up(ann, m)
+        }
+    };
+    f.store.append_message(send("one", 0, true)).await.unwrap();
+    let lease = |ms: i64| at(ms + 300_000);
+    let job = f
+        .store
+        .claim_jobs(&[EMAIL_JOB], at(600_000), lease(600_000), 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    f.store
+        .fail_job(&job, at(600_001), "the worker panicked: boom")
+        .await
+        .unwrap();
+    // Kept with its reason, and never claimed again.
+    let (error, failed_at) = job_error(&f.db, job.id).await;
+    assert_eq!(error.as_deref(), Some("the worker panicked: boom"));
+    assert_eq!(failed_at, Some(at(600_001).as_millis()));
+    assert!(
+        f.store
+            .claim_jobs(&[EMAIL_JOB], at(99_000_000), lease(99_000_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Its key is free: the conversation's next message gets a job again.
+    f.store
+        .append_message(send("two", 700_000, false))
+        .await
+        .unwrap();
+    let next = f
+        .store
+        .claim_jobs(&[EMAIL_JOB], at(99_000_000), lease(99_000_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    assert_ne!(next[0].id, job.id);
+}
+
+async fn replies_find_their_conversation_and_unsubscribes_keep_their_time(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let other = team(s, "owner@other.test").await;
+    let ws = acme.workspace;
+    let ada = contact(s, ws, "ada").await;
+    let bob = contact(s, ws, "bob").await;
+    let c = start(s, &acme, ada, 10).await;
+    // An inbound reply finds the conversation it names, with its
+    // workspace and contact, before anything else scopes it.
+    let target = s.reply_target(c.id).await.unwrap();
+    assert_eq!(target.workspace, s.workspace(ws).await.unwrap());
+    assert_eq!(target.conversation, s.conversation(ws, c.id).await.unwrap());
+    assert_eq!(target.contact, s.contact(ws, ada).await.unwrap());
+    assert!(not_found(s.reply_target(ConversationId::generate()).await));
+
+    // Unsubscribing keeps the first time, and is for this workspace only.
+    let off = s.unsubscribe_contact(ws, ada, at(20)).await.unwrap();
+    assert_eq!(off.unsubscribed_at, Some(at(20)));
+    let again = s.unsubscribe_contact(ws, ada, at(30)).await.unwrap();
+    assert_eq!(again.unsubscribed_at, Some(at(20)));
+    assert_eq!(
+        s.contact(ws, ada).await.unwrap().unsubscribed_at,
+        Some(at(20))
+    );
+    assert!(not_found(
+        s.unsubscribe_contact(other.workspace, bob, at(40)).await
+    ));
+    assert_eq!(s.contact(ws, bob).await.unwrap().unsubscribed_at, None);
+    // The reply target reads the contact as it is now.
+    assert_eq!(
+        s.reply_target(c.id).await.unwrap().contact.unsubscribed_at,
+        Some(at(20))
+    );
+}

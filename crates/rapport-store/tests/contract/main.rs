@@ -1,0 +1,16 @@
+//! The store contract: every backend must pass these, one database per
+//! test. Each module declares its tests once per backend with
+//! `both_backends!`: SQLite always, PostgreSQL when
+//! `RAPPORT_TEST_POSTGRES_URL` is set.
+
+mod fixtures;
+
+mod activity;
+mod bulk;
+mod contacts;
+mod conversations;
+mod jobs;
+mod messages;
+mod people;
+mod sessions;
+mod workspaces;
