@@ -4,7 +4,7 @@
 // are longer, written messages).
 
 import { html, render } from '../../shared/html.js';
-import { post } from '../data/api.js';
+import { sendMessage } from '../data/contacts.js';
 import { state, contactName, subscribe } from '../data/store.js';
 import { formError, showProblem, clearErrors, whileBusy } from '../ui/forms.js';
 import { fromOptions, emailFallbackToggle, emailFallbackOffered, createPreviewer } from '../ui/message-form.js';
@@ -71,7 +71,7 @@ export function mountContactComposer(element, { contact, onSent, onClose }) {
     const request = { contact_id: contact.id, body: text, from_agent_id: from.value || state.me?.id };
     if (emailFallbackOffered()) request.email_fallback = emailBox.checked;
     try {
-      const sent = await whileBusy(form, () => post('/api/v1/messages', request));
+      const sent = await whileBusy(form, () => sendMessage(request));
       body.value = '';
       preview();
       const conversationId = sent?.conversation?.id ?? sent?.conversation_id;

@@ -5,8 +5,9 @@
 
 import { html, render } from '../../shared/html.js';
 import { plainText } from '../../shared/markdown.js';
-import { get } from '../data/api.js';
-import { agentName, onActivity, subscribe } from '../data/store.js';
+import { timelinePage } from '../data/contacts.js';
+import { agentName, subscribe } from '../data/store.js';
+import { onActivity } from '../data/activity.js';
 import { renderKeepingFocus } from '../ui/focus.js';
 import { relativeTime, fullTime, messageTime } from '../ui/time.js';
 import {
@@ -89,8 +90,8 @@ export function mountContactTimeline(element, { contactId, getContactName }) {
     }
     draw();
     try {
-      const page = await get(`/api/v1/contacts/${encodeURIComponent(contactId)}/timeline?${
-        timelineQuery({ limit: PAGE_SIZE, cursor: more ? nextCursor : null, filter })}`);
+      const page = await timelinePage(contactId,
+        timelineQuery({ limit: PAGE_SIZE, cursor: more ? nextCursor : null, filter }));
       if (!alive || mine !== generation) return;
       const data = page?.data ?? [];
       if (more) {

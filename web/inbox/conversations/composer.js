@@ -4,9 +4,8 @@
 // snippet tags ("Preview for Ada: Hi Ada") when the text has `{{`.
 
 import { html, render } from '../../shared/html.js';
-import {
-  state, subscribe, reply, previewTemplate, contactName,
-} from '../data/store.js';
+import { state, subscribe, contactName } from '../data/store.js';
+import { reply, previewTemplate } from '../data/conversations.js';
 import { sendTyping } from '../data/live-updates.js';
 import { offersEmailFallback } from '../data/email.js';
 

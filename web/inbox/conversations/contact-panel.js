@@ -1,25 +1,17 @@
 // The right pane: who the open conversation is with, and their properties.
 
 import { html, render } from '../../shared/html.js';
-import { state, subscribe, selectedDetail, contactName, isOnline } from '../data/store.js';
+import { state, subscribe, contactName, isOnline } from '../data/store.js';
+import { selectedDetail } from '../data/conversations.js';
 import { fullTime } from '../ui/time.js';
 import { avatar } from '../ui/avatar.js';
+import { unverifiedEmailChip } from '../contacts/unverified-email.js';
 
 /** A property value as text: strings as they are, everything else as JSON. */
 export function propText(value) {
   if (value === null || value === undefined) return '—';
   if (typeof value === 'string') return value;
   return JSON.stringify(value);
-}
-
-/**
- * "unverified" beside an email the visitor typed in the widget: a claim,
- * not proof that this person owns the address.
- */
-export function unverifiedEmailChip(contact) {
-  if (!contact?.email || contact.email_verified !== false) return '';
-  return html`<span class="unverified-chip" data-testid="email-unverified"
-    title="Typed by the visitor in the messenger; nobody has confirmed they own this address">unverified: typed by the visitor</span>`;
 }
 
 export function propertyList(contact) {

@@ -5,9 +5,9 @@
 
 import { html, render } from '../../shared/html.js';
 import { plainText } from '../../shared/markdown.js';
-import {
-  state, subscribe, setFilter, loadList, contactName, isOnline, isUnread, agentName, prefetchConversation,
-} from '../data/store.js';
+import { state, subscribe, contactName, isOnline, agentName } from '../data/store.js';
+import { setFilter, loadList, isUnread } from '../data/conversation-list.js';
+import { prefetchConversation } from '../data/conversations.js';
 import { relativeTime, fullTime, waitedFor } from '../ui/time.js';
 import { avatar } from '../ui/avatar.js';
 

@@ -1,7 +1,8 @@
 // The Inbox's three panes: conversations, the open thread, the contact.
 
 import { html, render } from '../../shared/html.js';
-import { state, selectConversation } from '../data/store.js';
+import { state } from '../data/store.js';
+import { selectConversation } from '../data/conversations.js';
 import { mountConversationList } from './conversation-list.js';
 import { mountThreadView } from './thread-view.js';
 import { mountContactPanel } from './contact-panel.js';

@@ -3,10 +3,10 @@
 
 import { html } from '../../shared/html.js';
 import { renderKeepingFocus } from '../ui/focus.js';
+import { state, subscribe, sortedAgents, contactName } from '../data/store.js';
 import {
-  state, subscribe, selectedDetail, sortedAgents, contactName,
-  assign, closeConversation, reopenConversation, snoozeConversation,
-} from '../data/store.js';
+  selectedDetail, assign, closeConversation, reopenConversation, snoozeConversation,
+} from '../data/conversations.js';
 import { fullTime, messageTime, snoozeUntil } from '../ui/time.js';
 
 const SNOOZES = [['hour', '1 hour'], ['tomorrow', 'Tomorrow 9:00'], ['week', 'Next week']];

@@ -5,9 +5,8 @@
 
 import { html, render, append, insertAfter } from '../../shared/html.js';
 import { markdown } from '../../shared/markdown.js';
-import {
-  state, subscribe, selectedDetail, contactName, agentName,
-} from '../data/store.js';
+import { state, subscribe, contactName, agentName } from '../data/store.js';
+import { selectedDetail } from '../data/conversations.js';
 import { fullTime, messageTime, toMillis } from '../ui/time.js';
 import { avatar } from '../ui/avatar.js';
 import { mountThreadHeader } from './thread-header.js';

@@ -6,10 +6,10 @@
 
 import { LiveSocket } from '../../shared/live.js';
 import { get } from './api.js';
-import {
-  state, applyActivity, applyAgentPresence, applyPresence, applyTyping, setConnected,
-  loadList, selectConversation,
-} from './store.js';
+import { state, applyAgentPresence, applyPresence, setConnected } from './store.js';
+import { applyActivity, applyTyping } from './activity.js';
+import { loadList } from './conversation-list.js';
+import { selectConversation } from './conversations.js';
 
 function refreshAfterFirstConnect() {
   loadList();

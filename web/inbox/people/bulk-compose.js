@@ -5,7 +5,7 @@
 // Then the send's own page shows its progress.
 
 import { html, render } from '../../shared/html.js';
-import { post } from '../data/api.js';
+import { createBulkSend } from '../data/bulk-sends.js';
 import { state, contactName } from '../data/store.js';
 import { formError, showProblem, clearErrors, whileBusy } from '../ui/forms.js';
 import { fromOptions, emailFallbackToggle, emailFallbackOffered, createPreviewer } from '../ui/message-form.js';
@@ -155,7 +155,7 @@ export function openBulkComposer({ audience, size, recipients, returnFocus }) {
       email_fallback: emailFallbackOffered() ? emailBox.checked : false,
     };
     try {
-      const created = await whileBusy(confirm, () => post('/api/v1/bulk-sends', request));
+      const created = await whileBusy(confirm, () => createBulkSend(request));
       close();
       if (created?.id) location.hash = `#/bulk-sends/${encodeURIComponent(created.id)}`;
       else location.hash = '#/bulk-sends';

@@ -5,7 +5,7 @@
 
 import { html, render } from '../../shared/html.js';
 import { plainText } from '../../shared/markdown.js';
-import { get, post } from '../data/api.js';
+import { listBulkSends, getBulkSend, cancelBulkSend } from '../data/bulk-sends.js';
 import { state, subscribe, agentName } from '../data/store.js';
 import { relativeTime, fullTime } from '../ui/time.js';
 import { canBulkSend, bulkProgress, isSending, BULK_STATUS_LABELS, bodyExcerpt } from './bulk-sends.js';
@@ -74,13 +74,10 @@ export function mountBulkSendsView(element) {
     if (loading) return;
     loading = true;
     try {
-      const params = new URLSearchParams({ limit: '50' });
-      if (more && nextCursor) params.set('cursor', nextCursor);
-      const page = await get(`/api/v1/bulk-sends?${params}`);
+      const page = await listBulkSends(more ? nextCursor : null);
       if (!alive) return;
-      const data = Array.isArray(page) ? page : page?.data ?? [];
-      sends = more ? [...sends, ...data] : data;
-      nextCursor = Array.isArray(page) ? null : page?.next_cursor ?? null;
+      sends = more ? [...sends, ...page.sends] : page.sends;
+      nextCursor = page.nextCursor;
       loading = false;
       draw();
     } catch (error) {
@@ -171,7 +168,7 @@ export function mountBulkSendView(element, id) {
   const poll = async () => {
     pollTimer = null;
     try {
-      const fresh = await get(`/api/v1/bulk-sends/${encodeURIComponent(id)}`);
+      const fresh = await getBulkSend(id);
       if (!alive) return;
       send = fresh;
       draw();
@@ -200,7 +197,7 @@ export function mountBulkSendView(element, id) {
     } else if (action === 'cancel-confirm') {
       event.target.closest('button').disabled = true;
       try {
-        const cancelled = await post(`/api/v1/bulk-sends/${encodeURIComponent(id)}/cancel`);
+        const cancelled = await cancelBulkSend(id);
         if (!alive) return;
         if (cancelled?.id) send = cancelled;
         else send = { ...send, status: 'cancelled' };

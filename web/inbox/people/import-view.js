@@ -4,8 +4,7 @@
 // with its line, column and reason.
 
 import { html, render } from '../../shared/html.js';
-import { upload } from '../data/api.js';
-import { loadPeopleSchema } from '../data/store.js';
+import { loadPeopleSchema, importContacts } from '../data/people.js';
 import { formError, showProblem, clearErrors } from '../ui/forms.js';
 import { ndjsonItems, startProgress, applyImportLine, MAX_LISTED_ERRORS } from './contact-import.js';
 
@@ -94,7 +93,7 @@ export function mountImportView(element) {
     render(announce, html`Importing ${file.name}`);
     draw(true);
     try {
-      const response = await upload('/api/v1/contacts/import', file, { contentType: 'text/csv', signal: abort.signal });
+      const response = await importContacts(file, abort.signal);
       for await (const item of ndjsonItems(response.body)) {
         if (!alive) return;
         progress = applyImportLine(progress, item);

@@ -8,8 +8,8 @@
 // are handled by the settings page, like the install snippet's.
 
 import { html, render } from '../../shared/html.js';
-import { patch, post, ApiError } from '../data/api.js';
-import { formError, showProblem, clearErrors, whileBusy } from '../ui/forms.js';
+import { updateWorkspace, rotateIdentitySecret } from '../data/settings.js';
+import { formError, showProblem, showFieldErrors, clearErrors, whileBusy } from '../ui/forms.js';
 import { fullTime } from '../ui/time.js';
 import {
   USER_HASH_EXAMPLES, GRACE_DEFAULT_HOURS, GRACE_MAX_HOURS, SECRET_VARIABLE,
@@ -153,7 +153,7 @@ export function mountIdentitySection(element, initial, { manage, onChange = () =
     const form = region('identity-toggle').querySelector('form');
     clearErrors(form);
     try {
-      const saved = await whileBusy(form, () => patch('/api/v1/workspace', { identity_verification: on }));
+      const saved = await whileBusy(form, () => updateWorkspace({ identity_verification: on }));
       workspace = { ...workspace, ...saved };
       onChange(workspace);
       confirming = false;
@@ -209,12 +209,12 @@ export function mountIdentitySection(element, initial, { manage, onChange = () =
     event.preventDefault();
     const { hours, error } = parseGraceHours(form.elements.grace_hours.value);
     if (error) {
-      showProblem(form, new ApiError(422, { errors: [{ field: 'grace_hours', message: error }] }));
+      showFieldErrors(form, [{ field: 'grace_hours', message: error }]);
       return;
     }
     clearErrors(form);
     try {
-      const rotated = await whileBusy(form, () => post('/api/v1/workspace/identity-secret', { grace_hours: hours }));
+      const rotated = await whileBusy(form, () => rotateIdentitySecret(hours));
       workspace = { ...workspace, ...rotated };
       // The rotation answer carries the new secret; without a grace period
       // there is no previous one.

@@ -4,8 +4,10 @@
 //   const destroy = mountPasswordSection(element);
 
 import { html, render } from '../../shared/html.js';
-import { post, ApiError } from '../data/api.js';
-import { field, formError, formValues, showProblem, clearErrors, whileBusy } from '../ui/forms.js';
+import { changePassword } from '../data/settings.js';
+import {
+  field, formError, formValues, showProblem, showFieldErrors, clearErrors, whileBusy,
+} from '../ui/forms.js';
 import { state } from '../data/store.js';
 import { passwordChangeRequest } from './password.js';
 
@@ -41,14 +43,14 @@ export function mountPasswordSection(element) {
     event.preventDefault();
     const { body, errors } = passwordChangeRequest(formValues(form));
     if (errors.length) {
-      showProblem(form, new ApiError(422, { errors }));
+      showFieldErrors(form, errors);
       return;
     }
     clearErrors(form);
     const note = form.querySelector('[data-saved]');
     render(note, html``);
     try {
-      await whileBusy(form, () => post('/api/v1/me/password', body));
+      await whileBusy(form, () => changePassword(body));
       form.reset();
       form.elements.username.value = state.me?.email ?? '';
       render(note, html`Password changed. Your other sign-ins have ended.`);

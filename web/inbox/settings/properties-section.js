@@ -5,8 +5,8 @@
 //   const destroy = mountPropertiesSection(element, { manage });
 
 import { html, render } from '../../shared/html.js';
-import { get, put, ApiError } from '../data/api.js';
-import { formError, formValues, showProblem, clearErrors, whileBusy } from '../ui/forms.js';
+import { getPropertySettings, saveProperty } from '../data/settings.js';
+import { formError, formValues, showProblem, showFieldErrors, clearErrors, whileBusy } from '../ui/forms.js';
 import { PROPERTY_TYPES, propertyNameError, sortedPropertySettings } from '../contacts/contact-props.js';
 
 const TYPE_LABELS = new Map(PROPERTY_TYPES);
@@ -87,14 +87,12 @@ export function mountPropertiesSection(element, { manage }) {
 
   const load = async () => {
     try {
-      settings = sortedPropertySettings(await get('/api/v1/people/properties'));
+      settings = sortedPropertySettings(await getPropertySettings());
       draw();
     } catch (error) {
       render(region, html`<p class="form-error" role="alert">Could not load the properties: ${error.message}</p>`);
     }
   };
-
-  const save = (name, body) => put(`/api/v1/people/properties/${encodeURIComponent(name)}`, body);
 
   listen('change', async (event) => {
     const input = event.target;
@@ -105,7 +103,7 @@ export function mountPropertiesSection(element, { manage }) {
     render(error, html``);
     input.disabled = true;
     try {
-      const saved = await save(name, { messenger_writable: input.checked });
+      const saved = await saveProperty(name, { messenger_writable: input.checked });
       settings = settings.map((setting) => (setting.name === name ? { ...setting, ...saved } : setting));
       input.checked = Boolean(saved?.messenger_writable ?? input.checked);
       render(row.querySelector('[data-state]'), html`${input.checked ? 'Visitors may set it' : 'Team and API only'}`);
@@ -126,12 +124,12 @@ export function mountPropertiesSection(element, { manage }) {
     const name = rawName.trim();
     const problem = propertyNameError(name);
     if (problem) {
-      showProblem(form, new ApiError(422, { errors: [{ field: 'name', message: problem }] }));
+      showFieldErrors(form, [{ field: 'name', message: problem }]);
       return;
     }
     clearErrors(form);
     try {
-      const saved = await whileBusy(form, () => save(name, { type }));
+      const saved = await whileBusy(form, () => saveProperty(name, { type }));
       settings = sortedPropertySettings([...settings.filter((s) => s.name !== saved.name), saved]);
       draw();
       form.reset();

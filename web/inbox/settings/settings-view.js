@@ -4,8 +4,10 @@
 // the member's own password (password-section.js).
 
 import { html, render } from '../../shared/html.js';
-import { get, patch, post, ApiError } from '../data/api.js';
-import { field, formError, formValues, showProblem, clearErrors, whileBusy } from '../ui/forms.js';
+import { getWorkspace, updateWorkspace, sendTestEmail } from '../data/settings.js';
+import {
+  field, formError, formValues, showProblem, showFieldErrors, clearErrors, whileBusy,
+} from '../ui/forms.js';
 import { state, setSession, setWorkspaceEmail } from '../data/store.js';
 import { copyText } from '../ui/clipboard.js';
 import { DELAY_FIELD, emailSettingsPatch, testEmailRequest } from '../data/email.js';
@@ -175,7 +177,7 @@ export function mountSettingsView(element) {
   const update = async (form, body, message) => {
     clearErrors(form);
     try {
-      workspace = { ...workspace, ...(await whileBusy(form, () => patch('/api/v1/workspace', body))) };
+      workspace = { ...workspace, ...(await whileBusy(form, () => updateWorkspace(body))) };
       flashSaved(form, message);
       if (body.name && state.workspace) setSession({ agent: state.me, workspace: { ...state.workspace, name: workspace.name } });
       return true;
@@ -201,7 +203,7 @@ export function mountSettingsView(element) {
       case 'email': {
         const { body, errors } = emailSettingsPatch(workspace.email, values);
         if (errors.length) {
-          showProblem(form, new ApiError(422, { errors }));
+          showFieldErrors(form, errors);
         } else if (!body) {
           clearErrors(form);
           flashSaved(form, 'No changes');
@@ -229,7 +231,7 @@ export function mountSettingsView(element) {
     render(result, html``);
     render(button, html`Sending…`);
     try {
-      const sent = await whileBusy(form, () => post('/api/v1/workspace/email/test', testEmailRequest(to)));
+      const sent = await whileBusy(form, () => sendTestEmail(testEmailRequest(to)));
       render(result, html`Test email sent to ${sent?.sent_to ?? (to.trim() || state.me?.email || 'you')}`);
     } catch (error) {
       // 502 (the SMTP server said no, or could not be reached) and 409 (no
@@ -274,7 +276,7 @@ export function mountSettingsView(element) {
 
   (async () => {
     try {
-      workspace = await get('/api/v1/workspace');
+      workspace = await getWorkspace();
       if (!alive) return;
       // The composer hides "Email if unread" when fallback is off.
       setWorkspaceEmail(workspace.email);

@@ -5,7 +5,7 @@
 //   const destroy = mountTeamSection(element, { manage });
 
 import { html, render } from '../../shared/html.js';
-import { post, del } from '../data/api.js';
+import { addMember, removeMember } from '../data/settings.js';
 import { field, formError, formValues, showProblem, clearErrors, whileBusy } from '../ui/forms.js';
 import { state, loadAgents, sortedAgents, subscribe, announce } from '../data/store.js';
 import { avatar } from '../ui/avatar.js';
@@ -103,7 +103,7 @@ export function mountTeamSection(element, { manage }) {
       const name = state.agents.get(id)?.name ?? 'The member';
       button.disabled = true;
       try {
-        await del(`/api/v1/agents/${encodeURIComponent(id)}`);
+        await removeMember(id);
         confirming = null;
         announce(`${name} was removed from the team`);
         await loadAgents();
@@ -133,7 +133,7 @@ export function mountTeamSection(element, { manage }) {
     const values = formValues(form);
     clearErrors(form);
     try {
-      await whileBusy(form, () => post('/api/v1/agents', {
+      await whileBusy(form, () => addMember({
         name: values.name.trim(), email: values.email.trim(), role: values.role, password: values.password,
       }));
       form.reset();

@@ -4,10 +4,9 @@
 // #/settings), the live connection and presence.
 
 import { html, render } from '../../shared/html.js';
-import { get, del, onUnauthorized } from '../data/api.js';
-import {
-  state, setSession, clearAll, loadAgents, loadList, onAnnounce, emit, setContactFilter,
-} from '../data/store.js';
+import { setupStatus, currentSession, signOut as endSession, onUnauthorized } from '../data/session.js';
+import { state, setSession, clearAll, loadAgents, onAnnounce, emit } from '../data/store.js';
+import { loadList, setContactFilter } from '../data/conversation-list.js';
 import { showSetup } from './setup-view.js';
 import { showSignIn } from './signin-view.js';
 import { mountTopBar } from './top-bar.js';
@@ -118,7 +117,7 @@ function stop() {
 
 async function signOut() {
   try {
-    await del('/api/v1/session', { quiet401: true });
+    await endSession();
   } catch (error) {
     if (error.status !== 401) console.warn('sign out:', error.message);
   }
@@ -153,7 +152,7 @@ function showBootError(error) {
 
 async function boot() {
   try {
-    const setup = await get('/api/v1/setup', { quiet401: true });
+    const setup = await setupStatus();
     if (setup?.needed) {
       showSetup(root, { onDone: boot });
       return;
@@ -166,7 +165,7 @@ async function boot() {
     }
   }
   try {
-    start(await get('/api/v1/session', { quiet401: true }));
+    start(await currentSession());
   } catch (error) {
     if (error.status === 401 || error.status === 404) signIn(null);
     else showBootError(error);

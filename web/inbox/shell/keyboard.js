@@ -3,7 +3,7 @@
 // is handled by the composer.
 
 import { html, render } from '../../shared/html.js';
-import { moveCursor } from '../data/store.js';
+import { moveCursor } from '../data/conversation-list.js';
 import { isEditable } from '../ui/focus.js';
 
 const SHORTCUTS = [

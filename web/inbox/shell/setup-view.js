@@ -1,7 +1,7 @@
 // First run: name the workspace and create its owner.
 
 import { html, render } from '../../shared/html.js';
-import { post } from '../data/api.js';
+import { createWorkspace } from '../data/session.js';
 import { field, formError, formValues, showProblem, whileBusy } from '../ui/forms.js';
 
 export function showSetup(root, { onDone }) {
@@ -25,12 +25,12 @@ export function showSetup(root, { onDone }) {
     event.preventDefault();
     const values = formValues(form);
     try {
-      await whileBusy(form, () => post('/api/v1/setup', {
+      await whileBusy(form, () => createWorkspace({
         workspace: values.workspace.trim(),
         name: values.name.trim(),
         email: values.email.trim(),
         password: values.password,
-      }, { quiet401: true }));
+      }));
       onDone();
     } catch (error) {
       if (error.status === 409) {

@@ -1,7 +1,7 @@
 // Signing in with email and password (a cookie session).
 
 import { html, render } from '../../shared/html.js';
-import { post } from '../data/api.js';
+import { signIn } from '../data/session.js';
 import { field, formError, formValues, showProblem, whileBusy } from '../ui/forms.js';
 
 export function showSignIn(root, { onSignedIn, notice = null }) {
@@ -23,7 +23,7 @@ export function showSignIn(root, { onSignedIn, notice = null }) {
     const { email, password } = formValues(form);
     try {
       const session = await whileBusy(form, () =>
-        post('/api/v1/session', { email: email.trim(), password }, { quiet401: true }));
+        signIn(email.trim(), password));
       onSignedIn(session);
     } catch (error) {
       if (error.status === 401) {

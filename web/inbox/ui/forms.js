@@ -76,6 +76,15 @@ export function showProblem(form, error) {
   form.querySelector('[aria-invalid="true"]')?.focus();
 }
 
+/** Shows errors found before sending (`[{field, message}]`, as a 422 lists them) like a 422's. */
+export function showFieldErrors(form, errors) {
+  const fieldErrors = {};
+  for (const { field, message } of errors) {
+    if (field && !(field in fieldErrors)) fieldErrors[field] = message;
+  }
+  showProblem(form, { fieldErrors, message: '' });
+}
+
 /** Disables the form's buttons while `work` runs; returns its result. */
 export async function whileBusy(form, work) {
   const buttons = [...form.querySelectorAll('button')];

@@ -5,7 +5,8 @@
 
 import { html } from '../../shared/html.js';
 import { markdown } from '../../shared/markdown.js';
-import { state, sortedAgents, previewTemplate } from '../data/store.js';
+import { state, sortedAgents } from '../data/store.js';
+import { previewTemplate } from '../data/conversations.js';
 import { offersEmailFallback } from '../data/email.js';
 
 const PREVIEW_DEBOUNCE_MS = 300;
