@@ -1,7 +1,7 @@
 // A contact's properties, the parts with no DOM: reading a system or custom
 // property, typing what an agent typed into a property's input, showing a
-// value, and the profile's tags and events in one shape. Imports nothing
-// from /assets so that `node --test` can load it.
+// value, and the profile's tags and events in one shape. Touches no DOM, so
+// that `node --test` can load it.
 
 import { fromDateTimeLocal, toDateTimeLocal, ago } from '../ui/time.js';
 

@@ -1,7 +1,7 @@
 // A contact's timeline, the parts with no DOM: the kind filter's chips and
 // the `kinds=` they ask for, what each entry says in one line, and merging
-// pages with live entries. Imports nothing from /assets so that
-// `node --test` can load it (the view passes its Markdown-to-text in).
+// pages with live entries. Touches no DOM, so that `node --test` can load
+// it (the view passes its Markdown-to-text in).
 
 import { describeEmailEntry } from '../data/email.js';
 

@@ -1,7 +1,7 @@
 // Email fallback, the parts with no DOM: what an `emailed` / `not_emailed`
 // entry says, where it goes in a thread, the settings form's PATCH body and
-// the reply body's `email_fallback`. Imports nothing from /assets so that
-// `node --test` can load it.
+// the reply body's `email_fallback`. Touches no DOM, so that `node --test`
+// can load it.
 
 import { toMillis } from '../ui/time.js';
 

@@ -1,6 +1,6 @@
 // Bulk sends, the parts with no DOM: who may create one, the audience a
 // People selection becomes, whom the preview shows, and a send's progress.
-// Imports nothing from /assets so that `node --test` can load it.
+// Touches no DOM, so that `node --test` can load it.
 
 /** Whether this member may create or cancel a bulk send (the workspace may keep it to owners and admins). */
 export function canBulkSend(me, workspace) {

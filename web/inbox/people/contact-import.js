@@ -1,7 +1,7 @@
 // Importing contacts from a CSV, the parts with no DOM: the answer is a
 // stream of JSON lines (application/x-ndjson), read as it arrives, and
-// folded into the progress the import page shows. Imports nothing from
-// /assets so that `node --test` can load it.
+// folded into the progress the import page shows. Touches no DOM, so that
+// `node --test` can load it.
 
 /** The server lists at most this many row errors (it counts them all in `failed`). */
 export const MAX_LISTED_ERRORS = 1000;

@@ -1,9 +1,9 @@
-// The People filter builder's model, with no DOM: conditions as the
-// builder holds them (the inputs' raw text), the filter JSON they compile
-// to (docs/people.md), the way back (a saved segment into the builder), and
+// The People filter builder's model, with no DOM: conditions as the builder
+// holds them (the inputs' raw text), the filter JSON they compile to
+// (docs/people.md), the way back (a saved segment into the builder), and
 // which row a server error's `field` names. The top group may hold
 // conditions and groups of conditions (one level of nesting, no deeper).
-// Imports nothing from /assets so that `node --test` can load it.
+// Touches no DOM, so that `node --test` can load it.
 
 import { fromDateTimeLocal, toDateTimeLocal } from '../ui/time.js';
 

@@ -1,7 +1,7 @@
 // Identity verification, the parts with no DOM: the server-side examples
 // that compute `user_hash`, the boot snippet for a signed-in user, and the
-// rotation form's grace period. Imports nothing from /assets so that
-// `node --test` can load it.
+// rotation form's grace period. Touches no DOM, so that `node --test` can
+// load it.
 
 /** The examples read the secret from this variable: it never sits in code. */
 export const SECRET_VARIABLE = 'RAPPORT_IDENTITY_SECRET';

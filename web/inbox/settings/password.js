@@ -1,5 +1,5 @@
-// The change-password form, the part with no DOM. Imports nothing from
-// /assets so that `node --test` can load it.
+// The change-password form, the part with no DOM. Touches no DOM, so that
+// `node --test` can load it.
 
 export const MIN_PASSWORD_LENGTH = 8;
 

@@ -1,6 +1,6 @@
 // What a member's role lets them do in the settings, the parts with no DOM
 // (the server decides; these only keep the Inbox from offering the rest).
-// Imports nothing from /assets so that `node --test` can load it.
+// Touches no DOM, so that `node --test` can load it.
 
 const RANK = { agent: 0, admin: 1, owner: 2 };
 
