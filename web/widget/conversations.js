@@ -24,7 +24,7 @@ function preview(part) {
 
 function who(part, workspaceName) {
   if (!part || part.author?.type === 'contact') return { name: workspaceName };
-  return { name: part.author?.name || workspaceName, avatar_initials: part.author?.avatar_initials };
+  return { name: part.author?.name || workspaceName };
 }
 
 function item(conversation, workspaceName, now) {

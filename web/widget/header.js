@@ -17,7 +17,7 @@ const backIcon = html`<svg viewBox="0 0 24 24" aria-hidden="true" focusable="fal
 const closeIcon = html`<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M6 6l12 12M18 6L6 18"/></svg>`;
 
 /**
- * @param {{workspace: {name}, team: Array<{name, avatar_initials}>, back: boolean}} props
+ * @param {{workspace: {name}, team: Array<{name}>, back: boolean}} props
  */
 export function headerView({ workspace, team = [], back = false }) {
   const shown = team.slice(0, MAX_AVATARS);

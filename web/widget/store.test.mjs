@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConversationStore, isTeamAuthor } from './store.js';
 
-const agent = { type: 'agent', name: 'Jane Cooper', avatar_initials: 'JC' };
-const visitor = { type: 'contact', name: 'You', avatar_initials: 'Y' };
+const agent = { type: 'agent', name: 'Jane Cooper' };
+const visitor = { type: 'contact', name: 'You' };
 
 function part(id, author, at) {
   return { id, author, body: id, created_at: `2026-01-01T10:00:${String(at).padStart(2, '0')}Z` };

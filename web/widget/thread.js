@@ -1,5 +1,6 @@
 // One conversation: its messages, oldest first. Team replies carry the
-// agent's name and initials; the visitor's own messages sit on the right.
+// agent's name (and initials made from it); the visitor's own messages
+// sit on the right.
 
 import { html } from '../shared/html.js';
 import { markdown } from '../shared/markdown.js';
@@ -25,7 +26,7 @@ function status(part) {
 }
 
 /**
- * @param part `{id, author: {type, name, avatar_initials}, body, created_at}`,
+ * @param part `{id, author: {type, name}, body, created_at}`,
  *   or a local one being sent: `{tempId, pending, failed, author: {type: 'contact'}, body}`
  */
 export function partView(part, { workspaceName }) {
@@ -43,7 +44,7 @@ export function partView(part, { workspaceName }) {
   const name = part.author?.name || workspaceName || 'Team';
   return html`
     <div class="part part--team" data-testid="messenger-part" data-author-type="${type}" data-id="${part.id ?? ''}">
-      ${avatar({ name, avatar_initials: part.author?.avatar_initials })}
+      ${avatar({ name })}
       <div class="part-body">
         <span class="part-author" data-testid="messenger-agent-name">${name}</span>
         <div class="bubble">${markdown(part.body)}</div>

@@ -112,11 +112,11 @@ impl From<&Contact> for VisitorView {
 }
 
 /// A team member as visitors see them (the API's `TeamMember` says more).
+/// The messenger makes avatar initials from the name.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = VisitorTeamMember)]
 pub struct TeamMember {
     pub name: String,
-    pub avatar_initials: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -231,15 +231,6 @@ async fn check_visitor_props(
     Ok(v.finish()?)
 }
 
-/// Up to two capital letters for an avatar: "Grace Hopper" is "GH".
-pub(crate) fn initials(name: &str) -> String {
-    name.split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .flat_map(char::to_uppercase)
-        .collect()
-}
-
 #[utoipa::path(post, path = "/boot", tag = "widget", operation_id = "widget_boot", request_body = BootRequest,
     responses((status = 200, body = Booted),
         (status = 401, description = "Identity verification refused the user_id", body = Problem, content_type = "application/problem+json"),
@@ -348,10 +339,7 @@ pub async fn boot(
         .list_agents(ws)
         .await?
         .into_iter()
-        .map(|a| TeamMember {
-            avatar_initials: initials(&a.name),
-            name: a.name,
-        })
+        .map(|a| TeamMember { name: a.name })
         .collect();
     Ok(Json(Booted {
         session,
@@ -386,13 +374,13 @@ async fn adopt_lead(
     }
 }
 
-/// Who wrote a part, as the visitor sees it.
+/// Who wrote a part, as the visitor sees it (the messenger makes avatar
+/// initials from the name).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PartAuthor {
     /// `agent`, `bot` or `contact` (the visitor).
     pub r#type: String,
     pub name: String,
-    pub avatar_initials: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -458,7 +446,6 @@ impl Authors {
         };
         PartAuthor {
             r#type: kind.to_owned(),
-            avatar_initials: initials(&name),
             name,
         }
     }

@@ -19,7 +19,6 @@ use rapport_core::model::validation::breaks_a_line;
 use rapport_core::model::workspace::Workspace;
 
 use super::{EmailService, mailbox};
-use crate::api::widget::initials;
 
 /// Earlier messages shown above the unread ones.
 const CONTEXT_MESSAGES: usize = 3;
@@ -195,6 +194,17 @@ fn author_name(m: &Message, c: &EmailContent<'_>) -> String {
         Author::Bot => format!("{} bot", c.workspace.name),
         Author::Contact(_) => c.contact.name.clone().unwrap_or_else(|| "You".into()),
     }
+}
+
+/// Up to two capital letters for an email's avatar: "Grace Hopper" is "GH".
+/// (The Inbox and the messenger make theirs in web/shared/avatar.js; an
+/// email runs no script, so it gets them from here.)
+fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
 }
 
 /// One message as the templates show it; its HTML is already safe.

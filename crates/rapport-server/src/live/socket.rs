@@ -413,7 +413,7 @@ async fn replay(
 }
 
 /// Sends one entry; for a messenger (`names`), a message's author also gets
-/// the name and initials the visitor sees.
+/// the name the visitor sees.
 async fn send_entry(
     socket: &mut WebSocket,
     state: &AppState,
@@ -439,7 +439,6 @@ async fn send_entry(
         .and_then(|a| a.as_object_mut())
     {
         author.insert("name".into(), named.name.into());
-        author.insert("avatar_initials".into(), named.avatar_initials.into());
     }
     send_json(socket, &value).await
 }

@@ -1,0 +1,202 @@
+// The reply box: Enter sends, Shift+Enter breaks the line, Ctrl/Cmd+Enter
+// also sends, a Note switch for team-only notes, an "Email if unread"
+// checkbox for replies (sent as `email_fallback`), and a live preview of
+// snippet tags ("Preview for Ada: Hi Ada") when the text has `{{`.
+
+import { html, render } from '../../shared/html.js';
+import { state, subscribe, contactName } from '../data/store.js';
+import { reply, previewTemplate } from '../data/conversations.js';
+import { sendTyping } from '../data/live-updates.js';
+import { offersEmailFallback } from '../data/email.js';
+
+const PREVIEW_DEBOUNCE_MS = 300;
+
+// Drafts survive switching conversations (not reloads), with the
+// conversation's "Email if unread" choice.
+const drafts = new Map();
+
+export function mountComposer(element, { conversationId, contact, onEscape }) {
+  const draft = { body: '', mode: 'comment', emailFallback: true, ...drafts.get(conversationId) };
+  const name = contactName(contact);
+  const emailTitle = contact?.email
+    ? `If ${name} has not read this reply in the widget after the workspace's delay, email it to ${contact.email}`
+    : `If ${name} has not read this reply in the widget after the workspace's delay, email it (once they have an email address)`;
+  render(element, html`
+    <form class="composer" data-testid="composer" novalidate>
+      <label for="composer-input" class="visually-hidden" data-region="label"></label>
+      <textarea id="composer-input" name="body" rows="3" data-testid="composer-input"
+        aria-describedby="composer-help composer-error">${draft.body}</textarea>
+      <div class="composer-bar">
+        <p class="composer-help" id="composer-help" data-region="help"></p>
+        <label class="email-toggle" data-region="email-toggle" title="${emailTitle}">
+          <input type="checkbox" name="email_fallback" data-testid="email-fallback-toggle"
+            ${draft.emailFallback ? html`checked` : ''}>
+          <span>Email if unread</span>
+        </label>
+        <button type="button" class="button small note-toggle" aria-pressed="false"
+          data-testid="note-toggle" title="Team-only note (n)">Note</button>
+        <button type="submit" class="button primary small" data-testid="send-button">Send</button>
+      </div>
+      <p class="form-error" id="composer-error" role="alert" data-form-error></p>
+    </form>`);
+
+  const form = element.querySelector('form');
+  const input = form.elements.body;
+  const noteToggle = form.querySelector('.note-toggle');
+  const emailToggle = form.querySelector('[data-region="email-toggle"]');
+  const emailBox = form.elements.email_fallback;
+  const sendButton = form.querySelector('[data-testid="send-button"]');
+  const help = form.querySelector('[data-region="help"]');
+  const label = form.querySelector('[data-region="label"]');
+  const errorLine = form.querySelector('[data-form-error]');
+  let mode = draft.mode;
+  let previewTimer = null;
+  let previewAbort = null;
+  let preview = null; // {text} | {error}
+  let sending = false;
+
+  const saveDraft = () => drafts.set(conversationId, { body: input.value, mode, emailFallback: emailBox.checked });
+
+  // Replies only, and not when the workspace is known to have fallback off.
+  const emailOffered = () => mode === 'comment' && offersEmailFallback(state.workspace);
+  const drawEmailToggle = () => {
+    const offered = emailOffered();
+    // Keep focus in the bar if the toggle it was on goes away.
+    if (!offered && document.activeElement === emailBox) noteToggle.focus();
+    emailToggle.hidden = !offered;
+  };
+
+  const drawHelp = () => {
+    if (preview?.text !== undefined) {
+      render(help, html`<span class="snippet-preview" data-testid="snippet-preview" title="${preview.text}">
+        Preview for ${name}: <span class="snippet-text">${preview.text}</span></span>`);
+    } else if (preview?.error) {
+      render(help, html`<span class="snippet-preview is-error" data-testid="snippet-preview">${preview.error}</span>`);
+    } else {
+      render(help, html`<span class="muted">${mode === 'note'
+        ? 'Only your team sees notes.'
+        : 'Enter to send · Shift+Enter for a new line'}</span>`);
+    }
+  };
+
+  const drawMode = () => {
+    form.classList.toggle('is-note', mode === 'note');
+    noteToggle.setAttribute('aria-pressed', String(mode === 'note'));
+    sendButton.dataset.mode = mode;
+    render(sendButton, html`${mode === 'note' ? 'Add note' : 'Send'}`);
+    render(label, html`${mode === 'note' ? `Note about ${name}` : `Reply to ${name}`}`);
+    input.placeholder = mode === 'note' ? 'Write a note for your team…' : 'Write a reply…';
+    drawEmailToggle();
+    drawHelp();
+  };
+
+  const setMode = (next) => {
+    mode = next;
+    saveDraft();
+    drawMode();
+  };
+
+  const updatePreview = () => {
+    clearTimeout(previewTimer);
+    const body = input.value;
+    if (!body.includes('{{')) {
+      previewAbort?.abort();
+      if (preview) {
+        preview = null;
+        drawHelp();
+      }
+      return;
+    }
+    previewTimer = setTimeout(async () => {
+      previewAbort?.abort();
+      const abort = new AbortController();
+      previewAbort = abort;
+      try {
+        const text = await previewTemplate(contact.id, body, abort.signal);
+        if (abort.signal.aborted) return;
+        preview = { text };
+      } catch (error) {
+        if (abort.signal.aborted || error.name === 'AbortError') return;
+        // A template fault says where it is: show that.
+        const fault = error.problem?.errors?.[0];
+        const where = fault?.line ? `Line ${fault.line}, column ${fault.column}: ` : '';
+        preview = { error: fault ? `${where}${fault.message}` : error.message };
+      }
+      drawHelp();
+    }, PREVIEW_DEBOUNCE_MS);
+  };
+
+  const send = async () => {
+    const body = input.value;
+    if (!body.trim() || sending) return;
+    const emailFallback = emailOffered() ? emailBox.checked : undefined;
+    const sentMode = mode;
+    sending = true;
+    sendButton.disabled = true;
+    render(errorLine, html``);
+    // Clear at once so the next message can be typed; put it back on failure.
+    input.value = '';
+    saveDraft();
+    preview = null;
+    drawHelp();
+    try {
+      await reply(conversationId, body, sentMode, { emailFallback });
+    } catch (error) {
+      if (!input.value) input.value = body;
+      saveDraft();
+      render(errorLine, html`Not sent: ${error.message}`);
+      updatePreview();
+    } finally {
+      sending = false;
+      sendButton.disabled = false;
+    }
+  };
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    send();
+    input.focus();
+  });
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.isComposing && event.keyCode !== 229) {
+      if (event.ctrlKey || event.metaKey || !event.shiftKey) {
+        event.preventDefault();
+        send();
+      }
+    } else if (event.key === 'Escape') {
+      event.preventDefault();
+      input.blur();
+      onEscape?.();
+    }
+  });
+  input.addEventListener('input', () => {
+    saveDraft();
+    updatePreview();
+    if (mode === 'comment' && input.value.trim()) sendTyping(conversationId);
+  });
+  noteToggle.addEventListener('click', () => setMode(mode === 'note' ? 'comment' : 'note'));
+  emailBox.addEventListener('change', saveDraft);
+  const offSession = subscribe('session', drawEmailToggle);
+
+  drawMode();
+  updatePreview();
+
+  return {
+    focus(nextMode) {
+      if (nextMode && nextMode !== mode) setMode(nextMode);
+      input.focus();
+      const end = input.value.length;
+      input.setSelectionRange(end, end);
+    },
+    toggleNote() {
+      setMode(mode === 'note' ? 'comment' : 'note');
+      input.focus();
+    },
+    destroy() {
+      offSession();
+      saveDraft();
+      clearTimeout(previewTimer);
+      previewAbort?.abort();
+    },
+  };
+}

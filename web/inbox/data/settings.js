@@ -1,0 +1,25 @@
+// The workspace's settings (name, origins, email fallback, identity
+// verification), the team, contact property settings, and one's password.
+
+import { get, patch, post, put, del } from './api.js';
+
+export const getWorkspace = () => get('/api/v1/workspace');
+
+/** PATCH /workspace; answers with the workspace. */
+export const updateWorkspace = (body) => patch('/api/v1/workspace', body);
+
+/** `request` is email.js's `testEmailRequest(to)`. */
+export const sendTestEmail = (request) => post('/api/v1/workspace/email/test', request);
+
+export const rotateIdentitySecret = (graceHours) =>
+  post('/api/v1/workspace/identity-secret', { grace_hours: graceHours });
+
+export const addMember = (member) => post('/api/v1/agents', member);
+
+export const removeMember = (id) => del(`/api/v1/agents/${encodeURIComponent(id)}`);
+
+export const getPropertySettings = () => get('/api/v1/people/properties');
+
+export const saveProperty = (name, body) => put(`/api/v1/people/properties/${encodeURIComponent(name)}`, body);
+
+export const changePassword = (body) => post('/api/v1/me/password', body);

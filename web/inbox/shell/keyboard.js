@@ -1,0 +1,90 @@
+// Inbox shortcuts: j/k or ↑/↓ move in the list, Enter or o opens, r
+// replies, n toggles note mode, ? lists the shortcuts. Esc in the composer
+// is handled by the composer.
+
+import { html, render } from '../../shared/html.js';
+import { moveCursor } from '../data/conversation-list.js';
+import { isEditable } from '../ui/focus.js';
+
+const SHORTCUTS = [
+  ['j / ↓', 'Next conversation'],
+  ['k / ↑', 'Previous conversation'],
+  ['Enter / o', 'Open the highlighted conversation'],
+  ['r', 'Reply'],
+  ['n', 'Toggle note mode'],
+  ['Enter', 'Send (in the reply box)'],
+  ['Shift+Enter', 'New line'],
+  ['Ctrl/⌘+Enter', 'Send'],
+  ['Esc', 'Leave the reply box'],
+  ['?', 'Show these shortcuts'],
+];
+
+function toggleHelp() {
+  let dialog = document.getElementById('shortcut-help');
+  if (!dialog) {
+    dialog = document.createElement('dialog');
+    dialog.id = 'shortcut-help';
+    dialog.className = 'shortcut-help';
+    dialog.setAttribute('aria-labelledby', 'shortcut-help-title');
+    render(dialog, html`
+      <h2 id="shortcut-help-title">Keyboard shortcuts</h2>
+      <dl>${SHORTCUTS.map(([keys, what]) => html`<dt><kbd>${keys}</kbd></dt><dd>${what}</dd>`)}</dl>
+      <form method="dialog"><button class="button small">Close</button></form>`);
+    document.body.append(dialog);
+  }
+  if (dialog.open) dialog.close();
+  else dialog.showModal();
+}
+
+/** `getInbox()` returns the mounted Inbox view, or null on other pages. */
+export function installShortcuts(getInbox) {
+  const onKeyDown = (event) => {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (isEditable(event.target)) return;
+    if (document.querySelector('dialog[open]')) return;
+    const inbox = getInbox();
+    if (event.key === '?') {
+      event.preventDefault();
+      toggleHelp();
+      return;
+    }
+    if (!inbox) return;
+    const target = event.target;
+    const inList = target.closest?.('[role="listbox"]');
+    const free = inList || target === document.body || target.tagName === 'MAIN';
+    switch (event.key) {
+      case 'j':
+        moveCursor(1);
+        break;
+      case 'k':
+        moveCursor(-1);
+        break;
+      case 'ArrowDown':
+      case 'ArrowUp':
+        // Elsewhere the arrows scroll (the thread) or work the control.
+        if (!free) return;
+        moveCursor(event.key === 'ArrowDown' ? 1 : -1);
+        if (!inList) inbox.focusList();
+        break;
+      case 'Enter':
+        // Enter on a button or link must keep doing what it does.
+        if (!free) return;
+        inbox.openCursor();
+        break;
+      case 'o':
+        inbox.openCursor();
+        break;
+      case 'r':
+        inbox.focusComposer('comment');
+        break;
+      case 'n':
+        inbox.toggleNote();
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+  };
+  document.addEventListener('keydown', onKeyDown);
+  return () => document.removeEventListener('keydown', onKeyDown);
+}

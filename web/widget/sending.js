@@ -1,0 +1,79 @@
+// Sending the visitor's messages: a "Sending…" bubble at once, then the
+// message stored (the first one of a new conversation creates it; more
+// typed meanwhile wait for its id), or a Retry when it failed.
+
+import { render } from '../shared/html.js';
+import { els, state, store, api, composer, viewContext } from './context.js';
+import { threadView } from './thread.js';
+import { postUnread } from './unread.js';
+import { addToLog, redrawPending, settleSend } from './thread-log.js';
+import { settle, renderHeader, showList, syncThread } from './screens.js';
+
+export function send(text) {
+  const pending = {
+    tempId: `tmp-${++state.pendingSeq}`,
+    pending: true,
+    failed: null,
+    body: text,
+    author: { type: 'contact' },
+    conversationId: state.view === 'thread' ? state.openId : null,
+  };
+  if (state.view !== 'thread') {
+    // The start screen becomes the new conversation's thread.
+    settle('thread');
+    state.openId = null;
+    state.parts = [];
+    state.partIds.clear();
+    renderHeader();
+    render(els.body, threadView([], viewContext()));
+    composer.setPlaceholder('Write a reply…');
+  }
+  state.pending.set(pending.tempId, pending);
+  addToLog(pending, { own: true });
+  deliver(pending);
+}
+
+export async function deliver(pending) {
+  if (pending.failed) {
+    pending.failed = null;
+    pending.pending = true;
+    redrawPending(pending);
+  }
+  try {
+    if (!pending.conversationId && state.creating) {
+      // A second message while the first one is still creating the
+      // conversation goes into that conversation.
+      const id = await state.creating;
+      if (id) pending.conversationId = id;
+    }
+    if (pending.conversationId) {
+      const message = await api.sendMessage(pending.conversationId, pending.body);
+      if (settleSend(pending, message) && state.view === 'list') showList();
+    } else {
+      const started = api.startConversation(pending.body);
+      const creating = started.then((answer) => answer?.conversation?.id ?? null, () => null);
+      state.creating = creating;
+      creating.then(() => {
+        if (state.creating === creating) state.creating = null;
+      });
+      const answer = await started;
+      const conversation = answer?.conversation;
+      if (!conversation?.id) throw new Error('no conversation in the answer');
+      pending.conversationId = conversation.id;
+      store.upsert(conversation, answer.message);
+      if (state.view === 'thread' && state.openId === null) {
+        state.openId = conversation.id;
+        composer.renameDraft(conversation.id);
+      }
+      if (settleSend(pending, answer.message) && state.view === 'list') showList();
+      // Anything the team or a bot said meanwhile.
+      if (state.openId === conversation.id) syncThread(conversation.id);
+      postUnread();
+    }
+  } catch (error) {
+    if (!state.pending.has(pending.tempId)) return;
+    pending.pending = false;
+    pending.failed = error.visitorMessage || 'Not sent.';
+    redrawPending(pending);
+  }
+}

@@ -1,0 +1,84 @@
+// The open thread's log as it grows: parts appended one by one (the
+// visitor's own messages first as "Sending…" bubbles that become the
+// stored part), keeping the scroll at the bottom when it was there.
+
+import { render, append } from '../shared/html.js';
+import { els, state, store, viewContext } from './context.js';
+import { partView } from './thread.js';
+
+function logElement() {
+  return document.getElementById('log');
+}
+
+/** The nodes of a fragment, for replacing one element in place. */
+function nodesOf(fragment) {
+  const holder = document.createElement('template');
+  render(holder, fragment);
+  return [...holder.content.childNodes];
+}
+
+export function scrollToBottom() {
+  els.body.scrollTop = els.body.scrollHeight;
+}
+
+/** A part from the server the thread does not show yet (its own echo settles a message being sent). */
+export function appendPart(part) {
+  if (part.id && state.partIds.has(part.id)) return;
+  if (part.author?.type === 'contact') {
+    // The echo of a message this messenger is still sending.
+    const mine = [...state.pending.values()].find(
+      (p) => p.conversationId === state.openId && p.body === part.body && !p.failed,
+    );
+    if (mine) {
+      settleSend(mine, part);
+      return;
+    }
+  }
+  addToLog(part);
+}
+
+export function addToLog(part, { own = false } = {}) {
+  // Parts being sent stay in state.pending until stored.
+  if (!part.tempId) {
+    if (part.id) state.partIds.add(part.id);
+    state.parts.push(part);
+  }
+  const log = logElement();
+  if (!log) return;
+  const nearBottom = els.body.scrollHeight - els.body.scrollTop - els.body.clientHeight < 80;
+  document.getElementById('log-empty')?.remove();
+  append(log, partView(part, viewContext()));
+  if (nearBottom || own) scrollToBottom();
+}
+
+function pendingNode(pending) {
+  return logElement()?.querySelector(`[data-temp-id="${CSS.escape(pending.tempId)}"]`) ?? null;
+}
+
+export function redrawPending(pending) {
+  const node = pendingNode(pending);
+  if (node) node.replaceWith(...nodesOf(partView(pending, viewContext())));
+}
+
+/**
+ * A message being sent is stored: its bubble becomes the stored part.
+ * Whether the thread gained that part (the list, if shown, is then redrawn by the caller).
+ */
+export function settleSend(pending, message) {
+  if (!state.pending.delete(pending.tempId)) return false;
+  const node = pendingNode(pending);
+  if (!message?.id) {
+    node?.remove();
+    return false;
+  }
+  if (pending.conversationId) store.receive(pending.conversationId, message);
+  const part = { ...message, author: { type: 'contact', ...message.author } };
+  if (state.partIds.has(part.id)) {
+    node?.remove();
+    return false;
+  }
+  state.partIds.add(part.id);
+  state.parts.push(part);
+  if (node) node.replaceWith(...nodesOf(partView(part, viewContext())));
+  return true;
+}
