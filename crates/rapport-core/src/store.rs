@@ -155,15 +155,18 @@ pub struct Segment {
 }
 
 /// A job a worker holds until `claimed_until`. `attempts` counts claims and
-/// fences the holder: settling with an older count is refused.
+/// fences the holder: settling with an older count is refused. `failures`
+/// counts failures in a row (`retry_job`), for the back-off and its cap.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClaimedJob {
     pub id: JobId,
     pub workspace_id: WorkspaceId,
+    /// The kind as stored, and the job read from it and its payload.
     pub kind: String,
-    pub payload: serde_json::Value,
+    pub job: Result<crate::job::Job, crate::job::JobParseError>,
     pub due_at: Timestamp,
     pub attempts: u32,
+    pub failures: u32,
     pub created_at: Timestamp,
 }
 
@@ -489,9 +492,9 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
     ) -> Result<(Conversation, Option<i64>), StoreError>;
 
-    /// Claims up to `limit` jobs of these kinds that are due at `now` and
-    /// unclaimed (or whose claim ran out), until `until`. Two workers never
-    /// hold the same job.
+    /// Claims up to `limit` jobs of these kinds (no kinds: of any kind) that
+    /// are due at `now` and unclaimed (or whose claim ran out), until
+    /// `until`, oldest due first. Two workers never hold the same job.
     async fn claim_jobs(
         &self,
         kinds: &[&'static str],
@@ -499,25 +502,32 @@ pub trait Store: Send + Sync + 'static {
         until: Timestamp,
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError>;
-    /// Releases a held job to run again at `due_at`. `Conflict` when the
-    /// claim was lost to another worker.
+    /// Releases a held job that failed to run again at `due_at`, keeping
+    /// `error` and counting the failure. `Conflict` when the claim was lost
+    /// to another worker.
     async fn retry_job(
         &self,
         job: &ClaimedJob,
         due_at: Timestamp,
         error: &str,
     ) -> Result<(), StoreError>;
+    /// Releases a held job that did not fail (it made progress, or never
+    /// started) to run again at `due_at`; its failures in a row restart.
+    async fn release_job(&self, job: &ClaimedJob, due_at: Timestamp) -> Result<(), StoreError>;
     /// Removes a held job that has nothing left to do.
     async fn finish_job(&self, job: &ClaimedJob) -> Result<(), StoreError>;
-    /// Fails a held job for good (its worker panicked on it): it is kept
-    /// with `error` and never claimed again, and its key is freed.
-    /// `Conflict` when the claim was lost.
+    /// Fails a held job for good (it panicked, kept failing, or cannot be
+    /// read): it is kept with `error` and never claimed again, and its key
+    /// is freed. `Conflict` when the claim was lost.
     async fn fail_job(
         &self,
         job: &ClaimedJob,
         at: Timestamp,
         error: &str,
     ) -> Result<(), StoreError>;
+    /// Up to `limit` jobs due at `now` that nobody holds and that have not
+    /// failed for good: what a runner would claim next. Read only.
+    async fn due_jobs(&self, now: Timestamp, limit: u32) -> Result<Vec<ClaimedJob>, StoreError>;
     /// The conversation's messages waiting for an email, oldest first.
     async fn email_pending(
         &self,
@@ -637,6 +647,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         workspace: WorkspaceId,
         id: BulkSendId,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Ends a send that is still sending whose job failed for good: its
+    /// pending recipients are marked failed with `error`, and it is done.
+    async fn fail_bulk_send(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+        error: &str,
         at: Timestamp,
     ) -> Result<(), StoreError>;
 }

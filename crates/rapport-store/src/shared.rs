@@ -25,7 +25,7 @@ use rapport_core::ids::{
     AgentId, BulkSendId, ContactId, ConversationId, JobId, MessageId, SegmentId, TokenId,
     WorkspaceId,
 };
-use rapport_core::job::NewJob;
+use rapport_core::job::{Job, NewJob};
 use rapport_core::store::{
     AgentSession, ClaimedJob, ContactPage, ContactSearch, EmailSettlement, EventSummary,
     MessageContext, NewEvent, NewMessage, PeopleSchema, ReplyTarget, Segment, Store, StoreError,
@@ -1223,9 +1223,9 @@ async fn insert_jobs(conn: &mut Conn, jobs: &[&NewJob], now: Timestamp) -> Resul
     sql.push_values(jobs, |mut row, job| {
         row.push_bind(job.id.as_uuid())
             .push_bind(job.workspace_id.as_uuid())
-            .push_bind(job.kind)
-            .push_bind(job.key.clone())
-            .push_bind(Json(job.payload.clone()))
+            .push_bind(job.job.kind())
+            .push_bind(job.job.key())
+            .push_bind(Json(job.job.payload()))
             .push_bind(ms(job.due_at))
             .push_bind(ms(now));
     });
@@ -1305,17 +1305,25 @@ async fn change_conversation(
 
 // ---- jobs and the email fallback ----------------------------------------------
 
-const JOB_COLUMNS: &str = "id, workspace_id, kind, payload, due_at, attempts, created_at";
+const JOB_COLUMNS: &str =
+    "id, workspace_id, kind, payload, due_at, attempts, failures, created_at";
 
+/// A job as stored; one that cannot be read is returned as such (its `job`
+/// an error) for the runner to fail, never an error that would stop a claim.
 fn job_from_row(row: &DbRow) -> Result<ClaimedJob, StoreError> {
+    let count = |column: &str| -> Result<u32, StoreError> {
+        u32::try_from(row.try_get::<i64, _>(column).map_err(db_err)?).map_err(data_err)
+    };
+    let kind: String = text(row, "kind")?;
+    let payload: serde_json::Value = json(row, "payload")?;
     Ok(ClaimedJob {
         id: JobId::from_uuid(uuid(row, "id")?),
         workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
-        kind: text(row, "kind")?,
-        payload: json(row, "payload")?,
+        job: Job::parse(&kind, &payload),
+        kind,
         due_at: ts(row, "due_at")?,
-        attempts: u32::try_from(row.try_get::<i64, _>("attempts").map_err(db_err)?)
-            .map_err(data_err)?,
+        attempts: count("attempts")?,
+        failures: count("failures")?,
         created_at: ts(row, "created_at")?,
     })
 }
@@ -1329,12 +1337,16 @@ async fn claim_jobs(
 ) -> Result<Vec<ClaimedJob>, StoreError> {
     let mut sql = QueryBuilder::<Db>::new("UPDATE jobs SET claimed_until = ");
     sql.push_bind(ms(until))
-        .push(", attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE kind IN (");
-    let mut list = sql.separated(", ");
-    for kind in &kinds {
-        list.push_bind(*kind);
+        .push(", attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE ");
+    if !kinds.is_empty() {
+        sql.push("kind IN (");
+        let mut list = sql.separated(", ");
+        for kind in &kinds {
+            list.push_bind(*kind);
+        }
+        sql.push(") AND ");
     }
-    sql.push(") AND failed_at IS NULL AND due_at <= ")
+    sql.push("failed_at IS NULL AND due_at <= ")
         .push_bind(ms(now))
         .push(" AND (claimed_until IS NULL OR claimed_until <= ")
         .push_bind(ms(now))
@@ -1376,13 +1388,30 @@ async fn retry_job(
     error: String,
 ) -> Result<(), StoreError> {
     check_claim(conn, &job).await?;
-    sqlx::query("UPDATE jobs SET due_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $1")
-        .bind(job.id.as_uuid())
-        .bind(ms(due_at))
-        .bind(error)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    sqlx::query(
+        "UPDATE jobs SET due_at = $2, claimed_until = NULL, last_error = $3, failures = failures + 1
+         WHERE id = $1",
+    )
+    .bind(job.id.as_uuid())
+    .bind(ms(due_at))
+    .bind(error)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+async fn release_job(conn: &mut Conn, job: ClaimedJob, due_at: Timestamp) -> Result<(), StoreError> {
+    check_claim(conn, &job).await?;
+    sqlx::query(
+        "UPDATE jobs SET due_at = $2, claimed_until = NULL, last_error = NULL, failures = 0
+         WHERE id = $1",
+    )
+    .bind(job.id.as_uuid())
+    .bind(ms(due_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 
@@ -2194,6 +2223,29 @@ async fn end_bulk_send(
     }
 }
 
+/// Ends a send still sending, its pending recipients failed with `error`.
+async fn fail_bulk_send(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: BulkSendId,
+    error: String,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    // A send that was cancelled meanwhile keeps its pending recipients.
+    sqlx::query(
+        "UPDATE bulk_send_recipients SET error = $3
+         WHERE workspace_id = $1 AND bulk_send_id = $2 AND message_id IS NULL AND error IS NULL
+         AND EXISTS (SELECT 1 FROM bulk_sends WHERE id = $2 AND status = 'sending')",
+    )
+    .bind(workspace.as_uuid())
+    .bind(id.as_uuid())
+    .bind(error)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    end_bulk_send(conn, workspace, id, BulkStatus::Done, at).await
+}
+
 async fn fail_bulk_recipient(
     conn: &mut Conn,
     workspace: WorkspaceId,
@@ -2978,6 +3030,11 @@ impl Store for Backend {
         self.write(op!(retry_job, job, due_at, error)).await
     }
 
+    async fn release_job(&self, job: &ClaimedJob, due_at: Timestamp) -> Result<(), StoreError> {
+        let job = job.clone();
+        self.write(op!(release_job, job, due_at)).await
+    }
+
     async fn finish_job(&self, job: &ClaimedJob) -> Result<(), StoreError> {
         let job = job.clone();
         self.write(op!(finish_job, job)).await
@@ -2991,6 +3048,23 @@ impl Store for Backend {
     ) -> Result<(), StoreError> {
         let (job, error) = (job.clone(), error.to_owned());
         self.write(op!(fail_job, job, at, error)).await
+    }
+
+    async fn due_jobs(&self, now: Timestamp, limit: u32) -> Result<Vec<ClaimedJob>, StoreError> {
+        let mut sql = QueryBuilder::<Db>::new("SELECT ");
+        sql.push(JOB_COLUMNS)
+            .push(" FROM jobs WHERE failed_at IS NULL AND due_at <= ")
+            .push_bind(ms(now))
+            .push(" AND (claimed_until IS NULL OR claimed_until <= ")
+            .push_bind(ms(now))
+            .push(") ORDER BY due_at LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = sql
+            .build()
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(job_from_row).collect()
     }
 
     async fn email_pending(
@@ -3315,6 +3389,18 @@ impl Store for Backend {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.write(op!(end_bulk_send, workspace, id, BulkStatus::Done, at))
+            .await
+    }
+
+    async fn fail_bulk_send(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+        error: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        self.write(op!(fail_bulk_send, workspace, id, error, at))
             .await
     }
 }

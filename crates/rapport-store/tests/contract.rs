@@ -12,11 +12,11 @@ use rapport_core::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     ConversationStatus, Message, PartKind,
 };
-use rapport_core::email::{EmailPlan, JOB_KIND as EMAIL_JOB, SkipReason};
+use rapport_core::email::{EmailPlan, SkipReason};
 use rapport_core::ids::{
     AgentId, ContactId, ConversationId, JobId, MessageId, TokenId, WorkspaceId,
 };
-use rapport_core::job::NewJob;
+use rapport_core::job::{Job, NewJob};
 use rapport_core::store::{
     AgentSession, ClaimedJob, EmailSettlement, NewEvent, NewMessage, Store, StoreError, Stream,
     TimelineQuery,
@@ -26,6 +26,8 @@ use rapport_core::workspace::{NewWorkspace, Workspace};
 use rapport_store::both_backends;
 use rapport_store::testing::{Backend, TestDatabase};
 use serde_json::json;
+
+const EMAIL_JOB: &str = "email_fallback";
 
 both_backends!(
     bootstrap_creates_a_workspace_its_owner_and_a_working_token,
@@ -1495,14 +1497,13 @@ fn emailed_message(
         body,
         ms,
     );
-    let job = NewJob {
-        id: JobId::generate(),
-        workspace_id: team.workspace,
-        kind: EMAIL_JOB,
-        key: Some(conversation.to_string()),
-        payload: json!({"conversation_id": conversation}),
-        due_at: at(ms + 600_000),
-    };
+    let job = NewJob::new(
+        team.workspace,
+        Job::EmailFallback {
+            conversation_id: conversation,
+        },
+        at(ms + 600_000),
+    );
     (m, EmailPlan::Schedule(job))
 }
 
