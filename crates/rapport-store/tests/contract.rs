@@ -30,6 +30,7 @@ use serde_json::json;
 const EMAIL_JOB: &str = "email_fallback";
 
 both_backends!(
+    jobs_count_failures_in_a_row_and_are_claimed_whatever_their_kind,
     bootstrap_creates_a_workspace_its_owner_and_a_working_token,
     an_email_owns_at_most_one_workspace,
     agents_are_unique_per_workspace_and_invisible_to_others,
@@ -2185,4 +2186,85 @@ async fn only_one_first_run_setup_creates_a_workspace(backend: Backend) {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(f.store.workspace_count().await.unwrap(), 2);
+}
+
+async fn jobs_count_failures_in_a_row_and_are_claimed_whatever_their_kind(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let team = team(&*f.store, "owner@acme.test").await;
+    let lease = |ms: i64| at(ms + 300_000);
+    let send = rapport_core::ids::BulkSendId::generate();
+    let known =
+        f.db.insert_raw_job(
+            team.workspace,
+            "bulk_send",
+            json!({"bulk_send_id": send}),
+            at(0),
+        )
+        .await;
+    let unknown =
+        f.db.insert_raw_job(team.workspace, "resume_run", json!({"run": 1}), at(1))
+            .await;
+    // Due and unclaimed: both, oldest first; no kinds claims every kind.
+    let due = f.store.due_jobs(at(1), 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [known, unknown]
+    );
+    let claimed = f.store.claim_jobs(&[], at(1), lease(1), 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(claimed[0].job, Ok(Job::BulkSend { bulk_send_id: send }));
+    assert_eq!(
+        claimed[1].job,
+        Err(rapport_core::job::JobParseError::UnknownKind(
+            "resume_run".into()
+        ))
+    );
+    assert!(f.store.due_jobs(at(1), 10).await.unwrap().is_empty());
+    // A retry counts a failure; a release (progress) restarts the count.
+    f.store
+        .retry_job(&claimed[1], at(10), "no handler")
+        .await
+        .unwrap();
+    let again = f
+        .store
+        .claim_jobs(&[], at(10), lease(10), 10)
+        .await
+        .unwrap();
+    assert_eq!((again[0].id, again[0].failures), (unknown, 1));
+    f.store
+        .retry_job(&again[0], at(20), "no handler")
+        .await
+        .unwrap();
+    let again = f
+        .store
+        .claim_jobs(&[], at(20), lease(20), 10)
+        .await
+        .unwrap();
+    assert_eq!(again[0].failures, 2);
+    f.store.release_job(&again[0], at(30)).await.unwrap();
+    let again = f
+        .store
+        .claim_jobs(&[], at(30), lease(30), 10)
+        .await
+        .unwrap();
+    assert_eq!((again[0].failures, again[0].attempts), (0, 4));
+    // Failed for good: never due or claimed again.
+    f.store
+        .fail_job(&again[0], at(30), "gave up")
+        .await
+        .unwrap();
+    assert_eq!(
+        f.db.job_state(unknown).await,
+        Some((0, true, Some("gave up".into())))
+    );
+    assert!(
+        f.store
+            .due_jobs(at(99_000_000), 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|j| j.id != unknown)
+    );
 }
