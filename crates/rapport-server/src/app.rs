@@ -59,6 +59,8 @@ pub struct AppState {
     /// Argon2 runs for requests, bounded.
     pub passwords: Arc<PasswordHashing>,
     pub sign_in_limits: Arc<SignInLimits>,
+    /// Whether `serve` runs the job runner (`run_jobs`).
+    pub run_jobs: bool,
     stop: Arc<watch::Sender<bool>>,
 }
 
@@ -93,12 +95,13 @@ impl AppState {
                 Duration::from_secs(config.password_hash_wait_secs),
             )),
             sign_in_limits: SignInLimits::from_config(config),
+            run_jobs: config.run_jobs,
             stop: Arc::new(watch::channel(false).0),
         })
     }
 
     /// Becomes `true` when the server starts stopping: long-lived
-    /// connections say goodbye and end.
+    /// connections say goodbye and end, and the job runner drains.
     pub fn stopping(&self) -> watch::Receiver<bool> {
         self.stop.subscribe()
     }

@@ -182,8 +182,6 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 }
                 None => None,
             };
-            crate::email::worker::spawn(state.clone());
-            crate::bulk::spawn(state.clone());
             crate::serve(listener, state, shutdown_signal()).await?;
             // The SMTP listener stops with the server: let its sessions end.
             if let Some(smtp) = smtp {

@@ -87,6 +87,9 @@ pub struct Config {
     pub smtp_session_timeout_seconds: u64,
     /// Emails sent at the same time.
     pub email_concurrency: usize,
+    /// Whether `serve` runs due jobs (email fallback, bulk sends). Off for
+    /// a process that should only answer requests while others run them.
+    pub run_jobs: bool,
     /// Sign-in attempts per minute for one account (email), whoever tries;
     /// more are refused with 429 (0: no limit).
     pub sign_in_attempts_per_minute_per_account: u32,
@@ -128,6 +131,7 @@ impl Default for Config {
             smtp_idle_timeout_seconds: 60,
             smtp_session_timeout_seconds: 600,
             email_concurrency: 32,
+            run_jobs: true,
             sign_in_attempts_per_minute_per_account: 5,
             sign_in_attempts_per_minute_per_ip: 30,
             password_hash_concurrency: 4,
@@ -209,6 +213,7 @@ impl Config {
         "smtp_idle_timeout_seconds",
         "smtp_session_timeout_seconds",
         "email_concurrency",
+        "run_jobs",
         "sign_in_attempts_per_minute_per_account",
         "sign_in_attempts_per_minute_per_ip",
         "password_hash_concurrency",

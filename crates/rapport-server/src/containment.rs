@@ -38,8 +38,8 @@ fn panic_response(payload: Box<dyn Any + Send>) -> Response {
 }
 
 /// Runs one job's work; if it panics, the job is failed for good with the
-/// panic's message as its `last_error` (`Store::fail_job`) and `None` is
-/// returned, so the caller's loop carries on with the other jobs.
+/// panic's message as its reason (`jobs::fail_for_good`) and `None` is
+/// returned, so the runner carries on with the other jobs.
 pub async fn run_job<T>(
     state: &AppState,
     job: &ClaimedJob,
@@ -48,11 +48,8 @@ pub async fn run_job<T>(
     match AssertUnwindSafe(work).catch_unwind().await {
         Ok(result) => Some(result),
         Err(payload) => {
-            let reason = format!("the worker panicked: {}", panic_message(&*payload));
-            tracing::error!(job = %job.id, kind = %job.kind, error = %reason, "a job failed");
-            if let Err(err) = state.store.fail_job(job, state.clock.now(), &reason).await {
-                tracing::error!(job = %job.id, error = %err, "a failed job could not be recorded; it runs again when its claim runs out");
-            }
+            let reason = format!("the job panicked: {}", panic_message(&*payload));
+            crate::jobs::fail_for_good(state, job, &reason).await;
             None
         }
     }

@@ -1,5 +1,5 @@
-//! The `rapport` server: configuration, the CLI, the HTTP API and (as they
-//! arrive) the widget API, WebSocket hub and workers.
+//! The `rapport` server: configuration, the CLI, the HTTP API, the widget
+//! API, the WebSocket hub and the job runner.
 //!
 //! Start reading at [`cli::main`] for start-up and [`app::router`] for the
 //! routes; handlers live in [`api`], each a thin call into `rapport-core`.
@@ -7,7 +7,6 @@
 pub mod api;
 pub mod app;
 pub mod bootstrap;
-pub mod bulk;
 pub mod cli;
 pub mod client_addr;
 pub mod config;
@@ -17,6 +16,7 @@ pub mod email;
 pub mod error;
 pub mod extract;
 pub mod http_server;
+pub mod jobs;
 pub mod limits;
 pub mod live;
 pub mod openapi;
@@ -29,14 +29,26 @@ use std::future::Future;
 pub use app::AppState;
 
 /// Serves the app on an already-bound listener until `shutdown` resolves,
-/// within the connection cap and read timeouts of [`http_server`].
-/// Stopping takes two steps: live sockets are told goodbye (1001) at once,
-/// then the requests in flight finish. Tests bind port 0 and call this.
+/// within the connection cap and read timeouts of [`http_server`], and
+/// runs due jobs meanwhile ([`jobs::Runner`], unless `run_jobs` is off).
+/// Stopping takes two steps: live sockets are told goodbye (1001) and the
+/// runner claims nothing more, at once; then this returns once the
+/// requests and the jobs in flight have finished (a job not yet started is
+/// put back, due, for the next start). Tests bind port 0 and call this.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let runner = state
+        .run_jobs
+        .then(|| tokio::spawn(jobs::Runner::new(state.clone()).run()));
     let router = app::router(state.clone());
-    http_server::serve(listener, state, router, shutdown).await
+    let served = http_server::serve(listener, state, router, shutdown).await;
+    if let Some(runner) = runner
+        && let Err(err) = runner.await
+    {
+        tracing::error!(error = %err, "the job runner ended abnormally");
+    }
+    served
 }

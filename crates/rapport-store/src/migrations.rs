@@ -47,6 +47,11 @@ pub(crate) const SQLITE: Files = &[
         "installation and failed jobs",
         include_str!("../migrations/sqlite/0007_installation_and_failed_jobs.sql"),
     ),
+    (
+        8,
+        "job failures",
+        include_str!("../migrations/sqlite/0008_job_failures.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -84,6 +89,11 @@ pub(crate) const POSTGRES: Files = &[
         7,
         "installation and failed jobs",
         include_str!("../migrations/postgres/0007_installation_and_failed_jobs.sql"),
+    ),
+    (
+        8,
+        "job failures",
+        include_str!("../migrations/postgres/0008_job_failures.sql"),
     ),
 ];
 

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use rapport_core::Timestamp;
+use rapport_core::model::ids::{JobId, WorkspaceId};
 use rapport_core::ports::store::{ConversationStore, NewMessage, Store, StoreError, StoredMessage};
 use sqlx::Connection;
 
@@ -77,6 +79,74 @@ impl TestDatabase {
             .await
             .expect("open the test database")
     }
+
+    /// Inserts a job row past the typed `Job`, as another version of
+    /// Rapport (or a bug) might have written it.
+    pub async fn insert_raw_job(
+        &self,
+        workspace: WorkspaceId,
+        kind: &str,
+        payload: serde_json::Value,
+        due_at: Timestamp,
+    ) -> JobId {
+        let id = JobId::generate();
+        let sql = "INSERT INTO jobs (id, workspace_id, kind, payload, due_at, created_at)
+                   VALUES ($1, $2, $3, $4, $5, $5)";
+        macro_rules! insert {
+            ($conn:expr) => {
+                sqlx::query(sql)
+                    .bind(id.as_uuid())
+                    .bind(workspace.as_uuid())
+                    .bind(kind)
+                    .bind(sqlx::types::Json(payload))
+                    .bind(due_at.as_millis())
+                    .execute(&mut $conn)
+                    .await
+                    .expect("insert a raw job")
+            };
+        }
+        match &self.database {
+            Database::Sqlite { path } => {
+                let mut conn = sqlite(path).await;
+                insert!(conn);
+            }
+            Database::Postgres { url, .. } => {
+                let mut conn = postgres(url).await;
+                insert!(conn);
+            }
+        }
+        id
+    }
+
+    /// A job's row as the runner left it: (failures in a row, failed for
+    /// good, last error), or `None` once it is gone.
+    pub async fn job_state(&self, id: JobId) -> Option<(i64, bool, Option<String>)> {
+        let sql = "SELECT failures, failed_at IS NOT NULL, last_error FROM jobs WHERE id = $1";
+        match &self.database {
+            Database::Sqlite { path } => sqlx::query_as(sql)
+                .bind(id.as_uuid())
+                .fetch_optional(&mut sqlite(path).await)
+                .await
+                .expect("read a job"),
+            Database::Postgres { url, .. } => sqlx::query_as(sql)
+                .bind(id.as_uuid())
+                .fetch_optional(&mut postgres(url).await)
+                .await
+                .expect("read a job"),
+        }
+    }
+}
+
+async fn sqlite(path: &std::path::Path) -> sqlx::SqliteConnection {
+    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("connect to the test database")
+}
+
+async fn postgres(url: &str) -> sqlx::PgConnection {
+    sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to the test database")
 }
 
 /// Declares each listed `async fn(Backend)` test once per backend, as

@@ -11,12 +11,9 @@ use uuid::Uuid;
 use crate::Timestamp;
 use crate::model::contact::Contact;
 use crate::model::conversation::{Conversation, Message, PartKind};
-use crate::model::ids::{ContactId, ConversationId, JobId, MessageId};
-use crate::model::job::NewJob;
+use crate::model::ids::{ContactId, ConversationId, MessageId};
+use crate::model::job::{Job, NewJob};
 use crate::model::workspace::Workspace;
-
-/// The job kind: one pending job per conversation carries its burst.
-pub const JOB_KIND: &str = "email_fallback";
 
 /// Why a message was not emailed. Shown on the timeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,16 +71,13 @@ pub fn plan(
     if !requested || !workspace.email.fallback_enabled || contact.unsubscribed_at.is_some() {
         return Some(EmailPlan::Skip(SkipReason::FallbackOff));
     }
-    Some(EmailPlan::Schedule(NewJob {
-        id: JobId::generate(),
-        workspace_id: message.workspace_id,
-        kind: JOB_KIND,
-        key: Some(message.conversation_id.to_string()),
-        payload: serde_json::json!({ "conversation_id": message.conversation_id }),
-        due_at: Timestamp::from_millis(
-            message.created_at.as_millis() + workspace.email.delay_millis(),
-        ),
-    }))
+    Some(EmailPlan::Schedule(NewJob::new(
+        message.workspace_id,
+        Job::EmailFallback {
+            conversation_id: message.conversation_id,
+        },
+        Timestamp::from_millis(message.created_at.as_millis() + workspace.email.delay_millis()),
+    )))
 }
 
 /// What the job does with a conversation's pending messages.
@@ -138,16 +132,6 @@ pub fn decide(s: &Situation<'_>) -> Decision {
         read: read.iter().map(|m| m.id).collect(),
     }
 }
-
-/// How long a failed send waits before the next try: 30 s doubling to an
-/// hour. With the 24 h give-up rule that is about 30 tries.
-pub fn retry_delay_millis(attempts: u32) -> i64 {
-    let doubled = 30_000_i64.saturating_mul(1_i64 << attempts.saturating_sub(1).min(20));
-    doubled.min(3_600_000)
-}
-
-/// How long a job keeps failing before it is given up.
-pub const GIVE_UP_AFTER_MILLIS: i64 = 24 * 3_600_000;
 
 // ---- signed addresses --------------------------------------------------------
 
@@ -329,20 +313,5 @@ mod tests {
         assert_eq!(strip_quoted(inline), "my answer\nsecond answer");
         let original = "Sure\n-----Original Message-----\nFrom: x";
         assert_eq!(strip_quoted(original), "Sure");
-    }
-
-    #[test]
-    fn retries_back_off_to_an_hour() {
-        assert_eq!(retry_delay_millis(1), 30_000);
-        assert_eq!(retry_delay_millis(2), 60_000);
-        assert_eq!(retry_delay_millis(30), 3_600_000);
-        // Doubling up to an hour keeps trying for a day in about 30 tries.
-        let mut waited = 0;
-        let mut tries = 0;
-        while waited < GIVE_UP_AFTER_MILLIS {
-            tries += 1;
-            waited += retry_delay_millis(tries);
-        }
-        assert!((25..40).contains(&tries), "{tries}");
     }
 }

@@ -10,15 +10,13 @@ use serde_json::Value as Json;
 
 use crate::model::bulk::{Audience, BulkSend, NewBulkSend};
 use crate::model::conversation::{Author, PartKind};
-use crate::model::ids::{AgentId, BulkSendId, ContactId, JobId, WorkspaceId};
-use crate::model::job::NewJob;
+use crate::model::ids::{AgentId, BulkSendId, ContactId, WorkspaceId};
+use crate::model::job::{Job, NewJob};
 use crate::model::template::SnippetTemplate;
 use crate::model::validation::ValidationError;
 use crate::ports::store::StoreError;
 use crate::services::messages::{ChatMessage, send_chat_messages};
 use crate::services::{Deps, SendError};
-
-pub const JOB_KIND: &str = "bulk_send";
 
 /// How many recipients one claim of the job sends before releasing it.
 pub const BATCH: u32 = 2_000;
@@ -66,14 +64,11 @@ pub async fn create(deps: Deps<'_>, request: BulkRequest) -> Result<BulkSend, Se
             audience: request.audience,
             audience_json: request.audience_json,
             created_at: now,
-            job: NewJob {
-                id: JobId::generate(),
-                workspace_id: request.workspace_id,
-                kind: JOB_KIND,
-                key: Some(id.to_string()),
-                payload: serde_json::json!({ "bulk_send_id": id }),
-                due_at: now,
-            },
+            job: NewJob::new(
+                request.workspace_id,
+                Job::BulkSend { bulk_send_id: id },
+                now,
+            ),
         })
         .await?;
     if send.total == 0 {
@@ -83,12 +78,17 @@ pub async fn create(deps: Deps<'_>, request: BulkRequest) -> Result<BulkSend, Se
 }
 
 /// What one batch did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BatchOutcome {
     pub sent: u64,
     pub failed: u64,
-    /// Whether recipients are left (the batch was full).
+    /// Whether recipients are left (the batch was full, stopped, or some
+    /// were left for a retry).
     pub more: bool,
+    /// Whether `stop` said to stop before every chunk had started.
+    pub stopped: bool,
+    /// The last error that left recipients pending.
+    pub error: Option<String>,
 }
 
 /// Sends the next `limit` pending recipients of a send that is still
@@ -96,11 +96,13 @@ pub struct BatchOutcome {
 /// A recipient already sent (by a worker whose claim ran out, say) is
 /// refused by the store and skipped; one that cannot be sent is marked
 /// failed with the reason; a store error leaves it pending for the next
-/// batch.
+/// batch. `stop` is asked before each chunk starts: once it says so, the
+/// chunks in flight finish and the rest stay pending.
 pub async fn send_batch(
     deps: Deps<'_>,
     send: &BulkSend,
     limit: u32,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<BatchOutcome, StoreError> {
     let pending = deps
         .store
@@ -110,6 +112,9 @@ pub async fn send_batch(
     let chunks: Vec<Vec<ContactId>> = pending.chunks(CHUNK).map(<[_]>::to_vec).collect();
     let results: Vec<_> = futures::stream::iter(chunks)
         .map(|chunk| async move {
+            if stop() {
+                return (chunk, None);
+            }
             let messages = chunk
                 .iter()
                 .map(|&contact_id| ChatMessage {
@@ -125,7 +130,7 @@ pub async fn send_batch(
                 })
                 .collect();
             let sent = send_chat_messages(deps, send.workspace_id, messages).await;
-            (chunk, sent)
+            (chunk, Some(sent))
         })
         .buffer_unordered(CHUNKS_IN_FLIGHT)
         .collect()
@@ -136,11 +141,17 @@ pub async fn send_batch(
     };
     for (chunk, sent) in results {
         let sent = match sent {
-            Ok(sent) => sent,
-            Err(err) => {
+            Some(Ok(sent)) => sent,
+            None => {
+                outcome.stopped = true;
+                outcome.more = true;
+                continue;
+            }
+            Some(Err(err)) => {
                 // Nothing of this chunk was stored: it stays pending.
                 tracing::warn!(error = %err, bulk_send = %send.id, "bulk recipients left for a retry");
                 outcome.more = true;
+                outcome.error = Some(err.to_string());
                 continue;
             }
         };
@@ -153,6 +164,7 @@ pub async fn send_batch(
                 Err(SendError::Store(other)) => {
                     tracing::warn!(error = %other, bulk_send = %send.id, "bulk recipient left for a retry");
                     outcome.more = true;
+                    outcome.error = Some(other.to_string());
                 }
                 Err(refused) => {
                     outcome.failed += 1;

@@ -1,18 +1,18 @@
 //! Email: the fallback that mails unread chat messages to offline contacts
-//! ([`worker`]), the email it sends ([`compose`]), and the replies that come
-//! back ([`inbound`], received over SMTP by [`listener`]).
+//! (its job runs in `jobs::email`), the email it sends ([`compose`]), and
+//! the replies that come back ([`inbound`], received over SMTP by
+//! [`listener`]).
 //!
 //! How a message becomes an email: `send_chat_message` stores a team
 //! message with `email_status = 'pending'` and, in the same transaction,
 //! one `email_fallback` job per conversation due after the workspace's
-//! delay. The worker claims due jobs, decides (off, read, online, no
+//! delay. The job runner claims due jobs, decides (off, read, online, no
 //! address), sends one email for the conversation's unread burst and
 //! settles the messages and the timeline in one transaction.
 
 pub mod compose;
 pub mod inbound;
 pub mod listener;
-pub mod worker;
 
 use std::time::Duration;
 

@@ -3,6 +3,8 @@
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use rapport_core::model::ids::{BulkSendId, ContactId, WorkspaceId};
+use rapport_core::ports::store::TimelineQuery;
 use rapport_store::Database;
 use rapport_store::both_backends;
 use rapport_store::testing::{Backend, TestDatabase};
@@ -11,6 +13,191 @@ both_backends!(
     bootstrap_prints_the_workspace_and_refuses_a_second_for_the_same_email,
     migrate_then_serve_answers_health
 );
+
+/// A `rapport serve` on `db` at a free port, once it answers; and its base URL.
+async fn serve(db: &Database) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = rapport(db, &["serve"])
+        .env("RAPPORT_LISTEN", format!("127.0.0.1:{port}"))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
+            return (server, base);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = terminate(server);
+    panic!("rapport serve did not answer ({status:?})");
+}
+
+/// SIGTERM, then the exit status.
+fn terminate(mut server: std::process::Child) -> std::process::ExitStatus {
+    Command::new("kill")
+        .arg(server.id().to_string())
+        .status()
+        .unwrap();
+    server.wait().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_bulk_send_drains_and_a_restart_finishes_it_once() {
+    let db = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let printed = run(
+        &db.database,
+        &[
+            "admin",
+            "bootstrap",
+            "--workspace",
+            "Acme",
+            "--email",
+            "owner@acme.test",
+            "--password",
+            "correct horse",
+        ],
+    );
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    let token = printed["api_token"].as_str().unwrap().to_owned();
+    let workspace: WorkspaceId = serde_json::from_value(printed["workspace_id"].clone()).unwrap();
+    let client = reqwest::Client::new();
+
+    let (server, base) = serve(&db.database).await;
+    let people = 4_000_u64;
+    let mut csv = String::from("user_id,name\n");
+    for i in 0..people {
+        csv.push_str(&format!("u{i},Person {i}\n"));
+    }
+    let imported = client
+        .post(format!("{base}/api/v1/contacts/import"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), reqwest::StatusCode::OK);
+    imported.text().await.unwrap();
+    let created: serde_json::Value = client
+        .post(format!("{base}/api/v1/bulk-sends"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"audience": {"filter": {"and": []}}, "body": "Hi {{ user.name }}", "email_fallback": false}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["total"], people, "{created}");
+    let id: BulkSendId = serde_json::from_value(created["id"].clone()).unwrap();
+    let progress = |base: String| {
+        let (client, token) = (client.clone(), token.clone());
+        async move {
+            let send: serde_json::Value = client
+                .get(format!("{base}/api/v1/bulk-sends/{id}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (
+                send["status"].as_str().unwrap().to_owned(),
+                send["sent"].as_u64().unwrap(),
+            )
+        }
+    };
+    // Stopped mid-send: the process drains its runner and exits cleanly.
+    while progress(base.clone()).await.1 == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let status = terminate(server);
+    assert!(status.success(), "{status:?}");
+    let store = db.open().await;
+    let stopped = store.bulk_send(workspace, id).await.unwrap();
+    assert!(
+        stopped.sent > 0 && stopped.sent < people,
+        "stopped at {} of {people}",
+        stopped.sent
+    );
+    drop(store);
+
+    // Restarted on the same data: it resumes at once and finishes.
+    let (server, base) = serve(&db.database).await;
+    let mut finished = false;
+    for _ in 0..1_200 {
+        if progress(base.clone()).await.0 == "done" {
+            finished = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let contacts = contact_ids(&client, &base, &token).await;
+    let status = terminate(server);
+    assert!(finished, "the send did not finish after the restart");
+    assert!(status.success(), "{status:?}");
+
+    // Every contact got the message exactly once.
+    let store = db.open().await;
+    let done = store.bulk_send(workspace, id).await.unwrap();
+    assert_eq!((done.sent, done.failed, done.pending), (people, 0, 0));
+    assert_eq!(contacts.len() as u64, people);
+    for contact in contacts {
+        for kind in ["message", "bulk_send_received"] {
+            let entries = store
+                .timeline(TimelineQuery {
+                    workspace_id: workspace,
+                    contact_id: contact,
+                    before_seq: None,
+                    kinds: vec![kind.into()],
+                    limit: 10,
+                })
+                .await
+                .unwrap();
+            assert_eq!(entries.len(), 1, "{contact}: {kind} {entries:?}");
+        }
+    }
+}
+
+/// Every contact's id, page by page.
+async fn contact_ids(client: &reqwest::Client, base: &str, token: &str) -> Vec<ContactId> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut body = serde_json::json!({"filter": {"and": []}, "limit": 100});
+        if let Some(cursor) = &cursor {
+            body["cursor"] = serde_json::json!(cursor);
+        }
+        let page: serde_json::Value = client
+            .post(format!("{base}/api/v1/contacts/search"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for contact in page["data"].as_array().unwrap() {
+            ids.push(serde_json::from_value(contact["id"].clone()).unwrap());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return ids,
+        }
+    }
+}
 
 fn rapport(db: &Database, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rapport"));

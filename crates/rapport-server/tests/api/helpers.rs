@@ -1,12 +1,18 @@
 //! `TestApp`: a server on port 0 with a fresh database and a bootstrapped
 //! workspace, plus a client that speaks to it.
+//!
+//! The server runs no job runner: a test runs due jobs when it wants
+//! (`run_jobs`), and fails if it ends with due jobs left unprocessed,
+//! unless it says that is its point (`allow_pending_jobs`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rapport_core::ports::clock::{Clock, SystemClock};
 use rapport_core::ports::store::Store;
 use rapport_server::bootstrap::{BootstrapRequest, Bootstrapped, bootstrap_workspace};
 use rapport_server::config::Config;
+use rapport_server::jobs::{Round, Runner};
 use rapport_server::live::LocalBus;
 use rapport_server::{AppState, serve};
 use rapport_store::testing::{Backend, TestDatabase};
@@ -32,8 +38,9 @@ pub struct TestApp {
     pub bus: LocalBus,
     /// The running server's state, for driving its workers in tests.
     pub state: AppState,
+    pending_jobs_allowed: AtomicBool,
     _shutdown: oneshot::Sender<()>,
-    _db: TestDatabase,
+    pub db: TestDatabase,
 }
 
 /// A response: status, headers and parsed JSON body (`Null` if none).
@@ -99,6 +106,10 @@ impl TestApp {
         let db = TestDatabase::create(backend).await?;
         let store = db.open().await;
         let bus = LocalBus::default();
+        let config = Config {
+            run_jobs: false,
+            ..config
+        };
         let state = AppState::new(store.clone(), bus.clone(), clock, &config).unwrap();
         let request = BootstrapRequest {
             workspace: "Acme".into(),
@@ -133,9 +144,20 @@ impl TestApp {
             store,
             bus,
             state,
+            pending_jobs_allowed: AtomicBool::new(false),
             _shutdown: shutdown,
-            _db: db,
+            db,
         })
+    }
+
+    /// Runs one round of the jobs due now, as the server's runner does.
+    pub async fn run_jobs(&self) -> Round {
+        Runner::new(self.state.clone()).run_due().await.unwrap()
+    }
+
+    /// This test may end with due jobs left (not running them is its point).
+    pub fn allow_pending_jobs(&self) {
+        self.pending_jobs_allowed.store(true, Ordering::Relaxed);
     }
 
     /// Another workspace on the same server, for isolation tests.
@@ -222,6 +244,28 @@ impl TestApp {
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         reply.body["data"].as_array().unwrap().clone()
+    }
+}
+
+/// A test that leaves due jobs unprocessed fails: they are work a server
+/// would do that the test never looked at.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.pending_jobs_allowed.load(Ordering::Relaxed) {
+            return;
+        }
+        let (store, now) = (self.store.clone(), self.state.clock.now());
+        // Tests run on a multi-threaded runtime (`both_backends!`).
+        let due = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(store.due_jobs(now, 10))
+        })
+        .expect("the due jobs can be read");
+        assert!(
+            due.is_empty(),
+            "the test left due jobs unprocessed (run them with `run_jobs`, or call \
+             `allow_pending_jobs` if that is the point): {:?}",
+            due.iter().map(|j| (&j.kind, &j.job)).collect::<Vec<_>>()
+        );
     }
 }
 

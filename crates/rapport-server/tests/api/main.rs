@@ -8,6 +8,7 @@ mod conversations;
 mod email;
 mod helpers;
 mod hostile;
+mod jobs;
 mod live;
 mod messages;
 mod people;

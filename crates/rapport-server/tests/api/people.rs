@@ -662,7 +662,7 @@ async fn segments_are_saved_and_used_as_filters(backend: Backend) {
 }
 
 /// Posts a CSV to the import and returns its JSON lines.
-async fn import(app: &TestApp, token: &str, csv: String) -> (StatusCode, Vec<Value>) {
+pub(crate) async fn import(app: &TestApp, token: &str, csv: String) -> (StatusCode, Vec<Value>) {
     let response = app
         .client
         .post(format!("{}/api/v1/contacts/import", app.base))
@@ -767,7 +767,7 @@ async fn an_import_reports_bad_rows_by_line_and_imports_the_rest(backend: Backen
 }
 
 /// How many bulk messages each contact got, from their timelines.
-async fn bulk_messages_per_contact(app: &TestApp, contacts: &[ContactId]) -> Vec<usize> {
+pub(crate) async fn bulk_messages_per_contact(app: &TestApp, contacts: &[ContactId]) -> Vec<usize> {
     let mut counts = Vec::new();
     for contact in contacts {
         let entries = app
@@ -786,7 +786,7 @@ async fn bulk_messages_per_contact(app: &TestApp, contacts: &[ContactId]) -> Vec
     counts
 }
 
-async fn all_contact_ids(app: &TestApp, filter: Value) -> Vec<ContactId> {
+pub(crate) async fn all_contact_ids(app: &TestApp, filter: Value) -> Vec<ContactId> {
     let mut ids = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -831,16 +831,19 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
 
     // A first worker sends a batch, and the job is released for the next.
     assert_eq!(
-        rapport_server::bulk::run_due(&app.state, 300)
+        rapport_server::jobs::Runner::new(app.state.clone())
+            .bulk_batch(300)
+            .run_due()
             .await
-            .unwrap(),
+            .unwrap()
+            .bulk_messages,
         300
     );
     // Then a worker claims it and dies mid-batch (its claim is left held).
     let held = app
         .store
         .claim_jobs(
-            &[rapport_core::services::bulk_sends::JOB_KIND],
+            &["bulk_send"],
             clock.now(),
             clock.now().plus_millis(5 * 60_000),
             10,
@@ -849,9 +852,12 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
         .unwrap();
     assert_eq!(held.len(), 1);
     assert_eq!(
-        rapport_server::bulk::run_due(&app.state, 300)
+        rapport_server::jobs::Runner::new(app.state.clone())
+            .bulk_batch(300)
+            .run_due()
             .await
-            .unwrap(),
+            .unwrap()
+            .bulk_messages,
         0
     );
     // A restarted server on the same database resumes once the claim ends.
@@ -865,9 +871,12 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
     clock.advance_millis(5 * 60_000 + 1);
     let mut sent = 300;
     loop {
-        let ran = rapport_server::bulk::run_due(&restarted, 300)
+        let ran = rapport_server::jobs::Runner::new(restarted.clone())
+            .bulk_batch(300)
+            .run_due()
             .await
-            .unwrap();
+            .unwrap()
+            .bulk_messages;
         if ran == 0 {
             break;
         }
@@ -916,7 +925,7 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
     let emails = app
         .store
         .claim_jobs(
-            &[rapport_core::model::email::JOB_KIND],
+            &["email_fallback"],
             clock.now().plus_millis(60 * 60_000),
             clock.now().plus_millis(120 * 60_000),
             5_000,
@@ -984,7 +993,12 @@ async fn a_cancelled_bulk_send_stops(backend: Backend) {
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(
-        rapport_server::bulk::run_due(&app.state, 10).await.unwrap(),
+        rapport_server::jobs::Runner::new(app.state.clone())
+            .bulk_batch(10)
+            .run_due()
+            .await
+            .unwrap()
+            .bulk_messages,
         10
     );
     let cancelled = app
@@ -995,7 +1009,12 @@ async fn a_cancelled_bulk_send_stops(backend: Backend) {
         .await;
     assert_eq!(cancelled.body["status"], "cancelled");
     assert_eq!(
-        rapport_server::bulk::run_due(&app.state, 10).await.unwrap(),
+        rapport_server::jobs::Runner::new(app.state.clone())
+            .bulk_batch(10)
+            .run_due()
+            .await
+            .unwrap()
+            .bulk_messages,
         0
     );
     let after = app
@@ -1009,7 +1028,7 @@ async fn a_cancelled_bulk_send_stops(backend: Backend) {
     let jobs = app
         .store
         .claim_jobs(
-            &[rapport_core::services::bulk_sends::JOB_KIND],
+            &["bulk_send"],
             SystemClock.now().plus_millis(DAY),
             SystemClock.now().plus_millis(2 * DAY),
             10,
@@ -1088,6 +1107,8 @@ async fn bulk_sends_can_be_kept_to_admins(backend: Backend) {
             .len(),
         1
     );
+    // The one send that was made goes out to its one recipient.
+    assert_eq!(app.run_jobs().await.bulk_messages, 1);
 }
 
 async fn another_workspaces_people_are_out_of_reach(backend: Backend) {

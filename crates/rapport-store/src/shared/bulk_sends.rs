@@ -168,6 +168,29 @@ pub(super) async fn end_bulk_send(
     }
 }
 
+/// Ends a send still sending, its pending recipients failed with `error`.
+pub(super) async fn fail_bulk_send(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: BulkSendId,
+    error: String,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    // A send that was cancelled meanwhile keeps its pending recipients.
+    sqlx::query(
+        "UPDATE bulk_send_recipients SET error = $3
+         WHERE workspace_id = $1 AND bulk_send_id = $2 AND message_id IS NULL AND error IS NULL
+         AND EXISTS (SELECT 1 FROM bulk_sends WHERE id = $2 AND status = 'sending')",
+    )
+    .bind(workspace.as_uuid())
+    .bind(id.as_uuid())
+    .bind(error)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    end_bulk_send(conn, workspace, id, BulkStatus::Done, at).await
+}
+
 pub(super) async fn fail_bulk_recipient(
     conn: &mut Conn,
     workspace: WorkspaceId,
@@ -278,6 +301,18 @@ impl BulkSendStore for Backend {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.write(op!(end_bulk_send, workspace, id, BulkStatus::Done, at))
+            .await
+    }
+
+    async fn fail_bulk_send(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+        error: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        self.write(op!(fail_bulk_send, workspace, id, error, at))
             .await
     }
 }

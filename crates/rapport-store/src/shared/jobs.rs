@@ -27,9 +27,9 @@ pub(super) async fn insert_jobs(
     sql.push_values(jobs, |mut row, job| {
         row.push_bind(job.id.as_uuid())
             .push_bind(job.workspace_id.as_uuid())
-            .push_bind(job.kind)
-            .push_bind(job.key.clone())
-            .push_bind(Json(job.payload.clone()))
+            .push_bind(job.job.kind())
+            .push_bind(job.job.key())
+            .push_bind(Json(job.job.payload()))
             .push_bind(ms(job.due_at))
             .push_bind(ms(now));
     });
@@ -39,17 +39,24 @@ pub(super) async fn insert_jobs(
 }
 
 pub(super) const JOB_COLUMNS: &str =
-    "id, workspace_id, kind, payload, due_at, attempts, created_at";
+    "id, workspace_id, kind, payload, due_at, attempts, failures, created_at";
 
+/// A job as stored; one that cannot be read is returned as such (its `job`
+/// an error) for the runner to fail, never an error that would stop a claim.
 pub(super) fn job_from_row(row: &DbRow) -> Result<ClaimedJob, StoreError> {
+    let count = |column: &str| -> Result<u32, StoreError> {
+        u32::try_from(row.try_get::<i64, _>(column).map_err(db_err)?).map_err(data_err)
+    };
+    let kind: String = text(row, "kind")?;
+    let payload: serde_json::Value = json(row, "payload")?;
     Ok(ClaimedJob {
         id: JobId::from_uuid(uuid(row, "id")?),
         workspace_id: WorkspaceId::from_uuid(uuid(row, "workspace_id")?),
-        kind: text(row, "kind")?,
-        payload: json(row, "payload")?,
+        job: Job::parse(&kind, &payload),
+        kind,
         due_at: ts(row, "due_at")?,
-        attempts: u32::try_from(row.try_get::<i64, _>("attempts").map_err(db_err)?)
-            .map_err(data_err)?,
+        attempts: count("attempts")?,
+        failures: count("failures")?,
         created_at: ts(row, "created_at")?,
     })
 }
@@ -63,12 +70,16 @@ pub(super) async fn claim_jobs(
 ) -> Result<Vec<ClaimedJob>, StoreError> {
     let mut sql = QueryBuilder::<Db>::new("UPDATE jobs SET claimed_until = ");
     sql.push_bind(ms(until))
-        .push(", attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE kind IN (");
-    let mut list = sql.separated(", ");
-    for kind in &kinds {
-        list.push_bind(*kind);
+        .push(", attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE ");
+    if !kinds.is_empty() {
+        sql.push("kind IN (");
+        let mut list = sql.separated(", ");
+        for kind in &kinds {
+            list.push_bind(*kind);
+        }
+        sql.push(") AND ");
     }
-    sql.push(") AND failed_at IS NULL AND due_at <= ")
+    sql.push("failed_at IS NULL AND due_at <= ")
         .push_bind(ms(now))
         .push(" AND (claimed_until IS NULL OR claimed_until <= ")
         .push_bind(ms(now))
@@ -110,13 +121,34 @@ pub(super) async fn retry_job(
     error: String,
 ) -> Result<(), StoreError> {
     check_claim(conn, &job).await?;
-    sqlx::query("UPDATE jobs SET due_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $1")
-        .bind(job.id.as_uuid())
-        .bind(ms(due_at))
-        .bind(error)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    sqlx::query(
+        "UPDATE jobs SET due_at = $2, claimed_until = NULL, last_error = $3, failures = failures + 1
+         WHERE id = $1",
+    )
+    .bind(job.id.as_uuid())
+    .bind(ms(due_at))
+    .bind(error)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) async fn release_job(
+    conn: &mut Conn,
+    job: ClaimedJob,
+    due_at: Timestamp,
+) -> Result<(), StoreError> {
+    check_claim(conn, &job).await?;
+    sqlx::query(
+        "UPDATE jobs SET due_at = $2, claimed_until = NULL, last_error = NULL, failures = 0
+         WHERE id = $1",
+    )
+    .bind(job.id.as_uuid())
+    .bind(ms(due_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 
@@ -171,6 +203,24 @@ impl JobStore for Backend {
     ) -> Result<(), StoreError> {
         let (job, error) = (job.clone(), error.to_owned());
         self.write(op!(retry_job, job, due_at, error)).await
+    }
+
+    async fn release_job(&self, job: &ClaimedJob, due_at: Timestamp) -> Result<(), StoreError> {
+        let job = job.clone();
+        self.write(op!(release_job, job, due_at)).await
+    }
+
+    async fn due_jobs(&self, now: Timestamp, limit: u32) -> Result<Vec<ClaimedJob>, StoreError> {
+        let mut sql = QueryBuilder::<Db>::new("SELECT ");
+        sql.push(JOB_COLUMNS)
+            .push(" FROM jobs WHERE failed_at IS NULL AND due_at <= ")
+            .push_bind(ms(now))
+            .push(" AND (claimed_until IS NULL OR claimed_until <= ")
+            .push_bind(ms(now))
+            .push(") ORDER BY due_at LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = sql.build().fetch_all(self.reader()).await.map_err(db_err)?;
+        rows.iter().map(job_from_row).collect()
     }
 
     async fn finish_job(&self, job: &ClaimedJob) -> Result<(), StoreError> {

@@ -33,7 +33,7 @@ use rapport_core::model::ids::{
     WorkspaceId,
 };
 use rapport_core::model::job::ClaimedJob;
-use rapport_core::model::job::NewJob;
+use rapport_core::model::job::{Job, NewJob};
 use rapport_core::model::people::{
     ContactPage, ContactSearch, EventSummary, PeopleSchema, Segment,
 };

@@ -89,8 +89,14 @@ async fn bulk_sends_resolve_their_audience_when_made(backend: Backend) {
     let job = jobs(10).await.unwrap();
     assert_eq!(job.len(), 1);
     assert_eq!(
-        (job[0].workspace_id, &job[0].payload, job[0].due_at),
-        (ws, &json!({"bulk_send_id": made.id}), at(10))
+        (job[0].workspace_id, &job[0].job, job[0].due_at),
+        (
+            ws,
+            &Ok(Job::BulkSend {
+                bulk_send_id: made.id
+            }),
+            at(10)
+        )
     );
     // Someone who matches later is not added.
     person(s, ws, "dan", None, pro.clone(), 11).await;

@@ -18,19 +18,22 @@ pub use rapport_core::model::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     ConversationStatus, Message, PartKind,
 };
-pub use rapport_core::model::email::{EmailPlan, JOB_KIND as EMAIL_JOB, SkipReason};
+pub use rapport_core::model::email::{EmailPlan, SkipReason};
 pub use rapport_core::model::filter::Filter;
 pub use rapport_core::model::ids::{
     AgentId, BulkSendId, ContactId, ConversationId, JobId, MessageId, SegmentId, TokenId,
     WorkspaceId,
 };
-pub use rapport_core::model::job::{ClaimedJob, NewJob};
+pub use rapport_core::model::job::{ClaimedJob, Job, JobParseError, NewJob};
 pub use rapport_core::model::people::{ContactSearch, ContactSort, Segment, SortValue};
 pub use rapport_core::model::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 pub use rapport_core::ports::store::*;
-pub use rapport_core::services::bulk_sends::JOB_KIND as BULK_JOB;
 pub use rapport_store::testing::{AppendOne, Backend, TestDatabase};
 pub use serde_json::json;
+
+/// The stored kinds of the jobs the suite claims.
+pub const EMAIL_JOB: &str = "email_fallback";
+pub const BULK_JOB: &str = "bulk_send";
 
 /// A fresh database and the store open on it.
 pub struct Fixture {
@@ -350,14 +353,13 @@ pub async fn start(store: &dyn Store, team: &Team, contact: ContactId, ms: i64) 
 /// The email fallback's job for a conversation's message sent at `ms`, as
 /// `send_chat_message` plans it: one job per conversation, due 10 minutes on.
 pub fn email_plan(team: &Team, conversation: ConversationId, ms: i64) -> EmailPlan {
-    EmailPlan::Schedule(NewJob {
-        id: JobId::generate(),
-        workspace_id: team.workspace,
-        kind: EMAIL_JOB,
-        key: Some(conversation.to_string()),
-        payload: json!({"conversation_id": conversation}),
-        due_at: at(ms + 600_000),
-    })
+    EmailPlan::Schedule(NewJob::new(
+        team.workspace,
+        Job::EmailFallback {
+            conversation_id: conversation,
+        },
+        at(ms + 600_000),
+    ))
 }
 
 /// A team message whose email waits in a job.
@@ -401,14 +403,7 @@ pub fn new_bulk_send(team: &Team, audience: Audience, ms: i64) -> NewBulkSend {
         audience,
         audience_json: json!({"contacts": []}),
         created_at: at(ms),
-        job: NewJob {
-            id: JobId::generate(),
-            workspace_id: team.workspace,
-            kind: BULK_JOB,
-            key: Some(id.to_string()),
-            payload: json!({ "bulk_send_id": id }),
-            due_at: at(ms),
-        },
+        job: NewJob::new(team.workspace, Job::BulkSend { bulk_send_id: id }, at(ms)),
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::fixtures::*;
 
 rapport_store::both_backends!(
+    jobs_count_failures_in_a_row_and_are_claimed_whatever_their_kind,
     email_jobs_are_claimed_once_and_settle_their_burst,
     a_failed_job_keeps_its_reason_and_frees_its_key,
     replies_find_their_conversation_and_unsubscribes_keep_their_time,
@@ -325,5 +326,84 @@ async fn replies_find_their_conversation_and_unsubscribes_keep_their_time(backen
     assert_eq!(
         s.reply_target(c.id).await.unwrap().contact.unsubscribed_at,
         Some(at(20))
+    );
+}
+
+async fn jobs_count_failures_in_a_row_and_are_claimed_whatever_their_kind(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let team = team(&*f.store, "owner@acme.test").await;
+    let lease = |ms: i64| at(ms + 300_000);
+    let send = BulkSendId::generate();
+    let known =
+        f.db.insert_raw_job(
+            team.workspace,
+            BULK_JOB,
+            json!({"bulk_send_id": send}),
+            at(0),
+        )
+        .await;
+    let unknown =
+        f.db.insert_raw_job(team.workspace, "resume_run", json!({"run": 1}), at(1))
+            .await;
+    // Due and unclaimed: both, oldest first; no kinds claims every kind.
+    let due = f.store.due_jobs(at(1), 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [known, unknown]
+    );
+    let claimed = f.store.claim_jobs(&[], at(1), lease(1), 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(claimed[0].job, Ok(Job::BulkSend { bulk_send_id: send }));
+    assert_eq!(
+        claimed[1].job,
+        Err(JobParseError::UnknownKind("resume_run".into()))
+    );
+    assert!(f.store.due_jobs(at(1), 10).await.unwrap().is_empty());
+    // A retry counts a failure; a release (progress) restarts the count.
+    f.store
+        .retry_job(&claimed[1], at(10), "no handler")
+        .await
+        .unwrap();
+    let again = f
+        .store
+        .claim_jobs(&[], at(10), lease(10), 10)
+        .await
+        .unwrap();
+    assert_eq!((again[0].id, again[0].failures), (unknown, 1));
+    f.store
+        .retry_job(&again[0], at(20), "no handler")
+        .await
+        .unwrap();
+    let again = f
+        .store
+        .claim_jobs(&[], at(20), lease(20), 10)
+        .await
+        .unwrap();
+    assert_eq!(again[0].failures, 2);
+    f.store.release_job(&again[0], at(30)).await.unwrap();
+    let again = f
+        .store
+        .claim_jobs(&[], at(30), lease(30), 10)
+        .await
+        .unwrap();
+    assert_eq!((again[0].failures, again[0].attempts), (0, 4));
+    // Failed for good: never due or claimed again.
+    f.store
+        .fail_job(&again[0], at(30), "gave up")
+        .await
+        .unwrap();
+    assert_eq!(
+        f.db.job_state(unknown).await,
+        Some((0, true, Some("gave up".into())))
+    );
+    assert!(
+        f.store
+            .due_jobs(at(99_000_000), 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|j| j.id != unknown)
     );
 }

@@ -270,8 +270,10 @@ async fn append_messages_answers_per_message_and_writes_what_append_does(backend
         .unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(
-        jobs[0].payload,
-        json!({"conversation_id": ada_conversation})
+        jobs[0].job,
+        Ok(Job::EmailFallback {
+            conversation_id: ada_conversation
+        })
     );
     // Bulk recipients were marked sent in the same write.
     let progress = s.bulk_send(ws, send.id).await.unwrap();

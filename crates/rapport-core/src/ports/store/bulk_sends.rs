@@ -51,4 +51,13 @@ pub trait BulkSendStore: Send + Sync + 'static {
         id: BulkSendId,
         at: Timestamp,
     ) -> Result<(), StoreError>;
+    /// Ends a send that is still sending whose job failed for good: its
+    /// pending recipients are marked failed with `error`, and it is done.
+    async fn fail_bulk_send(
+        &self,
+        workspace: WorkspaceId,
+        id: BulkSendId,
+        error: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
 }

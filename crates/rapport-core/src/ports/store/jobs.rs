@@ -1,4 +1,5 @@
-//! Durable jobs: claimed, retried, finished or failed by the job runner.
+//! Durable jobs: claimed, retried, released, finished or failed by the job
+//! runner.
 
 use async_trait::async_trait;
 
@@ -8,9 +9,9 @@ use crate::model::job::ClaimedJob;
 
 #[async_trait]
 pub trait JobStore: Send + Sync + 'static {
-    /// Claims up to `limit` jobs of these kinds that are due at `now` and
-    /// unclaimed (or whose claim ran out), until `until`. Two workers never
-    /// hold the same job.
+    /// Claims up to `limit` jobs of these kinds (no kinds: of any kind) that
+    /// are due at `now` and unclaimed (or whose claim ran out), until
+    /// `until`, oldest due first. Two workers never hold the same job.
     async fn claim_jobs(
         &self,
         kinds: &[&'static str],
@@ -18,23 +19,30 @@ pub trait JobStore: Send + Sync + 'static {
         until: Timestamp,
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError>;
-    /// Releases a held job to run again at `due_at`. `Conflict` when the
-    /// claim was lost to another worker.
+    /// Releases a held job that failed to run again at `due_at`, keeping
+    /// `error` and counting the failure. `Conflict` when the claim was lost
+    /// to another worker.
     async fn retry_job(
         &self,
         job: &ClaimedJob,
         due_at: Timestamp,
         error: &str,
     ) -> Result<(), StoreError>;
+    /// Releases a held job that did not fail (it made progress, or never
+    /// started) to run again at `due_at`; its failures in a row restart.
+    async fn release_job(&self, job: &ClaimedJob, due_at: Timestamp) -> Result<(), StoreError>;
     /// Removes a held job that has nothing left to do.
     async fn finish_job(&self, job: &ClaimedJob) -> Result<(), StoreError>;
-    /// Fails a held job for good (its worker panicked on it): it is kept
-    /// with `error` and never claimed again, and its key is freed.
-    /// `Conflict` when the claim was lost.
+    /// Fails a held job for good (it panicked, kept failing, or cannot be
+    /// read): it is kept with `error` and never claimed again, and its key
+    /// is freed. `Conflict` when the claim was lost.
     async fn fail_job(
         &self,
         job: &ClaimedJob,
         at: Timestamp,
         error: &str,
     ) -> Result<(), StoreError>;
+    /// Up to `limit` jobs due at `now` that nobody holds and that have not
+    /// failed for good: what a runner would claim next. Read only.
+    async fn due_jobs(&self, now: Timestamp, limit: u32) -> Result<Vec<ClaimedJob>, StoreError>;
 }

@@ -25,7 +25,7 @@ pub trait VisitorStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// The workspace and contact a widget session belongs to. `NotFound`
     /// once its contact's identity has changed since it was issued, or it
-    /// went unused for [`WIDGET_SESSION_IDLE_MILLIS`](crate::contact::WIDGET_SESSION_IDLE_MILLIS).
+    /// went unused for [`WIDGET_SESSION_IDLE_MILLIS`](crate::model::contact::WIDGET_SESSION_IDLE_MILLIS).
     async fn widget_session(
         &self,
         secret_hash: [u8; 32],

@@ -10,7 +10,6 @@ use rapport_core::model::contact::ContactUpsert;
 use rapport_core::model::ids::{ContactId, WorkspaceId};
 use rapport_core::ports::clock::{Clock, ManualClock, SystemClock};
 use rapport_server::config::{Config, Secret};
-use rapport_server::email::worker;
 use rapport_store::both_backends;
 use rapport_store::testing::Backend;
 use reqwest::{Method, StatusCode};
@@ -252,7 +251,7 @@ async fn line_breaks_in_names_are_refused_and_old_ones_still_email(backend: Back
         .await;
     app.message(&bob, "Hello Bob").await;
     clock.advance_millis(11 * 60_000);
-    assert_eq!(worker::run_due(&app.state).await.unwrap(), 2);
+    assert_eq!(app.run_jobs().await.claimed, 2);
     let emails = sink.emails();
     assert_eq!(emails.len(), 2, "both jobs ran");
     let to_old = emails
@@ -472,7 +471,7 @@ async fn a_job_that_panics_fails_alone_and_the_worker_goes_on(backend: Backend) 
     let claimed = state
         .store
         .claim_jobs(
-            &[rapport_core::model::email::JOB_KIND],
+            &["email_fallback"],
             now,
             now.plus_millis(5 * crate::email::MINUTE),
             1,
