@@ -1,5 +1,5 @@
 //! Creating a workspace with its owner and first API token: what
-//! `rapport admin bootstrap` does (and, later, the first-run page).
+//! `rapport admin bootstrap` and the first-run setup page do.
 
 use rapport_core::Timestamp;
 use rapport_core::model::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Role};

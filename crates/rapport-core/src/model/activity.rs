@@ -1,6 +1,6 @@
 //! The append-only activity log. Everything a person must see about a
 //! contact is one entry, written in the same transaction as the change. The
-//! timeline reads it; live streams (later) replay it by sequence number.
+//! timeline reads it; live streams replay it by sequence number.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -178,6 +178,9 @@ mod tests {
     }
 }
 
+/// The event the widget tracks for each page a visitor opens.
+pub const PAGE_VIEW: &str = "$page_view";
+
 /// An event to record on a contact's timeline.
 #[derive(Clone, Debug)]
 pub struct NewEvent {
@@ -186,4 +189,34 @@ pub struct NewEvent {
     pub name: String,
     pub params: serde_json::Value,
     pub created_at: Timestamp,
+    /// A page view also moves the contact's last seen time, sessions and
+    /// last page (`Some(page)`), in the same write.
+    pub seen_on: Option<Option<String>>,
+}
+
+impl NewEvent {
+    /// An event at `created_at`; a [`PAGE_VIEW`] marks the contact seen on
+    /// the page its `url` parameter names.
+    pub fn new(
+        workspace_id: WorkspaceId,
+        contact_id: ContactId,
+        name: String,
+        params: serde_json::Value,
+        created_at: Timestamp,
+    ) -> Self {
+        let seen_on = (name == PAGE_VIEW).then(|| {
+            params
+                .get("url")
+                .and_then(|url| url.as_str())
+                .map(str::to_owned)
+        });
+        Self {
+            workspace_id,
+            contact_id,
+            name,
+            params,
+            created_at,
+            seen_on,
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! The filter language: one JSON tree of `and` / `or` groups over
 //! conditions on properties, events, tags, presence and conversations,
-//! shared by the People list, bulk sends and (later) automation audiences.
+//! shared by the People list and bulk sends' audiences.
 //!
 //! [`Filter::parse`] checks a tree against the workspace's property types
 //! and turns relative times ("within 7 days") into absolute ones, so the

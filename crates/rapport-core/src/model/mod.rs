@@ -13,4 +13,5 @@ pub mod people;
 pub mod template;
 pub mod time;
 pub mod validation;
+pub mod visitor;
 pub mod workspace;

@@ -23,27 +23,10 @@ pub async fn upsert_contact(
     Ok((contact, created_seq.is_some()))
 }
 
-/// The event the widget tracks for each page a visitor opens.
-pub const PAGE_VIEW: &str = "$page_view";
-
-/// Records an event on a contact's timeline. A page view also moves the
-/// contact's last seen time and last page.
+/// Records an event on a contact's timeline, in one write (a page view
+/// also moves the contact's last seen time and last page).
 pub async fn track_event(deps: Deps<'_>, event: NewEvent) -> Result<ActivityEntry, StoreError> {
-    let page_view = (event.name == PAGE_VIEW).then(|| {
-        let url = event.params.get("url").and_then(|u| u.as_str());
-        (
-            event.workspace_id,
-            event.contact_id,
-            event.created_at,
-            url.map(str::to_owned),
-        )
-    });
     let entry = deps.store.record_event(event).await?;
-    if let Some((workspace, contact, at, page)) = page_view {
-        deps.store
-            .contact_seen(workspace, contact, at, page)
-            .await?;
-    }
     deps.bus.publish(entry.workspace_id, entry.seq);
     Ok(entry)
 }

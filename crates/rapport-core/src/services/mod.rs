@@ -6,6 +6,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod messages;
 pub mod replies;
+pub mod visitors;
 
 use crate::model::template::TemplateError;
 use crate::model::validation::ValidationError;

@@ -230,13 +230,13 @@ pub async fn track_event(
     ApiJson(body): ApiJson<EventRequest>,
 ) -> Result<(StatusCode, Json<ActivityEntry>), ApiError> {
     let (name, params) = parse_event(body.name, body.params)?;
-    let event = NewEvent {
-        workspace_id: principal.workspace_id,
-        contact_id: id,
+    let event = NewEvent::new(
+        principal.workspace_id,
+        id,
         name,
         params,
-        created_at: body.created_at.unwrap_or_else(|| state.clock.now()),
-    };
+        body.created_at.unwrap_or_else(|| state.clock.now()),
+    );
     let entry = services::contacts::track_event(state.deps(), event)
         .await
         .map_err(or_not_found("contact"))?;

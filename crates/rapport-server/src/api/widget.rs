@@ -27,6 +27,7 @@ use rapport_core::model::conversation::{
 };
 use rapport_core::model::ids::{ContactId, ConversationId, WorkspaceId};
 use rapport_core::model::validation::Validator;
+use rapport_core::model::visitor::VisitorIdentity;
 use rapport_core::model::workspace::Workspace;
 use rapport_core::ports::store::StoreError;
 use rapport_core::services;
@@ -249,21 +250,6 @@ pub async fn boot(
     let now = state.clock.now();
     let identity = claimed_identity(&workspace, &body, now)?;
     check_visitor_props(&state, ws, &body.props).await?;
-    // The contact this browser was, if its session still works (bound to
-    // the identity it was issued for) and is of this workspace.
-    let session_hash = body.session.as_deref().map(hash_token);
-    let previous = match session_hash {
-        Some(hash) => match state.store.widget_session(hash, now).await {
-            Ok((session_ws, contact)) if session_ws == ws => Some(contact),
-            Ok(_) | Err(StoreError::NotFound) => None,
-            Err(other) => return Err(other.into()),
-        },
-        None => None,
-    };
-    let previous = match previous {
-        Some(id) => state.store.contact(ws, id).await.ok(),
-        None => None,
-    };
     let details = ContactUpsertInput {
         user_id: None,
         email: body.email,
@@ -272,68 +258,43 @@ pub async fn boot(
         props: body.props,
         ops: Vec::new(),
     };
-    let (contact, keep_session) = match identity {
-        Identity::User { user_id, verified } => {
-            // Found by user_id alone: the email beside it is a claim (the
-            // hash signs only the user_id).
-            let upsert = ContactUpsert::parse(
+    let identity = match identity {
+        // Found by user_id alone: the email beside it is a claim (the hash
+        // signs only the user_id).
+        Identity::User { user_id, verified } => VisitorIdentity::User {
+            upsert: ContactUpsert::parse(
                 ws,
                 ContactUpsertInput {
                     user_id: Some(user_id),
                     ..details
                 },
             )?
-            .claimed_by_visitor();
-            let (user, _) = services::contacts::upsert_contact(state.deps(), upsert).await?;
-            adopt_lead(&state, previous, user, verified).await?
-        }
-        Identity::Email => {
-            // The business signed this email: it finds the contact the
-            // business knows by it (or makes one).
-            let upsert = ContactUpsert::parse(ws, details)?;
-            let (user, _) = services::contacts::upsert_contact(state.deps(), upsert).await?;
-            adopt_lead(&state, previous, user, true).await?
-        }
-        Identity::Anonymous => {
-            let changes = ContactUpsert::parse_changes(ws, details)?.claimed_by_visitor();
-            match previous.filter(|c| c.user_id.is_none()) {
-                // A returning lead; an identified user's session needs the
-                // proof again.
-                Some(lead) => (
-                    state.store.update_contact(lead.id, changes, now).await?,
-                    true,
-                ),
-                None => {
-                    let (lead, seq) = state
-                        .store
-                        .create_lead(ws, ContactId::generate(), now)
-                        .await?;
-                    state.bus.publish(ws, seq);
-                    let lead = if changes.is_empty() {
-                        lead
-                    } else {
-                        state.store.update_contact(lead.id, changes, now).await?
-                    };
-                    (lead, false)
-                }
-            }
-        }
+            .claimed_by_visitor(),
+            verified,
+        },
+        // The business signed this email: it finds the contact the business
+        // knows by it (or makes one).
+        Identity::Email => VisitorIdentity::Email {
+            upsert: ContactUpsert::parse(ws, details)?,
+        },
+        Identity::Anonymous => VisitorIdentity::Anonymous {
+            changes: ContactUpsert::parse_changes(ws, details)?.claimed_by_visitor(),
+        },
     };
-    let contact = state.store.contact_seen(ws, contact.id, now, None).await?;
-    let session = match (keep_session, body.session, session_hash) {
-        (true, Some(session), Some(hash)) => {
-            state.store.touch_widget_session(hash, now).await?;
-            session
-        }
-        _ => {
-            let (session, hash) = credentials::new_secret("wst_");
-            state
-                .store
-                .create_widget_session(hash, ws, contact.id, now)
-                .await?;
-            session
-        }
+    let (new_session, new_hash) = credentials::new_secret("wst_");
+    let booted = services::visitors::boot(
+        state.deps(),
+        ws,
+        identity,
+        body.session.as_deref().map(hash_token),
+        new_hash,
+    )
+    .await?;
+    let session = match body.session {
+        Some(session) if booted.kept_session => session,
+        _ => new_session,
     };
+    let contact = booted.contact;
     let team = state
         .store
         .list_agents(ws)
@@ -349,29 +310,6 @@ pub async fn boot(
         },
         team,
     }))
-}
-
-/// After a boot proved who the visitor is: the lead this browser was
-/// before becomes that user (only the lead's own history moves, and only
-/// on proof), and the browser gets a fresh session bound to the user.
-/// Returns the contact, and whether the browser's session stays.
-async fn adopt_lead(
-    state: &AppState,
-    previous: Option<Contact>,
-    user: Contact,
-    verified: bool,
-) -> Result<(Contact, bool), ApiError> {
-    match previous {
-        Some(same) if same.id == user.id => Ok((user, true)),
-        Some(lead) if verified && lead.user_id.is_none() => {
-            state
-                .store
-                .merge_lead(user.workspace_id, lead.id, user.id)
-                .await?;
-            Ok((user, false))
-        }
-        _ => Ok((user, false)),
-    }
 }
 
 /// Who wrote a part, as the visitor sees it (the messenger makes avatar
@@ -664,14 +602,14 @@ pub async fn track(
     ApiJson(body): ApiJson<EventRequest>,
 ) -> Result<StatusCode, ApiError> {
     let (name, params) = parse_event(body.name, body.params)?;
-    let event = NewEvent {
-        workspace_id: visitor.workspace_id,
-        contact_id: visitor.contact_id,
+    // A browser's clock is not to be trusted with history.
+    let event = NewEvent::new(
+        visitor.workspace_id,
+        visitor.contact_id,
         name,
         params,
-        // A browser's clock is not to be trusted with history.
-        created_at: state.clock.now(),
-    };
+        state.clock.now(),
+    );
     services::contacts::track_event(state.deps(), event).await?;
     Ok(StatusCode::CREATED)
 }

@@ -6,10 +6,10 @@
 
 use futures::StreamExt;
 use rapport_core::model::bulk::BulkStatus;
-use rapport_core::services::bulk_sends as bulk;
 use rapport_core::model::ids::BulkSendId;
 use rapport_core::model::job::ClaimedJob;
 use rapport_core::ports::store::StoreError;
+use rapport_core::services::bulk_sends as bulk;
 
 use super::runner::{Outcome, Runner};
 use crate::containment;

@@ -17,8 +17,8 @@ mod bulk;
 mod email;
 mod runner;
 
-use rapport_core::model::job::Job;
 use rapport_core::model::job::ClaimedJob;
+use rapport_core::model::job::Job;
 
 pub use runner::{Round, Runner};
 

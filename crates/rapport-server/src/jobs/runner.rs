@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use rapport_core::Timestamp;
-use rapport_core::model::job::{Job, JobParseError, RetryPolicy};
 use rapport_core::model::job::ClaimedJob;
+use rapport_core::model::job::{Job, JobParseError, RetryPolicy};
 use rapport_core::ports::store::StoreError;
 use tokio::sync::watch;
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rapport_core::model::bulk::BulkStatus;
-use rapport_core::ports::clock::{Clock, ManualClock, SystemClock};
 use rapport_core::model::ids::BulkSendId;
 use rapport_core::model::job::{Job, RetryPolicy};
+use rapport_core::ports::clock::{Clock, ManualClock, SystemClock};
 use rapport_server::config::Config;
 use rapport_server::jobs::{Runner, fail_for_good};
 use rapport_server::live::LocalBus;

@@ -373,6 +373,16 @@ pub(super) async fn record_event(
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
+    if let Some(page) = event.seen_on {
+        contact_seen(
+            conn,
+            event.workspace_id,
+            event.contact_id,
+            event.created_at,
+            page,
+        )
+        .await?;
+    }
     let activity = Activity::Event {
         name: event.name,
         params: event.params,

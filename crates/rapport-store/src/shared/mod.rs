@@ -38,6 +38,9 @@ use rapport_core::model::people::{
     ContactPage, ContactSearch, EventSummary, PeopleSchema, Segment,
 };
 use rapport_core::model::validation::ValidationError;
+use rapport_core::model::visitor::{
+    Adoption, VisitorBoot, VisitorBooted, VisitorIdentity, adoption,
+};
 use rapport_core::model::workspace::EmailSettings;
 use rapport_core::model::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 use rapport_core::ports::store::*;

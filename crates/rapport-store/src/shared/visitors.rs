@@ -155,6 +155,100 @@ pub(super) async fn delete_widget_session(
         .map(drop)
 }
 
+/// A widget boot's write (see `VisitorStore::boot_visitor`).
+pub(super) async fn boot_visitor(
+    conn: &mut Conn,
+    boot: VisitorBoot,
+) -> Result<VisitorBooted, StoreError> {
+    let ws = boot.workspace_id;
+    let mut seqs = Vec::new();
+    let (contact, kept_session) = match boot.identity {
+        VisitorIdentity::User { upsert, verified } => {
+            adopt(
+                conn,
+                &boot.previous,
+                upsert,
+                verified,
+                boot.new_contact_id,
+                boot.now,
+                &mut seqs,
+            )
+            .await?
+        }
+        VisitorIdentity::Email { upsert } => {
+            adopt(
+                conn,
+                &boot.previous,
+                upsert,
+                true,
+                boot.new_contact_id,
+                boot.now,
+                &mut seqs,
+            )
+            .await?
+        }
+        VisitorIdentity::Anonymous { changes } => {
+            match boot.previous.as_ref().filter(|c| c.user_id.is_none()) {
+                // A returning lead; an identified user's session needs the
+                // proof again.
+                Some(lead) => (
+                    update_contact_by_id(conn, lead.id, changes, boot.now).await?,
+                    true,
+                ),
+                None => {
+                    let (lead, seq) = create_lead(conn, ws, boot.new_contact_id, boot.now).await?;
+                    seqs.push(seq);
+                    let lead = if changes.is_empty() {
+                        lead
+                    } else {
+                        update_contact_by_id(conn, lead.id, changes, boot.now).await?
+                    };
+                    (lead, false)
+                }
+            }
+        }
+    };
+    let contact = contact_seen(conn, ws, contact.id, boot.now, None).await?;
+    let kept_session = match (kept_session, boot.session) {
+        (true, Some(hash)) => {
+            touch_widget_session(conn, hash, boot.now).await?;
+            true
+        }
+        _ => {
+            create_widget_session(conn, boot.new_session, ws, contact.id, boot.now).await?;
+            false
+        }
+    };
+    Ok(VisitorBooted {
+        contact,
+        kept_session,
+        seqs,
+    })
+}
+
+/// The user a boot names, created or updated, and what becomes of the lead
+/// the browser was; whether the browser's session stays.
+async fn adopt(
+    conn: &mut Conn,
+    previous: &Option<Contact>,
+    upsert: ContactUpsert,
+    verified: bool,
+    new_id: ContactId,
+    now: Timestamp,
+    seqs: &mut Vec<i64>,
+) -> Result<(Contact, bool), StoreError> {
+    let (user, created) = upsert_contact(conn, upsert, new_id, now).await?;
+    seqs.extend(created);
+    match adoption(previous.as_ref(), &user, verified) {
+        Adoption::Keep => Ok((user, true)),
+        Adoption::Merge(lead) => {
+            merge_lead(conn, user.workspace_id, lead, user.id).await?;
+            Ok((user, false))
+        }
+        Adoption::Fresh => Ok((user, false)),
+    }
+}
+
 #[async_trait]
 impl VisitorStore for Backend {
     async fn create_lead(
@@ -227,5 +321,9 @@ impl VisitorStore for Backend {
         into: ContactId,
     ) -> Result<(), StoreError> {
         self.write(op!(merge_lead, workspace, lead, into)).await
+    }
+
+    async fn boot_visitor(&self, boot: VisitorBoot) -> Result<VisitorBooted, StoreError> {
+        self.write(op!(boot_visitor, boot)).await
     }
 }

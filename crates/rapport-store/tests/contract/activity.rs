@@ -6,6 +6,7 @@ use crate::fixtures::*;
 rapport_store::both_backends!(
     events_land_on_the_timeline_newest_first,
     streams_resume_after_a_position,
+    a_page_view_marks_the_contact_seen_in_the_same_write,
 );
 
 async fn events_land_on_the_timeline_newest_first(backend: Backend) {
@@ -200,4 +201,58 @@ async fn postgres_log_appends_commit_in_position_order() {
         .unwrap();
     let kinds = kinds(&after[before..]);
     assert_eq!(kinds, ["event", "conversation_started", "message"]);
+}
+
+async fn a_page_view_marks_the_contact_seen_in_the_same_write(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let ada = contact(s, acme.workspace, "ada").await;
+    let view = |url: &str, ms: i64| {
+        NewEvent::new(
+            acme.workspace,
+            ada,
+            "$page_view".into(),
+            json!({ "url": url }),
+            at(ms),
+        )
+    };
+    s.record_event(view("https://acme.test/pricing", 10))
+        .await
+        .unwrap();
+    let seen = s.contact(acme.workspace, ada).await.unwrap().system;
+    assert_eq!(
+        (seen.last_seen_at, seen.last_page.as_deref(), seen.sessions),
+        (Some(at(10)), Some("https://acme.test/pricing"), 1)
+    );
+    // Another event is only an event.
+    s.record_event(event(acme.workspace, ada, "paid", 20))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.contact(acme.workspace, ada)
+            .await
+            .unwrap()
+            .system
+            .last_seen_at,
+        Some(at(10))
+    );
+    // A page view of a contact of another workspace changes nothing.
+    let other = team(s, "owner@other.test").await;
+    let stray = NewEvent {
+        workspace_id: other.workspace,
+        ..view("https://evil.test/", 30)
+    };
+    assert!(not_found(s.record_event(stray).await));
+    assert_eq!(
+        s.contact(acme.workspace, ada)
+            .await
+            .unwrap()
+            .system
+            .last_page
+            .as_deref(),
+        Some("https://acme.test/pricing")
+    );
 }

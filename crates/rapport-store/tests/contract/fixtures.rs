@@ -274,13 +274,7 @@ pub async fn person(
 
 /// An event with no parameters, done by `contact` at `ms`.
 pub fn event(workspace: WorkspaceId, contact: ContactId, name: &str, ms: i64) -> NewEvent {
-    NewEvent {
-        workspace_id: workspace,
-        contact_id: contact,
-        name: name.into(),
-        params: json!({}),
-        created_at: at(ms),
-    }
+    NewEvent::new(workspace, contact, name.into(), json!({}), at(ms))
 }
 
 /// A comment.

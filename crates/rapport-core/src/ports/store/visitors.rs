@@ -6,6 +6,7 @@ use super::StoreError;
 use crate::Timestamp;
 use crate::model::contact::Contact;
 use crate::model::ids::{ContactId, WorkspaceId};
+use crate::model::visitor::{VisitorBoot, VisitorBooted};
 
 #[async_trait]
 pub trait VisitorStore: Send + Sync + 'static {
@@ -47,4 +48,9 @@ pub trait VisitorStore: Send + Sync + 'static {
         lead: ContactId,
         into: ContactId,
     ) -> Result<(), StoreError>;
+    /// A widget boot's write, in one transaction: the contact it names
+    /// created or updated (or the lead it keeps or makes), the lead merged
+    /// on proof (`model::visitor::adoption`), the visit recorded, and the
+    /// browser's session kept or a new one issued.
+    async fn boot_visitor(&self, boot: VisitorBoot) -> Result<VisitorBooted, StoreError>;
 }
