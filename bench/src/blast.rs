@@ -10,7 +10,6 @@
 //! The rate is the emails accepted over the time from the first send
 //! starting to the last one ending.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
@@ -20,9 +19,7 @@ use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::json;
 
-/// How many failed sends to print in full.
-const SHOW_ERRORS: usize = 5;
-static ERRORS_SHOWN: AtomicUsize = AtomicUsize::new(0);
+use crate::report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -80,9 +77,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             match outcome {
                 Ok(()) => failed,
                 Err(why) => {
-                    if ERRORS_SHOWN.fetch_add(1, Ordering::Relaxed) < SHOW_ERRORS {
-                        eprintln!("smtp-blast: error: {why:#}");
-                    }
+                    report::show_error("smtp-blast: ", format_args!("{why:#}"));
                     failed + 1
                 }
             }
@@ -97,21 +92,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "{sent} sent, {failed} failed in {elapsed:.2} s: {per_s:.0} emails/s ({} at once, {} body bytes)",
         args.concurrency, args.body_bytes
     );
-    if args.json {
-        eprintln!("smtp-blast: {summary}");
-        let report = json!({
-            "count": args.count,
-            "sent": sent,
-            "errors": failed,
-            "concurrency": args.concurrency,
-            "body_bytes": args.body_bytes,
-            "elapsed_s": elapsed,
-            "emails_per_s": per_s,
-        });
-        println!("{report}");
-    } else {
-        println!("{summary}");
-    }
+    let report = json!({
+        "count": args.count,
+        "sent": sent,
+        "errors": failed,
+        "concurrency": args.concurrency,
+        "body_bytes": args.body_bytes,
+        "elapsed_s": elapsed,
+        "emails_per_s": per_s,
+    });
+    report::print(args.json, "smtp-blast: ", &summary, &report);
     Ok(())
 }
 

@@ -23,36 +23,28 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, ensure};
 use futures::{StreamExt, TryStreamExt, stream};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::api::{Api, ApiToken, AppId, ServerUrl, http_client, string_field};
 use crate::parse_duration;
-use crate::widget::{self, Server, Socket, percentile_ms};
+use crate::report::{self, percentile_ms};
+use crate::widget::{self, Server, Socket};
 
 /// A message not delivered this long after its POST started is lost.
 const LOST_AFTER: Duration = Duration::from_secs(5);
 /// The body of message `i` is this, then `i`.
 const BODY_PREFIX: &str = "fanout ";
-/// How many failed sends to print in full.
-const SHOW_ERRORS: usize = 5;
-static ERRORS_SHOWN: AtomicUsize = AtomicUsize::new(0);
-
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The server's base URL.
-    #[arg(
-        long,
-        env = "RAPPORT_BENCH_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    url: String,
-    /// An API token (from `rapport admin bootstrap`).
-    #[arg(long, env = "RAPPORT_BENCH_TOKEN", hide_env_values = true)]
-    token: String,
-    /// The workspace's app id (from `rapport admin bootstrap`).
-    #[arg(long, env = "RAPPORT_BENCH_APP_ID")]
-    app_id: String,
+    #[command(flatten)]
+    server: ServerUrl,
+    #[command(flatten)]
+    auth: ApiToken,
+    #[command(flatten)]
+    app: AppId,
     /// Visitors, each with a widget socket open.
     #[arg(long, default_value_t = 200)]
     visitors: usize,
@@ -122,14 +114,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
     ensure!(!args.duration.is_zero(), "--duration must be more than 0");
     widget::ensure_files_for(args.visitors + args.clients)?;
-    let server = Server::resolve(&args.url).await?;
-    let http = widget::http_client(args.clients.max(args.concurrency))?;
+    let server = Server::resolve(&args.server.url).await?;
+    let http = http_client(args.clients.max(args.concurrency))?;
 
     eprintln!("booting {} visitors...", args.visitors);
     let visitors = widget::boot_visitors(
         &http,
         &server,
-        &args.app_id,
+        &args.app.app_id,
         args.visitors,
         args.concurrency,
     )
@@ -160,25 +152,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .collect();
 
     eprintln!("starting one conversation per visitor...");
-    let api = Arc::new(Api {
-        http,
-        url: format!("{}/api/v1/messages", server.base),
-        auth: format!("Bearer {}", args.token),
-    });
+    let api = Arc::new(Api::new(http, &server.base, &args.auth));
     let conversations: Arc<[(String, String)]> = stream::iter(&visitors)
         .map(|visitor| {
             let api = api.clone();
             async move {
                 let body =
                     json!({ "contact_id": visitor.contact_id, "body": "Hello from the bench" });
-                let reply = api.post(&body).await.map_err(anyhow::Error::msg)?;
-                let reply: Value =
-                    serde_json::from_slice(&reply).context("the reply is not JSON")?;
-                let conversation = reply
-                    .get("conversation_id")
-                    .and_then(Value::as_str)
-                    .with_context(|| format!("no conversation_id in {reply}"))?;
-                anyhow::Ok((visitor.contact_id.clone(), conversation.to_owned()))
+                let reply = api
+                    .post("/messages", &body, &[StatusCode::CREATED])
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+                let conversation = string_field(&reply, "/conversation_id")?;
+                anyhow::Ok((visitor.contact_id.clone(), conversation))
             }
         })
         .buffered(args.concurrency)
@@ -209,15 +195,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             });
             let began = Instant::now();
             timings.sent_ns[index].store(timings.now_ns(), Ordering::Relaxed);
-            match api.post(&body).await {
+            match api.post("/messages", &body, &[StatusCode::CREATED]).await {
                 Ok(_) => {
                     let micros = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
                     timings.post_us[index].store(micros.saturating_add(1), Ordering::Relaxed);
                 }
                 Err(why) => {
-                    if ERRORS_SHOWN.fetch_add(1, Ordering::Relaxed) < SHOW_ERRORS {
-                        eprintln!("error: {why}");
-                    }
+                    report::show_error("", why);
                 }
             }
             drop(permit);
@@ -311,40 +295,6 @@ async fn read_deliveries(mut socket: Socket, timings: &Timings) {
     }
 }
 
-/// `POST /api/v1/messages` over one shared connection pool.
-struct Api {
-    http: reqwest::Client,
-    url: String,
-    auth: String,
-}
-
-impl Api {
-    /// The 201 reply's body, or why there was none.
-    async fn post(&self, body: &Value) -> Result<Vec<u8>, String> {
-        let response = self
-            .http
-            .post(&self.url)
-            .header(reqwest::header::AUTHORIZATION, &self.auth)
-            .json(body)
-            .send()
-            .await
-            .map_err(|err| format!("POST /api/v1/messages: {err}"))?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|err| format!("POST /api/v1/messages: {err}"))?;
-        if status == reqwest::StatusCode::CREATED {
-            Ok(bytes.to_vec())
-        } else {
-            Err(format!(
-                "POST /api/v1/messages: {status}: {}",
-                String::from_utf8_lossy(&bytes)
-            ))
-        }
-    }
-}
-
 /// Prints the summary line and, with `--json`, the JSON object.
 fn report(
     args: &Args,
@@ -403,27 +353,22 @@ fn report(
         args.rate,
         args.duration.as_secs_f64()
     );
-    if args.json {
-        eprintln!("{summary}");
-        let report = json!({
-            "visitors": args.visitors,
-            "rate": args.rate,
-            "duration_s": args.duration.as_secs_f64(),
-            "sent": sent,
-            "errors": errors,
-            "achieved_per_s": achieved,
-            "received": received,
-            "lost": lost,
-            "p50_ms": p50,
-            "p99_ms": p99,
-            "max_ms": max,
-            "post_p50_ms": post_p50,
-            "post_p99_ms": post_p99,
-            "max_send_lag_ms": lag_ms,
-            "dropped": dropped,
-        });
-        println!("{report}");
-    } else {
-        println!("{summary}");
-    }
+    let report = json!({
+        "visitors": args.visitors,
+        "rate": args.rate,
+        "duration_s": args.duration.as_secs_f64(),
+        "sent": sent,
+        "errors": errors,
+        "achieved_per_s": achieved,
+        "received": received,
+        "lost": lost,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "max_ms": max,
+        "post_p50_ms": post_p50,
+        "post_p99_ms": post_p99,
+        "max_send_lag_ms": lag_ms,
+        "dropped": dropped,
+    });
+    report::print(args.json, "", &summary, &report);
 }

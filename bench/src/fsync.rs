@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use serde_json::json;
+
+use crate::report;
 
 const BLOCK: usize = 4096;
 const BLOCKS: u64 = 1024;
@@ -42,19 +45,14 @@ pub fn run(dir: &Path, length: Duration, json: bool) -> anyhow::Result<()> {
         "fsync: {syncs} x (4 KiB write + fdatasync) in {seconds:.1} s on {}: {per_second:.0}/s, mean {mean_us:.0} µs",
         dir.display()
     );
-    if json {
-        eprintln!("{summary}");
-        let report = serde_json::json!({
-            "dir": dir.display().to_string(),
-            "seconds": seconds,
-            "fsyncs": syncs,
-            "fsyncs_per_s": per_second,
-            "mean_us": mean_us,
-        });
-        println!("{report}");
-    } else {
-        println!("{summary}");
-    }
+    let report = json!({
+        "dir": dir.display().to_string(),
+        "seconds": seconds,
+        "fsyncs": syncs,
+        "fsyncs_per_s": per_second,
+        "mean_us": mean_us,
+    });
+    report::print(json, "", &summary, &report);
     Ok(())
 }
 

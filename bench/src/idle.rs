@@ -20,24 +20,17 @@ use serde_json::json;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::api::{AppId, ServerUrl, http_client};
 use crate::parse_duration;
+use crate::report;
 use crate::widget::{self, Memory, Server, Socket};
-
-/// How many failures to print in full.
-const SHOW_ERRORS: usize = 5;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The server's base URL.
-    #[arg(
-        long,
-        env = "RAPPORT_BENCH_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    url: String,
-    /// The workspace's app id (from `rapport admin bootstrap`).
-    #[arg(long, env = "RAPPORT_BENCH_APP_ID")]
-    app_id: String,
+    #[command(flatten)]
+    server: ServerUrl,
+    #[command(flatten)]
+    app: AppId,
     /// Widget sockets to open and hold.
     #[arg(long, default_value_t = 15_000)]
     connections: usize,
@@ -62,17 +55,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     ensure!(args.connections > 0, "--connections must be at least 1");
     ensure!(args.concurrency > 0, "--concurrency must be at least 1");
     widget::ensure_files_for(args.connections)?;
-    let server = Arc::new(Server::resolve(&args.url).await?);
+    let server = Arc::new(Server::resolve(&args.server.url).await?);
     widget::memory(args.server_pid)?;
 
     eprintln!("booting {} visitors...", args.connections);
     let visitors = {
         // Dropped before the baseline: its pooled connections are gone.
-        let http = widget::http_client(args.concurrency)?;
+        let http = http_client(args.concurrency)?;
         widget::boot_visitors(
             &http,
             &server,
-            &args.app_id,
+            &args.app.app_id,
             args.connections,
             args.concurrency,
         )
@@ -123,9 +116,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 Some(Ok(())) => connected += 1,
                 Some(Err(why)) => {
                     failed += 1;
-                    if failed <= SHOW_ERRORS {
-                        eprintln!("error: {why}");
-                    }
+                    report::show_error("", why);
                 }
                 None => break,
             },
@@ -222,26 +213,21 @@ fn report(args: &Args, outcome: Outcome) {
          {slab_kib_per_connection:.2} KiB per connection",
         before.rss_kib, after.rss_kib, end.rss_kib, args.hold
     );
-    if args.json {
-        eprintln!("{summary}");
-        let report = json!({
-            "connections": args.connections,
-            "connected": connected,
-            "failed": failed,
-            "dropped": dropped,
-            "open_s": open_s,
-            "hold_s": args.hold.as_secs_f64(),
-            "rss_before_kib": before.rss_kib,
-            "rss_after_kib": after.rss_kib,
-            "rss_end_kib": end.rss_kib,
-            "anon_before_kib": before.anon_kib,
-            "anon_after_kib": after.anon_kib,
-            "kib_per_connection": kib_per_connection,
-            "anon_kib_per_connection": anon_kib_per_connection,
-            "slab_kib_per_connection": slab_kib_per_connection,
-        });
-        println!("{report}");
-    } else {
-        println!("{summary}");
-    }
+    let report = json!({
+        "connections": args.connections,
+        "connected": connected,
+        "failed": failed,
+        "dropped": dropped,
+        "open_s": open_s,
+        "hold_s": args.hold.as_secs_f64(),
+        "rss_before_kib": before.rss_kib,
+        "rss_after_kib": after.rss_kib,
+        "rss_end_kib": end.rss_kib,
+        "anon_before_kib": before.anon_kib,
+        "anon_after_kib": after.anon_kib,
+        "kib_per_connection": kib_per_connection,
+        "anon_kib_per_connection": anon_kib_per_connection,
+        "slab_kib_per_connection": slab_kib_per_connection,
+    });
+    report::print(args.json, "", &summary, &report);
 }

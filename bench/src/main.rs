@@ -16,12 +16,14 @@
 //! - `online` holds identified visitors' widgets open and reports how many
 //!   got a bulk send's message live (bench/people.sh).
 
+mod api;
 mod blast;
 mod fanout;
 mod fsync;
 mod idle;
 mod messages;
 mod online;
+mod report;
 mod seed;
 mod sink;
 mod widget;

@@ -9,31 +9,22 @@
 //! count; their latencies give p50/p99/max.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::api::{Api, ApiToken, ServerUrl, http_client, string_field};
 use crate::parse_duration;
-
-/// How many failed responses to print in full.
-const SHOW_ERRORS: usize = 5;
-static ERRORS_SHOWN: AtomicUsize = AtomicUsize::new(0);
+use crate::report::{self, percentile_ms};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The server's base URL.
-    #[arg(
-        long,
-        env = "RAPPORT_BENCH_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    url: String,
-    /// An API token (from `rapport admin bootstrap`).
-    #[arg(long, env = "RAPPORT_BENCH_TOKEN", hide_env_values = true)]
-    token: String,
+    #[command(flatten)]
+    server: ServerUrl,
+    #[command(flatten)]
+    auth: ApiToken,
     /// Concurrent clients, each with one request in flight.
     #[arg(long, default_value_t = 64)]
     clients: usize,
@@ -55,7 +46,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     ensure!(args.clients > 0, "--clients must be at least 1");
     ensure!(args.contacts > 0, "--contacts must be at least 1");
     ensure!(!args.duration.is_zero(), "--duration must be more than 0");
-    let api = Arc::new(Api::new(&args)?);
+    let http = http_client(args.clients)?;
+    let api = Arc::new(Api::new(http, &args.server.url, &args.auth));
 
     eprintln!("creating {} contacts...", args.contacts);
     let contacts: Arc<[String]> = create_contacts(&api, args.contacts, args.clients)
@@ -89,59 +81,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The server's API, over one shared connection pool.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    auth: String,
-}
-
-impl Api {
-    fn new(args: &Args) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(args.clients)
-            .tcp_nodelay(true)
-            .no_proxy() // loopback only: never route through a proxy
-            .timeout(Duration::from_secs(30))
-            .build()?;
-        Ok(Self {
-            http,
-            base: format!("{}/api/v1", args.url.trim_end_matches('/')),
-            auth: format!("Bearer {}", args.token),
-        })
-    }
-
-    /// POSTs `body` to `path`; the response body, or why it failed.
-    async fn post(
-        &self,
-        path: &str,
-        body: &Value,
-        expect: &[StatusCode],
-    ) -> Result<Vec<u8>, String> {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(reqwest::header::AUTHORIZATION, &self.auth)
-            .json(body)
-            .send()
-            .await
-            .map_err(|err| format!("POST {path}: {err}"))?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|err| format!("POST {path}: {err}"))?;
-        if expect.contains(&status) {
-            Ok(bytes.to_vec())
-        } else {
-            Err(format!(
-                "POST {path}: {status}: {}",
-                String::from_utf8_lossy(&bytes)
-            ))
-        }
-    }
-}
-
 /// Upserts contacts `bench-0`..`bench-{count-1}` from up to `concurrency`
 /// tasks, returning their ids in order. Existing ones (a second run on the
 /// same database) answer 200 and are reused.
@@ -162,7 +101,7 @@ async fn create_contacts(
                         .post("/contacts", &body, &[StatusCode::CREATED, StatusCode::OK])
                         .await
                         .map_err(anyhow::Error::msg)?;
-                    let id = string_field(&created, "id").context("creating a contact")?;
+                    let id = string_field(&created, "/id").context("creating a contact")?;
                     ids.push((index, id));
                 }
                 anyhow::Ok(ids)
@@ -228,29 +167,18 @@ async fn client(
                         .push(u32::try_from(micros).unwrap_or(u32::MAX));
                 }
                 if starts_conversation {
-                    conversation = string_field(&response, "conversation_id").ok();
+                    conversation = string_field(&response, "/conversation_id").ok();
                 }
             }
             Err(why) => {
                 if measured {
                     stats.errors += 1;
                 }
-                if ERRORS_SHOWN.fetch_add(1, Ordering::Relaxed) < SHOW_ERRORS {
-                    eprintln!("error: {why}");
-                }
+                report::show_error("", why);
             }
         }
     }
     stats
-}
-
-/// Reads a top-level string field from a JSON response body.
-fn string_field(body: &[u8], field: &str) -> anyhow::Result<String> {
-    let value: Value = serde_json::from_slice(body).context("the response is not JSON")?;
-    match value.get(field).and_then(Value::as_str) {
-        Some(text) => Ok(text.to_owned()),
-        None => bail!("the response has no string `{field}`: {value}"),
-    }
 }
 
 /// Prints the summary line and, with `--json`, the JSON object.
@@ -272,43 +200,15 @@ fn report(args: &Args, mut latencies_us: Vec<u32>, errors: u64) {
          latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
         args.clients
     );
-    if args.json {
-        eprintln!("{summary}");
-        let report = json!({
-            "clients": args.clients,
-            "duration_s": duration_s,
-            "messages": messages,
-            "errors": errors,
-            "messages_per_s": per_second,
-            "p50_ms": p50,
-            "p99_ms": p99,
-            "max_ms": max,
-        });
-        println!("{report}");
-    } else {
-        println!("{summary}");
-    }
-}
-
-/// The latency at quantile `q` (nearest rank) of sorted microseconds, in ms.
-fn percentile_ms(sorted_us: &[u32], q: f64) -> f64 {
-    if sorted_us.is_empty() {
-        return 0.0;
-    }
-    let rank = (q * sorted_us.len() as f64).ceil() as usize;
-    f64::from(sorted_us[rank.clamp(1, sorted_us.len()) - 1]) / 1000.0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_use_nearest_rank() {
-        let sorted: Vec<u32> = (1..=100).map(|ms| ms * 1000).collect();
-        assert_eq!(percentile_ms(&sorted, 0.50), 50.0);
-        assert_eq!(percentile_ms(&sorted, 0.99), 99.0);
-        assert_eq!(percentile_ms(&[7000], 0.99), 7.0);
-        assert_eq!(percentile_ms(&[], 0.5), 0.0);
-    }
+    let report = json!({
+        "clients": args.clients,
+        "duration_s": duration_s,
+        "messages": messages,
+        "errors": errors,
+        "messages_per_s": per_second,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "max_ms": max,
+    });
+    report::print(args.json, "", &summary, &report);
 }

@@ -8,28 +8,24 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use anyhow::ensure;
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::api::{AppId, ServerUrl, http_client};
 use crate::parse_duration;
+use crate::sink::unix_ms;
 use crate::widget::{self, Server, Socket};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The server's base URL.
-    #[arg(
-        long,
-        env = "RAPPORT_BENCH_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    url: String,
-    /// The workspace's app id (from `rapport admin bootstrap`).
-    #[arg(long, env = "RAPPORT_BENCH_APP_ID")]
-    app_id: String,
+    #[command(flatten)]
+    server: ServerUrl,
+    #[command(flatten)]
+    app: AppId,
     /// How many visitors.
     #[arg(long, default_value_t = 200)]
     visitors: usize,
@@ -39,12 +35,6 @@ pub struct Args {
     /// How long to wait for the messages once the sockets are open.
     #[arg(long, default_value = "120s", value_parser = parse_duration)]
     timeout: Duration,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Waits for the first team message on `socket`; returns when it came.
@@ -59,7 +49,7 @@ async fn first_team_message(mut socket: Socket) -> Option<u64> {
         let from_team = frame.get("kind").and_then(Value::as_str) == Some("message")
             && frame.pointer("/data/author/type").and_then(Value::as_str) == Some("agent");
         if from_team {
-            return Some(now_ms());
+            return Some(unix_ms(SystemTime::now()) as u64);
         }
     }
     None
@@ -68,14 +58,14 @@ async fn first_team_message(mut socket: Socket) -> Option<u64> {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     ensure!(args.visitors > 0, "--visitors must be at least 1");
     widget::ensure_files_for(args.visitors)?;
-    let server = Arc::new(Server::resolve(&args.url).await?);
-    let http = widget::http_client(32)?;
+    let server = Arc::new(Server::resolve(&args.server.url).await?);
+    let http = http_client(32)?;
     let visitors = widget::boot_visitors_as(
         &http,
         &server,
         args.visitors,
         32,
-        |i| json!({ "app_id": args.app_id, "user_id": format!("{}{}", args.user_prefix, i + 1) }),
+        |i| json!({ "app_id": args.app.app_id, "user_id": format!("{}{}", args.user_prefix, i + 1) }),
     )
     .await?;
     let sockets: Vec<Socket> = stream::iter(visitors.iter().enumerate())

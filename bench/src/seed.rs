@@ -9,33 +9,23 @@
 //! started and the last one's ended (Unix ms), so a caller knows when every
 //! job is due.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 
-use anyhow::{Context, ensure};
+use anyhow::ensure;
 use futures::{StreamExt, stream};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::api::{Api, ApiToken, ServerUrl, http_client, string_field};
+use crate::report;
 use crate::sink::unix_ms;
-use crate::widget;
-
-/// How many failures to print in full.
-const SHOW_ERRORS: usize = 5;
-static ERRORS_SHOWN: AtomicUsize = AtomicUsize::new(0);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The server's base URL.
-    #[arg(
-        long,
-        env = "RAPPORT_BENCH_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    url: String,
-    /// An API token (from `rapport admin bootstrap`).
-    #[arg(long, env = "RAPPORT_BENCH_TOKEN", hide_env_values = true)]
-    token: String,
+    #[command(flatten)]
+    server: ServerUrl,
+    #[command(flatten)]
+    auth: ApiToken,
     /// Contacts to create, each sent one message.
     #[arg(long, default_value_t = 10_000)]
     count: usize,
@@ -56,23 +46,7 @@ struct Sent {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     ensure!(args.count > 0, "--count must be at least 1");
     ensure!(args.concurrency > 0, "--concurrency must be at least 1");
-    let http = widget::http_client(args.concurrency)?;
-    let base = format!("{}/api/v1", args.url.trim_end_matches('/'));
-    let auth = format!("Bearer {}", args.token);
-    let post = |path: &'static str, body: Value, expect: &'static [StatusCode]| {
-        let request = http
-            .post(format!("{base}{path}"))
-            .header(reqwest::header::AUTHORIZATION, &auth)
-            .json(&body);
-        async move {
-            let response = request.send().await.context(path)?;
-            let status = response.status();
-            let text = response.text().await.context(path)?;
-            ensure!(expect.contains(&status), "POST {path}: {status}: {text}");
-            let reply: Value = serde_json::from_str(&text).context("a reply that is not JSON")?;
-            anyhow::Ok(reply)
-        }
-    };
+    let api = Api::new(http_client(args.concurrency)?, &args.server.url, &args.auth);
 
     eprintln!(
         "seed-emails: {} contacts with an email address and one message each, {} at once",
@@ -81,25 +55,30 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let outcomes: Vec<anyhow::Result<Sent>> = stream::iter(0..args.count)
         .map(|index| {
-            let post = &post;
+            let api = &api;
             async move {
                 let contact = json!({
                     "user_id": format!("email-{index}"),
                     "email": format!("contact-{index}@example.com"),
                     "name": format!("Contact {index}"),
                 });
-                let contact =
-                    post("/contacts", contact, &[StatusCode::CREATED, StatusCode::OK]).await?;
-                let id = contact
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .with_context(|| format!("no id in {contact}"))?;
+                let contact = api
+                    .post(
+                        "/contacts",
+                        &contact,
+                        &[StatusCode::CREATED, StatusCode::OK],
+                    )
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+                let id = string_field(&contact, "/id")?;
                 let message = json!({
                     "contact_id": id,
                     "body": "Hi {{ user.name | default(\"there\") }}, your order has shipped.",
                 });
                 let started_ms = unix_ms(SystemTime::now());
-                post("/messages", message, &[StatusCode::CREATED]).await?;
+                api.post("/messages", &message, &[StatusCode::CREATED])
+                    .await
+                    .map_err(anyhow::Error::msg)?;
                 Ok(Sent {
                     started_ms,
                     ended_ms: unix_ms(SystemTime::now()),
@@ -121,9 +100,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
             Err(why) => {
                 errors += 1;
-                if ERRORS_SHOWN.fetch_add(1, Ordering::Relaxed) < SHOW_ERRORS {
-                    eprintln!("seed-emails: error: {why:#}");
-                }
+                report::show_error("seed-emails: ", format_args!("{why:#}"));
             }
         }
     }
@@ -134,21 +111,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let summary = format!(
         "{sent} contacts sent a message, {errors} failed, in {elapsed:.1} s ({per_s:.0} contacts/s)"
     );
-    if args.json {
-        eprintln!("seed-emails: {summary}");
-        let report = json!({
-            "count": args.count,
-            "messages": sent,
-            "errors": errors,
-            "elapsed_s": elapsed,
-            "per_s": per_s,
-            "first_message_unix_ms": first_ms.floor() as u64,
-            "last_message_unix_ms": last_ms.ceil() as u64,
-        });
-        println!("{report}");
-    } else {
-        println!("{summary}");
-    }
+    let report = json!({
+        "count": args.count,
+        "messages": sent,
+        "errors": errors,
+        "elapsed_s": elapsed,
+        "per_s": per_s,
+        "first_message_unix_ms": first_ms.floor() as u64,
+        "last_message_unix_ms": last_ms.ceil() as u64,
+    });
+    report::print(args.json, "seed-emails: ", &summary, &report);
     ensure!(errors == 0, "{errors} contacts could not be seeded");
     Ok(())
 }

@@ -25,6 +25,7 @@ use mailin_embedded::{Handler, Response, Server, response};
 use serde_json::json;
 
 use crate::parse_duration;
+use crate::report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -241,31 +242,26 @@ fn report(args: &Args, shared: &Shared, tally: &Tally, timed_out: bool) {
         tally.connections,
         if timed_out { "; TIMED OUT" } else { "" }
     );
-    if args.json {
-        eprintln!("smtp-sink: {summary}");
-        let report = json!({
-            "expect": args.expect,
-            "received": received,
-            "unique": unique,
-            "duplicates": duplicates,
-            "duplicated_ids": duplicated_ids,
-            "without_message_id": tally.without_id,
-            "missing": missing,
-            "recipients": tally.recipients.len(),
-            "connections": tally.connections,
-            "first_unix_ms": at_ms(first),
-            "last_unix_ms": at_ms(last),
-            "span_s": span_s,
-            "emails_per_s": per_s,
-            "median_per_s": median_per_s,
-            "max_per_s": max_per_s,
-            "mean_bytes": mean_bytes,
-            "timed_out": timed_out,
-        });
-        println!("{report}");
-    } else {
-        println!("{summary}");
-    }
+    let report = json!({
+        "expect": args.expect,
+        "received": received,
+        "unique": unique,
+        "duplicates": duplicates,
+        "duplicated_ids": duplicated_ids,
+        "without_message_id": tally.without_id,
+        "missing": missing,
+        "recipients": tally.recipients.len(),
+        "connections": tally.connections,
+        "first_unix_ms": at_ms(first),
+        "last_unix_ms": at_ms(last),
+        "span_s": span_s,
+        "emails_per_s": per_s,
+        "median_per_s": median_per_s,
+        "max_per_s": max_per_s,
+        "mean_bytes": mean_bytes,
+        "timed_out": timed_out,
+    });
+    report::print(args.json, "smtp-sink: ", &summary, &report);
 }
 
 /// Arrivals in each whole second after the first, the last (partial)

@@ -14,6 +14,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::api::string_field;
+
 /// A widget socket as the load generators hold it.
 pub type Socket = WebSocketStream<TcpStream>;
 
@@ -74,16 +76,6 @@ impl Server {
     }
 }
 
-/// An HTTP client for set-up requests and sends: loopback, no proxy.
-pub fn http_client(pool: usize) -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .pool_max_idle_per_host(pool)
-        .tcp_nodelay(true)
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()?)
-}
-
 /// Boots `count` new visitors of `app_id`, `concurrency` at a time; each
 /// becomes a lead with a messenger session.
 pub async fn boot_visitors(
@@ -129,14 +121,7 @@ pub async fn boot_visitors_as(
                     status.is_success(),
                     "POST /widget/v1/boot: {status}: {text}"
                 );
-                let booted: Value = serde_json::from_str(&text).context("boot reply")?;
-                let field = |pointer: &str| {
-                    booted
-                        .pointer(pointer)
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .with_context(|| format!("no {pointer} in the boot reply: {text}"))
-                };
+                let field = |pointer| string_field(text.as_bytes(), pointer).context("boot reply");
                 Ok(Visitor {
                     session: field("/session")?,
                     contact_id: field("/contact/id")?,
@@ -264,15 +249,6 @@ pub fn ensure_files_for(sockets: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The value at quantile `q` (nearest rank) of sorted microseconds, in ms.
-pub fn percentile_ms(sorted_us: &[u64], q: f64) -> f64 {
-    if sorted_us.is_empty() {
-        return 0.0;
-    }
-    let rank = (q * sorted_us.len() as f64).ceil() as usize;
-    sorted_us[rank.clamp(1, sorted_us.len()) - 1] as f64 / 1000.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,13 +273,5 @@ mod tests {
         assert!(own.rss_kib > 0 && own.anon_kib <= own.rss_kib);
         assert!(open_file_limit().unwrap() > 0);
         assert!(kernel_slab_kib().unwrap() > 0);
-    }
-
-    #[test]
-    fn percentiles_use_nearest_rank() {
-        let sorted: Vec<u64> = (1..=100).map(|ms| ms * 1000).collect();
-        assert_eq!(percentile_ms(&sorted, 0.50), 50.0);
-        assert_eq!(percentile_ms(&sorted, 0.99), 99.0);
-        assert_eq!(percentile_ms(&[], 0.5), 0.0);
     }
 }

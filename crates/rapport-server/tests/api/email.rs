@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::Message as Frame;
 
 use crate::helpers::{TestApp, user_hash};
 use crate::smtp::{SmtpSink, free_address};
+use crate::widget_support::{boot, visitor_of};
 
 both_backends!(
     an_unread_burst_reaches_an_offline_contact_as_one_email_once,
@@ -124,15 +125,7 @@ impl Fixture {
         if let Some(user_id) = body["user_id"].as_str() {
             body["user_hash"] = json!(user_hash(&self.app.owner.identity_secret, user_id));
         }
-        let booted = self
-            .app
-            .request(Method::POST, "/widget/v1/boot", None, Some(body))
-            .await;
-        assert_eq!(booted.status, StatusCode::OK, "{}", booted.body);
-        (
-            booted.body["session"].as_str().unwrap().to_owned(),
-            booted.body["contact"]["id"].as_str().unwrap().to_owned(),
-        )
+        visitor_of(&boot(&self.app, body).await)
     }
 }
 

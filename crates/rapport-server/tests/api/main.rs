@@ -16,3 +16,4 @@ mod session;
 mod smtp;
 mod team;
 mod widget;
+mod widget_support;

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{Reply, TestApp, user_hash};
+use crate::widget_support::{boot, boot_session, session_of};
 
 both_backends!(
     a_visitor_becomes_a_lead_and_their_session_resumes_them,
@@ -22,11 +23,6 @@ both_backends!(
     the_messenger_hears_replies_live_and_the_inbox_hears_it_typing,
     the_widget_api_is_rate_limited_per_ip_and_per_visitor,
 );
-
-async fn boot(app: &TestApp, body: Value) -> Reply {
-    app.request(Method::POST, "/widget/v1/boot", None, Some(body))
-        .await
-}
 
 async fn as_visitor(
     app: &TestApp,
@@ -47,8 +43,7 @@ async fn a_visitor_becomes_a_lead_and_their_session_resumes_them(backend: Backen
         StatusCode::NOT_FOUND
     );
     let first = boot(&app, json!({"app_id": app.owner.app_id, "name": "Curious"})).await;
-    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
-    let session = first.body["session"].as_str().unwrap().to_owned();
+    let session = session_of(&first);
     assert!(session.starts_with("wst_"));
     assert_eq!(first.body["contact"]["user_id"], Value::Null);
     assert_eq!(first.body["contact"]["name"], "Curious");
@@ -102,10 +97,7 @@ async fn visitors_write_to_the_team_and_read_replies_but_never_notes(backend: Ba
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let session = boot(&app, json!({"app_id": app.owner.app_id})).await.body["session"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let session = boot_session(&app).await;
     let xss = "Hi <img src=x onerror=alert(1)>";
     let started = as_visitor(
         &app,
@@ -210,14 +202,8 @@ async fn a_session_reaches_only_its_own_conversations(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let mine = boot(&app, json!({"app_id": app.owner.app_id})).await.body["session"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let theirs = boot(&app, json!({"app_id": app.owner.app_id})).await.body["session"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mine = boot_session(&app).await;
+    let theirs = boot_session(&app).await;
     let id = as_visitor(
         &app,
         &theirs,
@@ -327,7 +313,7 @@ async fn a_lead_who_signs_in_brings_their_conversations_along(backend: Backend) 
         return;
     };
     let lead = boot(&app, json!({"app_id": app.owner.app_id})).await;
-    let session = lead.body["session"].as_str().unwrap().to_owned();
+    let session = session_of(&lead);
     let id = as_visitor(
         &app,
         &session,
@@ -371,7 +357,7 @@ async fn a_lead_who_signs_in_brings_their_conversations_along(backend: Backend) 
     );
     let listed = as_visitor(
         &app,
-        signed_in.body["session"].as_str().unwrap(),
+        &session_of(&signed_in),
         Method::GET,
         "/widget/v1/conversations",
         None,
@@ -398,10 +384,7 @@ async fn read_receipts_clear_unread_counts_and_reach_the_inbox(backend: Backend)
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let session = boot(&app, json!({"app_id": app.owner.app_id})).await.body["session"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let session = boot_session(&app).await;
     let id = as_visitor(
         &app,
         &session,
@@ -472,10 +455,7 @@ async fn the_messenger_hears_replies_live_and_the_inbox_hears_it_typing(backend:
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let session = boot(&app, json!({"app_id": app.owner.app_id})).await.body["session"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let session = boot_session(&app).await;
     let id = as_visitor(
         &app,
         &session,
@@ -588,10 +568,7 @@ async fn the_widget_api_is_rate_limited_per_ip_and_per_visitor(backend: Backend)
         return;
     };
     // A visitor hammering one endpoint is slowed down...
-    let session = boot(&app, json!({"app_id": app.owner.app_id})).await.body["session"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let session = boot_session(&app).await;
     // (Requests until the first 429: slow machines refill tokens meanwhile.)
     let mut allowed = 0;
     let mut refused = None;

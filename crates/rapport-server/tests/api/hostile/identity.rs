@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::email::{Fixture, MINUTE};
 use crate::helpers::{Reply, TestApp, user_hash};
 use crate::smtp::SmtpSink;
+use crate::widget_support::{self, session_of};
 
 both_backends!(
     a_verified_boot_naming_a_victims_email_gets_none_of_their_history,
@@ -30,16 +31,11 @@ both_backends!(
     an_unvouched_address_is_sent_only_the_teams_words,
 );
 
+/// Boots into the app's workspace with `body`.
 async fn boot(app: &TestApp, body: Value) -> Reply {
     let mut body = body;
     body["app_id"] = json!(app.owner.app_id);
-    app.request(Method::POST, "/widget/v1/boot", None, Some(body))
-        .await
-}
-
-fn session_of(reply: &Reply) -> String {
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.body["session"].as_str().unwrap().to_owned()
+    widget_support::boot(app, body).await
 }
 
 async fn visitor_get(app: &TestApp, session: &str, path: &str) -> Reply {

@@ -28,6 +28,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::helpers::TestApp;
+use crate::widget_support::{boot, boot_session, visitor_of};
 
 both_backends!(
     event_params_over_16_kib_are_refused_from_the_api_and_the_widget,
@@ -87,17 +88,7 @@ async fn event_params_over_16_kib_are_refused_from_the_api_and_the_widget(backen
     assert_eq!(api.error_fields(), ["params"]);
     assert_eq!(app.timeline(&ann).await.len(), before, "nothing recorded");
 
-    let boot = app
-        .request(
-            Method::POST,
-            "/widget/v1/boot",
-            None,
-            Some(json!({"app_id": app.owner.app_id})),
-        )
-        .await;
-    assert_eq!(boot.status, StatusCode::OK, "{}", boot.body);
-    let session = boot.body["session"].as_str().unwrap().to_owned();
-    let visitor = boot.body["contact"]["id"].as_str().unwrap().to_owned();
+    let (session, visitor) = visitor_of(&boot(&app, json!({"app_id": app.owner.app_id})).await);
     let widget = app
         .request(
             Method::POST,
@@ -522,19 +513,6 @@ fn refused_with(result: Result<Socket, tungstenite::Error>) -> StatusCode {
         Err(other) => panic!("refused without a status: {other}"),
         Ok(_) => panic!("accepted"),
     }
-}
-
-async fn boot_session(app: &TestApp) -> String {
-    let boot = app
-        .request(
-            Method::POST,
-            "/widget/v1/boot",
-            None,
-            Some(json!({"app_id": app.owner.app_id})),
-        )
-        .await;
-    assert_eq!(boot.status, StatusCode::OK, "{}", boot.body);
-    boot.body["session"].as_str().unwrap().to_owned()
 }
 
 async fn hello(socket: &mut Socket, session: &str) -> Value {
