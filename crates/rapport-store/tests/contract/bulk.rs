@@ -8,6 +8,7 @@ rapport_store::both_backends!(
     bulk_sends_resolve_their_audience_when_made,
     bulk_recipients_fail_once_and_sends_end_once,
     segments_are_named_uniquely_per_workspace,
+    a_send_whose_job_failed_ends_with_its_pending_recipients_failed,
 );
 
 /// The contacts `bulk_pending` should list: in its stable order, by id.
@@ -291,4 +292,53 @@ async fn segments_are_named_uniquely_per_workspace(backend: Backend) {
     assert!(not_found(s.segment(ws, vips.id).await));
     assert!(not_found(s.delete_segment(ws, vips.id).await));
     assert_eq!(s.segments(ws).await.unwrap(), [trial]);
+}
+
+async fn a_send_whose_job_failed_ends_with_its_pending_recipients_failed(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let ws = acme.workspace;
+    let [ada, bob, cy] = [
+        contact(s, ws, "ada").await,
+        contact(s, ws, "bob").await,
+        contact(s, ws, "cy").await,
+    ];
+    let send = bulk_send_to(s, &acme, &[ada, bob, cy], 5).await;
+    s.append_message(bulk_message(&acme, send.id, ada, 10))
+        .await
+        .unwrap();
+    // Another workspace cannot end it.
+    let other = team(s, "owner@other.test").await;
+    s.fail_bulk_send(other.workspace, send.id, "nope", at(15))
+        .await
+        .ok();
+    assert_eq!(
+        s.bulk_send(ws, send.id).await.unwrap().status,
+        BulkStatus::Sending
+    );
+
+    s.fail_bulk_send(ws, send.id, "the job kept failing", at(20))
+        .await
+        .unwrap();
+    let ended = s.bulk_send(ws, send.id).await.unwrap();
+    assert_eq!(
+        (ended.status, ended.sent, ended.failed, ended.pending),
+        (BulkStatus::Done, 1, 2, 0)
+    );
+    assert!(s.bulk_pending(ws, send.id, 10).await.unwrap().is_empty());
+
+    // A cancelled send keeps its pending recipients.
+    let later = bulk_send_to(s, &acme, &[ada, bob], 30).await;
+    s.cancel_bulk_send(ws, later.id, at(31)).await.unwrap();
+    s.fail_bulk_send(ws, later.id, "late", at(32))
+        .await
+        .unwrap();
+    let cancelled = s.bulk_send(ws, later.id).await.unwrap();
+    assert_eq!(
+        (cancelled.status, cancelled.failed, cancelled.pending),
+        (BulkStatus::Cancelled, 0, 2)
+    );
 }

@@ -12,7 +12,7 @@ pub use rapport_core::model::agent::{
 };
 pub use rapport_core::model::bulk::{Audience, BulkSend, BulkStatus, NewBulkSend};
 pub use rapport_core::model::contact::{
-    ContactUpsert, ContactUpsertInput, PropType, WIDGET_SESSION_IDLE_MILLIS,
+    Contact, ContactUpsert, ContactUpsertInput, PropType, WIDGET_SESSION_IDLE_MILLIS,
 };
 pub use rapport_core::model::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
@@ -26,6 +26,7 @@ pub use rapport_core::model::ids::{
 };
 pub use rapport_core::model::job::{ClaimedJob, Job, JobParseError, NewJob};
 pub use rapport_core::model::people::{ContactSearch, ContactSort, Segment, SortValue};
+pub use rapport_core::model::visitor::{VisitorBoot, VisitorIdentity};
 pub use rapport_core::model::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 pub use rapport_core::ports::store::*;
 pub use rapport_store::testing::{AppendOne, Backend, TestDatabase};

@@ -8,6 +8,7 @@ rapport_store::both_backends!(
     sessions_leads_and_merges,
     identity_comes_only_from_proof,
     widget_sessions_are_bound_expire_and_end,
+    a_boot_writes_the_contact_the_merge_the_visit_and_the_session_at_once,
 );
 
 async fn sessions_leads_and_merges(backend: Backend) {
@@ -238,4 +239,113 @@ async fn widget_sessions_are_bound_expire_and_end(backend: Backend) {
     assert_eq!(secrets, ["new-secret", before.identity_secret.as_str()]);
     assert_eq!(rotated.identity_secrets(at(100)).count(), 1);
     assert_eq!(f.store.workspace(ws).await.unwrap(), rotated);
+}
+
+async fn a_boot_writes_the_contact_the_merge_the_visit_and_the_session_at_once(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let ws = acme.workspace;
+    let boot = |identity: VisitorIdentity,
+                previous: Option<Contact>,
+                session: Option<[u8; 32]>,
+                new_session: u8,
+                ms: i64| VisitorBoot {
+        workspace_id: ws,
+        identity,
+        previous,
+        session,
+        new_session: [new_session; 32],
+        new_contact_id: ContactId::generate(),
+        now: at(ms),
+    };
+    let anonymous = || VisitorIdentity::Anonymous {
+        changes: changes(ws, None, None),
+    };
+
+    // A new browser: a lead, seen now, with a new session bound to it.
+    let first = s
+        .boot_visitor(boot(anonymous(), None, None, 1, 10))
+        .await
+        .unwrap();
+    let lead = first.contact.clone();
+    assert!(!first.kept_session);
+    assert_eq!(lead.user_id, None);
+    assert_eq!(lead.system.last_seen_at, Some(at(10)));
+    assert_eq!(first.seqs.len(), 1, "the lead's contact_created entry");
+    assert_eq!(
+        s.widget_session([1; 32], at(11)).await.unwrap(),
+        (ws, lead.id)
+    );
+
+    // The same browser again: the same lead, the same session.
+    let again = s
+        .boot_visitor(boot(anonymous(), Some(lead.clone()), Some([1; 32]), 2, 20))
+        .await
+        .unwrap();
+    assert!(again.kept_session);
+    assert_eq!(again.contact.id, lead.id);
+    assert_eq!(again.contact.system.last_seen_at, Some(at(20)));
+    assert!(
+        not_found(s.widget_session([2; 32], at(21)).await),
+        "no new session"
+    );
+
+    // A proved user from that browser: the lead merges into the user and
+    // the browser gets a session bound to the user.
+    let user = VisitorIdentity::User {
+        upsert: upsert_input(ws, Some("u-1"), None).claimed_by_visitor(),
+        verified: true,
+    };
+    let proved = s
+        .boot_visitor(boot(user, Some(lead.clone()), Some([1; 32]), 3, 30))
+        .await
+        .unwrap();
+    assert!(!proved.kept_session);
+    assert_eq!(proved.contact.user_id.as_deref(), Some("u-1"));
+    assert!(
+        not_found(s.contact(ws, lead.id).await),
+        "the lead was merged"
+    );
+    assert_eq!(
+        s.widget_session([3; 32], at(31)).await.unwrap(),
+        (ws, proved.contact.id)
+    );
+    assert!(not_found(s.widget_session([1; 32], at(31)).await));
+
+    // An unproved user from another lead's browser: nothing merges.
+    let other = s
+        .boot_visitor(boot(anonymous(), None, None, 4, 40))
+        .await
+        .unwrap();
+    let unproved = VisitorIdentity::User {
+        upsert: upsert_input(ws, Some("u-2"), None).claimed_by_visitor(),
+        verified: false,
+    };
+    let claimed = s
+        .boot_visitor(boot(
+            unproved,
+            Some(other.contact.clone()),
+            Some([4; 32]),
+            5,
+            50,
+        ))
+        .await
+        .unwrap();
+    assert!(!claimed.kept_session);
+    assert_ne!(claimed.contact.id, other.contact.id);
+    assert_eq!(
+        s.contact(ws, other.contact.id).await.unwrap().id,
+        other.contact.id
+    );
+
+    // A boot that fails changes nothing: a lead's id that is taken.
+    let taken = VisitorBoot {
+        new_contact_id: other.contact.id,
+        ..boot(anonymous(), None, None, 6, 60)
+    };
+    assert!(s.boot_visitor(taken).await.is_err());
+    assert!(not_found(s.widget_session([6; 32], at(61)).await));
 }
