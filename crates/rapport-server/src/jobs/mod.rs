@@ -17,29 +17,98 @@ mod bulk;
 mod email;
 mod runner;
 
-use rapport_core::model::job::ClaimedJob;
-use rapport_core::model::job::Job;
+use std::time::Duration;
 
-pub use runner::{Round, Runner};
+use rapport_core::Timestamp;
+use rapport_core::model::job::{ClaimedJob, Job};
+use rapport_core::ports::store::StoreError;
 
-use crate::AppState;
+pub use runner::{Runner, fail_for_good};
 
-/// Fails a held job for good with `reason`, then ends what it was doing so
-/// that nothing waits for it forever.
-pub async fn fail_for_good(state: &AppState, job: &ClaimedJob, reason: &str) {
-    tracing::error!(job = %job.id, kind = %job.kind, error = %reason, "a job failed for good");
-    let now = state.clock.now();
-    if let Err(err) = state.store.fail_job(job, now, reason).await {
-        tracing::error!(job = %job.id, error = %err, "a failed job could not be recorded; it runs again when its claim runs out");
-        return;
+use runner::Outcome;
+
+/// How long a claim lasts: far more than one email or one bulk batch takes,
+/// so a job is claimed again only when its runner is gone.
+const CLAIM_MILLIS: i64 = 5 * 60_000;
+/// Jobs claimed at once.
+const CLAIM_BATCH: u32 = 256;
+/// How often an idle runner looks for due jobs.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+/// What one round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Jobs claimed (and run, retried, failed or put back).
+    pub claimed: usize,
+    /// Bulk messages sent or failed.
+    pub bulk_messages: u64,
+}
+
+impl Runner {
+    /// Runs until the server stops: at once while there is work, else every
+    /// half second. Returns once the jobs in flight have finished or been
+    /// put back.
+    pub async fn run(self) {
+        let mut stop = self.stop.clone();
+        while !self.stopping() {
+            let busy = match self.run_due().await {
+                Ok(round) => round.claimed > 0,
+                Err(err) => {
+                    tracing::error!(error = %err, "due jobs could not be claimed");
+                    false
+                }
+            };
+            if busy {
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(IDLE_POLL) => {}
+                _ = stop.wait_for(|stopping| *stopping) => {}
+            }
+        }
+        tracing::info!("the job runner stopped");
     }
-    if let Ok(Job::BulkSend { bulk_send_id }) = &job.job {
-        let ended = state
+
+    /// One round: claims the jobs due now (of every kind, oldest first) and
+    /// runs them, each kind's batch by its handler, the kinds side by side.
+    pub async fn run_due(&self) -> Result<Round, StoreError> {
+        let now = self.state.clock.now();
+        let until = Timestamp::from_millis(now.as_millis() + CLAIM_MILLIS);
+        let jobs = self
+            .state
             .store
-            .fail_bulk_send(job.workspace_id, *bulk_send_id, reason, now)
-            .await;
-        if let Err(err) = ended {
-            tracing::error!(bulk_send = %bulk_send_id, error = %err, "a failed bulk send could not be ended");
+            .claim_jobs(&[], now, until, CLAIM_BATCH)
+            .await?;
+        let claimed = jobs.len();
+        let (mut emails, mut sends, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());
+        for job in jobs {
+            match job.job {
+                Ok(Job::EmailFallback { conversation_id }) => emails.push((conversation_id, job)),
+                Ok(Job::BulkSend { bulk_send_id }) => sends.push((bulk_send_id, job)),
+                Err(_) => unreadable.push(job),
+            }
+        }
+        let ((), bulk_messages, ()) = tokio::join!(
+            email::run(self, emails),
+            bulk::run(self, sends),
+            self.set_aside(unreadable),
+        );
+        Ok(Round {
+            claimed,
+            bulk_messages,
+        })
+    }
+
+    /// A job that cannot be read: one of a kind this version does not know
+    /// waits (a newer process may run it) within `RetryPolicy::UNKNOWN_KIND`;
+    /// a known kind whose payload does not fit is failed at once.
+    async fn set_aside(&self, jobs: Vec<ClaimedJob>) {
+        for job in jobs {
+            let reason = match &job.job {
+                Err(err) => err.to_string(),
+                Ok(_) => continue,
+            };
+            self.conclude(&job, Some(Ok(Outcome::Failed(reason)))).await;
         }
     }
 }

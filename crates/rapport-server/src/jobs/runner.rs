@@ -1,8 +1,6 @@
-//! The one loop that runs jobs: claim what is due, dispatch by kind, and
-//! settle each job's outcome (done, retried after a back-off, or failed for
-//! good with its reason).
-
-use std::time::Duration;
+//! The runner's state as its handlers see it, and how a job's outcome is
+//! settled: done, retried after a back-off, or failed for good with its
+//! reason. The loop that claims and dispatches is in `jobs/mod.rs`.
 
 use rapport_core::Timestamp;
 use rapport_core::model::job::ClaimedJob;
@@ -10,16 +8,7 @@ use rapport_core::model::job::{Job, JobParseError, RetryPolicy};
 use rapport_core::ports::store::StoreError;
 use tokio::sync::watch;
 
-use super::{bulk, email, fail_for_good};
 use crate::AppState;
-
-/// How long a claim lasts: far more than one email or one bulk batch takes,
-/// so a job is claimed again only when its runner is gone.
-const CLAIM_MILLIS: i64 = 5 * 60_000;
-/// Jobs claimed at once.
-const CLAIM_BATCH: u32 = 256;
-/// How often an idle runner looks for due jobs.
-const IDLE_POLL: Duration = Duration::from_millis(500);
 
 /// What a handler made of one job.
 pub(super) enum Outcome {
@@ -30,20 +19,11 @@ pub(super) enum Outcome {
     Failed(String),
 }
 
-/// What one round did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Round {
-    /// Jobs claimed (and run, retried, failed or put back).
-    pub claimed: usize,
-    /// Bulk messages sent or failed.
-    pub bulk_messages: u64,
-}
-
 /// Runs due jobs; `serve` runs one (`run`), tests call `run_due`.
 #[derive(Clone)]
 pub struct Runner {
-    state: AppState,
-    stop: watch::Receiver<bool>,
+    pub(super) state: AppState,
+    pub(super) stop: watch::Receiver<bool>,
     bulk_batch: u32,
 }
 
@@ -74,73 +54,6 @@ impl Runner {
     /// are put back, and a bulk send stops between chunks.
     pub(super) fn stopping(&self) -> bool {
         *self.stop.borrow()
-    }
-
-    /// Runs until the server stops: at once while there is work, else every
-    /// half second. Returns once the jobs in flight have finished or been
-    /// put back.
-    pub async fn run(self) {
-        let mut stop = self.stop.clone();
-        while !self.stopping() {
-            let busy = match self.run_due().await {
-                Ok(round) => round.claimed > 0,
-                Err(err) => {
-                    tracing::error!(error = %err, "due jobs could not be claimed");
-                    false
-                }
-            };
-            if busy {
-                continue;
-            }
-            tokio::select! {
-                () = tokio::time::sleep(IDLE_POLL) => {}
-                _ = stop.wait_for(|stopping| *stopping) => {}
-            }
-        }
-        tracing::info!("the job runner stopped");
-    }
-
-    /// One round: claims the jobs due now (of every kind, oldest first) and
-    /// runs them, each kind's batch by its handler, the kinds side by side.
-    pub async fn run_due(&self) -> Result<Round, StoreError> {
-        let now = self.state.clock.now();
-        let until = Timestamp::from_millis(now.as_millis() + CLAIM_MILLIS);
-        let jobs = self
-            .state
-            .store
-            .claim_jobs(&[], now, until, CLAIM_BATCH)
-            .await?;
-        let claimed = jobs.len();
-        let (mut emails, mut sends, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());
-        for job in jobs {
-            match job.job {
-                Ok(Job::EmailFallback { conversation_id }) => emails.push((conversation_id, job)),
-                Ok(Job::BulkSend { bulk_send_id }) => sends.push((bulk_send_id, job)),
-                Err(_) => unreadable.push(job),
-            }
-        }
-        let ((), bulk_messages, ()) = tokio::join!(
-            email::run(self, emails),
-            bulk::run(self, sends),
-            self.set_aside(unreadable),
-        );
-        Ok(Round {
-            claimed,
-            bulk_messages,
-        })
-    }
-
-    /// A job that cannot be read: one of a kind this version does not know
-    /// waits (a newer process may run it) within `RetryPolicy::UNKNOWN_KIND`;
-    /// a known kind whose payload does not fit is failed at once.
-    async fn set_aside(&self, jobs: Vec<ClaimedJob>) {
-        for job in jobs {
-            let reason = match &job.job {
-                Err(err) => err.to_string(),
-                Ok(_) => continue,
-            };
-            self.conclude(&job, Some(Ok(Outcome::Failed(reason)))).await;
-        }
     }
 
     /// Records how a job went. `None`: it panicked, and was failed for good
@@ -195,5 +108,25 @@ fn retry_policy(job: &ClaimedJob) -> Option<RetryPolicy> {
         Ok(known) => Some(known.retry_policy()),
         Err(JobParseError::UnknownKind(_)) => Some(RetryPolicy::UNKNOWN_KIND),
         Err(JobParseError::BadPayload { .. }) => None,
+    }
+}
+
+/// Fails a held job for good with `reason`, then ends what it was doing so
+/// that nothing waits for it forever.
+pub async fn fail_for_good(state: &AppState, job: &ClaimedJob, reason: &str) {
+    tracing::error!(job = %job.id, kind = %job.kind, error = %reason, "a job failed for good");
+    let now = state.clock.now();
+    if let Err(err) = state.store.fail_job(job, now, reason).await {
+        tracing::error!(job = %job.id, error = %err, "a failed job could not be recorded; it runs again when its claim runs out");
+        return;
+    }
+    if let Ok(Job::BulkSend { bulk_send_id }) = &job.job {
+        let ended = state
+            .store
+            .fail_bulk_send(job.workspace_id, *bulk_send_id, reason, now)
+            .await;
+        if let Err(err) = ended {
+            tracing::error!(bulk_send = %bulk_send_id, error = %err, "a failed bulk send could not be ended");
+        }
     }
 }
