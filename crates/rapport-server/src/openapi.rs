@@ -289,7 +289,7 @@ pub mod fields {
                 one("filter", json!({"type": "object"})),
                 one("segment_id", uuid.clone()),
                 one("contact_ids", json!({"type": "array", "items": uuid, "minItems": 1,
-                    "maxItems": crate::api::bulk_sends::MAX_CONTACT_IDS})),
+                    "maxItems": crate::request_limits::MAX_CONTACT_IDS})),
             ],
         }))
     }
@@ -347,12 +347,12 @@ pub mod fields {
 
     /// A timeline's `kinds`: a comma-separated list of activity kinds.
     pub fn timeline_kinds() -> Schema {
-        let kinds = crate::api::contacts::TIMELINE_KINDS.join("|");
+        let kinds = rapport_core::model::activity::Activity::KINDS.join("|");
         let item = format!("[{WS}]*({kinds})?[{WS}]*");
         from_json(json!({
             "type": "string",
             "pattern": format!("^{item}(,{item})*$"),
-            "description": format!("Comma-separated activity kinds, of: {}; default all", crate::api::contacts::TIMELINE_KINDS.join(", ")),
+            "description": format!("Comma-separated activity kinds, of: {}; default all", rapport_core::model::activity::Activity::KINDS.join(", ")),
         }))
     }
 
