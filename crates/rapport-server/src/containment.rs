@@ -1,17 +1,13 @@
-//! Keeping a panic to the one request or job it happened in: a handler's
-//! panic is a 500 problem+json (never a dropped connection), and a job's
-//! fails that job with its reason, while the worker goes on with others.
+//! Keeping a panic to the one request it happened in: a handler's panic is
+//! a 500 problem+json (never a dropped connection). A job's panic fails
+//! that job alone (`jobs::run_contained`), with `panic_message` as its
+//! reason.
 
 use std::any::Any;
-use std::panic::AssertUnwindSafe;
 
 use axum::response::{IntoResponse, Response};
-use futures::FutureExt;
-use rapport_core::model::job::ClaimedJob;
-use rapport_core::ports::store::StoreError;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::AppState;
 use crate::error::ApiError;
 
 /// What a panic said, when it said it with text.
@@ -35,24 +31,6 @@ fn panic_response(payload: Box<dyn Any + Send>) -> Response {
         panic_message(&*payload)
     ))
     .into_response()
-}
-
-/// Runs one job's work; if it panics, the job is failed for good with the
-/// panic's message as its reason (`jobs::fail_for_good`) and `None` is
-/// returned, so the runner carries on with the other jobs.
-pub async fn run_job<T>(
-    state: &AppState,
-    job: &ClaimedJob,
-    work: impl Future<Output = Result<T, StoreError>>,
-) -> Option<Result<T, StoreError>> {
-    match AssertUnwindSafe(work).catch_unwind().await {
-        Ok(result) => Some(result),
-        Err(payload) => {
-            let reason = format!("the job panicked: {}", panic_message(&*payload));
-            crate::jobs::fail_for_good(state, job, &reason).await;
-            None
-        }
-    }
 }
 
 #[cfg(test)]

@@ -20,8 +20,10 @@ pub mod jobs;
 pub mod limits;
 pub mod live;
 pub mod openapi;
+pub mod request_limits;
 pub mod sign_in_limits;
 pub mod telemetry;
+pub mod views;
 pub mod web;
 
 use std::future::Future;

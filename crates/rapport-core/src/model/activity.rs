@@ -59,6 +59,20 @@ pub enum Activity {
 }
 
 impl Activity {
+    /// Every [`kind`](Self::kind): what a timeline can be narrowed to.
+    pub const KINDS: &[&str] = &[
+        "contact_created",
+        "event",
+        "conversation_started",
+        "message",
+        "status_changed",
+        "assigned",
+        "read",
+        "emailed",
+        "not_emailed",
+        "bulk_send_received",
+    ];
+
     pub fn kind(&self) -> &'static str {
         match self {
             Activity::ContactCreated => "contact_created",
@@ -131,8 +145,8 @@ mod tests {
     use super::*;
     use crate::model::conversation::{Author, PartKind};
 
-    #[test]
-    fn activities_round_trip_through_kind_and_data() {
+    /// One activity of each kind.
+    fn one_of_each() -> Vec<Activity> {
         let message = Message {
             id: MessageId::generate(),
             workspace_id: WorkspaceId::generate(),
@@ -142,7 +156,7 @@ mod tests {
             body: "Hi there".into(),
             created_at: Timestamp::from_millis(7),
         };
-        for activity in [
+        vec![
             Activity::ContactCreated,
             Activity::ConversationStarted,
             Activity::Event {
@@ -171,10 +185,27 @@ mod tests {
                 message_ids: vec![MessageId::generate()],
                 error: None,
             },
-        ] {
+            Activity::BulkSendReceived {
+                bulk_send_id: BulkSendId::generate(),
+            },
+        ]
+    }
+
+    #[test]
+    fn activities_round_trip_through_kind_and_data() {
+        for activity in one_of_each() {
             let back = Activity::from_parts(activity.kind(), activity.data()).unwrap();
             assert_eq!(back, activity);
         }
+    }
+
+    #[test]
+    fn kinds_lists_every_kind_once() {
+        let mut kinds: Vec<_> = one_of_each().iter().map(Activity::kind).collect();
+        let mut listed = Activity::KINDS.to_vec();
+        kinds.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(kinds, listed);
     }
 }
 

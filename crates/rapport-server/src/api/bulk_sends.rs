@@ -11,14 +11,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use utoipa::ToSchema;
 
-use super::messages::yes;
-use super::people::{online_for, resolve_filter};
+use super::shared::filters::{online_for, resolve_filter};
+use super::shared::sending::yes;
 use crate::AppState;
 use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiJson, ApiPath, Auth, sender};
-
-/// The most contacts a bulk send may list by id.
-pub const MAX_CONTACT_IDS: usize = 10_000;
+use crate::request_limits::MAX_CONTACT_IDS;
 
 /// Who receives it: exactly one of the three.
 #[derive(Debug, Deserialize, ToSchema)]

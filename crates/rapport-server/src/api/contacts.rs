@@ -5,23 +5,22 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rapport_core::Timestamp;
-use rapport_core::model::activity::ActivityEntry;
 use rapport_core::model::activity::NewEvent;
+use rapport_core::model::activity::{Activity, ActivityEntry};
 use rapport_core::model::agent::Principal;
 use rapport_core::model::contact::{
     Contact, ContactUpsert, ContactUpsertInput, PropOpInput, parse_tag,
 };
 use rapport_core::model::ids::ContactId;
 use rapport_core::model::people::EventSummary;
-use rapport_core::model::validation::single_line_text;
 use rapport_core::ports::store::TimelineQuery;
 use rapport_core::services;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Page, PageParams, cursor_part};
+use super::shared::events::{EventRequest, parse_event};
+use super::shared::page::{Page, PageParams, cursor_part};
 use crate::AppState;
 use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
@@ -203,22 +202,6 @@ async fn set_tag(
     Ok(Json(Tags { tags: contact.tags }))
 }
 
-/// Something the contact did, for their timeline.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EventRequest {
-    /// e.g. `signed_up`; at most 255 characters.
-    #[schema(schema_with = crate::openapi::text::printable_up_to_255)]
-    pub name: String,
-    /// A JSON object of details.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub params: Option<Json_>,
-    /// When it happened; default now.
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub created_at: Option<Timestamp>,
-}
-
 #[utoipa::path(post, path = "/contacts/{id}/events", tag = "contacts", security(("bearer" = [])),
     params(("id" = ContactId, Path)), request_body = EventRequest,
     responses((status = 201, body = ActivityEntry), (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -295,43 +278,6 @@ pub async fn timeline(
     Ok(Json(Page::new(entries, limit, |e| e.seq.to_string())))
 }
 
-/// The largest params an event may carry, as compact JSON: an event is
-/// one activity entry, which must fit in one live socket frame (64 KiB)
-/// with room to spare.
-pub const MAX_EVENT_PARAMS_BYTES: usize = 16 * 1024;
-
-/// Checks an event's name (1 to 255 printable characters on one line) and
-/// params (a JSON object of at most `MAX_EVENT_PARAMS_BYTES`, or nothing).
-pub fn parse_event(name: String, params: Option<Json_>) -> Result<(String, Json_), ApiError> {
-    let name = single_line_text(&name, 255).map_err(|e| ApiError::field("name", e))?;
-    let params = match params {
-        None | Some(Json_::Null) => Json_::Object(Default::default()),
-        Some(params @ Json_::Object(_)) => params,
-        Some(_) => return Err(ApiError::field("params", "must be a JSON object")),
-    };
-    if params.to_string().len() > MAX_EVENT_PARAMS_BYTES {
-        return Err(ApiError::field(
-            "params",
-            format!("must be at most {MAX_EVENT_PARAMS_BYTES} bytes as JSON"),
-        ));
-    }
-    Ok((name, params))
-}
-
-/// The activity kinds a timeline can be narrowed to.
-pub const TIMELINE_KINDS: &[&str] = &[
-    "contact_created",
-    "event",
-    "conversation_started",
-    "message",
-    "status_changed",
-    "assigned",
-    "read",
-    "emailed",
-    "not_emailed",
-    "bulk_send_received",
-];
-
 fn parse_kinds(kinds: Option<&str>) -> Result<Vec<String>, ApiError> {
     kinds
         .unwrap_or_default()
@@ -339,14 +285,14 @@ fn parse_kinds(kinds: Option<&str>) -> Result<Vec<String>, ApiError> {
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .map(|kind| {
-            if TIMELINE_KINDS.contains(&kind) {
+            if Activity::KINDS.contains(&kind) {
                 Ok(kind.to_owned())
             } else {
                 Err(ApiError::field(
                     "kinds",
                     format!(
                         "unknown kind `{kind}`; one of: {}",
-                        TIMELINE_KINDS.join(", ")
+                        Activity::KINDS.join(", ")
                     ),
                 ))
             }

@@ -17,10 +17,9 @@ use rapport_core::services::messages::{ChatMessage, send_chat_message};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::messages::SentMessage;
-use super::{Page, PageParams, cursor_part};
+use super::shared::page::{Page, PageParams, cursor_part};
+use super::shared::sending::{SentMessage, yes};
 use crate::AppState;
-use crate::api::messages::yes;
 use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, sender};
 

@@ -3,13 +3,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rapport_core::model::conversation::{Author, Conversation, Message, PartKind};
+use rapport_core::model::conversation::{Author, PartKind};
 use rapport_core::model::ids::{AgentId, ContactId, ConversationId};
-use rapport_core::ports::store::StoredMessage;
 use rapport_core::services::messages::{ChatMessage, send_chat_message};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::shared::sending::{SentMessage, yes};
 use crate::AppState;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, Auth, sender};
@@ -30,27 +30,6 @@ pub struct SendMessageRequest {
     /// the contact is offline. Default `true`.
     #[serde(default = "yes")]
     pub email_fallback: bool,
-}
-
-pub(crate) fn yes() -> bool {
-    true
-}
-
-/// A stored message (body rendered) and the conversation it is in.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SentMessage {
-    #[serde(flatten)]
-    pub message: Message,
-    pub conversation: Conversation,
-}
-
-impl From<StoredMessage> for SentMessage {
-    fn from(stored: StoredMessage) -> Self {
-        Self {
-            message: stored.message,
-            conversation: stored.conversation,
-        }
-    }
 }
 
 #[utoipa::path(post, path = "/messages", tag = "messages", security(("bearer" = [])),

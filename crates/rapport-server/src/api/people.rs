@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use rapport_core::model::contact::{
     Contact, PropType, PropertySetting, SYSTEM_PROPERTIES, parse_prop_name, system_property,
 };
-use rapport_core::model::filter::{EVENT_OPERATORS, Filter, TAG_OPERATORS, operators};
+use rapport_core::model::filter::{EVENT_OPERATORS, TAG_OPERATORS, operators};
 use rapport_core::model::ids::{ContactId, SegmentId, WorkspaceId};
 use rapport_core::model::people::{ContactSearch, ContactSort, Segment, SortValue};
 use rapport_core::model::validation::non_empty_text;
@@ -15,58 +15,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{decode_cursor, encode_cursor};
+use super::shared::filters::{online_for, resolve_filter};
+use super::shared::page::{decode_cursor, encode_cursor};
 use crate::AppState;
 use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 
 /// The most contacts one page lists.
 pub const MAX_PAGE: u32 = 100;
-
-/// Parses a filter (or loads a segment's) against the workspace's property
-/// types. Errors name the node, under `filter` (or `segment_id`).
-pub async fn resolve_filter(
-    state: &AppState,
-    workspace: WorkspaceId,
-    filter: Option<&Json_>,
-    segment_id: Option<SegmentId>,
-) -> Result<Filter, ApiError> {
-    let saved;
-    let json = match (filter, segment_id) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::field(
-                "segment_id",
-                "give a filter or a segment_id, not both",
-            ));
-        }
-        (Some(json), None) => json,
-        (None, Some(id)) => {
-            saved = state
-                .store
-                .segment(workspace, id)
-                .await
-                .map_err(|e| match e {
-                    rapport_core::ports::store::StoreError::NotFound => {
-                        ApiError::field("segment_id", "no segment with that id")
-                    }
-                    other => other.into(),
-                })?;
-            &saved.filter
-        }
-        (None, None) => return Ok(Filter::everyone()),
-    };
-    let types = state.store.property_types(workspace).await?;
-    Ok(Filter::parse(json, &types, state.clock.now())?)
-}
-
-/// Who is online, when the filter asks.
-pub fn online_for(state: &AppState, workspace: WorkspaceId, filter: &Filter) -> Vec<ContactId> {
-    if filter.uses_online() {
-        state.hub.online_contacts(workspace)
-    } else {
-        Vec::new()
-    }
-}
 
 /// A search: the same fields as `GET /contacts`' query.
 #[derive(Debug, Default, Deserialize, ToSchema)]

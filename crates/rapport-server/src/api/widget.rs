@@ -22,9 +22,7 @@ use hmac::{Hmac, Mac};
 use rapport_core::Timestamp;
 use rapport_core::model::activity::NewEvent;
 use rapport_core::model::contact::{Contact, ContactUpsert, ContactUpsertInput, system_property};
-use rapport_core::model::conversation::{
-    Author, Conversation, ConversationQuery, Message, PartKind,
-};
+use rapport_core::model::conversation::{Conversation, ConversationQuery, PartKind};
 use rapport_core::model::ids::{ContactId, ConversationId, WorkspaceId};
 use rapport_core::model::validation::Validator;
 use rapport_core::model::visitor::VisitorIdentity;
@@ -37,11 +35,12 @@ use serde_json::Value as Json_;
 use sha2::Sha256;
 use utoipa::ToSchema;
 
+use super::shared::events::{EventRequest, parse_event};
 use crate::AppState;
-use crate::api::contacts::{EventRequest, parse_event};
 use crate::credentials::{self, hash_token};
 use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiJson, ApiPath, bearer};
+use crate::views::visitor::{Authors, VisitorPart};
 
 /// The visitor a widget session belongs to.
 pub struct Visitor {
@@ -312,24 +311,6 @@ pub async fn boot(
     }))
 }
 
-/// Who wrote a part, as the visitor sees it (the messenger makes avatar
-/// initials from the name).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PartAuthor {
-    /// `agent`, `bot` or `contact` (the visitor).
-    pub r#type: String,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VisitorPart {
-    pub id: rapport_core::model::ids::MessageId,
-    pub conversation_id: ConversationId,
-    pub author: PartAuthor,
-    pub body: String,
-    pub created_at: rapport_core::Timestamp,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VisitorConversation {
     pub id: ConversationId,
@@ -343,60 +324,6 @@ pub struct VisitorConversation {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VisitorConversations {
     pub data: Vec<VisitorConversation>,
-}
-
-/// Names the authors of parts as the visitor sees them: team members by
-/// name, the bot by the workspace's name, the visitor as "You".
-pub struct Authors {
-    agents: HashMap<rapport_core::model::ids::AgentId, String>,
-    workspace: String,
-}
-
-impl Authors {
-    pub async fn load(state: &AppState, workspace: WorkspaceId) -> Result<Self, StoreError> {
-        let agents = state
-            .store
-            .list_agents(workspace)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a.name))
-            .collect();
-        let workspace = state.store.workspace(workspace).await?.name;
-        Ok(Self { agents, workspace })
-    }
-
-    /// Whether `author` is a team member these names do not include yet.
-    pub fn is_new(&self, author: &Author) -> bool {
-        matches!(author, Author::Agent(id) if !self.agents.contains_key(id))
-    }
-
-    pub fn author(&self, author: &Author) -> PartAuthor {
-        let (kind, name) = match author {
-            Author::Agent(id) => (
-                "agent",
-                self.agents
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_else(|| self.workspace.clone()),
-            ),
-            Author::Bot => ("bot", self.workspace.clone()),
-            Author::Contact(_) => ("contact", "You".to_owned()),
-        };
-        PartAuthor {
-            r#type: kind.to_owned(),
-            name,
-        }
-    }
-
-    fn part(&self, message: Message) -> VisitorPart {
-        VisitorPart {
-            id: message.id,
-            conversation_id: message.conversation_id,
-            author: self.author(&message.author),
-            body: message.body,
-            created_at: message.created_at,
-        }
-    }
 }
 
 #[utoipa::path(get, path = "/conversations", tag = "widget", operation_id = "widget_list", security(("widget_session" = [])),

@@ -11,8 +11,7 @@ use rapport_core::model::job::ClaimedJob;
 use rapport_core::ports::store::StoreError;
 use rapport_core::services::bulk_sends as bulk;
 
-use super::runner::{Outcome, Runner};
-use crate::containment;
+use super::runner::{Outcome, Runner, run_contained};
 
 /// Sends worked on at once.
 const SENDS_AT_ONCE: usize = 4;
@@ -29,7 +28,7 @@ pub(super) async fn run(runner: &Runner, jobs: Vec<(BulkSendId, ClaimedJob)>) ->
             }
             // A panic fails this send's job (and ends the send), not the
             // others.
-            let result = containment::run_job(state, &job, run_job(runner, &job, id)).await;
+            let result = run_contained(state, &job, run_job(runner, &job, id)).await;
             let messages = match &result {
                 Some(Ok((_, messages))) => *messages,
                 _ => 0,

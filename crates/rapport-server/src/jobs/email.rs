@@ -17,9 +17,8 @@ use rapport_core::model::job::ClaimedJob;
 use rapport_core::ports::store::{EmailSettlement, StoreError};
 use tokio::sync::mpsc;
 
-use super::runner::{Outcome, Runner, is_last_try};
+use super::runner::{Outcome, Runner, is_last_try, run_contained};
 use crate::AppState;
-use crate::containment;
 use crate::email::SendFailure;
 use crate::email::compose::{EmailContent, compose};
 
@@ -48,7 +47,7 @@ pub(super) async fn run(runner: &Runner, jobs: Vec<(ConversationId, ClaimedJob)>
                 // A panic fails this job alone (recorded on it); the round
                 // goes on.
                 let work = run_job(state, &job, conversation_id);
-                match containment::run_job(state, &job, work).await {
+                match run_contained(state, &job, work).await {
                     Some(Ok(Step::Settle(settlement))) => {
                         // The settler outlives every sender.
                         let _ = outcomes.send(*settlement).await;

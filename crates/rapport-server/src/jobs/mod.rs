@@ -23,7 +23,7 @@ use rapport_core::Timestamp;
 use rapport_core::model::job::{ClaimedJob, Job};
 use rapport_core::ports::store::StoreError;
 
-pub use runner::{Runner, fail_for_good};
+pub use runner::{Runner, fail_for_good, run_contained};
 
 use runner::Outcome;
 

@@ -2,13 +2,16 @@
 //! settled: done, retried after a back-off, or failed for good with its
 //! reason. The loop that claims and dispatches is in `jobs/mod.rs`.
 
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 use rapport_core::Timestamp;
-use rapport_core::model::job::ClaimedJob;
-use rapport_core::model::job::{Job, JobParseError, RetryPolicy};
+use rapport_core::model::job::{ClaimedJob, Job, JobParseError, RetryPolicy};
 use rapport_core::ports::store::StoreError;
 use tokio::sync::watch;
 
 use crate::AppState;
+use crate::containment::panic_message;
 
 /// What a handler made of one job.
 pub(super) enum Outcome {
@@ -57,7 +60,7 @@ impl Runner {
     }
 
     /// Records how a job went. `None`: it panicked, and was failed for good
-    /// by `containment::run_job`.
+    /// by `run_contained`.
     pub(super) async fn conclude(
         &self,
         job: &ClaimedJob,
@@ -127,6 +130,24 @@ pub async fn fail_for_good(state: &AppState, job: &ClaimedJob, reason: &str) {
             .await;
         if let Err(err) = ended {
             tracing::error!(bulk_send = %bulk_send_id, error = %err, "a failed bulk send could not be ended");
+        }
+    }
+}
+
+/// Runs one job's work; if it panics, the job is failed for good with the
+/// panic's message as its reason (`fail_for_good`) and `None` is returned,
+/// so the runner carries on with the other jobs.
+pub async fn run_contained<T>(
+    state: &AppState,
+    job: &ClaimedJob,
+    work: impl Future<Output = Result<T, StoreError>>,
+) -> Option<Result<T, StoreError>> {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(result) => Some(result),
+        Err(payload) => {
+            let reason = format!("the job panicked: {}", panic_message(&*payload));
+            fail_for_good(state, job, &reason).await;
+            None
         }
     }
 }

@@ -38,11 +38,11 @@ use tokio::sync::watch;
 
 use super::Live;
 use crate::AppState;
-use crate::api::widget::Authors;
 use crate::client_addr::ClientIp;
 use crate::credentials::hash_token;
 use crate::error::ApiError;
 use crate::extract::{SESSION_COOKIE, cookie};
+use crate::views::visitor::Authors;
 
 /// Pings keep idle connections (and the proxies between) alive...
 const PING_EVERY: Duration = Duration::from_secs(30);

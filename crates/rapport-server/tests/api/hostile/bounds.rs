@@ -479,7 +479,7 @@ async fn a_job_that_panics_fails_alone_and_the_worker_goes_on(backend: Backend) 
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
-    let outcome = rapport_server::containment::run_job(state, &claimed[0], async {
+    let outcome = rapport_server::jobs::run_contained(state, &claimed[0], async {
         if claimed.len() == 1 {
             panic!("a bug in one job");
         }

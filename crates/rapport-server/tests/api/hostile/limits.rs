@@ -75,7 +75,7 @@ async fn event_params_over_16_kib_are_refused_from_the_api_and_the_widget(backen
     };
     let ann = app.contact(json!({"email": "ann@x.test"})).await;
     let before = app.timeline(&ann).await.len();
-    let limit = rapport_server::api::contacts::MAX_EVENT_PARAMS_BYTES;
+    let limit = rapport_server::api::shared::events::MAX_EVENT_PARAMS_BYTES;
     // Well under the JSON body limit, over the params limit.
     let big = json!({"note": "x".repeat(limit)});
     let api = app

@@ -1,0 +1,7 @@
+//! What more than one handler uses. Handlers import from here, never from
+//! each other.
+
+pub mod events;
+pub mod filters;
+pub mod page;
+pub mod sending;

@@ -1,0 +1,346 @@
+//! Request schemas that say every rule the code checks without stored
+//! state: the `schema_with` functions handlers name, and what they are
+//! built from.
+
+use utoipa::openapi::{Schema, Type};
+
+/// Whitespace as Rust's `str::trim` sees it (Unicode White_Space), spelled
+/// out: regex `\s` differs between JSON Schema's dialect and Python's.
+const WS: &str = r"\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+/// Control characters (Unicode's Cc), as `char::is_control` sees them.
+const CONTROLS: &str = r"\u0000-\u001f\u007f-\u009f";
+
+/// Text the code trims and then needs 1 to `max` characters of
+/// (`validation::non_empty_text`); `printable` text is also one line
+/// (`validation::single_line_text`, `breaks_a_line`: no control characters
+/// or line and paragraph separators): names, tags, event names.
+fn trimmed_text(max: usize, printable: bool, nullable: bool) -> Schema {
+    let controls = if printable {
+        format!(r"{CONTROLS}\u2028\u2029")
+    } else {
+        String::new()
+    };
+    let inner = if printable {
+        format!("[^{controls}]")
+    } else {
+        r"[\s\S]".to_owned()
+    };
+    let edge = format!("[^{WS}{controls}]");
+    let middle = match max {
+        0 | 1 => String::new(),
+        _ => format!("({inner}{{0,{}}}{edge})?", max - 2),
+    };
+    let pattern = format!("^[{WS}]*{edge}{middle}[{WS}]*$");
+    let ty = if nullable {
+        utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        utoipa::openapi::schema::SchemaType::new(Type::String)
+    };
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(ty)
+        .pattern(Some(pattern))
+        .description(Some(format!(
+            "1 to {max} characters, not counting spaces around{}",
+            if printable {
+                ", on one line (no line breaks or control characters)"
+            } else {
+                ""
+            }
+        )))
+        .into()
+}
+
+/// `schema_with` functions for request fields, named after the rule.
+pub mod text {
+    use utoipa::openapi::Schema;
+
+    use super::trimmed_text;
+
+    pub fn up_to_64() -> Schema {
+        trimmed_text(64, false, false)
+    }
+    pub fn up_to_64_or_null() -> Schema {
+        trimmed_text(64, false, true)
+    }
+    pub fn up_to_100() -> Schema {
+        trimmed_text(100, false, false)
+    }
+    pub fn up_to_100_or_null() -> Schema {
+        trimmed_text(100, false, true)
+    }
+    pub fn up_to_120() -> Schema {
+        trimmed_text(120, false, false)
+    }
+    pub fn up_to_120_or_null() -> Schema {
+        trimmed_text(120, false, true)
+    }
+    pub fn up_to_255_or_null() -> Schema {
+        trimmed_text(255, false, true)
+    }
+    /// A name: one line.
+    pub fn line_up_to_120() -> Schema {
+        trimmed_text(120, true, false)
+    }
+    pub fn line_up_to_120_or_null() -> Schema {
+        trimmed_text(120, true, true)
+    }
+    pub fn line_up_to_255_or_null() -> Schema {
+        trimmed_text(255, true, true)
+    }
+    pub fn printable_up_to_64() -> Schema {
+        trimmed_text(64, true, false)
+    }
+    pub fn printable_up_to_255() -> Schema {
+        trimmed_text(255, true, false)
+    }
+    /// A message or template: not blank.
+    pub fn message() -> Schema {
+        trimmed_text(20_000, false, false)
+    }
+    /// An address as `agent::Email::parse` takes it.
+    pub fn email() -> Schema {
+        super::email(false)
+    }
+    pub fn email_or_null() -> Schema {
+        super::email(true)
+    }
+}
+
+/// A schema written as JSON, for what utoipa's builders do not spell
+/// (`not`, `oneOf` of literal objects): an object schema of no type whose
+/// keywords are all extensions, which utoipa writes out as they are.
+fn from_json(value: serde_json::Value) -> Schema {
+    let serde_json::Value::Object(keywords) = value else {
+        panic!("a schema is a JSON object");
+    };
+    let mut object = utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::AnyValue)
+        .build();
+    let extensions = object.extensions.get_or_insert_with(Default::default);
+    for (key, v) in keywords {
+        extensions.insert(key, v);
+    }
+    Schema::Object(object)
+}
+
+/// A property name as `contact::parse_prop_name` takes it.
+pub const PROP_NAME: &str = "^[A-Za-z0-9_-]{1,64}$";
+
+/// Property names a contact's `props` and `ops` may not name: the identity
+/// fields have their own, and `created_at` is the store's.
+const OWN_FIELDS: [&str; 5] = ["user_id", "email", "name", "phone", "created_at"];
+
+/// A property value as `PropValue::from_json` takes it (`null` removes).
+fn prop_value() -> serde_json::Value {
+    serde_json::json!({
+        "oneOf": [
+            {"type": "string", "maxLength": 2000},
+            {"type": "number"},
+            {"type": "boolean"},
+            {"type": "array", "items": {"type": "string", "maxLength": 255}},
+        ]
+    })
+}
+
+/// `schema_with` functions for request fields with rules of their own.
+pub mod fields {
+    use serde_json::json;
+    use utoipa::openapi::Schema;
+
+    use super::{OWN_FIELDS, PROP_NAME, WS, from_json, prop_value};
+
+    /// A contact's custom properties: a name (not an identity field) to a
+    /// value, or `null` to remove it.
+    pub fn props() -> Schema {
+        let mut value = prop_value();
+        value["oneOf"]
+            .as_array_mut()
+            .expect("an array")
+            .push(json!({"type": "null"}));
+        from_json(json!({
+            "type": "object",
+            "description": "Custom properties: string, number, boolean, RFC 3339 date-time, or a list of strings; `null` removes one. Names are 1 to 64 letters, digits, `_` or `-`.",
+            "maxProperties": rapport_core::model::contact::MAX_PROPS,
+            "propertyNames": {"pattern": PROP_NAME, "not": {"enum": OWN_FIELDS}},
+            "additionalProperties": value,
+        }))
+    }
+
+    /// Property operations, each with the value its `op` needs.
+    pub fn ops() -> Schema {
+        let op = |ops: &[&str], value: Option<serde_json::Value>| {
+            let mut properties = json!({
+                "op": {"type": "string", "enum": ops},
+                "prop": {"type": "string", "pattern": PROP_NAME, "not": {"enum": OWN_FIELDS}},
+            });
+            let mut required = vec!["op", "prop"];
+            match value {
+                Some(value) => {
+                    properties["value"] = value;
+                    required.push("value");
+                }
+                None => properties["value"] = json!({"type": "null"}),
+            }
+            json!({
+                "type": "object",
+                "properties": properties,
+                "required": required,
+                "additionalProperties": false,
+            })
+        };
+        let strings = json!({"oneOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string", "maxLength": 255}},
+        ]});
+        let items = json!({"oneOf": [
+            op(&["set", "set_once"], Some(prop_value())),
+            op(&["increment"], Some(json!({"type": "number"}))),
+            op(&["append", "remove"], Some(strings)),
+            op(&["unset"], None),
+        ]});
+        from_json(json!({
+            "type": "array",
+            "description": "Property operations, applied after `props`, in order: `set` and `set_once` take a value, `increment` a number, `append` and `remove` a string or a list of strings, `unset` none.",
+            "maxItems": rapport_core::model::contact::MAX_PROPS,
+            "items": items,
+        }))
+    }
+
+    /// A bulk send's audience: exactly one of a filter, a segment or a
+    /// list of contacts.
+    pub fn audience() -> Schema {
+        let uuid = json!({"type": "string", "format": "uuid"});
+        let one = |field: &str, schema: serde_json::Value| {
+            let mut properties = json!({
+                "filter": {"type": "null"},
+                "segment_id": {"type": "null"},
+                "contact_ids": {"type": "null"},
+            });
+            properties[field] = schema;
+            json!({
+                "type": "object",
+                "properties": properties,
+                "required": [field],
+                "additionalProperties": false,
+            })
+        };
+        from_json(json!({
+            "description": "Who receives it: exactly one of `filter` (everyone a filter tree matches, see docs/people.md), `segment_id` (everyone a saved segment matches) or `contact_ids` (1 to 10,000 contacts ticked by hand)",
+            "oneOf": [
+                one("filter", json!({"type": "object"})),
+                one("segment_id", uuid.clone()),
+                one("contact_ids", json!({"type": "array", "items": uuid, "minItems": 1,
+                    "maxItems": crate::request_limits::MAX_CONTACT_IDS})),
+            ],
+        }))
+    }
+
+    /// The role of a new team member: a workspace has one owner.
+    pub fn new_member_role() -> Schema {
+        from_json(json!({"type": "string", "enum": ["admin", "agent"]}))
+    }
+
+    /// A test email's address: empty (or left out) for your own.
+    pub fn email_or_empty() -> Schema {
+        let Schema::Object(mut email) = super::email(true) else {
+            unreachable!("an object schema")
+        };
+        let pattern = email.pattern.take().expect("a pattern");
+        email.pattern = Some(format!("^[{WS}]*$|{pattern}"));
+        email.description = Some("An email address, or empty (or left out) for your own".into());
+        Schema::Object(email)
+    }
+
+    const CONTACT_SORTS: [&str; 4] = ["last_seen_at", "first_seen_at", "name", "created_at"];
+
+    /// `POST /contacts/search`'s `sort`.
+    pub fn contact_sort_or_null() -> Schema {
+        let mut sorts: Vec<serde_json::Value> = CONTACT_SORTS.iter().map(|s| json!(s)).collect();
+        sorts.push(serde_json::Value::Null);
+        from_json(json!({"type": ["string", "null"], "enum": sorts}))
+    }
+
+    /// `GET /contacts`' `sort`.
+    pub fn contact_sort() -> Schema {
+        from_json(json!({"type": "string", "enum": CONTACT_SORTS}))
+    }
+
+    /// `POST /contacts/search`'s `order`: `asc` or `desc`.
+    pub fn order_or_null() -> Schema {
+        from_json(json!({"type": ["string", "null"], "enum": ["asc", "desc", null]}))
+    }
+
+    /// `GET /contacts`' `order`: `asc` or `desc`.
+    pub fn order() -> Schema {
+        from_json(json!({"type": "string", "enum": ["asc", "desc"]}))
+    }
+
+    /// A conversation list's `sort`.
+    pub fn conversation_sort() -> Schema {
+        from_json(json!({"type": "string", "enum": ["newest", "waiting"]}))
+    }
+
+    /// A conversation list's `assignee`: an agent id, `me` or `unassigned`.
+    pub fn assignee() -> Schema {
+        from_json(json!({"type": "string", "pattern":
+            "^(me|unassigned|[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})$"}))
+    }
+
+    /// A timeline's `kinds`: a comma-separated list of activity kinds.
+    pub fn timeline_kinds() -> Schema {
+        let kinds = rapport_core::model::activity::Activity::KINDS.join("|");
+        let item = format!("[{WS}]*({kinds})?[{WS}]*");
+        from_json(json!({
+            "type": "string",
+            "pattern": format!("^{item}(,{item})*$"),
+            "description": format!("Comma-separated activity kinds, of: {}; default all", rapport_core::model::activity::Activity::KINDS.join(", ")),
+        }))
+    }
+
+    /// A tag in a path: as `contact::parse_tag` takes it.
+    pub fn tag() -> Schema {
+        super::trimmed_text(64, true, false)
+    }
+
+    /// A custom property's name in a path.
+    pub fn prop_name() -> Schema {
+        from_json(json!({"type": "string", "pattern": PROP_NAME,
+            "not": {"enum": rapport_core::model::contact::SYSTEM_PROPERTIES.iter().map(|(n, _)| *n).collect::<Vec<_>>()},
+            "description": "1 to 64 letters, digits, `_` or `-`; not a system property's"}))
+    }
+
+    /// A CSV import: a header row naming a `user_id` or an `email` column
+    /// among columns with property names, then rows.
+    pub fn csv() -> Schema {
+        // Spaces around a name are trimmed; a line break ends the row.
+        let ws = WS.replace(r"\n", "").replace(r"\r", "");
+        let column = format!("[{ws}]*[A-Za-z0-9_-]{{1,64}}[{ws}]*");
+        let id = format!("[{ws}]*(user_id|email)[{ws}]*");
+        from_json(json!({
+            "type": "string",
+            "pattern": format!("^({column},)*{id}(,{column})*(\r?\n[\\s\\S]*)?$"),
+            "description": "A header row (user_id, email, name, phone, tags, system or custom properties; a user_id or an email column, no column twice, not created_at), then one contact per row",
+        }))
+    }
+}
+
+/// An email address as `agent::Email::parse` takes it: spaces around are
+/// trimmed, none inside, no control characters; something before the first
+/// `@`, and a domain with a dot, not at either end.
+fn email(nullable: bool) -> Schema {
+    let part = format!("[^{WS}{CONTROLS}@]");
+    let edge = format!("[^{WS}{CONTROLS}@.]");
+    let pattern = format!("^[{WS}]*{part}+@{edge}{part}*\\.{part}*{edge}[{WS}]*$");
+    let ty = if nullable {
+        utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        utoipa::openapi::schema::SchemaType::new(Type::String)
+    };
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(ty)
+        .pattern(Some(pattern))
+        .max_length(Some(254))
+        .description(Some("An email address, e.g. `ada@example.com`"))
+        .into()
+}

@@ -1,0 +1,85 @@
+//! A conversation's parts as a visitor sees them, with authors named: team
+//! members by name, the bot by the workspace's name, the visitor as "You".
+//! The widget API and the messenger's live socket both show parts so.
+
+use std::collections::HashMap;
+
+use rapport_core::model::conversation::{Author, Message};
+use rapport_core::model::ids::{ConversationId, WorkspaceId};
+use rapport_core::ports::store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+
+/// Who wrote a part, as the visitor sees it (the messenger makes avatar
+/// initials from the name).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartAuthor {
+    /// `agent`, `bot` or `contact` (the visitor).
+    pub r#type: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorPart {
+    pub id: rapport_core::model::ids::MessageId,
+    pub conversation_id: ConversationId,
+    pub author: PartAuthor,
+    pub body: String,
+    pub created_at: rapport_core::Timestamp,
+}
+
+/// Names the authors of parts as the visitor sees them: team members by
+/// name, the bot by the workspace's name, the visitor as "You".
+pub struct Authors {
+    agents: HashMap<rapport_core::model::ids::AgentId, String>,
+    workspace: String,
+}
+
+impl Authors {
+    pub async fn load(state: &AppState, workspace: WorkspaceId) -> Result<Self, StoreError> {
+        let agents = state
+            .store
+            .list_agents(workspace)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect();
+        let workspace = state.store.workspace(workspace).await?.name;
+        Ok(Self { agents, workspace })
+    }
+
+    /// Whether `author` is a team member these names do not include yet.
+    pub fn is_new(&self, author: &Author) -> bool {
+        matches!(author, Author::Agent(id) if !self.agents.contains_key(id))
+    }
+
+    pub fn author(&self, author: &Author) -> PartAuthor {
+        let (kind, name) = match author {
+            Author::Agent(id) => (
+                "agent",
+                self.agents
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| self.workspace.clone()),
+            ),
+            Author::Bot => ("bot", self.workspace.clone()),
+            Author::Contact(_) => ("contact", "You".to_owned()),
+        };
+        PartAuthor {
+            r#type: kind.to_owned(),
+            name,
+        }
+    }
+
+    pub fn part(&self, message: Message) -> VisitorPart {
+        VisitorPart {
+            id: message.id,
+            conversation_id: message.conversation_id,
+            author: self.author(&message.author),
+            body: message.body,
+            created_at: message.created_at,
+        }
+    }
+}
