@@ -1,7 +1,7 @@
 //! Rapport's [`Store`] on SQLite (the default, embedded) and PostgreSQL.
 //!
-//! Both backends run the same queries (`shared.rs`, compiled once for each
-//! backend's driver types) and differ only in how a write reaches the disk:
+//! Both backends run the same queries (`shared/`, one file per role of the
+//! store port, compiled once for each backend's driver types) and differ only in how a write reaches the disk:
 //! SQLite funnels every write through one writer task that commits them in
 //! batches (group commit), PostgreSQL gives each write its own transaction
 //! on a pool. Either way a write returns only after its commit.

@@ -1,4 +1,5 @@
-//! Conversations and their messages: the one place messages are written.
+//! Conversations and their messages: reads, status and assignment changes,
+//! read marks. Messages are written in `messages.rs` only.
 
 use super::*;
 
