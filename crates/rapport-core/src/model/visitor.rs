@@ -8,14 +8,13 @@ use crate::model::ids::{ContactId, WorkspaceId};
 /// Who a booting visitor is, as far as the boot proves it.
 #[derive(Clone, Debug)]
 pub enum VisitorIdentity {
-    /// A user of the business's product, found by `user_id` (the upsert);
-    /// `verified` when the identity hash proved it.
-    User {
+    /// A contact the boot names: a user found by `user_id`, or one the
+    /// business signed by email (the upsert finds or makes it); `verified`
+    /// when the identity hash proved it (a signed email always is).
+    Known {
         upsert: ContactUpsert,
         verified: bool,
     },
-    /// A contact the business signed by email (the upsert finds it).
-    Email { upsert: ContactUpsert },
     /// Nobody in particular: the browser's lead, with these changes.
     Anonymous { changes: ContactUpsert },
 }

@@ -79,45 +79,41 @@ pub async fn send_chat_messages(
             (*body, compiled)
         })
         .collect();
-    let mut contexts = load_contexts(deps, workspace, &messages).await?.into_iter();
-    let now = deps.clock.now();
+    // What needs no read is checked first: a message refused here costs
+    // no query.
     let mut results: Vec<Option<Result<StoredMessage, SendError>>> = Vec::new();
-    let mut prepared = Vec::new();
-    for message in &messages {
-        let context = contexts.next();
-        let outcome = (|| {
-            if message.workspace_id != workspace {
-                return Err(ValidationError::field(
-                    "workspace_id",
-                    "messages sent together are of one workspace",
-                )
-                .into());
-            }
-            let template = match compiled.get(message.body.as_str()) {
-                Some(Ok(template)) => template,
-                Some(Err(err)) => return Err(err.clone().into()),
-                None => return Err(ValidationError::field("body", "was not checked").into()),
-            };
-            if message.conversation_id.is_none() && message.kind == PartKind::Note {
-                return Err(ValidationError::field(
-                    "type",
-                    "a note can only be added to an existing conversation",
-                )
-                .into());
-            }
-            let context = context.unwrap_or(Err(SendError::NotFound("contact_id")))?;
-            prepare(message, template, &context, now)
-        })();
-        match outcome {
-            Ok(new) => {
+    let mut checked = Vec::new();
+    for (slot, message) in messages.iter().enumerate() {
+        match check(message, workspace, &compiled) {
+            Ok(template) => {
                 results.push(None);
-                prepared.push((results.len() - 1, new));
+                checked.push((slot, message, template));
             }
             Err(refused) => results.push(Some(Err(refused))),
         }
     }
-    let (slots, news): (Vec<usize>, Vec<NewMessage>) = prepared.into_iter().unzip();
-    let stored = deps.store.append_messages(news).await?;
+    if checked.is_empty() {
+        return Ok(results.into_iter().flatten().collect());
+    }
+    let readable: Vec<&ChatMessage> = checked.iter().map(|(_, message, _)| *message).collect();
+    let contexts = load_contexts(deps, workspace, &readable).await?;
+    let now = deps.clock.now();
+    let mut slots = Vec::new();
+    let mut news = Vec::new();
+    for ((slot, message, template), context) in checked.into_iter().zip(contexts) {
+        match context.and_then(|context| prepare(message, template, &context, now)) {
+            Ok(new) => {
+                slots.push(slot);
+                news.push(new);
+            }
+            Err(refused) => results[slot] = Some(Err(refused)),
+        }
+    }
+    let stored = if news.is_empty() {
+        Vec::new()
+    } else {
+        deps.store.append_messages(news).await?
+    };
     let mut last = None;
     for (slot, result) in slots.into_iter().zip(stored) {
         results[slot] = Some(match result {
@@ -140,15 +136,45 @@ pub async fn send_chat_messages(
         .collect())
 }
 
+/// What a message must be before anything is read for it: of the
+/// workspace, with a body that compiled, and no note that starts a
+/// conversation. Returns its compiled template.
+fn check<'a, 't>(
+    message: &ChatMessage,
+    workspace: WorkspaceId,
+    compiled: &'a HashMap<&str, Result<CompiledTemplate<'t>, TemplateError>>,
+) -> Result<&'a CompiledTemplate<'t>, SendError> {
+    if message.workspace_id != workspace {
+        return Err(ValidationError::field(
+            "workspace_id",
+            "messages sent together are of one workspace",
+        )
+        .into());
+    }
+    let template = match compiled.get(message.body.as_str()) {
+        Some(Ok(template)) => template,
+        Some(Err(err)) => return Err(err.clone().into()),
+        None => return Err(ValidationError::field("body", "was not checked").into()),
+    };
+    if message.conversation_id.is_none() && message.kind == PartKind::Note {
+        return Err(ValidationError::field(
+            "type",
+            "a note can only be added to an existing conversation",
+        )
+        .into());
+    }
+    Ok(template)
+}
+
 /// What rendering each message needs (the workspace, its contact and its
 /// sender), or why there is none: one read for a single message, three
 /// for a batch (the workspace, its contacts, each sender once).
 async fn load_contexts(
     deps: Deps<'_>,
     workspace: WorkspaceId,
-    messages: &[ChatMessage],
+    messages: &[&ChatMessage],
 ) -> Result<Vec<Result<MessageContext, SendError>>, StoreError> {
-    let sender = |message: &ChatMessage| match message.from {
+    let sender = |message: &&ChatMessage| match message.from {
         Author::Agent(id) => Some(id),
         _ => None,
     };
@@ -300,7 +326,7 @@ pub async fn preview_message(
         email_fallback: false,
         bulk_send: None,
     };
-    let context = load_contexts(deps, workspace_id, std::slice::from_ref(&message))
+    let context = load_contexts(deps, workspace_id, &[&message])
         .await?
         .pop()
         .unwrap_or(Err(SendError::NotFound("contact_id")))?;

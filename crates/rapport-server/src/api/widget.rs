@@ -260,7 +260,7 @@ pub async fn boot(
     let identity = match identity {
         // Found by user_id alone: the email beside it is a claim (the hash
         // signs only the user_id).
-        Identity::User { user_id, verified } => VisitorIdentity::User {
+        Identity::User { user_id, verified } => VisitorIdentity::Known {
             upsert: ContactUpsert::parse(
                 ws,
                 ContactUpsertInput {
@@ -273,8 +273,9 @@ pub async fn boot(
         },
         // The business signed this email: it finds the contact the business
         // knows by it (or makes one).
-        Identity::Email => VisitorIdentity::Email {
+        Identity::Email => VisitorIdentity::Known {
             upsert: ContactUpsert::parse(ws, details)?,
+            verified: true,
         },
         Identity::Anonymous => VisitorIdentity::Anonymous {
             changes: ContactUpsert::parse_changes(ws, details)?.claimed_by_visitor(),

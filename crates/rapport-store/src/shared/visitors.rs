@@ -163,24 +163,12 @@ pub(super) async fn boot_visitor(
     let ws = boot.workspace_id;
     let mut seqs = Vec::new();
     let (contact, kept_session) = match boot.identity {
-        VisitorIdentity::User { upsert, verified } => {
+        VisitorIdentity::Known { upsert, verified } => {
             adopt(
                 conn,
                 &boot.previous,
                 upsert,
                 verified,
-                boot.new_contact_id,
-                boot.now,
-                &mut seqs,
-            )
-            .await?
-        }
-        VisitorIdentity::Email { upsert } => {
-            adopt(
-                conn,
-                &boot.previous,
-                upsert,
-                true,
                 boot.new_contact_id,
                 boot.now,
                 &mut seqs,

@@ -295,7 +295,7 @@ async fn a_boot_writes_the_contact_the_merge_the_visit_and_the_session_at_once(b
 
     // A proved user from that browser: the lead merges into the user and
     // the browser gets a session bound to the user.
-    let user = VisitorIdentity::User {
+    let user = VisitorIdentity::Known {
         upsert: upsert_input(ws, Some("u-1"), None).claimed_by_visitor(),
         verified: true,
     };
@@ -320,7 +320,7 @@ async fn a_boot_writes_the_contact_the_merge_the_visit_and_the_session_at_once(b
         .boot_visitor(boot(anonymous(), None, None, 4, 40))
         .await
         .unwrap();
-    let unproved = VisitorIdentity::User {
+    let unproved = VisitorIdentity::Known {
         upsert: upsert_input(ws, Some("u-2"), None).claimed_by_visitor(),
         verified: false,
     };
