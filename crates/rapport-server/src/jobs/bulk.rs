@@ -75,11 +75,11 @@ async fn run_job(
         tracing::info!(bulk_send = %send.id, total = send.total, "bulk send done");
         return Ok((Outcome::Handled, messages));
     }
-    if messages == 0 && !outcome.stopped {
-        // Nothing went through: back off rather than spin.
-        let why = outcome
-            .error
-            .unwrap_or_else(|| "no recipient of the batch could be sent".into());
+    if messages == 0
+        && !outcome.stopped
+        && let Some(why) = outcome.error
+    {
+        // Nothing went through, for an error: back off rather than spin.
         return Ok((Outcome::Failed(why), 0));
     }
     // Progress (or a stop between chunks): due again at once, here or, after

@@ -17,8 +17,10 @@ mod bulk;
 mod email;
 mod runner;
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use futures::FutureExt;
 use rapport_core::Timestamp;
 use rapport_core::model::job::{ClaimedJob, Job};
 use rapport_core::ports::store::StoreError;
@@ -26,6 +28,8 @@ use rapport_core::ports::store::StoreError;
 pub use runner::{Runner, fail_for_good, run_contained};
 
 use runner::Outcome;
+
+use crate::containment::panic_message;
 
 /// How long a claim lasts: far more than one email or one bulk batch takes,
 /// so a job is claimed again only when its runner is gone.
@@ -51,10 +55,16 @@ impl Runner {
     pub async fn run(self) {
         let mut stop = self.stop.clone();
         while !self.stopping() {
-            let busy = match self.run_due().await {
-                Ok(round) => round.claimed > 0,
-                Err(err) => {
+            // A job's panic fails that job (`run_contained`); one anywhere
+            // else in a round ends the round, never the runner.
+            let busy = match AssertUnwindSafe(self.run_due()).catch_unwind().await {
+                Ok(Ok(round)) => round.claimed > 0,
+                Ok(Err(err)) => {
                     tracing::error!(error = %err, "due jobs could not be claimed");
+                    false
+                }
+                Err(payload) => {
+                    tracing::error!(error = %panic_message(&*payload), "a round of jobs panicked; its claimed jobs run again when their claims run out");
                     false
                 }
             };
@@ -82,10 +92,10 @@ impl Runner {
         let claimed = jobs.len();
         let (mut emails, mut sends, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());
         for job in jobs {
-            match job.job {
-                Ok(Job::EmailFallback { conversation_id }) => emails.push((conversation_id, job)),
-                Ok(Job::BulkSend { bulk_send_id }) => sends.push((bulk_send_id, job)),
-                Err(_) => unreadable.push(job),
+            match &job.job {
+                Ok(Job::EmailFallback { conversation_id }) => emails.push((*conversation_id, job)),
+                Ok(Job::BulkSend { bulk_send_id }) => sends.push((*bulk_send_id, job)),
+                Err(err) => unreadable.push((err.to_string(), job)),
             }
         }
         let ((), bulk_messages, ()) = tokio::join!(
@@ -102,12 +112,8 @@ impl Runner {
     /// A job that cannot be read: one of a kind this version does not know
     /// waits (a newer process may run it) within `RetryPolicy::UNKNOWN_KIND`;
     /// a known kind whose payload does not fit is failed at once.
-    async fn set_aside(&self, jobs: Vec<ClaimedJob>) {
-        for job in jobs {
-            let reason = match &job.job {
-                Err(err) => err.to_string(),
-                Ok(_) => continue,
-            };
+    async fn set_aside(&self, jobs: Vec<(String, ClaimedJob)>) {
+        for (reason, job) in jobs {
             self.conclude(&job, Some(Ok(Outcome::Failed(reason)))).await;
         }
     }
