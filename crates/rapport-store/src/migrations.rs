@@ -52,6 +52,11 @@ pub(crate) const SQLITE: Files = &[
         "job failures",
         include_str!("../migrations/sqlite/0008_job_failures.sql"),
     ),
+    (
+        9,
+        "automations",
+        include_str!("../migrations/sqlite/0009_automations.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -94,6 +99,11 @@ pub(crate) const POSTGRES: Files = &[
         8,
         "job failures",
         include_str!("../migrations/postgres/0008_job_failures.sql"),
+    ),
+    (
+        9,
+        "automations",
+        include_str!("../migrations/postgres/0009_automations.sql"),
     ),
 ];
 

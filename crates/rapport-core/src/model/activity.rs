@@ -6,9 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::Timestamp;
+use crate::model::automation::Cause;
 use crate::model::conversation::{ConversationStatus, Message};
 use crate::model::email::SkipReason;
-use crate::model::ids::{AgentId, BulkSendId, ContactId, ConversationId, MessageId, WorkspaceId};
+use crate::model::ids::{
+    AgentId, AutomationId, BulkSendId, ContactId, ConversationId, MessageId, RunId, WorkspaceId,
+};
 
 /// What happened. Serialised as `{"kind": ..., "data": ...}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,10 +33,38 @@ pub enum Activity {
         status: ConversationStatus,
         snoozed_until: Option<Timestamp>,
         by: Option<AgentId>,
+        /// The automation that changed it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<Cause>,
     },
     Assigned {
         assignee_id: Option<AgentId>,
         by: Option<AgentId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<Cause>,
+    },
+    /// Properties or tags of the contact changed (by the team, the API,
+    /// the widget or an automation).
+    ContactUpdated {
+        /// The names of the properties set, changed or unset.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        properties: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags_added: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags_removed: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<Cause>,
+    },
+    /// An automation's run started, ended, or took a step the team should
+    /// see on the timeline.
+    Automation {
+        automation_id: AutomationId,
+        run_id: RunId,
+        /// `started`, `done`, `goal_reached`, `stopped`, `failed`.
+        what: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
     },
     /// The contact read the conversation's team messages up to `read_at`.
     Read {
@@ -71,6 +102,8 @@ impl Activity {
         "emailed",
         "not_emailed",
         "bulk_send_received",
+        "contact_updated",
+        "automation",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -85,6 +118,8 @@ impl Activity {
             Activity::Emailed { .. } => "emailed",
             Activity::NotEmailed { .. } => "not_emailed",
             Activity::BulkSendReceived { .. } => "bulk_send_received",
+            Activity::ContactUpdated { .. } => "contact_updated",
+            Activity::Automation { .. } => "automation",
         }
     }
 
@@ -103,7 +138,9 @@ impl Activity {
             | Activity::Read { .. }
             | Activity::Emailed { .. }
             | Activity::NotEmailed { .. }
-            | Activity::BulkSendReceived { .. } => false,
+            | Activity::BulkSendReceived { .. }
+            | Activity::ContactUpdated { .. }
+            | Activity::Automation { .. } => false,
         }
     }
 

@@ -124,6 +124,9 @@ pub struct Message {
     pub kind: PartKind,
     pub body: String,
     pub created_at: Timestamp,
+    /// The automation that sent it, and what a bot question offers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<crate::model::automation::MessageOrigin>,
 }
 
 /// Which conversation-listing slice to read.

@@ -81,3 +81,11 @@ typed_id!(
     /// One chat message sent to many contacts.
     BulkSendId
 );
+typed_id!(
+    /// An automation: a trigger, an audience and a flow of steps.
+    AutomationId
+);
+typed_id!(
+    /// One contact's way through one version of an automation.
+    RunId
+);

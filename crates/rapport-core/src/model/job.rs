@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::Timestamp;
-use crate::model::ids::{BulkSendId, ConversationId, JobId, WorkspaceId};
+use crate::model::ids::{BulkSendId, ConversationId, JobId, RunId, WorkspaceId};
 
 /// The work a job stands for. Each variant's fields are its payload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +19,9 @@ pub enum Job {
     EmailFallback { conversation_id: ConversationId },
     /// Send the next batch of a bulk send's pending recipients.
     BulkSend { bulk_send_id: BulkSendId },
+    /// Take an automation run's next steps (its first, one that was
+    /// waiting and is due, or one woken early by what it waited for).
+    AutomationRun { run_id: RunId },
 }
 
 /// Why a stored job could not be read back.
@@ -34,12 +37,13 @@ pub enum JobParseError {
 
 impl Job {
     /// Every kind, as stored in the `kind` column.
-    pub const KINDS: [&'static str; 2] = ["email_fallback", "bulk_send"];
+    pub const KINDS: [&'static str; 3] = ["email_fallback", "bulk_send", "automation_run"];
 
     pub fn kind(&self) -> &'static str {
         match self {
             Job::EmailFallback { .. } => Self::KINDS[0],
             Job::BulkSend { .. } => Self::KINDS[1],
+            Job::AutomationRun { .. } => Self::KINDS[2],
         }
     }
 
@@ -50,6 +54,7 @@ impl Job {
         match self {
             Job::EmailFallback { conversation_id } => conversation_id.to_string(),
             Job::BulkSend { bulk_send_id } => bulk_send_id.to_string(),
+            Job::AutomationRun { run_id } => run_id.to_string(),
         }
     }
 
@@ -106,6 +111,13 @@ impl RetryPolicy {
         max_millis: 600_000,
         tries: 8,
     };
+    /// Automation runs: 5 s doubling to 10 minutes, for about an hour;
+    /// then the run fails with the reason.
+    pub const AUTOMATION: RetryPolicy = RetryPolicy {
+        first_millis: 5_000,
+        max_millis: 600_000,
+        tries: 12,
+    };
     /// A kind this version does not know: kept for about six hours, long
     /// enough for a rolling upgrade to bring a process that knows it.
     pub const UNKNOWN_KIND: RetryPolicy = RetryPolicy {
@@ -133,6 +145,7 @@ impl Job {
         match self {
             Job::EmailFallback { .. } => RetryPolicy::EMAIL,
             Job::BulkSend { .. } => RetryPolicy::BULK,
+            Job::AutomationRun { .. } => RetryPolicy::AUTOMATION,
         }
     }
 }
@@ -188,6 +201,9 @@ mod tests {
             Job::BulkSend {
                 bulk_send_id: BulkSendId::generate(),
             },
+            Job::AutomationRun {
+                run_id: RunId::generate(),
+            },
         ]
     }
 
@@ -235,7 +251,11 @@ mod tests {
         );
         assert!(!email.gives_up(email.tries - 1));
         assert!(email.gives_up(email.tries));
-        for policy in [RetryPolicy::BULK, RetryPolicy::UNKNOWN_KIND] {
+        for policy in [
+            RetryPolicy::BULK,
+            RetryPolicy::AUTOMATION,
+            RetryPolicy::UNKNOWN_KIND,
+        ] {
             assert!(policy.delay_millis(1) < policy.delay_millis(2));
             assert_eq!(policy.delay_millis(policy.tries), policy.max_millis);
         }
@@ -244,8 +264,8 @@ mod tests {
     #[test]
     fn unknown_kinds_and_garbled_payloads_are_errors_not_panics() {
         assert_eq!(
-            Job::parse("resume_run", &json!({})),
-            Err(JobParseError::UnknownKind("resume_run".into()))
+            Job::parse("resume_flow", &json!({})),
+            Err(JobParseError::UnknownKind("resume_flow".into()))
         );
         for garbled in [
             json!(null),

@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod agent;
+pub mod automation;
 pub mod bulk;
 pub mod contact;
 pub mod conversation;

@@ -257,6 +257,7 @@ fn prepare(
         kind: message.kind,
         body,
         created_at: now,
+        origin: None,
     };
     // Replies to a proactive message go to the member who sent it.
     let sender = match message.from {

@@ -68,6 +68,7 @@ async fn post_as_contact(
         kind: PartKind::Comment,
         body: body.to_owned(),
         created_at: now,
+        origin: None,
     };
     let new_conversation = conversation_id
         .is_none()

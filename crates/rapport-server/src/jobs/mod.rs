@@ -95,6 +95,8 @@ impl Runner {
             match &job.job {
                 Ok(Job::EmailFallback { conversation_id }) => emails.push((*conversation_id, job)),
                 Ok(Job::BulkSend { bulk_send_id }) => sends.push((*bulk_send_id, job)),
+                // Runs are taken by the automation runner (being written).
+                Ok(Job::AutomationRun { .. }) => self.put_back(&job).await,
                 Err(err) => unreadable.push((err.to_string(), job)),
             }
         }

@@ -36,6 +36,7 @@ pub(super) fn message_from_row(row: &DbRow) -> Result<Message, StoreError> {
         kind: parsed::<PartKind>(row, "kind")?,
         body: text(row, "body")?,
         created_at: ts(row, "created_at")?,
+        origin: None,
     })
 }
 
@@ -91,11 +92,16 @@ pub(super) async fn change_conversation(
     };
     save_conversation_state(conn, &next).await?;
     let activity = match change {
-        ConversationChange::Assign { assignee_id } => Activity::Assigned { assignee_id, by },
+        ConversationChange::Assign { assignee_id } => Activity::Assigned {
+            assignee_id,
+            by,
+            cause: None,
+        },
         _ => Activity::StatusChanged {
             status: next.status,
             snoozed_until: next.snoozed_until,
             by,
+            cause: None,
         },
     };
     let seq = log(

@@ -129,6 +129,7 @@ async fn fetch_ids(mut sql: QueryBuilder<Db>, conn: &mut Conn) -> Result<Vec<Uui
 }
 
 mod activity;
+mod automations;
 mod bulk_sends;
 mod contacts;
 mod conversations;

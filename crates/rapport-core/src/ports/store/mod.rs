@@ -10,6 +10,7 @@
 use crate::model::validation::ValidationError;
 
 mod activity;
+mod automations;
 mod bulk_sends;
 mod contacts;
 mod conversations;
@@ -21,6 +22,7 @@ mod visitors;
 mod workspaces;
 
 pub use activity::*;
+pub use automations::*;
 pub use bulk_sends::*;
 pub use contacts::*;
 pub use conversations::*;
@@ -60,6 +62,9 @@ pub trait Store:
     + JobStore
     + EmailStore
     + BulkSendStore
+    + AutomationStore
+    + RunStore
+    + ConditionStore
 {
 }
 
@@ -74,5 +79,8 @@ impl<T> Store for T where
         + JobStore
         + EmailStore
         + BulkSendStore
+        + AutomationStore
+        + RunStore
+        + ConditionStore
 {
 }
