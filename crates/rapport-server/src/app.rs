@@ -61,6 +61,10 @@ pub struct AppState {
     pub sign_in_limits: Arc<SignInLimits>,
     /// Whether `serve` runs the job runner (`run_jobs`).
     pub run_jobs: bool,
+    pub automation_limits: rapport_core::services::automations::Limits,
+    /// Rings when the activity log grows: the automations' dispatcher
+    /// listens, to start runs without waiting for its next poll.
+    pub log_grew: LocalBus,
     stop: Arc<watch::Sender<bool>>,
 }
 
@@ -77,7 +81,8 @@ impl AppState {
         let hub = Hub::start(store.clone(), clock.clone(), &bus, config.max_connections);
         Ok(Self {
             store,
-            bus: Arc::new(bus),
+            bus: Arc::new(bus.clone()),
+            log_grew: bus,
             clock,
             hub,
             widget_limits: WidgetLimits::from_config(config),
@@ -96,6 +101,7 @@ impl AppState {
             )),
             sign_in_limits: SignInLimits::from_config(config),
             run_jobs: config.run_jobs,
+            automation_limits: crate::jobs::automation_limits(config.automation_overdue_minutes),
             stop: Arc::new(watch::channel(false).0),
         })
     }

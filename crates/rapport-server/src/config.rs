@@ -90,6 +90,9 @@ pub struct Config {
     /// Whether `serve` runs due jobs (email fallback, bulk sends). Off for
     /// a process that should only answer requests while others run them.
     pub run_jobs: bool,
+    /// An automation's wait (or delayed trigger) found due more than this
+    /// many minutes late, after downtime, ends its run instead of firing.
+    pub automation_overdue_minutes: u32,
     /// Sign-in attempts per minute for one account (email), whoever tries;
     /// more are refused with 429 (0: no limit).
     pub sign_in_attempts_per_minute_per_account: u32,
@@ -132,6 +135,7 @@ impl Default for Config {
             smtp_session_timeout_seconds: 600,
             email_concurrency: 32,
             run_jobs: true,
+            automation_overdue_minutes: 60,
             sign_in_attempts_per_minute_per_account: 5,
             sign_in_attempts_per_minute_per_ip: 30,
             password_hash_concurrency: 4,
@@ -214,6 +218,7 @@ impl Config {
         "smtp_session_timeout_seconds",
         "email_concurrency",
         "run_jobs",
+        "automation_overdue_minutes",
         "sign_in_attempts_per_minute_per_account",
         "sign_in_attempts_per_minute_per_ip",
         "password_hash_concurrency",

@@ -192,6 +192,7 @@ mod tests {
             kind: PartKind::Comment,
             body: "Hi there".into(),
             created_at: Timestamp::from_millis(7),
+            origin: None,
         };
         vec![
             Activity::ContactCreated,
@@ -205,10 +206,17 @@ mod tests {
                 status: ConversationStatus::Snoozed,
                 snoozed_until: Some(Timestamp::from_millis(9)),
                 by: None,
+                cause: None,
             },
             Activity::Assigned {
                 assignee_id: Some(AgentId::generate()),
                 by: None,
+                cause: Some(Cause {
+                    automation_id: AutomationId::generate(),
+                    run_id: RunId::generate(),
+                    node: "assign".into(),
+                    depth: 1,
+                }),
             },
             Activity::Read {
                 read_at: Timestamp::from_millis(3),
@@ -224,6 +232,18 @@ mod tests {
             },
             Activity::BulkSendReceived {
                 bulk_send_id: BulkSendId::generate(),
+            },
+            Activity::ContactUpdated {
+                properties: vec!["plan".into()],
+                tags_added: vec!["vip".into()],
+                tags_removed: Vec::new(),
+                cause: None,
+            },
+            Activity::Automation {
+                automation_id: AutomationId::generate(),
+                run_id: RunId::generate(),
+                what: "started".into(),
+                detail: None,
             },
         ]
     }

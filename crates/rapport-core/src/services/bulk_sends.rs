@@ -127,6 +127,7 @@ pub async fn send_batch(
                     event: None,
                     email_fallback: send.email_fallback,
                     bulk_send: Some(send.id),
+                    origin: None,
                 })
                 .collect();
             let sent = send_chat_messages(deps, send.workspace_id, messages).await;

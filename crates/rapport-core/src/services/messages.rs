@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde_json::Value as Json;
 
 use crate::model::agent::Agent;
+use crate::model::automation::MessageOrigin;
 use crate::model::contact::Contact;
 use crate::model::conversation::{Author, Conversation, Message, PartKind};
 use crate::model::email;
@@ -36,6 +37,8 @@ pub struct ChatMessage {
     pub email_fallback: bool,
     /// The bulk send this message is one of.
     pub bulk_send: Option<BulkSendId>,
+    /// The automation sending it, and what a bot question offers.
+    pub origin: Option<MessageOrigin>,
 }
 
 /// Renders, stores and publishes one chat message: a batch of one.
@@ -134,6 +137,26 @@ pub async fn send_chat_messages(
         .into_iter()
         .map(|r| r.unwrap_or(Err(SendError::NotFound("contact_id"))))
         .collect())
+}
+
+/// Renders one chat message for its contact and decides its conversation
+/// and email plan, without storing it: for a caller that stores it in a
+/// transaction of its own (an automation's step, written with the run's
+/// advance). The store's `append_messages` is still what writes it.
+pub async fn prepare_chat_message(
+    deps: Deps<'_>,
+    message: ChatMessage,
+) -> Result<NewMessage, SendError> {
+    let template = SnippetTemplate::parse(&message.body)?;
+    let compiled = template.compile()?;
+    let mut templates = HashMap::new();
+    templates.insert(message.body.as_str(), Ok(compiled));
+    let template = check(&message, message.workspace_id, &templates)?;
+    let context = load_contexts(deps, message.workspace_id, &[&message])
+        .await?
+        .pop()
+        .unwrap_or(Err(SendError::NotFound("contact_id")))?;
+    prepare(&message, template, &context, deps.clock.now())
 }
 
 /// What a message must be before anything is read for it: of the
@@ -257,7 +280,7 @@ fn prepare(
         kind: message.kind,
         body,
         created_at: now,
-        origin: None,
+        origin: message.origin.clone(),
     };
     // Replies to a proactive message go to the member who sent it.
     let sender = match message.from {
@@ -326,6 +349,7 @@ pub async fn preview_message(
         event: None,
         email_fallback: false,
         bulk_send: None,
+        origin: None,
     };
     let context = load_contexts(deps, workspace_id, &[&message])
         .await?

@@ -1,6 +1,7 @@
 //! The operations handlers and jobs call. Each is one write through the
 //! store (one transaction), followed by a note to the bus.
 
+pub mod automations;
 pub mod bulk_sends;
 pub mod contacts;
 pub mod conversations;

@@ -225,6 +225,7 @@ pub async fn reply(
             event: None,
             email_fallback: body.email_fallback,
             bulk_send: None,
+            origin: None,
         },
     )
     .await?;

@@ -57,6 +57,7 @@ pub async fn send_message(
             event: None,
             email_fallback: body.email_fallback,
             bulk_send: None,
+            origin: None,
         },
     )
     .await?;

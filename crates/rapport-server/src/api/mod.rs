@@ -1,6 +1,8 @@
 //! The REST API under `/api/v1`. Handlers are thin: parse the request into
 //! domain terms, call a service in `rapport-core`, shape the response.
 
+pub mod automation_runs;
+pub mod automations;
 pub mod bulk_sends;
 pub mod contacts;
 pub mod conversations;
@@ -47,6 +49,28 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(people::update_segment, people::delete_segment))
         .routes(routes!(contacts::add_tag))
         .routes(routes!(contacts::remove_tag))
+        .routes(routes!(automations::list, automations::create))
+        .routes(routes!(
+            automations::get,
+            automations::save,
+            automations::delete
+        ))
+        .routes(routes!(automations::publish))
+        .routes(routes!(automations::pause))
+        .routes(routes!(automations::resume))
+        .routes(routes!(automations::versions))
+        .routes(routes!(automations::stats))
+        .routes(routes!(automations::export))
+        .routes(routes!(automations::simulate))
+        .routes(routes!(automation_runs::list, automation_runs::start))
+        .routes(routes!(automation_runs::get))
+        .routes(routes!(automation_runs::stop))
+        .routes(routes!(
+            automation_runs::get_office,
+            automation_runs::put_office
+        ))
+        .routes(routes!(automation_runs::availability))
+        .routes(routes!(automation_runs::set_availability))
         .routes(routes!(bulk_sends::create, bulk_sends::list))
         .routes(routes!(bulk_sends::get))
         .routes(routes!(bulk_sends::cancel))

@@ -1,6 +1,8 @@
 //! Running the durable jobs (`rapport_core::model::job::Job`): one [`Runner`]
-//! claims due jobs of every kind, hands each kind's batch to its handler
-//! ([`email`]: the email fallback; [`bulk`]: bulk sends), retries a failure
+//! claims due jobs, one lane per kind, hands each kind's batch to its
+//! handler ([`email`]: the email fallback; [`bulk`]: bulk sends;
+//! [`automations`]: automation runs, after reading the activity log for
+//! automations' triggers), retries a failure
 //! with a back-off up to its kind's cap (`Job::retry_policy`), and fails a
 //! job for good, with the reason, when it panics, reaches the cap or cannot
 //! be read. `serve` starts it and, when the server stops, waits for it to
@@ -13,6 +15,7 @@
 //! schedules a new job that takes them along; otherwise they are only in
 //! the widget). The job row itself keeps the reason (`last_error`).
 
+mod automations;
 mod bulk;
 mod email;
 mod runner;
@@ -25,6 +28,7 @@ use rapport_core::Timestamp;
 use rapport_core::model::job::{ClaimedJob, Job};
 use rapport_core::ports::store::StoreError;
 
+pub use automations::{limits as automation_limits, with_env as with_automation_env};
 pub use runner::{Runner, fail_for_good, run_contained};
 
 use runner::Outcome;
@@ -36,8 +40,47 @@ use crate::containment::panic_message;
 const CLAIM_MILLIS: i64 = 5 * 60_000;
 /// Jobs claimed at once.
 const CLAIM_BATCH: u32 = 256;
-/// How often an idle runner looks for due jobs.
+/// How often an idle lane looks for due jobs.
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// How often the automations' lane looks when nothing rang: due waits are
+/// found within this.
+const AUTOMATION_POLL: Duration = Duration::from_millis(200);
+/// How often the lane for every kind looks (it is there for kinds no other
+/// lane claims: ones a newer version added).
+const ANY_KIND_POLL: Duration = Duration::from_secs(10);
+
+/// The runner's lanes: each claims its kinds and waits only for its own
+/// jobs, so a long bulk send never holds up a greeting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lane {
+    Email,
+    Bulk,
+    /// Reads the log for triggers, then takes due runs' steps; woken as
+    /// soon as the log grows.
+    Automations,
+    AnyKind,
+}
+
+impl Lane {
+    const ALL: [Lane; 4] = [Lane::Email, Lane::Bulk, Lane::Automations, Lane::AnyKind];
+
+    fn kinds(self) -> &'static [&'static str] {
+        match self {
+            Lane::Email => &["email_fallback"],
+            Lane::Bulk => &["bulk_send"],
+            Lane::Automations => &["automation_run"],
+            Lane::AnyKind => &[],
+        }
+    }
+
+    fn poll(self) -> Duration {
+        match self {
+            Lane::Automations => AUTOMATION_POLL,
+            Lane::AnyKind => ANY_KIND_POLL,
+            Lane::Email | Lane::Bulk => IDLE_POLL,
+        }
+    }
+}
 
 /// What one round did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,19 +89,37 @@ pub struct Round {
     pub claimed: usize,
     /// Bulk messages sent or failed.
     pub bulk_messages: u64,
+    /// Automation runs the log's new entries started.
+    pub runs_started: usize,
 }
 
 impl Runner {
-    /// Runs until the server stops: at once while there is work, else every
-    /// half second. Returns once the jobs in flight have finished or been
-    /// put back.
+    /// Runs until the server stops, one loop per [`Lane`]. Returns once
+    /// the jobs in flight have finished or been put back.
     pub async fn run(self) {
+        let lanes = Lane::ALL.map(|lane| {
+            let runner = self.clone();
+            tokio::spawn(async move { runner.run_lane(lane).await })
+        });
+        for lane in lanes {
+            if let Err(err) = lane.await {
+                tracing::error!(error = %err, "a lane of the job runner ended abnormally");
+            }
+        }
+        tracing::info!("the job runner stopped");
+    }
+
+    /// One lane: at once while there is work, else every `lane.poll()`
+    /// (the automations' lane also when the log grows).
+    async fn run_lane(&self, lane: Lane) {
         let mut stop = self.stop.clone();
+        let mut log_grew = self.state.log_grew.subscribe();
         while !self.stopping() {
             // A job's panic fails that job (`run_contained`); one anywhere
             // else in a round ends the round, never the runner.
-            let busy = match AssertUnwindSafe(self.run_due()).catch_unwind().await {
-                Ok(Ok(round)) => round.claimed > 0,
+            let round = AssertUnwindSafe(self.run_kinds(lane.kinds(), lane == Lane::Automations));
+            let busy = match round.catch_unwind().await {
+                Ok(Ok(round)) => round.claimed > 0 || round.runs_started > 0,
                 Ok(Err(err)) => {
                     tracing::error!(error = %err, "due jobs could not be claimed");
                     false
@@ -71,43 +132,65 @@ impl Runner {
             if busy {
                 continue;
             }
+            let rang = async {
+                if lane == Lane::Automations {
+                    // Lagging only means notices were dropped: look now.
+                    let _ = log_grew.recv().await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
             tokio::select! {
-                () = tokio::time::sleep(IDLE_POLL) => {}
+                () = tokio::time::sleep(lane.poll()) => {}
+                () = rang => {}
                 _ = stop.wait_for(|stopping| *stopping) => {}
             }
         }
-        tracing::info!("the job runner stopped");
     }
 
-    /// One round: claims the jobs due now (of every kind, oldest first) and
-    /// runs them, each kind's batch by its handler, the kinds side by side.
+    /// One round of everything: reads the log for automations' triggers,
+    /// then claims the jobs due now (of every kind, oldest first) and runs
+    /// them, each kind's batch by its handler, the kinds side by side.
     pub async fn run_due(&self) -> Result<Round, StoreError> {
+        self.run_kinds(&[], true).await
+    }
+
+    /// One round of jobs of these kinds (none: every kind), after reading
+    /// the log for automations' triggers if `dispatch`.
+    async fn run_kinds(&self, kinds: &[&'static str], dispatch: bool) -> Result<Round, StoreError> {
+        let runs_started = if dispatch {
+            automations::dispatch_all(&self.state).await?
+        } else {
+            0
+        };
         let now = self.state.clock.now();
         let until = Timestamp::from_millis(now.as_millis() + CLAIM_MILLIS);
         let jobs = self
             .state
             .store
-            .claim_jobs(&[], now, until, CLAIM_BATCH)
+            .claim_jobs(kinds, now, until, CLAIM_BATCH)
             .await?;
         let claimed = jobs.len();
-        let (mut emails, mut sends, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut emails, mut sends, mut runs, mut unreadable) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for job in jobs {
             match &job.job {
                 Ok(Job::EmailFallback { conversation_id }) => emails.push((*conversation_id, job)),
                 Ok(Job::BulkSend { bulk_send_id }) => sends.push((*bulk_send_id, job)),
-                // Runs are taken by the automation runner (being written).
-                Ok(Job::AutomationRun { .. }) => self.put_back(&job).await,
+                Ok(Job::AutomationRun { run_id }) => runs.push((*run_id, job)),
                 Err(err) => unreadable.push((err.to_string(), job)),
             }
         }
-        let ((), bulk_messages, ()) = tokio::join!(
+        let ((), bulk_messages, (), ()) = tokio::join!(
             email::run(self, emails),
             bulk::run(self, sends),
+            automations::run(self, runs),
             self.set_aside(unreadable),
         );
         Ok(Round {
             claimed,
             bulk_messages,
+            runs_started,
         })
     }
 

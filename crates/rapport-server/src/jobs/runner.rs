@@ -123,6 +123,12 @@ pub async fn fail_for_good(state: &AppState, job: &ClaimedJob, reason: &str) {
         tracing::error!(job = %job.id, error = %err, "a failed job could not be recorded; it runs again when its claim runs out");
         return;
     }
+    if let Ok(Job::AutomationRun { run_id }) = &job.job {
+        let why = format!("its job failed: {reason}");
+        if let Err(err) = state.store.stop_run(job.workspace_id, *run_id, &why, now).await {
+            tracing::error!(run = %run_id, error = %err, "a failed automation run could not be stopped");
+        }
+    }
     if let Ok(Job::BulkSend { bulk_send_id }) = &job.job {
         let ended = state
             .store

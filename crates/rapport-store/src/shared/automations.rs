@@ -91,6 +91,14 @@ impl AutomationStore for Backend {
 
 #[async_trait]
 impl RunStore for Backend {
+    async fn wake_runs(
+        &self,
+        _workspace: WorkspaceId,
+        _runs: &[RunId],
+        _at: Timestamp,
+    ) -> Result<(), StoreError> {
+        unbuilt()
+    }
     async fn dispatch_work(&self) -> Result<Vec<DispatchWork>, StoreError> {
         unbuilt()
     }

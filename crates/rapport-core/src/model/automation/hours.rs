@@ -131,7 +131,7 @@ impl Office {
         };
         let local = instant.to_zoned_datetime(tz);
         let date = local.date().to_string();
-        if self.holidays.iter().any(|h| *h == date) {
+        if self.holidays.contains(&date) {
             return false;
         }
         let day = local.weekday().to_monday_zero_offset().unsigned_abs() as usize;
@@ -188,8 +188,10 @@ mod tests {
 
     #[test]
     fn bad_offices_are_refused_field_by_field() {
-        let mut office = Office::default();
-        office.time_zone = "Mars/Olympus".into();
+        let mut office = Office {
+            time_zone: "Mars/Olympus".into(),
+            ..Office::default()
+        };
         office.weekly[0] = vec![Span {
             from: ClockTime(600),
             to: ClockTime(600),

@@ -7,6 +7,7 @@ pub mod answer;
 pub mod flow;
 pub mod hours;
 pub mod run;
+pub mod templates;
 pub mod trigger;
 
 use serde::{Deserialize, Serialize};

@@ -149,6 +149,9 @@ pub enum Effect {
         change: ConversationChange,
         cause: Cause,
     },
+    /// Several effects, in order (a handover tells the contact and
+    /// assigns).
+    Many(Vec<Effect>),
 }
 
 /// The run as a step leaves it.
@@ -227,6 +230,14 @@ pub trait RunStore: Send + Sync + 'static {
         contacts: &[ContactId],
     ) -> Result<Vec<Run>, StoreError>;
     async fn advance_run(&self, advance: RunAdvance) -> Result<Advanced, StoreError>;
+    /// Makes the jobs of these runs due at `at` if they were due later
+    /// (what they wait for happened).
+    async fn wake_runs(
+        &self,
+        workspace: WorkspaceId,
+        runs: &[RunId],
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
     /// Stops a going run with `reason` (a no-op for one that ended).
     async fn stop_run(
         &self,

@@ -158,6 +158,7 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
             event: None,
             email_fallback: true,
             bulk_send: Some(id),
+            origin: None,
         },
     )
     .await;

@@ -1,0 +1,226 @@
+//! Reading a workspace's activity log for automations: each entry is
+//! matched against the live versions' triggers, the matches against their
+//! audiences, and the runs that result are started (or waiting runs woken)
+//! in one transaction with the move of the workspace's cursor. A second
+//! dispatcher reading the same stretch finds the cursor moved and starts
+//! nothing, so each entry starts each automation at most once.
+
+use std::collections::{HashMap, HashSet};
+
+use super::Env;
+use super::runs::awaited_by;
+use crate::model::activity::{Activity, ActivityEntry};
+use crate::model::automation::Version;
+use crate::model::automation::run::{NewRun, RunContext, Wait, WaitKind};
+use crate::model::automation::trigger::{EntryFacts, TriggerMatch};
+use crate::model::conversation::Author;
+use crate::model::filter::Filter;
+use crate::model::ids::{AutomationId, ContactId, ConversationId, RunId, WorkspaceId};
+use crate::ports::store::{Dispatch, DispatchWork, StoreError, Stream, new_run};
+
+/// What one dispatch did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dispatched {
+    /// Log entries read.
+    pub entries: usize,
+    pub started: Vec<RunId>,
+    pub woken: usize,
+    /// Matches dropped because they were found too late (after downtime).
+    pub overdue: usize,
+    /// Another dispatcher had moved the cursor: nothing was written.
+    pub lost_race: bool,
+}
+
+/// Reads and acts on the next stretch of one workspace's log.
+pub async fn dispatch(env: Env<'_>, work: &DispatchWork) -> Result<Dispatched, StoreError> {
+    let store = env.deps.store;
+    let ws = work.workspace_id;
+    let limit = env.limits.dispatch_batch.max(2);
+    let mut entries = store
+        .activity_after(ws, Stream::Workspace, work.cursor, limit)
+        .await?;
+    // A contact's new conversation is logged as two entries in one write:
+    // keep them in one stretch so "started by the contact" can be told.
+    if entries.len() == limit as usize {
+        while entries
+            .last()
+            .is_some_and(|e| matches!(e.activity, Activity::ConversationStarted))
+        {
+            entries.pop();
+        }
+    }
+    let Some(last) = entries.last() else {
+        return Ok(Dispatched::default());
+    };
+    let to = last.seq;
+    let now = env.deps.clock.now();
+    let versions = store.live_versions(ws).await?;
+
+    let mut outcome = Dispatched {
+        entries: entries.len(),
+        ..Dispatched::default()
+    };
+    let mut started_conversations: HashSet<ConversationId> = HashSet::new();
+    let mut candidates: Vec<(&Version, &ActivityEntry, TriggerMatch)> = Vec::new();
+    for entry in &entries {
+        if matches!(entry.activity, Activity::ConversationStarted)
+            && let Some(id) = entry.conversation_id
+        {
+            started_conversations.insert(id);
+        }
+        let facts = EntryFacts {
+            starts_conversation: matches!(&entry.activity, Activity::Message(m)
+                if matches!(m.author, Author::Contact(_))
+                    && entry.conversation_id.is_some_and(|c| started_conversations.remove(&c))),
+        };
+        for version in &versions {
+            let Some(found) = version
+                .definition
+                .trigger
+                .matches(version.automation_id, entry, facts)
+            else {
+                continue;
+            };
+            if now.as_millis() - found.due_at.as_millis() > env.limits.overdue_millis {
+                outcome.overdue += 1;
+                continue;
+            }
+            candidates.push((version, entry, found));
+        }
+    }
+
+    let admitted = admit(env, ws, &candidates).await?;
+    let mut runs: Vec<NewRun> = Vec::new();
+    let mut seen: HashSet<(AutomationId, ContactId)> = HashSet::new();
+    for (i, (version, entry, found)) in candidates.into_iter().enumerate() {
+        if !admitted[i] || !seen.insert((version.automation_id, entry.contact_id)) {
+            continue;
+        }
+        let context = RunContext {
+            event: found.event.clone(),
+            trigger_seq: entry.seq,
+            depth: found.depth,
+        };
+        let wait = Wait {
+            kind: WaitKind::Trigger {
+                recheck: found.recheck.clone(),
+            },
+            until: found.due_at,
+            since_seq: entry.seq,
+        };
+        runs.push(new_run(
+            ws,
+            version,
+            entry.contact_id,
+            found.conversation_id,
+            context,
+            wait,
+            now,
+        ));
+    }
+
+    let wake = waking(env, ws, &entries).await?;
+    outcome.woken = wake.len();
+    match store
+        .dispatch(Dispatch {
+            workspace_id: ws,
+            from: work.cursor,
+            to,
+            runs,
+            wake,
+            at: now,
+        })
+        .await
+    {
+        Ok(started) => outcome.started = started,
+        Err(StoreError::Conflict(_)) => outcome.lost_race = true,
+        Err(other) => return Err(other),
+    }
+    Ok(outcome)
+}
+
+/// Which candidates' contacts are in their automation's audience (one
+/// query per automation with an audience).
+async fn admit(
+    env: Env<'_>,
+    ws: WorkspaceId,
+    candidates: &[(&Version, &ActivityEntry, TriggerMatch)],
+) -> Result<Vec<bool>, StoreError> {
+    let store = env.deps.store;
+    let mut admitted = vec![true; candidates.len()];
+    let mut by_automation: HashMap<AutomationId, Vec<usize>> = HashMap::new();
+    for (i, (version, _, _)) in candidates.iter().enumerate() {
+        if version.definition.audience.is_some() {
+            by_automation.entry(version.automation_id).or_default().push(i);
+        }
+    }
+    if by_automation.is_empty() {
+        return Ok(admitted);
+    }
+    let types = store.property_types(ws).await?;
+    let now = env.deps.clock.now();
+    for indexes in by_automation.values() {
+        let version = candidates[indexes[0]].0;
+        let Some(json) = &version.definition.audience else {
+            continue;
+        };
+        let contacts: Vec<ContactId> = indexes.iter().map(|&i| candidates[i].1.contact_id).collect();
+        let matching: HashSet<ContactId> = match Filter::parse(json, &types, now) {
+            Ok(filter) => {
+                let online: Vec<ContactId> = if filter.uses_online() {
+                    contacts
+                        .iter()
+                        .copied()
+                        .filter(|c| env.presence.contact_online(ws, *c))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                store
+                    .matching_contacts(ws, &filter, &online, &contacts)
+                    .await?
+                    .into_iter()
+                    .collect()
+            }
+            // The audience no longer fits the workspace's properties (a
+            // type changed since publishing): it admits no one.
+            Err(err) => {
+                tracing::warn!(automation = %version.automation_id, error = %err, "an automation's audience no longer fits; it starts no runs");
+                HashSet::new()
+            }
+        };
+        for &i in indexes {
+            admitted[i] = matching.contains(&candidates[i].1.contact_id);
+        }
+    }
+    Ok(admitted)
+}
+
+/// The waiting runs an entry of this stretch satisfies.
+async fn waking(
+    env: Env<'_>,
+    ws: WorkspaceId,
+    entries: &[ActivityEntry],
+) -> Result<Vec<RunId>, StoreError> {
+    let mut contacts: Vec<ContactId> = entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.activity,
+                Activity::Message(_) | Activity::Event { .. } | Activity::ContactUpdated { .. }
+            )
+        })
+        .map(|e| e.contact_id)
+        .collect();
+    contacts.sort_unstable();
+    contacts.dedup();
+    if contacts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let waiting = env.deps.store.waiting_runs(ws, &contacts).await?;
+    Ok(waiting
+        .into_iter()
+        .filter(|run| entries.iter().any(|e| awaited_by(run, e)))
+        .map(|run| run.id)
+        .collect())
+}
