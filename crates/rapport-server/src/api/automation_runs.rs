@@ -186,7 +186,10 @@ pub async fn put_office(
     check_admin(&principal)?;
     let office: Office = serde_path_to_error::deserialize(body).map_err(|err| {
         let path = err.path().to_string();
-        ApiError::field(if path == "." { "office" } else { &path }, err.into_inner().to_string())
+        ApiError::field(
+            if path == "." { "office" } else { &path },
+            err.into_inner().to_string(),
+        )
     })?;
     office.check()?;
     state
@@ -261,7 +264,10 @@ pub async fn set_availability(
     if agent != principal.agent_id {
         check_admin(&principal)?;
     }
-    if body.max_open.is_some_and(|max| !(1..=10_000).contains(&max)) {
+    if body
+        .max_open
+        .is_some_and(|max| !(1..=10_000).contains(&max))
+    {
         return Err(ApiError::field("max_open", "must be 1 to 10000, or null"));
     }
     state

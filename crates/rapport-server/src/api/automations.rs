@@ -178,7 +178,12 @@ pub async fn create(
             })
             .await?
         }
-        _ => return Err(ApiError::field("draft", "give a draft or a template, not both")),
+        _ => {
+            return Err(ApiError::field(
+                "draft",
+                "give a draft or a template, not both",
+            ));
+        }
     };
     Ok((StatusCode::CREATED, Json(view(&state, automation).await?)))
 }
@@ -293,9 +298,10 @@ async fn set_status(
 ) -> Result<Json<AutomationView>, ApiError> {
     check_admin(principal)?;
     let ws = principal.workspace_id;
-    let automation =
-        with_automation_env(state, async |env| manage::set_status(env, ws, id, status).await)
-            .await?;
+    let automation = with_automation_env(state, async |env| {
+        manage::set_status(env, ws, id, status).await
+    })
+    .await?;
     Ok(Json(view(state, automation).await?))
 }
 

@@ -71,7 +71,10 @@ pub(super) async fn dispatch_all(state: &AppState) -> Result<usize, StoreError> 
             }
             // The stretch is written: the next starts after it.
             match state.store.dispatch_work().await {
-                Ok(now) => match now.into_iter().find(|w| w.workspace_id == item.workspace_id) {
+                Ok(now) => match now
+                    .into_iter()
+                    .find(|w| w.workspace_id == item.workspace_id)
+                {
                     Some(next) => item = next,
                     None => break,
                 },
@@ -121,10 +124,7 @@ async fn run_job(state: &AppState, job: &ClaimedJob, id: RunId) -> Result<Outcom
                     .contact_activity_after(ws, run.contact_id, since, 500)
                     .await?;
                 if entries.iter().any(|e| awaited_by(&run, e)) {
-                    state
-                        .store
-                        .wake_runs(ws, &[id], state.clock.now())
-                        .await?;
+                    state.store.wake_runs(ws, &[id], state.clock.now()).await?;
                 }
             }
         }

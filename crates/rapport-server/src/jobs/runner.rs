@@ -125,7 +125,11 @@ pub async fn fail_for_good(state: &AppState, job: &ClaimedJob, reason: &str) {
     }
     if let Ok(Job::AutomationRun { run_id }) = &job.job {
         let why = format!("its job failed: {reason}");
-        if let Err(err) = state.store.stop_run(job.workspace_id, *run_id, &why, now).await {
+        if let Err(err) = state
+            .store
+            .stop_run(job.workspace_id, *run_id, &why, now)
+            .await
+        {
             tracing::error!(run = %run_id, error = %err, "a failed automation run could not be stopped");
         }
     }

@@ -440,6 +440,19 @@ async fn send_entry(
     {
         author.insert("name".into(), named.name.into());
     }
+    // The visitor sees what a bot question offers, not which automation
+    // and node sent it.
+    if let Some(data) = value.pointer_mut("/data").and_then(|d| d.as_object_mut())
+        && let Some(serde_json::Value::Object(origin)) = data.remove("origin")
+    {
+        let prompt: serde_json::Map<_, _> = origin
+            .into_iter()
+            .filter(|(key, _)| key == "buttons" || key == "input")
+            .collect();
+        if !prompt.is_empty() {
+            data.insert("origin".into(), prompt.into());
+        }
+    }
     send_json(socket, &value).await
 }
 

@@ -28,6 +28,21 @@ pub struct VisitorPart {
     pub author: PartAuthor,
     pub body: String,
     pub created_at: rapport_core::Timestamp,
+    /// What a bot's question offers: reply buttons, or the kind of answer
+    /// the composer should take.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<BotPrompt>,
+}
+
+/// A bot question's buttons or answer type, as the messenger shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BotPrompt {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<String>,
+    /// `text`, `email`, `phone`, `number` or `choice`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub input: Option<rapport_core::model::automation::flow::AnswerType>,
 }
 
 /// Names the authors of parts as the visitor sees them: team members by
@@ -80,6 +95,13 @@ impl Authors {
             author: self.author(&message.author),
             body: message.body,
             created_at: message.created_at,
+            origin: message
+                .origin
+                .filter(|o| !o.buttons.is_empty() || o.input.is_some())
+                .map(|o| BotPrompt {
+                    buttons: o.buttons,
+                    input: o.input,
+                }),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! One test binary; every test gets its own server and its own database.
 
 mod auth;
+mod automations;
 mod cli;
 mod contacts;
 mod conversations;

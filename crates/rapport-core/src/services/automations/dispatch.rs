@@ -74,10 +74,11 @@ pub async fn dispatch(env: Env<'_>, work: &DispatchWork) -> Result<Dispatched, S
                     && entry.conversation_id.is_some_and(|c| started_conversations.remove(&c))),
         };
         for version in &versions {
-            let Some(found) = version
-                .definition
-                .trigger
-                .matches(version.automation_id, entry, facts)
+            let Some(found) =
+                version
+                    .definition
+                    .trigger
+                    .matches(version.automation_id, entry, facts)
             else {
                 continue;
             };
@@ -151,7 +152,10 @@ async fn admit(
     let mut by_automation: HashMap<AutomationId, Vec<usize>> = HashMap::new();
     for (i, (version, _, _)) in candidates.iter().enumerate() {
         if version.definition.audience.is_some() {
-            by_automation.entry(version.automation_id).or_default().push(i);
+            by_automation
+                .entry(version.automation_id)
+                .or_default()
+                .push(i);
         }
     }
     if by_automation.is_empty() {
@@ -164,7 +168,10 @@ async fn admit(
         let Some(json) = &version.definition.audience else {
             continue;
         };
-        let contacts: Vec<ContactId> = indexes.iter().map(|&i| candidates[i].1.contact_id).collect();
+        let contacts: Vec<ContactId> = indexes
+            .iter()
+            .map(|&i| candidates[i].1.contact_id)
+            .collect();
         let matching: HashSet<ContactId> = match Filter::parse(json, &types, now) {
             Ok(filter) => {
                 let online: Vec<ContactId> = if filter.uses_online() {

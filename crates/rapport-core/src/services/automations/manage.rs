@@ -156,7 +156,9 @@ pub async fn start_by_hand(
         .await
         .map_err(not_found("id"))?;
     let Some(live) = automation.live_version else {
-        return Err(ValidationError::field("id", "publish the automation before starting runs").into());
+        return Err(
+            ValidationError::field("id", "publish the automation before starting runs").into(),
+        );
     };
     store
         .contact(workspace, contact)
@@ -257,13 +259,15 @@ pub async fn simulate(
     };
     while out.path.len() < MAX_STEPS as usize {
         let Some(node) = definition.flow.node(&run.node) else {
-            out.path.push(step(&run.node, "missing", None, "no such node".into()));
+            out.path
+                .push(step(&run.node, "missing", None, "no such node".into()));
             break;
         };
         if let Some(goal) = &definition.goal
             && contact_matches(env, &run, goal, now).await.unwrap_or(false)
         {
-            out.path.push(step(&node.id, "goal", None, "reached the goal".into()));
+            out.path
+                .push(step(&node.id, "goal", None, "reached the goal".into()));
             break;
         }
         let plan = match plan_node(env, &run, node, &facts).await {

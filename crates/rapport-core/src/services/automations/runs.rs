@@ -10,6 +10,7 @@ use super::Env;
 use super::steps::{Ending, Plan, Planned, StepError, StepFacts, contact_matches, plan_node};
 use crate::Timestamp;
 use crate::model::activity::{Activity, ActivityEntry};
+use crate::model::agent::Email;
 use crate::model::automation::answer::{chosen_button, read_answer};
 use crate::model::automation::flow::{Awaited, MAX_REASKS, Node, Sender, Step};
 use crate::model::automation::hours::Office;
@@ -18,7 +19,6 @@ use crate::model::automation::run::{
 };
 use crate::model::automation::trigger::Recheck;
 use crate::model::automation::{Cause, MessageOrigin, Version};
-use crate::model::agent::Email;
 use crate::model::contact::{ContactUpsert, PropOp, PropOperation, PropValue};
 use crate::model::conversation::{Author, ConversationChange, PartKind};
 use crate::model::ids::{RunId, WorkspaceId};
@@ -41,7 +41,11 @@ pub enum Turn {
 const WAKE_SCAN: u32 = 500;
 
 /// Takes up to `STEPS_PER_TURN` steps of a run.
-pub async fn take_turn(env: Env<'_>, workspace: WorkspaceId, id: RunId) -> Result<Turn, StoreError> {
+pub async fn take_turn(
+    env: Env<'_>,
+    workspace: WorkspaceId,
+    id: RunId,
+) -> Result<Turn, StoreError> {
     let store = env.deps.store;
     let mut version: Option<Version> = None;
     let mut office: Option<Office> = None;
@@ -131,7 +135,9 @@ async fn wake(
     facts: &StepFacts<'_>,
 ) -> Result<Woken, StoreError> {
     let Some(wait) = &run.wait else {
-        return Ok(Woken::Plan(Box::new(Plan::failed("waiting, for nothing".into()))));
+        return Ok(Woken::Plan(Box::new(Plan::failed(
+            "waiting, for nothing".into(),
+        ))));
     };
     let now = facts.now;
     let due = now >= wait.until;
@@ -179,7 +185,10 @@ async fn wake(
             if overdue {
                 return late();
             }
-            Ok(Woken::Plan(Box::new(Plan::after_wait("timed_out", "timed out"))))
+            Ok(Woken::Plan(Box::new(Plan::after_wait(
+                "timed_out",
+                "timed out",
+            ))))
         }
         WaitKind::Answer { reasks } => {
             if let Some(entry) = find_awaited(env, run, wait).await?
@@ -263,8 +272,9 @@ pub fn awaited_by(run: &Run, entry: &ActivityEntry) -> bool {
     if entry.contact_id != run.contact_id || entry.seq <= wait.since_seq {
         return false;
     }
-    let in_conversation =
-        |e: &ActivityEntry| run.conversation_id.is_none() || e.conversation_id == run.conversation_id;
+    let in_conversation = |e: &ActivityEntry| {
+        run.conversation_id.is_none() || e.conversation_id == run.conversation_id
+    };
     match (&wait.kind, &entry.activity) {
         (WaitKind::Answer { .. }, Activity::Message(m)) => {
             matches!(m.author, Author::Contact(_)) && entry.conversation_id == run.conversation_id
@@ -496,13 +506,18 @@ async fn write(
     // The daily cap of automated messages: a capped message is not sent;
     // a capped question takes its `timed_out` exit.
     if let Planned::Message { note: false, .. } | Planned::Handover { .. } = plan.effect {
-        let cap = store.office(run.workspace_id).await?.automated_messages_per_day;
+        let cap = store
+            .office(run.workspace_id)
+            .await?
+            .automated_messages_per_day;
         let since = Timestamp::from_millis(now.as_millis() - 86_400_000);
         let sent = store
             .automated_messages_since(run.workspace_id, run.contact_id, since)
             .await?;
         if sent >= cap && !matches!(plan.effect, Planned::Handover { .. }) {
-            plan.detail = format!("not sent: the contact had {sent} automated messages in 24 hours (the cap is {cap})");
+            plan.detail = format!(
+                "not sent: the contact had {sent} automated messages in 24 hours (the cap is {cap})"
+            );
             plan.effect = Planned::Nothing;
             if plan.wait.take().is_some() {
                 plan.exit = Some("timed_out".into());
@@ -510,7 +525,8 @@ async fn write(
         }
     }
     let mut conversation_id = run.conversation_id;
-    let effect = match to_effect(env, run, plan.effect.clone(), &cause, &mut conversation_id).await {
+    let effect = match to_effect(env, run, plan.effect.clone(), &cause, &mut conversation_id).await
+    {
         Ok(effect) => effect,
         Err(SendError::Store(err)) => return Err(err),
         Err(refused) => {
@@ -648,7 +664,11 @@ async fn to_effect(
         },
         contact_id: run.contact_id,
         conversation_id: run.conversation_id,
-        kind: if note { PartKind::Note } else { PartKind::Comment },
+        kind: if note {
+            PartKind::Note
+        } else {
+            PartKind::Comment
+        },
         body,
         event: run.context.event.clone(),
         email_fallback: fallback,

@@ -480,6 +480,8 @@ async fn choose_assignee(
 fn bucket(run: &Run) -> u32 {
     let bytes = run.id.as_uuid();
     let tail = &bytes.as_bytes()[8..];
-    let n = tail.iter().fold(0u64, |acc, b| acc.wrapping_mul(31).wrapping_add(u64::from(*b)));
+    let n = tail.iter().fold(0u64, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u64::from(*b))
+    });
     u32::try_from(n % 100).unwrap_or(0)
 }

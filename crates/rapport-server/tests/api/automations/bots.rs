@@ -1,0 +1,158 @@
+//! Chatbot modules: reply buttons, typed questions asked again on a bad
+//! answer, handover; and the shipped templates end to end.
+
+use rapport_store::both_backends;
+use rapport_store::testing::Backend;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{
+    MONDAY_10AM, app_at, messages, online, page_view, settle, visitor, visitor_replies,
+    visitor_writes,
+};
+use crate::helpers::TestApp;
+
+both_backends!(
+    the_lead_bot_reads_buttons_and_answers_asks_again_and_hands_over,
+    the_autoresponder_answers_at_night_asks_for_an_email_and_assigns,
+);
+
+/// The visitor's one conversation and its parts as the messenger shows them.
+async fn thread(app: &TestApp, session: &str) -> (String, Vec<Value>) {
+    let list = app
+        .request(Method::GET, "/widget/v1/conversations", Some(session), None)
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let id = list.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let thread = app
+        .request(
+            Method::GET,
+            &format!("/widget/v1/conversations/{id}"),
+            Some(session),
+            None,
+        )
+        .await;
+    assert_eq!(thread.status, StatusCode::OK, "{}", thread.body);
+    let parts = thread.body["parts"].as_array().unwrap().clone();
+    (id, parts)
+}
+
+async fn the_lead_bot_reads_buttons_and_answers_asks_again_and_hands_over(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    let created = app
+        .post("/api/v1/automations", json!({"template": "lead_bot"}))
+        .await;
+    let id = created.id();
+    app.post(&format!("/api/v1/automations/{id}/publish"), json!({}))
+        .await;
+    let (session, contact) = visitor(&app).await;
+    let _open = online(&app, &contact);
+    page_view(&app, &session, "https://shop.test/").await;
+    settle(&app).await;
+    clock.advance_millis(10_000);
+    settle(&app).await;
+    let (conversation, parts) = thread(&app, &session).await;
+    let last = parts.last().unwrap();
+    assert_eq!(last["body"], "Hi! What brings you here today?");
+    assert_eq!(last["author"]["type"], "bot");
+    assert_eq!(
+        last["origin"],
+        json!({"buttons": ["I want a demo", "Just looking"]}),
+        "the messenger gets the buttons, not the automation's ids"
+    );
+
+    // A button is a reply with its label.
+    visitor_replies(&app, &session, &conversation, "I want a demo").await;
+    settle(&app).await;
+    let (_, parts) = thread(&app, &session).await;
+    assert_eq!(
+        parts.last().unwrap()["origin"]["buttons"],
+        json!(["1-10", "11-50", "51+"])
+    );
+    // A choice that is not offered is asked again.
+    visitor_replies(&app, &session, &conversation, "banana").await;
+    settle(&app).await;
+    let (_, parts) = thread(&app, &session).await;
+    let reask = parts.last().unwrap()["body"].as_str().unwrap().to_owned();
+    assert!(
+        reask.starts_with("Sorry, please choose one of: 1-10, 11-50, 51+"),
+        "{reask}"
+    );
+    visitor_replies(&app, &session, &conversation, "11-50").await;
+    settle(&app).await;
+    let (_, parts) = thread(&app, &session).await;
+    assert_eq!(parts.last().unwrap()["origin"]["input"], "email");
+    visitor_replies(&app, &session, &conversation, "not an email").await;
+    settle(&app).await;
+    visitor_replies(&app, &session, &conversation, "Ann@Example.com").await;
+    settle(&app).await;
+
+    let got = app.get(&format!("/api/v1/contacts/{contact}")).await;
+    assert_eq!(got.body["props"]["team_size"], "11-50", "{}", got.body);
+    assert_eq!(got.body["email"], "ann@example.com");
+    assert_eq!(
+        got.body["email_verified"], false,
+        "an email typed to a bot is a claim"
+    );
+    assert_eq!(got.body["tags"], json!(["lead"]));
+    let handed = app
+        .get(&format!("/api/v1/conversations/{conversation}"))
+        .await;
+    assert_eq!(
+        handed.body["assignee_id"],
+        app.owner.owner_id.to_string().as_str()
+    );
+    let said = messages(&app, &contact).await;
+    assert!(
+        said.last()
+            .unwrap()
+            .1
+            .starts_with("Thanks! Someone from sales will be with you."),
+        "{said:?}"
+    );
+    // After the handover the bot is done: a new message gets no bot reply.
+    let before = messages(&app, &contact).await.len();
+    visitor_replies(&app, &session, &conversation, "Thanks").await;
+    settle(&app).await;
+    assert_eq!(messages(&app, &contact).await.len(), before + 1);
+}
+
+async fn the_autoresponder_answers_at_night_asks_for_an_email_and_assigns(backend: Backend) {
+    // Monday 22:00 UTC: outside the default hours (9:00 to 17:00 UTC).
+    let Some((app, _clock)) = app_at(backend, MONDAY_10AM + 12 * 3_600_000).await else {
+        return;
+    };
+    let created = app
+        .post("/api/v1/automations", json!({"template": "autoresponder"}))
+        .await;
+    let id = created.id();
+    let published = app
+        .post(&format!("/api/v1/automations/{id}/publish"), json!({}))
+        .await;
+    assert_eq!(published.status, StatusCode::OK, "{}", published.body);
+    let _inbox = app
+        .state
+        .hub
+        .agent_connected(app.owner.workspace_id, app.owner.owner_id);
+    let (session, contact) = visitor(&app).await;
+    let conversation = visitor_writes(&app, &session, "Is anyone there?").await;
+    settle(&app).await;
+    let said = messages(&app, &contact).await;
+    assert_eq!(said.len(), 3, "{said:?}");
+    assert!(said[1].1.starts_with("Thanks for your message!"));
+    assert_eq!(said[2].1, "What email address can we reach you at?");
+    visitor_replies(&app, &session, &conversation, "bob@example.com").await;
+    settle(&app).await;
+    let got = app.get(&format!("/api/v1/contacts/{contact}")).await;
+    assert_eq!(got.body["email"], "bob@example.com");
+    let assigned = app
+        .get(&format!("/api/v1/conversations/{conversation}"))
+        .await;
+    assert_eq!(
+        assigned.body["assignee_id"],
+        app.owner.owner_id.to_string().as_str(),
+        "round robin among the members online"
+    );
+}
