@@ -180,3 +180,25 @@ test('per-node funnel numbers, per version or all', () => {
   assert.equal(goalRate({ runs: 8, goal_reached: 2 }), '25%');
   assert.equal(goalRate({ runs: 0 }), '');
 });
+
+test('the editor knows when its draft differs from what was saved', async () => {
+  const { createEditor } = await import('./editor-state.js');
+  const seen = [];
+  const editor = createEditor({ id: 'x', name: 'A', status: 'draft', draft: definition() }, { onChange: (what) => seen.push(what) });
+  assert.equal(editor.dirty, false);
+  editor.move('tag', 400, 400);
+  assert.equal(editor.dirty, true);
+  editor.saved({ ...editor.automation });
+  assert.equal(editor.dirty, false);
+  editor.remove('tag');
+  assert.deepEqual(editor.checks.unreachable, []);
+  assert.equal(editor.graph.nodes.length, 3);
+  editor.restore();
+  assert.equal(editor.graph.nodes.length, 4);
+  editor.refused([{ field: 'flow.nodes[1].body', message: 'bad' }]);
+  assert.deepEqual(editor.nodeErrors('ask'), { body: 'bad' });
+  assert.ok(editor.marks().faulty.has('ask'));
+  editor.update('ask', { ...editor.graph.nodes[1], body: 'fixed' });
+  assert.deepEqual(editor.nodeErrors('ask'), {}, 'editing a step clears the server\'s word on it');
+  assert.ok(seen.includes('graph'));
+});

@@ -57,15 +57,15 @@ export function createEditor(automation, { onChange = () => {}, agentName = () =
     onChange(what);
   };
 
+  // A getter: Object.assign would copy its value once.
+  Object.defineProperty(editor, 'dirty', { get: () => key() !== editor.savedKey });
   Object.assign(editor, {
     definition,
-    get dirty() {
-      return key() !== editor.savedKey;
-    },
     /** After a save (or a publish): what the server holds now. */
     saved(next) {
       editor.automation = next;
       editor.savedKey = key();
+      editor.undo = null;
       editor.server = { nodes: {}, settings: {}, other: [] };
       recheck();
       onChange('dirty');

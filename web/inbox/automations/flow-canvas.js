@@ -68,7 +68,7 @@ export function mountFlowCanvas(element, editor) {
           return html`<g class="flow-port${dangling ? ' is-dangling' : ''}" data-exit="${exit}"
             transform="${`translate(${port.x} ${port.y})`}">
             <circle r="6"></circle>
-            <text y="18" text-anchor="middle">${cut(exitLabel(node, exit), 12)}${taken ? ` ${count(taken)}` : ''}</text>
+            <text y="${exits.length > 2 && i % 2 ? 28 : 18}" text-anchor="middle">${cut(exitLabel(node, exit), 12)}${taken ? ` ${count(taken)}` : ''}</text>
           </g>`;
         })}
       </g>`;

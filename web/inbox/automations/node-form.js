@@ -147,6 +147,9 @@ export function mountNodeForm(element, editor) {
   };
 
   const change = (next, { redraw = false } = {}) => {
+    // A change event after the input events that made it: nothing to do
+    // (and redrawing the drawing now would drop the focus on its way there).
+    if (!redraw && JSON.stringify(next) === JSON.stringify(current())) return;
     editor.update(shownId, next);
     shownId = next.id;
     if (redraw) draw();

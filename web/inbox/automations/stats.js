@@ -34,12 +34,11 @@ export function goalRate(stats) {
   return `${Math.round(((Number(stats.goal_reached) || 0) * 100) / runs)}%`;
 }
 
-/** The line a node's box shows: "120 in · 98 sent". */
+/** The line a node's box shows: "120 in · 98 sent · 4 replied". */
 export function funnelLine(funnel) {
   if (!funnel) return '';
   const parts = [`${count(funnel.entered)} in`];
   if (funnel.sent) parts.push(`${count(funnel.sent)} sent`);
-  if (funnel.read) parts.push(`${count(funnel.read)} read`);
   if (funnel.replied) parts.push(`${count(funnel.replied)} replied`);
   return parts.join(' · ');
 }
