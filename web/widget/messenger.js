@@ -5,8 +5,9 @@
 // screen, a thread, and the composer (screens.js). A live socket brings
 // team replies and typing (live-feed.js); the unread count of team
 // messages goes back to the loader for the launcher's badge (unread.js).
-// What the modules share is in context.js; this file wires them together
-// and handles the page's clicks and keys.
+// A bot's reply buttons and questions are bot-replies.js's. What the
+// modules share is in context.js; this file wires them together and
+// handles the page's clicks and keys.
 
 import { html, render } from '../shared/html.js';
 import { els, state, store, host, composer, hooks } from './context.js';
@@ -14,6 +15,7 @@ import { onCommand, rebootAfterRefusal, retryBoot } from './session.js';
 import { send, deliver } from './sending.js';
 import { readIfViewing } from './unread.js';
 import { settle, showList, showStart, openThread, focusPrimary, focusConversationItem } from './screens.js';
+import { chooseReply, moveBetweenReplies } from './bot-replies.js';
 
 hooks.refused = rebootAfterRefusal;
 hooks.command = onCommand;
@@ -27,6 +29,7 @@ setInterval(() => {
 }, 60_000);
 
 document.addEventListener('keydown', (event) => {
+  if (moveBetweenReplies(event)) return;
   if (event.key === 'Escape' && !event.defaultPrevented) {
     event.preventDefault();
     host.post({ rapport: 'close' });
@@ -66,6 +69,9 @@ document.addEventListener('click', (event) => {
       if (pending) deliver(pending);
       break;
     }
+    case 'reply-button':
+      chooseReply(target, send);
+      break;
     case 'retry-boot':
       retryBoot();
       break;

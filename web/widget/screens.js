@@ -10,6 +10,7 @@ import { threadView } from './thread.js';
 import { hideTyping } from './typing.js';
 import { readIfViewing } from './unread.js';
 import { appendPart, scrollToBottom } from './thread-log.js';
+import { refreshPrompt } from './bot-replies.js';
 
 export function renderHeader() {
   const back = state.view === 'thread' || (state.view === 'start' && store.size > 0);
@@ -49,6 +50,7 @@ export function showList() {
   hideTyping();
   renderHeader();
   composer.show(false);
+  composer.setAnswer(null);
   render(els.body, conversationListView(store.sorted(), viewContext()));
   els.body.scrollTop = keepScroll;
   if (focused) focusConversationItem(focused);
@@ -62,6 +64,7 @@ export function showStart(chosen) {
   renderHeader();
   render(els.body, startView({ team: state.team }));
   composer.useDraft('new');
+  composer.setAnswer(null);
   composer.setPlaceholder('Write your message…');
   composer.show(true);
 }
@@ -75,6 +78,7 @@ export async function openThread(conversationId) {
   renderHeader();
   render(els.body, html`<p class="loading">Loading…</p>`);
   composer.useDraft(conversationId);
+  composer.setAnswer(null);
   composer.setPlaceholder('Write a reply…');
   composer.show(true);
   await loadThread(conversationId);
@@ -100,6 +104,7 @@ async function loadThread(conversationId) {
   if (answer?.conversation) store.upsert(answer.conversation);
   const waiting = [...state.pending.values()].filter((p) => p.conversationId === conversationId);
   render(els.body, threadView([...parts, ...waiting], viewContext()));
+  refreshPrompt();
   scrollToBottom();
   readIfViewing();
 }

@@ -1,10 +1,12 @@
 // The open thread's log as it grows: parts appended one by one (the
 // visitor's own messages first as "Sending…" bubbles that become the
-// stored part), keeping the scroll at the bottom when it was there.
+// stored part), keeping the scroll at the bottom when it was there, and a
+// bot's reply buttons under the newest message (bot-replies.js).
 
 import { render, append } from '../shared/html.js';
 import { els, state, store, viewContext } from './context.js';
 import { partView } from './thread.js';
+import { refreshPrompt } from './bot-replies.js';
 
 function logElement() {
   return document.getElementById('log');
@@ -49,6 +51,7 @@ export function addToLog(part, { own = false } = {}) {
   document.getElementById('log-empty')?.remove();
   append(log, partView(part, viewContext()));
   if (nearBottom || own) scrollToBottom();
+  refreshPrompt();
 }
 
 function pendingNode(pending) {
@@ -80,5 +83,6 @@ export function settleSend(pending, message) {
   state.partIds.add(part.id);
   state.parts.push(part);
   if (node) node.replaceWith(...nodesOf(partView(part, viewContext())));
+  refreshPrompt();
   return true;
 }

@@ -1,6 +1,7 @@
 // The middle pane: the open conversation's parts, oldest first, the
 // contact's "Seen" marker, quiet lines saying whether a message was emailed
-// (under the message), who is typing, and the composer. New parts are
+// (under the message), who is typing, and the composer. Bot messages say
+// "Bot"; messages an automation sent say "via automation", linking to it. New parts are
 // appended (the rest of the thread, its scroll and any selection stay put).
 
 import { html, render, append, insertAfter } from '../../shared/html.js';
@@ -37,6 +38,8 @@ function partView(part, detail) {
         <div class="part-meta">
           <span class="part-author">${name}</span>
           ${note ? html`<span class="note-label" data-testid="note-label">Note</span>` : ''}
+          ${part.origin?.automation_id ? html`<span class="part-origin" data-testid="part-origin">via
+            <a href="${`#/automations/${encodeURIComponent(part.origin.automation_id)}`}">automation</a></span>` : ''}
           <time datetime="${part.created_at}" title="${fullTime(part.created_at)}">${messageTime(part.created_at)}</time>
         </div>
         <div class="part-body">${markdown(part.body)}</div>

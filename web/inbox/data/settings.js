@@ -1,5 +1,6 @@
 // The workspace's settings (name, origins, email fallback, identity
-// verification), the team, contact property settings, and one's password.
+// verification), the team and its availability, office hours, contact
+// property settings, and one's password.
 
 import { get, patch, post, put, del } from './api.js';
 
@@ -23,3 +24,15 @@ export const getPropertySettings = () => get('/api/v1/people/properties');
 export const saveProperty = (name, body) => put(`/api/v1/people/properties/${encodeURIComponent(name)}`, body);
 
 export const changePassword = (body) => post('/api/v1/me/password', body);
+
+/** Business hours, reply-time texts and the daily cap on automated messages. */
+export const getOffice = () => get('/api/v1/settings/office');
+export const saveOffice = (body) => put('/api/v1/settings/office', body);
+
+/** `[{agent_id, away, max_open, open}]`. */
+export async function getAvailability() {
+  const answer = await get('/api/v1/team/availability');
+  return Array.isArray(answer) ? answer : answer?.data ?? [];
+}
+
+export const setAvailability = (agentId, body) => put(`/api/v1/team/${encodeURIComponent(agentId)}/availability`, body);

@@ -1,7 +1,7 @@
 // The Inbox's entry point: first-run setup or sign-in, then the app shell,
 // the hash router (#/, #/?contact={id}, #/conversations/{id}, #/people,
 // #/people/import, #/bulk-sends, #/bulk-sends/{id}, #/contacts/{id},
-// #/settings), the live connection and presence.
+// #/automations, #/automations/{id}, #/settings), the live connection and presence.
 
 import { html, render } from '../../shared/html.js';
 import { setupStatus, currentSession, signOut as endSession, onUnauthorized } from '../data/session.js';
@@ -16,6 +16,8 @@ import { mountContactView } from '../contacts/contact-view.js';
 import { mountPeopleView } from '../people/people-view.js';
 import { mountImportView } from '../people/import-view.js';
 import { mountBulkSendsView, mountBulkSendView } from '../people/bulk-sends-view.js';
+import { mountAutomationsView } from '../automations/automations-view.js';
+import { mountAutomationView } from '../automations/automation-view.js';
 import { installShortcuts } from './keyboard.js';
 import { startLive, stopLive } from '../data/live-updates.js';
 import { startPresence, stopPresence } from '../data/presence.js';
@@ -43,6 +45,8 @@ function parseRoute(hash = location.hash) {
   if ((m = path.match(/^\/contacts\/([^/]+)$/))) return { name: 'contact', id: decodeURIComponent(m[1]) };
   if ((m = path.match(/^\/bulk-sends\/([^/]+)$/))) return { name: 'bulk-send', id: decodeURIComponent(m[1]) };
   if (path === '/bulk-sends') return { name: 'bulk-sends' };
+  if ((m = path.match(/^\/automations\/([^/]+)$/))) return { name: 'automation', id: decodeURIComponent(m[1]) };
+  if (path === '/automations') return { name: 'automations' };
   if (path === '/people/import') return { name: 'import' };
   if (path === '/people') return { name: 'people' };
   if (path === '/settings') return { name: 'settings' };
@@ -57,6 +61,8 @@ const PAGES = {
   import: { mount: (element) => mountImportView(element), title: 'Import contacts' },
   'bulk-sends': { mount: (element) => mountBulkSendsView(element), title: 'Bulk sends' },
   'bulk-send': { mount: (element, route) => mountBulkSendView(element, route.id), title: 'Bulk send' },
+  automations: { mount: (element) => mountAutomationsView(element), title: 'Automations' },
+  automation: { mount: (element, route) => mountAutomationView(element, route.id), title: 'Automation' },
 };
 
 function route() {

@@ -9,7 +9,8 @@ export function mountTopBar(element, { onSignOut }) {
   const draw = () => {
     const hash = location.hash;
     const route = hash.startsWith('#/settings') ? 'settings'
-      : /^#\/(people|contacts|bulk-sends)(\/|$)/.test(hash) ? 'people' : 'inbox';
+      : /^#\/automations(\/|$)/.test(hash) ? 'automations'
+        : /^#\/(people|contacts|bulk-sends)(\/|$)/.test(hash) ? 'people' : 'inbox';
     const teammates = sortedAgents().filter((agent) => agent.id !== state.me?.id);
     const me = state.agents.get(state.me?.id) ?? state.me;
     render(element, html`
@@ -20,6 +21,7 @@ export function mountTopBar(element, { onSignOut }) {
       <nav class="main-nav" aria-label="Main">
         <a href="#/" ${route === 'inbox' ? html`aria-current="page"` : ''} data-testid="nav-inbox">Inbox</a>
         <a href="#/people" ${route === 'people' ? html`aria-current="page"` : ''} data-testid="nav-people">People</a>
+        <a href="#/automations" ${route === 'automations' ? html`aria-current="page"` : ''} data-testid="nav-automations">Automations</a>
         <a href="#/settings" ${route === 'settings' ? html`aria-current="page"` : ''} data-testid="nav-settings">Settings</a>
       </nav>
       <div class="top-spacer"></div>

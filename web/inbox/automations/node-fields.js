@@ -1,0 +1,249 @@
+// A flow step's fields as form controls, and the form's values read back
+// into the step. Markup only (the `html` helper), no DOM, so that
+// `node --test` can check the reading: each control's `name` is the
+// field's path (`body`, `buttons[1]`, `for.name`) so errors find it.
+
+import { html } from '../../shared/html.js';
+
+const UNITS = [['seconds', 1], ['minutes', 60], ['hours', 3600], ['days', 86400]];
+
+/** `seconds` as the largest whole unit: `{amount: 2, unit: 'hours'}`. */
+export function splitDuration(seconds) {
+  const s = Number(seconds) || 0;
+  for (const [unit, size] of [...UNITS].reverse()) {
+    if (s >= size && s % size === 0) return { amount: s / size, unit };
+  }
+  return { amount: s, unit: 'seconds' };
+}
+
+export function joinDuration(amount, unit) {
+  const size = UNITS.find(([name]) => name === unit)?.[1] ?? 1;
+  const n = Number(amount);
+  return Number.isFinite(n) && String(amount).trim() !== '' ? Math.round(n * size) : NaN;
+}
+
+/** A `to` (`'round_robin'`, `'nobody'`, `{agent}`) as a select's value, and back. */
+export const assigneeValue = (to) => (to && typeof to === 'object' ? `agent:${to.agent}` : to || 'nobody');
+export const assigneeFrom = (value) => (value.startsWith('agent:') ? { agent: value.slice(6) } : value);
+
+/** The type a set_property value is edited as. */
+export function valueType(value) {
+  if (Array.isArray(value)) return 'list';
+  if (typeof value === 'number') return 'number';
+  if (typeof value === 'boolean') return 'boolean';
+  return 'text';
+}
+
+function typedValue(type, text) {
+  switch (type) {
+    case 'number':
+      return String(text).trim() === '' ? NaN : Number(text);
+    case 'boolean':
+      return text === 'true';
+    case 'list':
+      return String(text).split(',').map((s) => s.trim()).filter(Boolean);
+    default:
+      return String(text);
+  }
+}
+
+const number = (text) => (String(text ?? '').trim() === '' ? NaN : Number(text));
+const lines = (text) => String(text ?? '').split('\n').map((s) => s.trim()).filter(Boolean);
+
+/**
+ * The step with the form's values (`values`: control name → its value,
+ * checkboxes as booleans). Fields the form does not show are kept.
+ */
+export function readNode(node, values) {
+  const has = (name) => Object.prototype.hasOwnProperty.call(values, name);
+  const next = { ...node };
+  if (has('id')) next.id = values.id.trim();
+  for (const field of ['body', 'name', 'tag', 'property']) if (has(field)) next[field] = values[field];
+  if (has('from')) next.from = values.from === 'bot' ? 'bot' : assigneeFrom(values.from);
+  if (has('email_fallback')) next.email_fallback = Boolean(values.email_fallback);
+  if (has('to')) next.to = assigneeFrom(values.to);
+  for (const field of ['by', 'minutes', 'percent']) if (has(field)) next[field] = number(values[field]);
+  if (has('value')) next.value = typedValue(values.value_type ?? 'text', values.value);
+  if (has('seconds_amount')) next.seconds = joinDuration(values.seconds_amount, values.seconds_unit);
+  if (has('timeout_amount')) {
+    if (node.type === 'wait_for' || values.timeout_on) next.timeout_seconds = joinDuration(values.timeout_amount, values.timeout_unit);
+    else delete next.timeout_seconds;
+  }
+  if (has('for.type')) {
+    next.for = ['event', 'property_changed'].includes(values['for.type'])
+      ? { type: values['for.type'], name: values['for.name'] ?? node.for?.name ?? '' } : { type: values['for.type'] };
+  }
+  const buttons = Object.keys(values).filter((k) => /^buttons\[\d+\]$/.test(k))
+    .sort((a, b) => Number(a.slice(8, -1)) - Number(b.slice(8, -1)));
+  if (buttons.length || has('buttons')) next.buttons = buttons.map((k) => values[k]);
+  if (has('answer')) next.answer = values.answer;
+  if (has('choices')) next.choices = lines(values.choices);
+  if (has('message')) {
+    if (String(values.message).trim()) next.message = values.message;
+    else delete next.message;
+  }
+  if (has('reask')) {
+    if (String(values.reask).trim()) next.reask = values.reask;
+    else delete next.reask;
+  }
+  return next;
+}
+
+// --- Markup -------------------------------------------------------------------------
+
+const fid = (name) => `node-field-${name.replace(/[^a-z0-9]+/gi, '-')}`;
+
+function errorSlot(name) {
+  return html`<p class="field-error" id="${fid(name)}-error" data-error-for="${name}"></p>`;
+}
+
+function text(name, label, value, { area = false, hint = '', list = '', required = true } = {}) {
+  const id = fid(name);
+  const described = `${id}-error${hint ? ` ${id}-hint` : ''}`;
+  return html`<div class="field">
+    <label for="${id}">${label}</label>
+    ${area ? html`<textarea id="${id}" name="${name}" rows="3" aria-describedby="${described}" ${required ? html`required` : ''}>${value ?? ''}</textarea>`
+      : html`<input id="${id}" name="${name}" value="${value ?? ''}" autocomplete="off" aria-describedby="${described}"
+        ${list ? html`list="${list}"` : ''} ${required ? html`required` : ''}>`}
+    ${hint ? html`<p class="field-hint" id="${id}-hint">${hint}</p>` : ''}
+    ${errorSlot(name)}
+  </div>`;
+}
+
+function numberField(name, label, value, { min = '', max = '', step = '1' } = {}) {
+  const id = fid(name);
+  return html`<div class="field">
+    <label for="${id}">${label}</label>
+    <input id="${id}" name="${name}" type="number" min="${min}" max="${max}" step="${step}"
+      value="${Number.isFinite(value) ? value : ''}" aria-describedby="${id}-error" required>
+    ${errorSlot(name)}
+  </div>`;
+}
+
+function select(name, label, options, current, { structural = false } = {}) {
+  const id = fid(name);
+  return html`<div class="field">
+    <label for="${id}">${label}</label>
+    <select id="${id}" name="${name}" aria-describedby="${id}-error" ${structural ? html`data-redraw` : ''}>
+      ${options.map(([value, text2]) => html`<option value="${value}" ${value === current ? html`selected` : ''}>${text2}</option>`)}
+    </select>
+    ${errorSlot(name)}
+  </div>`;
+}
+
+function durationField(prefix, field, label, seconds) {
+  const { amount, unit } = splitDuration(seconds);
+  const id = fid(`${prefix}_amount`);
+  return html`<div class="field">
+    <label for="${id}">${label}</label>
+    <div class="input-with-button">
+      <input id="${id}" name="${prefix}_amount" type="number" min="1" step="1" value="${amount || ''}"
+        aria-describedby="${fid(field)}-error" required>
+      <select name="${prefix}_unit" aria-label="${label}: unit">
+        ${UNITS.map(([name]) => html`<option value="${name}" ${name === unit ? html`selected` : ''}>${name}</option>`)}
+      </select>
+    </div>
+    ${errorSlot(field)}
+  </div>`;
+}
+
+function optionalTimeout(node, label) {
+  const on = node.timeout_seconds != null;
+  return html`<label class="check"><input type="checkbox" name="timeout_on" data-redraw ${on ? html`checked` : ''}>
+      Give up after a while (the <em>Timed out</em> exit)</label>
+    ${on ? durationField('timeout', 'timeout_seconds', label, node.timeout_seconds)
+    : html`<input type="hidden" name="timeout_amount" value="">${errorSlot('timeout_seconds')}`}`;
+}
+
+function assigneeOptions(agents, { bot = false } = {}) {
+  return [
+    ...(bot ? [['bot', 'The bot']] : [['round_robin', 'Round robin (the available teammate with the fewest open)'], ['nobody', 'Nobody (unassigned)']]),
+    ...agents.map((agent) => [`agent:${agent.id}`, agent.name]),
+  ];
+}
+
+/** The controls for a step's own fields. `agents`: `[{id, name}]`. */
+export function nodeFields(node, { agents = [] } = {}) {
+  switch (node.type) {
+    case 'send_message':
+      return html`
+        ${select('from', 'From', assigneeOptions(agents, { bot: true }), node.from === 'bot' ? 'bot' : assigneeValue(node.from))}
+        ${text('body', 'Message', node.body, { area: true, hint: 'Markdown and {{ user.name }} placeholders work here.' })}
+        <label class="check"><input type="checkbox" name="email_fallback" ${node.email_fallback !== false ? html`checked` : ''}>
+          Email it if unread</label>`;
+    case 'note':
+      return text('body', 'Note (only the team sees it)', node.body, { area: true });
+    case 'set_property': {
+      const type = valueType(node.value);
+      return html`${text('name', 'Property', node.name, { list: 'automation-properties' })}
+        ${select('value_type', 'Value is', [['text', 'Text'], ['number', 'A number'], ['boolean', 'Yes or no'], ['list', 'A list']], type, { structural: true })}
+        ${type === 'boolean' ? select('value', 'Value', [['true', 'Yes'], ['false', 'No']], String(node.value))
+    : text('value', type === 'list' ? 'Values, separated by commas' : 'Value', type === 'list' ? node.value.join(', ') : Number.isNaN(node.value) ? '' : node.value, { required: false })}`;
+    }
+    case 'unset_property':
+      return text('name', 'Property', node.name, { list: 'automation-properties' });
+    case 'increment_property':
+      return html`${text('name', 'Property', node.name, { list: 'automation-properties' })}
+        ${numberField('by', 'Add', node.by, { step: 'any' })}`;
+    case 'add_tag':
+    case 'remove_tag':
+      return text('tag', 'Tag', node.tag, { list: 'automation-tags' });
+    case 'assign':
+      return select('to', 'Assign to', assigneeOptions(agents), assigneeValue(node.to));
+    case 'handover':
+      return html`${select('to', 'Hand over to', assigneeOptions(agents), assigneeValue(node.to))}
+        ${text('message', 'Tell the person (optional)', node.message, { area: true, required: false,
+    hint: 'Left empty, the office’s reply-time text is sent.' })}`;
+    case 'snooze':
+      return numberField('minutes', 'Snooze for (minutes)', node.minutes, { min: 1 });
+    case 'split':
+      return numberField('percent', 'Share taking exit A (%)', node.percent, { min: 0, max: 100 });
+    case 'wait':
+      return durationField('seconds', 'seconds', 'Wait for', node.seconds);
+    case 'wait_for': {
+      const kind = node.for?.type ?? 'reply';
+      return html`${select('for.type', 'Wait for', [['reply', 'A reply from the person'], ['team_reply', 'A reply from the team'],
+        ['event', 'An event'], ['property_changed', 'A property to change']], kind, { structural: true })}
+        ${['event', 'property_changed'].includes(kind) ? text('for.name', kind === 'event' ? 'Event' : 'Property', node.for?.name,
+    { list: kind === 'event' ? 'automation-events' : 'automation-properties' }) : ''}
+        ${durationField('timeout', 'timeout_seconds', 'At most', node.timeout_seconds)}`;
+    }
+    case 'bot_message':
+      return html`${text('body', 'Message', node.body, { area: true })}
+        <fieldset class="button-list"><legend>Reply buttons (each one is an exit)</legend>
+          ${(node.buttons ?? []).map((label, i) => html`<div class="input-with-button">
+            <input name="${`buttons[${i}]`}" value="${label}" aria-label="${`Button ${i + 1}`}"
+              aria-describedby="${fid(`buttons[${i}]`)}-error" data-focus-key="${`button-${i}`}" required>
+            <button type="button" class="button ghost small" data-action="remove-button" data-index="${i}"
+              aria-label="${`Remove button ${i + 1}`}">✕</button></div>${errorSlot(`buttons[${i}]`)}`)}
+          <input type="hidden" name="buttons" value="">
+          ${errorSlot('buttons')}
+          ${(node.buttons ?? []).length < 10 ? html`<button type="button" class="button small" data-action="add-button"
+            data-focus-key="add-button">+ Button</button>` : ''}
+        </fieldset>
+        ${optionalTimeout(node, 'Wait for a click at most')}`;
+    case 'ask':
+      return html`${text('body', 'Question', node.body, { area: true })}
+        ${text('property', 'Save the answer to the property', node.property, { list: 'automation-properties' })}
+        ${select('answer', 'Answer', [['text', 'Text'], ['email', 'An email address'], ['phone', 'A phone number'],
+    ['number', 'A number'], ['choice', 'One of some choices']], node.answer, { structural: true })}
+        ${node.answer === 'choice' ? text('choices', 'Choices, one per line', (node.choices ?? []).join('\n'), { area: true }) : ''}
+        ${text('reask', 'Asked again after an answer that does not fit (optional)', node.reask, { area: true, required: false })}
+        ${optionalTimeout(node, 'Wait for an answer at most')}`;
+    case 'condition':
+      return html`<div class="field"><span class="field-label">Takes <em>Yes</em> when the person matches</span>
+        <div data-region="condition-filter"></div>${errorSlot('filter')}</div>`;
+    default:
+      return html`<p class="muted">${STEP_HELP[node.type] ?? ''}</p>`;
+  }
+}
+
+const STEP_HELP = {
+  close: 'Closes the conversation.',
+  reopen: 'Opens the conversation again.',
+  business_hours: 'Yes inside the office hours (Settings → Office hours), No outside them and on holidays.',
+  team_available: 'Yes when a teammate is online, not away and under their open limit.',
+  contact_replied: 'Yes when the person has written in the conversation since the run began.',
+  team_replied: 'Yes when the team has written in the conversation since the run began.',
+  end: 'Ends the run.',
+};
