@@ -11,7 +11,8 @@ use rapport_store::testing::{Backend, TestDatabase};
 
 both_backends!(
     bootstrap_prints_the_workspace_and_refuses_a_second_for_the_same_email,
-    migrate_then_serve_answers_health
+    migrate_then_serve_answers_health,
+    kill_9_during_automation_waits_loses_no_run_and_doubles_no_message
 );
 
 /// A `rapport serve` on `db` at a free port, once it answers; and its base URL.
@@ -336,4 +337,134 @@ fn help_explains_every_subcommand() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&admin.stdout).contains("bootstrap"));
+}
+
+/// `kill -9`, then the exit status.
+fn kill_hard(mut server: std::process::Child) -> std::process::ExitStatus {
+    server.kill().unwrap();
+    server.wait().unwrap()
+}
+
+/// The bodies of the contact's messages, oldest first.
+async fn bodies(client: &reqwest::Client, base: &str, token: &str, contact: &str) -> Vec<String> {
+    let page: serde_json::Value = client
+        .get(format!(
+            "{base}/api/v1/contacts/{contact}/timeline?kinds=message&limit=100"
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut found: Vec<String> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"]["body"].as_str().unwrap().to_owned())
+        .collect();
+    found.reverse();
+    found
+}
+
+async fn kill_9_during_automation_waits_loses_no_run_and_doubles_no_message(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let printed = run(
+        &db.database,
+        &[
+            "admin",
+            "bootstrap",
+            "--workspace",
+            "Acme",
+            "--email",
+            "owner@acme.test",
+            "--password",
+            "correct horse",
+        ],
+    );
+    assert!(printed.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    let token = printed["api_token"].as_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let (server, base) = serve(&db.database).await;
+    let post = |path: String, body: serde_json::Value| {
+        let request = client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body);
+        async move {
+            let reply = request.send().await.unwrap();
+            assert!(reply.status().is_success(), "{}", reply.status());
+            reply.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let created = post(
+        "/api/v1/automations".into(),
+        serde_json::json!({"name": "Three", "draft": {
+            "trigger": {"type": "manual"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "a", "nodes": [
+                {"id": "a", "type": "send_message", "from": "bot", "body": "First", "exits": {"next": "w1"}},
+                {"id": "w1", "type": "wait", "seconds": 3, "exits": {"next": "b"}},
+                {"id": "b", "type": "send_message", "from": "bot", "body": "Second", "exits": {"next": "w2"}},
+                {"id": "w2", "type": "wait", "seconds": 2, "exits": {"next": "c"}},
+                {"id": "c", "type": "send_message", "from": "bot", "body": "Third"}
+            ]}
+        }}),
+    )
+    .await;
+    let automation = created["id"].as_str().unwrap().to_owned();
+    post(
+        format!("/api/v1/automations/{automation}/publish"),
+        serde_json::json!({}),
+    )
+    .await;
+    let mut contacts = Vec::new();
+    for i in 0..20 {
+        let contact = post(
+            "/api/v1/contacts".into(),
+            serde_json::json!({"user_id": format!("u{i}")}),
+        )
+        .await;
+        let id = contact["id"].as_str().unwrap().to_owned();
+        post(
+            format!("/api/v1/automations/{automation}/runs"),
+            serde_json::json!({"contact_id": id}),
+        )
+        .await;
+        contacts.push(id);
+    }
+    // Every run has sent its first message and waits: kill -9.
+    for _ in 0..100 {
+        let mut all = true;
+        for contact in &contacts {
+            all &= !bodies(&client, &base, &token, contact).await.is_empty();
+        }
+        if all {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = kill_hard(server);
+    assert!(!status.success());
+    // Restarted, the runs go on from where they were.
+    let (server, base) = serve(&db.database).await;
+    let mut finished = Vec::new();
+    for _ in 0..100 {
+        finished.clear();
+        for contact in &contacts {
+            finished.push(bodies(&client, &base, &token, contact).await);
+        }
+        if finished.iter().all(|b| b.len() >= 3) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    terminate(server);
+    for said in finished {
+        assert_eq!(said, ["First", "Second", "Third"]);
+    }
 }

@@ -116,9 +116,29 @@ impl UrlMatch {
         match self {
             UrlMatch::Equals(p) => url == p,
             UrlMatch::Contains(p) => url.contains(p.as_str()),
-            UrlMatch::Matches(p) => Self::regex(p).is_ok_and(|re| re.is_match(url)),
+            UrlMatch::Matches(p) => compiled(p).is_some_and(|re| re.is_match(url)),
         }
     }
+}
+
+/// The patterns compiled so far (each page view of a workspace with a
+/// `matches` trigger is tested against it): at most `CACHED` kept.
+fn compiled(pattern: &str) -> Option<regex::Regex> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    const CACHED: usize = 512;
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = cache.get(pattern) {
+        return found.clone();
+    }
+    if cache.len() >= CACHED {
+        cache.clear();
+    }
+    let re = UrlMatch::regex(pattern).ok();
+    cache.insert(pattern.to_owned(), re.clone());
+    re
 }
 
 /// What must still hold when a delayed trigger comes due, or the run ends
@@ -320,5 +340,178 @@ pub fn cause_of(activity: &Activity) -> Option<&Cause> {
         | Activity::StatusChanged { cause, .. }
         | Activity::Assigned { cause, .. } => cause.as_ref(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::automation::{Cause, MessageOrigin};
+    use crate::model::conversation::Message;
+    use crate::model::ids::{ContactId, MessageId, RunId, WorkspaceId};
+
+    fn entry(activity: Activity) -> ActivityEntry {
+        ActivityEntry {
+            seq: 7,
+            workspace_id: WorkspaceId::generate(),
+            contact_id: ContactId::generate(),
+            conversation_id: Some(ConversationId::generate()),
+            activity,
+            created_at: Timestamp::from_millis(1_000_000),
+        }
+    }
+
+    fn page(url: &str) -> ActivityEntry {
+        entry(Activity::Event {
+            name: PAGE_VIEW.into(),
+            params: json!({ "url": url }),
+        })
+    }
+
+    fn message(author: Author, origin: Option<MessageOrigin>) -> ActivityEntry {
+        entry(Activity::Message(Message {
+            id: MessageId::generate(),
+            workspace_id: WorkspaceId::generate(),
+            conversation_id: ConversationId::generate(),
+            author,
+            kind: PartKind::Comment,
+            body: "hi".into(),
+            created_at: Timestamp::from_millis(1_000_000),
+            origin,
+        }))
+    }
+
+    #[test]
+    fn a_page_visit_waits_its_time_on_page_from_the_view_and_checks_again() {
+        let own = AutomationId::generate();
+        let trigger = Trigger::PageVisited {
+            url: UrlMatch::Matches(r"^https://shop\.test/pricing(\?.*)?$".into()),
+            seconds_on_page: 30,
+        };
+        trigger.check().unwrap();
+        let found = trigger
+            .matches(
+                own,
+                &page("https://shop.test/pricing?plan=pro"),
+                EntryFacts::default(),
+            )
+            .unwrap();
+        assert_eq!(found.due_at.as_millis(), 1_030_000);
+        assert_eq!(found.recheck, Some(Recheck::StillOnPage { seq: 7 }));
+        assert_eq!(found.depth, 0);
+        assert!(
+            trigger
+                .matches(own, &page("https://shop.test/docs"), EntryFacts::default())
+                .is_none()
+        );
+        let contains = Trigger::PageVisited {
+            url: UrlMatch::Contains("/pricing".into()),
+            seconds_on_page: 0,
+        };
+        let now = contains
+            .matches(own, &page("https://x.test/pricing"), EntryFacts::default())
+            .unwrap();
+        assert_eq!((now.due_at.as_millis(), now.recheck), (1_000_000, None));
+        assert!(UrlMatch::Matches("(unclosed".into()).check().is_err());
+    }
+
+    #[test]
+    fn conversation_triggers_tell_who_wrote_and_whether_it_started_the_conversation() {
+        let own = AutomationId::generate();
+        let from_contact = message(Author::Contact(ContactId::generate()), None);
+        let from_team = message(Author::Bot, None);
+        let started = EntryFacts {
+            starts_conversation: true,
+        };
+        assert!(
+            Trigger::ConversationStarted
+                .matches(own, &from_contact, started)
+                .is_some()
+        );
+        assert!(
+            Trigger::ConversationStarted
+                .matches(own, &from_contact, EntryFacts::default())
+                .is_none()
+        );
+        assert!(
+            Trigger::ContactReplied
+                .matches(own, &from_contact, EntryFacts::default())
+                .is_some()
+        );
+        assert!(
+            Trigger::ContactReplied
+                .matches(own, &from_contact, started)
+                .is_none()
+        );
+        let waiting = Trigger::NoTeamReply { minutes: 5 }
+            .matches(own, &from_contact, started)
+            .unwrap();
+        assert_eq!(waiting.due_at.as_millis(), 1_300_000);
+        assert!(
+            Trigger::NoTeamReply { minutes: 5 }
+                .matches(own, &from_team, started)
+                .is_none()
+        );
+        assert!(
+            Trigger::ContactUnresponsive { minutes: 5 }
+                .matches(own, &from_team, started)
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn an_automation_is_never_set_off_by_itself_and_chains_stop_at_the_depth_limit() {
+        let own = AutomationId::generate();
+        let other = AutomationId::generate();
+        let caused = |automation_id, depth| {
+            entry(Activity::ContactUpdated {
+                properties: vec!["plan".into()],
+                tags_added: vec![],
+                tags_removed: vec![],
+                cause: Some(Cause {
+                    automation_id,
+                    run_id: RunId::generate(),
+                    node: "n".into(),
+                    depth,
+                }),
+            })
+        };
+        let trigger = Trigger::PropertyChanged {
+            name: "plan".into(),
+        };
+        assert!(
+            trigger
+                .matches(own, &caused(own, 0), EntryFacts::default())
+                .is_none()
+        );
+        let chained = trigger
+            .matches(own, &caused(other, 1), EntryFacts::default())
+            .unwrap();
+        assert_eq!(chained.depth, 2);
+        assert!(
+            trigger
+                .matches(own, &caused(other, MAX_DEPTH), EntryFacts::default())
+                .is_none()
+        );
+        let bot_message = message(
+            Author::Bot,
+            Some(MessageOrigin {
+                cause: Cause {
+                    automation_id: own,
+                    run_id: RunId::generate(),
+                    node: "hi".into(),
+                    depth: 0,
+                },
+                buttons: vec![],
+                input: None,
+            }),
+        );
+        assert!(
+            Trigger::ContactUnresponsive { minutes: 1 }
+                .matches(own, &bot_message, EntryFacts::default())
+                .is_none()
+        );
     }
 }
