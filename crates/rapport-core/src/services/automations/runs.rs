@@ -100,7 +100,7 @@ pub async fn take_turn(
             Err(StepError::Store(err)) => return Err(err),
             Err(StepError::Impossible(why)) => Plan::failed(why),
         };
-        commit(env, &run, node, plan, facts.now).await?;
+        commit(env, &run, node, plan, &facts).await?;
     }
     Ok(Turn::More)
 }
@@ -469,7 +469,8 @@ async fn end(
         position: None,
     };
     let plan = Plan::end(ending);
-    write(env, run, &node, kind, plan, now).await
+    // An ending sends nothing: the cap does not matter.
+    write(env, run, &node, kind, plan, now, u32::MAX).await
 }
 
 /// Writes a planned step: its effect, its log line and the run's advance.
@@ -478,14 +479,15 @@ async fn commit(
     run: &Run,
     node: &Node,
     plan: Plan,
-    now: Timestamp,
+    facts: &StepFacts<'_>,
 ) -> Result<(), StoreError> {
     let kind = if plan.data.get("start").is_some() {
         "trigger"
     } else {
         node.step.kind()
     };
-    write(env, run, node, kind, plan, now).await
+    let cap = facts.office.automated_messages_per_day;
+    write(env, run, node, kind, plan, facts.now, cap).await
 }
 
 async fn write(
@@ -495,6 +497,7 @@ async fn write(
     kind: &str,
     mut plan: Plan,
     now: Timestamp,
+    cap: u32,
 ) -> Result<(), StoreError> {
     let store = env.deps.store;
     let cause = Cause {
@@ -504,17 +507,14 @@ async fn write(
         depth: run.context.depth,
     };
     // The daily cap of automated messages: a capped message is not sent;
-    // a capped question takes its `timed_out` exit.
-    if let Planned::Message { note: false, .. } | Planned::Handover { .. } = plan.effect {
-        let cap = store
-            .office(run.workspace_id)
-            .await?
-            .automated_messages_per_day;
+    // a capped question takes its `timed_out` exit. A handover's message
+    // always goes: the contact is owed the reply time.
+    if let Planned::Message { note: false, .. } = plan.effect {
         let since = Timestamp::from_millis(now.as_millis() - 86_400_000);
         let sent = store
             .automated_messages_since(run.workspace_id, run.contact_id, since)
             .await?;
-        if sent >= cap && !matches!(plan.effect, Planned::Handover { .. }) {
+        if sent >= cap {
             plan.detail = format!(
                 "not sent: the contact had {sent} automated messages in 24 hours (the cap is {cap})"
             );
