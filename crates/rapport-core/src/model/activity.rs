@@ -192,6 +192,13 @@ mod tests {
             kind: PartKind::Comment,
             body: "Hi there".into(),
             created_at: Timestamp::from_millis(7),
+            origin: None,
+        };
+        let cause = Cause {
+            automation_id: AutomationId::generate(),
+            run_id: RunId::generate(),
+            node: "greet".into(),
+            depth: 1,
         };
         vec![
             Activity::ContactCreated,
@@ -205,10 +212,24 @@ mod tests {
                 status: ConversationStatus::Snoozed,
                 snoozed_until: Some(Timestamp::from_millis(9)),
                 by: None,
+                cause: None,
             },
             Activity::Assigned {
                 assignee_id: Some(AgentId::generate()),
                 by: None,
+                cause: Some(cause.clone()),
+            },
+            Activity::ContactUpdated {
+                properties: vec!["plan".into()],
+                tags_added: vec!["vip".into()],
+                tags_removed: Vec::new(),
+                cause: Some(cause),
+            },
+            Activity::Automation {
+                automation_id: AutomationId::generate(),
+                run_id: RunId::generate(),
+                what: "stopped".into(),
+                detail: Some("by hand".into()),
             },
             Activity::Read {
                 read_at: Timestamp::from_millis(3),

@@ -275,6 +275,7 @@ mod tests {
             kind,
             body: "hi".into(),
             created_at: Timestamp::from_millis(at),
+            origin: None,
         }
     }
 

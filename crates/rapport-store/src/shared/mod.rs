@@ -18,6 +18,8 @@ use rapport_core::model::activity::NewEvent;
 use rapport_core::model::activity::{Activity, ActivityEntry};
 use rapport_core::model::agent::AgentSession;
 use rapport_core::model::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Principal, Role};
+use rapport_core::model::automation::Cause;
+use rapport_core::model::automation::trigger::SESSION_START;
 use rapport_core::model::bulk::{Audience, BulkSend, BulkStatus, NewBulkSend};
 use rapport_core::model::contact::{
     Contact, ContactUpsert, MAX_WORKSPACE_PROPERTIES, PropType, PropTypes, PropertySetting,
@@ -131,6 +133,7 @@ async fn fetch_ids(mut sql: QueryBuilder<Db>, conn: &mut Conn) -> Result<Vec<Uui
 mod activity;
 mod automations;
 mod bulk_sends;
+mod contact_updates;
 mod contacts;
 mod conversations;
 mod email;
@@ -142,6 +145,7 @@ mod visitors;
 mod workspaces;
 
 use activity::*;
+use contact_updates::*;
 use contacts::*;
 use conversations::*;
 use jobs::*;

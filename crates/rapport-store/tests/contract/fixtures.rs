@@ -6,10 +6,11 @@
 pub use std::sync::Arc;
 
 pub use rapport_core::Timestamp;
-pub use rapport_core::model::activity::{Activity, ActivityEntry, NewEvent};
+pub use rapport_core::model::activity::{Activity, ActivityEntry, NewEvent, PAGE_VIEW};
 pub use rapport_core::model::agent::{
     Agent, AgentSession, ApiToken, Email, NewAgent, NewToken, Role,
 };
+pub use rapport_core::model::automation::trigger::SESSION_START;
 pub use rapport_core::model::bulk::{Audience, BulkSend, BulkStatus, NewBulkSend};
 pub use rapport_core::model::contact::{
     Contact, ContactUpsert, ContactUpsertInput, PropType, WIDGET_SESSION_IDLE_MILLIS,
@@ -294,6 +295,7 @@ pub fn message(
         kind: PartKind::Comment,
         body: body.into(),
         created_at: at(ms),
+        origin: None,
     }
 }
 

@@ -131,7 +131,7 @@ impl Office {
         };
         let local = instant.to_zoned_datetime(tz);
         let date = local.date().to_string();
-        if self.holidays.iter().any(|h| *h == date) {
+        if self.holidays.contains(&date) {
             return false;
         }
         let day = local.weekday().to_monday_zero_offset().unsigned_abs() as usize;

@@ -209,10 +209,10 @@ impl Trigger {
         facts: EntryFacts,
     ) -> Option<TriggerMatch> {
         let cause = cause_of(&entry.activity);
-        if let Some(cause) = cause {
-            if cause.automation_id == own || cause.depth >= MAX_DEPTH {
-                return None;
-            }
+        if let Some(cause) = cause
+            && (cause.automation_id == own || cause.depth >= MAX_DEPTH)
+        {
+            return None;
         }
         let depth = cause.map_or(0, |c| c.depth + 1);
         let at = entry.created_at;
