@@ -131,8 +131,11 @@ async fn fetch_ids(mut sql: QueryBuilder<Db>, conn: &mut Conn) -> Result<Vec<Uui
 }
 
 mod activity;
+mod advance;
+mod automation_stats;
 mod automations;
 mod bulk_sends;
+mod conditions;
 mod contact_updates;
 mod contacts;
 mod conversations;
@@ -140,16 +143,22 @@ mod email;
 mod jobs;
 mod messages;
 mod people;
+mod run_starts;
+mod runs;
 mod team;
 mod visitors;
 mod workspaces;
 
 use activity::*;
+use automation_stats::*;
+use automations::*;
 use contact_updates::*;
 use contacts::*;
 use conversations::*;
 use jobs::*;
 use messages::*;
 use people::*;
+use run_starts::*;
+use runs::*;
 use team::*;
 use workspaces::*;
