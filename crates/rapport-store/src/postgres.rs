@@ -49,6 +49,9 @@ const TAG_COUNTS: &str =
     "SELECT t AS tag, COUNT(*) AS n FROM contacts c, jsonb_array_elements_text(c.tags) t
      WHERE c.workspace_id = $1 GROUP BY t ORDER BY t COLLATE \"C\" LIMIT 1000";
 
+/// The name of an `event` entry of the activity log, from its `data`.
+const EVENT_NAME: &str = "data ->> 'name'";
+
 /// What a read of rows that the transaction then changes adds.
 const ROW_LOCK: &str = " FOR UPDATE";
 

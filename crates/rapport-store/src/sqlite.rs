@@ -53,6 +53,9 @@ const QUERY_BUILDER: sea_query::SqliteQueryBuilder = sea_query::SqliteQueryBuild
 const TAG_COUNTS: &str = "SELECT t.value AS tag, COUNT(*) AS n FROM contacts c, json_each(c.tags) t
      WHERE c.workspace_id = $1 GROUP BY t.value ORDER BY t.value LIMIT 1000";
 
+/// The name of an `event` entry of the activity log, from its `data`.
+const EVENT_NAME: &str = "json_extract(data, '$.name')";
+
 /// What a read of rows that the transaction then changes adds.
 const ROW_LOCK: &str = "";
 

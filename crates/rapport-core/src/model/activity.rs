@@ -194,6 +194,12 @@ mod tests {
             created_at: Timestamp::from_millis(7),
             origin: None,
         };
+        let cause = Cause {
+            automation_id: AutomationId::generate(),
+            run_id: RunId::generate(),
+            node: "greet".into(),
+            depth: 1,
+        };
         vec![
             Activity::ContactCreated,
             Activity::ConversationStarted,
@@ -211,12 +217,19 @@ mod tests {
             Activity::Assigned {
                 assignee_id: Some(AgentId::generate()),
                 by: None,
-                cause: Some(Cause {
-                    automation_id: AutomationId::generate(),
-                    run_id: RunId::generate(),
-                    node: "assign".into(),
-                    depth: 1,
-                }),
+                cause: Some(cause.clone()),
+            },
+            Activity::ContactUpdated {
+                properties: vec!["plan".into()],
+                tags_added: vec!["vip".into()],
+                tags_removed: Vec::new(),
+                cause: Some(cause),
+            },
+            Activity::Automation {
+                automation_id: AutomationId::generate(),
+                run_id: RunId::generate(),
+                what: "stopped".into(),
+                detail: Some("by hand".into()),
             },
             Activity::Read {
                 read_at: Timestamp::from_millis(3),
@@ -232,18 +245,6 @@ mod tests {
             },
             Activity::BulkSendReceived {
                 bulk_send_id: BulkSendId::generate(),
-            },
-            Activity::ContactUpdated {
-                properties: vec!["plan".into()],
-                tags_added: vec!["vip".into()],
-                tags_removed: Vec::new(),
-                cause: None,
-            },
-            Activity::Automation {
-                automation_id: AutomationId::generate(),
-                run_id: RunId::generate(),
-                what: "started".into(),
-                detail: None,
             },
         ]
     }

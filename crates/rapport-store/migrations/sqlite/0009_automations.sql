@@ -95,6 +95,9 @@ CREATE TABLE agent_availability (
     max_open INTEGER,
     last_assigned_at INTEGER
 );
+-- Their open conversations, counted for assignment.
+CREATE INDEX conversations_open_by_assignee ON conversations (workspace_id, assignee_id)
+    WHERE status = 'open';
 
 -- The automation that sent a message, and what a bot question offers.
 ALTER TABLE messages ADD COLUMN origin TEXT;

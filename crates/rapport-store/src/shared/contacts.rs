@@ -197,21 +197,6 @@ pub(super) async fn save_new_types(
     Ok(())
 }
 
-/// Applies changes to a contact read for update, and writes it.
-pub(super) async fn apply_and_save(
-    conn: &mut Conn,
-    mut contact: Contact,
-    changes: &ContactUpsert,
-    now: Timestamp,
-) -> Result<Contact, StoreError> {
-    let before = load_types(&mut *conn, contact.workspace_id).await?;
-    let mut types = before.clone();
-    contact.apply(changes, &mut types, now)?;
-    save_new_types(conn, contact.workspace_id, &before, &types, now).await?;
-    save_contact(conn, &contact, false).await?;
-    Ok(contact)
-}
-
 pub(super) async fn locked_contact(
     conn: &mut Conn,
     workspace: WorkspaceId,
@@ -230,49 +215,6 @@ pub(super) async fn locked_contact(
     contact_from_row(&row)
 }
 
-pub(super) async fn update_contact_by_id(
-    conn: &mut Conn,
-    id: ContactId,
-    changes: ContactUpsert,
-    now: Timestamp,
-) -> Result<Contact, StoreError> {
-    let contact = locked_contact(conn, changes.workspace_id, id).await?;
-    apply_and_save(conn, contact, &changes, now).await
-}
-
-pub(super) async fn upsert_contact(
-    conn: &mut Conn,
-    upsert: ContactUpsert,
-    new_id: ContactId,
-    now: Timestamp,
-) -> Result<(Contact, Option<i64>), StoreError> {
-    // Two attempts: a concurrent upsert may create the same user_id between
-    // our look-up and our insert, in which case the second look-up finds it.
-    for _ in 0..2 {
-        if let Some(contact) = find_upsert_target(conn, &upsert).await? {
-            let contact = apply_and_save(conn, contact, &upsert, now).await?;
-            return Ok((contact, None));
-        }
-        let before = load_types(&mut *conn, upsert.workspace_id).await?;
-        let mut types = before.clone();
-        let contact = Contact::from_upsert(new_id, &upsert, &mut types, now)?;
-        save_new_types(conn, upsert.workspace_id, &before, &types, now).await?;
-        if save_contact(conn, &contact, true).await? {
-            let seq = log(
-                conn,
-                contact.workspace_id,
-                contact.id,
-                None,
-                &Activity::ContactCreated,
-                now,
-            )
-            .await?;
-            return Ok((contact, Some(seq)));
-        }
-    }
-    Err(StoreError::Conflict("contacts_user_id".into()))
-}
-
 /// Reads a contact for update, changes it, and writes it back.
 pub(super) async fn change_contact(
     conn: &mut Conn,
@@ -284,38 +226,6 @@ pub(super) async fn change_contact(
     change(&mut contact);
     save_contact(conn, &contact, false).await?;
     Ok(contact)
-}
-
-pub(super) async fn tag_contact(
-    conn: &mut Conn,
-    workspace: WorkspaceId,
-    id: ContactId,
-    tag: String,
-    present: bool,
-    at: Timestamp,
-) -> Result<Contact, StoreError> {
-    change_contact(conn, workspace, id, |contact| {
-        if present {
-            contact.add_tag(&tag);
-        } else {
-            contact.remove_tag(&tag);
-        }
-        contact.updated_at = at;
-    })
-    .await
-}
-
-pub(super) async fn contact_seen(
-    conn: &mut Conn,
-    workspace: WorkspaceId,
-    id: ContactId,
-    at: Timestamp,
-    page: Option<String>,
-) -> Result<Contact, StoreError> {
-    change_contact(conn, workspace, id, |contact| {
-        contact.system.seen(at, page.as_deref());
-    })
-    .await
 }
 
 pub(super) async fn require_contact(
@@ -434,8 +344,7 @@ impl ContactStore for Backend {
         changes: ContactUpsert,
         now: Timestamp,
     ) -> Result<Contact, StoreError> {
-        self.write(op!(update_contact_by_id, id, changes, now))
-            .await
+        self.write(op!(update_contact, id, changes, now)).await
     }
 
     async fn contacts(
@@ -545,5 +454,6 @@ impl ContactStore for Backend {
     ) -> Result<Contact, StoreError> {
         self.write(op!(contact_seen, workspace, contact, at, page))
             .await
+            .map(|(contact, _)| contact)
     }
 }

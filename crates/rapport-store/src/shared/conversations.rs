@@ -20,6 +20,10 @@ pub(super) fn conversation_from_row(row: &DbRow) -> Result<Conversation, StoreEr
     })
 }
 
+/// The columns `message_from_row` reads.
+pub(super) const MESSAGE_COLUMNS: &str =
+    "id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, origin";
+
 pub(super) fn message_from_row(row: &DbRow) -> Result<Message, StoreError> {
     let author_id = opt_uuid(row, "author_id")?;
     let author = match (text(row, "author_type")?.as_str(), author_id) {
@@ -36,7 +40,12 @@ pub(super) fn message_from_row(row: &DbRow) -> Result<Message, StoreError> {
         kind: parsed::<PartKind>(row, "kind")?,
         body: text(row, "body")?,
         created_at: ts(row, "created_at")?,
-        origin: None,
+        // An origin this version cannot read is left out, not an error
+        // that would hide the conversation.
+        origin: row
+            .try_get::<Option<Json<serde_json::Value>>, _>("origin")
+            .map_err(db_err)?
+            .and_then(|origin| serde_json::from_value(origin.0).ok()),
     })
 }
 
@@ -78,12 +87,38 @@ pub(super) async fn save_conversation_state(
     Ok(())
 }
 
+/// Records that `agent` was just assigned a conversation (round-robin
+/// assignment picks, among equals, the one assigned longest ago).
+async fn mark_assigned(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    agent: AgentId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO agent_availability (agent_id, workspace_id, last_assigned_at)
+         SELECT id, workspace_id, $3 FROM agents WHERE workspace_id = $1 AND id = $2
+         ON CONFLICT (agent_id) DO UPDATE SET last_assigned_at = excluded.last_assigned_at",
+    )
+    .bind(workspace.as_uuid())
+    .bind(agent.as_uuid())
+    .bind(ms(at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Changes a conversation's status or assignee and logs it (by a team
+/// member `by`, or by the automation `cause` names); a change that changes
+/// nothing is not logged. Returns the conversation and the entry's position.
 pub(super) async fn change_conversation(
     conn: &mut Conn,
     workspace: WorkspaceId,
     id: ConversationId,
     change: ConversationChange,
     by: Option<AgentId>,
+    cause: Option<Cause>,
     at: Timestamp,
 ) -> Result<(Conversation, Option<i64>), StoreError> {
     let current = locked_conversation(conn, workspace, id).await?;
@@ -92,16 +127,21 @@ pub(super) async fn change_conversation(
     };
     save_conversation_state(conn, &next).await?;
     let activity = match change {
-        ConversationChange::Assign { assignee_id } => Activity::Assigned {
-            assignee_id,
-            by,
-            cause: None,
-        },
+        ConversationChange::Assign { assignee_id } => {
+            if let Some(agent) = assignee_id {
+                mark_assigned(conn, workspace, agent, at).await?;
+            }
+            Activity::Assigned {
+                assignee_id,
+                by,
+                cause,
+            }
+        }
         _ => Activity::StatusChanged {
             status: next.status,
             snoozed_until: next.snoozed_until,
             by,
-            cause: None,
+            cause,
         },
     };
     let seq = log(
@@ -162,10 +202,9 @@ impl ConversationStore for Backend {
         if conversations.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = QueryBuilder::<Db>::new(
-            "SELECT id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at FROM messages m
-             WHERE m.workspace_id = ",
-        );
+        let mut sql = QueryBuilder::<Db>::new(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.workspace_id = "
+        ));
         sql.push_bind(workspace.as_uuid())
             .push(" AND m.conversation_id IN (");
         let mut ids = sql.separated(", ");
@@ -302,18 +341,19 @@ impl ConversationStore for Backend {
     ) -> Result<Vec<Message>, StoreError> {
         // Existence first, so an unknown id is NotFound rather than empty.
         self.conversation(workspace, id).await?;
-        sqlx::query(
-            "SELECT id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at FROM messages
-             WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY created_at, id",
-        )
-        .bind(workspace.as_uuid())
-        .bind(id.as_uuid())
-        .fetch_all(self.reader())
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(message_from_row)
-        .collect()
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY created_at, id"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(workspace.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(message_from_row)
+            .collect()
     }
 
     async fn list_conversations(
@@ -382,7 +422,16 @@ impl ConversationStore for Backend {
         by: Option<AgentId>,
         at: Timestamp,
     ) -> Result<(Conversation, Option<i64>), StoreError> {
-        self.write(op!(change_conversation, workspace, id, change, by, at))
-            .await
+        let cause: Option<Cause> = None;
+        self.write(op!(
+            change_conversation,
+            workspace,
+            id,
+            change,
+            by,
+            cause,
+            at
+        ))
+        .await
     }
 }

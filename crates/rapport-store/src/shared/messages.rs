@@ -279,7 +279,7 @@ async fn write_chunk(
         .map(|a| email_state(&a.new.message, a.new.email.as_ref()))
         .collect();
     let mut sql = QueryBuilder::<Db>::new(
-        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, email_status) ",
+        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, email_status, origin) ",
     );
     sql.push_values(
         chunk.iter().zip(&states),
@@ -298,7 +298,8 @@ async fn write_chunk(
                 .push_bind(message.kind.as_str())
                 .push_bind(message.body.clone())
                 .push_bind(ms(message.created_at))
-                .push_bind(*email_status);
+                .push_bind(*email_status)
+                .push_bind(message.origin.clone().map(Json));
         },
     );
     sql.build().execute(&mut *conn).await.map_err(db_err)?;

@@ -18,6 +18,8 @@ use rapport_core::model::activity::NewEvent;
 use rapport_core::model::activity::{Activity, ActivityEntry};
 use rapport_core::model::agent::AgentSession;
 use rapport_core::model::agent::{Agent, ApiToken, Email, NewAgent, NewToken, Principal, Role};
+use rapport_core::model::automation::Cause;
+use rapport_core::model::automation::trigger::SESSION_START;
 use rapport_core::model::bulk::{Audience, BulkSend, BulkStatus, NewBulkSend};
 use rapport_core::model::contact::{
     Contact, ContactUpsert, MAX_WORKSPACE_PROPERTIES, PropType, PropTypes, PropertySetting,
@@ -129,23 +131,34 @@ async fn fetch_ids(mut sql: QueryBuilder<Db>, conn: &mut Conn) -> Result<Vec<Uui
 }
 
 mod activity;
+mod advance;
+mod automation_stats;
 mod automations;
 mod bulk_sends;
+mod conditions;
+mod contact_updates;
 mod contacts;
 mod conversations;
 mod email;
 mod jobs;
 mod messages;
 mod people;
+mod run_starts;
+mod runs;
 mod team;
 mod visitors;
 mod workspaces;
 
 use activity::*;
+use automation_stats::*;
+use automations::*;
+use contact_updates::*;
 use contacts::*;
 use conversations::*;
 use jobs::*;
 use messages::*;
 use people::*;
+use run_starts::*;
+use runs::*;
 use team::*;
 use workspaces::*;

@@ -179,24 +179,30 @@ pub(super) async fn boot_visitor(
             match boot.previous.as_ref().filter(|c| c.user_id.is_none()) {
                 // A returning lead; an identified user's session needs the
                 // proof again.
-                Some(lead) => (
-                    update_contact_by_id(conn, lead.id, changes, boot.now).await?,
-                    true,
-                ),
+                Some(lead) => {
+                    let (lead, updated) =
+                        update_contact_by_id(conn, lead.id, changes, None, boot.now).await?;
+                    seqs.extend(updated);
+                    (lead, true)
+                }
                 None => {
                     let (lead, seq) = create_lead(conn, ws, boot.new_contact_id, boot.now).await?;
                     seqs.push(seq);
                     let lead = if changes.is_empty() {
                         lead
                     } else {
-                        update_contact_by_id(conn, lead.id, changes, boot.now).await?
+                        // The lead's first properties are part of its
+                        // creation, not a change to it.
+                        let contact = locked_contact(conn, ws, lead.id).await?;
+                        apply_quietly(conn, contact, &changes, boot.now).await?
                     };
                     (lead, false)
                 }
             }
         }
     };
-    let contact = contact_seen(conn, ws, contact.id, boot.now, None).await?;
+    let (contact, session_started) = contact_seen(conn, ws, contact.id, boot.now, None).await?;
+    seqs.extend(session_started);
     let kept_session = match (kept_session, boot.session) {
         (true, Some(hash)) => {
             touch_widget_session(conn, hash, boot.now).await?;
@@ -225,8 +231,9 @@ async fn adopt(
     now: Timestamp,
     seqs: &mut Vec<i64>,
 ) -> Result<(Contact, bool), StoreError> {
-    let (user, created) = upsert_contact(conn, upsert, new_id, now).await?;
+    let (user, created, updated) = upsert_logged(conn, upsert, new_id, now).await?;
     seqs.extend(created);
+    seqs.extend(updated);
     match adoption(previous.as_ref(), &user, verified) {
         Adoption::Keep => Ok((user, true)),
         Adoption::Merge(lead) => {

@@ -26,7 +26,7 @@ async fn events_land_on_the_timeline_newest_first(backend: Backend) {
     }
     let unknown = event(acme.workspace, ContactId::generate(), "x", 20);
     assert!(not_found(f.store.record_event(unknown).await));
-    let page = timeline(&*f.store, acme.workspace, ada, 2).await;
+    let page = timeline(&*f.store, acme.workspace, ada, 3).await;
     let names: Vec<_> = page
         .iter()
         .map(|e| match &e.activity {
@@ -34,13 +34,14 @@ async fn events_land_on_the_timeline_newest_first(backend: Backend) {
             other => other.kind(),
         })
         .collect();
-    assert_eq!(names, ["$page_view", "paid"]);
+    // The page view was the contact's first visit: it started a session.
+    assert_eq!(names, ["$page_view", "$session_start", "paid"]);
     let rest = f
         .store
         .timeline(TimelineQuery {
             workspace_id: acme.workspace,
             contact_id: ada,
-            before_seq: Some(page[1].seq),
+            before_seq: Some(page[2].seq),
             kinds: Vec::new(),
             limit: 10,
         })

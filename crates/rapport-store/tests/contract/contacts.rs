@@ -1,5 +1,6 @@
 //! Contacts and people: upserts, custom property types and settings,
-//! tags, visits, event summaries, the people schema and contact search.
+//! tags, visits, event summaries, the people schema and contact search;
+//! the log entries every change and every new session leaves.
 
 use crate::fixtures::*;
 
@@ -8,6 +9,8 @@ rapport_store::both_backends!(
     property_settings_define_types_and_messenger_access,
     tags_and_visits_change_their_contact_only,
     event_summaries_count_each_name_most_recent_first,
+    every_contact_change_is_logged_as_such,
+    a_visit_that_starts_a_session_logs_it,
 );
 
 async fn upserts_match_by_user_id_then_email(backend: Backend) {
@@ -249,4 +252,165 @@ async fn event_summaries_count_each_name_most_recent_first(backend: Backend) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// The `contact_updated` entries of a contact, oldest first.
+async fn updates(store: &dyn Store, team: &Team, contact: ContactId) -> Vec<Activity> {
+    let mut entries: Vec<Activity> = timeline(store, team.workspace, contact, 100)
+        .await
+        .into_iter()
+        .map(|e| e.activity)
+        .filter(|a| matches!(a, Activity::ContactUpdated { .. }))
+        .collect();
+    entries.reverse();
+    entries
+}
+
+fn updated(properties: &[&str], added: &[&str], removed: &[&str]) -> Activity {
+    let names = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
+    Activity::ContactUpdated {
+        properties: names(properties),
+        tags_added: names(added),
+        tags_removed: names(removed),
+        cause: None,
+    }
+}
+
+async fn every_contact_change_is_logged_as_such(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    // Creating is not updating.
+    let ada = person(
+        s,
+        acme.workspace,
+        "ada",
+        Some("Ada"),
+        json!({"plan": "free"}),
+        1,
+    )
+    .await;
+    assert!(updates(s, &acme, ada).await.is_empty());
+
+    // The API's update, by id.
+    let change = |input| ContactUpsert::parse_changes(acme.workspace, input).unwrap();
+    let renamed = ContactUpsertInput {
+        name: Some("Ada L.".into()),
+        props: serde_json::from_value(json!({"plan": "pro", "seats": 2})).unwrap(),
+        ..Default::default()
+    };
+    s.update_contact(ada, change(renamed.clone()), at(2))
+        .await
+        .unwrap();
+    // The same again changes nothing.
+    s.update_contact(ada, change(renamed), at(3)).await.unwrap();
+    // An upsert that finds the contact.
+    let upsert = upsert_json(
+        acme.workspace,
+        json!({"user_id": "ada", "email": "ada@example.com", "props": {"seats": null}}),
+    );
+    s.upsert_contact(upsert, ContactId::generate(), at(4))
+        .await
+        .unwrap();
+    // Tags, by hand.
+    for (tag, present, ms) in [("vip", true, 5), ("vip", true, 6), ("vip", false, 7)] {
+        s.tag_contact(acme.workspace, ada, tag, present, at(ms))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        updates(s, &acme, ada).await,
+        vec![
+            updated(&["name", "plan", "seats"], &[], &[]),
+            updated(&["email", "seats"], &[], &[]),
+            updated(&[], &["vip"], &[]),
+            updated(&[], &[], &["vip"]),
+        ]
+    );
+
+    // The widget: a returning lead's own changes are updates; a new
+    // lead's first properties are part of its creation.
+    let boot = |identity, previous, ms| VisitorBoot {
+        workspace_id: acme.workspace,
+        identity,
+        previous,
+        session: None,
+        new_session: [ms as u8; 32],
+        new_contact_id: ContactId::generate(),
+        now: at(ms),
+    };
+    let named = |name: &str| VisitorIdentity::Anonymous {
+        changes: change(ContactUpsertInput {
+            name: Some(name.into()),
+            ..Default::default()
+        }),
+    };
+    let lead = s.boot_visitor(boot(named("Bo"), None, 10)).await.unwrap();
+    assert!(updates(s, &acme, lead.contact.id).await.is_empty());
+    assert_eq!(lead.contact.name.as_deref(), Some("Bo"));
+    let again = s
+        .boot_visitor(boot(named("Bob"), Some(lead.contact.clone()), 11))
+        .await
+        .unwrap();
+    assert_eq!(
+        updates(s, &acme, lead.contact.id).await,
+        vec![updated(&["name"], &[], &[])]
+    );
+    let head = s.activity_head(acme.workspace).await.unwrap();
+    assert_eq!(
+        again.seqs.iter().max(),
+        Some(&head),
+        "the boot names its entries"
+    );
+}
+
+async fn a_visit_that_starts_a_session_logs_it(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let ada = contact(s, acme.workspace, "ada").await;
+    let minute = 60_000;
+    let starts = || async {
+        timeline(s, acme.workspace, ada, 100)
+            .await
+            .into_iter()
+            .filter(|e| {
+                matches!(&e.activity, Activity::Event { name, params }
+                    if name == SESSION_START && *params == json!({}))
+            })
+            .map(|e| e.created_at)
+            .collect::<Vec<_>>()
+    };
+    for ms in [10, 10 + 20 * minute, 10 + 49 * minute] {
+        s.contact_seen(acme.workspace, ada, at(ms), Some("/a".into()))
+            .await
+            .unwrap();
+    }
+    // The third visit came 29 minutes after the second: the same session.
+    assert_eq!(starts().await, [at(10)]);
+    let seen = s
+        .contact_seen(acme.workspace, ada, at(10 + 80 * minute), None)
+        .await
+        .unwrap();
+    assert_eq!(seen.system.sessions, 2);
+    assert_eq!(starts().await, [at(10 + 80 * minute), at(10)]);
+    // A page view after a long while starts one too, logged before it.
+    let view = NewEvent {
+        params: json!({"url": "https://acme.test/"}),
+        ..event(acme.workspace, ada, PAGE_VIEW, 10 + 200 * minute)
+    };
+    let entry = s.record_event(view).await.unwrap();
+    let newest = timeline(s, acme.workspace, ada, 2).await;
+    assert_eq!(newest[0].seq, entry.seq);
+    assert_eq!(starts().await.len(), 3);
+    assert!(matches!(&newest[1].activity, Activity::Event { name, .. } if name == SESSION_START));
+    // Other events do not count as visits.
+    s.record_event(event(acme.workspace, ada, "paid", 10 + 400 * minute))
+        .await
+        .unwrap();
+    assert_eq!(starts().await.len(), 3);
 }

@@ -6,9 +6,18 @@
 pub use std::sync::Arc;
 
 pub use rapport_core::Timestamp;
-pub use rapport_core::model::activity::{Activity, ActivityEntry, NewEvent};
+pub use rapport_core::model::activity::{Activity, ActivityEntry, NewEvent, PAGE_VIEW};
 pub use rapport_core::model::agent::{
     Agent, AgentSession, ApiToken, Email, NewAgent, NewToken, Role,
+};
+pub use rapport_core::model::automation::flow::AnswerType;
+pub use rapport_core::model::automation::hours::Office;
+pub use rapport_core::model::automation::run::{
+    AutomationStats, NewRun, NodeStats, Run, RunContext, RunLogEntry, RunStatus, Wait, WaitKind,
+};
+pub use rapport_core::model::automation::trigger::SESSION_START;
+pub use rapport_core::model::automation::{
+    AutomationStatus, Cause, Definition, MAX_AUTOMATIONS, MessageOrigin, RunsOnPublish, Version,
 };
 pub use rapport_core::model::bulk::{Audience, BulkSend, BulkStatus, NewBulkSend};
 pub use rapport_core::model::contact::{
@@ -21,8 +30,8 @@ pub use rapport_core::model::conversation::{
 pub use rapport_core::model::email::{EmailPlan, SkipReason};
 pub use rapport_core::model::filter::Filter;
 pub use rapport_core::model::ids::{
-    AgentId, BulkSendId, ContactId, ConversationId, JobId, MessageId, SegmentId, TokenId,
-    WorkspaceId,
+    AgentId, AutomationId, BulkSendId, ContactId, ConversationId, JobId, MessageId, RunId,
+    SegmentId, TokenId, WorkspaceId,
 };
 pub use rapport_core::model::job::{ClaimedJob, Job, JobParseError, NewJob};
 pub use rapport_core::model::people::{ContactSearch, ContactSort, Segment, SortValue};
@@ -35,6 +44,7 @@ pub use serde_json::json;
 /// The stored kinds of the jobs the suite claims.
 pub const EMAIL_JOB: &str = "email_fallback";
 pub const BULK_JOB: &str = "bulk_send";
+pub const RUN_JOB: &str = "automation_run";
 
 /// A fresh database and the store open on it.
 pub struct Fixture {
@@ -294,6 +304,7 @@ pub fn message(
         kind: PartKind::Comment,
         body: body.into(),
         created_at: at(ms),
+        origin: None,
     }
 }
 
@@ -470,4 +481,132 @@ pub fn not_found<T>(result: Result<T, StoreError>) -> bool {
 /// Whether a result is `Conflict`.
 pub fn conflict<T>(result: Result<T, StoreError>) -> bool {
     matches!(result, Err(StoreError::Conflict(_)))
+}
+
+/// A manually started automation whose flow goes through `nodes` in order,
+/// each a one-minute wait leading to the next, the last an end.
+pub fn definition(nodes: &[&str], frequency: serde_json::Value) -> Definition {
+    let flow: Vec<serde_json::Value> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, id)| match nodes.get(i + 1) {
+            Some(next) => json!({"id": id, "type": "wait", "seconds": 60, "exits": {"next": next}}),
+            None => json!({"id": id, "type": "end"}),
+        })
+        .collect();
+    serde_json::from_value(json!({
+        "trigger": {"type": "manual"},
+        "frequency": frequency,
+        "flow": {"start": nodes[0], "nodes": flow},
+    }))
+    .unwrap()
+}
+
+/// An automation named `name` with this draft, made at `ms`.
+pub fn new_automation(team: &Team, name: &str, draft: Definition, ms: i64) -> NewAutomation {
+    NewAutomation {
+        id: AutomationId::generate(),
+        workspace_id: team.workspace,
+        name: name.into(),
+        draft,
+        created_at: at(ms),
+    }
+}
+
+/// Creates an automation through `nodes` and publishes it at `ms`;
+/// returns its live version.
+pub async fn live_automation(
+    store: &dyn Store,
+    team: &Team,
+    nodes: &[&str],
+    frequency: serde_json::Value,
+    ms: i64,
+) -> Version {
+    let new = new_automation(team, "Greeter", definition(nodes, frequency), ms);
+    let id = new.id;
+    store.create_automation(new).await.unwrap();
+    let published = store
+        .publish_automation(
+            team.workspace,
+            id,
+            Some(team.owner),
+            RunsOnPublish::Finish,
+            at(ms),
+        )
+        .await
+        .unwrap();
+    store
+        .version(team.workspace, id, published.version)
+        .await
+        .unwrap()
+}
+
+/// A run of `version` for `contact`, started at `ms`, waiting until
+/// `until_ms` at the flow's start.
+pub fn run_of(
+    team: &Team,
+    version: &Version,
+    contact: ContactId,
+    conversation: Option<ConversationId>,
+    ms: i64,
+    until_ms: i64,
+) -> NewRun {
+    let wait = Wait {
+        kind: WaitKind::Time,
+        until: at(until_ms),
+        since_seq: 0,
+    };
+    new_run(
+        team.workspace,
+        version,
+        contact,
+        conversation,
+        RunContext::default(),
+        wait,
+        at(ms),
+    )
+}
+
+/// What a step of `run` at `node` tells the log and timeline it came from.
+pub fn cause(run: &Run, node: &str) -> Cause {
+    Cause {
+        automation_id: run.automation_id,
+        run_id: run.id,
+        node: node.into(),
+        depth: 0,
+    }
+}
+
+/// The step `run` takes from where it is (`run.node`, `run.step`) at `ms`:
+/// `effect`, then out by `exit` to wait at `next` for a minute.
+pub fn step(run: &Run, effect: Effect, exit: Option<&str>, next: &str, ms: i64) -> RunAdvance {
+    RunAdvance {
+        workspace_id: run.workspace_id,
+        run_id: run.id,
+        from_step: run.step,
+        effect,
+        log: RunLogEntry {
+            step: run.step,
+            version: run.version,
+            node: run.node.clone(),
+            kind: "wait".into(),
+            exit: exit.map(str::to_owned),
+            detail: format!("step {}", run.step),
+            data: json!({"step": run.step}),
+            at: at(ms),
+        },
+        next: RunNext {
+            node: next.into(),
+            status: RunStatus::Waiting,
+            wait: Some(Wait {
+                kind: WaitKind::Time,
+                until: at(ms + 60_000),
+                since_seq: 0,
+            }),
+            conversation_id: run.conversation_id,
+            ended_reason: None,
+            goal_reached: false,
+        },
+        timeline: None,
+    }
 }

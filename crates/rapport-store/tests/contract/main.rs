@@ -6,6 +6,10 @@
 mod fixtures;
 
 mod activity;
+mod automation_reads;
+mod automation_runs;
+mod automation_steps;
+mod automations;
 mod bulk;
 mod contacts;
 mod conversations;

@@ -274,7 +274,11 @@ async fn a_boot_writes_the_contact_the_merge_the_visit_and_the_session_at_once(b
     assert!(!first.kept_session);
     assert_eq!(lead.user_id, None);
     assert_eq!(lead.system.last_seen_at, Some(at(10)));
-    assert_eq!(first.seqs.len(), 1, "the lead's contact_created entry");
+    assert_eq!(
+        first.seqs.len(),
+        2,
+        "the lead's contact_created entry and its $session_start"
+    );
     assert_eq!(
         s.widget_session([1; 32], at(11)).await.unwrap(),
         (ws, lead.id)

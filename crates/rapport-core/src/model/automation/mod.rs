@@ -123,7 +123,41 @@ impl Definition {
         v.finish()
     }
 
+    /// The workspace's property types plus those the flow itself sets (a
+    /// property set, incremented or asked for): a condition may test an
+    /// answer before any contact has given one. Stored types win.
+    pub fn declared_types(&self, types: &PropTypes) -> PropTypes {
+        use crate::model::contact::{PropType, PropValue, system_property};
+        let mut all = types.clone();
+        for node in &self.flow.nodes {
+            let declared = match &node.step {
+                Step::SetProperty { name, value } => PropValue::from_json(value)
+                    .ok()
+                    .map(|v| (name, v.prop_type())),
+                Step::IncrementProperty { name, .. } => Some((name, PropType::Number)),
+                Step::Ask {
+                    property, answer, ..
+                } => Some((
+                    property,
+                    if *answer == flow::AnswerType::Number {
+                        PropType::Number
+                    } else {
+                        PropType::String
+                    },
+                )),
+                _ => None,
+            };
+            if let Some((name, ty)) = declared
+                && system_property(name).is_none()
+            {
+                all.entry(name.clone()).or_insert(ty);
+            }
+        }
+        all
+    }
+
     fn check_into(&self, v: &mut Validator, types: &PropTypes, now: Timestamp) {
+        let types = &self.declared_types(types);
         if let Err((field, message)) = self.trigger.check() {
             v.push(format!("trigger.{field}"), message);
         }

@@ -168,6 +168,7 @@ async fn admit(
         let Some(json) = &version.definition.audience else {
             continue;
         };
+        let types = version.definition.declared_types(&types);
         let contacts: Vec<ContactId> = indexes
             .iter()
             .map(|&i| candidates[i].1.contact_id)

@@ -228,8 +228,10 @@ pub async fn simulate(
     let definition = &automation.draft;
     let office = store.office(workspace).await?;
     let now = env.deps.clock.now();
+    let types = definition.declared_types(&store.property_types(workspace).await?);
     let facts = StepFacts {
         office: &office,
+        types: &types,
         head: store.activity_head(workspace).await?,
         now,
     };
@@ -264,7 +266,9 @@ pub async fn simulate(
             break;
         };
         if let Some(goal) = &definition.goal
-            && contact_matches(env, &run, goal, now).await.unwrap_or(false)
+            && contact_matches(env, &run, goal, &types, now)
+                .await
+                .unwrap_or(false)
         {
             out.path
                 .push(step(&node.id, "goal", None, "reached the goal".into()));

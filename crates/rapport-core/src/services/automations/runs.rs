@@ -19,9 +19,10 @@ use crate::model::automation::run::{
 };
 use crate::model::automation::trigger::Recheck;
 use crate::model::automation::{Cause, MessageOrigin, Version};
+use crate::model::contact::PropTypes;
 use crate::model::contact::{ContactUpsert, PropOp, PropOperation, PropValue};
 use crate::model::conversation::{Author, ConversationChange, PartKind};
-use crate::model::ids::{RunId, WorkspaceId};
+use crate::model::ids::{AutomationId, RunId, WorkspaceId};
 use crate::ports::store::{Effect, RunAdvance, RunNext, StoreError};
 use crate::services::SendError;
 use crate::services::messages::{ChatMessage, prepare_chat_message};
@@ -49,6 +50,7 @@ pub async fn take_turn(
     let store = env.deps.store;
     let mut version: Option<Version> = None;
     let mut office: Option<Office> = None;
+    let mut types: Option<((AutomationId, u32), PropTypes)> = None;
     for _ in 0..STEPS_PER_TURN {
         let run = match store.run(workspace, id).await {
             Ok(run) => run,
@@ -73,8 +75,17 @@ pub async fn take_turn(
             Some(office) => office,
             None => office.insert(store.office(workspace).await?),
         };
+        let types = match &types {
+            Some((v, t)) if *v == (run.automation_id, run.version) => t,
+            _ => {
+                let stored = store.property_types(workspace).await?;
+                let declared = definition.definition.declared_types(&stored);
+                &types.insert(((run.automation_id, run.version), declared)).1
+            }
+        };
         let facts = StepFacts {
             office,
+            types,
             head: store.activity_head(workspace).await?,
             now: env.deps.clock.now(),
         };
@@ -114,7 +125,7 @@ async fn plan_active(
     facts: &StepFacts<'_>,
 ) -> Result<Plan, StepError> {
     if let Some(goal) = &version.definition.goal
-        && contact_matches(env, run, goal, facts.now).await?
+        && contact_matches(env, run, goal, facts.types, facts.now).await?
     {
         return Ok(Plan::goal());
     }

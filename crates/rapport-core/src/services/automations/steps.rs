@@ -130,6 +130,9 @@ pub enum StepError {
 /// What planning a step reads, loaded once per turn of a run.
 pub struct StepFacts<'a> {
     pub office: &'a Office,
+    /// The workspace's property types and those the flow sets
+    /// (`Definition::declared_types`), for its filters.
+    pub types: &'a crate::model::contact::PropTypes,
     /// The log head when the step began: what a wait counts from.
     pub head: i64,
     pub now: Timestamp,
@@ -269,7 +272,7 @@ pub async fn plan_node(
             Plan::doing(Planned::Conversation(change), detail)
         }
         Step::Condition { filter } => {
-            let matched = contact_matches(env, run, filter, now).await?;
+            let matched = contact_matches(env, run, filter, facts.types, now).await?;
             Plan::yes_no(
                 matched,
                 if matched {
@@ -424,13 +427,13 @@ pub async fn contact_matches(
     env: Env<'_>,
     run: &Run,
     filter: &Json,
+    types: &crate::model::contact::PropTypes,
     now: Timestamp,
 ) -> Result<bool, StepError> {
     let store = env.deps.store;
-    let types = store.property_types(run.workspace_id).await?;
     // A filter checked at publish may name a property whose type changed
     // since: the step cannot be decided, and the run fails saying why.
-    let filter = Filter::parse(filter, &types, now)
+    let filter = Filter::parse(filter, types, now)
         .map_err(|e| StepError::Impossible(format!("the filter no longer fits: {e}")))?;
     let online = if filter.uses_online()
         && env

@@ -170,6 +170,13 @@ async fn events_properties_and_tags_start_runs_that_branch_and_change_the_contac
         )
         .await;
     assert!(defined.status.is_success(), "{}", defined.body);
+    // Filters name properties the workspace knows.
+    let pro = app
+        .contact(json!({"user_id": "pro", "props": {"plan": "pro"}}))
+        .await;
+    let free = app
+        .contact(json!({"user_id": "free", "props": {"plan": "free"}}))
+        .await;
     live(
         &app,
         json!({
@@ -196,12 +203,6 @@ async fn events_properties_and_tags_start_runs_that_branch_and_change_the_contac
         }),
     )
     .await;
-    let pro = app
-        .contact(json!({"user_id": "pro", "props": {"plan": "pro"}}))
-        .await;
-    let free = app
-        .contact(json!({"user_id": "free", "props": {"plan": "free"}}))
-        .await;
     for contact in [&pro, &free] {
         let tracked = app
             .post(

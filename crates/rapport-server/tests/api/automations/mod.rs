@@ -210,7 +210,7 @@ async fn drafts_are_checked_field_by_field_and_publishing_freezes_versions(backe
             json!({"name": "Bad", "draft": {"trigger": {"type": "teleport"}, "frequency": {"type": "once"}, "flow": {"start": "a", "nodes": []}}}),
         )
         .await;
-    assert_eq!(unknown_type.error_fields(), ["draft.trigger"]);
+    assert_eq!(unknown_type.error_fields(), ["draft.trigger.type"]);
     assert_eq!(
         app.get("/api/v1/automations").await.body["data"],
         json!([]),
