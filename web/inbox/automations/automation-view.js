@@ -14,7 +14,7 @@ import {
   exportAutomation,
 } from '../data/automations.js';
 import { state, sortedAgents, agentName, announce } from '../data/store.js';
-import { loadPeopleSchema, listSegments } from '../data/people.js';
+import { loadPeopleSchema } from '../data/people.js';
 import { NODE_TYPES, PALETTE_GROUPS } from './definition.js';
 import { statVersions, count, goalRate } from './stats.js';
 import { createEditor } from './editor-state.js';
@@ -38,7 +38,6 @@ export function mountAutomationView(element, id) {
   let settingsForm = null;
   let destroyRuns = null;
   let tab = 'flow';
-  let segments = [];
   let note = '';
   let confirmingDelete = false;
 
@@ -229,7 +228,9 @@ export function mountAutomationView(element, id) {
     Object.assign(editor, {
       agents: () => sortedAgents(),
       schema: () => state.peopleSchema ?? { properties: [], events: [], tags: [] },
-      segments: () => segments,
+      // An automation's filters are stored as they are, not by segment:
+      // the filter builder offers no segments here.
+      segments: () => [],
       focusNode: (nodeId) => {
         showTab('flow');
         canvas.focusNode(nodeId);
@@ -323,7 +324,6 @@ export function mountAutomationView(element, id) {
       return;
     }
     loadPeopleSchema().then(() => alive && onChange('settings')).catch((error) => console.warn('people schema:', error.message));
-    listSegments().then((list) => { segments = list; }).catch(() => {});
     getStats(id).then((stats) => alive && editor.setStats(stats)).catch((error) => console.warn('automation stats:', error.message));
   })();
 

@@ -12,10 +12,21 @@ export const TIMELINE_FILTERS = [
   { key: 'events', label: 'Events', kinds: ['event'] },
   { key: 'conversations', label: 'Conversations', kinds: ['conversation_started', 'status_changed', 'assigned'] },
   { key: 'bulk', label: 'Bulk sends', kinds: ['bulk_send_received'] },
+  { key: 'automations', label: 'Automations', kinds: ['automation', 'contact_updated'] },
 ];
 
 function filterByKey(key) {
   return TIMELINE_FILTERS.find((f) => f.key === key) ?? TIMELINE_FILTERS[0];
+}
+
+/** " (automation, node n)" for an entry an automation caused. */
+function causedBy(cause) {
+  return cause?.node ? ` (automation, step ${cause.node})` : '';
+}
+
+/** The editor of the automation behind an entry, if one is. */
+function automationHref(cause) {
+  return cause?.automation_id ? `#/automations/${encodeURIComponent(cause.automation_id)}` : null;
 }
 
 /** The timeline request's query string: `limit=30&cursor=…&kinds=a,b`. */
@@ -110,6 +121,25 @@ export function describeEntry(entry, names = {}) {
     case 'not_emailed': {
       const { text, tone } = describeEmailEntry(entry);
       return { icon: '✉', label: 'Email', text, tone: tone === 'failed' ? 'failed' : 'quiet', href: conversationHref };
+    }
+    case 'contact_updated': {
+      const changes = [];
+      if (data.properties?.length) changes.push(`set ${data.properties.join(', ')}`);
+      if (data.tags_added?.length) changes.push(`tagged ${data.tags_added.join(', ')}`);
+      if (data.tags_removed?.length) changes.push(`untagged ${data.tags_removed.join(', ')}`);
+      const text = `${changes.join('; ') || 'Profile updated'}${causedBy(data.cause)}`;
+      return { icon: '✎', label: 'Profile', text: text.charAt(0).toUpperCase() + text.slice(1), tone: 'quiet', href: automationHref(data.cause) };
+    }
+    case 'automation': {
+      const what = { started: 'started', done: 'finished', goal_reached: 'reached its goal', stopped: 'stopped', failed: 'failed' }[data.what] ?? words(data.what ?? 'ran');
+      const detail = data.detail ? `: ${data.detail}` : '';
+      return {
+        icon: '⚙',
+        label: 'Automation',
+        text: `An automation ${what}${detail}`,
+        tone: data.what === 'failed' ? 'failed' : 'quiet',
+        href: automationHref(data),
+      };
     }
     case 'bulk_send_received':
       return {

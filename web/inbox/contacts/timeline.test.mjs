@@ -13,7 +13,7 @@ const names = {
 const entry = (kind, data = {}, extra = {}) => ({ seq: 1, kind, data, conversation_id: 'c1', created_at: '2026-03-01T10:00:00Z', ...extra });
 
 test('the chips ask for the kinds the brief names', () => {
-  assert.deepEqual(TIMELINE_FILTERS.map((f) => f.label), ['All', 'Messages', 'Emails', 'Events', 'Conversations', 'Bulk sends']);
+  assert.deepEqual(TIMELINE_FILTERS.map((f) => f.label), ['All', 'Messages', 'Emails', 'Events', 'Conversations', 'Bulk sends', 'Automations']);
   assert.equal(timelineQuery({ limit: 30 }), 'limit=30');
   assert.equal(timelineQuery({ limit: 30, cursor: 'MTIz', filter: 'emails' }), 'limit=30&cursor=MTIz&kinds=emailed,not_emailed');
   assert.equal(timelineQuery({ filter: 'conversations' }), 'limit=30&kinds=conversation_started,status_changed,assigned');
@@ -79,4 +79,14 @@ test('a bulk send entry links to its send; unknown kinds still show', () => {
   assert.equal(describeEntry(entry('contact_created', {}, { conversation_id: null }), names).text, 'Ada Lovelace became a contact');
   assert.equal(describeEntry(entry('automation_fired'), names).text, 'automation fired');
   assert.equal(describeEntry(entry('message', { author: { type: 'contact' }, body: 'Hi' }), {}).text, 'The contact: Hi');
+});
+
+test('automation entries say what ran and link to the automation', () => {
+  const updated = describeEntry(entry('contact_updated', { tags_added: ['vip'], cause: { automation_id: 'a 1', node: 'tag' } }));
+  assert.equal(updated.text, 'Tagged vip (automation, step tag)');
+  assert.equal(updated.href, '#/automations/a%201');
+  const ended = describeEntry(entry('automation', { automation_id: 'a1', run_id: 'r1', what: 'stopped', detail: 'the visitor moved to another page' }));
+  assert.equal(ended.text, 'An automation stopped: the visitor moved to another page');
+  assert.equal(ended.href, '#/automations/a1');
+  assert.equal(describeEntry(entry('contact_updated', { properties: ['plan'] })).text, 'Set plan');
 });

@@ -44,7 +44,7 @@ pub struct RunsQuery {
     params(("id" = AutomationId, Path), RunsQuery),
     responses((status = 200, body = Runs), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn list(
+pub async fn list_runs(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
@@ -107,7 +107,7 @@ async fn find_run(
 #[utoipa::path(get, path = "/automations/{id}/runs/{run_id}", tag = "automations", security(("bearer" = [])),
     params(("id" = AutomationId, Path), ("run_id" = RunId, Path)),
     responses((status = 200, body = RunView), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get(
+pub async fn get_run(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath((id, run_id)): ApiPath<(AutomationId, RunId)>,
@@ -122,7 +122,7 @@ pub async fn get(
     responses((status = 200, description = "Stopped (or already over)", body = Object),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn stop(
+pub async fn stop_run(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath((id, run_id)): ApiPath<(AutomationId, RunId)>,
@@ -149,7 +149,7 @@ pub struct StartRequest {
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not published, or the contact is in a run of it already, or its frequency does not allow another", body = Problem, content_type = "application/problem+json")))]
-pub async fn start(
+pub async fn start_run(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
@@ -217,7 +217,7 @@ pub struct Availability {
 
 #[utoipa::path(get, path = "/team/availability", tag = "team", security(("bearer" = [])),
     responses((status = 200, body = Availability)))]
-pub async fn availability(
+pub async fn team_availability(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> Result<Json<Availability>, ApiError> {

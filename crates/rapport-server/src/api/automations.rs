@@ -129,7 +129,7 @@ fn parse_draft(draft: Json_) -> Result<Definition, ApiError> {
 
 #[utoipa::path(get, path = "/automations", tag = "automations", security(("bearer" = [])),
     responses((status = 200, body = Automations)))]
-pub async fn list(
+pub async fn list_automations(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> Result<Json<Automations>, ApiError> {
@@ -147,7 +147,7 @@ pub async fn list(
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad draft: each fault names its field", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(
+pub async fn create_automation(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiJson(body): ApiJson<NewAutomationRequest>,
@@ -191,7 +191,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/automations/{id}", tag = "automations", security(("bearer" = [])),
     params(("id" = AutomationId, Path)),
     responses((status = 200, body = AutomationView), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get(
+pub async fn get_automation(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
@@ -210,7 +210,7 @@ pub async fn get(
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn save(
+pub async fn save_automation(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
@@ -231,7 +231,7 @@ pub async fn save(
     responses((status = 204, description = "Deleted; its going runs were stopped"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn delete(
+pub async fn delete_automation(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
@@ -269,7 +269,7 @@ pub struct PublishedView {
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The flow is not ready (unreachable nodes, dangling exits), or runs cannot move", body = Problem, content_type = "application/problem+json")))]
-pub async fn publish(
+pub async fn publish_automation(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
@@ -310,7 +310,7 @@ async fn set_status(
     responses((status = 200, description = "Starts no more runs; going runs carry on", body = AutomationView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn pause(
+pub async fn pause_automation(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
@@ -324,7 +324,7 @@ pub async fn pause(
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Never published", body = Problem, content_type = "application/problem+json")))]
-pub async fn resume(
+pub async fn resume_automation(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
@@ -360,7 +360,7 @@ pub struct Versions {
 #[utoipa::path(get, path = "/automations/{id}/versions", tag = "automations", security(("bearer" = [])),
     params(("id" = AutomationId, Path)),
     responses((status = 200, description = "Newest first", body = Versions), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn versions(
+pub async fn automation_versions(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
@@ -381,7 +381,7 @@ pub async fn versions(
     params(("id" = AutomationId, Path)),
     responses((status = 200, description = "Runs by status; per version, node and exit what runs did", body = Object),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn stats(
+pub async fn automation_stats(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
@@ -406,7 +406,7 @@ pub struct Export {
     params(("id" = AutomationId, Path)),
     responses((status = 200, description = "The name and draft: POST it to /automations in any workspace to import it", body = Export),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn export(
+pub async fn export_automation(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
@@ -432,7 +432,7 @@ pub struct SimulateRequest {
     params(("id" = AutomationId, Path)), request_body = SimulateRequest,
     responses((status = 200, description = "The path the draft would take for the contact now and the messages it would send; nothing is written", body = Object),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn simulate(
+pub async fn simulate_automation(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,

@@ -49,27 +49,33 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(people::update_segment, people::delete_segment))
         .routes(routes!(contacts::add_tag))
         .routes(routes!(contacts::remove_tag))
-        .routes(routes!(automations::list, automations::create))
         .routes(routes!(
-            automations::get,
-            automations::save,
-            automations::delete
+            automations::list_automations,
+            automations::create_automation
         ))
-        .routes(routes!(automations::publish))
-        .routes(routes!(automations::pause))
-        .routes(routes!(automations::resume))
-        .routes(routes!(automations::versions))
-        .routes(routes!(automations::stats))
-        .routes(routes!(automations::export))
-        .routes(routes!(automations::simulate))
-        .routes(routes!(automation_runs::list, automation_runs::start))
-        .routes(routes!(automation_runs::get))
-        .routes(routes!(automation_runs::stop))
+        .routes(routes!(
+            automations::get_automation,
+            automations::save_automation,
+            automations::delete_automation
+        ))
+        .routes(routes!(automations::publish_automation))
+        .routes(routes!(automations::pause_automation))
+        .routes(routes!(automations::resume_automation))
+        .routes(routes!(automations::automation_versions))
+        .routes(routes!(automations::automation_stats))
+        .routes(routes!(automations::export_automation))
+        .routes(routes!(automations::simulate_automation))
+        .routes(routes!(
+            automation_runs::list_runs,
+            automation_runs::start_run
+        ))
+        .routes(routes!(automation_runs::get_run))
+        .routes(routes!(automation_runs::stop_run))
         .routes(routes!(
             automation_runs::get_office,
             automation_runs::put_office
         ))
-        .routes(routes!(automation_runs::availability))
+        .routes(routes!(automation_runs::team_availability))
         .routes(routes!(automation_runs::set_availability))
         .routes(routes!(bulk_sends::create, bulk_sends::list))
         .routes(routes!(bulk_sends::get))

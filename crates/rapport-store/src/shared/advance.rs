@@ -120,7 +120,14 @@ pub(super) async fn advance_run(
     .bind(&line.exit)
     .bind(&line.detail)
     .bind(Json(&line.data))
-    .bind(message.as_ref().map(|m| m.message.id.as_uuid()))
+    // A message the contact sees counts as sent (and toward the daily
+    // cap); a team note does not.
+    .bind(
+        message
+            .as_ref()
+            .filter(|m| m.message.kind == PartKind::Comment)
+            .map(|m| m.message.id.as_uuid()),
+    )
     .bind(ms(at))
     .execute(&mut *conn)
     .await

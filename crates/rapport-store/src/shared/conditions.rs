@@ -146,7 +146,7 @@ impl ConditionStore for Backend {
                EXISTS (SELECT 1 FROM messages WHERE workspace_id = $1 AND conversation_id = $2
                  AND kind = 'comment' AND author_type = 'contact' AND created_at > $3),
                EXISTS (SELECT 1 FROM messages WHERE workspace_id = $1 AND conversation_id = $2
-                 AND kind = 'comment' AND author_type IN ('agent', 'bot') AND created_at > $3)",
+                 AND kind = 'comment' AND author_type = 'agent' AND origin IS NULL AND created_at > $3)",
         )
         .bind(workspace.as_uuid())
         .bind(conversation.as_uuid())

@@ -207,7 +207,10 @@ impl RunStore for Backend {
     async fn dispatch_work(&self) -> Result<Vec<DispatchWork>, StoreError> {
         let rows: Vec<(Uuid, i64)> = sqlx::query_as(
             "SELECT w.workspace_id, COALESCE(c.seq, 0) AS cursor
-             FROM (SELECT DISTINCT workspace_id FROM automations WHERE status = 'live') w
+             FROM (SELECT workspace_id FROM automations WHERE status = 'live'
+                   UNION
+                   SELECT workspace_id FROM automation_runs
+                   WHERE status = 'waiting' AND wait_kind IN ('for', 'answer')) w
              LEFT JOIN automation_cursors c ON c.workspace_id = w.workspace_id
              WHERE EXISTS (SELECT 1 FROM activity a
                WHERE a.workspace_id = w.workspace_id AND a.seq > COALESCE(c.seq, 0))",

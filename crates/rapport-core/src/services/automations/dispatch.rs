@@ -68,10 +68,15 @@ pub async fn dispatch(env: Env<'_>, work: &DispatchWork) -> Result<Dispatched, S
         {
             started_conversations.insert(id);
         }
+        // The first message after a conversation started says who started
+        // it, whoever wrote it.
+        let first_message = matches!(entry.activity, Activity::Message(_))
+            && entry
+                .conversation_id
+                .is_some_and(|c| started_conversations.remove(&c));
         let facts = EntryFacts {
-            starts_conversation: matches!(&entry.activity, Activity::Message(m)
-                if matches!(m.author, Author::Contact(_))
-                    && entry.conversation_id.is_some_and(|c| started_conversations.remove(&c))),
+            starts_conversation: first_message
+                && matches!(&entry.activity, Activity::Message(m) if matches!(m.author, Author::Contact(_))),
         };
         for version in &versions {
             let Some(found) =

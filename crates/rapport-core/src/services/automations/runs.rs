@@ -294,8 +294,12 @@ pub fn awaited_by(run: &Run, entry: &ActivityEntry) -> bool {
             (Awaited::Reply, Activity::Message(m)) => {
                 matches!(m.author, Author::Contact(_)) && in_conversation(entry)
             }
+            // A person on the team: not a bot, not an automation's message.
             (Awaited::TeamReply, Activity::Message(m)) => {
-                m.author.is_team() && m.kind == PartKind::Comment && in_conversation(entry)
+                matches!(m.author, Author::Agent(_))
+                    && m.origin.is_none()
+                    && m.kind == PartKind::Comment
+                    && in_conversation(entry)
             }
             (Awaited::Event { name }, Activity::Event { name: seen, .. }) => name == seen,
             (Awaited::PropertyChanged { name }, Activity::ContactUpdated { properties, .. }) => {

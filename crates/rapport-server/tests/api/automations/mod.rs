@@ -5,6 +5,7 @@
 mod bots;
 mod durability;
 mod flows;
+mod more;
 
 use std::sync::Arc;
 

@@ -1,0 +1,356 @@
+//! The rest of the triggers, modules, conditions and waits: a session
+//! starting, replies either way, a status change, notes, snooze and
+//! reopen, goals, waiting for an event or a property, and the daily cap.
+
+use rapport_store::both_backends;
+use rapport_store::testing::Backend;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{
+    MONDAY_10AM, app_at, live, messages, run_log, runs, settle, visitor, visitor_replies,
+    visitor_writes,
+};
+use crate::helpers::TestApp;
+
+both_backends!(
+    a_new_session_starts_a_run,
+    replies_either_way_and_what_a_wait_finds_since_the_run_began,
+    the_team_going_quiet_and_a_status_change_start_runs_that_snooze_reopen_and_note,
+    reaching_the_goal_ends_the_run_and_counts,
+    waits_for_an_event_or_a_property_change,
+    the_daily_cap_holds_back_automated_messages,
+);
+
+const MINUTE: i64 = 60_000;
+
+async fn tags(app: &TestApp, contact: &str) -> Value {
+    app.get(&format!("/api/v1/contacts/{contact}")).await.body["tags"].clone()
+}
+
+async fn a_new_session_starts_a_run(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    let id = live(
+        &app,
+        json!({
+            "trigger": {"type": "session_started"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "t", "nodes": [{"id": "t", "type": "increment_property", "name": "visits", "by": 1}]}
+        }),
+    )
+    .await;
+    let (session, contact) = visitor(&app).await;
+    settle(&app).await;
+    // Another page in the same visit is not a new session; one after 30
+    // minutes away is.
+    super::page_view(&app, &session, "https://shop.test/a").await;
+    clock.advance_millis(31 * MINUTE);
+    super::page_view(&app, &session, "https://shop.test/b").await;
+    settle(&app).await;
+    let got = app.get(&format!("/api/v1/contacts/{contact}")).await;
+    assert_eq!(got.body["props"]["visits"], json!(2.0), "{}", got.body);
+    assert_eq!(runs(&app, &id).await.len(), 2);
+}
+
+async fn replies_either_way_and_what_a_wait_finds_since_the_run_began(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    live(
+        &app,
+        json!({
+            "trigger": {"type": "contact_replied"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "w", "nodes": [
+                {"id": "w", "type": "wait", "seconds": 600, "exits": {"next": "team"}},
+                {"id": "team", "type": "team_replied", "exits": {"yes": "ok", "no": "contact"}},
+                {"id": "ok", "type": "add_tag", "tag": "answered"},
+                {"id": "contact", "type": "contact_replied", "exits": {"yes": "keen", "no": "waiting"}},
+                {"id": "keen", "type": "add_tag", "tag": "keen"},
+                {"id": "waiting", "type": "add_tag", "tag": "waiting"}
+            ]}
+        }),
+    )
+    .await;
+    let (a, a_id) = visitor(&app).await;
+    let (b, b_id) = visitor(&app).await;
+    let (c, c_id) = visitor(&app).await;
+    let mut conversations = Vec::new();
+    for session in [&a, &b, &c] {
+        // Starting a conversation is not a reply; writing again is.
+        let conversation = visitor_writes(&app, session, "Hello").await;
+        settle(&app).await;
+        visitor_replies(&app, session, &conversation, "Anyone?").await;
+        conversations.push(conversation);
+    }
+    settle(&app).await;
+    clock.advance_millis(5 * MINUTE);
+    // The team answers A; B writes once more (that run is already going:
+    // no second run); C stays quiet.
+    app.post(
+        &format!("/api/v1/conversations/{}/reply", conversations[0]),
+        json!({"body": "Here!"}),
+    )
+    .await;
+    visitor_replies(&app, &b, &conversations[1], "Hello??").await;
+    settle(&app).await;
+    clock.advance_millis(5 * MINUTE);
+    settle(&app).await;
+    assert_eq!(tags(&app, &a_id).await, json!(["answered"]));
+    assert_eq!(tags(&app, &b_id).await, json!(["keen"]));
+    assert_eq!(tags(&app, &c_id).await, json!(["waiting"]));
+}
+
+async fn the_team_going_quiet_and_a_status_change_start_runs_that_snooze_reopen_and_note(
+    backend: Backend,
+) {
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    live(
+        &app,
+        json!({
+            "trigger": {"type": "contact_unresponsive", "minutes": 30},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "snooze", "nodes": [
+                {"id": "snooze", "type": "snooze", "minutes": 60, "exits": {"next": "w"}},
+                {"id": "w", "type": "wait", "seconds": 1800, "exits": {"next": "reopen"}},
+                {"id": "reopen", "type": "reopen"}
+            ]}
+        }),
+    )
+    .await;
+    let noted = live(
+        &app,
+        json!({
+            "trigger": {"type": "status_changed", "to": "snoozed"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "n", "nodes": [{"id": "n", "type": "note", "body": "Snoozed: {{ user.name | default(\"a visitor\") }} went quiet"}]}
+        }),
+    )
+    .await;
+    let (session, contact) = visitor(&app).await;
+    let conversation = visitor_writes(&app, &session, "Question").await;
+    app.post(
+        &format!("/api/v1/conversations/{conversation}/reply"),
+        json!({"body": "Answer: does that help?"}),
+    )
+    .await;
+    settle(&app).await;
+    clock.advance_millis(30 * MINUTE);
+    settle(&app).await;
+    let got = app
+        .get(&format!("/api/v1/conversations/{conversation}"))
+        .await;
+    assert_eq!(got.body["status"], "snoozed", "{}", got.body);
+    // The snooze (an automation's doing) started the other automation,
+    // whose note only the team sees.
+    assert_eq!(runs(&app, &noted).await.len(), 1);
+    let parts = app
+        .get(&format!("/api/v1/conversations/{conversation}"))
+        .await;
+    let bodies: Vec<&str> = parts.body["parts"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|m| m["body"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        bodies.contains(&"Snoozed: a visitor went quiet"),
+        "{}",
+        parts.body
+    );
+    assert_eq!(
+        messages(&app, &contact).await.len(),
+        3,
+        "a note counts as a part, not a message to the contact"
+    );
+    clock.advance_millis(30 * MINUTE);
+    settle(&app).await;
+    let got = app
+        .get(&format!("/api/v1/conversations/{conversation}"))
+        .await;
+    assert_eq!(got.body["status"], "open");
+
+    // A contact who answers in time is not snoozed.
+    let (session, _) = visitor(&app).await;
+    let conversation = visitor_writes(&app, &session, "Another").await;
+    app.post(
+        &format!("/api/v1/conversations/{conversation}/reply"),
+        json!({"body": "Sure"}),
+    )
+    .await;
+    settle(&app).await;
+    clock.advance_millis(10 * MINUTE);
+    visitor_replies(&app, &session, &conversation, "Thanks!").await;
+    clock.advance_millis(25 * MINUTE);
+    settle(&app).await;
+    let got = app
+        .get(&format!("/api/v1/conversations/{conversation}"))
+        .await;
+    assert_eq!(got.body["status"], "open");
+}
+
+async fn reaching_the_goal_ends_the_run_and_counts(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    let id = live(
+        &app,
+        json!({
+            "trigger": {"type": "contact_created"},
+            "goal": {"and": [{"tag": "customer", "op": "has"}]},
+            "frequency": {"type": "once"},
+            "flow": {"start": "w", "nodes": [
+                {"id": "w", "type": "wait", "seconds": 86400, "exits": {"next": "nudge"}},
+                {"id": "nudge", "type": "send_message", "from": "bot", "body": "Still thinking it over?"}
+            ]}
+        }),
+    )
+    .await;
+    let converted = app.contact(json!({"user_id": "c"})).await;
+    let undecided = app.contact(json!({"user_id": "u"})).await;
+    settle(&app).await;
+    let tagged = app
+        .post(
+            &format!("/api/v1/contacts/{converted}/tags"),
+            json!({"tag": "customer"}),
+        )
+        .await;
+    assert!(tagged.status.is_success(), "{}", tagged.body);
+    clock.advance_millis(24 * 60 * MINUTE);
+    settle(&app).await;
+    assert!(messages(&app, &converted).await.is_empty());
+    assert_eq!(messages(&app, &undecided).await.len(), 1);
+    let stats = app.get(&format!("/api/v1/automations/{id}/stats")).await;
+    assert_eq!(stats.body["goal_reached"], 1, "{}", stats.body);
+    let run = runs(&app, &id)
+        .await
+        .into_iter()
+        .find(|r| r["contact_id"] == converted.as_str())
+        .unwrap();
+    assert_eq!(run["goal_reached"], true);
+}
+
+async fn waits_for_an_event_or_a_property_change(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    let id = live(
+        &app,
+        json!({
+            "trigger": {"type": "event_tracked", "name": "trial_started"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "pay", "nodes": [
+                {"id": "pay", "type": "wait_for", "for": {"type": "event", "name": "paid"}, "timeout_seconds": 86400,
+                 "exits": {"happened": "plan", "timed_out": "unpaid"}},
+                {"id": "plan", "type": "wait_for", "for": {"type": "property_changed", "name": "plan"}, "timeout_seconds": 3600,
+                 "exits": {"happened": "done", "timed_out": "unpaid"}},
+                {"id": "done", "type": "add_tag", "tag": "paying"},
+                {"id": "unpaid", "type": "add_tag", "tag": "unpaid"}
+            ]}
+        }),
+    )
+    .await;
+    let payer = app.contact(json!({"user_id": "p"})).await;
+    let lapsed = app.contact(json!({"user_id": "l"})).await;
+    for contact in [&payer, &lapsed] {
+        app.post(
+            &format!("/api/v1/contacts/{contact}/events"),
+            json!({"name": "trial_started"}),
+        )
+        .await;
+    }
+    settle(&app).await;
+    clock.advance_millis(60 * MINUTE);
+    app.post(
+        &format!("/api/v1/contacts/{payer}/events"),
+        json!({"name": "paid"}),
+    )
+    .await;
+    settle(&app).await;
+    app.request(
+        Method::PATCH,
+        &format!("/api/v1/contacts/{payer}"),
+        Some(&app.owner.api_token),
+        Some(json!({"props": {"plan": "pro"}})),
+    )
+    .await;
+    settle(&app).await;
+    assert_eq!(tags(&app, &payer).await, json!(["paying"]));
+    clock.advance_millis(23 * 60 * MINUTE);
+    settle(&app).await;
+    assert_eq!(tags(&app, &lapsed).await, json!(["unpaid"]));
+    let run = runs(&app, &id)
+        .await
+        .into_iter()
+        .find(|r| r["contact_id"] == payer.as_str())
+        .unwrap();
+    // Each wait is two lines: where it began waiting, and the exit it took.
+    let exits: Vec<_> = run_log(&app, &id, run["id"].as_str().unwrap())
+        .await
+        .into_iter()
+        .filter(|(_, exit)| !exit.is_null())
+        .collect();
+    assert_eq!(
+        exits,
+        [
+            ("pay".to_owned(), json!("start")),
+            ("pay".to_owned(), json!("happened")),
+            ("plan".to_owned(), json!("happened")),
+            ("done".to_owned(), json!("next"))
+        ]
+    );
+}
+
+async fn the_daily_cap_holds_back_automated_messages(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    let mut office = app.get("/api/v1/settings/office").await.body;
+    office["automated_messages_per_day"] = json!(2);
+    let saved = app
+        .request(
+            Method::PUT,
+            "/api/v1/settings/office",
+            Some(&app.owner.api_token),
+            Some(office),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let id = live(
+        &app,
+        json!({
+            "trigger": {"type": "manual"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "one", "nodes": [
+                {"id": "one", "type": "send_message", "from": "bot", "body": "One", "exits": {"next": "two"}},
+                {"id": "two", "type": "send_message", "from": "bot", "body": "Two", "exits": {"next": "three"}},
+                {"id": "three", "type": "send_message", "from": "bot", "body": "Three"}
+            ]}
+        }),
+    )
+    .await;
+    let contact = app.contact(json!({"user_id": "u"})).await;
+    let start = || async {
+        let started = app
+            .post(
+                &format!("/api/v1/automations/{id}/runs"),
+                json!({"contact_id": contact}),
+            )
+            .await;
+        assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+        settle(&app).await;
+    };
+    start().await;
+    let said: Vec<String> = messages(&app, &contact)
+        .await
+        .into_iter()
+        .map(|m| m.1)
+        .collect();
+    assert_eq!(said, ["One", "Two"]);
+    // A day later the cap has room again.
+    clock.advance_millis(24 * 60 * MINUTE + 1);
+    start().await;
+    assert_eq!(messages(&app, &contact).await.len(), 4);
+}
