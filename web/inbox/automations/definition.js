@@ -34,6 +34,7 @@ export const NODE_TYPES = {
   contact_replied: { label: 'Contact replied?', group: 'Branch', fields: () => ({}), exits: YES_NO },
   team_replied: { label: 'Team replied?', group: 'Branch', fields: () => ({}), exits: YES_NO },
   wait: { label: 'Wait', group: 'Wait', fields: () => ({ seconds: 3600 }), exits: ['next'] },
+  wait_until: { label: 'Wait until…', group: 'Wait', fields: () => ({ time: '09:00' }), exits: ['next'] },
   wait_for: { label: 'Wait for…', group: 'Wait', fields: () => ({ for: { type: 'reply' }, timeout_seconds: 86400 }), exits: ['happened', 'timed_out'] },
   handover: { label: 'Hand over to the team', group: 'End', fields: () => ({ to: 'round_robin' }), exits: [] },
   end: { label: 'End', group: 'End', fields: () => ({}), exits: [] },
@@ -205,6 +206,8 @@ export function nodeSummary(node, agentName = () => null) {
       return `${node.percent}% / ${100 - (Number(node.percent) || 0)}%`;
     case 'wait':
       return duration(node.seconds);
+    case 'wait_until':
+      return node.business_hours ? 'Until business hours' : `Until ${node.time || '…'} (office time)`;
     case 'wait_for': {
       const what = node.for?.type === 'team_reply' ? 'a team reply'
         : node.for?.type === 'event' ? `event ${node.for.name || '…'}`

@@ -61,6 +61,15 @@ export function readNode(node, values) {
   for (const field of ['body', 'name', 'tag', 'property']) if (has(field)) next[field] = values[field];
   if (has('from')) next.from = values.from === 'bot' ? 'bot' : assigneeFrom(values.from);
   if (has('email_fallback')) next.email_fallback = Boolean(values.email_fallback);
+  if (has('until')) {
+    if (values.until === 'business_hours') {
+      next.business_hours = true;
+      delete next.time;
+    } else {
+      next.time = values.time || '09:00';
+      delete next.business_hours;
+    }
+  }
   if (has('to')) next.to = assigneeFrom(values.to);
   for (const field of ['by', 'minutes', 'percent']) if (has(field)) next[field] = number(values[field]);
   if (has('value')) next.value = typedValue(values.value_type ?? 'text', values.value);
@@ -200,6 +209,11 @@ export function nodeFields(node, { agents = [] } = {}) {
       return numberField('percent', 'Share taking exit A (%)', node.percent, { min: 0, max: 100 });
     case 'wait':
       return durationField('seconds', 'seconds', 'Wait for', node.seconds);
+    case 'wait_until': {
+      const mode = node.business_hours ? 'business_hours' : 'time';
+      return html`${select('until', 'Wait until', [['time', 'A time of day (office time zone)'], ['business_hours', 'Business hours open']], mode, { structural: true })}
+        ${mode === 'time' ? html`<label>Time <input type="time" name="time" value="${node.time ?? '09:00'}" required></label>` : ''}`;
+    }
     case 'wait_for': {
       const kind = node.for?.type ?? 'reply';
       return html`${select('for.type', 'Wait for', [['reply', 'A reply from the person'], ['team_reply', 'A reply from the team'],

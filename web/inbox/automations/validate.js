@@ -46,6 +46,11 @@ function checkNode(node, at, push) {
     case 'wait':
       wait('seconds');
       break;
+    case 'wait_until':
+      if (Boolean(node.business_hours) === /^\d\d:\d\d$/.test(node.time ?? '')) {
+        push(`${at}.time`, 'Give a time of day (HH:MM), or wait until business hours.');
+      }
+      break;
     case 'wait_for':
       wait('timeout_seconds');
       if (['event', 'property_changed'].includes(node.for?.type)) name('for.name', node.for.name);

@@ -165,6 +165,15 @@ pub enum Step {
     Wait {
         seconds: u64,
     },
+    /// Waits until the next `time` of day (`HH:MM`) in the office's time
+    /// zone, or (`business_hours`) until business hours are open (at
+    /// once if they are). Then `next`.
+    WaitUntil {
+        #[serde(default)]
+        time: Option<super::hours::ClockTime>,
+        #[serde(default)]
+        business_hours: bool,
+    },
     /// Waits for something, at most `timeout_seconds`: `happened` or
     /// `timed_out`.
     WaitFor {
@@ -251,6 +260,7 @@ impl Step {
             Step::ContactReplied => "contact_replied",
             Step::TeamReplied => "team_replied",
             Step::Wait { .. } => "wait",
+            Step::WaitUntil { .. } => "wait_until",
             Step::WaitFor { .. } => "wait_for",
             Step::BotMessage { .. } => "bot_message",
             Step::Ask { .. } => "ask",
@@ -263,7 +273,11 @@ impl Step {
     pub fn waits(&self) -> bool {
         matches!(
             self,
-            Step::Wait { .. } | Step::WaitFor { .. } | Step::BotMessage { .. } | Step::Ask { .. }
+            Step::Wait { .. }
+                | Step::WaitUntil { .. }
+                | Step::WaitFor { .. }
+                | Step::BotMessage { .. }
+                | Step::Ask { .. }
         )
     }
 
@@ -322,6 +336,20 @@ impl Step {
                 }
             }
             Step::Wait { seconds } => wait(v, "seconds", *seconds),
+            Step::WaitUntil {
+                time,
+                business_hours,
+            } => {
+                if time.is_some() == *business_hours {
+                    v.push(
+                        format!("{at}.time"),
+                        "give a time of day, or business_hours: true (one of them)",
+                    );
+                }
+                if time.is_some_and(|t| t.0 >= 24 * 60) {
+                    v.push(format!("{at}.time"), "must be 00:00 to 23:59");
+                }
+            }
             Step::WaitFor {
                 awaited,
                 timeout_seconds,

@@ -143,6 +143,62 @@ impl Office {
             .any(|span| span.from <= minute && minute < span.to)
     }
 
+    /// The next moment after `at` when the office's clock shows `time`
+    /// (`None`: an unknown time zone). A time a change of clocks skips is
+    /// taken as the first moment after it.
+    pub fn next_time_of_day(&self, at: Timestamp, time: ClockTime) -> Option<Timestamp> {
+        let tz = jiff::tz::TimeZone::get(&self.time_zone).ok()?;
+        let now = jiff::Timestamp::from_millisecond(at.as_millis()).ok()?;
+        let local = now.to_zoned_datetime(tz.clone());
+        let (hour, minute) = (
+            i8::try_from(time.0 / 60).ok()?,
+            i8::try_from(time.0 % 60).ok()?,
+        );
+        let mut day = local.date();
+        // Today's, else tomorrow's (a day with the time skipped resolves
+        // forward, so two tries are enough).
+        for _ in 0..2 {
+            let candidate = day
+                .at(hour, minute, 0, 0)
+                .to_zoned_datetime(tz.clone())
+                .ok()?
+                .timestamp();
+            if candidate > now {
+                return Some(Timestamp::from_millis(candidate.as_millisecond()));
+            }
+            day = day.tomorrow().ok()?;
+        }
+        None
+    }
+
+    /// When business hours next open at or after `at` (`at` itself when
+    /// they are open), looking up to 400 days ahead.
+    pub fn next_open(&self, at: Timestamp) -> Option<Timestamp> {
+        if self.is_open(at) {
+            return Some(at);
+        }
+        // Openings fall on span starts: try each day's, in order.
+        let mut starts: Vec<ClockTime> = self
+            .weekly
+            .iter()
+            .flat_map(|spans| spans.iter().map(|s| s.from))
+            .collect();
+        starts.sort();
+        starts.dedup();
+        let mut from = at;
+        for _ in 0..400 {
+            let next = starts
+                .iter()
+                .filter_map(|t| self.next_time_of_day(from, *t))
+                .min()?;
+            if self.is_open(next) {
+                return Some(next);
+            }
+            from = next;
+        }
+        None
+    }
+
     /// The reply time to tell a contact at `at`.
     pub fn reply_time(&self, at: Timestamp) -> &str {
         if self.is_open(at) {
@@ -184,6 +240,36 @@ mod tests {
         assert!(office.is_open(at("2026-12-06T22:30:00Z")));
         assert!(!office.is_open(at("2026-12-07T10:00:00Z")));
         assert_eq!(office.reply_time(at("2026-12-01T10:00:00Z")), "tomorrow");
+    }
+
+    #[test]
+    fn the_next_time_of_day_and_the_next_opening_follow_the_zone() {
+        let office: Office = serde_json::from_value(json!({
+            "time_zone": "Europe/Warsaw",
+            "weekly": [[{"from": "09:00", "to": "17:00"}], [], [], [], [], [], []],
+            "holidays": ["2026-12-07"],
+            "reply_time_in_hours": "minutes",
+            "reply_time_out_of_hours": "tomorrow",
+            "automated_messages_per_day": 3
+        }))
+        .unwrap();
+        // Monday 2026-11-30 10:00 UTC is 11:00 in Warsaw.
+        let monday = at("2026-11-30T10:00:00Z");
+        assert_eq!(
+            office.next_time_of_day(monday, ClockTime(12 * 60)),
+            Some(at("2026-11-30T11:00:00Z"))
+        );
+        assert_eq!(
+            office.next_time_of_day(monday, ClockTime(9 * 60)),
+            Some(at("2026-12-01T08:00:00Z"))
+        );
+        assert_eq!(office.next_open(monday), Some(monday));
+        // From Monday evening the next opening skips the holiday Monday
+        // (7 December) to the 14th, 09:00 in Warsaw.
+        assert_eq!(
+            office.next_open(at("2026-11-30T18:00:00Z")),
+            Some(at("2026-12-14T08:00:00Z"))
+        );
     }
 
     #[test]

@@ -296,7 +296,7 @@ pub async fn simulate(
         // A dry run does not wait: time passes, and nobody answers.
         let exit = match (&plan.exit, &plan.wait, &node.step) {
             (Some(exit), _, _) => Some(exit.clone()),
-            (None, Some(_), Step::Wait { .. }) => Some("next".to_owned()),
+            (None, Some(_), Step::Wait { .. } | Step::WaitUntil { .. }) => Some("next".to_owned()),
             (None, Some(_), _) => Some("timed_out".to_owned()),
             (None, None, _) => None,
         };

@@ -341,6 +341,31 @@ pub async fn plan_node(
             },
             format!("waits {seconds} s"),
         ),
+        Step::WaitUntil {
+            time,
+            business_hours,
+        } => {
+            let office = facts.office;
+            let until = match (time, business_hours) {
+                (Some(time), _) => office.next_time_of_day(reached, *time),
+                (None, true) => office.next_open(reached),
+                (None, false) => None,
+            };
+            let Some(until) = until else {
+                return Err(StepError::Impossible(
+                    "the office's hours never open, or its time zone is unknown".into(),
+                ));
+            };
+            Plan::waiting(
+                Planned::Nothing,
+                Wait {
+                    kind: WaitKind::Time,
+                    until,
+                    since_seq: facts.head,
+                },
+                format!("waits until {until}"),
+            )
+        }
         Step::WaitFor {
             awaited,
             timeout_seconds,

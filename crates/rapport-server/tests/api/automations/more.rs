@@ -20,6 +20,7 @@ both_backends!(
     reaching_the_goal_ends_the_run_and_counts,
     waits_for_an_event_or_a_property_change,
     the_daily_cap_holds_back_automated_messages,
+    waits_until_a_time_of_day_or_business_hours,
 );
 
 const MINUTE: i64 = 60_000;
@@ -353,4 +354,48 @@ async fn the_daily_cap_holds_back_automated_messages(backend: Backend) {
     clock.advance_millis(24 * 60 * MINUTE + 1);
     start().await;
     assert_eq!(messages(&app, &contact).await.len(), 4);
+}
+
+async fn waits_until_a_time_of_day_or_business_hours(backend: Backend) {
+    // Monday 10:00 UTC; the default office is Monday to Friday 9 to 17 UTC.
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    let id = live(
+        &app,
+        json!({
+            "trigger": {"type": "manual"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "morning", "nodes": [
+                {"id": "morning", "type": "wait_until", "time": "09:00", "exits": {"next": "a"}},
+                {"id": "a", "type": "add_tag", "tag": "morning", "exits": {"next": "open"}},
+                {"id": "open", "type": "wait_until", "business_hours": true, "exits": {"next": "b"}},
+                {"id": "b", "type": "add_tag", "tag": "open"}
+            ]}
+        }),
+    )
+    .await;
+    let contact = app.contact(json!({"user_id": "u"})).await;
+    app.post(
+        &format!("/api/v1/automations/{id}/runs"),
+        json!({"contact_id": contact}),
+    )
+    .await;
+    settle(&app).await;
+    // Tuesday 08:59: not yet.
+    clock.advance_millis(22 * 60 * MINUTE + 59 * MINUTE);
+    settle(&app).await;
+    assert_eq!(tags(&app, &contact).await, json!([]));
+    // 09:00: the morning tag, and business hours are open: at once.
+    clock.advance_millis(MINUTE);
+    settle(&app).await;
+    assert_eq!(tags(&app, &contact).await, json!(["morning", "open"]));
+    let bad = app
+        .post(
+            "/api/v1/automations",
+            json!({"name": "x", "draft": {"trigger": {"type": "manual"}, "frequency": {"type": "once"},
+                "flow": {"start": "w", "nodes": [{"id": "w", "type": "wait_until", "time": "09:00", "business_hours": true}]}}}),
+        )
+        .await;
+    assert_eq!(bad.error_fields(), ["flow.nodes[0].time"]);
 }
