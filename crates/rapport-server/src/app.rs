@@ -62,6 +62,9 @@ pub struct AppState {
     /// Whether `serve` runs the job runner (`run_jobs`).
     pub run_jobs: bool,
     pub automation_limits: rapport_core::services::automations::Limits,
+    /// Whether webhook steps may call private addresses (see
+    /// `jobs::webhooks`).
+    pub automation_webhooks_allow_private: bool,
     /// Rings when the activity log grows: the automations' dispatcher
     /// listens, to start runs without waiting for its next poll.
     pub log_grew: LocalBus,
@@ -102,6 +105,7 @@ impl AppState {
             sign_in_limits: SignInLimits::from_config(config),
             run_jobs: config.run_jobs,
             automation_limits: crate::jobs::automation_limits(config.automation_overdue_minutes),
+            automation_webhooks_allow_private: config.automation_webhooks_allow_private,
             stop: Arc::new(watch::channel(false).0),
         })
     }

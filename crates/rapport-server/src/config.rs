@@ -93,6 +93,9 @@ pub struct Config {
     /// An automation's wait (or delayed trigger) found due more than this
     /// many minutes late, after downtime, ends its run instead of firing.
     pub automation_overdue_minutes: u32,
+    /// Whether automations' webhook steps may call loopback and private
+    /// addresses (and plain http). Off: only public https.
+    pub automation_webhooks_allow_private: bool,
     /// Sign-in attempts per minute for one account (email), whoever tries;
     /// more are refused with 429 (0: no limit).
     pub sign_in_attempts_per_minute_per_account: u32,
@@ -136,6 +139,7 @@ impl Default for Config {
             email_concurrency: 32,
             run_jobs: true,
             automation_overdue_minutes: 60,
+            automation_webhooks_allow_private: false,
             sign_in_attempts_per_minute_per_account: 5,
             sign_in_attempts_per_minute_per_ip: 30,
             password_hash_concurrency: 4,
@@ -219,6 +223,7 @@ impl Config {
         "email_concurrency",
         "run_jobs",
         "automation_overdue_minutes",
+        "automation_webhooks_allow_private",
         "sign_in_attempts_per_minute_per_account",
         "sign_in_attempts_per_minute_per_ip",
         "password_hash_concurrency",

@@ -27,6 +27,7 @@ export const NODE_TYPES = {
   close: { label: 'Close', group: 'Conversation', fields: () => ({}), exits: ['next'] },
   snooze: { label: 'Snooze', group: 'Conversation', fields: () => ({ minutes: 60 }), exits: ['next'] },
   reopen: { label: 'Reopen', group: 'Conversation', fields: () => ({}), exits: ['next'] },
+  webhook: { label: 'Call a webhook', group: 'Contact', fields: () => ({ url: 'https://' }), exits: ['next'] },
   condition: { label: 'Condition', group: 'Branch', fields: () => ({ filter: { and: [] } }), exits: YES_NO },
   business_hours: { label: 'In business hours?', group: 'Branch', fields: () => ({}), exits: YES_NO },
   team_available: { label: 'Team available?', group: 'Branch', fields: () => ({}), exits: YES_NO },
@@ -183,6 +184,8 @@ function assignee(to, agentName) {
 /** One line under a node's title. `agentName(id)` names teammates. */
 export function nodeSummary(node, agentName = () => null) {
   switch (node.type) {
+    case 'webhook':
+      return `POST ${node.url || '…'}${node.secret ? ' (signed)' : ''}`;
     case 'send_message':
     case 'note':
     case 'bot_message':

@@ -58,7 +58,11 @@ export function readNode(node, values) {
   const has = (name) => Object.prototype.hasOwnProperty.call(values, name);
   const next = { ...node };
   if (has('id')) next.id = values.id.trim();
-  for (const field of ['body', 'name', 'tag', 'property']) if (has(field)) next[field] = values[field];
+  for (const field of ['body', 'name', 'tag', 'property', 'url']) if (has(field)) next[field] = values[field];
+  if (has('secret')) {
+    if (values.secret) next.secret = values.secret;
+    else delete next.secret;
+  }
   if (has('from')) next.from = values.from === 'bot' ? 'bot' : assigneeFrom(values.from);
   if (has('email_fallback')) next.email_fallback = Boolean(values.email_fallback);
   if (has('until')) {
@@ -182,6 +186,10 @@ export function nodeFields(node, { agents = [] } = {}) {
           Email it if unread</label>`;
     case 'note':
       return text('body', 'Note (only the team sees it)', node.body, { area: true });
+    case 'webhook':
+      return html`${text('url', 'URL (https)', node.url, { hint: 'Gets the contact and the triggering event as JSON, retried until it answers 2xx.' })}
+        ${text('secret', 'Signing secret (optional)', node.secret, { required: false,
+    hint: 'Signs each call: Rapport-Signature is the HMAC-SHA256 of “t.body”.' })}`;
     case 'set_property': {
       const type = valueType(node.value);
       return html`${text('name', 'Property', node.name, { list: 'automation-properties' })}

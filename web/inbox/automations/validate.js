@@ -25,6 +25,9 @@ function checkNode(node, at, push) {
     case 'note':
       text('body');
       break;
+    case 'webhook':
+      if (!/^https?:\/\/[^/\s]+/.test(node.url ?? '')) push(`${at}.url`, 'Enter an https:// URL.');
+      break;
     case 'set_property':
     case 'unset_property':
       name('name');

@@ -22,6 +22,14 @@ pub enum Job {
     /// Take an automation run's next steps (its first, one that was
     /// waiting and is due, or one woken early by what it waited for).
     AutomationRun { run_id: RunId },
+    /// Post an automation's webhook step; `delivery` (its run and step)
+    /// keys it and is sent along, so the receiver can drop a repeat.
+    AutomationWebhook {
+        delivery: String,
+        url: String,
+        secret: Option<String>,
+        body: Json,
+    },
 }
 
 /// Why a stored job could not be read back.
@@ -37,13 +45,19 @@ pub enum JobParseError {
 
 impl Job {
     /// Every kind, as stored in the `kind` column.
-    pub const KINDS: [&'static str; 3] = ["email_fallback", "bulk_send", "automation_run"];
+    pub const KINDS: [&'static str; 4] = [
+        "email_fallback",
+        "bulk_send",
+        "automation_run",
+        "automation_webhook",
+    ];
 
     pub fn kind(&self) -> &'static str {
         match self {
             Job::EmailFallback { .. } => Self::KINDS[0],
             Job::BulkSend { .. } => Self::KINDS[1],
             Job::AutomationRun { .. } => Self::KINDS[2],
+            Job::AutomationWebhook { .. } => Self::KINDS[3],
         }
     }
 
@@ -55,6 +69,7 @@ impl Job {
             Job::EmailFallback { conversation_id } => conversation_id.to_string(),
             Job::BulkSend { bulk_send_id } => bulk_send_id.to_string(),
             Job::AutomationRun { run_id } => run_id.to_string(),
+            Job::AutomationWebhook { delivery, .. } => delivery.clone(),
         }
     }
 
@@ -118,6 +133,12 @@ impl RetryPolicy {
         max_millis: 600_000,
         tries: 12,
     };
+    /// Webhooks: 10 s doubling to an hour, for about a day (31 tries).
+    pub const WEBHOOK: RetryPolicy = RetryPolicy {
+        first_millis: 10_000,
+        max_millis: 3_600_000,
+        tries: 31,
+    };
     /// A kind this version does not know: kept for about six hours, long
     /// enough for a rolling upgrade to bring a process that knows it.
     pub const UNKNOWN_KIND: RetryPolicy = RetryPolicy {
@@ -146,6 +167,7 @@ impl Job {
             Job::EmailFallback { .. } => RetryPolicy::EMAIL,
             Job::BulkSend { .. } => RetryPolicy::BULK,
             Job::AutomationRun { .. } => RetryPolicy::AUTOMATION,
+            Job::AutomationWebhook { .. } => RetryPolicy::WEBHOOK,
         }
     }
 }
@@ -203,6 +225,12 @@ mod tests {
             },
             Job::AutomationRun {
                 run_id: RunId::generate(),
+            },
+            Job::AutomationWebhook {
+                delivery: "run:3".into(),
+                url: "https://hooks.example/x".into(),
+                secret: None,
+                body: serde_json::json!({"a": 1}),
             },
         ]
     }

@@ -19,6 +19,7 @@ mod automations;
 mod bulk;
 mod email;
 mod runner;
+mod webhooks;
 
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
@@ -30,6 +31,7 @@ use rapport_core::ports::store::StoreError;
 
 pub use automations::{limits as automation_limits, with_env as with_automation_env};
 pub use runner::{Runner, fail_for_good, run_contained};
+pub use webhooks::signature as webhook_signature;
 
 use runner::Outcome;
 
@@ -68,7 +70,7 @@ impl Lane {
         match self {
             Lane::Email => &["email_fallback"],
             Lane::Bulk => &["bulk_send"],
-            Lane::Automations => &["automation_run"],
+            Lane::Automations => &["automation_run", "automation_webhook"],
             Lane::AnyKind => &[],
         }
     }
@@ -171,20 +173,35 @@ impl Runner {
             .claim_jobs(kinds, now, until, CLAIM_BATCH)
             .await?;
         let claimed = jobs.len();
-        let (mut emails, mut sends, mut runs, mut unreadable) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut emails, mut sends, mut runs, mut calls, mut unreadable) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for job in jobs {
             match &job.job {
                 Ok(Job::EmailFallback { conversation_id }) => emails.push((*conversation_id, job)),
                 Ok(Job::BulkSend { bulk_send_id }) => sends.push((*bulk_send_id, job)),
                 Ok(Job::AutomationRun { run_id }) => runs.push((*run_id, job)),
+                Ok(Job::AutomationWebhook {
+                    delivery,
+                    url,
+                    secret,
+                    body,
+                }) => calls.push((
+                    webhooks::Call {
+                        delivery: delivery.clone(),
+                        url: url.clone(),
+                        secret: secret.clone(),
+                        body: body.clone(),
+                    },
+                    job,
+                )),
                 Err(err) => unreadable.push((err.to_string(), job)),
             }
         }
-        let ((), bulk_messages, (), ()) = tokio::join!(
+        let ((), bulk_messages, (), (), ()) = tokio::join!(
             email::run(self, emails),
             bulk::run(self, sends),
             automations::run(self, runs),
+            webhooks::run(self, calls),
             self.set_aside(unreadable),
         );
         Ok(Round {

@@ -86,6 +86,15 @@ async fn apply_one(
                 tag_contact_logged(conn, workspace, contact, tag, present, Some(cause), at).await?;
             Ok((seq, None))
         }
+        Effect::Job(job) => {
+            if job.workspace_id != workspace {
+                return Err(StoreError::Other(
+                    "a run enqueues jobs only in its own workspace".into(),
+                ));
+            }
+            insert_jobs(conn, &[&job], at).await?;
+            Ok((None, None))
+        }
         Effect::Conversation { id, change, cause } => {
             let (_, seq) =
                 change_conversation(conn, workspace, id, change, None, Some(cause), at).await?;

@@ -204,6 +204,14 @@ pub enum Step {
         #[serde(default)]
         reask: Option<String>,
     },
+    /// Posts the run's contact (and its trigger's event) as JSON to `url`,
+    /// signed with `secret` when one is given; delivered by a job that
+    /// retries, in the same write as the step. Exit: `next` at once.
+    Webhook {
+        url: String,
+        #[serde(default)]
+        secret: Option<String>,
+    },
     /// Hands the conversation to a person: assigns it, tells the contact
     /// when to expect a reply, ends the run.
     Handover {
@@ -264,6 +272,7 @@ impl Step {
             Step::WaitFor { .. } => "wait_for",
             Step::BotMessage { .. } => "bot_message",
             Step::Ask { .. } => "ask",
+            Step::Webhook { .. } => "webhook",
             Step::Handover { .. } => "handover",
             Step::End => "end",
         }
@@ -427,6 +436,17 @@ impl Step {
                     text(v, "reask", reask);
                 }
             }
+            Step::Webhook { url, secret } => {
+                if let Err(why) = check_webhook_url(url) {
+                    v.push(format!("{at}.url"), why);
+                }
+                if secret
+                    .as_ref()
+                    .is_some_and(|s| s.is_empty() || s.len() > 200)
+                {
+                    v.push(format!("{at}.secret"), "must be 1 to 200 bytes");
+                }
+            }
             Step::Handover {
                 message: Some(body),
                 ..
@@ -443,6 +463,28 @@ impl Step {
             | Step::End => {}
         }
     }
+}
+
+/// The longest webhook URL.
+pub const MAX_URL: usize = 2_000;
+
+/// A webhook's URL: http(s), with a host, no credentials. Whether its host
+/// may be reached (not a private address) is decided when it is called.
+pub fn check_webhook_url(text: &str) -> Result<url::Url, String> {
+    if text.len() > MAX_URL {
+        return Err(format!("must be at most {MAX_URL} bytes"));
+    }
+    let url = url::Url::parse(text).map_err(|e| format!("is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err("must be an https:// URL".into());
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("needs a host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("may not carry a user name or password (sign with `secret`)".into());
+    }
+    Ok(url)
 }
 
 impl Flow {

@@ -149,6 +149,8 @@ pub enum Effect {
         change: ConversationChange,
         cause: Cause,
     },
+    /// A job enqueued with the step (a webhook's delivery).
+    Job(crate::model::job::NewJob),
     /// Several effects, in order (a handover tells the contact and
     /// assigns).
     Many(Vec<Effect>),

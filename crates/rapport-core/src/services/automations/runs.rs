@@ -726,6 +726,35 @@ async fn to_effect(
             },
             None => Effect::None,
         },
+        Planned::Webhook { url, secret } => {
+            let contact = env
+                .deps
+                .store
+                .contact(run.workspace_id, run.contact_id)
+                .await?;
+            let body = serde_json::json!({
+                "type": "automation.webhook",
+                "automation_id": run.automation_id,
+                "run_id": run.id,
+                "node": cause.node,
+                "conversation_id": run.conversation_id,
+                "event": run.context.event.as_ref().map(|(name, params)| {
+                    serde_json::json!({"name": name, "params": params})
+                }),
+                "contact": contact,
+                "sent_at": env.deps.clock.now(),
+            });
+            Effect::Job(crate::model::job::NewJob::new(
+                run.workspace_id,
+                crate::model::job::Job::AutomationWebhook {
+                    delivery: format!("{}:{}", run.id, run.step),
+                    url,
+                    secret,
+                    body,
+                },
+                env.deps.clock.now(),
+            ))
+        }
         Planned::Handover { body, assignee } => {
             let chat = message(Sender::Bot, body, false, true, Vec::new(), None);
             let new = prepare_chat_message(env.deps, chat).await?;

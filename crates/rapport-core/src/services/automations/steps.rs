@@ -38,6 +38,11 @@ pub enum Planned {
         present: bool,
     },
     Conversation(ConversationChange),
+    /// Post the run's contact to a webhook (through a job).
+    Webhook {
+        url: String,
+        secret: Option<String>,
+    },
     /// Tell the contact when to expect a reply, and assign.
     Handover {
         body: String,
@@ -429,6 +434,13 @@ pub async fn plan_node(
                 since_seq: facts.head,
             },
             "asked a question",
+        ),
+        Step::Webhook { url, secret } => Plan::doing(
+            Planned::Webhook {
+                url: url.clone(),
+                secret: secret.clone(),
+            },
+            format!("called {url}"),
         ),
         Step::Handover { to, message } => {
             let (assignee, detail) = choose_assignee(env, run, *to).await?;

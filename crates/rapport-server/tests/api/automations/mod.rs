@@ -6,6 +6,7 @@ mod bots;
 mod durability;
 mod flows;
 mod more;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -34,8 +35,17 @@ pub const MONDAY_10AM: i64 = 1_796_032_800_000;
 
 /// A server whose clock moves only when the test says.
 pub async fn app_at(backend: Backend, at: i64) -> Option<(TestApp, Arc<ManualClock>)> {
+    app_with(backend, at, Config::default()).await
+}
+
+/// The same, with this configuration.
+pub async fn app_with(
+    backend: Backend,
+    at: i64,
+    config: Config,
+) -> Option<(TestApp, Arc<ManualClock>)> {
     let clock = Arc::new(ManualClock::new(Timestamp::from_millis(at)));
-    let app = TestApp::spawn_with(backend, clock.clone(), Config::default()).await?;
+    let app = TestApp::spawn_with(backend, clock.clone(), config).await?;
     Some((app, clock))
 }
 
