@@ -98,6 +98,7 @@ export const TRIGGER_TYPES = {
   no_team_reply: { label: 'Waits for a team reply', fields: () => ({ minutes: 5 }) },
   contact_unresponsive: { label: 'Stops answering', fields: () => ({ minutes: 60 }) },
   status_changed: { label: 'A conversation’s status changes', fields: () => ({ to: null }) },
+  date_reached: { label: 'A date comes due', fields: () => ({ property: '', offset_days: 0 }) },
   manual: { label: 'Started by hand only', fields: () => ({}) },
 };
 
@@ -131,6 +132,11 @@ export function triggerSummary(trigger) {
       return `Has not answered for ${plural(trigger.minutes, 'minute')}`;
     case 'status_changed':
       return trigger.to ? `A conversation becomes ${trigger.to}` : 'A conversation’s status changes';
+    case 'date_reached': {
+      const days = Number(trigger.offset_days) || 0;
+      const when = days === 0 ? 'On' : days < 0 ? `${plural(-days, 'day')} before` : `${plural(days, 'day')} after`;
+      return `${when} ${trigger.property || '…'}`;
+    }
     default:
       return TRIGGER_TYPES[trigger?.type]?.label ?? 'Unknown trigger';
   }

@@ -40,6 +40,11 @@ function triggerFields(trigger) {
     case 'no_team_reply':
     case 'contact_unresponsive':
       return input('minutes', 'After minutes', trigger.minutes, html`type="number" min="1" step="1"`);
+    case 'date_reached':
+      return html`<div class="field-row">
+        ${input('property', 'Date property', trigger.property, html`list="automation-properties"`)}
+        ${input('offset_days', 'Days after it (negative: before)', trigger.offset_days ?? 0, html`type="number" min="-3650" max="3650" step="1"`)}
+      </div>`;
     case 'status_changed':
       return html`<div class="field"><label for="auto-trigger-to">To</label>
         <select id="auto-trigger-to" name="trigger.to">
@@ -71,6 +76,10 @@ function readTrigger(trigger, form) {
       break;
     case 'status_changed':
       next.to = value('to') || null;
+      break;
+    case 'date_reached':
+      next.property = (value('property') ?? '').trim();
+      next.offset_days = Math.round(Number(value('offset_days')) || 0);
       break;
     default:
   }

@@ -102,6 +102,12 @@ function checkTrigger(trigger, push) {
     case 'tag_added':
       if (blank(trigger.tag)) push('trigger.tag', 'Enter a tag.');
       break;
+    case 'date_reached':
+      if (blank(trigger.property)) push('trigger.property', 'Enter a date property.');
+      if (!Number.isInteger(Number(trigger.offset_days)) || Math.abs(Number(trigger.offset_days)) > 3650) {
+        push('trigger.offset_days', 'Must be a whole number of days, -3650 to 3650.');
+      }
+      break;
     case 'no_team_reply':
     case 'contact_unresponsive':
       if (!whole(trigger.minutes, 1, 129600)) push('trigger.minutes', 'Must be 1 minute or more.');

@@ -12,7 +12,11 @@ use futures::StreamExt;
 use rapport_core::model::ids::{AgentId, ContactId, RunId, WorkspaceId};
 use rapport_core::model::job::ClaimedJob;
 use rapport_core::ports::store::StoreError;
-use rapport_core::services::automations::dispatch::dispatch;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rapport_core::Timestamp;
+use rapport_core::services::automations::dispatch::{dispatch, scan_dates};
 use rapport_core::services::automations::runs::{Turn, awaited_by, take_turn};
 use rapport_core::services::automations::{Env, Limits, Presence};
 
@@ -50,11 +54,39 @@ pub async fn with_env<T>(state: &AppState, work: impl AsyncFnOnce(Env<'_>) -> T)
     work(env).await
 }
 
-/// Reads every workspace's new log entries for automations; returns how
-/// many runs started.
-pub(super) async fn dispatch_all(state: &AppState) -> Result<usize, StoreError> {
-    let work = state.store.dispatch_work().await?;
+/// How often each workspace's date triggers are looked at.
+const DATE_SCAN_MILLIS: i64 = 60_000;
+
+/// When each workspace's dates were last scanned (by this process; after a
+/// restart, at once).
+pub(super) type DateScans = Arc<Mutex<HashMap<WorkspaceId, Timestamp>>>;
+
+/// Starts the runs of date triggers that came due, once a minute per
+/// workspace.
+async fn scan_due_dates(state: &AppState, scans: &DateScans) -> Result<usize, StoreError> {
+    let now = state.clock.now();
     let mut started = 0;
+    for ws in state.store.live_workspaces().await? {
+        {
+            let mut last = scans.lock().unwrap_or_else(|e| e.into_inner());
+            if last
+                .get(&ws)
+                .is_some_and(|at| now.as_millis() - at.as_millis() < DATE_SCAN_MILLIS)
+            {
+                continue;
+            }
+            last.insert(ws, now);
+        }
+        started += with_env(state, async |env| scan_dates(env, ws).await).await?;
+    }
+    Ok(started)
+}
+
+/// Reads every workspace's new log entries for automations, and scans
+/// due dates; returns how many runs started.
+pub(super) async fn dispatch_all(state: &AppState, scans: &DateScans) -> Result<usize, StoreError> {
+    let mut started = scan_due_dates(state, scans).await?;
+    let work = state.store.dispatch_work().await?;
     for mut item in work {
         for _ in 0..STRETCHES_PER_PASS {
             let done = with_env(state, async |env| dispatch(env, &item).await).await;

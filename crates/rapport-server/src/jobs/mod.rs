@@ -161,7 +161,7 @@ impl Runner {
     /// the log for automations' triggers if `dispatch`.
     async fn run_kinds(&self, kinds: &[&'static str], dispatch: bool) -> Result<Round, StoreError> {
         let runs_started = if dispatch {
-            automations::dispatch_all(&self.state).await?
+            automations::dispatch_all(&self.state, &self.date_scans).await?
         } else {
             0
         };

@@ -28,6 +28,7 @@ pub struct Runner {
     pub(super) state: AppState,
     pub(super) stop: watch::Receiver<bool>,
     bulk_batch: u32,
+    pub(super) date_scans: super::automations::DateScans,
 }
 
 impl Runner {
@@ -36,6 +37,7 @@ impl Runner {
             stop: state.stopping(),
             state,
             bulk_batch: rapport_core::services::bulk_sends::BATCH,
+            date_scans: Default::default(),
         }
     }
 

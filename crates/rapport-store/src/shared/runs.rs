@@ -227,6 +227,16 @@ impl RunStore for Backend {
             .collect())
     }
 
+    async fn live_workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError> {
+        let rows: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT DISTINCT workspace_id FROM automations WHERE status = 'live'",
+        )
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(WorkspaceId::from_uuid).collect())
+    }
+
     async fn live_versions(&self, workspace: WorkspaceId) -> Result<Vec<Version>, StoreError> {
         sqlx::query(
             "SELECT v.automation_id, v.version, v.definition, v.published_at, v.published_by

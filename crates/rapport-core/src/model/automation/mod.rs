@@ -161,6 +161,14 @@ impl Definition {
         if let Err((field, message)) = self.trigger.check() {
             v.push(format!("trigger.{field}"), message);
         }
+        if let Trigger::DateReached { property, .. } = &self.trigger
+            && types.get(property) != Some(&crate::model::contact::PropType::Datetime)
+        {
+            v.push(
+                "trigger.property",
+                format!("{property:?} is not a date-time property of this workspace"),
+            );
+        }
         if let Frequency::EveryDays { days } = self.frequency
             && !(1..=3650).contains(&days)
         {

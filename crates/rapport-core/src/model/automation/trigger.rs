@@ -71,6 +71,15 @@ pub enum Trigger {
         #[serde(default)]
         to: Option<ConversationStatus>,
     },
+    /// A date-time property of the contact comes due: `offset_days` after
+    /// it (negative: before it, such as three days before `trial_ends_at`).
+    /// Found by a scan every minute, not by the log; one run per contact
+    /// and date.
+    DateReached {
+        property: String,
+        #[serde(default)]
+        offset_days: i32,
+    },
     /// Only started by hand or through the API, for one contact.
     Manual,
 }
@@ -204,6 +213,15 @@ impl Trigger {
                 name_ok(name).map_err(|e| ("name", e))?;
             }
             Trigger::TagAdded { tag } => name_ok(tag).map_err(|e| ("tag", e))?,
+            Trigger::DateReached {
+                property,
+                offset_days,
+            } => {
+                name_ok(property).map_err(|e| ("property", e))?;
+                if offset_days.unsigned_abs() > 3_650 {
+                    return Err(("offset_days", "must be -3650 to 3650".into()));
+                }
+            }
             Trigger::NoTeamReply { minutes } | Trigger::ContactUnresponsive { minutes } => {
                 if *minutes == 0 || *minutes > MAX_DELAY_MINUTES {
                     return Err(("minutes", format!("must be 1 to {MAX_DELAY_MINUTES}")));

@@ -209,6 +209,8 @@ pub trait RunStore: Send + Sync + 'static {
     /// Workspaces with live automations whose log has entries past the
     /// dispatcher's cursor.
     async fn dispatch_work(&self) -> Result<Vec<DispatchWork>, StoreError>;
+    /// Workspaces with a live automation.
+    async fn live_workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError>;
     /// The live versions of the workspace's live automations.
     async fn live_versions(&self, workspace: WorkspaceId) -> Result<Vec<Version>, StoreError>;
     /// Starts runs and wakes runs for a stretch of the log, and moves the

@@ -9,13 +9,16 @@ use std::collections::{HashMap, HashSet};
 
 use super::Env;
 use super::runs::awaited_by;
+use crate::Timestamp;
 use crate::model::activity::{Activity, ActivityEntry};
+use crate::model::automation::Trigger;
 use crate::model::automation::Version;
 use crate::model::automation::run::{NewRun, RunContext, Wait, WaitKind};
 use crate::model::automation::trigger::{EntryFacts, TriggerMatch};
 use crate::model::conversation::Author;
 use crate::model::filter::Filter;
 use crate::model::ids::{AutomationId, ContactId, ConversationId, RunId, WorkspaceId};
+use crate::model::people::{ContactSearch, ContactSort};
 use crate::ports::store::{Dispatch, DispatchWork, StoreError, Stream, new_run};
 
 /// What one dispatch did.
@@ -237,3 +240,114 @@ async fn waking(
         .map(|run| run.id)
         .collect())
 }
+
+/// Contacts a date scan starts runs for at most, per automation and scan.
+const DATE_SCAN_MAX: usize = 10_000;
+
+/// Starts the runs of the workspace's live `date_reached` automations
+/// whose date (plus the offset) has come: a contact whose date came due
+/// within the overdue window, and who has had no run of the automation
+/// since it came due (nor within its frequency rule), starts one. Returns
+/// the runs started.
+pub async fn scan_dates(env: Env<'_>, ws: WorkspaceId) -> Result<usize, StoreError> {
+    let store = env.deps.store;
+    let versions: Vec<Version> = store
+        .live_versions(ws)
+        .await?
+        .into_iter()
+        .filter(|v| matches!(v.definition.trigger, Trigger::DateReached { .. }))
+        .collect();
+    if versions.is_empty() {
+        return Ok(0);
+    }
+    let types = store.property_types(ws).await?;
+    let now = env.deps.clock.now();
+    let mut started = 0;
+    for version in &versions {
+        let Trigger::DateReached {
+            property,
+            offset_days,
+        } = &version.definition.trigger
+        else {
+            continue;
+        };
+        let offset = i64::from(*offset_days) * 86_400_000;
+        // Due when date + offset <= now: the date is at most now - offset,
+        // and at least that minus the overdue window.
+        let upper = Timestamp::from_millis(now.as_millis() - offset + 1);
+        let lower = Timestamp::from_millis(now.as_millis() - offset - env.limits.overdue_millis);
+        let json = serde_json::json!({"and": [
+            {"prop": property, "op": "after", "value": lower.to_fixed_string()},
+            {"prop": property, "op": "before", "value": upper.to_fixed_string()}
+        ]});
+        let filter = match Filter::parse(&json, &types, now) {
+            Ok(filter) => filter,
+            Err(err) => {
+                tracing::warn!(automation = %version.automation_id, error = %err, "a date trigger's property is no longer a date-time; it starts no runs");
+                continue;
+            }
+        };
+        let mut after = None;
+        let mut seen = 0;
+        while seen < DATE_SCAN_MAX {
+            let page = store
+                .search_contacts(ContactSearch {
+                    workspace_id: ws,
+                    filter: filter.clone(),
+                    online: Vec::new(),
+                    sort: ContactSort::Created,
+                    descending: false,
+                    after: after.clone(),
+                    limit: 500,
+                })
+                .await?;
+            let Some(last) = page.contacts.last() else {
+                break;
+            };
+            after = Some((ContactSort::Created.value_of(last), last.id));
+            seen += page.contacts.len();
+            for contact in &page.contacts {
+                let Some(crate::model::contact::PropValue::DateTime(date)) =
+                    contact.props.get(property)
+                else {
+                    continue;
+                };
+                let date = *date;
+                let due = Timestamp::from_millis(date.as_millis() + offset);
+                let mut new = new_run(
+                    ws,
+                    version,
+                    contact.id,
+                    None,
+                    RunContext {
+                        event: Some((
+                            DATE_REACHED.to_owned(),
+                            serde_json::json!({"property": property, "date": date}),
+                        )),
+                        trigger_seq: 0,
+                        depth: 0,
+                    },
+                    Wait {
+                        kind: WaitKind::Trigger { recheck: None },
+                        until: now,
+                        since_seq: 0,
+                    },
+                    now,
+                );
+                // One run per date: none since it came due, whatever the
+                // frequency allows besides.
+                let since_due = now.as_millis() - due.as_millis() + 1;
+                new.window_millis = new.window_millis.map(|w| w.max(since_due));
+                match store.start_run(new).await {
+                    Ok(_) => started += 1,
+                    Err(StoreError::Conflict(_) | StoreError::NotFound) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+    }
+    Ok(started)
+}
+
+/// The event a date trigger's runs carry, for `{{ event.params.date }}`.
+pub const DATE_REACHED: &str = "$date_reached";

@@ -21,6 +21,7 @@ both_backends!(
     waits_for_an_event_or_a_property_change,
     the_daily_cap_holds_back_automated_messages,
     waits_until_a_time_of_day_or_business_hours,
+    a_date_coming_due_starts_one_run_per_contact_and_date,
 );
 
 const MINUTE: i64 = 60_000;
@@ -398,4 +399,64 @@ async fn waits_until_a_time_of_day_or_business_hours(backend: Backend) {
         )
         .await;
     assert_eq!(bad.error_fields(), ["flow.nodes[0].time"]);
+}
+
+async fn a_date_coming_due_starts_one_run_per_contact_and_date(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    // Monday 30 November 10:00 UTC: Ann's trial ends Thursday at 09:59
+    // (three days less a minute away), Bob's on Saturday.
+    let ann = app
+        .contact(json!({"user_id": "ann", "props": {"trial_ends_at": "2026-12-03T09:59:00Z"}}))
+        .await;
+    let bob = app
+        .contact(json!({"user_id": "bob", "props": {"trial_ends_at": "2026-12-05T10:00:00Z"}}))
+        .await;
+    let id = live(
+        &app,
+        json!({
+            "trigger": {"type": "date_reached", "property": "trial_ends_at", "offset_days": -3},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "tell", "nodes": [
+                {"id": "tell", "type": "increment_property", "name": "reminders", "by": 1}
+            ]}
+        }),
+    )
+    .await;
+    settle(&app).await;
+    let reminders = |contact: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/contacts/{contact}")).await.body["props"]["reminders"].clone()
+        }
+    };
+    assert_eq!(reminders(ann.clone()).await, json!(1.0));
+    assert_eq!(reminders(bob.clone()).await, Value::Null);
+    // Scanned again later: no second run for the same date.
+    clock.advance_millis(2 * 24 * 60 * MINUTE);
+    settle(&app).await;
+    assert_eq!(reminders(ann.clone()).await, json!(1.0));
+    assert_eq!(reminders(bob.clone()).await, json!(1.0), "Bob's came due");
+    // Ann extends her trial: the new date gets its reminder.
+    app.request(
+        Method::PATCH,
+        &format!("/api/v1/contacts/{ann}"),
+        Some(&app.owner.api_token),
+        Some(json!({"props": {"trial_ends_at": "2026-12-12T10:00:00Z"}})),
+    )
+    .await;
+    clock.advance_millis(7 * 24 * 60 * MINUTE);
+    settle(&app).await;
+    assert_eq!(reminders(ann.clone()).await, json!(2.0));
+    assert_eq!(runs(&app, &id).await.len(), 3);
+    // A property that is not a date-time is refused.
+    let bad = app
+        .post(
+            "/api/v1/automations",
+            json!({"name": "x", "draft": {"trigger": {"type": "date_reached", "property": "reminders"},
+                "frequency": {"type": "once"}, "flow": {"start": "e", "nodes": [{"id": "e", "type": "end"}]}}}),
+        )
+        .await;
+    assert_eq!(bad.error_fields(), ["trigger.property"]);
 }
