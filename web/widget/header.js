@@ -17,7 +17,7 @@ const backIcon = html`<svg viewBox="0 0 24 24" aria-hidden="true" focusable="fal
 const closeIcon = html`<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M6 6l12 12M18 6L6 18"/></svg>`;
 
 /**
- * @param {{workspace: {name}, team: Array<{name}>, back: boolean}} props
+ * @param {{workspace: {name, reply_time}, team: Array<{name}>, back: boolean}} props
  */
 export function headerView({ workspace, team = [], back = false }) {
   const shown = team.slice(0, MAX_AVATARS);
@@ -29,6 +29,7 @@ export function headerView({ workspace, team = [], back = false }) {
       <div class="header-title">
         <h1 class="workspace-name">${workspace?.name || 'Chat'}</h1>
         <p class="header-sub">${teamLine(team)}</p>
+        ${workspace?.reply_time ? html`<p class="header-sub reply-time" data-testid="messenger-reply-time">${workspace.reply_time}</p>` : ''}
       </div>
       ${shown.length ? html`<div class="team-avatars">${shown.map((member) => avatar(member, 'medium'))}</div>` : ''}
       <button type="button" class="icon-button" data-action="close" aria-label="Close chat">${closeIcon}</button>

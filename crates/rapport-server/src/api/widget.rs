@@ -122,6 +122,9 @@ pub struct TeamMember {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WorkspaceName {
     pub name: String,
+    /// When the team usually replies, from the office's business hours
+    /// now (`reply_time_in_hours` or `reply_time_out_of_hours`).
+    pub reply_time: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -306,6 +309,12 @@ pub async fn boot(
         session,
         contact: (&contact).into(),
         workspace: WorkspaceName {
+            reply_time: state
+                .store
+                .office(workspace.id)
+                .await?
+                .reply_time(state.clock.now())
+                .to_owned(),
             name: workspace.name,
         },
         team,

@@ -477,6 +477,12 @@ async fn business_hours_team_availability_and_assignment(backend: Backend) {
         )
         .await;
     assert_eq!(bad.error_fields(), ["time_zone"]);
+    // The messenger says when to expect a reply, by the office's hours.
+    let booted = crate::widget_support::boot(&app, json!({"app_id": app.owner.app_id})).await;
+    assert_eq!(
+        booted.body["workspace"]["reply_time"],
+        "We reply in minutes."
+    );
     let id = live(
         &app,
         json!({
