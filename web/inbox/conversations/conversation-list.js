@@ -56,6 +56,8 @@ function row(conversation) {
         </div>
         <div class="row-bottom">
           <span class="row-preview">${preview(conversation)}</span>
+          ${conversation.with_bot ? html`<span class="bot-badge" title="A bot is talking with them until it hands over"
+            data-testid="with-bot-marker">With bot</span>` : ''}
           ${waiting ? html`<span class="waiting-badge" title="Waiting since ${fullTime(conversation.waiting_since)}"
             data-testid="waiting-marker">${waitedFor(conversation.waiting_since)}</span>` : ''}
           ${assignee ? html`<span class="assignee-chip" title="Assigned to ${assignee}">${assignee}</span>` : ''}

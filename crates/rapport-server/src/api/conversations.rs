@@ -63,6 +63,8 @@ pub struct ConversationRow {
     pub conversation: Conversation,
     pub contact: Option<ContactSummary>,
     pub last_part: Option<Message>,
+    /// A bot (an automation) waits for the contact's answer here.
+    pub with_bot: bool,
 }
 
 #[utoipa::path(get, path = "/conversations", tag = "conversations", security(("bearer" = [])),
@@ -116,6 +118,12 @@ pub async fn list_conversations(
         .into_iter()
         .map(|m| (m.conversation_id, m))
         .collect();
+    let with_bot: std::collections::HashSet<_> = state
+        .store
+        .bot_conversations(ws, &ids)
+        .await?
+        .into_iter()
+        .collect();
     let contacts: HashMap<_, _> = state
         .store
         .contacts(ws, &contact_ids)
@@ -127,6 +135,7 @@ pub async fn list_conversations(
         .into_iter()
         .map(|conversation| ConversationRow {
             last_part: last_parts.remove(&conversation.id),
+            with_bot: with_bot.contains(&conversation.id),
             contact: contacts
                 .get(&conversation.contact_id)
                 .map(|c| ContactSummary {
@@ -155,6 +164,8 @@ pub struct ConversationDetail {
     pub conversation: Conversation,
     pub contact: Contact,
     pub parts: Vec<Message>,
+    /// A bot (an automation) waits for the contact's answer here.
+    pub with_bot: bool,
 }
 
 #[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", security(("bearer" = [])),
@@ -173,10 +184,12 @@ pub async fn get_conversation(
         .map_err(or_not_found("conversation"))?;
     let contact = state.store.contact(ws, conversation.contact_id).await?;
     let parts = state.store.conversation_parts(ws, id).await?;
+    let with_bot = !state.store.bot_conversations(ws, &[id]).await?.is_empty();
     Ok(Json(ConversationDetail {
         conversation,
         contact,
         parts,
+        with_bot,
     }))
 }
 

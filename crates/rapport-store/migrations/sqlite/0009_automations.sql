@@ -50,6 +50,9 @@ CREATE UNIQUE INDEX automation_runs_one_going ON automation_runs (automation_id,
     WHERE status IN ('active', 'waiting');
 CREATE INDEX automation_runs_by_automation ON automation_runs (automation_id, id);
 CREATE INDEX automation_runs_by_contact ON automation_runs (workspace_id, contact_id, automation_id, started_at);
+-- Conversations where a bot waits for the contact's answer ("with bot").
+CREATE INDEX automation_runs_bot_conversations ON automation_runs (conversation_id)
+    WHERE status = 'waiting' AND wait_kind = 'answer';
 CREATE INDEX automation_runs_waiting ON automation_runs (workspace_id, contact_id)
     WHERE status = 'waiting' AND wait_kind IN ('for', 'answer');
 

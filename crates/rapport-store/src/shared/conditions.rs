@@ -203,6 +203,30 @@ impl ConditionStore for Backend {
         self.write(op!(save_office, workspace, office)).await
     }
 
+    async fn bot_conversations(
+        &self,
+        workspace: WorkspaceId,
+        conversations: &[ConversationId],
+    ) -> Result<Vec<ConversationId>, StoreError> {
+        let ids: Vec<Uuid> = conversations.iter().map(|c| c.as_uuid()).collect();
+        let mut found = Vec::new();
+        for chunk in ids.chunks(500) {
+            let mut sql = QueryBuilder::<Db>::new(
+                "SELECT DISTINCT conversation_id FROM automation_runs WHERE workspace_id = ",
+            );
+            sql.push_bind(workspace.as_uuid())
+                .push(" AND status = 'waiting' AND wait_kind = 'answer' AND conversation_id IN ");
+            push_ids(&mut sql, chunk);
+            found.extend(
+                fetch_ids(sql, &mut *self.reader().acquire().await.map_err(db_err)?)
+                    .await?
+                    .into_iter()
+                    .map(ConversationId::from_uuid),
+            );
+        }
+        Ok(found)
+    }
+
     async fn availability(&self, workspace: WorkspaceId) -> Result<Vec<Availability>, StoreError> {
         sqlx::query(
             "SELECT a.id, COALESCE(v.away, FALSE) AS away, v.max_open, v.last_assigned_at,

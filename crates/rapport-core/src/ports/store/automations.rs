@@ -309,6 +309,13 @@ pub trait ConditionStore: Send + Sync + 'static {
     /// The workspace's office (defaults until saved).
     async fn office(&self, workspace: WorkspaceId) -> Result<Office, StoreError>;
     async fn save_office(&self, workspace: WorkspaceId, office: Office) -> Result<(), StoreError>;
+    /// Among these conversations, those where a bot waits for the
+    /// contact's answer (the Inbox shows them "with bot").
+    async fn bot_conversations(
+        &self,
+        workspace: WorkspaceId,
+        conversations: &[ConversationId],
+    ) -> Result<Vec<ConversationId>, StoreError>;
     /// Every member's availability.
     async fn availability(&self, workspace: WorkspaceId) -> Result<Vec<Availability>, StoreError>;
     async fn set_availability(

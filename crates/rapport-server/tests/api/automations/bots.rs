@@ -63,6 +63,9 @@ async fn the_lead_bot_reads_buttons_and_answers_asks_again_and_hands_over(backen
         "the messenger gets the buttons, not the automation's ids"
     );
 
+    // The Inbox shows the conversation as with the bot while it waits.
+    let row = app.get("/api/v1/conversations").await;
+    assert_eq!(row.body["data"][0]["with_bot"], true, "{}", row.body);
     // A button is a reply with its label.
     visitor_replies(&app, &session, &conversation, "I want a demo").await;
     settle(&app).await;
@@ -100,6 +103,7 @@ async fn the_lead_bot_reads_buttons_and_answers_asks_again_and_hands_over(backen
     let handed = app
         .get(&format!("/api/v1/conversations/{conversation}"))
         .await;
+    assert_eq!(handed.body["with_bot"], false, "handed over");
     assert_eq!(
         handed.body["assignee_id"],
         app.owner.owner_id.to_string().as_str()
