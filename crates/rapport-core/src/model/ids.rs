@@ -89,3 +89,7 @@ typed_id!(
     /// One contact's way through one version of an automation.
     RunId
 );
+typed_id!(
+    /// A named group of team members that conversations are assigned to.
+    TeamId
+);

@@ -11,6 +11,7 @@ pub mod filter;
 pub mod ids;
 pub mod job;
 pub mod people;
+pub mod teams;
 pub mod template;
 pub mod time;
 pub mod validation;

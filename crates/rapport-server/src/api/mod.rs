@@ -13,6 +13,7 @@ pub mod people;
 pub mod session;
 pub mod settings;
 pub mod team;
+pub mod teams;
 pub mod templates;
 pub mod widget;
 
@@ -77,6 +78,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(automation_runs::team_availability))
         .routes(routes!(automation_runs::set_availability))
+        .routes(routes!(teams::list_teams, teams::create_team))
+        .routes(routes!(teams::update_team, teams::delete_team))
         .routes(routes!(bulk_sends::create, bulk_sends::list))
         .routes(routes!(bulk_sends::get))
         .routes(routes!(bulk_sends::cancel))

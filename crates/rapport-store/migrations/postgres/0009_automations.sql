@@ -104,3 +104,18 @@ CREATE INDEX conversations_open_by_assignee ON conversations (workspace_id, assi
 
 -- The automation that sent a message, and what a bot question offers.
 ALTER TABLE messages ADD COLUMN origin JSONB;
+
+-- Teams: named groups of members, for assignment and availability.
+CREATE TABLE teams (
+    id UUID PRIMARY KEY,
+    workspace_id UUID NOT NULL REFERENCES workspaces (id),
+    name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    CONSTRAINT teams_name_per_workspace UNIQUE (workspace_id, name)
+);
+CREATE TABLE team_members (
+    team_id UUID NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    agent_id UUID NOT NULL REFERENCES agents (id),
+    position BIGINT NOT NULL,
+    PRIMARY KEY (team_id, agent_id)
+);

@@ -7,6 +7,8 @@ use std::collections::HashSet;
 use super::*;
 use rapport_core::model::automation::hours::Office;
 use rapport_core::model::filter::Filter;
+use rapport_core::model::ids::TeamId;
+use rapport_core::model::teams::Team;
 
 /// How many contacts one statement looks at.
 const CHUNK: usize = 500;
@@ -243,6 +245,19 @@ impl ConditionStore for Backend {
         .iter()
         .map(availability_from_row)
         .collect()
+    }
+
+    async fn teams(&self, workspace: WorkspaceId) -> Result<Vec<Team>, StoreError> {
+        let mut conn = self.reader().acquire().await.map_err(db_err)?;
+        teams(&mut conn, workspace).await
+    }
+
+    async fn save_team(&self, team: Team) -> Result<Team, StoreError> {
+        self.write(op!(save_team, team)).await
+    }
+
+    async fn delete_team(&self, workspace: WorkspaceId, id: TeamId) -> Result<(), StoreError> {
+        self.write(op!(delete_team, workspace, id)).await
     }
 
     async fn set_availability(

@@ -146,6 +146,7 @@ mod people;
 mod run_starts;
 mod runs;
 mod team;
+mod teams;
 mod visitors;
 mod workspaces;
 
@@ -161,4 +162,5 @@ use people::*;
 use run_starts::*;
 use runs::*;
 use team::*;
+use teams::*;
 use workspaces::*;

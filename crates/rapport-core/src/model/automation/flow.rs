@@ -95,6 +95,8 @@ pub enum Awaited {
 #[serde(rename_all = "snake_case")]
 pub enum Assignee {
     Agent(AgentId),
+    /// Round robin among the team's available members.
+    Team(crate::model::ids::TeamId),
     /// The available member with the fewest open conversations (ties: the
     /// one assigned longest ago).
     RoundRobin,
@@ -151,8 +153,12 @@ pub enum Step {
     },
     /// Yes/no: inside the workspace's business hours now.
     BusinessHours,
-    /// Yes/no: some member online, not away, under their open limit.
-    TeamAvailable,
+    /// Yes/no: some member (of `team`, if given) online, not away, under
+    /// their open limit.
+    TeamAvailable {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<crate::model::ids::TeamId>,
+    },
     /// `a` for `percent` of contacts, `b` for the rest.
     Split {
         percent: u8,
@@ -229,7 +235,7 @@ impl Step {
         let names: &[&str] = match self {
             Step::Condition { .. }
             | Step::BusinessHours
-            | Step::TeamAvailable
+            | Step::TeamAvailable { .. }
             | Step::ContactReplied
             | Step::TeamReplied => &["yes", "no"],
             Step::Split { .. } => &["a", "b"],
@@ -263,7 +269,7 @@ impl Step {
             Step::Reopen => "reopen",
             Step::Condition { .. } => "condition",
             Step::BusinessHours => "business_hours",
-            Step::TeamAvailable => "team_available",
+            Step::TeamAvailable { .. } => "team_available",
             Step::Split { .. } => "split",
             Step::ContactReplied => "contact_replied",
             Step::TeamReplied => "team_replied",
@@ -456,7 +462,7 @@ impl Step {
             | Step::Close
             | Step::Reopen
             | Step::BusinessHours
-            | Step::TeamAvailable
+            | Step::TeamAvailable { .. }
             | Step::ContactReplied
             | Step::TeamReplied
             | Step::Handover { message: None, .. }

@@ -16,7 +16,10 @@ use crate::model::automation::{
 use crate::model::contact::ContactUpsert;
 use crate::model::conversation::ConversationChange;
 use crate::model::filter::Filter;
-use crate::model::ids::{AgentId, AutomationId, ContactId, ConversationId, RunId, WorkspaceId};
+use crate::model::ids::{
+    AgentId, AutomationId, ContactId, ConversationId, RunId, TeamId, WorkspaceId,
+};
+use crate::model::teams::Team;
 
 #[derive(Clone, Debug)]
 pub struct NewAutomation {
@@ -316,6 +319,13 @@ pub trait ConditionStore: Send + Sync + 'static {
         workspace: WorkspaceId,
         conversations: &[ConversationId],
     ) -> Result<Vec<ConversationId>, StoreError>;
+    /// The workspace's teams, by name.
+    async fn teams(&self, workspace: WorkspaceId) -> Result<Vec<Team>, StoreError>;
+    /// Creates or replaces a team (its members must be of the workspace:
+    /// `Invalid` naming `members` otherwise). `Conflict` when another team
+    /// has the name, or the workspace has `MAX_TEAMS`.
+    async fn save_team(&self, team: Team) -> Result<Team, StoreError>;
+    async fn delete_team(&self, workspace: WorkspaceId, id: TeamId) -> Result<(), StoreError>;
     /// Every member's availability.
     async fn availability(&self, workspace: WorkspaceId) -> Result<Vec<Availability>, StoreError>;
     async fn set_availability(

@@ -15,7 +15,7 @@ use crate::model::automation::run::{Run, Wait, WaitKind};
 use crate::model::contact::{ContactUpsert, PropOp, PropOperation, PropValue};
 use crate::model::conversation::ConversationChange;
 use crate::model::filter::Filter;
-use crate::model::ids::AgentId;
+use crate::model::ids::{AgentId, TeamId};
 use crate::ports::store::StoreError;
 
 /// What a step changes, before it is turned into a store effect.
@@ -298,8 +298,8 @@ pub async fn plan_node(
                 },
             )
         }
-        Step::TeamAvailable => {
-            let available = available_agents(env, run).await?;
+        Step::TeamAvailable { team } => {
+            let available = available_agents(env, run, *team).await?;
             Plan::yes_no(
                 !available.is_empty(),
                 format!("{} member(s) available", available.len()),
@@ -487,12 +487,33 @@ pub async fn contact_matches(
     Ok(found.contains(&run.contact_id))
 }
 
-/// Members who are online, not away and under their open limit, the
-/// least loaded first (ties: the one assigned longest ago).
-async fn available_agents(env: Env<'_>, run: &Run) -> Result<Vec<AgentId>, StepError> {
-    let mut members = env.deps.store.availability(run.workspace_id).await?;
+/// Members (of `team`, if given) who are online, not away and under
+/// their open limit, the least loaded first (ties: the one assigned
+/// longest ago).
+async fn available_agents(
+    env: Env<'_>,
+    run: &Run,
+    team: Option<TeamId>,
+) -> Result<Vec<AgentId>, StepError> {
+    let store = env.deps.store;
+    let in_team: Option<Vec<AgentId>> = match team {
+        None => None,
+        Some(id) => Some(
+            store
+                .teams(run.workspace_id)
+                .await?
+                .into_iter()
+                .find(|t| t.id == id)
+                .ok_or_else(|| StepError::Impossible(format!("team {id} no longer exists")))?
+                .members,
+        ),
+    };
+    let mut members = store.availability(run.workspace_id).await?;
     members.retain(|m| {
-        !m.away
+        in_team
+            .as_ref()
+            .is_none_or(|team| team.contains(&m.agent_id))
+            && !m.away
             && m.max_open.is_none_or(|max| m.open < max)
             && env.presence.agent_online(run.workspace_id, m.agent_id)
     });
@@ -508,9 +529,19 @@ async fn choose_assignee(
     Ok(match to {
         Assignee::Agent(agent) => (Some(agent), format!("assigned to {agent}")),
         Assignee::Nobody => (None, "unassigned".into()),
-        Assignee::RoundRobin => match available_agents(env, run).await?.first() {
+        Assignee::RoundRobin => match available_agents(env, run, None).await?.first() {
             Some(agent) => (Some(*agent), format!("assigned round robin to {agent}")),
             None => (None, "no member available: left unassigned".into()),
+        },
+        Assignee::Team(team) => match available_agents(env, run, Some(team)).await?.first() {
+            Some(agent) => (
+                Some(*agent),
+                format!("assigned round robin in the team to {agent}"),
+            ),
+            None => (
+                None,
+                "no member of the team available: left unassigned".into(),
+            ),
         },
     })
 }

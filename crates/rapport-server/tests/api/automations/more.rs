@@ -22,6 +22,7 @@ both_backends!(
     the_daily_cap_holds_back_automated_messages,
     waits_until_a_time_of_day_or_business_hours,
     a_date_coming_due_starts_one_run_per_contact_and_date,
+    teams_are_assigned_round_robin_among_their_available_members,
 );
 
 const MINUTE: i64 = 60_000;
@@ -459,4 +460,98 @@ async fn a_date_coming_due_starts_one_run_per_contact_and_date(backend: Backend)
         )
         .await;
     assert_eq!(bad.error_fields(), ["trigger.property"]);
+}
+
+async fn teams_are_assigned_round_robin_among_their_available_members(backend: Backend) {
+    let Some((app, _clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    let mut sales = Vec::new();
+    for name in ["Sam", "Sue"] {
+        let created = app
+            .post(
+                "/api/v1/agents",
+                json!({"email": format!("{name}@acme.test"), "name": name, "role": "agent", "password": "correct horse"}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        sales.push(created.id());
+    }
+    let team = app
+        .post("/api/v1/teams", json!({"name": "Sales", "members": sales}))
+        .await;
+    assert_eq!(team.status, StatusCode::CREATED, "{}", team.body);
+    let team_id = team.id();
+    let twice = app
+        .post("/api/v1/teams", json!({"name": "Sales", "members": []}))
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
+    let other = app.other_workspace().await;
+    let stranger = app
+        .post(
+            "/api/v1/teams",
+            json!({"name": "Mixed", "members": [other.owner_id]}),
+        )
+        .await;
+    assert_eq!(stranger.error_fields(), ["members"]);
+    let listed = app.get("/api/v1/teams").await;
+    assert_eq!(listed.body["data"][0]["members"], json!(sales));
+
+    live(
+        &app,
+        json!({
+            "trigger": {"type": "conversation_started"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "free", "nodes": [
+                {"id": "free", "type": "team_available", "team": team_id, "exits": {"yes": "assign", "no": "later"}},
+                {"id": "assign", "type": "assign", "to": {"team": team_id}},
+                {"id": "later", "type": "add_tag", "tag": "sales_busy"}
+            ]}
+        }),
+    )
+    .await;
+    // The owner is online, but not in Sales: nobody in the team is.
+    let _owner = app
+        .state
+        .hub
+        .agent_connected(app.owner.workspace_id, app.owner.owner_id);
+    let (session, first) = visitor(&app).await;
+    visitor_writes(&app, &session, "Prices?").await;
+    settle(&app).await;
+    assert_eq!(tags(&app, &first).await, json!(["sales_busy"]));
+    // Both online: each new conversation goes to the one with fewer open.
+    let agents: Vec<rapport_core::model::ids::AgentId> =
+        sales.iter().map(|id| id.parse().unwrap()).collect();
+    let _sam = app
+        .state
+        .hub
+        .agent_connected(app.owner.workspace_id, agents[0]);
+    let _sue = app
+        .state
+        .hub
+        .agent_connected(app.owner.workspace_id, agents[1]);
+    let mut assigned = Vec::new();
+    for _ in 0..2 {
+        let (session, _) = visitor(&app).await;
+        let conversation = visitor_writes(&app, &session, "Prices?").await;
+        settle(&app).await;
+        let got = app
+            .get(&format!("/api/v1/conversations/{conversation}"))
+            .await;
+        assigned.push(got.body["assignee_id"].as_str().unwrap().to_owned());
+    }
+    assigned.sort();
+    let mut expected = sales.clone();
+    expected.sort();
+    assert_eq!(assigned, expected, "one each");
+    let deleted = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/teams/{team_id}"),
+            Some(&app.owner.api_token),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get("/api/v1/teams").await.body["data"], json!([]));
 }
