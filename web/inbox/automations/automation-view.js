@@ -15,6 +15,7 @@ import {
 } from '../data/automations.js';
 import { state, sortedAgents, agentName, announce } from '../data/store.js';
 import { loadPeopleSchema } from '../data/people.js';
+import { listTeams } from '../data/teams.js';
 import { NODE_TYPES, PALETTE_GROUPS } from './definition.js';
 import { statVersions, count, goalRate } from './stats.js';
 import { createEditor } from './editor-state.js';
@@ -40,6 +41,12 @@ export function mountAutomationView(element, id) {
   let tab = 'flow';
   let note = '';
   let confirmingDelete = false;
+  let teams = null; // [{id, name, members}] once loaded; assign, handover and team_available name them
+  const teamsLoading = listTeams().catch((error) => {
+    console.warn('teams:', error.message);
+    return null;
+  });
+  const teamName = (teamId) => teams?.find((team) => team.id === teamId)?.name ?? null;
 
   render(element, html`<main id="main" class="page wide-page automation-page" tabindex="-1" data-testid="automation-view">
     <p class="breadcrumbs"><a href="#/automations">← Automations</a></p><p role="status">Loading…</p></main>`);
@@ -224,9 +231,10 @@ export function mountAutomationView(element, id) {
   };
 
   const start = (automation) => {
-    editor = createEditor(automation, { onChange, agentName });
+    editor = createEditor(automation, { onChange, agentName, teamName });
     Object.assign(editor, {
       agents: () => sortedAgents(),
+      teams: () => teams,
       schema: () => state.peopleSchema ?? { properties: [], events: [], tags: [] },
       // An automation's filters are stored as they are, not by segment:
       // the filter builder offers no segments here.
@@ -324,6 +332,12 @@ export function mountAutomationView(element, id) {
       return;
     }
     loadPeopleSchema().then(() => alive && onChange('settings')).catch((error) => console.warn('people schema:', error.message));
+    teamsLoading.then((list) => {
+      if (!alive || !list) return;
+      teams = list;
+      canvas.draw();
+      if (editor.selected) nodeForm.draw();
+    });
     getStats(id).then((stats) => alive && editor.setStats(stats)).catch((error) => console.warn('automation stats:', error.message));
   })();
 

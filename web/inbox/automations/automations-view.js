@@ -11,10 +11,12 @@ import { triggerSummary, newDefinition } from './definition.js';
 import { count, goalRate } from './stats.js';
 import { statusBadge, downloadJson } from './automation-bits.js';
 
+// The templates as the server names them: a new one is created with no
+// name of ours, so it takes the server's.
 const TEMPLATES = [
-  ['greeting', 'Greeting', 'Says hello to visitors on a page and asks what brings them.'],
-  ['autoresponder', 'Autoresponder', 'Tells people when to expect a reply, in and out of office hours.'],
-  ['lead_bot', 'Lead bot', 'Asks for an email address and qualifies the lead.'],
+  ['greeting', 'Greeting on the pricing page', 'After 30 seconds on the pricing page, asks visitors whether they have any questions about the plans.'],
+  ['autoresponder', 'Autoresponder when nobody can answer', 'Tells people when to expect a reply, in and out of office hours.'],
+  ['lead_bot', 'Lead qualification bot', 'Asks for an email address and qualifies the lead.'],
 ];
 
 const open = (automation) => { location.hash = `#/automations/${encodeURIComponent(automation.id)}`; };
@@ -37,7 +39,7 @@ export function mountAutomationsView(element) {
           <summary class="button small" data-testid="automation-templates">New from template</summary>
           <div class="menu-panel" role="group" aria-label="Templates">
             ${TEMPLATES.map(([template, name, about]) => html`<button type="button" class="menu-item" data-template="${template}"
-              data-name="${name}" data-testid="${`template-${template}`}"><strong>${name}</strong><span class="muted small">${about}</span></button>`)}
+              data-testid="${`template-${template}`}"><strong>${name}</strong><span class="muted small">${about}</span></button>`)}
           </div>
         </details>
         <label class="button small file-button" data-testid="automation-import">Import…
@@ -107,7 +109,7 @@ export function mountAutomationsView(element) {
     if (button.dataset.action === 'new') create({ name: 'New automation', draft: newDefinition() });
     else if (button.dataset.template) {
       button.closest('details')?.removeAttribute('open');
-      create({ template: button.dataset.template, name: button.dataset.name });
+      create({ template: button.dataset.template });
     } else if (button.dataset.export) {
       try {
         const data = await exportAutomation(button.dataset.export);

@@ -181,14 +181,18 @@ export function duration(seconds) {
   return `${s} s`;
 }
 
-function assignee(to, agentName) {
+function assignee(to, agentName, teamName) {
   if (to === 'round_robin') return 'round robin';
   if (to === 'nobody' || !to) return 'nobody';
+  if (to.team) return teamName(to.team) ? `the team ${teamName(to.team)}` : 'a team';
   return agentName(to.agent) ?? 'a teammate';
 }
 
-/** One line under a node's title. `agentName(id)` names teammates. */
-export function nodeSummary(node, agentName = () => null) {
+/**
+ * One line under a node's title. `agentName(id)` names teammates,
+ * `teamName(id)` teams (null when it does not know them).
+ */
+export function nodeSummary(node, agentName = () => null, teamName = () => null) {
   switch (node.type) {
     case 'webhook':
       return `POST ${node.url || '…'}${node.secret ? ' (signed)' : ''}`;
@@ -208,7 +212,10 @@ export function nodeSummary(node, agentName = () => null) {
       return node.tag || '…';
     case 'assign':
     case 'handover':
-      return `To ${assignee(node.to, agentName)}`;
+      return `To ${assignee(node.to, agentName, teamName)}`;
+    case 'team_available':
+      if (!node.team) return 'Any member of the workspace';
+      return teamName(node.team) ? `Someone in the team ${teamName(node.team)}` : 'Someone in a team';
     case 'snooze':
       return `For ${duration((Number(node.minutes) || 0) * 60)}`;
     case 'split':

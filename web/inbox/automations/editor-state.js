@@ -14,7 +14,7 @@ import { canonicalJson } from '../people/people-filter.js';
  * `automation`: as the API gives it. `onChange(what)`: 'graph' (the
  * drawing and the form), 'select', 'settings', 'errors', 'dirty', 'stats'.
  */
-export function createEditor(automation, { onChange = () => {}, agentName = () => null } = {}) {
+export function createEditor(automation, { onChange = () => {}, agentName = () => null, teamName = () => null } = {}) {
   const settingsOf = (draft) => ({
     trigger: draft?.trigger ?? { type: 'manual' },
     audience: draft?.audience ?? null,
@@ -32,6 +32,7 @@ export function createEditor(automation, { onChange = () => {}, agentName = () =
     statsVersion: 'all',
     undo: null, // {graph, label}
     agentName,
+    teamName,
     checks: null,
     savedKey: '',
   };

@@ -49,7 +49,7 @@ export function mountFlowCanvas(element, editor) {
     const problems = [marks.unreachable.has(node.id) && 'cannot be reached from the start',
       marks.faulty.has(node.id) && 'has a problem'].filter(Boolean).join(' and ');
     const label = `Step ${index + 1}${marks.start === node.id ? ', the start' : ''}: ${nodeTitle(node)}, ${node.id}. `
-      + `${nodeSummary(node, editor.agentName)}${exitText ? `. Exits: ${exitText}` : ''}${problems ? `. It ${problems}` : ''}`
+      + `${nodeSummary(node, editor.agentName, editor.teamName)}${exitText ? `. Exits: ${exitText}` : ''}${problems ? `. It ${problems}` : ''}`
       + `${funnel ? `. ${funnelLine(funnel)}` : ''}.`;
     return html`
       <g class="${classes}" data-node-id="${node.id}" transform="${`translate(${at.x} ${at.y})`}" tabindex="0"
@@ -59,7 +59,7 @@ export function mountFlowCanvas(element, editor) {
         ${marks.start === node.id ? html`<text class="flow-start" x="${NODE_W - 8}" y="16" text-anchor="end">START</text>` : ''}
         <text class="flow-title" x="10" y="18">${cut(nodeTitle(node), 22)}</text>
         <text class="flow-id" x="10" y="34">${cut(node.id, 28)}</text>
-        <text class="flow-summary" x="10" y="50">${cut(nodeSummary(node, editor.agentName), 30)}</text>
+        <text class="flow-summary" x="10" y="50">${cut(nodeSummary(node, editor.agentName, editor.teamName), 30)}</text>
         ${funnel ? html`<text class="flow-funnel" x="10" y="66" data-testid="flow-funnel">${cut(funnelLine(funnel), 32)}</text>` : ''}
         ${exits.map((exit, i) => {
           const port = portPoint({ x: 0, y: 0 }, i, exits.length);

@@ -22,9 +22,20 @@ export function joinDuration(amount, unit) {
   return Number.isFinite(n) && String(amount).trim() !== '' ? Math.round(n * size) : NaN;
 }
 
-/** A `to` (`'round_robin'`, `'nobody'`, `{agent}`) as a select's value, and back. */
-export const assigneeValue = (to) => (to && typeof to === 'object' ? `agent:${to.agent}` : to || 'nobody');
-export const assigneeFrom = (value) => (value.startsWith('agent:') ? { agent: value.slice(6) } : value);
+/**
+ * A `to` (`'round_robin'`, `'nobody'`, `{agent}`, `{team}`) as a select's
+ * value (`agent:<id>`, `team:<id>`), and back.
+ */
+export function assigneeValue(to) {
+  if (to && typeof to === 'object') return to.team ? `team:${to.team}` : `agent:${to.agent}`;
+  return to || 'nobody';
+}
+
+export function assigneeFrom(value) {
+  if (value.startsWith('agent:')) return { agent: value.slice(6) };
+  if (value.startsWith('team:')) return { team: value.slice(5) };
+  return value;
+}
 
 /** The type a set_property value is edited as. */
 export function valueType(value) {
@@ -75,6 +86,10 @@ export function readNode(node, values) {
     }
   }
   if (has('to')) next.to = assigneeFrom(values.to);
+  if (has('team')) {
+    if (values.team) next.team = values.team;
+    else delete next.team;
+  }
   for (const field of ['by', 'minutes', 'percent']) if (has(field)) next[field] = number(values[field]);
   if (has('value')) next.value = typedValue(values.value_type ?? 'text', values.value);
   if (has('seconds_amount')) next.seconds = joinDuration(values.seconds_amount, values.seconds_unit);
@@ -133,15 +148,34 @@ function numberField(name, label, value, { min = '', max = '', step = '1' } = {}
   </div>`;
 }
 
+/** `options`: `[value, label]` pairs, or `{group, options}` for an `<optgroup>` of them. */
 function select(name, label, options, current, { structural = false } = {}) {
   const id = fid(name);
+  const option = ([value, text2]) => html`<option value="${value}" ${value === current ? html`selected` : ''}>${text2}</option>`;
   return html`<div class="field">
     <label for="${id}">${label}</label>
     <select id="${id}" name="${name}" aria-describedby="${id}-error" ${structural ? html`data-redraw` : ''}>
-      ${options.map(([value, text2]) => html`<option value="${value}" ${value === current ? html`selected` : ''}>${text2}</option>`)}
+      ${options.map((entry) => (Array.isArray(entry) ? option(entry)
+    : html`<optgroup label="${entry.group}">${entry.options.map(option)}</optgroup>`))}
     </select>
     ${errorSlot(name)}
   </div>`;
+}
+
+const optionValues = (options) => options.flatMap((entry) => (Array.isArray(entry) ? [entry[0]] : entry.options.map(([v]) => v)));
+
+/**
+ * `options` with `current` kept when none of them is it (a team since
+ * deleted, a teammate since removed, or lists not loaded yet), so that
+ * the select does not quietly change the step.
+ */
+function keeping(options, current, label) {
+  return !current || optionValues(options).includes(current) ? options : [...options, [current, label]];
+}
+
+function missingLabel(value, { agents, teams }) {
+  if (value.startsWith('team:')) return teams ? 'A deleted team' : 'A team';
+  return agents.length ? 'A removed teammate' : 'A teammate';
 }
 
 function durationField(prefix, field, label, seconds) {
@@ -168,19 +202,36 @@ function optionalTimeout(node, label) {
     : html`<input type="hidden" name="timeout_amount" value="">${errorSlot('timeout_seconds')}`}`;
 }
 
-function assigneeOptions(agents, { bot = false } = {}) {
+/**
+ * The choices of a "to" (or, with `bot`, a "from") select: round robin,
+ * nobody, each team (round robin among its members) and each teammate.
+ */
+export function assigneeOptions(agents, { bot = false, teams = null } = {}) {
+  const people = agents.map((agent) => [`agent:${agent.id}`, agent.name]);
+  if (bot) return [['bot', 'The bot'], ...people];
   return [
-    ...(bot ? [['bot', 'The bot']] : [['round_robin', 'Round robin (the available teammate with the fewest open)'], ['nobody', 'Nobody (unassigned)']]),
-    ...agents.map((agent) => [`agent:${agent.id}`, agent.name]),
+    ['round_robin', 'Round robin (the available teammate with the fewest open)'],
+    ['nobody', 'Nobody (unassigned)'],
+    ...(teams?.length ? [{ group: 'A team (round robin among its available members)', options: teams.map((team) => [`team:${team.id}`, team.name]) }] : []),
+    ...(people.length ? [{ group: 'A teammate', options: people }] : []),
   ];
 }
 
-/** The controls for a step's own fields. `agents`: `[{id, name}]`. */
-export function nodeFields(node, { agents = [] } = {}) {
+function assigneeSelect(name, label, current, lists, { bot = false } = {}) {
+  const options = assigneeOptions(lists.agents, { bot, teams: lists.teams });
+  return select(name, label, keeping(options, current, missingLabel(current, lists)), current);
+}
+
+/**
+ * The controls for a step's own fields. `agents`: `[{id, name}]`;
+ * `teams`: `[{id, name}]`, or null while they are not known.
+ */
+export function nodeFields(node, { agents = [], teams = null } = {}) {
+  const lists = { agents, teams };
   switch (node.type) {
     case 'send_message':
       return html`
-        ${select('from', 'From', assigneeOptions(agents, { bot: true }), node.from === 'bot' ? 'bot' : assigneeValue(node.from))}
+        ${assigneeSelect('from', 'From', node.from === 'bot' ? 'bot' : assigneeValue(node.from), lists, { bot: true })}
         ${text('body', 'Message', node.body, { area: true, hint: 'Markdown and {{ user.name }} placeholders work here.' })}
         <label class="check"><input type="checkbox" name="email_fallback" ${node.email_fallback !== false ? html`checked` : ''}>
           Email it if unread</label>`;
@@ -206,9 +257,9 @@ export function nodeFields(node, { agents = [] } = {}) {
     case 'remove_tag':
       return text('tag', 'Tag', node.tag, { list: 'automation-tags' });
     case 'assign':
-      return select('to', 'Assign to', assigneeOptions(agents), assigneeValue(node.to));
+      return assigneeSelect('to', 'Assign to', assigneeValue(node.to), lists);
     case 'handover':
-      return html`${select('to', 'Hand over to', assigneeOptions(agents), assigneeValue(node.to))}
+      return html`${assigneeSelect('to', 'Hand over to', assigneeValue(node.to), lists)}
         ${text('message', 'Tell the person (optional)', node.message, { area: true, required: false,
     hint: 'Left empty, the office’s reply-time text is sent.' })}`;
     case 'snooze':
@@ -252,6 +303,11 @@ export function nodeFields(node, { agents = [] } = {}) {
         ${node.answer === 'choice' ? text('choices', 'Choices, one per line', (node.choices ?? []).join('\n'), { area: true }) : ''}
         ${text('reask', 'Asked again after an answer that does not fit (optional)', node.reask, { area: true, required: false })}
         ${optionalTimeout(node, 'Wait for an answer at most')}`;
+    case 'team_available': {
+      const options = [['', 'Any member of the workspace'], ...(teams ?? []).map((team) => [team.id, team.name])];
+      return html`${select('team', 'Team', keeping(options, node.team ?? '', teams ? 'A deleted team' : 'A team'), node.team ?? '')}
+        <p class="muted">Yes when a member (of the team, if one is chosen) is online, not away and under their open limit.</p>`;
+    }
     case 'condition':
       return html`<div class="field"><span class="field-label">Takes <em>Yes</em> when the person matches</span>
         <div data-region="condition-filter"></div>${errorSlot('filter')}</div>`;
@@ -264,7 +320,6 @@ const STEP_HELP = {
   close: 'Closes the conversation.',
   reopen: 'Opens the conversation again.',
   business_hours: 'Yes inside the office hours (Settings → Office hours), No outside them and on holidays.',
-  team_available: 'Yes when a teammate is online, not away and under their open limit.',
   contact_replied: 'Yes when the person has written in the conversation since the run began.',
   team_replied: 'Yes when the team has written in the conversation since the run began.',
   end: 'Ends the run.',

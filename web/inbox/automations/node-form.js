@@ -132,7 +132,7 @@ export function mountNodeForm(element, editor) {
             pattern="[A-Za-z0-9_\\-]{1,64}" aria-describedby="node-field-id-error" data-testid="node-id">
           <p class="field-error" id="node-field-id-error" data-error-for="id"></p>
         </div>
-        ${nodeFields(node, { agents: editor.agents() })}
+        ${nodeFields(node, { agents: editor.agents(), teams: editor.teams?.() ?? null })}
         ${exits.length ? html`<fieldset class="exit-list"><legend>Where it goes next</legend>
           ${exits.map((exit) => exitRow(graph, node, exit, dangling.has(exit)))}</fieldset>` : ''}
         <div class="form-actions">

@@ -8,6 +8,7 @@
 import { html, render } from '../../shared/html.js';
 import { listRuns, getRun, stopRun, startRun, simulate } from '../data/automations.js';
 import { searchContacts } from '../data/people.js';
+import { contactsById, contactLabel } from '../data/contacts.js';
 import { relativeTime, fullTime } from '../ui/time.js';
 import { formError, showProblem, clearErrors, whileBusy } from '../ui/forms.js';
 
@@ -45,6 +46,24 @@ export function mountRunsPanel(element, { automationId }) {
   const listening = new AbortController();
   const listen = (type, fn) => element.addEventListener(type, fn, { signal: listening.signal });
   const page = { runs: [], more: false, onlyGoing: false, status: 'loading', error: '', open: null, log: [], runError: '' };
+  const contacts = new Map(); // contact id -> contact (null: not readable), for the ids shown
+
+  const contactLink = (id) => html`<a href="${`#/contacts/${encodeURIComponent(id)}`}" data-contact="${id}">${
+    contactLabel(contacts.get(id), id)}</a>`;
+
+  // Names the contacts shown (fetching only those not known yet), in place:
+  // the table is not redrawn, so focus stays where it is.
+  const nameContacts = async () => {
+    const shown = page.open ? [page.open.contact_id] : page.runs.map((run) => run.contact_id);
+    const missing = shown.filter((id) => id && !contacts.has(id));
+    if (!missing.length) return;
+    const found = await contactsById(missing);
+    if (!alive) return;
+    for (const [id, contact] of found) contacts.set(id, contact);
+    for (const link of element.querySelectorAll('[data-contact]')) {
+      if (found.has(link.dataset.contact)) render(link, html`${contactLabel(found.get(link.dataset.contact), link.dataset.contact)}`);
+    }
+  };
 
   render(element, html`
     <div class="runs-tools">
@@ -74,13 +93,14 @@ export function mountRunsPanel(element, { automationId }) {
         <tbody>${page.runs.map((run) => html`<tr data-run-id="${run.id}" data-testid="run-row">
           <td><span class="${`status-badge run-${run.status}`}">${RUN_STATUS[run.status] ?? run.status}</span>
             ${run.goal_reached ? html`<span class="status-badge run-goal">Goal</span>` : ''}</td>
-          <td><a href="${`#/contacts/${encodeURIComponent(run.contact_id)}`}">${run.contact_id}</a></td>
+          <td>${contactLink(run.contact_id)}</td>
           <td class="numeric">v${run.version}</td>
           <td>${run.node ?? '—'}${run.wait ? html` <span class="muted">(waiting)</span>` : ''}</td>
           <td>${when(run.started_at)}</td><td>${when(run.updated_at)}</td>
           <td><button type="button" class="button ghost small" data-action="open-run" data-run="${run.id}">Log</button></td>
         </tr>`)}</tbody></table>` : html`<p class="muted" data-testid="runs-empty">No runs${page.onlyGoing ? ' going' : ''} yet.</p>`}
       ${page.more ? html`<button type="button" class="button ghost small wide" data-action="more">Load more</button>` : ''}`);
+    nameContacts();
   };
 
   const drawRun = () => {
@@ -93,7 +113,7 @@ export function mountRunsPanel(element, { automationId }) {
         ${going(run) ? html`<button type="button" class="button small" data-action="stop-run" data-testid="run-stop">Stop this run</button>` : ''}
         <button type="button" class="button ghost small" data-action="close-run">Back to runs</button>
       </div>
-      <p class="muted small">Contact <a href="${`#/contacts/${encodeURIComponent(run.contact_id)}`}">${run.contact_id}</a>
+      <p class="muted small">Contact ${contactLink(run.contact_id)}
         ${run.conversation_id ? html` · <a href="${`#/conversations/${encodeURIComponent(run.conversation_id)}`}">conversation</a>` : ''}
         · version ${run.version} · started ${when(run.started_at)}${run.ended_reason ? ` · ended: ${run.ended_reason}` : ''}</p>
       ${page.runError ? html`<p class="form-error" role="alert">${page.runError}</p>` : ''}
@@ -103,6 +123,7 @@ export function mountRunsPanel(element, { automationId }) {
         ${entry.detail ? html`<span>${entry.detail}</span>` : ''}
         <span class="top-spacer"></span>${when(entry.at)}</li>`)}</ol>
     </section>`);
+    nameContacts();
   };
 
   const load = async ({ more = false } = {}) => {

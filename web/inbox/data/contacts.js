@@ -1,6 +1,6 @@
 // One contact: reading and changing their profile (properties, tags),
-// their recent conversations, their timeline, and a chat message sent to
-// them from the profile.
+// their recent conversations, their timeline, a chat message sent to
+// them from the profile, and contacts' names for lists that show only ids.
 
 import { get, patch, post, del } from './api.js';
 
@@ -23,3 +23,31 @@ export const timelinePage = (id, query) => get(`${contactPath(id)}/timeline?${qu
 
 /** `{contact_id, body, from_agent_id, email_fallback?}`: a new conversation with that message. */
 export const sendMessage = (request) => post('/api/v1/messages', request);
+
+/** The last six characters of an id (its random part), to tell nameless contacts apart. */
+export const shortId = (id) => String(id ?? '').replaceAll('-', '').slice(-6);
+
+/** What a list calls a contact: the name, else the email address, else "Visitor" and a short id. */
+export function contactLabel(contact, id = contact?.id) {
+  return contact?.name || contact?.email || `Visitor ${shortId(id)}`;
+}
+
+// id -> Promise of the contact (null when there is none), asked for once.
+const known = new Map();
+
+/**
+ * The contacts with these ids as a Map id → contact (null for one that
+ * could not be read), each fetched at most once while the Inbox stays
+ * loaded; a failure other than 404 is asked again next time.
+ */
+export async function contactsById(ids) {
+  const unique = [...new Set(ids.filter(Boolean))];
+  for (const id of unique) {
+    if (known.has(id)) continue;
+    known.set(id, getContact(id).catch((error) => {
+      if (error.status !== 404) known.delete(id);
+      return null;
+    }));
+  }
+  return new Map(await Promise.all(unique.map(async (id) => [id, await known.get(id)])));
+}

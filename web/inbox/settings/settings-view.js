@@ -1,6 +1,6 @@
 // `#/settings`: workspace name, the install snippet and identity
 // verification (identity-section.js), widget origins, email fallback, the
-// team (team-section.js), office hours and availability
+// team (team-section.js), teams (teams-section.js), office hours and availability
 // (office-section.js), contact properties (properties-section.js) and the
 // member's own password (password-section.js).
 
@@ -16,6 +16,7 @@ import { jsString } from './identity.js';
 import { canManage as roleCanManage } from './roles.js';
 import { mountIdentitySection } from './identity-section.js';
 import { mountTeamSection } from './team-section.js';
+import { mountTeamsSection } from './teams-section.js';
 import { mountOfficeSection } from './office-section.js';
 import { mountPropertiesSection } from './properties-section.js';
 import { mountPasswordSection } from './password-section.js';
@@ -163,6 +164,7 @@ function page(workspace) {
       ${workspace.email ? emailSection(workspace.email, manage) : ''}
 
       <div data-region="team-section"></div>
+      <div data-region="teams-section"></div>
       <div data-region="office-section"></div>
       <div data-region="properties-section"></div>
       <div data-region="password-section"></div>
@@ -272,6 +274,7 @@ export function mountSettingsView(element) {
         manage, onChange: (changed) => { workspace = { ...workspace, ...changed }; },
       }),
       mountTeamSection(at('team-section'), { manage }),
+      mountTeamsSection(at('teams-section'), { manage }),
       mountOfficeSection(at('office-section'), { manage }),
       mountPropertiesSection(at('properties-section'), { manage }),
       mountPasswordSection(at('password-section')),

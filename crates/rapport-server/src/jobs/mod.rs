@@ -40,6 +40,10 @@ use crate::containment::panic_message;
 /// How long a claim lasts: far more than one email or one bulk batch takes,
 /// so a job is claimed again only when its runner is gone.
 const CLAIM_MILLIS: i64 = 5 * 60_000;
+/// How long the automations' lane claims its jobs: a turn of a run (at
+/// most 25 steps) or a webhook call (10 s at most) takes far less, and a
+/// run held by a process that died is taken up again within it.
+const AUTOMATION_CLAIM_MILLIS: i64 = 60_000;
 /// Jobs claimed at once.
 const CLAIM_BATCH: u32 = 256;
 /// How often an idle lane looks for due jobs.
@@ -166,7 +170,12 @@ impl Runner {
             0
         };
         let now = self.state.clock.now();
-        let until = Timestamp::from_millis(now.as_millis() + CLAIM_MILLIS);
+        let claim = if Lane::Automations.kinds() == kinds {
+            AUTOMATION_CLAIM_MILLIS
+        } else {
+            CLAIM_MILLIS
+        };
+        let until = Timestamp::from_millis(now.as_millis() + claim);
         let jobs = self
             .state
             .store

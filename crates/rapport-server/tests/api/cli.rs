@@ -450,10 +450,12 @@ async fn kill_9_during_automation_waits_loses_no_run_and_doubles_no_message(back
     }
     let status = kill_hard(server);
     assert!(!status.success());
-    // Restarted, the runs go on from where they were.
+    // Restarted, the runs go on from where they were: at once for those
+    // waiting, within a claim (a minute) for any whose job the dead
+    // process held.
     let (server, base) = serve(&db.database).await;
     let mut finished = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..450 {
         finished.clear();
         for contact in &contacts {
             finished.push(bodies(&client, &base, &token, contact).await);

@@ -526,24 +526,37 @@ async fn choose_assignee(
     run: &Run,
     to: Assignee,
 ) -> Result<(Option<AgentId>, String), StepError> {
-    Ok(match to {
-        Assignee::Agent(agent) => (Some(agent), format!("assigned to {agent}")),
-        Assignee::Nobody => (None, "unassigned".into()),
+    let (chosen, how) = match to {
+        Assignee::Agent(agent) => (Some(agent), "assigned to"),
+        Assignee::Nobody => return Ok((None, "unassigned".into())),
         Assignee::RoundRobin => match available_agents(env, run, None).await?.first() {
-            Some(agent) => (Some(*agent), format!("assigned round robin to {agent}")),
-            None => (None, "no member available: left unassigned".into()),
+            Some(agent) => (Some(*agent), "assigned round robin to"),
+            None => return Ok((None, "no member available: left unassigned".into())),
         },
         Assignee::Team(team) => match available_agents(env, run, Some(team)).await?.first() {
-            Some(agent) => (
-                Some(*agent),
-                format!("assigned round robin in the team to {agent}"),
-            ),
-            None => (
-                None,
-                "no member of the team available: left unassigned".into(),
-            ),
+            Some(agent) => (Some(*agent), "assigned round robin in the team to"),
+            None => {
+                return Ok((
+                    None,
+                    "no member of the team available: left unassigned".into(),
+                ));
+            }
         },
-    })
+    };
+    // The run log names the member, as the team knows them.
+    let name = match chosen {
+        Some(agent) => match env.deps.store.agent(run.workspace_id, agent).await {
+            Ok(member) => member.name,
+            Err(StoreError::NotFound) => {
+                return Err(StepError::Impossible(format!(
+                    "member {agent} is no longer on the team"
+                )));
+            }
+            Err(other) => return Err(other.into()),
+        },
+        None => String::new(),
+    };
+    Ok((chosen, format!("{how} {name}")))
 }
 
 /// A number from 0 to 99 fixed by the run's id, so a step planned again
