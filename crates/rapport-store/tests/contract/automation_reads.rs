@@ -37,7 +37,8 @@ async fn conditions_read_contacts_messages_replies_and_the_log(backend: Backend)
         .unwrap();
     assert_eq!(found, [bob]);
 
-    // Replies: the contact's comment, and the team's (a bot's counts).
+    // Replies: the contact's comment, and a person's on the team (a bot's
+    // and an automation's do not count, nor do notes).
     let chat = start(s, &acme, ada, 10).await;
     let note = Message {
         kind: PartKind::Note,
@@ -56,17 +57,39 @@ async fn conditions_read_contacts_messages_replies_and_the_log(backend: Backend)
     }
     let replies = |ms: i64| s.replies_since(acme.workspace, chat.id, at(ms));
     assert_eq!(replies(5).await.unwrap(), (true, true));
-    assert_eq!(replies(20).await.unwrap(), (false, true));
     assert_eq!(
-        replies(35).await.unwrap(),
-        (false, true),
-        "a bot is the team"
-    );
-    assert_eq!(
-        replies(40).await.unwrap(),
+        replies(20).await.unwrap(),
         (false, false),
-        "notes are not replies"
+        "notes are not replies, and a bot is not a person"
     );
+    // An automation's message from a member is not a person's reply; the
+    // member's own is.
+    let automated = Message {
+        origin: Some(MessageOrigin {
+            cause: Cause {
+                automation_id: AutomationId::generate(),
+                run_id: RunId::generate(),
+                node: "hi".into(),
+                depth: 0,
+            },
+            buttons: Vec::new(),
+            input: None,
+        }),
+        ..message(
+            acme.workspace,
+            chat.id,
+            Author::Agent(acme.owner),
+            "Auto",
+            50,
+        )
+    };
+    s.append_message(follow_up(ada, automated)).await.unwrap();
+    assert_eq!(replies(45).await.unwrap(), (false, false));
+    let person_reply = message(acme.workspace, chat.id, Author::Agent(acme.owner), "Me", 60);
+    s.append_message(follow_up(ada, person_reply))
+        .await
+        .unwrap();
+    assert_eq!(replies(45).await.unwrap(), (false, true));
     assert_eq!(
         s.replies_since(other.workspace, chat.id, at(0))
             .await

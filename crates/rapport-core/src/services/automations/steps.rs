@@ -569,3 +569,40 @@ fn bucket(run: &Run) -> u32 {
     });
     u32::try_from(n % 100).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::automation::run::{RunContext, RunStatus};
+    use crate::model::ids::{AutomationId, ContactId, RunId, WorkspaceId};
+
+    fn run() -> Run {
+        Run {
+            id: RunId::generate(),
+            workspace_id: WorkspaceId::generate(),
+            automation_id: AutomationId::generate(),
+            version: 1,
+            contact_id: ContactId::generate(),
+            conversation_id: None,
+            status: RunStatus::Active,
+            node: "split".into(),
+            step: 0,
+            wait: None,
+            context: RunContext::default(),
+            ended_reason: None,
+            goal_reached: false,
+            started_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+        }
+    }
+
+    #[test]
+    fn a_split_is_fixed_per_run_and_even_across_runs() {
+        let one = run();
+        assert_eq!(bucket(&one), bucket(&one), "the same run draws the same");
+        let runs: Vec<Run> = (0..4_000).map(|_| run()).collect();
+        let below_half = runs.iter().filter(|r| bucket(r) < 50).count();
+        assert!((1_800..2_200).contains(&below_half), "{below_half} of 4000");
+        assert!(runs.iter().all(|r| bucket(r) < 100));
+    }
+}

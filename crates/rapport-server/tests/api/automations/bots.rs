@@ -7,12 +7,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    MONDAY_10AM, app_at, messages, online, page_view, settle, visitor, visitor_replies,
+    MONDAY_10AM, app_at, live, messages, online, page_view, settle, visitor, visitor_replies,
     visitor_writes,
 };
 use crate::helpers::TestApp;
 
 both_backends!(
+    a_condition_reads_the_answer_a_question_saved,
     the_lead_bot_reads_buttons_and_answers_asks_again_and_hands_over,
     the_autoresponder_answers_at_night_asks_for_an_email_and_assigns,
 );
@@ -159,4 +160,39 @@ async fn the_autoresponder_answers_at_night_asks_for_an_email_and_assigns(backen
         app.owner.owner_id.to_string().as_str(),
         "round robin among the members online"
     );
+}
+
+async fn a_condition_reads_the_answer_a_question_saved(backend: Backend) {
+    let Some((app, _clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    // `seats` is known to no contact yet: the flow that asks for it may
+    // test it.
+    live(
+        &app,
+        json!({
+            "trigger": {"type": "conversation_started"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "seats", "nodes": [
+                {"id": "seats", "type": "ask", "body": "How many seats do you need?", "property": "seats",
+                 "answer": "number", "exits": {"next": "big"}},
+                {"id": "big", "type": "condition", "filter": {"and": [{"prop": "seats", "op": "gt", "value": 10}]},
+                 "exits": {"yes": "sales", "no": "self"}},
+                {"id": "sales", "type": "add_tag", "tag": "big_deal"},
+                {"id": "self", "type": "add_tag", "tag": "self_serve"}
+            ]}
+        }),
+    )
+    .await;
+    for (answer, tag) in [("25", "big_deal"), ("3", "self_serve")] {
+        let (session, contact) = visitor(&app).await;
+        let conversation = visitor_writes(&app, &session, "Hi").await;
+        settle(&app).await;
+        let (_, parts) = thread(&app, &session).await;
+        assert_eq!(parts.last().unwrap()["origin"]["input"], "number");
+        visitor_replies(&app, &session, &conversation, answer).await;
+        settle(&app).await;
+        let got = app.get(&format!("/api/v1/contacts/{contact}")).await;
+        assert_eq!(got.body["tags"], json!([tag]), "{answer}: {}", got.body);
+    }
 }

@@ -177,6 +177,13 @@ async fn events_properties_and_tags_start_runs_that_branch_and_change_the_contac
     let free = app
         .contact(json!({"user_id": "free", "props": {"plan": "free"}}))
         .await;
+    let tagged = app
+        .post(
+            &format!("/api/v1/contacts/{free}/tags"),
+            json!({"tag": "trial"}),
+        )
+        .await;
+    assert!(tagged.status.is_success(), "{}", tagged.body);
     live(
         &app,
         json!({
@@ -189,7 +196,8 @@ async fn events_properties_and_tags_start_runs_that_branch_and_change_the_contac
                 {"id": "score", "type": "set_property", "name": "score", "value": 10, "exits": {"next": "more"}},
                 {"id": "more", "type": "increment_property", "name": "score", "by": 5, "exits": {"next": "hello"}},
                 {"id": "hello", "type": "send_message", "from": "bot", "body": "Welcome aboard ({{ event.params.source }})"},
-                {"id": "basic", "type": "unset_property", "name": "plan"}
+                {"id": "basic", "type": "unset_property", "name": "plan", "exits": {"next": "untrial"}},
+                {"id": "untrial", "type": "remove_tag", "tag": "trial"}
             ]}
         }),
     )
@@ -223,7 +231,7 @@ async fn events_properties_and_tags_start_runs_that_branch_and_change_the_contac
         [("bot".to_owned(), "Welcome aboard (ads)".to_owned())]
     );
     let got = app.get(&format!("/api/v1/contacts/{free}")).await;
-    assert_eq!(got.body["tags"], json!([]));
+    assert_eq!(got.body["tags"], json!([]), "the trial tag was removed");
     assert!(got.body["props"].get("plan").is_none(), "{}", got.body);
     assert!(messages(&app, &free).await.is_empty());
     // Everything it did is on the timeline, with the automation that did it.
