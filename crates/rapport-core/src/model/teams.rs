@@ -32,7 +32,7 @@ impl Team {
         members: Vec<AgentId>,
         created_at: Timestamp,
     ) -> Result<Self, ValidationError> {
-        let name = single_line_text(name, 100).map_err(|e| ValidationError::field("name", e))?;
+        let name = single_line_text(name, 120).map_err(|e| ValidationError::field("name", e))?;
         if members.len() > MAX_MEMBERS {
             return Err(ValidationError::field(
                 "members",

@@ -28,6 +28,7 @@ pub struct Runs {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RunsQuery {
     /// Only runs still going (active or waiting).
@@ -37,6 +38,7 @@ pub struct RunsQuery {
     /// The previous page's last run.
     pub before: Option<RunId>,
     /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -244,8 +246,9 @@ pub struct AvailabilityRequest {
     /// Away members get no assignments and do not count as available.
     pub away: bool,
     /// The most open conversations assigned at once (1 to 10,000); `null`:
-    /// no limit.
-    pub max_open: Option<u32>,
+    /// no limit. A whole number; JSON's `20.0` counts as 20.
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    pub max_open: Option<f64>,
 }
 
 #[utoipa::path(put, path = "/team/{agent_id}/availability", tag = "team", security(("bearer" = [])),
@@ -264,15 +267,20 @@ pub async fn set_availability(
     if agent != principal.agent_id {
         check_admin(&principal)?;
     }
-    if body
-        .max_open
-        .is_some_and(|max| !(1..=10_000).contains(&max))
-    {
-        return Err(ApiError::field("max_open", "must be 1 to 10000, or null"));
-    }
+    let max_open = match body.max_open {
+        None => None,
+        // Checked as a float first, so the cast is exact.
+        Some(max) if max.fract() == 0.0 && (1.0..=10_000.0).contains(&max) => Some(max as u32),
+        Some(_) => {
+            return Err(ApiError::field(
+                "max_open",
+                "a whole number from 1 to 10000, or null",
+            ));
+        }
+    };
     state
         .store
-        .set_availability(principal.workspace_id, agent, body.away, body.max_open)
+        .set_availability(principal.workspace_id, agent, body.away, max_open)
         .await
         .map_err(or_not_found("team member"))?;
     Ok(StatusCode::NO_CONTENT)

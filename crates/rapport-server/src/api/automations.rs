@@ -99,9 +99,13 @@ pub struct Automations {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAutomationRequest {
+    /// Needed with a draft; with a template, its own name by default.
+    #[schema(schema_with = crate::openapi::text::line_up_to_120_or_null)]
     pub name: Option<String>,
+    /// The definition (docs/automations.md): give a draft or a template.
     #[schema(value_type = Option<Object>)]
     pub draft: Option<Json_>,
+    #[schema(schema_with = crate::openapi::fields::automation_template_or_null)]
     pub template: Option<String>,
 }
 
@@ -109,6 +113,7 @@ pub struct NewAutomationRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DraftRequest {
+    #[schema(schema_with = crate::openapi::text::line_up_to_120)]
     pub name: String,
     #[schema(value_type = Object)]
     pub draft: Json_,
@@ -251,7 +256,7 @@ pub struct PublishRequest {
     /// What happens to runs on older versions: `finish` (default) on their
     /// version, `migrate` to the new one by node id, or `stop`.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::openapi::fields::runs_on_publish)]
     pub runs: RunsOnPublish,
 }
 
@@ -309,7 +314,8 @@ async fn set_status(
     params(("id" = AutomationId, Path)),
     responses((status = 200, description = "Starts no more runs; going runs carry on", body = AutomationView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Never published", body = Problem, content_type = "application/problem+json")))]
 pub async fn pause_automation(
     State(state): State<AppState>,
     Auth(principal): Auth,

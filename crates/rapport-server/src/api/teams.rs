@@ -24,9 +24,11 @@ pub struct Teams {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamRequest {
-    /// 1 to 100 characters, one line; unique in the workspace.
+    /// One line; unique in the workspace.
+    #[schema(schema_with = crate::openapi::text::line_up_to_120)]
     pub name: String,
     /// Members of the workspace, at most 500.
+    #[schema(schema_with = crate::openapi::fields::team_members)]
     pub members: Vec<AgentId>,
 }
 

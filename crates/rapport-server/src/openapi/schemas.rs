@@ -236,6 +236,33 @@ pub mod fields {
         }))
     }
 
+    /// A shipped automation template's name, or null.
+    pub fn automation_template_or_null() -> Schema {
+        let mut names: Vec<serde_json::Value> =
+            rapport_core::model::automation::templates::TEMPLATES
+                .iter()
+                .map(|(name, _)| json!(name))
+                .collect();
+        names.push(serde_json::Value::Null);
+        from_json(json!({"type": ["string", "null"], "enum": names}))
+    }
+
+    /// What publishing does to runs on older versions.
+    pub fn runs_on_publish() -> Schema {
+        from_json(
+            json!({"type": "string", "enum": ["finish", "migrate", "stop"],
+            "description": "`finish` (the default): runs go on on their version; `migrate`: they move to the new one by node id; `stop`"}),
+        )
+    }
+
+    /// A team's members: agent ids, at most 500.
+    pub fn team_members() -> Schema {
+        from_json(
+            json!({"type": "array", "items": {"type": "string", "format": "uuid"},
+            "maxItems": rapport_core::model::teams::MAX_MEMBERS}),
+        )
+    }
+
     /// The role of a new team member: a workspace has one owner.
     pub fn new_member_role() -> Schema {
         from_json(json!({"type": "string", "enum": ["admin", "agent"]}))

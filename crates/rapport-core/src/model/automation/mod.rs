@@ -224,7 +224,7 @@ pub struct Automation {
 
 impl Automation {
     pub fn check_name(name: &str) -> Result<String, ValidationError> {
-        single_line_text(name, 200).map_err(|e| ValidationError::field("name", e))
+        single_line_text(name, 120).map_err(|e| ValidationError::field("name", e))
     }
 }
 
