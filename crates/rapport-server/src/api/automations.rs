@@ -81,6 +81,19 @@ impl AutomationView {
     }
 }
 
+/// The workspace's automation with this id, or a 404 naming it.
+async fn find(
+    state: &AppState,
+    principal: &Principal,
+    id: AutomationId,
+) -> Result<Automation, ApiError> {
+    state
+        .store
+        .automation(principal.workspace_id, id)
+        .await
+        .map_err(or_not_found("automation"))
+}
+
 async fn view(state: &AppState, automation: Automation) -> Result<AutomationView, ApiError> {
     let stats = state
         .store
@@ -201,11 +214,7 @@ pub async fn get_automation(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
 ) -> Result<Json<AutomationView>, ApiError> {
-    let automation = state
-        .store
-        .automation(principal.workspace_id, id)
-        .await
-        .map_err(or_not_found("automation"))?;
+    let automation = find(&state, &principal, id).await?;
     Ok(Json(view(&state, automation).await?))
 }
 
@@ -372,11 +381,7 @@ pub async fn automation_versions(
     ApiPath(id): ApiPath<AutomationId>,
 ) -> Result<Json<Versions>, ApiError> {
     let ws = principal.workspace_id;
-    state
-        .store
-        .automation(ws, id)
-        .await
-        .map_err(or_not_found("automation"))?;
+    find(&state, &principal, id).await?;
     let data = state.store.versions(ws, id).await?;
     Ok(Json(Versions {
         data: data.into_iter().map(VersionView::from).collect(),
@@ -393,11 +398,7 @@ pub async fn automation_stats(
     ApiPath(id): ApiPath<AutomationId>,
 ) -> Result<Json<AutomationStats>, ApiError> {
     let ws = principal.workspace_id;
-    state
-        .store
-        .automation(ws, id)
-        .await
-        .map_err(or_not_found("automation"))?;
+    find(&state, &principal, id).await?;
     Ok(Json(state.store.automation_stats(ws, id).await?))
 }
 
@@ -417,11 +418,7 @@ pub async fn export_automation(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<AutomationId>,
 ) -> Result<Json<Export>, ApiError> {
-    let automation = state
-        .store
-        .automation(principal.workspace_id, id)
-        .await
-        .map_err(or_not_found("automation"))?;
+    let automation = find(&state, &principal, id).await?;
     Ok(Json(Export {
         name: automation.name,
         draft: serde_json::to_value(&automation.draft).unwrap_or_default(),

@@ -50,25 +50,7 @@ fn terminate(mut server: std::process::Child) -> std::process::ExitStatus {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_bulk_send_drains_and_a_restart_finishes_it_once() {
     let db = TestDatabase::create(Backend::Sqlite).await.unwrap();
-    let printed = run(
-        &db.database,
-        &[
-            "admin",
-            "bootstrap",
-            "--workspace",
-            "Acme",
-            "--email",
-            "owner@acme.test",
-            "--password",
-            "correct horse",
-        ],
-    );
-    assert!(
-        printed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&printed.stderr)
-    );
-    let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    let printed = bootstrap_acme(&db.database);
     let token = printed["api_token"].as_str().unwrap().to_owned();
     let workspace: WorkspaceId = serde_json::from_value(printed["workspace_id"].clone()).unwrap();
     let client = reqwest::Client::new();
@@ -212,6 +194,29 @@ fn rapport(db: &Database, args: &[&str]) -> Command {
         Database::Postgres { url, .. } => command.env("DATABASE_URL", url),
     };
     command
+}
+
+/// `rapport admin bootstrap` of workspace Acme: what it printed.
+fn bootstrap_acme(db: &Database) -> serde_json::Value {
+    let printed = run(
+        db,
+        &[
+            "admin",
+            "bootstrap",
+            "--workspace",
+            "Acme",
+            "--email",
+            "owner@acme.test",
+            "--password",
+            "correct horse",
+        ],
+    );
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    serde_json::from_slice(&printed.stdout).unwrap()
 }
 
 fn run(db: &Database, args: &[&str]) -> Output {
@@ -372,22 +377,10 @@ async fn kill_9_during_automation_waits_loses_no_run_and_doubles_no_message(back
     let Some(db) = TestDatabase::create(backend).await else {
         return;
     };
-    let printed = run(
-        &db.database,
-        &[
-            "admin",
-            "bootstrap",
-            "--workspace",
-            "Acme",
-            "--email",
-            "owner@acme.test",
-            "--password",
-            "correct horse",
-        ],
-    );
-    assert!(printed.status.success());
-    let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
-    let token = printed["api_token"].as_str().unwrap().to_owned();
+    let token = bootstrap_acme(&db.database)["api_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let client = reqwest::Client::new();
     let (server, base) = serve(&db.database).await;
     let post = |path: String, body: serde_json::Value| {
