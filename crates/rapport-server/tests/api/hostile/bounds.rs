@@ -405,10 +405,12 @@ async fn a_flood_of_sign_ins_keeps_memory_flat(backend: Backend) {
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let peak = sampler.await.unwrap();
     // Unbounded, the flood would hold 32 hashes (608 MiB) at once; bounded,
-    // one runs at a time (the slack is for tests running beside this one).
+    // one runs at a time. The slack (ten hashes' worth, still a third of
+    // the unbounded figure) is for the tests running beside this one in the
+    // same process, which the sampler counts too.
     let grew = peak.saturating_sub(before);
     assert!(
-        grew < 6 * ARGON2_BYTES,
+        grew < 10 * ARGON2_BYTES,
         "memory grew by {} MiB",
         grew / 1024 / 1024
     );
