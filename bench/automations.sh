@@ -39,6 +39,8 @@
 #   SPOT_CHECKS  contacts' timelines read through the API (default 500)
 #   BENCH_PROFILE  release (default) or debug: debug only checks the
 #                  script, its figures mean nothing
+#   KEEP         1: keep the scratch directory (databases, server logs, each
+#                run's JSON report) and print where it is
 #   TMPDIR       where the scratch directory goes
 
 set -euo pipefail
@@ -52,6 +54,7 @@ CLIENTS=${CLIENTS:-256}
 RUNS=${RUNS:-3}
 WAIT=${WAIT:-900s}
 SPOT_CHECKS=${SPOT_CHECKS:-500}
+KEEP=${KEEP:-0}
 BENCH_PROFILE=${BENCH_PROFILE:-release}
 if (($# == 0)); then
     set -- sqlite postgres
@@ -84,6 +87,17 @@ bench_pid=
 cleanup() {
     stop_pid "$bench_pid"
     stop_server
+    if [[ "$KEEP" == 1 && -n "$work" ]]; then
+        # A kept cluster is stopped with its files kept (start it again with
+        # pg_ctl to read them); the cleanup chained after this one then
+        # finds nothing to delete.
+        if [[ -n "${RAPPORT_PG_DIR:-}" && -f "$RAPPORT_PG_DATA/postmaster.pid" ]]; then
+            _rapport_pg_run "$(_rapport_pg_bindir)/pg_ctl" -D "$RAPPORT_PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
+        fi
+        RAPPORT_PG_DIR=
+        log "kept: $work"
+        return
+    fi
     rapport_pg_cleanup
     [[ -z "$work" ]] || rm -rf -- "$work"
 }
@@ -224,12 +238,12 @@ run_backend() {
         if [[ $label == sqlite ]]; then
             db=(sqlite3 -batch "$work/sqlite-$run/rapport.db")
             one_run sqlite "$run" --data-dir "$work/sqlite-$run"
-            rm -rf -- "$work/sqlite-$run"
+            [[ "$KEEP" == 1 ]] || rm -rf -- "$work/sqlite-$run"
         else
             psql "$RAPPORT_TEST_POSTGRES_URL" -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE rapport_bench_$run"
             db=(psql -Atq -d "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_bench_$run")
             one_run postgres "$run" --database-url "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_bench_$run"
-            psql "$RAPPORT_TEST_POSTGRES_URL" -q -c "DROP DATABASE rapport_bench_$run"
+            [[ "$KEEP" == 1 ]] || psql "$RAPPORT_TEST_POSTGRES_URL" -q -c "DROP DATABASE rapport_bench_$run"
         fi
     done
     median_row "$label"
@@ -242,7 +256,7 @@ for backend in "$@"; do
         ensure_postgres_installed
         TMPDIR=$work start_test_postgres
         run_backend postgres
-        rapport_pg_cleanup
+        [[ "$KEEP" == 1 ]] || rapport_pg_cleanup
         ;;
     esac
 done

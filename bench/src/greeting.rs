@@ -18,7 +18,8 @@
 //!    when the delay is over, so each of the N - W others opens a widget
 //!    socket just before its page view and keeps it open for `--stay`
 //!    (default: the delay): a visitor who stayed on the page as long as the
-//!    trigger asks;
+//!    trigger asks. With no delay there is no re-check, so the others open
+//!    no socket unless `--stay` is given;
 //! 5. waits until no run is going and every accepted page view has started
 //!    one, then reads the automation's stats and every run (`GET
 //!    /automations/{id}/runs`, paged), and spot-checks `--spot-checks`
@@ -83,7 +84,8 @@ pub struct Args {
     #[arg(long, default_value = "https://acme.test/pricing")]
     page: String,
     /// How long each of the N - W others keeps its widget socket open after
-    /// its page view (default: the trigger's time on page).
+    /// its page view (default: the trigger's time on page; with none, they
+    /// open no socket).
     #[arg(long, value_parser = parse_duration)]
     stay: Option<Duration>,
     /// Text every greeting contains (how its frame and message are told).
@@ -507,12 +509,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
     let delay_s = trigger["seconds_on_page"].as_u64().unwrap_or(0);
     let delay_ms = delay_s as f64 * 1000.0;
-    let stay = args.stay.unwrap_or(Duration::from_secs(delay_s));
+    // A delayed trigger is checked again when due: the visitor must still
+    // be online. With no delay nothing is checked, and no socket needed.
+    let stay = match (args.stay, delay_s) {
+        (Some(stay), _) => Some(stay),
+        (None, 0) => None,
+        (None, delay) => Some(Duration::from_secs(delay)),
+    };
     let rate_asked = n as f64 / args.duration.as_secs_f64();
     // Sockets open at once: the W, the others' during their stay, and
     // the openings in flight.
-    let held =
-        args.online + (rate_asked * (stay.as_secs_f64() + 1.0)).ceil() as usize + args.clients;
+    let held = args.online
+        + (rate_asked * (stay.map_or(0.0, |s| s.as_secs_f64()) + 1.0)).ceil() as usize
+        + args.clients;
     widget::ensure_files_for(held + args.clients)?;
     let peak = args.server_pid.map(RssPeak::start);
     let rss_now = || {
@@ -608,10 +617,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let minute_clock = Instant::now();
     let hwm_before_minute = args.server_pid.and_then(high_water_kib).unwrap_or(0);
     eprintln!(
-        "automation live; {n} page views over {:?} ({rate_asked:.0}/s), the {} others each with a socket open for {:?}...",
+        "automation live; {n} page views over {:?} ({rate_asked:.0}/s); the {} others' sockets open for {}...",
         args.duration,
         n - online.len(),
-        stay
+        stay.map_or("none (no socket)".to_owned(), |s| format!("{s:?}"))
     );
     let in_flight = Arc::new(Semaphore::new(args.clients));
     let open_now = Arc::new(AtomicUsize::new(0));
@@ -645,7 +654,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         tokio::spawn(async move {
             let session = &visitors[i].session;
             let mut socket = None;
-            if !is_online[i] {
+            if !is_online[i] && stay.is_some() {
                 match widget::open_widget(&server, server.source(i), session).await {
                     Ok(opened) => {
                         let open = open_now.fetch_add(1, Ordering::Relaxed) + 1;
@@ -670,7 +679,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 Err(why) => report::show_error("page view: ", why),
             }
             drop(permit);
-            if let Some(mut socket) = socket {
+            if let (Some(mut socket), Some(stay)) = (socket, stay) {
                 // On the page with the widget open for `stay`, then gone.
                 tokio::time::sleep(stay).await;
                 let _ = socket.close(None).await;
@@ -835,7 +844,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "contacts": n,
         "online": online.len(),
         "delay_s": delay_s,
-        "stay_s": stay.as_secs_f64(),
+        "stay_s": stay.map(|s| s.as_secs_f64()),
         "boot_s": round1(boot_s),
         "boots_per_s": (n as f64 / boot_s).round(),
         "reference": {
