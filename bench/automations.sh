@@ -164,12 +164,13 @@ median_row() {
         local key=$1 f
         for f in "${files[@]}"; do json_number "$f" "$key"; done | grep . | median
     }
-    medians+=("$(printf '| %s | **median** | %s | %s | %s | **%s** | %s / **%s** / %s | | %s / %s / %s | %s | %s | **%s** | %s | | | %s |' "$label" \
+    medians+=("$(printf '| %s | **median** | %s | %s | %s | **%s** | %s / **%s** / %s | | %s / %s / %s | %s | %s | **%s** | %s | | | %s | %s / %s / %s |' "$label" \
         "$(m minute_page_views)" "$(m minute_sent_per_s)" "$(m reference_per_s)" "$(m greetings_per_s)" \
         "$(m widgets_excess_p50_ms)" "$(m widgets_excess_p99_ms)" "$(m widgets_excess_max_ms)" \
         "$(m excess_written_p50_ms)" "$(m excess_written_p99_ms)" "$(m excess_written_max_ms)" \
         "$(m dispatch_lag_p99_ms)" "$(m runs_started_per_s)" "$(m greetings_per_s_over_reference)" \
-        "$(m all_done_s_after_last_page_view)" "$(m memory_mib_minute_peak)")")
+        "$(m all_done_s_after_last_page_view)" "$(m memory_mib_minute_peak)" \
+        "$(m server_cores_busy)" "$(m load_generator_cores_busy)" "$(m machine_cores_busy)")")
 }
 
 # one_run LABEL RUN DATABASE-FLAGS...: steps 1 to 4 once; appends to rows.
@@ -215,7 +216,7 @@ one_run() {
     log "$label run $run: database: $contacts contacts got $messages automated messages ($twice more than one)"
     local f=$out.json
     # shellcheck disable=SC2016 # the backticks are markdown
-    rows+=("$(printf '| %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s | %s / %s / %s | %s | %s | %s | %s | %s / %s | %s | %s |' \
+    rows+=("$(printf '| %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s | %s / %s / %s | %s | %s | %s | %s | %s / %s | %s | %s | %s / %s / %s |' \
         "$label" "$run" \
         "$(json_number "$f" minute_page_views)" "$(json_number "$f" minute_sent_per_s)" \
         "$(json_number "$f" reference_per_s)" \
@@ -229,7 +230,9 @@ one_run() {
         "$(json_number "$f" all_done_s_after_last_page_view)" \
         "$(json_number "$f" stats_sent)" "$(json_number "$f" stats_runs)" \
         "$contacts / $messages / $twice" \
-        "$(json_number "$f" memory_mib_minute_peak)")")
+        "$(json_number "$f" memory_mib_minute_peak)" \
+        "$(json_number "$f" server_cores_busy)" "$(json_number "$f" load_generator_cores_busy)" \
+        "$(json_number "$f" machine_cores_busy)")")
 }
 
 run_backend() {
@@ -265,6 +268,6 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 printf '\n`bench/automations.sh %s` (%s build): CONTACTS=%s ONLINE=%s DURATION=%s DELAY=%s CLIENTS=%s RUNS=%s; %s cores (%s), %s GiB, Linux %s, %s.\n\n' \
     "$*" "$BENCH_PROFILE" "$CONTACTS" "$ONLINE" "$DURATION" "$DELAY" "$CLIENTS" "$RUNS" "$(nproc)" "${cpu:-unknown CPU}" \
     "$(awk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "$(uname -r)" "$(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "| backend | run | page views | sent/s | reference page views/s | greetings/s | excess in the widget p50 / p99 / max ms | open widgets greeted | excess at the write p50 / p99 / max ms | dispatch lag p99 ms | runs started/s | greetings/s ÷ reference | all greeted, s after the last page view | stats sent / runs | database: contacts / greetings / twice | peak RSS in the minute (MiB) |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| backend | run | page views | sent/s | reference page views/s | greetings/s | excess in the widget p50 / p99 / max ms | open widgets greeted | excess at the write p50 / p99 / max ms | dispatch lag p99 ms | runs started/s | greetings/s ÷ reference | all greeted, s after the last page view | stats sent / runs | database: contacts / greetings / twice | peak RSS in the minute (MiB) | cores busy: server / load generator / machine |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}" "${medians[@]}"

@@ -213,6 +213,22 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
+/// CPU time the whole machine has spent busy (neither idle nor waiting
+/// for I/O), in seconds of one core, from /proc/stat.
+fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let total: u64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    Some((total - idle) as f64 / 100.0)
+}
+
 /// What happened to one visitor's measured page view, in ms since the Unix
 /// epoch (0: not yet, or never).
 #[derive(Default)]
@@ -614,6 +630,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     .await?;
     let rss_before_minute = rss_now();
     let cpu_before_minute = args.server_pid.and_then(cpu_seconds);
+    let own_before_minute = cpu_seconds(std::process::id());
+    let machine_before_minute = machine_busy_seconds();
     let minute_clock = Instant::now();
     let hwm_before_minute = args.server_pid.and_then(high_water_kib).unwrap_or(0);
     eprintln!(
@@ -734,6 +752,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let busy_s = minute_clock.elapsed().as_secs_f64();
+    let since = |before: Option<f64>, after: Option<f64>| {
+        after
+            .zip(before)
+            .map(|(after, before)| round_ratio((after - before) / busy_s))
+    };
+    let own_cores = since(own_before_minute, cpu_seconds(std::process::id()));
+    let machine_cores = since(machine_before_minute, machine_busy_seconds());
     let cpu_in_minute = args
         .server_pid
         .and_then(cpu_seconds)
@@ -870,6 +895,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "all_done_s_after_last_page_view": all_done_after_s.map(round1),
         "server_cpu_s": cpu_in_minute.map(round1),
         "server_cores_busy": cpu_in_minute.map(|cpu| round_ratio(cpu / busy_s)),
+        // The rest of the machine's busy cores: PostgreSQL, and anything
+        // else that ran meanwhile.
+        "load_generator_cores_busy": own_cores,
+        "machine_cores_busy": machine_cores,
         "stats": {
             "runs": stats["runs"], "going": stats["going"], "done": stats["done"],
             "stopped": stats["stopped"], "failed": stats["failed"], "sent": stats["sent"],
@@ -1006,6 +1035,7 @@ mod tests {
     #[test]
     fn own_cpu_time_reads() {
         assert!(cpu_seconds(std::process::id()).is_some_and(|s| s >= 0.0));
+        assert!(machine_busy_seconds().is_some_and(|s| s > 0.0));
     }
 
     #[test]
