@@ -155,22 +155,52 @@ greeted_sql="SELECT COUNT(*), COALESCE(SUM(n), 0), COALESCE(SUM(CASE WHEN n > 1 
         JOIN conversations c ON c.id = m.conversation_id
         WHERE m.origin IS NOT NULL GROUP BY c.contact_id) t"
 
+# The tables' columns: a header, then the report's keys shown in the cell
+# (joined by " / "). The script adds db_* (asked of the database) and
+# log_* (counted in the server's log) to each report.
+columns=(
+    "page views/s sent (asked: CONTACTS / DURATION)|minute_sent_per_s"
+    "reference: page views/s, no automation live|reference_per_s"
+    "while the page views came: runs started/s|while_sending_runs_started_per_s"
+    "while the page views came: greetings/s|while_sending_greetings_per_s"
+    "after: greetings/s / runs ended/s|after_sending_greetings_per_s after_sending_runs_ended_per_s"
+    "greetings/s overall|greetings_per_s"
+    "greetings/s overall ÷ reference|greetings_per_s_over_reference"
+    "excess beyond the delay in the open widgets, p50 / p99 / max ms|widgets_excess_p50_ms widgets_excess_p99_ms widgets_excess_max_ms"
+    "excess at the greeting's write, all, p50 / p99 ms|excess_written_p50_ms excess_written_p99_ms"
+    "dispatcher behind the page view, p50 / p99 ms|dispatch_lag_p50_ms dispatch_lag_p99_ms"
+    "runs: greeted / stopped / failed|stats_done stats_stopped stats_failed"
+    "last run ended, s after the last page view|all_done_s_after_last_page_view"
+    "database: contacts greeted / greetings / contacts greeted twice|db_contacts db_greetings db_twice"
+    "open widgets: greeted / twice (of ONLINE)|widgets_greeted widgets_duplicated"
+    "server peak RSS in the stretch, MiB|memory_mib_minute_peak"
+    "cores busy: server / load generator / machine|server_cores_busy load_generator_cores_busy machine_cores_busy"
+    "server log: warnings / errors|log_warnings log_errors"
+)
+
+# cell FILE... KEYS: the cell of these keys, from one report (or the
+# medians over several).
+cell() {
+    local keys=$1 key f out=() value
+    shift
+    for key in $keys; do
+        value=$(for f in "$@"; do json_number "$f" "$key" | tail -n 1; done | grep . | median)
+        (($# == 1)) && value=$(json_number "$1" "$key" | tail -n 1)
+        out+=("${value:--}")
+    done
+    local IFS=/
+    printf '%s' "${out[*]}" | sed 's|/| / |g'
+}
+
 rows=()
-medians=()
-# median_row LABEL: the medians over LABEL's runs of the table's figures.
-median_row() {
-    local label=$1 key files=("$work/$1"-[0-9]*.json) cells=()
-    m() {
-        local key=$1 f
-        for f in "${files[@]}"; do json_number "$f" "$key"; done | grep . | median
-    }
-    medians+=("$(printf '| %s | **median** | %s | %s | %s | **%s** | %s / **%s** / %s | | %s / %s / %s | %s | %s | **%s** | %s | | | %s | %s / %s / %s |' "$label" \
-        "$(m minute_page_views)" "$(m minute_sent_per_s)" "$(m reference_per_s)" "$(m greetings_per_s)" \
-        "$(m widgets_excess_p50_ms)" "$(m widgets_excess_p99_ms)" "$(m widgets_excess_max_ms)" \
-        "$(m excess_written_p50_ms)" "$(m excess_written_p99_ms)" "$(m excess_written_max_ms)" \
-        "$(m dispatch_lag_p99_ms)" "$(m runs_started_per_s)" "$(m greetings_per_s_over_reference)" \
-        "$(m all_done_s_after_last_page_view)" "$(m memory_mib_minute_peak)" \
-        "$(m server_cores_busy)" "$(m load_generator_cores_busy)" "$(m machine_cores_busy)")")
+# row LABEL RUN FILE...: a table row for one run's report, or the medians.
+row() {
+    local line="| $1 | $2 |" column
+    shift 2
+    for column in "${columns[@]}"; do
+        line+=" $(cell "${column#*|}" "$@") |"
+    done
+    rows+=("$line")
 }
 
 # one_run LABEL RUN DATABASE-FLAGS...: steps 1 to 4 once; appends to rows.
@@ -214,25 +244,9 @@ one_run() {
         grep -m 5 -E ' (WARN|ERROR) ' "$work/$label-$run.log" >&2 || true
     fi
     log "$label run $run: database: $contacts contacts got $messages automated messages ($twice more than one)"
-    local f=$out.json
-    # shellcheck disable=SC2016 # the backticks are markdown
-    rows+=("$(printf '| %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s | %s / %s / %s | %s | %s | %s | %s | %s / %s | %s | %s | %s / %s / %s |' \
-        "$label" "$run" \
-        "$(json_number "$f" minute_page_views)" "$(json_number "$f" minute_sent_per_s)" \
-        "$(json_number "$f" reference_per_s)" \
-        "$(json_number "$f" greetings_per_s)" \
-        "$(json_number "$f" widgets_excess_p50_ms)" "$(json_number "$f" widgets_excess_p99_ms)" "$(json_number "$f" widgets_excess_max_ms)" \
-        "$(json_number "$f" widgets_greeted)" "$(json_number "$f" widgets_accepted)" \
-        "$(json_number "$f" excess_written_p50_ms)" "$(json_number "$f" excess_written_p99_ms)" "$(json_number "$f" excess_written_max_ms)" \
-        "$(json_number "$f" dispatch_lag_p99_ms)" \
-        "$(json_number "$f" runs_started_per_s)" \
-        "$(json_number "$f" greetings_per_s_over_reference)" \
-        "$(json_number "$f" all_done_s_after_last_page_view)" \
-        "$(json_number "$f" stats_sent)" "$(json_number "$f" stats_runs)" \
-        "$contacts / $messages / $twice" \
-        "$(json_number "$f" memory_mib_minute_peak)" \
-        "$(json_number "$f" server_cores_busy)" "$(json_number "$f" load_generator_cores_busy)" \
-        "$(json_number "$f" machine_cores_busy)")")
+    printf '{"db_contacts":%s,"db_greetings":%s,"db_twice":%s,"log_warnings":%s,"log_errors":%s}\n' \
+        "$contacts" "$messages" "$twice" "$warnings" "$errors" >>"$out.json"
+    row "$label" "$run" "$out.json"
 }
 
 run_backend() {
@@ -249,7 +263,7 @@ run_backend() {
             [[ "$KEEP" == 1 ]] || psql "$RAPPORT_TEST_POSTGRES_URL" -q -c "DROP DATABASE rapport_bench_$run"
         fi
     done
-    median_row "$label"
+    row "$label" "**median**" "$work/$label"-[0-9]*.json
 }
 
 for backend in "$@"; do
@@ -268,6 +282,9 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 printf '\n`bench/automations.sh %s` (%s build): CONTACTS=%s ONLINE=%s DURATION=%s DELAY=%s CLIENTS=%s RUNS=%s; %s cores (%s), %s GiB, Linux %s, %s.\n\n' \
     "$*" "$BENCH_PROFILE" "$CONTACTS" "$ONLINE" "$DURATION" "$DELAY" "$CLIENTS" "$RUNS" "$(nproc)" "${cpu:-unknown CPU}" \
     "$(awk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "$(uname -r)" "$(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "| backend | run | page views | sent/s | reference page views/s | greetings/s | excess in the widget p50 / p99 / max ms | open widgets greeted | excess at the write p50 / p99 / max ms | dispatch lag p99 ms | runs started/s | greetings/s ÷ reference | all greeted, s after the last page view | stats sent / runs | database: contacts / greetings / twice | peak RSS in the minute (MiB) | cores busy: server / load generator / machine |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-printf '%s\n' "${rows[@]}" "${medians[@]}"
+header="| backend | run |" rule="|---|---|"
+for column in "${columns[@]}"; do
+    header+=" ${column%%|*} |"
+    rule+="---|"
+done
+printf '%s\n' "$header" "$rule" "${rows[@]}"

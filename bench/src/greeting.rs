@@ -784,12 +784,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     let (mut started_times, mut greeted_times) = (Vec::new(), Vec::new());
+    let mut ended_times = Vec::new();
     let (mut dispatch_lag, mut written_excess) = (Vec::new(), Vec::new());
     let mut strangers = 0;
     for run in &runs {
         *runs_per_contact.entry(run.contact.as_str()).or_default() += 1;
         *by_status.entry(run.status.clone()).or_default() += 1;
         started_times.push(run.started_ms);
+        if !matches!(run.status.as_str(), "active" | "waiting") {
+            ended_times.push(run.updated_ms);
+        }
         let Some(&sent) = sent_at.get(run.contact.as_str()) else {
             strangers += 1;
             continue;
@@ -861,6 +865,34 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     post_latencies.sort_by(f64::total_cmp);
     reference_ms.sort_by(f64::total_cmp);
     let greetings = rate(&greeted_times);
+    // While the page views came in (up to the last sent), and after: the
+    // runner shares the server with their ingestion, then not. Greetings
+    // and ended runs are counted from when the first could be due.
+    let while_sending = |times: &[f64], from: f64| {
+        let n = times
+            .iter()
+            .filter(|&&t| t >= from && t <= last_sent_ms)
+            .count();
+        if last_sent_ms > from {
+            json!((n as f64 / ((last_sent_ms - from) / 1000.0)).round())
+        } else {
+            Value::Null
+        }
+    };
+    let first_due_ms = minute_began_ms + delay_ms;
+    let after_sending = |times: &[f64]| {
+        let after: Vec<f64> = times
+            .iter()
+            .copied()
+            .filter(|&t| t > last_sent_ms)
+            .collect();
+        let last = after.iter().copied().fold(f64::NAN, f64::max);
+        if after.is_empty() || last <= last_sent_ms {
+            Value::Null
+        } else {
+            json!((after.len() as f64 / ((last - last_sent_ms) / 1000.0)).round())
+        }
+    };
     let greetings_per_s = greetings["per_s"].as_f64().unwrap_or(0.0);
     let widget = spread(widget_excess);
     let written = spread(written_excess);
@@ -915,6 +947,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "page_views_without_a_run": without_run,
         "runs_of_unknown_contacts": strangers,
         "runs_started": rate(&started_times),
+        "while_sending": {
+            "runs_started_per_s": while_sending(&started_times, minute_began_ms),
+            "greetings_per_s": while_sending(&greeted_times, first_due_ms),
+            "runs_ended_per_s": while_sending(&ended_times, first_due_ms),
+        },
+        "after_sending": {
+            "greetings_per_s": after_sending(&greeted_times),
+            "runs_ended_per_s": after_sending(&ended_times),
+        },
         "greetings": greetings,
         "greetings_per_s_over_reference": round_ratio(greetings_per_s / reference_rate),
         "greetings_per_s_over_asked": round_ratio(greetings_per_s / rate_asked),
