@@ -15,11 +15,15 @@
 //!   server alone.
 //! - `online` holds identified visitors' widgets open and reports how many
 //!   got a bulk send's message live (bench/people.sh).
+//! - `greeting` sends page views that trigger a page-visit greeting
+//!   automation and reports its throughput, the greeting's delay in the
+//!   widget, duplicates and memory (bench/automations.sh).
 
 mod api;
 mod blast;
 mod fanout;
 mod fsync;
+mod greeting;
 mod idle;
 mod messages;
 mod online;
@@ -50,6 +54,8 @@ enum Command {
     Fanout(fanout::Args),
     /// Identified visitors with open widgets, waiting for a bulk send's message.
     Online(online::Args),
+    /// Page views that trigger a greeting automation: its throughput and delay.
+    Greeting(greeting::Args),
     /// Create contacts with email addresses and send each one message.
     SeedEmails(seed::Args),
     /// Accept emails over SMTP; count them, their Message-IDs and their rate.
@@ -79,6 +85,7 @@ fn main() -> anyhow::Result<()> {
         Command::Idle(args) => runtime()?.block_on(idle::run(args)),
         Command::Fanout(args) => runtime()?.block_on(fanout::run(args)),
         Command::Online(args) => runtime()?.block_on(online::run(args)),
+        Command::Greeting(args) => runtime()?.block_on(greeting::run(args)),
         Command::SeedEmails(args) => runtime()?.block_on(seed::run(args)),
         Command::SmtpSink(args) => sink::run(args),
         Command::SmtpBlast(args) => runtime()?.block_on(blast::run(args)),
