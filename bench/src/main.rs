@@ -24,6 +24,7 @@ mod blast;
 mod fanout;
 mod fsync;
 mod greeting;
+mod greeting_measure;
 mod idle;
 mod messages;
 mod online;
