@@ -102,16 +102,7 @@ pub(super) async fn dispatch_all(state: &AppState, scans: &DateScans) -> Result<
                 break;
             }
             // The stretch is written: the next starts after it.
-            match state.store.dispatch_work().await {
-                Ok(now) => match now
-                    .into_iter()
-                    .find(|w| w.workspace_id == item.workspace_id)
-                {
-                    Some(next) => item = next,
-                    None => break,
-                },
-                Err(_) => break,
-            }
+            item.cursor = done.cursor;
         }
     }
     Ok(started)

@@ -32,6 +32,8 @@ pub struct Dispatched {
     pub overdue: usize,
     /// Another dispatcher had moved the cursor: nothing was written.
     pub lost_race: bool,
+    /// Where the cursor stands after this stretch (when it was written).
+    pub cursor: i64,
 }
 
 /// Reads and acts on the next stretch of one workspace's log.
@@ -53,7 +55,10 @@ pub async fn dispatch(env: Env<'_>, work: &DispatchWork) -> Result<Dispatched, S
         }
     }
     let Some(last) = entries.last() else {
-        return Ok(Dispatched::default());
+        return Ok(Dispatched {
+            cursor: work.cursor,
+            ..Dispatched::default()
+        });
     };
     let to = last.seq;
     let now = env.deps.clock.now();
@@ -61,6 +66,7 @@ pub async fn dispatch(env: Env<'_>, work: &DispatchWork) -> Result<Dispatched, S
 
     let mut outcome = Dispatched {
         entries: entries.len(),
+        cursor: to,
         ..Dispatched::default()
     };
     let mut started_conversations: HashSet<ConversationId> = HashSet::new();

@@ -181,11 +181,11 @@ async fn wake(
             if overdue {
                 return late();
             }
-            Ok(Woken::Plan(Box::new(Plan::after_wait("next", "waited"))))
+            Ok(Woken::Plan(Box::new(Plan::exit("next", "waited"))))
         }
         WaitKind::For { .. } => {
             if find_awaited(env, run, wait).await?.is_some() {
-                return Ok(Woken::Plan(Box::new(Plan::after_wait(
+                return Ok(Woken::Plan(Box::new(Plan::exit(
                     "happened",
                     "what it waited for happened",
                 ))));
@@ -196,10 +196,7 @@ async fn wake(
             if overdue {
                 return late();
             }
-            Ok(Woken::Plan(Box::new(Plan::after_wait(
-                "timed_out",
-                "timed out",
-            ))))
+            Ok(Woken::Plan(Box::new(Plan::exit("timed_out", "timed out"))))
         }
         WaitKind::Answer { reasks } => {
             if let Some(entry) = find_awaited(env, run, wait).await?
@@ -217,7 +214,7 @@ async fn wake(
             if !due {
                 return Ok(Woken::NotYet(wait.until));
             }
-            Ok(Woken::Plan(Box::new(Plan::after_wait(
+            Ok(Woken::Plan(Box::new(Plan::exit(
                 "timed_out",
                 "no answer in time",
             ))))
@@ -326,7 +323,7 @@ fn read_reply(
             Some(i) => {
                 return Plan {
                     data,
-                    ..Plan::after_wait(&format!("button_{i}"), &format!("chose {:?}", buttons[i]))
+                    ..Plan::exit(&format!("button_{i}"), format!("chose {:?}", buttons[i]))
                 };
             }
             None => (
@@ -347,7 +344,7 @@ fn read_reply(
                     Ok(change) => Plan {
                         effect: Planned::Contact(change),
                         data: json!({ "property": property, "value": value }),
-                        ..Plan::after_wait("next", &format!("saved the answer to {property}"))
+                        ..Plan::exit("next", format!("saved the answer to {property}"))
                     },
                     Err(why) => Plan::failed(why),
                 };
@@ -362,7 +359,7 @@ fn read_reply(
     if reasks >= MAX_REASKS {
         return Plan {
             data,
-            ..Plan::after_wait("timed_out", &format!("no valid answer: {fault}"))
+            ..Plan::exit("timed_out", format!("no valid answer: {fault}"))
         };
     }
     let (body, buttons, input) = prompt;
@@ -418,34 +415,20 @@ fn save_answer(run: &Run, property: &str, value: &Json) -> Result<ContactUpsert,
 
 impl Plan {
     fn failed(why: String) -> Plan {
-        Plan::end(Ending::Failed(why))
+        Plan::ending(Ending::Failed(why))
     }
 
     fn stopped(why: String) -> Plan {
         Plan {
             data: json!({ "stopped": true }),
-            ..Plan::end(Ending::Done(why))
+            ..Plan::ending(Ending::Done(why))
         }
     }
 
     fn goal() -> Plan {
         Plan {
             data: json!({ "goal": true }),
-            ..Plan::end(Ending::Done("reached the goal".into()))
-        }
-    }
-
-    fn end(ending: Ending) -> Plan {
-        let detail = match &ending {
-            Ending::Done(why) | Ending::Failed(why) => why.clone(),
-        };
-        Plan {
-            effect: Planned::Nothing,
-            exit: None,
-            wait: None,
-            ending: Some(ending),
-            detail,
-            data: Json::Null,
+            ..Plan::ending(Ending::Done("reached the goal".into()))
         }
     }
 
@@ -453,18 +436,7 @@ impl Plan {
     fn start() -> Plan {
         Plan {
             data: json!({ "start": true }),
-            ..Plan::after_wait("start", "the trigger is due")
-        }
-    }
-
-    fn after_wait(exit: &str, detail: &str) -> Plan {
-        Plan {
-            effect: Planned::Nothing,
-            exit: Some(exit.to_owned()),
-            wait: None,
-            ending: None,
-            detail: detail.to_owned(),
-            data: Json::Null,
+            ..Plan::exit("start", "the trigger is due")
         }
     }
 }
@@ -483,7 +455,7 @@ async fn end(
         exits: Default::default(),
         position: None,
     };
-    let plan = Plan::end(ending);
+    let plan = Plan::ending(ending);
     // An ending sends nothing: the cap does not matter.
     write(env, run, &node, kind, plan, now, u32::MAX).await
 }

@@ -74,7 +74,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    fn exit(exit: &str, detail: impl Into<String>) -> Self {
+    /// Takes `exit`, changing nothing.
+    pub(super) fn exit(exit: &str, detail: impl Into<String>) -> Self {
         Plan {
             effect: Planned::Nothing,
             exit: Some(exit.to_owned()),
@@ -107,7 +108,8 @@ impl Plan {
         }
     }
 
-    fn ending(ending: Ending) -> Self {
+    /// Ends the run here.
+    pub(super) fn ending(ending: Ending) -> Self {
         let detail = match &ending {
             Ending::Done(why) | Ending::Failed(why) => why.clone(),
         };
