@@ -17,9 +17,14 @@ type Conn = PgConnection;
 type Backend = PostgresStore;
 
 /// Row locks keep concurrent read-modify-writes of one row in order.
+/// `NO KEY UPDATE`, as no write changes a key: a plain `FOR UPDATE` would
+/// also block the key-share lock that inserting a row referring to this
+/// one takes, so a transaction holding the log lock (see `LOG_LOCK`) and
+/// appending an entry about a contact would wait on one that holds the
+/// contact and waits for the log lock: a deadlock.
 macro_rules! for_update {
     ($($sql:tt)+) => {
-        concat!($($sql)+, " FOR UPDATE")
+        concat!($($sql)+, " FOR NO KEY UPDATE")
     };
 }
 
@@ -40,7 +45,7 @@ macro_rules! bytewise {
 const LOG_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))");
 
 /// What a job claim adds so concurrent claimers pass over each other's rows.
-const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+const SKIP_LOCKED: &str = " FOR NO KEY UPDATE SKIP LOCKED";
 
 /// How filters are compiled, and how tags are counted.
 const DIALECT: crate::filter_sql::Dialect = crate::filter_sql::Dialect::Postgres;
@@ -53,7 +58,7 @@ const TAG_COUNTS: &str =
 const EVENT_NAME: &str = "data ->> 'name'";
 
 /// What a read of rows that the transaction then changes adds.
-const ROW_LOCK: &str = " FOR UPDATE";
+const ROW_LOCK: &str = " FOR NO KEY UPDATE";
 
 // The queries both backends share, compiled here for this backend's
 // driver types (and once more in the other backend's file).
@@ -83,14 +88,51 @@ impl PostgresStore {
         &self.pool
     }
 
-    async fn write<R, F>(&self, op: F) -> Result<R, StoreError>
+    /// Runs `op` in a transaction, again (up to `WRITE_ATTEMPTS` times in
+    /// all) if PostgreSQL broke a deadlock by aborting it: nothing of an
+    /// aborted transaction stands, so trying it again is safe, and it is
+    /// what PostgreSQL's manual advises.
+    async fn write<R, F>(&self, mut op: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
+        F: for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
     {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let result = op(&mut tx).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(result)
+        let mut attempt = 1;
+        loop {
+            let outcome = async {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let result = op(&mut tx).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(result)
+            }
+            .await;
+            match outcome {
+                Err(err) if attempt < WRITE_ATTEMPTS && aborted_to_break_a_tie(&err) => {
+                    tracing::debug!(attempt, error = %err, "a write was aborted by the database; trying it again");
+                    // Only one side of a deadlock is aborted: the other
+                    // goes on, and is likely done after a short pause.
+                    tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// How many times a write is tried when PostgreSQL aborts it to break a
+/// deadlock or a serialization conflict.
+const WRITE_ATTEMPTS: u64 = 4;
+
+/// Whether PostgreSQL aborted the transaction to let another go on
+/// (deadlock detected, or could not serialize): the one kind of failure
+/// that the same transaction, tried again, can get past.
+fn aborted_to_break_a_tie(err: &StoreError) -> bool {
+    let StoreError::Other(inner) = err else {
+        return false;
+    };
+    match inner.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(db)) => matches!(db.code().as_deref(), Some("40P01" | "40001")),
+        _ => false,
     }
 }
