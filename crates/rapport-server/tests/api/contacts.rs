@@ -12,7 +12,35 @@ both_backends!(
     contacts_of_another_workspace_do_not_exist,
     events_land_on_the_timeline,
     timelines_page_with_cursors,
+    numbers_at_the_ends_of_the_range_read_back_as_stored,
 );
+
+/// PostgreSQL writes a JSON number as an exact decimal (f64::MIN as 309
+/// digits); it must read back as the same number, not fail the request.
+async fn numbers_at_the_ends_of_the_range_read_back_as_stored(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let props = json!({"low": -1.7976931348623157e308, "high": 1.7976931348623157e308,
+        "tiny": 1.1125369292536007e-308, "big": 5.81185156177178e75});
+    let created = app
+        .post(
+            "/api/v1/contacts",
+            json!({"user_id": "edge", "props": props}),
+        )
+        .await;
+    assert!(created.status.is_success(), "{}", created.body);
+    let id = created.id();
+    for _ in 0..2 {
+        let read = app.get(&format!("/api/v1/contacts/{id}")).await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+        assert_eq!(read.body["props"], props);
+        let again = app
+            .post("/api/v1/contacts", json!({"user_id": "edge", "ops": [{"op": "increment", "prop": "tiny", "value": 0}]}))
+            .await;
+        assert!(again.status.is_success(), "{}", again.body);
+    }
+}
 
 async fn a_contact_is_created_then_updated_by_user_id(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
