@@ -98,6 +98,12 @@ export class WidgetApi {
   update(changes) {
     return this.request('POST', '/update', changes);
   }
+
+  /** The help center's search (public: no session needed): `{data: [{title, heading, snippet, url}]}`. */
+  helpSearch(appId, q) {
+    const params = new URLSearchParams({ app_id: appId ?? '', q });
+    return this.request('GET', `/help/search?${params}`, undefined, { authorized: false });
+  }
 }
 
 /**

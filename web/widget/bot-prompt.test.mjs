@@ -30,3 +30,12 @@ test('each kind of answer sets the field as the brief says', () => {
   assert.equal(answerField('text').line, false);
   assert.equal(answerField(null), null);
 });
+
+test('an AI bot answer (no automation in its origin) offers its buttons too', () => {
+  const ai = bot('m9', {
+    buttons: ['Yes, thanks', 'No', 'Talk to a person'],
+    sources: [{ article_id: 'ar1', title: 'Reset your password', url: '/help/app/articles/reset' }],
+  });
+  assert.deepEqual(promptOf([ai]), { partId: 'm9', buttons: ['Yes, thanks', 'No', 'Talk to a person'], input: null });
+  assert.equal(promptOf([bot('m9', { sources: [{ article_id: 'ar1', title: 'x', url: '/x' }] })]), null, 'sources alone ask nothing');
+});

@@ -1,4 +1,5 @@
-// The messenger's header: workspace name, the team's avatars, back and close.
+// The messenger's header: workspace name, the team's avatars, back, search
+// help and close.
 
 import { html } from '../shared/html.js';
 import { avatar } from './avatar.js';
@@ -14,12 +15,14 @@ function teamLine(team) {
 }
 
 const backIcon = html`<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M15 5l-7 7 7 7"/></svg>`;
+const searchIcon = html`<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><circle cx="11" cy="11" r="6"/><path d="M20 20l-4.5-4.5"/></svg>`;
 const closeIcon = html`<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M6 6l12 12M18 6L6 18"/></svg>`;
 
 /**
- * @param {{workspace: {name, reply_time}, team: Array<{name}>, back: boolean}} props
+ * @param {{workspace: {name, reply_time}, team: Array<{name}>, back: boolean, help: boolean}} props
+ *   `help`: offer the "Search help" button
  */
-export function headerView({ workspace, team = [], back = false }) {
+export function headerView({ workspace, team = [], back = false, help = false }) {
   const shown = team.slice(0, MAX_AVATARS);
   return html`
     <div class="header-bar">
@@ -32,6 +35,10 @@ export function headerView({ workspace, team = [], back = false }) {
         ${workspace?.reply_time ? html`<p class="header-sub reply-time" data-testid="messenger-reply-time">${workspace.reply_time}</p>` : ''}
       </div>
       ${shown.length ? html`<div class="team-avatars">${shown.map((member) => avatar(member, 'medium'))}</div>` : ''}
+      ${help
+        ? html`<button type="button" class="icon-button" data-action="help" aria-label="Search help" title="Search help"
+          data-testid="messenger-help-button">${searchIcon}</button>`
+        : ''}
       <button type="button" class="icon-button" data-action="close" aria-label="Close chat">${closeIcon}</button>
     </div>`;
 }

@@ -5,7 +5,8 @@
 // screen, a thread, and the composer (screens.js). A live socket brings
 // team replies and typing (live-feed.js); the unread count of team
 // messages goes back to the loader for the launcher's badge (unread.js).
-// A bot's reply buttons and questions are bot-replies.js's. What the
+// A bot's reply buttons and questions are bot-replies.js's, the "Search
+// help" screen help-screen.js's. What the
 // modules share is in context.js; this file wires them together and
 // handles the page's clicks and keys.
 
@@ -16,6 +17,7 @@ import { send, deliver } from './sending.js';
 import { readIfViewing } from './unread.js';
 import { settle, showList, showStart, openThread, focusPrimary, focusConversationItem } from './screens.js';
 import { chooseReply, moveBetweenReplies } from './bot-replies.js';
+import { showHelp, leaveHelp } from './help-screen.js';
 
 hooks.refused = rebootAfterRefusal;
 hooks.command = onCommand;
@@ -49,7 +51,14 @@ document.addEventListener('click', (event) => {
     case 'close':
       host.post({ rapport: 'close' });
       break;
+    case 'help':
+      showHelp();
+      break;
     case 'back': {
+      if (state.view === 'help') {
+        leaveHelp();
+        break;
+      }
       const from = state.openId;
       if (store.size) {
         showList();

@@ -1,6 +1,7 @@
 // The messenger's screens: loading, an error, the conversation list, the
 // start screen ("Send us a message") and a thread, each with its header
-// and the composer shown or hidden; and where focus goes on each.
+// and the composer shown or hidden; and where focus goes on each. The
+// "Search help" screen is help-screen.js's.
 
 import { html, render } from '../shared/html.js';
 import { els, state, store, api, composer, viewContext } from './context.js';
@@ -13,8 +14,9 @@ import { appendPart, scrollToBottom } from './thread-log.js';
 import { refreshPrompt } from './bot-replies.js';
 
 export function renderHeader() {
-  const back = state.view === 'thread' || (state.view === 'start' && store.size > 0);
-  render(els.header, headerView({ workspace: state.workspace, team: state.team, back }));
+  const back = state.view === 'thread' || state.view === 'help' || (state.view === 'start' && store.size > 0);
+  const help = ['list', 'start', 'thread'].includes(state.view);
+  render(els.header, headerView({ workspace: state.workspace, team: state.team, back, help }));
 }
 
 export function settle(view) {
@@ -130,7 +132,7 @@ export function focusPrimary() {
     composer.focus();
     return;
   }
-  const first = els.body.querySelector('[data-conversation-id], button');
+  const first = els.body.querySelector('#help-query, [data-conversation-id], button');
   (first ?? els.body).focus({ preventScroll: true });
 }
 

@@ -1,9 +1,10 @@
 // One conversation: its messages, oldest first. Team replies carry the
 // agent's name (and initials made from it); the visitor's own messages
-// sit on the right.
+// sit on the right; a bot's answer lists the articles it came from.
 
 import { html } from '../shared/html.js';
 import { markdown } from '../shared/markdown.js';
+import { safeHref } from '../shared/links.js';
 import { avatar } from './avatar.js';
 
 export function clockTime(value) {
@@ -23,6 +24,17 @@ function status(part) {
   }
   if (part.pending) return html`<span class="part-meta">Sending…</span>`;
   return html`<time class="part-meta" datetime="${part.created_at ?? ''}">${clockTime(part.created_at)}</time>`;
+}
+
+/** A bot answer's articles (`origin.sources`) as links to the help center, in a new tab. */
+export function sourcesView(sources) {
+  const links = (Array.isArray(sources) ? sources : [])
+    .map((source) => ({ title: source?.title || 'Article', href: safeHref(source?.url) }))
+    .filter((source) => source.href);
+  if (!links.length) return '';
+  return html`<ul class="part-sources" aria-label="Sources" data-testid="messenger-sources">
+    ${links.map(({ title, href }) => html`<li><a href="${href}" target="_blank" rel="noopener noreferrer">${title}</a></li>`)}
+  </ul>`;
 }
 
 /**
@@ -48,6 +60,7 @@ export function partView(part, { workspaceName }) {
       <div class="part-body">
         <span class="part-author" data-testid="messenger-agent-name">${name}</span>
         <div class="bubble">${markdown(part.body)}</div>
+        ${type === 'bot' ? sourcesView(part.origin?.sources) : ''}
         ${status(part)}
       </div>
     </div>`;

@@ -1,6 +1,7 @@
 //! The application state and the router: every route, its OpenAPI
 //! description, and the layers around them.
 
+use rapport_core::ports::knowledge::Knowledge;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +37,8 @@ use crate::sign_in_limits::SignInLimits;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The knowledge base's search (the help center, the bot).
+    pub knowledge: Arc<dyn Knowledge>,
     pub bus: Arc<dyn Bus>,
     pub clock: Arc<dyn Clock>,
     pub hub: Hub,
@@ -82,8 +85,10 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let email = Arc::new(EmailService::from_config(config)?);
         let hub = Hub::start(store.clone(), clock.clone(), &bus, config.max_connections);
+        let knowledge: Arc<dyn Knowledge> = Arc::new(rapport_kb::Library::new(store.clone()));
         Ok(Self {
             store,
+            knowledge,
             bus: Arc::new(bus.clone()),
             log_grew: bus,
             clock,
@@ -155,6 +160,7 @@ pub fn router(state: AppState) -> Router {
     .route("/api/v1/live", get(live::socket::inbox_live))
     .route("/widget/v1/live", get(live::socket::widget_live))
     .merge(crate::web::routes())
+    .merge(crate::help_center::routes())
     .merge(api::email::public_routes())
     .route("/healthz", get(healthz))
     .fallback(|| async { ApiError::NotFound("no such route".into()) })

@@ -66,7 +66,22 @@ enum Admin {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Import a folder of Markdown articles into a workspace's knowledge
+    /// base: each `*.md` file (a `---` header of title, collection,
+    /// language and status, then the body; the file name is the slug) is
+    /// created, or updated as a new revision. All or nothing; prints the
+    /// counts as JSON.
+    ImportArticles {
+        /// The folder of `.md` files (not searched below).
+        dir: std::path::PathBuf,
+        /// The workspace's public app id (Settings, or `bootstrap`'s output).
+        #[arg(long)]
+        app_id: String,
+    },
 }
+
+/// The largest article file the command reads.
+const MAX_ARTICLE_FILE_BYTES: u64 = 400_000;
 
 /// Exit status for a refused request (bad input or conflict), as opposed to
 /// a failure (1).
@@ -154,6 +169,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 Err(other) => return Err(anyhow::anyhow!("{other}")),
             }
         }
+        Command::Admin(Admin::ImportArticles { dir, app_id }) => {
+            return import_articles(&*store, &dir, &app_id).await;
+        }
         Command::Serve { .. } => {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
@@ -212,5 +230,81 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+async fn import_articles(
+    store: &dyn rapport_core::ports::store::Store,
+    dir: &std::path::Path,
+    app_id: &str,
+) -> anyhow::Result<ExitCode> {
+    let workspace = match store.workspace_by_app_id(app_id).await {
+        Ok(ws) => ws,
+        Err(rapport_core::ports::store::StoreError::NotFound) => {
+            eprintln!("rapport: --app-id: no workspace has this app id");
+            return Ok(ExitCode::from(REFUSED));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let mut files = Vec::new();
+    let mut entries = tokio::fs::read_dir(dir)
+        .await
+        .with_context(|| format!("reading {}", dir.display()))?;
+    while let Some(entry) = entries.next_entry().await? {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("md")
+            || !entry.file_type().await?.is_file()
+        {
+            continue;
+        }
+        if files.len() as u64 >= rapport_core::model::knowledge::MAX_ARTICLES {
+            eprintln!(
+                "rapport: more than {} articles in {}",
+                rapport_core::model::knowledge::MAX_ARTICLES,
+                dir.display()
+            );
+            return Ok(ExitCode::from(REFUSED));
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.metadata().await?.len() > MAX_ARTICLE_FILE_BYTES {
+            eprintln!("rapport: {name}: larger than {MAX_ARTICLE_FILE_BYTES} bytes");
+            return Ok(ExitCode::from(REFUSED));
+        }
+        let text = tokio::fs::read_to_string(&path)
+            .await
+            .with_context(|| format!("reading {}", path.display()))?;
+        files.push((name, text));
+    }
+    files.sort();
+    let fields = match crate::api::articles::read_files(&files) {
+        Ok(fields) => fields,
+        Err(err) => {
+            for field in err.0 {
+                eprintln!("rapport: {}", field.message);
+            }
+            return Ok(ExitCode::from(REFUSED));
+        }
+    };
+    match store
+        .import_articles(
+            workspace.id,
+            fields,
+            None,
+            rapport_core::ports::clock::Clock::now(&SystemClock),
+        )
+        .await
+    {
+        Ok(done) => {
+            println!(
+                "{}",
+                serde_json::json!({"created": done.created, "updated": done.updated, "unchanged": done.unchanged})
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(rapport_core::ports::store::StoreError::Conflict(why)) => {
+            eprintln!("rapport: {why}");
+            Ok(ExitCode::from(REFUSED))
+        }
+        Err(err) => Err(err.into()),
     }
 }

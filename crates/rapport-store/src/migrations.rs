@@ -57,6 +57,11 @@ pub(crate) const SQLITE: Files = &[
         "automations",
         include_str!("../migrations/sqlite/0009_automations.sql"),
     ),
+    (
+        10,
+        "knowledge base",
+        include_str!("../migrations/sqlite/0010_knowledge_base.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -104,6 +109,11 @@ pub(crate) const POSTGRES: Files = &[
         9,
         "automations",
         include_str!("../migrations/postgres/0009_automations.sql"),
+    ),
+    (
+        10,
+        "knowledge base",
+        include_str!("../migrations/postgres/0010_knowledge_base.sql"),
     ),
 ];
 

@@ -1,11 +1,16 @@
 // The reply box: Enter sends, Shift+Enter breaks the line, Ctrl/Cmd+Enter
 // also sends, a Note switch for team-only notes, an "Email if unread"
-// checkbox for replies (sent as `email_fallback`), and a live preview of
-// snippet tags ("Preview for Ada: Hi Ada") when the text has `{{`.
+// checkbox for replies (sent as `email_fallback`), a live preview of
+// snippet tags ("Preview for Ada: Hi Ada") when the text has `{{`, and
+// "Suggest a reply" (or s outside the box), which puts a reply written from
+// the knowledge base into the box to edit and lists the articles under it.
 
 import { html, render } from '../../shared/html.js';
-import { state, subscribe, contactName } from '../data/store.js';
+import { state, subscribe, contactName, announce } from '../data/store.js';
 import { reply, previewTemplate } from '../data/conversations.js';
+import { suggestReply } from '../data/bot.js';
+import { sourceLinks } from '../ui/sources.js';
+import { percent } from '../knowledge/articles.js';
 import { sendTyping } from '../data/live-updates.js';
 import { offersEmailFallback } from '../data/email.js';
 
@@ -33,11 +38,14 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
             ${draft.emailFallback ? html`checked` : ''}>
           <span>Email if unread</span>
         </label>
+        <button type="button" class="button small" data-action="suggest" data-testid="suggest-reply"
+          title="Suggest a reply from the knowledge base (s)">Suggest a reply</button>
         <button type="button" class="button small note-toggle" aria-pressed="false"
           data-testid="note-toggle" title="Team-only note (n)">Note</button>
         <button type="submit" class="button primary small" data-testid="send-button">Send</button>
       </div>
       <p class="form-error" id="composer-error" role="alert" data-form-error></p>
+      <div class="composer-suggestion" data-region="suggestion" aria-live="polite" data-testid="suggestion"></div>
     </form>`);
 
   const form = element.querySelector('form');
@@ -49,11 +57,15 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
   const help = form.querySelector('[data-region="help"]');
   const label = form.querySelector('[data-region="label"]');
   const errorLine = form.querySelector('[data-form-error]');
+  const suggestButton = form.querySelector('[data-action="suggest"]');
+  const suggestionRegion = form.querySelector('[data-region="suggestion"]');
   let mode = draft.mode;
   let previewTimer = null;
   let previewAbort = null;
   let preview = null; // {text} | {error}
   let sending = false;
+  let suggestion = null; // {sources, confidence} | {none: true} | {error}
+  let suggestAbort = null;
 
   const saveDraft = () => drafts.set(conversationId, { body: input.value, mode, emailFallback: emailBox.checked });
 
@@ -126,6 +138,61 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
     }, PREVIEW_DEBOUNCE_MS);
   };
 
+  const drawSuggestion = () => {
+    if (!suggestion) {
+      render(suggestionRegion, html``);
+      return;
+    }
+    const dismiss = html`<button type="button" class="button ghost small" data-action="dismiss-suggestion"
+      aria-label="Dismiss the suggestion note">Dismiss</button>`;
+    if (suggestion.error) {
+      render(suggestionRegion, html`<div class="suggest-note is-error"><span role="alert">Could not suggest a reply: ${suggestion.error}</span>${dismiss}</div>`);
+    } else if (suggestion.none) {
+      render(suggestionRegion, html`<div class="suggest-note" data-testid="suggest-none">
+        <span>Nothing in the knowledge base answers this confidently.</span>${dismiss}</div>`);
+    } else {
+      const sure = percent(suggestion.confidence);
+      render(suggestionRegion, html`<div class="suggest-note" data-testid="suggest-sources">
+        <span>Suggested from the knowledge base${sure ? ` (confidence ${sure})` : ''}; check it before sending.</span>
+        ${sourceLinks(suggestion.sources, { label: 'From' })}${dismiss}</div>`);
+    }
+  };
+
+  const suggest = async () => {
+    if (suggestAbort) return;
+    const abort = new AbortController();
+    suggestAbort = abort;
+    suggestButton.disabled = true;
+    render(suggestButton, html`Suggesting…`);
+    try {
+      const answer = await suggestReply(conversationId, { signal: abort.signal });
+      if (abort.signal.aborted) return;
+      if (answer?.body) {
+        // What was already typed stays: the suggestion goes after it.
+        const typed = input.value.replace(/\s+$/, '');
+        input.value = typed ? `${typed}\n\n${answer.body}` : answer.body;
+        saveDraft();
+        updatePreview();
+        suggestion = { sources: answer.sources ?? [], confidence: answer.confidence };
+        input.focus();
+        input.setSelectionRange(input.value.length, input.value.length);
+        announce('A suggested reply is in the reply box.');
+      } else {
+        suggestion = { none: true };
+      }
+    } catch (error) {
+      if (abort.signal.aborted || error.name === 'AbortError') return;
+      suggestion = { error: error.message };
+    } finally {
+      if (suggestAbort === abort) {
+        suggestAbort = null;
+        suggestButton.disabled = false;
+        render(suggestButton, html`Suggest a reply`);
+      }
+    }
+    drawSuggestion();
+  };
+
   const send = async () => {
     const body = input.value;
     if (!body.trim() || sending) return;
@@ -141,6 +208,8 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
     drawHelp();
     try {
       await reply(conversationId, body, sentMode, { emailFallback });
+      suggestion = null;
+      drawSuggestion();
     } catch (error) {
       if (!input.value) input.value = body;
       saveDraft();
@@ -175,6 +244,13 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
     if (mode === 'comment' && input.value.trim()) sendTyping(conversationId);
   });
   noteToggle.addEventListener('click', () => setMode(mode === 'note' ? 'comment' : 'note'));
+  suggestButton.addEventListener('click', suggest);
+  suggestionRegion.addEventListener('click', (event) => {
+    if (!event.target.closest('[data-action="dismiss-suggestion"]')) return;
+    suggestion = null;
+    drawSuggestion();
+    input.focus();
+  });
   emailBox.addEventListener('change', saveDraft);
   const offSession = subscribe('session', drawEmailToggle);
 
@@ -192,11 +268,13 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
       setMode(mode === 'note' ? 'comment' : 'note');
       input.focus();
     },
+    suggest,
     destroy() {
       offSession();
       saveDraft();
       clearTimeout(previewTimer);
       previewAbort?.abort();
+      suggestAbort?.abort();
     },
   };
 }

@@ -36,6 +36,7 @@ export function mountInboxView(element) {
     focusList: () => list.focus(),
     focusComposer: (mode) => thread.focusComposer(mode),
     toggleNote: () => thread.toggleNote(),
+    suggestReply: () => thread.suggestReply(),
     destroy() {
       list.destroy();
       thread.destroy();

@@ -1,7 +1,8 @@
 // The middle pane: the open conversation's parts, oldest first, the
 // contact's "Seen" marker, quiet lines saying whether a message was emailed
 // (under the message), who is typing, and the composer. Bot messages say
-// "Bot"; messages an automation sent say "via automation", linking to it. New parts are
+// "Bot"; messages an automation sent say "via automation", linking to it; the
+// AI bot's answers list the articles they came from. New parts are
 // appended (the rest of the thread, its scroll and any selection stay put).
 
 import { html, render, append, insertAfter } from '../../shared/html.js';
@@ -10,6 +11,7 @@ import { state, subscribe, contactName, agentName } from '../data/store.js';
 import { selectedDetail } from '../data/conversations.js';
 import { fullTime, messageTime, toMillis } from '../ui/time.js';
 import { avatar } from '../ui/avatar.js';
+import { sourceLinks } from '../ui/sources.js';
 import { mountThreadHeader } from './thread-header.js';
 import { mountComposer } from './composer.js';
 import { describeEmailEntry, placeEmailEntries } from '../data/email.js';
@@ -43,6 +45,7 @@ function partView(part, detail) {
           <time datetime="${part.created_at}" title="${fullTime(part.created_at)}">${messageTime(part.created_at)}</time>
         </div>
         <div class="part-body">${markdown(part.body)}</div>
+        ${part.author?.type === 'bot' ? sourceLinks(part.origin?.sources) : ''}
       </div>
     </li>`;
 }
@@ -194,6 +197,7 @@ export function mountThreadView(element, { onLeaveComposer }) {
   return {
     focusComposer: (mode) => composer?.focus(mode),
     toggleNote: () => composer?.toggleNote(),
+    suggestReply: () => composer?.suggest(),
     destroy() {
       offs.forEach((off) => off());
       destroyHeader();

@@ -2,7 +2,7 @@
 // topics and re-render what they show; they change things only through
 // the functions of the modules in this folder (conversation-list.js,
 // conversations.js, activity.js, people.js, contacts.js, bulk-sends.js,
-// automations.js, settings.js, teams.js, session.js), never by importing api.js, so every request
+// automations.js, settings.js, teams.js, knowledge.js, bot.js, session.js), never by importing api.js, so every request
 // has one home and live frames and API answers land in the same state.
 //
 // Topics: session, agents, list, detail, typing, connection, route, schema.

@@ -1,8 +1,9 @@
 // `#/settings`: workspace name, the install snippet and identity
 // verification (identity-section.js), widget origins, email fallback, the
 // team (team-section.js), teams (teams-section.js), office hours and availability
-// (office-section.js), contact properties (properties-section.js) and the
-// member's own password (password-section.js).
+// (office-section.js), the AI bot and its report (bot-section.js), contact
+// properties (properties-section.js) and the member's own password
+// (password-section.js).
 
 import { html, render } from '../../shared/html.js';
 import { getWorkspace, updateWorkspace, sendTestEmail } from '../data/settings.js';
@@ -19,6 +20,7 @@ import { mountTeamSection } from './team-section.js';
 import { mountTeamsSection } from './teams-section.js';
 import { mountOfficeSection } from './office-section.js';
 import { mountPropertiesSection } from './properties-section.js';
+import { mountBotSection } from './bot-section.js';
 import { mountPasswordSection } from './password-section.js';
 
 export function installSnippet(appId, origin) {
@@ -166,6 +168,7 @@ function page(workspace) {
       <div data-region="team-section"></div>
       <div data-region="teams-section"></div>
       <div data-region="office-section"></div>
+      <div data-region="bot-section"></div>
       <div data-region="properties-section"></div>
       <div data-region="password-section"></div>
     </main>`;
@@ -276,6 +279,7 @@ export function mountSettingsView(element) {
       mountTeamSection(at('team-section'), { manage }),
       mountTeamsSection(at('teams-section'), { manage }),
       mountOfficeSection(at('office-section'), { manage }),
+      mountBotSection(at('bot-section'), { manage }),
       mountPropertiesSection(at('properties-section'), { manage }),
       mountPasswordSection(at('password-section')),
     ];

@@ -1,7 +1,8 @@
 // The Inbox's entry point: first-run setup or sign-in, then the app shell,
 // the hash router (#/, #/?contact={id}, #/conversations/{id}, #/people,
 // #/people/import, #/bulk-sends, #/bulk-sends/{id}, #/contacts/{id},
-// #/automations, #/automations/{id}, #/settings), the live connection and presence.
+// #/automations, #/automations/{id}, #/knowledge, #/knowledge/new,
+// #/knowledge/{id}, #/settings), the live connection and presence.
 
 import { html, render } from '../../shared/html.js';
 import { setupStatus, currentSession, signOut as endSession, onUnauthorized } from '../data/session.js';
@@ -18,6 +19,8 @@ import { mountImportView } from '../people/import-view.js';
 import { mountBulkSendsView, mountBulkSendView } from '../people/bulk-sends-view.js';
 import { mountAutomationsView } from '../automations/automations-view.js';
 import { mountAutomationView } from '../automations/automation-view.js';
+import { mountKnowledgeView } from '../knowledge/knowledge-view.js';
+import { mountArticleView } from '../knowledge/article-view.js';
 import { installShortcuts } from './keyboard.js';
 import { startLive, stopLive } from '../data/live-updates.js';
 import { startPresence, stopPresence } from '../data/presence.js';
@@ -47,6 +50,8 @@ function parseRoute(hash = location.hash) {
   if (path === '/bulk-sends') return { name: 'bulk-sends' };
   if ((m = path.match(/^\/automations\/([^/]+)$/))) return { name: 'automation', id: decodeURIComponent(m[1]) };
   if (path === '/automations') return { name: 'automations' };
+  if ((m = path.match(/^\/knowledge\/([^/]+)$/))) return { name: 'article', id: decodeURIComponent(m[1]) };
+  if (path === '/knowledge') return { name: 'knowledge' };
   if (path === '/people/import') return { name: 'import' };
   if (path === '/people') return { name: 'people' };
   if (path === '/settings') return { name: 'settings' };
@@ -63,6 +68,8 @@ const PAGES = {
   'bulk-send': { mount: (element, route) => mountBulkSendView(element, route.id), title: 'Bulk send' },
   automations: { mount: (element) => mountAutomationsView(element), title: 'Automations' },
   automation: { mount: (element, route) => mountAutomationView(element, route.id), title: 'Automation' },
+  knowledge: { mount: (element) => mountKnowledgeView(element), title: 'Knowledge base' },
+  article: { mount: (element, route) => mountArticleView(element, route.id), title: 'Article' },
 };
 
 function route() {

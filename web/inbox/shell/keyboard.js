@@ -1,6 +1,7 @@
 // Inbox shortcuts: j/k or ↑/↓ move in the list, Enter or o opens, r
-// replies, n toggles note mode, ? lists the shortcuts. Esc in the composer
-// is handled by the composer.
+// replies, n toggles note mode, s suggests a reply from the knowledge
+// base, ? lists the shortcuts. Esc in the composer is handled by the
+// composer.
 
 import { html, render } from '../../shared/html.js';
 import { moveCursor } from '../data/conversation-list.js';
@@ -12,6 +13,7 @@ const SHORTCUTS = [
   ['Enter / o', 'Open the highlighted conversation'],
   ['r', 'Reply'],
   ['n', 'Toggle note mode'],
+  ['s', 'Suggest a reply from the knowledge base'],
   ['Enter', 'Send (in the reply box)'],
   ['Shift+Enter', 'New line'],
   ['Ctrl/⌘+Enter', 'Send'],
@@ -79,6 +81,9 @@ export function installShortcuts(getInbox) {
         break;
       case 'n':
         inbox.toggleNote();
+        break;
+      case 's':
+        inbox.suggestReply();
         break;
       default:
         return;

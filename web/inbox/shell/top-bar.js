@@ -22,6 +22,7 @@ export function mountTopBar(element, { onSignOut }) {
         <a href="#/" ${route === 'inbox' ? html`aria-current="page"` : ''} data-testid="nav-inbox">Inbox</a>
         <a href="#/people" ${route === 'people' ? html`aria-current="page"` : ''} data-testid="nav-people">People</a>
         <a href="#/automations" ${route === 'automations' ? html`aria-current="page"` : ''} data-testid="nav-automations">Automations</a>
+        <a href="#/knowledge" ${route === 'knowledge' ? html`aria-current="page"` : ''} data-testid="nav-knowledge">Knowledge base</a>
         <a href="#/settings" ${route === 'settings' ? html`aria-current="page"` : ''} data-testid="nav-settings">Settings</a>
       </nav>
       <div class="top-spacer"></div>

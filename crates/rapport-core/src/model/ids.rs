@@ -93,3 +93,7 @@ typed_id!(
     /// A named group of team members that conversations are assigned to.
     TeamId
 );
+typed_id!(
+    /// A knowledge-base article (its revisions share the id).
+    ArticleId
+);

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::Timestamp;
-use crate::model::ids::{BulkSendId, ConversationId, JobId, RunId, WorkspaceId};
+use crate::model::ids::{BulkSendId, ConversationId, JobId, MessageId, RunId, WorkspaceId};
 
 /// The work a job stands for. Each variant's fields are its payload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +30,18 @@ pub enum Job {
         secret: Option<String>,
         body: Json,
     },
+    /// The AI bot's turn on a contact's message (enqueued by the log's
+    /// dispatcher, once per message).
+    BotReply {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        seq: i64,
+    },
+    /// 24 hours after a bot answer: resolved, if nothing more was asked.
+    BotSettle {
+        conversation_id: ConversationId,
+        answered_at: Timestamp,
+    },
 }
 
 /// Why a stored job could not be read back.
@@ -45,11 +57,13 @@ pub enum JobParseError {
 
 impl Job {
     /// Every kind, as stored in the `kind` column.
-    pub const KINDS: [&'static str; 4] = [
+    pub const KINDS: [&'static str; 6] = [
         "email_fallback",
         "bulk_send",
         "automation_run",
         "automation_webhook",
+        "bot_reply",
+        "bot_settle",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -58,6 +72,8 @@ impl Job {
             Job::BulkSend { .. } => Self::KINDS[1],
             Job::AutomationRun { .. } => Self::KINDS[2],
             Job::AutomationWebhook { .. } => Self::KINDS[3],
+            Job::BotReply { .. } => Self::KINDS[4],
+            Job::BotSettle { .. } => Self::KINDS[5],
         }
     }
 
@@ -70,6 +86,11 @@ impl Job {
             Job::BulkSend { bulk_send_id } => bulk_send_id.to_string(),
             Job::AutomationRun { run_id } => run_id.to_string(),
             Job::AutomationWebhook { delivery, .. } => delivery.clone(),
+            Job::BotReply { message_id, .. } => message_id.to_string(),
+            Job::BotSettle {
+                conversation_id,
+                answered_at,
+            } => format!("{conversation_id}:{}", answered_at.as_millis()),
         }
     }
 
@@ -168,6 +189,7 @@ impl Job {
             Job::BulkSend { .. } => RetryPolicy::BULK,
             Job::AutomationRun { .. } => RetryPolicy::AUTOMATION,
             Job::AutomationWebhook { .. } => RetryPolicy::WEBHOOK,
+            Job::BotReply { .. } | Job::BotSettle { .. } => RetryPolicy::AUTOMATION,
         }
     }
 }
@@ -231,6 +253,15 @@ mod tests {
                 url: "https://hooks.example/x".into(),
                 secret: None,
                 body: serde_json::json!({"a": 1}),
+            },
+            Job::BotReply {
+                conversation_id: ConversationId::generate(),
+                message_id: MessageId::generate(),
+                seq: 7,
+            },
+            Job::BotSettle {
+                conversation_id: ConversationId::generate(),
+                answered_at: Timestamp::from_millis(5),
             },
         ]
     }

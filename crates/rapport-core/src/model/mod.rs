@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod agent;
 pub mod automation;
+pub mod bot;
 pub mod bulk;
 pub mod contact;
 pub mod conversation;
@@ -10,6 +11,7 @@ pub mod email;
 pub mod filter;
 pub mod ids;
 pub mod job;
+pub mod knowledge;
 pub mod people;
 pub mod teams;
 pub mod template;

@@ -3,4 +3,5 @@
 
 pub mod bus;
 pub mod clock;
+pub mod knowledge;
 pub mod store;

@@ -2,6 +2,7 @@
 //! store (one transaction), followed by a note to the bus.
 
 pub mod automations;
+pub mod bot;
 pub mod bulk_sends;
 pub mod contacts;
 pub mod conversations;

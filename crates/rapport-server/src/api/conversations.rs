@@ -63,7 +63,8 @@ pub struct ConversationRow {
     pub conversation: Conversation,
     pub contact: Option<ContactSummary>,
     pub last_part: Option<Message>,
-    /// A bot (an automation) waits for the contact's answer here.
+    /// A bot is answering here: an automation's waits for the contact's
+    /// answer, or the AI bot has the conversation.
     pub with_bot: bool,
 }
 
@@ -118,12 +119,13 @@ pub async fn list_conversations(
         .into_iter()
         .map(|m| (m.conversation_id, m))
         .collect();
-    let with_bot: std::collections::HashSet<_> = state
+    let mut with_bot: std::collections::HashSet<_> = state
         .store
         .bot_conversations(ws, &ids)
         .await?
         .into_iter()
         .collect();
+    with_bot.extend(state.store.bot_engaged(ws, &ids).await?);
     let contacts: HashMap<_, _> = state
         .store
         .contacts(ws, &contact_ids)
@@ -164,7 +166,8 @@ pub struct ConversationDetail {
     pub conversation: Conversation,
     pub contact: Contact,
     pub parts: Vec<Message>,
-    /// A bot (an automation) waits for the contact's answer here.
+    /// A bot is answering here: an automation's waits for the contact's
+    /// answer, or the AI bot has the conversation.
     pub with_bot: bool,
 }
 
@@ -184,7 +187,8 @@ pub async fn get_conversation(
         .map_err(or_not_found("conversation"))?;
     let contact = state.store.contact(ws, conversation.contact_id).await?;
     let parts = state.store.conversation_parts(ws, id).await?;
-    let with_bot = !state.store.bot_conversations(ws, &[id]).await?.is_empty();
+    let with_bot = !state.store.bot_conversations(ws, &[id]).await?.is_empty()
+        || !state.store.bot_engaged(ws, &[id]).await?.is_empty();
     Ok(Json(ConversationDetail {
         conversation,
         contact,

@@ -1,8 +1,10 @@
 //! The REST API under `/api/v1`. Handlers are thin: parse the request into
 //! domain terms, call a service in `rapport-core`, shape the response.
 
+pub mod articles;
 pub mod automation_runs;
 pub mod automations;
+pub mod bot;
 pub mod bulk_sends;
 pub mod contacts;
 pub mod conversations;
@@ -16,6 +18,7 @@ pub mod team;
 pub mod teams;
 pub mod templates;
 pub mod widget;
+pub mod widget_help;
 
 pub mod shared;
 
@@ -35,6 +38,7 @@ pub fn widget_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(widget::track))
         .routes(routes!(widget::update))
         .routes(routes!(widget::shutdown))
+        .routes(routes!(widget_help::help_search))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -80,6 +84,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(automation_runs::set_availability))
         .routes(routes!(teams::list_teams, teams::create_team))
         .routes(routes!(teams::update_team, teams::delete_team))
+        .routes(routes!(articles::list_articles, articles::create_article))
+        .routes(routes!(articles::search_articles))
+        .routes(routes!(articles::import_articles))
+        .routes(routes!(articles::export_articles))
+        .routes(routes!(
+            articles::get_article,
+            articles::update_article,
+            articles::delete_article
+        ))
+        .routes(routes!(articles::article_revisions))
+        .routes(routes!(bot::get_bot_settings, bot::put_bot_settings))
+        .routes(routes!(bot::bot_report))
+        .routes(routes!(bot::suggest_reply))
         .routes(routes!(bulk_sends::create, bulk_sends::list))
         .routes(routes!(bulk_sends::get))
         .routes(routes!(bulk_sends::cancel))

@@ -16,6 +16,7 @@
 //! the widget). The job row itself keeps the reason (`last_error`).
 
 mod automations;
+mod bot;
 mod bulk;
 mod email;
 mod runner;
@@ -74,7 +75,12 @@ impl Lane {
         match self {
             Lane::Email => &["email_fallback"],
             Lane::Bulk => &["bulk_send"],
-            Lane::Automations => &["automation_run", "automation_webhook"],
+            Lane::Automations => &[
+                "automation_run",
+                "automation_webhook",
+                "bot_reply",
+                "bot_settle",
+            ],
             Lane::AnyKind => &[],
         }
     }
@@ -182,8 +188,14 @@ impl Runner {
             .claim_jobs(kinds, now, until, CLAIM_BATCH)
             .await?;
         let claimed = jobs.len();
-        let (mut emails, mut sends, mut runs, mut calls, mut unreadable) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut emails, mut sends, mut runs, mut calls, mut turns, mut unreadable) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
         for job in jobs {
             match &job.job {
                 Ok(Job::EmailFallback { conversation_id }) => emails.push((*conversation_id, job)),
@@ -203,14 +215,37 @@ impl Runner {
                     },
                     job,
                 )),
+                Ok(Job::BotReply {
+                    conversation_id,
+                    message_id,
+                    seq,
+                }) => turns.push((
+                    bot::Work::Reply {
+                        conversation: *conversation_id,
+                        message: *message_id,
+                        seq: *seq,
+                    },
+                    job,
+                )),
+                Ok(Job::BotSettle {
+                    conversation_id,
+                    answered_at,
+                }) => turns.push((
+                    bot::Work::Settle {
+                        conversation: *conversation_id,
+                        answered_at: *answered_at,
+                    },
+                    job,
+                )),
                 Err(err) => unreadable.push((err.to_string(), job)),
             }
         }
-        let ((), bulk_messages, (), (), ()) = tokio::join!(
+        let ((), bulk_messages, (), (), (), ()) = tokio::join!(
             email::run(self, emails),
             bulk::run(self, sends),
             automations::run(self, runs),
             webhooks::run(self, calls),
+            bot::run(self, turns),
             self.set_aside(unreadable),
         );
         Ok(Round {

@@ -19,7 +19,7 @@ use utoipa::openapi::Components;
 use utoipa::openapi::path::HttpMethod;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-pub use schemas::{PROP_NAME, fields, text};
+pub use schemas::{PROP_NAME, fields, knowledge, text};
 
 /// The security scheme of the REST API: an API token, or the Inbox's
 /// cookie.

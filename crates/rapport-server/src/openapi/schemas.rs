@@ -78,6 +78,9 @@ pub mod text {
     pub fn up_to_255_or_null() -> Schema {
         trimmed_text(255, false, true)
     }
+    pub fn line_up_to_60() -> Schema {
+        trimmed_text(60, true, false)
+    }
     /// A name: one line.
     pub fn line_up_to_120() -> Schema {
         trimmed_text(120, true, false)
@@ -263,6 +266,31 @@ pub mod fields {
         )
     }
 
+    /// Who the AI bot hands a conversation to.
+    pub fn handover_to() -> Schema {
+        from_json(json!({"oneOf": [
+            {"type": "null"},
+            {"type": "string", "enum": ["round_robin", "nobody"]},
+            {"type": "object", "properties": {"agent": {"type": "string", "format": "uuid"}},
+             "required": ["agent"], "additionalProperties": false},
+            {"type": "object", "properties": {"team": {"type": "string", "format": "uuid"}},
+             "required": ["team"], "additionalProperties": false}
+        ]}))
+    }
+
+    /// The AI bot's languages: tags, each as `knowledge::language_tag`
+    /// takes it.
+    pub fn bot_languages() -> Schema {
+        from_json(json!({"type": ["array", "null"], "maxItems": 20,
+            "items": {"type": "string", "pattern": r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,2}$"}}))
+    }
+
+    /// An https address of an image, at most 500 characters.
+    pub fn avatar_url() -> Schema {
+        from_json(json!({"type": ["string", "null"], "maxLength": 500,
+            "pattern": r"^https://[A-Za-z0-9]([A-Za-z0-9.-]{0,200}[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?$"}))
+    }
+
     /// The role of a new team member: a workspace has one owner.
     pub fn new_member_role() -> Schema {
         from_json(json!({"type": "string", "enum": ["admin", "agent"]}))
@@ -370,4 +398,45 @@ fn email(nullable: bool) -> Schema {
         .max_length(Some(254))
         .description(Some("An email address, e.g. `ada@example.com`"))
         .into()
+}
+
+/// The knowledge base's fields, as `model::knowledge` checks them.
+pub mod knowledge {
+    use utoipa::openapi::Schema;
+
+    use super::trimmed_text;
+
+    pub fn title() -> Schema {
+        trimmed_text(200, true, false)
+    }
+    pub fn collection_or_null() -> Schema {
+        trimmed_text(80, true, true)
+    }
+    pub fn body() -> Schema {
+        trimmed_text(100_000, false, false)
+    }
+    /// `knowledge::language_tag`: case is folded.
+    pub fn language_or_null() -> Schema {
+        pattern(
+            r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,2}$",
+            "A language tag such as en, de or pt-br",
+        )
+    }
+    pub fn slug_or_null() -> Schema {
+        pattern(
+            r"^[a-z0-9]([a-z0-9-]{0,98}[a-z0-9])?$",
+            "1 to 100 lowercase letters, digits and inner hyphens",
+        )
+    }
+    /// A string matching `pattern`, or null.
+    fn pattern(pattern: &str, description: &str) -> Schema {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                utoipa::openapi::Type::String,
+                utoipa::openapi::Type::Null,
+            ]))
+            .pattern(Some(pattern))
+            .description(Some(description))
+            .into()
+    }
 }

@@ -10,6 +10,7 @@ mod email;
 mod helpers;
 mod hostile;
 mod jobs;
+mod knowledge;
 mod live;
 mod messages;
 mod people;

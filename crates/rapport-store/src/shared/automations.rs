@@ -103,16 +103,18 @@ async fn locked_automation(
     ))
 }
 
-/// Before an automation goes live: when none of the workspace's is, the
-/// dispatcher's cursor moves to the log's head, so that what happened
-/// before is never replayed. (Under the log's lock on PostgreSQL, so that
-/// no entry still to commit falls behind the head.)
-async fn cursor_to_head_if_first(
+/// Before an automation goes live or the AI bot is turned on: when the
+/// dispatcher had nothing to read the workspace's log for (no automation
+/// live, the bot off), its cursor moves to the log's head, so that what
+/// happened before is never replayed. (Under the log's lock on
+/// PostgreSQL, so that no entry still to commit falls behind the head.)
+pub(super) async fn cursor_to_head_if_first(
     conn: &mut Conn,
     workspace: WorkspaceId,
 ) -> Result<(), StoreError> {
     let live: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM automations WHERE workspace_id = $1 AND status = 'live'",
+        "SELECT (SELECT COUNT(*) FROM automations WHERE workspace_id = $1 AND status = 'live')
+              + (SELECT COUNT(*) FROM bot_settings WHERE workspace_id = $1 AND enabled)",
     )
     .bind(workspace.as_uuid())
     .fetch_one(&mut *conn)

@@ -132,8 +132,10 @@ async fn fetch_ids(mut sql: QueryBuilder<Db>, conn: &mut Conn) -> Result<Vec<Uui
 
 mod activity;
 mod advance;
+mod articles;
 mod automation_stats;
 mod automations;
+mod bot;
 mod bulk_sends;
 mod conditions;
 mod contact_updates;

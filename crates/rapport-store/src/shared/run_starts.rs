@@ -241,6 +241,12 @@ pub(super) async fn dispatch_stretch(
         }
     }
     wake_runs(conn, ws, &dispatch.wake, dispatch.at).await?;
+    let jobs: Vec<&NewJob> = dispatch
+        .jobs
+        .iter()
+        .filter(|j| j.workspace_id == ws)
+        .collect();
+    insert_jobs(conn, &jobs, dispatch.at).await?;
     announce_started(conn, ws, &started, dispatch.at).await?;
     Ok(started.iter().map(|run| run.id).collect())
 }

@@ -209,6 +209,8 @@ impl RunStore for Backend {
             "SELECT w.workspace_id, COALESCE(c.seq, 0) AS cursor
              FROM (SELECT workspace_id FROM automations WHERE status = 'live'
                    UNION
+                   SELECT workspace_id FROM bot_settings WHERE enabled
+                   UNION
                    SELECT workspace_id FROM automation_runs
                    WHERE status = 'waiting' AND wait_kind IN ('for', 'answer')) w
              LEFT JOIN automation_cursors c ON c.workspace_id = w.workspace_id

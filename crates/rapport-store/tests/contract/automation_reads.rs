@@ -66,14 +66,15 @@ async fn conditions_read_contacts_messages_replies_and_the_log(backend: Backend)
     // member's own is.
     let automated = Message {
         origin: Some(MessageOrigin {
-            cause: Cause {
+            cause: Some(Cause {
                 automation_id: AutomationId::generate(),
                 run_id: RunId::generate(),
                 node: "hi".into(),
                 depth: 0,
-            },
+            }),
             buttons: Vec::new(),
             input: None,
+            sources: Vec::new(),
         }),
         ..message(
             acme.workspace,

@@ -49,6 +49,7 @@ async fn the_cursor_starts_at_the_head_and_each_stretch_is_dispatched_once(backe
         to,
         runs: vec![run_of(&acme, &version, ada, None, 30, 40)],
         wake: Vec::new(),
+        jobs: Vec::new(),
         at: at(30),
     };
     // A dispatcher that read from elsewhere is refused, and starts nothing.
@@ -219,6 +220,7 @@ async fn frequencies_and_one_going_run_per_contact(backend: Backend) {
                 run_of(&acme, &once, ada, None, 400, 400),
             ],
             wake: Vec::new(),
+            jobs: Vec::new(),
             at: at(400),
         })
         .await
@@ -281,6 +283,7 @@ async fn waking_moves_a_runs_job_earlier_only(backend: Backend) {
         to: from + 1,
         runs: Vec::new(),
         wake: vec![run.id, RunId::generate()],
+        jobs: Vec::new(),
         at: at(ms),
     };
     assert!(s.dispatch(wake(head, 500)).await.unwrap().is_empty());
@@ -313,9 +316,10 @@ async fn stats_count_runs_messages_reads_replies_and_exits(backend: Backend) {
         let at_ms = run.started_at.as_millis() - at(0).as_millis() + 10;
         let mut greeting = message(acme.workspace, chat.id, Author::Bot, "Hey", at_ms);
         greeting.origin = Some(MessageOrigin {
-            cause: cause(run, "greet"),
+            cause: Some(cause(run, "greet")),
             buttons: Vec::new(),
             input: None,
+            sources: Vec::new(),
         });
         let effect = Effect::Message(Box::new(follow_up(*who, greeting)));
         s.advance_run(step(run, effect, Some("next"), "wait", at_ms))

@@ -52,9 +52,10 @@ async fn a_step_is_written_once_with_its_message(backend: Backend) {
 
     // A bot question: the message carries its origin.
     let origin = MessageOrigin {
-        cause: cause(&run, "ask"),
+        cause: Some(cause(&run, "ask")),
         buttons: vec!["Yes".into(), "No".into()],
         input: Some(AnswerType::Choice),
+        sources: Vec::new(),
     };
     let mut question = message(acme.workspace, chat.id, Author::Bot, "Sure?", 20);
     question.origin = Some(origin.clone());

@@ -270,19 +270,36 @@ pub struct Cause {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageOrigin {
-    #[serde(flatten)]
-    pub cause: Cause,
+    /// The automation run that sent it; none for the AI bot's messages.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buttons: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub input: Option<flow::AnswerType>,
+    /// The articles an AI bot's answer was taken from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<crate::model::bot::Source>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_origin_reads_with_or_without_an_automation() {
+        let run = json!({"automation_id": AutomationId::generate(), "run_id": RunId::generate(),
+            "node": "ask", "depth": 0, "buttons": ["Yes"]});
+        let origin: MessageOrigin = serde_json::from_value(run.clone()).unwrap();
+        assert_eq!(origin.cause.as_ref().unwrap().node, "ask");
+        assert_eq!(serde_json::to_value(&origin).unwrap(), run);
+        let bot = json!({"buttons": ["Yes, thanks", "No"]});
+        let origin: MessageOrigin = serde_json::from_value(bot.clone()).unwrap();
+        assert!(origin.cause.is_none());
+        assert_eq!(serde_json::to_value(&origin).unwrap(), bot);
+    }
 
     #[test]
     fn a_definition_names_every_fault_by_its_path() {

@@ -353,7 +353,7 @@ fn from_contact(message: &crate::model::conversation::Message) -> bool {
 /// The automation behind an entry, if one caused it.
 pub fn cause_of(activity: &Activity) -> Option<&Cause> {
     match activity {
-        Activity::Message(m) => m.origin.as_ref().map(|o| &o.cause),
+        Activity::Message(m) => m.origin.as_ref().and_then(|o| o.cause.as_ref()),
         Activity::ContactUpdated { cause, .. }
         | Activity::StatusChanged { cause, .. }
         | Activity::Assigned { cause, .. } => cause.as_ref(),
@@ -516,14 +516,15 @@ mod tests {
         let bot_message = message(
             Author::Bot,
             Some(MessageOrigin {
-                cause: Cause {
+                cause: Some(Cause {
                     automation_id: own,
                     run_id: RunId::generate(),
                     node: "hi".into(),
                     depth: 0,
-                },
+                }),
                 buttons: vec![],
                 input: None,
+                sources: vec![],
             }),
         );
         assert!(

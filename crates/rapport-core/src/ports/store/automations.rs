@@ -127,6 +127,8 @@ pub struct Dispatch {
     pub runs: Vec<NewRun>,
     /// Waiting runs to take their next step now.
     pub wake: Vec<RunId>,
+    /// Other jobs the stretch causes (the AI bot's turns).
+    pub jobs: Vec<crate::model::job::NewJob>,
     pub at: Timestamp,
 }
 

@@ -16,6 +16,7 @@ mod contacts;
 mod conversations;
 mod email;
 mod jobs;
+mod knowledge;
 mod people;
 mod team;
 mod visitors;
@@ -28,6 +29,7 @@ pub use contacts::*;
 pub use conversations::*;
 pub use email::*;
 pub use jobs::*;
+pub use knowledge::*;
 pub use people::*;
 pub use team::*;
 pub use visitors::*;
@@ -65,6 +67,8 @@ pub trait Store:
     + AutomationStore
     + RunStore
     + ConditionStore
+    + ArticleStore
+    + BotStore
 {
 }
 
@@ -82,5 +86,7 @@ impl<T> Store for T where
         + AutomationStore
         + RunStore
         + ConditionStore
+        + ArticleStore
+        + BotStore
 {
 }

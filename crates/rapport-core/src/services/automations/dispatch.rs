@@ -15,9 +15,10 @@ use crate::model::automation::Trigger;
 use crate::model::automation::Version;
 use crate::model::automation::run::{NewRun, RunContext, Wait, WaitKind};
 use crate::model::automation::trigger::{EntryFacts, TriggerMatch};
-use crate::model::conversation::Author;
+use crate::model::conversation::{Author, PartKind};
 use crate::model::filter::Filter;
 use crate::model::ids::{AutomationId, ContactId, ConversationId, RunId, WorkspaceId};
+use crate::model::job::{Job, NewJob};
 use crate::model::people::{ContactSearch, ContactSort};
 use crate::ports::store::{Dispatch, DispatchWork, StoreError, Stream, new_run};
 
@@ -136,6 +137,7 @@ pub async fn dispatch(env: Env<'_>, work: &DispatchWork) -> Result<Dispatched, S
 
     let wake = waking(env, ws, &entries).await?;
     outcome.woken = wake.len();
+    let jobs = bot_turns(env, ws, &entries, now).await?;
     match store
         .dispatch(Dispatch {
             workspace_id: ws,
@@ -143,6 +145,7 @@ pub async fn dispatch(env: Env<'_>, work: &DispatchWork) -> Result<Dispatched, S
             to,
             runs,
             wake,
+            jobs,
             at: now,
         })
         .await
@@ -152,6 +155,39 @@ pub async fn dispatch(env: Env<'_>, work: &DispatchWork) -> Result<Dispatched, S
         Err(other) => return Err(other),
     }
     Ok(outcome)
+}
+
+/// The AI bot's turns the stretch calls for: one per message a contact
+/// wrote, when the bot is on (whether it answers is its own decision).
+async fn bot_turns(
+    env: Env<'_>,
+    ws: WorkspaceId,
+    entries: &[ActivityEntry],
+    now: Timestamp,
+) -> Result<Vec<NewJob>, StoreError> {
+    let written = |e: &&ActivityEntry| {
+        matches!(&e.activity, Activity::Message(m)
+            if matches!(m.author, Author::Contact(_)) && m.kind == PartKind::Comment)
+    };
+    if !entries.iter().any(|e| written(&e)) || !env.deps.store.bot_settings(ws).await?.enabled {
+        return Ok(Vec::new());
+    }
+    Ok(entries
+        .iter()
+        .filter(written)
+        .filter_map(|e| match (&e.activity, e.conversation_id) {
+            (Activity::Message(m), Some(conversation_id)) => Some(NewJob::new(
+                ws,
+                Job::BotReply {
+                    conversation_id,
+                    message_id: m.id,
+                    seq: e.seq,
+                },
+                now,
+            )),
+            _ => None,
+        })
+        .collect())
 }
 
 /// Which candidates' contacts are in their automation's audience (one

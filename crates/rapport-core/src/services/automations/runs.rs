@@ -661,9 +661,10 @@ async fn to_effect(
         email_fallback: fallback,
         bulk_send: None,
         origin: Some(MessageOrigin {
-            cause: cause.clone(),
+            cause: Some(cause.clone()),
             buttons,
             input,
+            sources: Vec::new(),
         }),
     };
     Ok(match planned {

@@ -252,7 +252,7 @@ pub async fn plan_node(
             if run.conversation_id.is_none() {
                 return Ok(Plan::exit("next", no_conversation()));
             }
-            let (assignee, detail) = choose_assignee(env, run, *to).await?;
+            let (assignee, detail) = choose_assignee(env, run.workspace_id, *to).await?;
             Plan::doing(
                 Planned::Conversation(ConversationChange::Assign {
                     assignee_id: assignee,
@@ -301,7 +301,7 @@ pub async fn plan_node(
             )
         }
         Step::TeamAvailable { team } => {
-            let available = available_agents(env, run, *team).await?;
+            let available = available_agents(env, run.workspace_id, *team).await?;
             Plan::yes_no(
                 !available.is_empty(),
                 format!("{} member(s) available", available.len()),
@@ -445,7 +445,7 @@ pub async fn plan_node(
             format!("called {url}"),
         ),
         Step::Handover { to, message } => {
-            let (assignee, detail) = choose_assignee(env, run, *to).await?;
+            let (assignee, detail) = choose_assignee(env, run.workspace_id, *to).await?;
             let reply_time = facts.office.reply_time(now);
             let body = match message {
                 Some(text) => format!("{text}\n\n{reply_time}"),
@@ -492,9 +492,11 @@ pub async fn contact_matches(
 /// Members (of `team`, if given) who are online, not away and under
 /// their open limit, the least loaded first (ties: the one assigned
 /// longest ago).
-async fn available_agents(
+/// The members who can take a conversation now (of `team`, or all):
+/// online, not away, under their cap; fewest open conversations first.
+pub(crate) async fn available_agents(
     env: Env<'_>,
-    run: &Run,
+    ws: crate::model::ids::WorkspaceId,
     team: Option<TeamId>,
 ) -> Result<Vec<AgentId>, StepError> {
     let store = env.deps.store;
@@ -502,7 +504,7 @@ async fn available_agents(
         None => None,
         Some(id) => Some(
             store
-                .teams(run.workspace_id)
+                .teams(ws)
                 .await?
                 .into_iter()
                 .find(|t| t.id == id)
@@ -510,32 +512,33 @@ async fn available_agents(
                 .members,
         ),
     };
-    let mut members = store.availability(run.workspace_id).await?;
+    let mut members = store.availability(ws).await?;
     members.retain(|m| {
         in_team
             .as_ref()
             .is_none_or(|team| team.contains(&m.agent_id))
             && !m.away
             && m.max_open.is_none_or(|max| m.open < max)
-            && env.presence.agent_online(run.workspace_id, m.agent_id)
+            && env.presence.agent_online(ws, m.agent_id)
     });
     members.sort_by_key(|m| (m.open, m.last_assigned_at, m.agent_id));
     Ok(members.into_iter().map(|m| m.agent_id).collect())
 }
 
-async fn choose_assignee(
+/// The member `to` picks now, and how (for a log line).
+pub(crate) async fn choose_assignee(
     env: Env<'_>,
-    run: &Run,
+    ws: crate::model::ids::WorkspaceId,
     to: Assignee,
 ) -> Result<(Option<AgentId>, String), StepError> {
     let (chosen, how) = match to {
         Assignee::Agent(agent) => (Some(agent), "assigned to"),
         Assignee::Nobody => return Ok((None, "unassigned".into())),
-        Assignee::RoundRobin => match available_agents(env, run, None).await?.first() {
+        Assignee::RoundRobin => match available_agents(env, ws, None).await?.first() {
             Some(agent) => (Some(*agent), "assigned round robin to"),
             None => return Ok((None, "no member available: left unassigned".into())),
         },
-        Assignee::Team(team) => match available_agents(env, run, Some(team)).await?.first() {
+        Assignee::Team(team) => match available_agents(env, ws, Some(team)).await?.first() {
             Some(agent) => (Some(*agent), "assigned round robin in the team to"),
             None => {
                 return Ok((
@@ -547,7 +550,7 @@ async fn choose_assignee(
     };
     // The run log names the member, as the team knows them.
     let name = match chosen {
-        Some(agent) => match env.deps.store.agent(run.workspace_id, agent).await {
+        Some(agent) => match env.deps.store.agent(ws, agent).await {
             Ok(member) => member.name,
             Err(StoreError::NotFound) => {
                 return Err(StepError::Impossible(format!(

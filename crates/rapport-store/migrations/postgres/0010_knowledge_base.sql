@@ -1,0 +1,76 @@
+-- The knowledge base (articles and their revisions) and the AI bot.
+
+CREATE TABLE articles (
+    id UUID PRIMARY KEY,
+    workspace_id UUID NOT NULL REFERENCES workspaces (id),
+    slug TEXT NOT NULL,
+    title TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    language TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('draft', 'published')),
+    body TEXT NOT NULL,
+    author_id UUID,
+    revision BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    CONSTRAINT articles_slug_per_workspace UNIQUE (workspace_id, slug)
+);
+CREATE INDEX articles_by_change ON articles (workspace_id, updated_at, id);
+
+CREATE TABLE article_revisions (
+    article_id UUID NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    revision BIGINT NOT NULL,
+    workspace_id UUID NOT NULL,
+    slug TEXT NOT NULL,
+    title TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    language TEXT NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL,
+    author_id UUID,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (article_id, revision)
+);
+
+-- Moves on with every write to a workspace's articles: a search index
+-- built at one version is current while it holds.
+CREATE TABLE knowledge_versions (
+    workspace_id UUID PRIMARY KEY REFERENCES workspaces (id),
+    version BIGINT NOT NULL
+);
+
+CREATE TABLE bot_settings (
+    workspace_id UUID PRIMARY KEY REFERENCES workspaces (id),
+    enabled BOOLEAN NOT NULL,
+    settings JSONB NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE bot_conversations (
+    conversation_id UUID PRIMARY KEY REFERENCES conversations (id),
+    workspace_id UUID NOT NULL REFERENCES workspaces (id),
+    phase TEXT NOT NULL,
+    handled_seq BIGINT NOT NULL,
+    unhelpful BIGINT NOT NULL,
+    answers BIGINT NOT NULL,
+    offered_person BOOLEAN NOT NULL,
+    last_answer_at BIGINT,
+    outcome TEXT,
+    outcome_reason TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX bot_conversations_by_start ON bot_conversations (workspace_id, created_at);
+
+-- Each question the bot was asked, for the report. No reference to the
+-- article: its answers still count after it is deleted.
+CREATE TABLE bot_answers (
+    id BIGSERIAL PRIMARY KEY,
+    workspace_id UUID NOT NULL REFERENCES workspaces (id),
+    conversation_id UUID NOT NULL,
+    question TEXT NOT NULL,
+    article_id UUID,
+    confidence DOUBLE PRECISION NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX bot_answers_by_time ON bot_answers (workspace_id, at);
