@@ -18,6 +18,8 @@
 //! - `greeting` sends page views that trigger a page-visit greeting
 //!   automation and reports its throughput, the greeting's delay in the
 //!   widget, duplicates and memory (bench/automations.sh).
+//! - `kb-eval` measures the knowledge base's search on the labelled
+//!   sample: recall, MRR, refusals and latency (bench/kb-eval.sh).
 
 mod api;
 mod blast;
@@ -26,6 +28,7 @@ mod fsync;
 mod greeting;
 mod greeting_measure;
 mod idle;
+mod kb_eval;
 mod messages;
 mod online;
 mod report;
@@ -57,6 +60,8 @@ enum Command {
     Online(online::Args),
     /// Page views that trigger a greeting automation: its throughput and delay.
     Greeting(greeting::Args),
+    /// The knowledge base's search on the labelled sample: accuracy, refusals, latency.
+    KbEval(kb_eval::Args),
     /// Create contacts with email addresses and send each one message.
     SeedEmails(seed::Args),
     /// Accept emails over SMTP; count them, their Message-IDs and their rate.
@@ -87,6 +92,7 @@ fn main() -> anyhow::Result<()> {
         Command::Fanout(args) => runtime()?.block_on(fanout::run(args)),
         Command::Online(args) => runtime()?.block_on(online::run(args)),
         Command::Greeting(args) => runtime()?.block_on(greeting::run(args)),
+        Command::KbEval(args) => kb_eval::run(args),
         Command::SeedEmails(args) => runtime()?.block_on(seed::run(args)),
         Command::SmtpSink(args) => sink::run(args),
         Command::SmtpBlast(args) => runtime()?.block_on(blast::run(args)),

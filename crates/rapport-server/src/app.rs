@@ -85,7 +85,10 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let email = Arc::new(EmailService::from_config(config)?);
         let hub = Hub::start(store.clone(), clock.clone(), &bus, config.max_connections);
-        let knowledge: Arc<dyn Knowledge> = Arc::new(rapport_kb::Library::new(store.clone()));
+        let knowledge: Arc<dyn Knowledge> = Arc::new(rapport_kb::Library::new(
+            store.clone(),
+            crate::knowledge::load_model(config.embedding_model.as_deref()),
+        ));
         Ok(Self {
             store,
             knowledge,

@@ -96,6 +96,9 @@ pub struct Config {
     /// Whether automations' webhook steps may call loopback and private
     /// addresses (and plain http). Off: only public https.
     pub automation_webhooks_allow_private: bool,
+    /// The sentence-embedding model's directory (what scripts/fetch-model
+    /// makes). Unset: the knowledge base is searched by keywords alone.
+    pub embedding_model: Option<PathBuf>,
     /// Sign-in attempts per minute for one account (email), whoever tries;
     /// more are refused with 429 (0: no limit).
     pub sign_in_attempts_per_minute_per_account: u32,
@@ -140,6 +143,7 @@ impl Default for Config {
             run_jobs: true,
             automation_overdue_minutes: 60,
             automation_webhooks_allow_private: false,
+            embedding_model: None,
             sign_in_attempts_per_minute_per_account: 5,
             sign_in_attempts_per_minute_per_ip: 30,
             password_hash_concurrency: 4,
@@ -224,6 +228,7 @@ impl Config {
         "run_jobs",
         "automation_overdue_minutes",
         "automation_webhooks_allow_private",
+        "embedding_model",
         "sign_in_attempts_per_minute_per_account",
         "sign_in_attempts_per_minute_per_ip",
         "password_hash_concurrency",

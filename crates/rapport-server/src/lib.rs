@@ -18,6 +18,7 @@ pub mod extract;
 pub mod help_center;
 pub mod http_server;
 pub mod jobs;
+pub mod knowledge;
 pub mod limits;
 pub mod live;
 pub mod openapi;

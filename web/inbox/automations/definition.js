@@ -37,6 +37,7 @@ export const NODE_TYPES = {
   wait: { label: 'Wait', group: 'Wait', fields: () => ({ seconds: 3600 }), exits: ['next'] },
   wait_until: { label: 'Wait until…', group: 'Wait', fields: () => ({ time: '09:00' }), exits: ['next'] },
   wait_for: { label: 'Wait for…', group: 'Wait', fields: () => ({ for: { type: 'reply' }, timeout_seconds: 86400 }), exits: ['happened', 'timed_out'] },
+  ai_answer: { label: 'AI answer', group: 'Messages', fields: () => ({}), exits: ['answered', 'handed_over', 'no_answer'] },
   handover: { label: 'Hand over to the team', group: 'End', fields: () => ({ to: 'round_robin' }), exits: [] },
   end: { label: 'End', group: 'End', fields: () => ({}), exits: [] },
 };
@@ -52,6 +53,7 @@ export function exitNames(node) {
 
 const EXIT_LABELS = {
   next: 'Next', yes: 'Yes', no: 'No', happened: 'Happened', timed_out: 'Timed out', a: 'A', b: 'B',
+  answered: 'Answered', handed_over: 'Handed over', no_answer: 'No answer',
 };
 
 /** What a port says: a button's label for `button_N`, the share for a split. */

@@ -17,21 +17,12 @@ use crate::model::bot::{
 use crate::model::conversation::{Author, ConversationChange, PartKind};
 use crate::model::ids::{ConversationId, MessageId, WorkspaceId};
 use crate::model::job::{Job, NewJob};
-use crate::ports::knowledge::{Knowledge, SearchHit};
+use crate::ports::knowledge::SearchHit;
 use crate::ports::store::{BotTurn, NewMessage, StoreError};
 use crate::services::SendError;
 use crate::services::automations::Env;
 use crate::services::automations::steps::{available_agents, choose_assignee};
 use crate::services::messages::{ChatMessage, prepare_chat_message};
-
-/// What the bot needs beside the automations' surroundings.
-#[derive(Clone, Copy)]
-pub struct BotEnv<'a> {
-    pub env: Env<'a>,
-    pub knowledge: &'a dyn Knowledge,
-    /// The address the help center's links start with (no trailing `/`).
-    pub public_url: &'a str,
-}
 
 /// What a turn did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,14 +42,14 @@ pub enum Handled {
 /// The bot's turn on the contact's message `message_id` (at log position
 /// `seq`) in `conversation`.
 pub async fn respond(
-    bot: BotEnv<'_>,
+    bot: Env<'_>,
     workspace: WorkspaceId,
     conversation: ConversationId,
     message_id: MessageId,
     seq: i64,
 ) -> Result<Handled, StoreError> {
-    let store = bot.env.deps.store;
-    let now = bot.env.deps.clock.now();
+    let store = bot.deps.store;
+    let now = bot.deps.clock.now();
     let settings = store.bot_settings(workspace).await?;
     if !settings.enabled {
         return Ok(Handled::Skipped("the bot is off"));
@@ -217,7 +208,7 @@ pub async fn respond(
 
 /// Why the bot does not take a new conversation, if it does not.
 async fn stays_out(
-    bot: BotEnv<'_>,
+    bot: Env<'_>,
     workspace: WorkspaceId,
     settings: &BotSettings,
     now: Timestamp,
@@ -225,13 +216,13 @@ async fn stays_out(
     Ok(match settings.answers_when {
         AnswersWhen::Always => None,
         AnswersWhen::OutsideHours => {
-            let office = bot.env.deps.store.office(workspace).await?;
+            let office = bot.deps.store.office(workspace).await?;
             office
                 .is_open(now)
                 .then_some("it answers outside business hours only")
         }
         AnswersWhen::NoAgentAvailable => {
-            let available = available_agents(bot.env, workspace, None)
+            let available = available_agents(bot, workspace, None)
                 .await
                 .map_err(step_error)?;
             (!available.is_empty()).then_some("it answers when no member is available only")
@@ -249,7 +240,7 @@ fn step_error(err: crate::services::automations::steps::StepError) -> StoreError
 }
 
 struct Turn<'a> {
-    bot: BotEnv<'a>,
+    bot: Env<'a>,
     settings: &'a BotSettings,
     workspace: WorkspaceId,
     conversation: ConversationId,
@@ -265,7 +256,8 @@ impl Turn<'_> {
         buttons: Vec<String>,
         sources: Vec<Source>,
     ) -> Result<Vec<NewMessage>, StoreError> {
-        let origin = (!buttons.is_empty() || !sources.is_empty()).then_some(MessageOrigin {
+        // Always an origin: one without an automation marks the AI bot.
+        let origin = Some(MessageOrigin {
             cause: None,
             buttons,
             input: None,
@@ -283,7 +275,7 @@ impl Turn<'_> {
             bulk_send: None,
             origin,
         };
-        match prepare_chat_message(self.bot.env.deps, chat).await {
+        match prepare_chat_message(self.bot.deps, chat).await {
             Ok(new) => Ok(vec![new]),
             Err(SendError::Store(err)) => Err(err),
             Err(other) => Err(StoreError::Other(other.to_string().into())),
@@ -381,14 +373,7 @@ impl Turn<'_> {
     }
 
     async fn source(&self, hit: &SearchHit) -> Result<Source, StoreError> {
-        let app_id = self
-            .bot
-            .env
-            .deps
-            .store
-            .workspace(self.workspace)
-            .await?
-            .app_id;
+        let app_id = self.bot.deps.store.workspace(self.workspace).await?.app_id;
         Ok(Source {
             article_id: hit.article_id,
             title: hit.title.clone(),
@@ -402,18 +387,17 @@ impl Turn<'_> {
         mut next: BotConversation,
         reason: &str,
     ) -> Result<Handled, StoreError> {
-        let (assignee, _) =
-            choose_assignee(self.bot.env, self.workspace, self.settings.handover_to)
-                .await
-                .or_else(|err| match err {
-                    // A member named in the settings who has left: the
-                    // conversation waits for whoever picks it up.
-                    crate::services::automations::steps::StepError::Impossible(_) => {
-                        Ok((None, String::new()))
-                    }
-                    other => Err(step_error(other)),
-                })?;
-        let office = self.bot.env.deps.store.office(self.workspace).await?;
+        let (assignee, _) = choose_assignee(self.bot, self.workspace, self.settings.handover_to)
+            .await
+            .or_else(|err| match err {
+                // A member named in the settings who has left: the
+                // conversation waits for whoever picks it up.
+                crate::services::automations::steps::StepError::Impossible(_) => {
+                    Ok((None, String::new()))
+                }
+                other => Err(step_error(other)),
+            })?;
+        let office = self.bot.deps.store.office(self.workspace).await?;
         let body = format!(
             "I'm passing you to the team; they'll see everything above. {}",
             office.reply_time(self.now)
@@ -451,7 +435,7 @@ pub fn article_url(public_url: &str, app_id: &str, slug: &str) -> String {
 
 /// Text sent as it is: the message path renders snippet tags, and an
 /// article's braces are not tags.
-fn literal(text: &str) -> String {
+pub(crate) fn literal(text: &str) -> String {
     if !text.contains('{') {
         return text.to_owned();
     }
@@ -463,7 +447,7 @@ fn literal(text: &str) -> String {
 
 #[allow(clippy::too_many_arguments)]
 async fn write(
-    bot: BotEnv<'_>,
+    bot: Env<'_>,
     contact: crate::model::ids::ContactId,
     from_seq: Option<i64>,
     next: BotConversation,
@@ -486,15 +470,15 @@ async fn write(
 }
 
 async fn store_turn(
-    bot: BotEnv<'_>,
+    bot: Env<'_>,
     turn: &mut BotTurn,
     handled: Handled,
 ) -> Result<Handled, StoreError> {
     let ws = turn.workspace_id;
-    match bot.env.deps.store.bot_turn(turn.clone()).await {
+    match bot.deps.store.bot_turn(turn.clone()).await {
         Ok(done) => {
             if let Some(seq) = done.seq {
-                bot.env.deps.bus.publish(ws, seq);
+                bot.deps.bus.publish(ws, seq);
             }
             Ok(handled)
         }

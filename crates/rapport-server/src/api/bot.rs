@@ -39,7 +39,7 @@ fn view(state: &AppState, settings: BotSettings) -> BotSettingsView {
         settings,
         retrieval: state.knowledge.mode(),
         model: (state.knowledge.mode() == RetrievalMode::Hybrid)
-            .then(|| "all-MiniLM-L6-v2".to_owned()),
+            .then(|| rapport_kb::MODEL_NAME.to_owned()),
         llm: None,
     }
 }

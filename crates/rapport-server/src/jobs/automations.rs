@@ -50,6 +50,8 @@ pub async fn with_env<T>(state: &AppState, work: impl AsyncFnOnce(Env<'_>) -> T)
         deps: state.deps(),
         presence: &presence,
         limits: state.automation_limits,
+        knowledge: &*state.knowledge,
+        public_url: &state.email.public_url,
     };
     work(env).await
 }

@@ -9,7 +9,7 @@ use rapport_core::Timestamp;
 use rapport_core::model::ids::{ConversationId, MessageId};
 use rapport_core::model::job::ClaimedJob;
 use rapport_core::ports::store::StoreError;
-use rapport_core::services::bot::{BotEnv, respond, settle};
+use rapport_core::services::bot::{respond, settle};
 
 use super::automations::with_env;
 use super::runner::{Outcome, Runner, run_contained};
@@ -51,18 +51,11 @@ async fn run_job(state: &AppState, job: &ClaimedJob, work: Work) -> Result<Outco
             conversation,
             message,
             seq,
-        } => {
-            let bot = BotEnv {
-                env,
-                knowledge: &*state.knowledge,
-                public_url: &state.email.public_url,
-            };
-            respond(bot, ws, conversation, message, seq)
-                .await
-                .map(|handled| {
-                    tracing::debug!(%conversation, ?handled, "the bot took its turn");
-                })
-        }
+        } => respond(env, ws, conversation, message, seq)
+            .await
+            .map(|handled| {
+                tracing::debug!(%conversation, ?handled, "the bot took its turn");
+            }),
         Work::Settle {
             conversation,
             answered_at,

@@ -43,13 +43,19 @@ pub struct BotPrompt {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub input: Option<rapport_core::model::automation::flow::AnswerType>,
+    /// The articles an AI bot's answer came from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub sources: Vec<rapport_core::model::bot::Source>,
 }
 
 /// Names the authors of parts as the visitor sees them: team members by
-/// name, the bot by the workspace's name, the visitor as "You".
+/// name, the AI bot by its name, an automation's bot by the workspace's
+/// name, the visitor as "You".
 pub struct Authors {
     agents: HashMap<rapport_core::model::ids::AgentId, String>,
     workspace: String,
+    bot: String,
 }
 
 impl Authors {
@@ -61,8 +67,13 @@ impl Authors {
             .into_iter()
             .map(|a| (a.id, a.name))
             .collect();
+        let bot = state.store.bot_settings(workspace).await?.name;
         let workspace = state.store.workspace(workspace).await?.name;
-        Ok(Self { agents, workspace })
+        Ok(Self {
+            agents,
+            workspace,
+            bot,
+        })
     }
 
     /// Whether `author` is a team member these names do not include yet.
@@ -89,18 +100,26 @@ impl Authors {
     }
 
     pub fn part(&self, message: Message) -> VisitorPart {
+        let mut author = self.author(&message.author);
+        // The AI bot's messages carry an origin with no automation.
+        if message.author == Author::Bot
+            && message.origin.as_ref().is_some_and(|o| o.cause.is_none())
+        {
+            author.name = self.bot.clone();
+        }
         VisitorPart {
             id: message.id,
             conversation_id: message.conversation_id,
-            author: self.author(&message.author),
+            author,
             body: message.body,
             created_at: message.created_at,
             origin: message
                 .origin
-                .filter(|o| !o.buttons.is_empty() || o.input.is_some())
+                .filter(|o| !o.buttons.is_empty() || o.input.is_some() || !o.sources.is_empty())
                 .map(|o| BotPrompt {
                     buttons: o.buttons,
                     input: o.input,
+                    sources: o.sources,
                 }),
         }
     }

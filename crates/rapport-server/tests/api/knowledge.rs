@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::automations::{
-    MONDAY_10AM, app_at, messages, settle, visitor, visitor_replies, visitor_writes,
+    MONDAY_10AM, app_at, live, messages, settle, visitor, visitor_replies, visitor_writes,
 };
 use crate::helpers::TestApp;
 
@@ -16,6 +16,7 @@ both_backends!(
     articles_keep_revisions_and_are_checked_field_by_field,
     an_imported_folder_is_searched_and_served_as_a_help_center,
     the_bot_answers_with_a_link_is_thanked_admits_what_it_does_not_know_and_hands_over,
+    an_ai_answer_step_takes_answered_no_answer_or_handed_over,
 );
 
 /// The sample knowledge base shipped with the repository, as import files.
@@ -309,6 +310,24 @@ async fn the_bot_answers_with_a_link_is_thanked_admits_what_it_does_not_know_and
         json!(["Yes, thanks", "No", "Talk to a person"])
     );
     assert_eq!(thread.body["with_bot"], true);
+    // The visitor sees the bot by its name, and the answer's source.
+    let seen = app
+        .request(
+            Method::GET,
+            &format!("/widget/v1/conversations/{conversation}"),
+            Some(&asker),
+            None,
+        )
+        .await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    let answer = &seen.body["parts"][1];
+    assert_eq!(answer["author"]["name"], "Tidy", "{}", seen.body);
+    assert!(
+        answer["origin"]["sources"][0]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/articles/reset-your-password")
+    );
     // Taking the job again changes nothing.
     settle(&app).await;
     assert_eq!(messages(&app, &asker_id).await.len(), 3);
@@ -375,4 +394,55 @@ async fn the_bot_answers_with_a_link_is_thanked_admits_what_it_does_not_know_and
         )
         .await;
     assert_eq!(suggested.status, StatusCode::OK, "{}", suggested.body);
+}
+
+async fn an_ai_answer_step_takes_answered_no_answer_or_handed_over(backend: Backend) {
+    let Some((app, _clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    import_sample(&app).await;
+    let owner = app.owner.owner_id.to_string();
+    // The bot itself stays off: the flow decides what follows each exit.
+    let settings = put(&app, "/api/v1/bot/settings", json!({"enabled": false, "name": "Tidy", "threshold": 0.5, "handover_to": {"agent": owner}})).await;
+    assert_eq!(settings.status, StatusCode::OK, "{}", settings.body);
+    live(
+        &app,
+        json!({
+            "trigger": {"type": "conversation_started"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "ai", "nodes": [
+                {"id": "ai", "type": "ai_answer", "exits": {"answered": "t1", "no_answer": "t2", "handed_over": "t3"}},
+                {"id": "t1", "type": "add_tag", "tag": "answered"},
+                {"id": "t2", "type": "add_tag", "tag": "no-answer"},
+                {"id": "t3", "type": "add_tag", "tag": "handed-over"}
+            ]}
+        }),
+    )
+    .await;
+    for (question, tag) in [
+        ("How do I reset my password?", "answered"),
+        ("Can customers pay with cryptocurrency?", "no-answer"),
+        ("I want to talk to a human", "handed-over"),
+    ] {
+        let (session, contact) = visitor(&app).await;
+        let conversation = visitor_writes(&app, &session, question).await;
+        settle(&app).await;
+        let got = app.get(&format!("/api/v1/contacts/{contact}")).await;
+        assert_eq!(got.body["tags"], json!([tag]), "{question}");
+        let said = messages(&app, &contact).await;
+        match tag {
+            "answered" => assert!(
+                said[1].1.contains("/articles/reset-your-password)"),
+                "{said:?}"
+            ),
+            "no-answer" => assert_eq!(said.len(), 1, "nothing sent: {said:?}"),
+            _ => {
+                assert!(said[1].1.contains("passing you to the team"), "{said:?}");
+                let thread = app
+                    .get(&format!("/api/v1/conversations/{conversation}"))
+                    .await;
+                assert_eq!(thread.body["assignee_id"], owner.as_str());
+            }
+        }
+    }
 }

@@ -225,6 +225,12 @@ pub enum Step {
         #[serde(default)]
         message: Option<String>,
     },
+    /// The AI bot answers the contact's last message from the knowledge
+    /// base. Exits: `answered` (it sent the passage and its link),
+    /// `handed_over` (the contact asked for a person: the conversation is
+    /// assigned per the bot's settings, with the reply time) and
+    /// `no_answer` (nothing answers it confidently; nothing is sent).
+    AiAnswer,
     /// Ends the run.
     End,
 }
@@ -247,6 +253,7 @@ impl Step {
                 names.push("timed_out".into());
                 return names;
             }
+            Step::AiAnswer => &["answered", "handed_over", "no_answer"],
             Step::Handover { .. } | Step::End => &[],
             _ => &["next"],
         };
@@ -280,6 +287,7 @@ impl Step {
             Step::Ask { .. } => "ask",
             Step::Webhook { .. } => "webhook",
             Step::Handover { .. } => "handover",
+            Step::AiAnswer => "ai_answer",
             Step::End => "end",
         }
     }
@@ -466,6 +474,7 @@ impl Step {
             | Step::ContactReplied
             | Step::TeamReplied
             | Step::Handover { message: None, .. }
+            | Step::AiAnswer
             | Step::End => {}
         }
     }

@@ -56,4 +56,8 @@ pub struct Env<'a> {
     pub deps: Deps<'a>,
     pub presence: &'a dyn Presence,
     pub limits: Limits,
+    /// The knowledge base's search, for the AI bot and its flow step.
+    pub knowledge: &'a dyn crate::ports::knowledge::Knowledge,
+    /// The address the help center's links start with (no trailing `/`).
+    pub public_url: &'a str,
 }

@@ -13,7 +13,7 @@ use crate::model::automation::flow::{
 use crate::model::automation::hours::Office;
 use crate::model::automation::run::{Run, Wait, WaitKind};
 use crate::model::contact::{ContactUpsert, PropOp, PropOperation, PropValue};
-use crate::model::conversation::ConversationChange;
+use crate::model::conversation::{Author, ConversationChange, PartKind};
 use crate::model::filter::Filter;
 use crate::model::ids::{AgentId, TeamId};
 use crate::ports::store::StoreError;
@@ -457,7 +457,81 @@ pub async fn plan_node(
                 ..Plan::doing(Planned::Handover { body, assignee }, detail)
             }
         }
+        Step::AiAnswer => ai_answer(env, run, facts).await?,
         Step::End => Plan::ending(Ending::Done("reached an end".into())),
+    })
+}
+
+/// The AI bot's answer to the contact's last message in the run's
+/// conversation (`Step::AiAnswer`).
+async fn ai_answer(env: Env<'_>, run: &Run, facts: &StepFacts<'_>) -> Result<Plan, StepError> {
+    use crate::model::bot::{Intent, MAX_QUESTION_CHARS, intent};
+    let store = env.deps.store;
+    let ws = run.workspace_id;
+    let Some(conversation) = run.conversation_id else {
+        return Ok(Plan::exit("no_answer", "the run has no conversation"));
+    };
+    let parts = store.conversation_parts(ws, conversation).await?;
+    let Some(question) = parts
+        .iter()
+        .rev()
+        .find(|m| matches!(m.author, Author::Contact(_)) && m.kind == PartKind::Comment)
+    else {
+        return Ok(Plan::exit(
+            "no_answer",
+            "the contact has asked nothing here",
+        ));
+    };
+    let question: String = question.body.chars().take(MAX_QUESTION_CHARS).collect();
+    let settings = store.bot_settings(ws).await?;
+    if intent(&question, false) == Intent::Person {
+        let (assignee, detail) = choose_assignee(env, ws, settings.handover_to).await?;
+        let body = format!(
+            "I'm passing you to the team; they'll see everything above. {}",
+            facts.office.reply_time(facts.now)
+        );
+        return Ok(Plan {
+            exit: Some("handed_over".into()),
+            ..Plan::doing(
+                Planned::Handover { body, assignee },
+                format!("the contact asked for a person: {detail}"),
+            )
+        });
+    }
+    let hits = env
+        .knowledge
+        .search(ws, &question, &settings.languages, 3)
+        .await?;
+    let top = hits.first().map_or(0.0, |h| h.confidence);
+    let Some(hit) = hits.first().filter(|h| h.confidence >= settings.threshold) else {
+        return Ok(Plan::exit(
+            "no_answer",
+            format!(
+                "nothing answers it confidently (best {top:.2}, threshold {:.2})",
+                settings.threshold
+            ),
+        ));
+    };
+    let app_id = store.workspace(ws).await?.app_id;
+    let url = crate::services::bot::article_url(env.public_url, &app_id, &hit.slug);
+    let body = crate::services::bot::literal(&format!(
+        "{}\n\n[Read more: {}]({url})",
+        hit.text.trim(),
+        hit.title
+    ));
+    Ok(Plan {
+        exit: Some("answered".into()),
+        ..Plan::doing(
+            Planned::Message {
+                from: Sender::Bot,
+                body,
+                note: false,
+                email_fallback: true,
+                buttons: Vec::new(),
+                input: None,
+            },
+            format!("answered from \"{}\" ({top:.2})", hit.title),
+        )
     })
 }
 
