@@ -78,9 +78,20 @@ impl Built {
         articles: &[Article],
         embedder: Option<Arc<Embedder>>,
     ) -> Result<Self, StoreError> {
+        Self::with_cache(version, articles, embedder, &VectorCache::default())
+    }
+
+    /// As [`Built::new`], taking the vectors of passages already embedded
+    /// from `cache` (and keeping the new ones there).
+    pub fn with_cache(
+        version: i64,
+        articles: &[Article],
+        embedder: Option<Arc<Embedder>>,
+        cache: &VectorCache,
+    ) -> Result<Self, StoreError> {
         let mut built = Self::keywords(version, articles)?;
         if let Some(embedder) = embedder {
-            built = built.with_vectors(embedder, &VectorCache::default())?;
+            built = built.with_vectors(embedder, cache)?;
         }
         Ok(built)
     }
@@ -105,25 +116,36 @@ impl Built {
         cache: &VectorCache,
     ) -> Result<Self, StoreError> {
         let texts: Vec<String> = self.passages.iter().map(embedded_text).collect();
-        let mut vectors: Vec<Option<Arc<[f32]>>> = texts.iter().map(|t| cache.get(t)).collect();
-        let missing: Vec<usize> = (0..texts.len()).filter(|&i| vectors[i].is_none()).collect();
-        for chunk in missing.chunks(64) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
-            let computed = embedder
-                .embed(&batch)
+        // Each distinct text once: the cache's, or computed now.
+        let mut missing: Vec<&str> = texts
+            .iter()
+            .map(String::as_str)
+            .filter(|t| cache.get(t).is_none())
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let mut computed: HashMap<&str, Arc<[f32]>> = HashMap::with_capacity(missing.len());
+        for batch in missing.chunks(64) {
+            let vectors = embedder
+                .embed(batch)
                 .map_err(|e| StoreError::Other(Box::new(e)))?;
-            for (&i, vector) in chunk.iter().zip(computed) {
+            for (text, vector) in batch.iter().zip(vectors) {
                 let vector: Arc<[f32]> = vector.into();
-                cache.put(texts[i].clone(), vector.clone());
-                vectors[i] = Some(vector);
+                cache.put((*text).to_owned(), vector.clone());
+                computed.insert(text, vector);
             }
         }
-        self.vectors = Some(
-            vectors
-                .into_iter()
-                .map(|v| v.unwrap_or_else(|| Arc::from([])))
-                .collect(),
-        );
+        let vectors = texts
+            .iter()
+            .map(|t| {
+                computed
+                    .get(t.as_str())
+                    .cloned()
+                    .or_else(|| cache.get(t))
+                    .unwrap_or_else(|| Arc::from([]))
+            })
+            .collect();
+        self.vectors = Some(vectors);
         self.embedder = Some(embedder);
         Ok(self)
     }
