@@ -39,6 +39,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The knowledge base's search (the help center, the bot).
     pub knowledge: Arc<dyn Knowledge>,
+    /// Writes the bot's answers, when a language model is configured.
+    pub writer: Option<Arc<dyn rapport_core::ports::writer::AnswerWriter>>,
     pub bus: Arc<dyn Bus>,
     pub clock: Arc<dyn Clock>,
     pub hub: Hub,
@@ -89,9 +91,12 @@ impl AppState {
             store.clone(),
             crate::knowledge::load_model(config.embedding_model.as_deref()),
         ));
+        let writer = crate::llm::ChatWriter::from_config(config)?
+            .map(|w| Arc::new(w) as Arc<dyn rapport_core::ports::writer::AnswerWriter>);
         Ok(Self {
             store,
             knowledge,
+            writer,
             bus: Arc::new(bus.clone()),
             log_grew: bus,
             clock,

@@ -99,6 +99,17 @@ pub struct Config {
     /// The sentence-embedding model's directory (what scripts/fetch-model
     /// makes). Unset: the knowledge base is searched by keywords alone.
     pub embedding_model: Option<PathBuf>,
+    /// An OpenAI-compatible chat endpoint (`http://127.0.0.1:8081/v1` for
+    /// llama.cpp's server) the bot writes answers with; unset, it answers
+    /// with the passage itself.
+    pub llm_base_url: Option<String>,
+    /// The model to ask for there.
+    pub llm_model: Option<String>,
+    /// Sent as a bearer token, if the endpoint wants one.
+    pub llm_api_key: Option<Secret>,
+    /// How long the bot waits for a written answer before answering with
+    /// the passage.
+    pub llm_timeout_seconds: u64,
     /// Sign-in attempts per minute for one account (email), whoever tries;
     /// more are refused with 429 (0: no limit).
     pub sign_in_attempts_per_minute_per_account: u32,
@@ -144,6 +155,10 @@ impl Default for Config {
             automation_overdue_minutes: 60,
             automation_webhooks_allow_private: false,
             embedding_model: None,
+            llm_base_url: None,
+            llm_model: None,
+            llm_api_key: None,
+            llm_timeout_seconds: 20,
             sign_in_attempts_per_minute_per_account: 5,
             sign_in_attempts_per_minute_per_ip: 30,
             password_hash_concurrency: 4,
@@ -229,6 +244,10 @@ impl Config {
         "automation_overdue_minutes",
         "automation_webhooks_allow_private",
         "embedding_model",
+        "llm_base_url",
+        "llm_model",
+        "llm_api_key",
+        "llm_timeout_seconds",
         "sign_in_attempts_per_minute_per_account",
         "sign_in_attempts_per_minute_per_ip",
         "password_hash_concurrency",

@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod knowledge;
 pub mod limits;
 pub mod live;
+pub mod llm;
 pub mod openapi;
 pub mod request_limits;
 pub mod sign_in_limits;

@@ -354,3 +354,53 @@ mod tests {
         assert!(BotSettings::default().check().is_ok());
     }
 }
+
+/// Whether a written answer says only what its cited passages say: it
+/// cites at least one of them, and each of its sentences has at least half
+/// of its content words (four letters or more) in the cited passages. A
+/// sentence of the model's own ("our support team is available 24/7")
+/// fails. Returns why not.
+pub fn supported(answer: &str, cited: &[&str]) -> Result<(), String> {
+    if cited.is_empty() {
+        return Err("it cites no passage".into());
+    }
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 4)
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let known: std::collections::HashSet<String> = cited.iter().flat_map(|t| words(t)).collect();
+    let sentences = answer
+        .split(['.', '!', '?', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    for sentence in sentences {
+        let content = words(sentence);
+        if content.is_empty() {
+            continue;
+        }
+        let found = content.iter().filter(|w| known.contains(*w)).count();
+        if found * 2 < content.len() {
+            return Err(format!("\"{sentence}\" is not in the passages it cites"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod supported_tests {
+    use super::supported;
+
+    #[test]
+    fn an_answer_must_stay_within_what_it_cites() {
+        let passage = "Go to Settings, then Billing, and choose Cancel subscription. The paid plan stays active until the end of the billing period.";
+        assert!(supported("Choose Cancel subscription under Settings, Billing. Your paid plan stays active until the period ends.", &[passage]).is_ok());
+        let invented = supported(
+            "Choose Cancel subscription under Settings. We also refund unused months immediately.",
+            &[passage],
+        );
+        assert!(invented.unwrap_err().contains("refund unused months"));
+        assert!(supported("Anything.", &[]).is_err());
+    }
+}

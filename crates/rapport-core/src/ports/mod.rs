@@ -5,3 +5,4 @@ pub mod bus;
 pub mod clock;
 pub mod knowledge;
 pub mod store;
+pub mod writer;

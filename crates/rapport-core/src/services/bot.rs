@@ -303,7 +303,7 @@ impl Turn<'_> {
             confidence: hits.first().map_or(0.0, |h| h.confidence),
             at: self.now,
         };
-        let Some(hit) = best else {
+        if best.is_none() {
             next.unhelpful += 1;
             next.phase = BotPhase::Answering;
             next.outcome = Some(Outcome::Unanswered);
@@ -329,15 +329,43 @@ impl Turn<'_> {
                 Handled::NotKnown,
             )
             .await;
+        }
+        let confident: Vec<SearchHit> = hits
+            .iter()
+            .filter(|h| h.confidence >= self.settings.threshold)
+            .cloned()
+            .collect();
+        let Some((body, sources)) = compose(self.bot, self.workspace, question, &confident).await?
+        else {
+            // The model read the passages and found no answer in them.
+            next.phase = BotPhase::Answering;
+            next.outcome = Some(Outcome::Unanswered);
+            next.outcome_reason = Some(answer.question.clone());
+            next.offered_person = true;
+            let says = self
+                .say(
+                    "I couldn't find that in our help articles. Would you like to talk to a person?".into(),
+                    vec![PERSON.into()],
+                    Vec::new(),
+                )
+                .await?;
+            let answer = BotAnswer {
+                article_id: None,
+                ..answer
+            };
+            return write(
+                self.bot,
+                self.contact,
+                from_seq,
+                next,
+                says,
+                None,
+                Some(answer),
+                Handled::NotKnown,
+            )
+            .await;
         };
-        let source = self.source(hit).await?;
-        let body = format!(
-            "{}\n\n[Read more: {}]({})",
-            hit.text.trim(),
-            hit.title,
-            source.url
-        );
-        let mut says = self.say(body, Vec::new(), vec![source]).await?;
+        let mut says = self.say(body, Vec::new(), sources).await?;
         says.extend(
             self.say(
                 "Did that help?".into(),
@@ -370,15 +398,6 @@ impl Turn<'_> {
             answer: Some(answer),
         };
         store_turn(self.bot, &mut turn, Handled::Answered).await
-    }
-
-    async fn source(&self, hit: &SearchHit) -> Result<Source, StoreError> {
-        let app_id = self.bot.deps.store.workspace(self.workspace).await?.app_id;
-        Ok(Source {
-            article_id: hit.article_id,
-            title: hit.title.clone(),
-            url: article_url(self.bot.public_url, &app_id, &hit.slug),
-        })
     }
 
     async fn hand_over(
@@ -422,6 +441,77 @@ impl Turn<'_> {
         )
         .await
     }
+}
+
+/// The answer to `question` from `hits` (the confident passages, best
+/// first) and the articles it came from: written by the language model
+/// when one is configured and its answer is supported by the passages it
+/// cites, else the best passage itself with a link. None when the model
+/// says the passages do not answer the question.
+pub async fn compose(
+    env: Env<'_>,
+    workspace: WorkspaceId,
+    question: &str,
+    hits: &[SearchHit],
+) -> Result<Option<(String, Vec<Source>)>, StoreError> {
+    let Some(best) = hits.first() else {
+        return Ok(None);
+    };
+    let app_id = env.deps.store.workspace(workspace).await?.app_id;
+    let source = |h: &SearchHit| Source {
+        article_id: h.article_id,
+        title: h.title.clone(),
+        url: article_url(env.public_url, &app_id, &h.slug),
+    };
+    if let Some(writer) = env.writer {
+        match writer.write(question, hits).await {
+            Ok(Some(draft)) => {
+                let mut cited: Vec<&SearchHit> = Vec::new();
+                for &i in &draft.cited {
+                    if let Some(hit) = hits.get(i)
+                        && !cited
+                            .iter()
+                            .any(|c| c.article_id == hit.article_id && c.heading == hit.heading)
+                    {
+                        cited.push(hit);
+                    }
+                }
+                let texts: Vec<&str> = cited.iter().map(|h| h.text.as_str()).collect();
+                match crate::model::bot::supported(&draft.text, &texts) {
+                    Ok(()) => {
+                        let mut sources: Vec<Source> = Vec::new();
+                        for hit in &cited {
+                            if !sources.iter().any(|s| s.article_id == hit.article_id) {
+                                sources.push(source(hit));
+                            }
+                        }
+                        let links: Vec<String> = sources
+                            .iter()
+                            .map(|s| format!("[{}]({})", s.title, s.url))
+                            .collect();
+                        let body =
+                            format!("{}\n\nSources: {}", draft.text.trim(), links.join(", "));
+                        return Ok(Some((literal(&body), sources)));
+                    }
+                    Err(why) => {
+                        tracing::info!(%why, "the written answer was refused; answering with the passage");
+                    }
+                }
+            }
+            Ok(None) => return Ok(None),
+            Err(why) => {
+                tracing::warn!(%why, "the language model did not answer; answering with the passage");
+            }
+        }
+    }
+    let best_source = source(best);
+    let body = format!(
+        "{}\n\n[Read more: {}]({})",
+        best.text.trim(),
+        best.title,
+        best_source.url
+    );
+    Ok(Some((literal(&body), vec![best_source])))
 }
 
 /// The help center page of an article (the help center is found by the

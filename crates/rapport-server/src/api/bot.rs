@@ -40,7 +40,7 @@ fn view(state: &AppState, settings: BotSettings) -> BotSettingsView {
         retrieval: state.knowledge.mode(),
         model: (state.knowledge.mode() == RetrievalMode::Hybrid)
             .then(|| rapport_kb::MODEL_NAME.to_owned()),
-        llm: None,
+        llm: state.writer.as_ref().map(|w| w.model().to_owned()),
     }
 }
 

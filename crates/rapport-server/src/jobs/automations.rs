@@ -52,6 +52,7 @@ pub async fn with_env<T>(state: &AppState, work: impl AsyncFnOnce(Env<'_>) -> T)
         limits: state.automation_limits,
         knowledge: &*state.knowledge,
         public_url: &state.email.public_url,
+        writer: state.writer.as_deref(),
     };
     work(env).await
 }

@@ -17,6 +17,7 @@ both_backends!(
     an_imported_folder_is_searched_and_served_as_a_help_center,
     the_bot_answers_with_a_link_is_thanked_admits_what_it_does_not_know_and_hands_over,
     an_ai_answer_step_takes_answered_no_answer_or_handed_over,
+    a_configured_model_writes_answers_that_are_checked_against_the_passages,
 );
 
 /// The sample knowledge base shipped with the repository, as import files.
@@ -445,4 +446,98 @@ async fn an_ai_answer_step_takes_answered_no_answer_or_handed_over(backend: Back
             }
         }
     }
+}
+
+/// A chat endpoint speaking the OpenAI API, written for this test: it
+/// answers by the question's words, and records what it was asked.
+async fn fake_model() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::Json;
+    use axum::routing::post;
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let seen = asked.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |Json(body): Json<Value>| {
+            let seen = seen.clone();
+            async move {
+                let prompt = body["messages"][1]["content"].as_str().unwrap_or_default().to_owned();
+                seen.lock().unwrap().push(body.clone());
+                let question = prompt.rsplit("Question: ").next().unwrap_or_default().to_lowercase();
+                let content = if question.contains("password") {
+                    // Supported: its words are the passage's.
+                    json!({"answer": "Open the sign-in page and choose Forgot password, then follow the link in the email.", "citations": [1]})
+                } else if question.contains("refund") {
+                    // Invented: a promise no passage makes.
+                    json!({"answer": "We refund every payment within one hour by bank transfer and add a gift voucher.", "citations": [1]})
+                } else if question.contains("two-factor") {
+                    json!({"answer": null, "citations": []})
+                } else {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    json!({"answer": "Too late.", "citations": [1]})
+                };
+                Json(json!({"choices": [{"message": {"role": "assistant", "content": content.to_string()}}]}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/v1"), asked)
+}
+
+async fn a_configured_model_writes_answers_that_are_checked_against_the_passages(backend: Backend) {
+    let (url, asked) = fake_model().await;
+    let config = rapport_server::config::Config {
+        llm_base_url: Some(url),
+        llm_model: Some("test-model".into()),
+        llm_timeout_seconds: 1,
+        ..rapport_server::config::Config::default()
+    };
+    let Some((app, _clock)) = crate::automations::app_with(backend, MONDAY_10AM, config).await
+    else {
+        return;
+    };
+    import_sample(&app).await;
+    let on = put(
+        &app,
+        "/api/v1/bot/settings",
+        json!({"enabled": true, "name": "Tidy", "threshold": 0.5}),
+    )
+    .await;
+    assert_eq!(on.body["llm"], "test-model", "{}", on.body);
+    let ask = async |question: &str| {
+        let (session, contact) = visitor(&app).await;
+        visitor_writes(&app, &session, question).await;
+        settle(&app).await;
+        messages(&app, &contact).await
+    };
+    // Written and supported: the model's words, with the cited article.
+    let said = ask("How do I reset my password?").await;
+    assert!(said[1].1.starts_with("Open the sign-in page"), "{said:?}");
+    assert!(
+        said[1].1.contains("Sources: [Reset your password]("),
+        "{said:?}"
+    );
+    let prompt = asked.lock().unwrap()[0]["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        prompt.contains("[1] Reset your password")
+            && prompt.ends_with("Question: How do I reset my password?"),
+        "{prompt}"
+    );
+    // Invented: refused, and the passage is sent instead.
+    let said = ask("How do I refund a customer?").await;
+    assert!(!said[1].1.contains("gift voucher"), "{said:?}");
+    assert!(said[1].1.contains("[Read more:"), "{said:?}");
+    // The model finds no answer in the passages: the bot says so.
+    let said = ask("How do I turn on two-factor authentication?").await;
+    assert!(said[1].1.contains("couldn't find"), "{said:?}");
+    // Too slow: the passage, after the timeout.
+    let said = ask("How do I cancel my subscription?").await;
+    assert!(
+        said[1].1.contains("[Read more:") && !said[1].1.contains("Too late"),
+        "{said:?}"
+    );
 }

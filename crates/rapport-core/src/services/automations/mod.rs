@@ -60,4 +60,6 @@ pub struct Env<'a> {
     pub knowledge: &'a dyn crate::ports::knowledge::Knowledge,
     /// The address the help center's links start with (no trailing `/`).
     pub public_url: &'a str,
+    /// Writes answers from passages, when a language model is configured.
+    pub writer: Option<&'a dyn crate::ports::writer::AnswerWriter>,
 }

@@ -512,13 +512,19 @@ async fn ai_answer(env: Env<'_>, run: &Run, facts: &StepFacts<'_>) -> Result<Pla
             ),
         ));
     };
-    let app_id = store.workspace(ws).await?.app_id;
-    let url = crate::services::bot::article_url(env.public_url, &app_id, &hit.slug);
-    let body = crate::services::bot::literal(&format!(
-        "{}\n\n[Read more: {}]({url})",
-        hit.text.trim(),
-        hit.title
-    ));
+    let confident: Vec<_> = hits
+        .iter()
+        .filter(|h| h.confidence >= settings.threshold)
+        .cloned()
+        .collect();
+    let Some((body, _sources)) =
+        crate::services::bot::compose(env, ws, &question, &confident).await?
+    else {
+        return Ok(Plan::exit(
+            "no_answer",
+            "the language model found no answer in the passages",
+        ));
+    };
     Ok(Plan {
         exit: Some("answered".into()),
         ..Plan::doing(
