@@ -139,68 +139,22 @@ pub async fn respond(
             next.phase = BotPhase::Answering;
             next.outcome = Some(Outcome::ResolvedConfirmed);
             next.outcome_reason = None;
-            let says = turn
-                .say(
-                    "Glad that helped! Ask me anything else here.".into(),
-                    Vec::new(),
-                    Vec::new(),
-                )
-                .await?;
-            write(
-                bot,
-                contact,
-                from_seq,
-                next,
-                says,
-                None,
-                None,
-                Handled::Feedback,
-            )
-            .await
+            let body = "Glad that helped! Ask me anything else here.";
+            turn.reply(from_seq, next, body, &[], Handled::Feedback)
+                .await
         }
         Intent::NotHelped => {
             next.phase = BotPhase::Answering;
             next.unhelpful += 1;
             next.outcome = None;
-            if next.unhelpful >= UNHELPFUL_TURNS_BEFORE_OFFER && !next.offered_person {
+            let body = if next.unhelpful >= UNHELPFUL_TURNS_BEFORE_OFFER && !next.offered_person {
                 next.offered_person = true;
-                let says = turn
-                    .say(
-                        "Sorry that didn't help. Would you like to talk to a person? You can also ask me another way.".into(),
-                        vec![PERSON.into()],
-                        Vec::new(),
-                    )
-                    .await?;
-                return write(
-                    bot,
-                    contact,
-                    from_seq,
-                    next,
-                    says,
-                    None,
-                    None,
-                    Handled::Feedback,
-                )
-                .await;
-            }
-            let says = turn
-                .say(
-                    "Sorry about that. Could you tell me more, or put it another way?".into(),
-                    vec![PERSON.into()],
-                    Vec::new(),
-                )
-                .await?;
-            write(
-                bot,
-                contact,
-                from_seq,
-                next,
-                says,
-                None,
-                None,
-                Handled::Feedback,
-            )
-            .await
+                "Sorry that didn't help. Would you like to talk to a person? You can also ask me another way."
+            } else {
+                "Sorry about that. Could you tell me more, or put it another way?"
+            };
+            turn.reply(from_seq, next, body, &[PERSON], Handled::Feedback)
+                .await
         }
         Intent::Question => turn.answer(from_seq, next, &text).await,
     }
@@ -249,6 +203,30 @@ struct Turn<'a> {
 }
 
 impl Turn<'_> {
+    /// One bot message with these buttons, and the state it leaves.
+    async fn reply(
+        &self,
+        from_seq: Option<i64>,
+        next: BotConversation,
+        body: &str,
+        buttons: &[&str],
+        handled: Handled,
+    ) -> Result<Handled, StoreError> {
+        let buttons = buttons.iter().map(|b| (*b).to_owned()).collect();
+        let says = self.say(body.to_owned(), buttons, Vec::new()).await?;
+        write(
+            self.bot,
+            self.contact,
+            from_seq,
+            next,
+            says,
+            None,
+            None,
+            handled,
+        )
+        .await
+    }
+
     /// A bot message in the conversation, through the one message path.
     async fn say(
         &self,
@@ -303,51 +281,37 @@ impl Turn<'_> {
             confidence: hits.first().map_or(0.0, |h| h.confidence),
             at: self.now,
         };
-        if best.is_none() {
-            next.unhelpful += 1;
-            next.phase = BotPhase::Answering;
-            next.outcome = Some(Outcome::Unanswered);
-            next.outcome_reason = Some(answer.question.clone());
-            let offer = !next.offered_person;
-            next.offered_person = true;
-            let body = if offer {
-                "I'm not sure about that one, and I'd rather not guess. Would you like to talk to a person?"
-            } else {
-                "I'm not sure about that one either. You can ask me another way, or talk to a person."
-            };
-            let says = self
-                .say(body.into(), vec![PERSON.into()], Vec::new())
-                .await?;
-            return write(
-                self.bot,
-                self.contact,
-                from_seq,
-                next,
-                says,
-                None,
-                Some(answer),
-                Handled::NotKnown,
-            )
-            .await;
-        }
         let confident: Vec<SearchHit> = hits
             .iter()
             .filter(|h| h.confidence >= self.settings.threshold)
             .cloned()
             .collect();
-        let Some((body, sources)) = compose(self.bot, self.workspace, question, &confident).await?
-        else {
-            // The model read the passages and found no answer in them.
+        let composed = match best {
+            Some(_) => compose(self.bot, self.workspace, question, &confident).await?,
+            None => None,
+        };
+        let Some((body, sources)) = composed else {
+            // Nothing confident enough, or the model found no answer in
+            // the passages: say so, and offer a person.
+            let offer = !next.offered_person;
+            next.unhelpful += 1;
             next.phase = BotPhase::Answering;
             next.outcome = Some(Outcome::Unanswered);
             next.outcome_reason = Some(answer.question.clone());
             next.offered_person = true;
+            let body = match (best, offer) {
+                (Some(_), _) => {
+                    "I couldn't find that in our help articles. Would you like to talk to a person?"
+                }
+                (None, true) => {
+                    "I'm not sure about that one, and I'd rather not guess. Would you like to talk to a person?"
+                }
+                (None, false) => {
+                    "I'm not sure about that one either. You can ask me another way, or talk to a person."
+                }
+            };
             let says = self
-                .say(
-                    "I couldn't find that in our help articles. Would you like to talk to a person?".into(),
-                    vec![PERSON.into()],
-                    Vec::new(),
-                )
+                .say(body.into(), vec![PERSON.into()], Vec::new())
                 .await?;
             let answer = BotAnswer {
                 article_id: None,

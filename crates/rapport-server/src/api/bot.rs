@@ -12,7 +12,7 @@ use rapport_core::model::conversation::Author;
 use rapport_core::model::ids::{ArticleId, ConversationId};
 use rapport_core::ports::knowledge::RetrievalMode;
 use rapport_core::ports::store::ReportQuery;
-use rapport_core::services::bot::article_url;
+use rapport_core::services::bot::compose;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -278,29 +278,27 @@ pub async fn suggest_reply(
         .knowledge
         .search(ws, &question, &settings.languages, 3)
         .await?;
-    let Some(best) = hits.first() else {
-        return Ok(Json(SuggestedReply {
+    let confidence = hits.first().map_or(0.0, |h| h.confidence);
+    let confident: Vec<_> = hits
+        .into_iter()
+        .filter(|h| h.confidence >= settings.threshold)
+        .collect();
+    // As the bot would answer: written by the model when one is set up
+    // (and checked), else the passage with its link.
+    let composed = crate::jobs::with_automation_env(&state, async |env| {
+        compose(env, ws, &question, &confident).await
+    })
+    .await?;
+    Ok(Json(match composed {
+        Some((body, sources)) => SuggestedReply {
+            body: Some(body),
+            confidence,
+            sources,
+        },
+        None => SuggestedReply {
             body: None,
-            confidence: 0.0,
+            confidence,
             sources: Vec::new(),
-        }));
-    };
-    if best.confidence < settings.threshold {
-        return Ok(Json(SuggestedReply {
-            body: None,
-            confidence: best.confidence,
-            sources: Vec::new(),
-        }));
-    }
-    let app_id = state.store.workspace(ws).await?.app_id;
-    let url = article_url(&state.email.public_url, &app_id, &best.slug);
-    Ok(Json(SuggestedReply {
-        body: Some(format!("{}\n\n[{}]({url})", best.text.trim(), best.title)),
-        confidence: best.confidence,
-        sources: vec![Source {
-            article_id: best.article_id,
-            title: best.title.clone(),
-            url,
-        }],
+        },
     }))
 }

@@ -18,6 +18,7 @@ both_backends!(
     the_bot_answers_with_a_link_is_thanked_admits_what_it_does_not_know_and_hands_over,
     an_ai_answer_step_takes_answered_no_answer_or_handed_over,
     a_configured_model_writes_answers_that_are_checked_against_the_passages,
+    the_bot_takes_only_the_conversations_its_settings_give_it,
 );
 
 /// The sample knowledge base shipped with the repository, as import files.
@@ -262,7 +263,7 @@ async fn an_imported_folder_is_searched_and_served_as_a_help_center(backend: Bac
 async fn the_bot_answers_with_a_link_is_thanked_admits_what_it_does_not_know_and_hands_over(
     backend: Backend,
 ) {
-    let Some((app, _clock)) = app_at(backend, MONDAY_10AM).await else {
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
         return;
     };
     import_sample(&app).await;
@@ -370,6 +371,19 @@ async fn the_bot_answers_with_a_link_is_thanked_admits_what_it_does_not_know_and
     settle(&app).await;
     assert_eq!(messages(&app, &lost_id).await.last().unwrap().1, "Hello?");
 
+    // An answer followed by nothing for a day counts as resolved; one
+    // followed by another question within the day does not.
+    let (quiet, _) = visitor(&app).await;
+    visitor_writes(&app, &quiet, "How do I change my plan?").await;
+    let (busy, _) = visitor(&app).await;
+    let again = visitor_writes(&app, &busy, "How do I change my plan?").await;
+    settle(&app).await;
+    clock.advance_millis(3_600_000);
+    visitor_replies(&app, &busy, &again, "And how do I export my data?").await;
+    settle(&app).await;
+    clock.advance_millis(23 * 3_600_000);
+    settle(&app).await;
+
     let report = app.get("/api/v1/bot/report?days=7").await;
     assert_eq!(report.status, StatusCode::OK, "{}", report.body);
     let day = &report.body["days"][0];
@@ -377,12 +391,14 @@ async fn the_bot_answers_with_a_link_is_thanked_admits_what_it_does_not_know_and
         (
             day["conversations"].as_u64(),
             day["resolved_confirmed"].as_u64(),
+            day["resolved_assumed"].as_u64(),
             day["handed_over"].as_u64()
         ),
-        (Some(2), Some(1), Some(1)),
+        (Some(4), Some(1), Some(1), Some(1)),
         "{}",
         report.body
     );
+    assert_eq!(report.body["resolution_rate"], 0.5);
     assert_eq!(
         report.body["unanswered"][0]["question"],
         "can customers pay with cryptocurrency?"
@@ -538,6 +554,61 @@ async fn a_configured_model_writes_answers_that_are_checked_against_the_passages
     let said = ask("How do I cancel my subscription?").await;
     assert!(
         said[1].1.contains("[Read more:") && !said[1].1.contains("Too late"),
+        "{said:?}"
+    );
+}
+
+async fn the_bot_takes_only_the_conversations_its_settings_give_it(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    import_sample(&app).await;
+    let on = put(
+        &app,
+        "/api/v1/bot/settings",
+        json!({"enabled": true, "name": "Tidy", "threshold": 0.5, "answers_when": "outside_hours"}),
+    )
+    .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    // Monday 10:00 is inside the default office hours: the team's.
+    let (day, day_id) = visitor(&app).await;
+    let conversation = visitor_writes(&app, &day, "How do I reset my password?").await;
+    settle(&app).await;
+    assert_eq!(messages(&app, &day_id).await.len(), 1, "the bot stays out");
+    // It stays out of that conversation later too.
+    clock.advance_millis(12 * 3_600_000);
+    visitor_replies(&app, &day, &conversation, "Anyone?").await;
+    settle(&app).await;
+    assert_eq!(messages(&app, &day_id).await.len(), 2);
+    // At 22:00 a new conversation is the bot's.
+    let (night, night_id) = visitor(&app).await;
+    visitor_writes(&app, &night, "How do I reset my password?").await;
+    settle(&app).await;
+    let said = messages(&app, &night_id).await;
+    assert_eq!(said.len(), 3, "{said:?}");
+    // A member writing in a conversation takes it from the bot.
+    let (taken, taken_id) = visitor(&app).await;
+    let conversation = visitor_writes(&app, &taken, "How do I reset my password?").await;
+    settle(&app).await;
+    let reply = app
+        .post(
+            &format!("/api/v1/conversations/{conversation}/reply"),
+            json!({"body": "I'll help you with that."}),
+        )
+        .await;
+    assert!(reply.status.is_success(), "{}", reply.body);
+    visitor_replies(
+        &app,
+        &taken,
+        &conversation,
+        "Thanks! And how do I change my plan?",
+    )
+    .await;
+    settle(&app).await;
+    let said = messages(&app, &taken_id).await;
+    assert_eq!(
+        said.last().unwrap().1,
+        "Thanks! And how do I change my plan?",
         "{said:?}"
     );
 }
