@@ -29,6 +29,7 @@ test('each node type has the exits the server gives it', () => {
   assert.deepEqual(exitNames({ type: 'wait_for' }), ['happened', 'timed_out']);
   assert.deepEqual(exitNames({ type: 'ask' }), ['next', 'timed_out']);
   assert.deepEqual(exitNames({ type: 'bot_message', buttons: ['x', 'y', 'z'] }), ['button_0', 'button_1', 'button_2', 'timed_out']);
+  assert.deepEqual(exitNames({ type: 'ai_answer' }), ['answered', 'handed_over', 'no_answer']);
   assert.deepEqual(exitNames({ type: 'handover' }), []);
   assert.deepEqual(exitNames({ type: 'end' }), []);
   for (const type of ['note', 'set_property', 'assign', 'close', 'snooze', 'reopen', 'wait', 'wait_until', 'add_tag', 'webhook']) {
@@ -37,7 +38,7 @@ test('each node type has the exits the server gives it', () => {
   for (const type of ['business_hours', 'team_available', 'contact_replied', 'team_replied']) {
     assert.deepEqual(exitNames({ type }), ['yes', 'no'], type);
   }
-  assert.equal(Object.keys(NODE_TYPES).length, 25);
+  assert.equal(Object.keys(NODE_TYPES).length, 26);
 });
 
 test('ports say what the exit means', () => {
