@@ -14,6 +14,7 @@ mod bulk;
 mod contacts;
 mod conversations;
 mod jobs;
+mod knowledge;
 mod messages;
 mod people;
 mod sessions;
