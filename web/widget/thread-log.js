@@ -72,12 +72,16 @@ export function settleSend(pending, message) {
   const node = pendingNode(pending);
   if (!message?.id) {
     node?.remove();
+    refreshPrompt();
     return false;
   }
   if (pending.conversationId) store.receive(pending.conversationId, message);
   const part = { ...message, author: { type: 'contact', ...message.author } };
   if (state.partIds.has(part.id)) {
+    // Its echo came first: the thread has the part. The bubble goes, and
+    // with it the message being sent that hid a bot's question behind it.
     node?.remove();
+    refreshPrompt();
     return false;
   }
   state.partIds.add(part.id);
