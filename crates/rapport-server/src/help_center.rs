@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::{Environment, context};
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
-use rapport_core::model::knowledge::{ArticleStatus, passages};
+use rapport_core::model::knowledge::ArticleStatus;
 use rapport_core::model::workspace::Workspace;
 use rapport_core::ports::store::{ArticleQuery, StoreError};
 use serde::{Deserialize, Serialize};
@@ -190,10 +190,6 @@ async fn article(
         Ok(_) | Err(StoreError::NotFound) => return not_found(),
         Err(_) => return unavailable(),
     };
-    let sections: Vec<String> = passages(&article)
-        .into_iter()
-        .filter_map(|p| p.heading)
-        .collect();
     let body = markdown(&article.fields.body, &app_id);
     page(
         StatusCode::OK,
@@ -206,7 +202,6 @@ async fn article(
                 collection => article.fields.collection,
                 language => article.fields.language,
                 updated => article.updated_at.to_string().chars().take(10).collect::<String>(),
-                sections,
                 body => minijinja::Value::from_safe_string(body),
             },
         ),

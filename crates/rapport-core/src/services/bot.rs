@@ -82,24 +82,14 @@ pub async fn respond(
     next.handled_seq = seq;
     next.updated_at = now;
     let from_seq = state.as_ref().map(|s| s.handled_seq);
-    if person_in {
+    // Why the bot stays out of a conversation it has not taken yet: a
+    // person is in it, or its settings give it to the team.
+    let out = if person_in {
         if !fresh {
             return Ok(Handled::Skipped("a person has the conversation"));
         }
-        next.phase = BotPhase::Out;
-        return write(
-            bot,
-            contact,
-            from_seq,
-            next,
-            Vec::new(),
-            None,
-            None,
-            Handled::Skipped("a person has the conversation"),
-        )
-        .await;
-    }
-    if fresh {
+        Some("a person has the conversation")
+    } else if fresh {
         // A chatbot flow asking this contact something has the floor.
         if !store
             .bot_conversations(workspace, &[conversation])
@@ -108,20 +98,24 @@ pub async fn respond(
         {
             return Ok(Handled::Skipped("an automation's bot is asking"));
         }
-        if let Some(why) = stays_out(bot, workspace, &settings, now).await? {
-            next.phase = BotPhase::Out;
-            return write(
-                bot,
-                contact,
-                from_seq,
-                next,
-                Vec::new(),
-                None,
-                None,
-                Handled::Skipped(why),
-            )
-            .await;
-        }
+        stays_out(bot, workspace, &settings, now).await?
+    } else {
+        None
+    };
+    if let Some(why) = out {
+        next.phase = BotPhase::Out;
+        let handled = Handled::Skipped(why);
+        return write(
+            bot,
+            contact,
+            from_seq,
+            next,
+            Vec::new(),
+            None,
+            None,
+            handled,
+        )
+        .await;
     }
     let turn = Turn {
         bot,
