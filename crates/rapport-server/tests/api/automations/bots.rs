@@ -1,5 +1,6 @@
 //! Chatbot modules: reply buttons, typed questions asked again on a bad
-//! answer, handover; and the shipped templates end to end.
+//! answer, questions left unanswered, handover; and the shipped templates
+//! end to end.
 
 use rapport_store::both_backends;
 use rapport_store::testing::Backend;
@@ -7,8 +8,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    MONDAY_10AM, app_at, live, messages, online, page_view, settle, visitor, visitor_replies,
-    visitor_writes,
+    MONDAY_10AM, app_at, live, messages, online, page_view, run_log, runs, settle, visitor,
+    visitor_replies, visitor_writes,
 };
 use crate::helpers::TestApp;
 
@@ -16,7 +17,11 @@ both_backends!(
     a_condition_reads_the_answer_a_question_saved,
     the_lead_bot_reads_buttons_and_answers_asks_again_and_hands_over,
     the_autoresponder_answers_at_night_asks_for_an_email_and_assigns,
+    buttons_and_a_question_left_unanswered_time_out,
+    text_and_phone_answers_are_saved_and_a_bad_phone_is_asked_again,
 );
+
+const MINUTE: i64 = 60_000;
 
 /// The visitor's one conversation and its parts as the messenger shows them.
 async fn thread(app: &TestApp, session: &str) -> (String, Vec<Value>) {
@@ -195,4 +200,142 @@ async fn a_condition_reads_the_answer_a_question_saved(backend: Backend) {
         let got = app.get(&format!("/api/v1/contacts/{contact}")).await;
         assert_eq!(got.body["tags"], json!([tag]), "{answer}: {}", got.body);
     }
+}
+
+async fn buttons_and_a_question_left_unanswered_time_out(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    let id = live(
+        &app,
+        json!({
+            "trigger": {"type": "conversation_started"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "pick", "nodes": [
+                {"id": "pick", "type": "bot_message", "body": "Is this about billing?", "buttons": ["Yes", "No"],
+                 "timeout_seconds": 600, "exits": {"button_0": "billing", "button_1": "billing", "timed_out": "topic"}},
+                {"id": "billing", "type": "add_tag", "tag": "chose"},
+                // No time-out given: seven days.
+                {"id": "topic", "type": "ask", "body": "What is it about, then?", "property": "topic",
+                 "answer": "text", "exits": {"next": "told", "timed_out": "silent"}},
+                {"id": "told", "type": "add_tag", "tag": "told"},
+                {"id": "silent", "type": "add_tag", "tag": "silent"}
+            ]}
+        }),
+    )
+    .await;
+    let (session, contact) = visitor(&app).await;
+    visitor_writes(&app, &session, "Hi").await;
+    settle(&app).await;
+    let (_, parts) = thread(&app, &session).await;
+    assert_eq!(
+        parts.last().unwrap()["origin"]["buttons"],
+        json!(["Yes", "No"])
+    );
+    // The buttons wait ten minutes from when they were sent.
+    clock.advance_millis(10 * MINUTE - 1);
+    settle(&app).await;
+    assert_eq!(messages(&app, &contact).await.len(), 2);
+    clock.advance_millis(1);
+    settle(&app).await;
+    let said = messages(&app, &contact).await;
+    assert_eq!(
+        said.last().unwrap(),
+        &("bot".to_owned(), "What is it about, then?".to_owned()),
+        "{said:?}"
+    );
+    // The question waits seven days.
+    clock.advance_millis(7 * 24 * 60 * MINUTE - 1);
+    settle(&app).await;
+    assert_eq!(tags(&app, &contact).await, json!([]));
+    clock.advance_millis(1);
+    settle(&app).await;
+    let got = app.get(&format!("/api/v1/contacts/{contact}")).await;
+    assert_eq!(got.body["tags"], json!(["silent"]), "{}", got.body);
+    assert!(got.body["props"].get("topic").is_none(), "{}", got.body);
+    assert_eq!(messages(&app, &contact).await.len(), 3, "nothing re-sent");
+    let run = &runs(&app, &id).await[0];
+    assert_eq!(run["status"], "done", "{run}");
+    let exits: Vec<_> = run_log(&app, &id, run["id"].as_str().unwrap())
+        .await
+        .into_iter()
+        .filter(|(_, exit)| !exit.is_null())
+        .collect();
+    assert_eq!(
+        exits,
+        [
+            ("pick".to_owned(), json!("start")),
+            ("pick".to_owned(), json!("timed_out")),
+            ("topic".to_owned(), json!("timed_out")),
+            ("silent".to_owned(), json!("next"))
+        ]
+    );
+}
+
+async fn text_and_phone_answers_are_saved_and_a_bad_phone_is_asked_again(backend: Backend) {
+    let Some((app, _clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    live(
+        &app,
+        json!({
+            "trigger": {"type": "conversation_started"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "company", "nodes": [
+                {"id": "company", "type": "ask", "body": "Which company are you with?", "property": "company",
+                 "answer": "text", "exits": {"next": "phone"}},
+                {"id": "phone", "type": "ask", "body": "What number can we call you on?", "property": "phone",
+                 "answer": "phone", "exits": {"next": "callable", "timed_out": "no_phone"}},
+                {"id": "callable", "type": "add_tag", "tag": "callable"},
+                {"id": "no_phone", "type": "add_tag", "tag": "no_phone"}
+            ]}
+        }),
+    )
+    .await;
+    let (session, contact) = visitor(&app).await;
+    let conversation = visitor_writes(&app, &session, "Hi").await;
+    settle(&app).await;
+    let (_, parts) = thread(&app, &session).await;
+    assert_eq!(parts.last().unwrap()["origin"]["input"], "text");
+    visitor_replies(&app, &session, &conversation, "  Acme Ltd  ").await;
+    settle(&app).await;
+    let got = app.get(&format!("/api/v1/contacts/{contact}")).await;
+    assert_eq!(got.body["props"]["company"], "Acme Ltd", "{}", got.body);
+    let (_, parts) = thread(&app, &session).await;
+    assert_eq!(parts.last().unwrap()["origin"]["input"], "phone");
+    // Words, then too few digits: asked again each time, with the input.
+    for bad in ["call me maybe", "12345"] {
+        visitor_replies(&app, &session, &conversation, bad).await;
+        settle(&app).await;
+        let (_, parts) = thread(&app, &session).await;
+        let last = parts.last().unwrap();
+        assert_eq!(
+            last["body"],
+            "Sorry, that does not look like a phone number.\n\nWhat number can we call you on?",
+            "{bad}"
+        );
+        assert_eq!(last["origin"]["input"], "phone");
+    }
+    visitor_replies(&app, &session, &conversation, "+44 (20) 7946-0958").await;
+    settle(&app).await;
+    let got = app.get(&format!("/api/v1/contacts/{contact}")).await;
+    assert_eq!(got.body["phone"], "+44 (20) 7946-0958", "saved as typed");
+    assert_eq!(got.body["tags"], json!(["callable"]));
+
+    // Three answers that are not phone numbers: the question gives up.
+    let (session, other) = visitor(&app).await;
+    let conversation = visitor_writes(&app, &session, "Hi").await;
+    settle(&app).await;
+    for answer in ["Initech", "no", "nope", "never"] {
+        visitor_replies(&app, &session, &conversation, answer).await;
+        settle(&app).await;
+    }
+    let got = app.get(&format!("/api/v1/contacts/{other}")).await;
+    assert_eq!(got.body["props"]["company"], "Initech");
+    assert!(got.body["phone"].is_null(), "{}", got.body);
+    assert_eq!(got.body["tags"], json!(["no_phone"]));
+}
+
+async fn tags(app: &TestApp, contact: &str) -> Value {
+    app.get(&format!("/api/v1/contacts/{contact}")).await.body["tags"].clone()
 }

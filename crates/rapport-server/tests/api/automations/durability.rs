@@ -1,10 +1,17 @@
 //! Crashes: a run whose job was claimed by a process that died (during a
-//! wait, and right after a send), two processes taking the same run's
-//! step at once, and publishing with runs waiting on an older version.
+//! wait, right after a send, and between a committed send and the next
+//! node), two processes taking the same run's step at once, and publishing
+//! with runs waiting on an older version.
 
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 use rapport_core::Timestamp;
-use rapport_core::model::ids::RunId;
+use rapport_core::model::ids::{RunId, WorkspaceId};
+use rapport_core::ports::bus::Bus;
 use rapport_core::ports::clock::Clock;
+use rapport_core::services::Deps;
+use rapport_core::services::automations::Env;
 use rapport_core::services::automations::runs::take_turn;
 use rapport_server::jobs::with_automation_env;
 use rapport_store::both_backends;
@@ -12,11 +19,12 @@ use rapport_store::testing::Backend;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::{MONDAY_10AM, app_at, live, messages, runs, settle};
+use super::{MONDAY_10AM, app_at, live, messages, run_log, runs, settle};
 use crate::helpers::TestApp;
 
 both_backends!(
     a_run_held_by_a_dead_process_goes_on_without_sending_twice,
+    a_process_dying_between_a_committed_send_and_the_next_node_loses_and_doubles_nothing,
     two_processes_taking_the_same_step_send_once,
     publishing_lets_runs_finish_moves_them_or_stops_them,
 );
@@ -102,6 +110,97 @@ async fn a_run_held_by_a_dead_process_goes_on_without_sending_twice(backend: Bac
         ["First", "Second"]
     );
     assert_eq!(runs(&app, &id).await[0]["status"], "done");
+}
+
+/// The bus a step's write announces itself on, in a process that dies as
+/// soon as the write has committed: nothing after the commit runs.
+struct DiesAfterCommit;
+
+impl Bus for DiesAfterCommit {
+    fn publish(&self, _workspace: WorkspaceId, _seq: i64) {
+        panic!("the process dies right after a step was committed");
+    }
+}
+
+async fn a_process_dying_between_a_committed_send_and_the_next_node_loses_and_doubles_nothing(
+    backend: Backend,
+) {
+    let Some((app, clock)) = app_at(backend, MONDAY_10AM).await else {
+        return;
+    };
+    let id = live(
+        &app,
+        json!({
+            "trigger": {"type": "manual"},
+            "frequency": {"type": "every_time"},
+            "flow": {"start": "a", "nodes": [
+                {"id": "a", "type": "send_message", "from": "bot", "body": "A", "exits": {"next": "b"}},
+                {"id": "b", "type": "send_message", "from": "bot", "body": "B", "exits": {"next": "c"}},
+                {"id": "c", "type": "send_message", "from": "bot", "body": "C"}
+            ]}
+        }),
+    )
+    .await;
+    let contact = app.contact(json!({"user_id": "u"})).await;
+    let run = start(&app, &id, &contact).await;
+    let bodies = || async {
+        messages(&app, &contact)
+            .await
+            .into_iter()
+            .map(|(_, body)| body)
+            .collect::<Vec<_>>()
+    };
+
+    // A process claims the run's job, commits A's step, and dies before
+    // it can plan B (or settle the job).
+    assert_eq!(claim_and_die(&app, clock.now()).await, 1);
+    let ws = app.owner.workspace_id;
+    let died = with_automation_env(&app.state, async |env| {
+        let dying = DiesAfterCommit;
+        let env = Env {
+            deps: Deps {
+                bus: &dying,
+                ..env.deps
+            },
+            ..env
+        };
+        AssertUnwindSafe(take_turn(env, ws, run))
+            .catch_unwind()
+            .await
+    })
+    .await;
+    assert!(died.is_err(), "the process died: {died:?}");
+    assert_eq!(bodies().await, ["A"]);
+    let waiting = &runs(&app, &id).await[0];
+    assert_eq!(
+        (&waiting["status"], &waiting["node"]),
+        (&json!("active"), &json!("b")),
+        "A's step and the run's move to B are one write: {waiting}"
+    );
+    // Its claim holds the job...
+    settle(&app).await;
+    assert_eq!(bodies().await, ["A"]);
+    // ...until it runs out: another process goes on from B.
+    clock.advance_millis(5 * MINUTE + 1);
+    settle(&app).await;
+    assert_eq!(bodies().await, ["A", "B", "C"]);
+    let done = &runs(&app, &id).await[0];
+    assert_eq!(done["status"], "done", "{done}");
+    let log = run_log(&app, &id, done["id"].as_str().unwrap()).await;
+    assert_eq!(
+        log,
+        [
+            ("a".to_owned(), json!("start")),
+            ("a".to_owned(), json!("next")),
+            ("b".to_owned(), json!("next")),
+            ("c".to_owned(), json!("next"))
+        ],
+        "each node once"
+    );
+    // Later rounds send nothing more.
+    clock.advance_millis(60 * MINUTE);
+    settle(&app).await;
+    assert_eq!(bodies().await, ["A", "B", "C"]);
 }
 
 async fn two_processes_taking_the_same_step_send_once(backend: Backend) {

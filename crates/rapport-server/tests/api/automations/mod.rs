@@ -1,9 +1,13 @@
 //! Automations over the API: drafts, versions, templates and isolation
-//! here; triggers, steps and waits in `flows`; bots in `bots`; crashes in
-//! `durability`. Time is a `ManualClock`: a two-day wait takes no time.
+//! here; triggers, steps and waits in `flows` and `more`; the rest of the
+//! exits (a team reply, `end`, unassigning, exact and pattern URLs, the
+//! email fallback) in `exits`; bots in `bots`; webhooks in `webhooks`;
+//! crashes in `durability`. Time is a `ManualClock`: a two-day wait takes
+//! no time.
 
 mod bots;
 mod durability;
+mod exits;
 mod flows;
 mod more;
 mod webhooks;
