@@ -253,6 +253,13 @@ pub async fn plan_node(
                 return Ok(Plan::exit("next", no_conversation()));
             }
             let (assignee, detail) = choose_assignee(env, run.workspace_id, *to).await?;
+            if assignee.is_none() && *to != Assignee::Nobody {
+                // No one to pick: whoever has the conversation keeps it.
+                return Ok(Plan::exit(
+                    "next",
+                    format!("{detail}; the assignment is unchanged"),
+                ));
+            }
             Plan::doing(
                 Planned::Conversation(ConversationChange::Assign {
                     assignee_id: assignee,

@@ -218,7 +218,9 @@ async fn assigning_to_nobody_unassigns_the_conversation(backend: Backend) {
             "trigger": {"type": "conversation_started"},
             "frequency": {"type": "every_time"},
             "flow": {"start": "wait", "nodes": [
-                {"id": "wait", "type": "wait", "seconds": 600, "exits": {"next": "free"}},
+                {"id": "wait", "type": "wait", "seconds": 600, "exits": {"next": "pick"}},
+                {"id": "pick", "type": "assign", "to": "round_robin", "exits": {"next": "later"}},
+                {"id": "later", "type": "wait", "seconds": 600, "exits": {"next": "free"}},
                 {"id": "free", "type": "assign", "to": "nobody"}
             ]}
         }),
@@ -246,19 +248,43 @@ async fn assigning_to_nobody_unassigns_the_conversation(backend: Backend) {
             .clone()
     };
     assert_eq!(assignee().await, json!(owner));
+    // Round robin with the only member away finds no one: the owner keeps
+    // the conversation; "nobody" then unassigns it.
+    let away = app
+        .request(
+            Method::PUT,
+            &format!("/api/v1/team/{owner}/availability"),
+            Some(&app.owner.api_token),
+            Some(json!({"away": true, "max_open": null})),
+        )
+        .await;
+    assert_eq!(away.status, StatusCode::NO_CONTENT, "{}", away.body);
+    clock.advance_millis(10 * MINUTE);
+    settle(&app).await;
+    assert_eq!(assignee().await, json!(owner), "kept when no one is free");
     clock.advance_millis(10 * MINUTE);
     settle(&app).await;
     assert_eq!(assignee().await, Value::Null, "unassigned by the run");
     let run = run_of(&app, &id, &contact).await;
     assert_eq!(run["status"], "done", "{run}");
     let log = run_log(&app, &id, run["id"].as_str().unwrap()).await;
-    assert_eq!(log.last().unwrap(), &("free".to_owned(), json!("next")));
+    assert_eq!(
+        log[log.len() - 4..],
+        [
+            ("pick".to_owned(), json!("next")),
+            ("later".to_owned(), Value::Null),
+            ("later".to_owned(), json!("next")),
+            ("free".to_owned(), json!("next"))
+        ]
+    );
     // The change is on the timeline, with the run that made it.
     let timeline = app
         .get(&format!(
             "/api/v1/contacts/{contact}/timeline?kinds=assigned"
         ))
         .await;
+    // The owner's assignment and the run's unassignment: round robin,
+    // finding no one, changed nothing.
     let entries = timeline.body["data"].as_array().unwrap();
     assert_eq!(entries.len(), 2, "{entries:?}");
     assert_eq!(entries[0]["data"]["cause"]["node"], "free", "{entries:?}");
