@@ -21,14 +21,16 @@
 #   4. meanwhile measures the sink alone: `rapport-bench smtp-sink` on
 #      another port and `rapport-bench smtp-blast` sending it EMAILS plain
 #      emails with the server's client, pool size and concurrency (the most
-#      the server could reach), then again BLAST_WIDE at once (what the
-#      sink itself takes);
+#      the server could reach), the same with lettre's pooled transport (the
+#      client the server had before), then BLAST_WIDE at once with the
+#      server's client (what the sink itself takes);
 #   5. waits until every job is due (WAIT_AFTER_SEED s after the last
 #      message), starts `rapport-bench smtp-sink --expect EMAILS` on the
 #      server's SMTP port and the server again, and at once the same
 #      fanout as in 1; when the sink has EMAILS distinct Message-IDs (and
 #      a few seconds more for late duplicates) it reads the server's peak
-#      RSS (VmHWM), waits for the fanout and stops the server; then asks
+#      RSS (VmHWM), waits for the fanout, reads VmRSS again RSS_WAIT s
+#      after the last email and stops the server; then asks
 #      the database how many messages are settled as emailed and how many
 #      email jobs that were due are left.
 # The fanout's latency during the drain is taken over the messages whose
@@ -52,8 +54,13 @@
 #   WAIT_AFTER_SEED    seconds from the last message to the drain: the 1 min
 #                      delay plus a second (default 61)
 #   SETTLE             seconds idle before the idle RSS reading (default 3)
+#   RSS_WAIT           seconds from the last email to the second RSS reading
+#                      (default 60)
 #   DRAIN_LIMIT        seconds the sink waits for every email (default 900)
 #   BACKENDS           which to run (default "sqlite postgres")
+#   SERVER_FEATURES    cargo's feature arguments for the build, e.g.
+#                      "--no-default-features" (the C library's malloc
+#                      instead of jemalloc)
 #   BENCH_PROFILE      release (default) or debug: debug only checks the
 #                      script, its figures mean nothing
 #   TMPDIR             where the scratch directory goes
@@ -73,8 +80,10 @@ DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-1s}
 WAIT_AFTER_SEED=${WAIT_AFTER_SEED:-61}
 SETTLE=${SETTLE:-3}
+RSS_WAIT=${RSS_WAIT:-60}
 DRAIN_LIMIT=${DRAIN_LIMIT:-900}
 BACKENDS=${BACKENDS:-sqlite postgres}
+read -ra features <<<"${SERVER_FEATURES:-}"
 BENCH_PROFILE=${BENCH_PROFILE:-release}
 # The cap on a fanout or blast run (seconds).
 RUN_LIMIT=300
@@ -223,7 +232,7 @@ latency_in() {
 # $work/LABEL-*.json and $work/LABEL.vars.
 run_backend() {
     local label=$1 bootstrap first_ms last_ms wait_ms rss_fresh rss_idle idle_from start_ms
-    local rss_start hwm rss_end blast_port warnings emailed jobs_left
+    local rss_start hwm rss_end rss_later drained_ms blast_port warnings emailed jobs_left client
     shift
     port=$(free_port 18080)
     sink_port=$(free_port 12525)
@@ -271,12 +280,14 @@ run_backend() {
     fi
 
     blast_port=$(free_port $((sink_port + 1)))
-    for blast in "$EMAIL_CONCURRENCY" "$BLAST_WIDE"; do
+    for blast in "rapport $EMAIL_CONCURRENCY" "lettre $EMAIL_CONCURRENCY" "rapport $BLAST_WIDE"; do
+        read -r client blast <<<"$blast"
         ((blast > 0)) || continue
-        log "$label: the sink alone: smtp-blast $EMAILS emails, $blast at once"
-        smtp_sink "$blast_port" "$label-blast-$blast-sink"
+        log "$label: the sink alone: smtp-blast $EMAILS emails, $blast at once, $client's client"
+        smtp_sink "$blast_port" "$label-blast-$client-$blast-sink"
         timeout "$RUN_LIMIT" "$bin/rapport-bench" smtp-blast --url "smtp://127.0.0.1:$blast_port" \
-            --count "$EMAILS" --concurrency "$blast" --json >"$work/$label-blast-$blast.json"
+            --client "$client" --count "$EMAILS" --concurrency "$blast" --json \
+            >"$work/$label-blast-$client-$blast.json"
         wait_sink
     done
 
@@ -296,7 +307,14 @@ run_backend() {
     hwm=$(server_kib VmHWM)
     rss_end=$(server_kib VmRSS)
     log "$label: $(tail -n 1 "$work/$label-sink.log")"
+    drained_ms=$(now_ms)
     wait_fanout "$label-fanout-drain"
+    wait_ms=$((drained_ms + RSS_WAIT * 1000 - $(now_ms)))
+    if ((wait_ms > 0)); then
+        log "$label: waiting $((wait_ms / 1000))s to read the memory ${RSS_WAIT}s after the drain"
+        sleep "$((wait_ms / 1000)).$(printf '%03d' $((wait_ms % 1000)))"
+    fi
+    rss_later=$(server_kib VmRSS)
     stop_server
     warnings=$(grep -cE ' (WARN|ERROR) ' "$work/$label-drain.log" || true)
     if ((warnings > 0)); then
@@ -311,16 +329,17 @@ run_backend() {
         "SELECT count(*) FROM jobs WHERE kind = 'email_fallback' AND due_at <= $start_ms")
 
     {
-        printf 'rss_fresh=%s rss_idle=%s idle_from="%s" rss_start=%s hwm=%s rss_end=%s\n' \
-            "$rss_fresh" "$rss_idle" "$idle_from" "$rss_start" "$hwm" "$rss_end"
+        printf 'rss_fresh=%s rss_idle=%s idle_from="%s" rss_start=%s hwm=%s rss_end=%s rss_later=%s\n' \
+            "$rss_fresh" "$rss_idle" "$idle_from" "$rss_start" "$hwm" "$rss_end" "$rss_later"
         printf 'start_ms=%s warnings=%s emailed=%s jobs_left=%s\n' "$start_ms" "$warnings" \
             "$emailed" "$jobs_left"
     } >"$work/$label.vars"
 }
 
-# Prints the sink's emails/s for LABEL's blast at concurrency $2, or n/a.
+# Prints the sink's emails/s for LABEL's blast with client $2 at
+# concurrency $3, or n/a.
 blast_rate() {
-    local file=$work/$1-blast-$2-sink.json
+    local file=$work/$1-blast-$2-$3-sink.json
     if [[ -s "$file" ]]; then
         printf '%.0f' "$(json_number "$file" emails_per_s)"
     else
@@ -346,19 +365,21 @@ delivery_row() {
 
 # Prints the speed and memory table's row for LABEL.
 speed_row() {
-    local name=$1 label=$2 sink=$work/$2-sink.json rss_idle idle_from hwm rss_end start_ms
+    local name=$1 label=$2 sink=$work/$2-sink.json rss_idle idle_from hwm rss_end rss_later start_ms
     local last mark=
     # shellcheck disable=SC1090 # written by run_backend
     source "$work/$label.vars"
     last=$(json_number "$sink" last_unix_ms)
     # The idle figure from the fresh server (the idle restart was skipped).
     [[ "$idle_from" == "restarted, idle" ]] || mark='*'
-    printf '| %s | **%.0f** | %.0f | %.1f | %.1f | %s |%s %s%s | %s / %s | **%s** |\n' "$name" \
+    printf '| %s | **%.0f** | %.0f | %.1f | %.1f | %s | %s |%s %s%s | %s / %s / **%s** | %s |\n' "$name" \
         "$(json_number "$sink" emails_per_s)" "$(json_number "$sink" median_per_s)" \
         "$(json_number "$sink" span_s)" "$(awk "BEGIN { print ($last - $start_ms) / 1000 }")" \
-        "$(blast_rate "$label" "$EMAIL_CONCURRENCY")" \
-        "$( ((BLAST_WIDE > 0)) && printf ' %s |' "$(blast_rate "$label" "$BLAST_WIDE")")" \
-        "$(mib "$rss_idle")" "$mark" "$(mib "$hwm")" "$(mib "$rss_end")" "$(mib "$((hwm - rss_idle))")"
+        "$(blast_rate "$label" rapport "$EMAIL_CONCURRENCY")" \
+        "$(blast_rate "$label" lettre "$EMAIL_CONCURRENCY")" \
+        "$( ((BLAST_WIDE > 0)) && printf ' %s |' "$(blast_rate "$label" rapport "$BLAST_WIDE")")" \
+        "$(mib "$rss_idle")" "$mark" "$(mib "$hwm")" "$(mib "$rss_end")" "$(mib "$rss_later")" \
+        "$(mib "$((hwm - rss_idle))")"
 }
 
 # Prints the latency table's row for LABEL.
@@ -378,8 +399,8 @@ latency_row() {
 # --- build ------------------------------------------------------------------
 
 case "$BENCH_PROFILE" in
-release) cargo build --release -p rapport-server -p rapport-bench ;;
-debug) cargo build -p rapport-server -p rapport-bench ;;
+release) cargo build --release -p rapport-server -p rapport-bench "${features[@]}" ;;
+debug) cargo build -p rapport-server -p rapport-bench "${features[@]}" ;;
 *)
     log "BENCH_PROFILE must be release or debug, not $BENCH_PROFILE"
     exit 2
@@ -439,17 +460,17 @@ for i in "${!labels[@]}"; do
 done
 printf '\n'
 # shellcheck disable=SC2016 # the backticks are markdown
-printf 'Speed and memory: emails/s between the first and the last distinct email at the sink, and its median over whole seconds; sink alone: the sink'"'"'s emails/s for %s plain emails of about the same size from `rapport-bench smtp-blast` (lettre, pooled, as the server sends), as many at once as the server, then more; RSS in MiB, idle: the server restarted on the seeded database before any job was due, after %ss; peak: VmHWM of the draining server (fanout included); after: VmRSS once the sink had every email.\n\n' \
-    "$EMAILS" "$SETTLE"
+printf 'Speed and memory: emails/s between the first and the last distinct email at the sink, and its median over whole seconds; sink alone: the sink'"'"'s emails/s for %s plain emails of about the same size from `rapport-bench smtp-blast` (the server'"'"'s own pool, then lettre'"'"'s pooled transport), as many at once as the server, then more; RSS in MiB, idle: the server restarted on the seeded database before any job was due, after %ss; peak: VmHWM of the draining server (fanout included); after: VmRSS once the sink had every email, and again %ss later.\n\n' \
+    "$EMAILS" "$SETTLE" "$RSS_WAIT"
 wide_head=''
 wide_rule=''
 if ((BLAST_WIDE > 0)); then
     wide_head=" sink alone, $BLAST_WIDE at once |"
     wide_rule=' --- |'
 fi
-printf '| backend | emails/s | median emails/s (per second) | drain s (first to last email) | s from server start to last email | sink alone, %s at once |%s RSS idle | RSS peak / after | queue memory (peak - idle) |\n' \
-    "$EMAIL_CONCURRENCY" "$wide_head"
-printf '| --- | --- | --- | --- | --- | --- |%s --- | --- | --- |\n' "$wide_rule"
+printf '| backend | emails/s | median emails/s (per second) | drain s (first to last email) | s from server start to last email | sink alone, %s at once | the same from lettre'"'"'s own pool |%s RSS idle | RSS peak / after / %ss after | queue memory (peak - idle) |\n' \
+    "$EMAIL_CONCURRENCY" "$wide_head" "$RSS_WAIT"
+printf '| --- | --- | --- | --- | --- | --- | --- |%s --- | --- | --- |\n' "$wide_rule"
 for i in "${!labels[@]}"; do
     speed_row "${names[$i]}" "${labels[$i]}"
 done

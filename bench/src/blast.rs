@@ -2,9 +2,11 @@
 //! from the client Rapport sends with (bench/email.sh measures its sink
 //! with it).
 //!
-//! Sends `--count` emails through lettre's `AsyncSmtpTransport` on Tokio,
-//! built as the server builds it (`from_url`, a 30 s timeout, a pool of
-//! `--concurrency` connections), `--concurrency` sends in flight at once.
+//! Sends `--count` emails through the server's own SMTP pool
+//! (`--client rapport`: lettre's client on no-delay sockets, a 30 s timeout,
+//! `--concurrency` connections) or lettre's pooled `AsyncSmtpTransport`
+//! (`--client lettre`, what the server used before), `--concurrency` sends
+//! in flight at once.
 //! Email `i` goes to `blast-i@example.com` with the Message-ID
 //! `<blast-i@bench.test>` and a plain-text body of about `--body-bytes`.
 //! The rate is the emails accepted over the time from the first send
@@ -17,6 +19,7 @@ use futures::{StreamExt, stream};
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use rapport_server::email::smtp::{SmtpPool, SmtpServer};
 use serde_json::json;
 
 use crate::report;
@@ -29,6 +32,9 @@ pub struct Args {
     /// Emails to send.
     #[arg(long, default_value_t = 10_000)]
     count: usize,
+    /// Which client sends.
+    #[arg(long, value_enum, default_value_t = Client::Rapport)]
+    client: Client,
     /// Sends in flight at once, and the pool's size (the server's
     /// email_concurrency).
     #[arg(long, default_value_t = 32)]
@@ -42,19 +48,62 @@ pub struct Args {
     json: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Client {
+    /// The server's pool: `rapport_server::email::smtp::SmtpPool`.
+    Rapport,
+    /// lettre's pooled `AsyncSmtpTransport`.
+    Lettre,
+}
+
+enum Transport {
+    Rapport(SmtpPool),
+    Lettre(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+impl Transport {
+    fn new(client: Client, url: &str, size: usize) -> anyhow::Result<Self> {
+        let timeout = Duration::from_secs(30);
+        Ok(match client {
+            Client::Rapport => {
+                let server = SmtpServer::from_url(url)
+                    .map_err(|why| anyhow::anyhow!("--url {url}: {why}"))?;
+                Self::Rapport(SmtpPool::new(server, size, timeout))
+            }
+            Client::Lettre => Self::Lettre(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .with_context(|| format!("--url {url}"))?
+                    .timeout(Some(timeout))
+                    .pool_config(PoolConfig::new().max_size(u32::try_from(size)?))
+                    .build(),
+            ),
+        })
+    }
+
+    async fn send(&self, email: Message) -> anyhow::Result<()> {
+        match self {
+            Self::Rapport(pool) => pool.send(&email).await?,
+            Self::Lettre(transport) => drop(transport.send(email).await?),
+        }
+        Ok(())
+    }
+
+    async fn shutdown(&self) {
+        if let Self::Lettre(transport) = self {
+            transport.shutdown().await;
+        }
+    }
+}
+
 pub async fn run(args: Args) -> anyhow::Result<()> {
     ensure!(args.count > 0, "--count must be at least 1");
     ensure!(args.concurrency > 0, "--concurrency must be at least 1");
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&args.url)
-        .with_context(|| format!("--url {}", args.url))?
-        .timeout(Some(Duration::from_secs(30)))
-        .pool_config(PoolConfig::new().max_size(u32::try_from(args.concurrency)?))
-        .build();
+    let transport = Transport::new(args.client, &args.url, args.concurrency)?;
     let body = body(args.body_bytes);
 
     eprintln!(
-        "smtp-blast: {} emails to {}, {} at once",
-        args.count, args.url, args.concurrency
+        "smtp-blast: {} emails to {}, {} at once, {:?} client",
+        args.count, args.url, args.concurrency, args.client
     );
     let started = Instant::now();
     let failed = stream::iter(0..args.count)
@@ -97,6 +146,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "sent": sent,
         "errors": failed,
         "concurrency": args.concurrency,
+        "client": format!("{:?}", args.client).to_lowercase(),
         "body_bytes": args.body_bytes,
         "elapsed_s": elapsed,
         "emails_per_s": per_s,

@@ -13,13 +13,12 @@
 pub mod compose;
 pub mod inbound;
 pub mod listener;
+pub mod smtp;
 
 use std::time::Duration;
 
 use lettre::address::AddressError;
 use lettre::message::Mailbox;
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use rapport_core::model::workspace::Workspace;
 
 use crate::config::Config;
@@ -27,7 +26,7 @@ use crate::config::Config;
 /// What sending mail needs: the SMTP connection (when configured) and the
 /// addresses and links the emails carry.
 pub struct EmailService {
-    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    transport: Option<smtp::SmtpPool>,
     /// The sender address for workspaces that set none.
     pub default_from: String,
     /// The domain of reply addresses: `reply+<token>@<reply_domain>`.
@@ -54,13 +53,12 @@ pub enum SendFailure {
 impl EmailService {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         let transport = match &config.smtp_url {
-            Some(url) => Some(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
-                    .map_err(|e| anyhow::anyhow!("smtp_url: {e}"))?
-                    .timeout(Some(Duration::from_secs(30)))
-                    .pool_config(PoolConfig::new().max_size(config.email_concurrency as u32))
-                    .build(),
-            ),
+            Some(url) => Some(smtp::SmtpPool::new(
+                smtp::SmtpServer::from_url(url.expose())
+                    .map_err(|e| anyhow::anyhow!("smtp_url: {e}"))?,
+                config.email_concurrency,
+                Duration::from_secs(30),
+            )),
             None => None,
         };
         let reply_domain = config.email_reply_domain.clone().unwrap_or_else(|| {
@@ -98,7 +96,7 @@ impl EmailService {
 
     pub async fn send(&self, email: lettre::Message) -> Result<(), SendFailure> {
         let transport = self.transport.as_ref().ok_or(SendFailure::NotConfigured)?;
-        match transport.send(email).await {
+        match transport.send(&email).await {
             Ok(_) => Ok(()),
             Err(err) if err.is_permanent() => Err(SendFailure::Permanent(err.to_string())),
             Err(err) => Err(SendFailure::Transient(err.to_string())),
