@@ -9,13 +9,17 @@
 //! commits (a window of one database write) resends it with the same
 //! Message-ID, which mail clients show once.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use futures::StreamExt;
 use rapport_core::model::activity::Activity;
+use rapport_core::model::agent::Agent;
 use rapport_core::model::email::{self, Decision, Situation, SkipReason};
-use rapport_core::model::ids::{ConversationId, MessageId};
+use rapport_core::model::ids::{ConversationId, MessageId, WorkspaceId};
 use rapport_core::model::job::ClaimedJob;
 use rapport_core::ports::store::{EmailSettlement, StoreError};
-use tokio::sync::mpsc;
+use tokio::sync::{OnceCell, mpsc};
 
 use super::runner::{Outcome, Runner, is_last_try, run_contained};
 use crate::AppState;
@@ -37,16 +41,18 @@ pub(super) async fn run(runner: &Runner, jobs: Vec<(ConversationId, ClaimedJob)>
     let state = runner.state();
     let (outcomes, waiting) = mpsc::channel(SETTLE_BATCH);
     let settler = tokio::spawn(settle_batches(state.clone(), waiting));
+    let teams = Teams::default();
     futures::stream::iter(jobs)
         .for_each_concurrent(state.email.concurrency, |(conversation_id, job)| {
             let outcomes = outcomes.clone();
+            let teams = &teams;
             async move {
                 if runner.stopping() {
                     return runner.put_back(&job).await;
                 }
                 // A panic fails this job alone (recorded on it); the round
                 // goes on.
-                let work = run_job(state, &job, conversation_id);
+                let work = run_job(state, &job, conversation_id, teams);
                 match run_contained(state, &job, work).await {
                     Some(Ok(Step::Settle(settlement))) => {
                         // The settler outlives every sender.
@@ -99,11 +105,36 @@ async fn settle_batches(state: AppState, mut waiting: mpsc::Receiver<EmailSettle
     }
 }
 
+/// Each workspace's team as a round first reads it: an email names the
+/// members who wrote, and a round's emails mostly share a workspace, so
+/// the team is read once per round rather than once per email.
+#[derive(Default)]
+struct Teams(Mutex<HashMap<WorkspaceId, Arc<OnceCell<Team>>>>);
+
+/// A workspace's members, shared by the round's emails.
+type Team = Arc<Vec<Agent>>;
+
+impl Teams {
+    async fn of(&self, state: &AppState, ws: WorkspaceId) -> Result<Team, StoreError> {
+        let cell = Arc::clone(
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .entry(ws)
+                .or_default(),
+        );
+        cell.get_or_try_init(|| async { state.store.list_agents(ws).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+}
+
 /// One conversation's email job.
 async fn run_job(
     state: &AppState,
     job: &ClaimedJob,
     conversation_id: ConversationId,
+    teams: &Teams,
 ) -> Result<Step, StoreError> {
     let finished = || async {
         state.store.finish_job(job).await?;
@@ -158,7 +189,7 @@ async fn run_job(
         Decision::Skip(reason) => skip(reason, None),
         Decision::Send { unread, read } => {
             let parts = state.store.conversation_parts(ws, conversation_id).await?;
-            let agents = state.store.list_agents(ws).await?;
+            let agents = teams.of(state, ws).await?;
             let content = EmailContent {
                 workspace: &loaded.workspace,
                 contact: &loaded.contact,

@@ -1,5 +1,7 @@
 //! The email fallback: what waits for an email, how a job settles, and replies.
 
+use std::collections::HashMap;
+
 use super::*;
 
 /// Sets the email state of the listed messages that are still pending.
@@ -26,6 +28,12 @@ pub(super) async fn mark_email_status(
     Ok(())
 }
 
+/// Settles a batch of email jobs in a few statements for the whole batch
+/// (not a few per job): under the log locks, the claims are checked, the
+/// messages marked, the timeline entries appended, and each job deleted or
+/// made due again for messages that arrived meanwhile. The locks are thus
+/// held for a handful of round trips whatever the batch's size, which is
+/// what a live message waiting for the same lock feels.
 pub(super) async fn settle_emails(
     conn: &mut Conn,
     settlements: Vec<EmailSettlement>,
@@ -36,76 +44,141 @@ pub(super) async fn settle_emails(
     let mut workspaces: Vec<WorkspaceId> = settlements.iter().map(|s| s.workspace_id).collect();
     workspaces.sort();
     workspaces.dedup();
-    for workspace in workspaces {
-        lock_log(conn, workspace).await?;
+    for workspace in &workspaces {
+        lock_log(conn, *workspace).await?;
     }
-    let mut results = Vec::with_capacity(settlements.len());
-    for settlement in settlements {
-        match settle_email(conn, settlement).await {
-            // A lost claim changes nothing; the others go on.
-            Err(StoreError::Conflict(why)) => results.push(Err(StoreError::Conflict(why))),
-            Err(other) => return Err(other),
-            Ok(seq) => results.push(Ok(seq)),
+    // A lost claim changes nothing; the others go on.
+    let attempts = claim_attempts(conn, &settlements).await?;
+    let mut results: Vec<Result<Option<i64>, StoreError>> = settlements
+        .iter()
+        .map(
+            |s| match attempts.get(&s.job.id.as_uuid()) == Some(&i64::from(s.job.attempts)) {
+                true => Ok(None),
+                false => Err(StoreError::Conflict(
+                    "the job was claimed again by another worker".into(),
+                )),
+            },
+        )
+        .collect();
+    for workspace in workspaces {
+        let batch: Vec<(usize, &EmailSettlement)> = settlements
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| s.workspace_id == workspace && results[*i].is_ok())
+            .collect();
+        if batch.is_empty() {
+            continue;
+        }
+        let ids = |pick: fn(&EmailSettlement) -> &Vec<MessageId>| -> Vec<MessageId> {
+            batch.iter().flat_map(|(_, s)| pick(s)).copied().collect()
+        };
+        mark_email_status(conn, workspace, &ids(|s| &s.emailed), "emailed").await?;
+        mark_email_status(conn, workspace, &ids(|s| &s.skipped), "skipped").await?;
+
+        let entries: Vec<LogRow<'_>> = batch
+            .iter()
+            .flat_map(|(_, s)| {
+                s.activities
+                    .iter()
+                    .map(|a| (s.contact_id, Some(s.conversation_id), a, s.at))
+            })
+            .collect();
+        // One job per conversation: its entries are told apart by that.
+        let mut positions: HashMap<Uuid, i64> = HashMap::new();
+        if !entries.is_empty() {
+            for (conversation, seq) in log_rows(conn, workspace, &entries).await? {
+                if let Some(conversation) = conversation {
+                    let position = positions.entry(conversation).or_insert(seq);
+                    *position = (*position).max(seq);
+                }
+            }
+        }
+        let conversations: Vec<Uuid> = batch
+            .iter()
+            .map(|(_, s)| s.conversation_id.as_uuid())
+            .collect();
+        let oldest = oldest_pending(conn, workspace, &conversations).await?;
+        let mut done: Vec<Uuid> = Vec::new();
+        for (i, s) in &batch {
+            let conversation = s.conversation_id.as_uuid();
+            results[*i] = Ok(positions.get(&conversation).copied());
+            match oldest.get(&conversation) {
+                // More came while this ran: the job waits for them now.
+                Some(oldest) => {
+                    sqlx::query(
+                        "UPDATE jobs SET due_at = $2, claimed_until = NULL, last_error = NULL, created_at = $3
+                         WHERE id = $1",
+                    )
+                    .bind(s.job.id.as_uuid())
+                    .bind(oldest + s.delay_millis)
+                    .bind(ms(s.at))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                }
+                None => done.push(s.job.id.as_uuid()),
+            }
+        }
+        if !done.is_empty() {
+            let mut sql = QueryBuilder::<Db>::new("DELETE FROM jobs WHERE id IN (");
+            let mut list = sql.separated(", ");
+            for id in &done {
+                list.push_bind(*id);
+            }
+            sql.push(")");
+            sql.build().execute(&mut *conn).await.map_err(db_err)?;
         }
     }
     Ok(results)
 }
 
-/// One settlement, under its workspace's log lock (see `settle_emails`).
-pub(super) async fn settle_email(
+/// The claim count of each job of `settlements` still there (their rows
+/// locked to the end of the transaction): a settlement holds its job if its
+/// claim is the latest.
+async fn claim_attempts(
     conn: &mut Conn,
-    s: EmailSettlement,
-) -> Result<Option<i64>, StoreError> {
-    check_claim(conn, &s.job).await?;
-    mark_email_status(conn, s.workspace_id, &s.emailed, "emailed").await?;
-    mark_email_status(conn, s.workspace_id, &s.skipped, "skipped").await?;
-    let seq = if s.activities.is_empty() {
-        None
-    } else {
-        let entries: Vec<_> = s.activities.iter().map(|a| (a, s.at)).collect();
-        Some(
-            log_all(
-                conn,
-                s.workspace_id,
-                s.contact_id,
-                Some(s.conversation_id),
-                &entries,
-            )
-            .await?,
-        )
-    };
-    let oldest_pending: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(created_at) FROM messages
-         WHERE workspace_id = $1 AND conversation_id = $2 AND email_status = 'pending'",
-    )
-    .bind(s.workspace_id.as_uuid())
-    .bind(s.conversation_id.as_uuid())
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    match oldest_pending {
-        // More came while this ran: the job waits for them now.
-        Some(oldest) => {
-            sqlx::query(
-                "UPDATE jobs SET due_at = $2, claimed_until = NULL, last_error = NULL, created_at = $3
-                 WHERE id = $1",
-            )
-            .bind(s.job.id.as_uuid())
-            .bind(oldest + s.delay_millis)
-            .bind(ms(s.at))
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        }
-        None => {
-            sqlx::query("DELETE FROM jobs WHERE id = $1")
-                .bind(s.job.id.as_uuid())
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-        }
+    settlements: &[EmailSettlement],
+) -> Result<HashMap<Uuid, i64>, StoreError> {
+    if settlements.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(seq)
+    let mut sql = QueryBuilder::<Db>::new("SELECT id, attempts FROM jobs WHERE id IN (");
+    let mut list = sql.separated(", ");
+    for s in settlements {
+        list.push_bind(s.job.id.as_uuid());
+    }
+    sql.push(")").push(ROW_LOCK);
+    let rows: Vec<(Uuid, i64)> = sql
+        .build_query_as()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The creation time of each listed conversation's oldest message still
+/// waiting for an email (conversations with none are absent).
+async fn oldest_pending(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    conversations: &[Uuid],
+) -> Result<HashMap<Uuid, i64>, StoreError> {
+    let mut sql = QueryBuilder::<Db>::new(
+        "SELECT conversation_id, MIN(created_at) FROM messages WHERE workspace_id = ",
+    );
+    sql.push_bind(workspace.as_uuid())
+        .push(" AND email_status = 'pending' AND conversation_id IN (");
+    let mut list = sql.separated(", ");
+    for id in conversations {
+        list.push_bind(*id);
+    }
+    sql.push(") GROUP BY conversation_id");
+    let rows: Vec<(Uuid, i64)> = sql
+        .build_query_as()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(rows.into_iter().collect())
 }
 
 #[async_trait]
