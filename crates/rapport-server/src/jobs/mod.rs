@@ -71,6 +71,8 @@ enum Lane {
 impl Lane {
     const ALL: [Lane; 4] = [Lane::Email, Lane::Bulk, Lane::Automations, Lane::AnyKind];
 
+    /// The kinds this lane claims (the lane for every kind: none of its
+    /// own, see [`Lane::claim`]).
     fn kinds(self) -> &'static [&'static str] {
         match self {
             Lane::Email => &["email_fallback"],
@@ -85,6 +87,22 @@ impl Lane {
         }
     }
 
+    /// What a round of this lane claims: its kinds, or for the lane for
+    /// every kind, every kind no other lane claims (so no kind runs in two
+    /// lanes and past its lane's concurrency).
+    fn claim(self) -> Kinds {
+        match self {
+            Lane::AnyKind => Kinds::Except(
+                Lane::ALL
+                    .iter()
+                    .flat_map(|lane| lane.kinds())
+                    .copied()
+                    .collect(),
+            ),
+            lane => Kinds::Only(lane.kinds().to_vec()),
+        }
+    }
+
     fn poll(self) -> Duration {
         match self {
             Lane::Automations => AUTOMATION_POLL,
@@ -92,6 +110,15 @@ impl Lane {
             Lane::Email | Lane::Bulk => IDLE_POLL,
         }
     }
+}
+
+/// Which kinds of jobs a round claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Kinds {
+    /// These (none: every kind).
+    Only(Vec<&'static str>),
+    /// Every kind but these.
+    Except(Vec<&'static str>),
 }
 
 /// What one round did.
@@ -129,7 +156,7 @@ impl Runner {
         while !self.stopping() {
             // A job's panic fails that job (`run_contained`); one anywhere
             // else in a round ends the round, never the runner.
-            let round = AssertUnwindSafe(self.run_kinds(lane.kinds(), lane == Lane::Automations));
+            let round = AssertUnwindSafe(self.run_kinds(lane.claim(), lane == Lane::Automations));
             let busy = match round.catch_unwind().await {
                 Ok(Ok(round)) => round.claimed > 0 || round.runs_started > 0,
                 Ok(Err(err)) => {
@@ -164,29 +191,33 @@ impl Runner {
     /// then claims the jobs due now (of every kind, oldest first) and runs
     /// them, each kind's batch by its handler, the kinds side by side.
     pub async fn run_due(&self) -> Result<Round, StoreError> {
-        self.run_kinds(&[], true).await
+        self.run_kinds(Kinds::Only(Vec::new()), true).await
     }
 
-    /// One round of jobs of these kinds (none: every kind), after reading
-    /// the log for automations' triggers if `dispatch`.
-    async fn run_kinds(&self, kinds: &[&'static str], dispatch: bool) -> Result<Round, StoreError> {
+    /// One round of jobs of these kinds, after reading the log for
+    /// automations' triggers if `dispatch`.
+    async fn run_kinds(&self, kinds: Kinds, dispatch: bool) -> Result<Round, StoreError> {
         let runs_started = if dispatch {
             automations::dispatch_all(&self.state, &self.date_scans).await?
         } else {
             0
         };
         let now = self.state.clock.now();
-        let claim = if Lane::Automations.kinds() == kinds {
+        let claim = if Lane::Automations.claim() == kinds {
             AUTOMATION_CLAIM_MILLIS
         } else {
             CLAIM_MILLIS
         };
         let until = Timestamp::from_millis(now.as_millis() + claim);
-        let jobs = self
-            .state
-            .store
-            .claim_jobs(kinds, now, until, CLAIM_BATCH)
-            .await?;
+        let store = &self.state.store;
+        let jobs = match &kinds {
+            Kinds::Only(kinds) => store.claim_jobs(kinds, now, until, CLAIM_BATCH).await?,
+            Kinds::Except(kinds) => {
+                store
+                    .claim_jobs_except(kinds, now, until, CLAIM_BATCH)
+                    .await?
+            }
+        };
         let claimed = jobs.len();
         let (mut emails, mut sends, mut runs, mut calls, mut turns, mut unreadable) = (
             Vec::new(),

@@ -61,9 +61,11 @@ pub(super) fn job_from_row(row: &DbRow) -> Result<ClaimedJob, StoreError> {
     })
 }
 
+/// `JobStore::claim_jobs` (`except` false) and `claim_jobs_except`.
 pub(super) async fn claim_jobs(
     conn: &mut Conn,
     kinds: Vec<&'static str>,
+    except: bool,
     now: Timestamp,
     until: Timestamp,
     limit: u32,
@@ -72,7 +74,7 @@ pub(super) async fn claim_jobs(
     sql.push_bind(ms(until))
         .push(", attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE ");
     if !kinds.is_empty() {
-        sql.push("kind IN (");
+        sql.push(if except { "kind NOT IN (" } else { "kind IN (" });
         let mut list = sql.separated(", ");
         for kind in &kinds {
             list.push_bind(*kind);
@@ -192,7 +194,20 @@ impl JobStore for Backend {
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
         let kinds = kinds.to_vec();
-        self.write(op!(claim_jobs, kinds, now, until, limit)).await
+        self.write(op!(claim_jobs, kinds, false, now, until, limit))
+            .await
+    }
+
+    async fn claim_jobs_except(
+        &self,
+        kinds: &[&'static str],
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
+        let kinds = kinds.to_vec();
+        self.write(op!(claim_jobs, kinds, true, now, until, limit))
+            .await
     }
 
     async fn retry_job(

@@ -353,7 +353,16 @@ async fn jobs_count_failures_in_a_row_and_are_claimed_whatever_their_kind(backen
         due.iter().map(|j| j.id).collect::<Vec<_>>(),
         [known, unknown]
     );
-    let claimed = f.store.claim_jobs(&[], at(1), lease(1), 10).await.unwrap();
+    // Every kind but the known one: the unknown job alone, held until its
+    // claim runs out.
+    let others = f
+        .store
+        .claim_jobs_except(&[BULK_JOB, EMAIL_JOB], at(1), at(2), 10)
+        .await
+        .unwrap();
+    assert_eq!(others.iter().map(|j| j.id).collect::<Vec<_>>(), [unknown]);
+    assert_eq!(f.store.due_jobs(at(1), 10).await.unwrap().len(), 1);
+    let claimed = f.store.claim_jobs(&[], at(2), lease(1), 10).await.unwrap();
     assert_eq!(claimed.len(), 2);
     assert_eq!(claimed[0].job, Ok(Job::BulkSend { bulk_send_id: send }));
     assert_eq!(
@@ -388,7 +397,7 @@ async fn jobs_count_failures_in_a_row_and_are_claimed_whatever_their_kind(backen
         .claim_jobs(&[], at(30), lease(30), 10)
         .await
         .unwrap();
-    assert_eq!((again[0].failures, again[0].attempts), (0, 4));
+    assert_eq!((again[0].failures, again[0].attempts), (0, 5));
     // Failed for good: never due or claimed again.
     f.store
         .fail_job(&again[0], at(30), "gave up")

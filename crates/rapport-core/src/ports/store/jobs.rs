@@ -19,6 +19,15 @@ pub trait JobStore: Send + Sync + 'static {
         until: Timestamp,
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError>;
+    /// As `claim_jobs`, of every kind but these: the kinds no lane of the
+    /// runner claims on its own (ones a newer version added).
+    async fn claim_jobs_except(
+        &self,
+        kinds: &[&'static str],
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError>;
     /// Releases a held job that failed to run again at `due_at`, keeping
     /// `error` and counting the failure. `Conflict` when the claim was lost
     /// to another worker.
