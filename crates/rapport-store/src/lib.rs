@@ -20,12 +20,6 @@ use rapport_core::ports::store::{Store, StoreError};
 
 pub use migrations::migrate;
 
-/// How long a pooled reader (SQLite) or connection (PostgreSQL) stays open
-/// unused. After a burst (an email drain, a bulk send) the extra ones close,
-/// and with them their page caches, statement caches and buffers, so the
-/// server's memory comes back down; a new burst opens them again in a
-/// millisecond or two.
-pub(crate) const IDLE_CONNECTION: std::time::Duration = std::time::Duration::from_secs(30);
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

@@ -76,7 +76,6 @@ impl PostgresStore {
         let options = PgConnectOptions::from_str(url).map_err(db_err)?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .idle_timeout(crate::IDLE_CONNECTION)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await

@@ -109,7 +109,6 @@ impl SqliteStore {
         crate::migrations::run(crate::migrations::SQLITE, &mut writer).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(READERS)
-            .idle_timeout(crate::IDLE_CONNECTION)
             .connect_with(options.read_only(true))
             .await
             .map_err(db_err)?;
