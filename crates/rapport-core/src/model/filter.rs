@@ -241,6 +241,15 @@ impl Parser<'_> {
         } else if let Some(flag) = map.get("open_conversation") {
             self.flag(map, "open_conversation", flag, path)
                 .map(Filter::OpenConversation)
+        } else if map.contains_key("segment") {
+            // Where a filter is used, segment nodes are replaced by their
+            // filters first (services::segments); one left here is inside
+            // a segment being saved.
+            self.v.push(
+                format!("{path}.segment"),
+                "a saved segment cannot name another segment",
+            );
+            None
         } else {
             self.v.push(
                 path,

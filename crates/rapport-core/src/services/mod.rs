@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod messages;
 pub mod replies;
+pub mod segments;
 pub mod visitors;
 
 use crate::model::template::TemplateError;

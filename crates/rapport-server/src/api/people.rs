@@ -20,6 +20,7 @@ use super::shared::page::{decode_cursor, encode_cursor};
 use crate::AppState;
 use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use rapport_core::model::filter::Filter;
 
 /// The most contacts one page lists.
 pub const MAX_PAGE: u32 = 100;
@@ -376,8 +377,10 @@ async fn save(
         segment.name = non_empty_text(name, 100).map_err(|e| ApiError::field("name", e))?;
     }
     if let Some(filter) = body.filter {
-        // Checked now, so a saved segment is a filter that parsed.
-        resolve_filter(state, segment.workspace_id, Some(&filter), None).await?;
+        // Checked now, so a saved segment is a filter that parsed. Not
+        // expanded: a segment's filter names no segment (no chains).
+        let types = state.store.property_types(segment.workspace_id).await?;
+        Filter::parse(&filter, &types, state.clock.now())?;
         segment.filter = filter;
     }
     segment.updated_at = state.clock.now();

@@ -223,7 +223,12 @@ async fn admit(
             .iter()
             .map(|&i| candidates[i].1.contact_id)
             .collect();
-        let matching: HashSet<ContactId> = match Filter::parse(json, &types, now) {
+        let parsed = match crate::services::segments::expand(store, ws, json, "audience").await {
+            Ok(json) => Filter::parse(&json, &types, now),
+            Err(StoreError::Invalid(err)) => Err(err),
+            Err(other) => return Err(other),
+        };
+        let matching: HashSet<ContactId> = match parsed {
             Ok(filter) => {
                 let online: Vec<ContactId> = if filter.uses_online() {
                     contacts
@@ -241,7 +246,8 @@ async fn admit(
                     .collect()
             }
             // The audience no longer fits the workspace's properties (a
-            // type changed since publishing): it admits no one.
+            // type changed since publishing) or names a segment since
+            // deleted: it admits no one.
             Err(err) => {
                 tracing::warn!(automation = %version.automation_id, error = %err, "an automation's audience no longer fits; it starts no runs");
                 HashSet::new()

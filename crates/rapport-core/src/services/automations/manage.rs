@@ -16,6 +16,7 @@ use crate::model::ids::{AgentId, AutomationId, ContactId, RunId, WorkspaceId};
 use crate::model::validation::ValidationError;
 use crate::ports::store::{NewAutomation, Published, StoreError, new_run};
 use crate::services::messages::preview_message;
+use crate::services::segments;
 use crate::services::{SendError, not_found};
 
 /// Creates an automation from a draft.
@@ -95,8 +96,36 @@ async fn check_draft(
         .into());
     }
     let types = env.deps.store.property_types(workspace).await?;
-    draft.check_draft(&types, env.deps.clock.now())?;
+    with_segments(env, workspace, draft)
+        .await?
+        .check_draft(&types, env.deps.clock.now())?;
     Ok(())
+}
+
+/// The draft with the segments its filters name replaced by the segments'
+/// filters, to be checked (the saved draft keeps naming them, so a run
+/// follows the segment as it is edited). An unknown segment is refused,
+/// naming the node.
+async fn with_segments(
+    env: Env<'_>,
+    workspace: WorkspaceId,
+    draft: &Definition,
+) -> Result<Definition, SendError> {
+    let store = env.deps.store;
+    let mut out = draft.clone();
+    if let Some(audience) = &draft.audience {
+        out.audience = Some(segments::expand(store, workspace, audience, "audience").await?);
+    }
+    if let Some(goal) = &draft.goal {
+        out.goal = Some(segments::expand(store, workspace, goal, "goal").await?);
+    }
+    for (i, node) in out.flow.nodes.iter_mut().enumerate() {
+        if let Step::Condition { filter } = &mut node.step {
+            let at = format!("flow.nodes[{i}].filter");
+            *filter = segments::expand(store, workspace, filter, &at).await?;
+        }
+    }
+    Ok(out)
 }
 
 /// Publishes the draft as the next version and makes the automation live.
@@ -113,8 +142,8 @@ pub async fn publish(
         .await
         .map_err(not_found("id"))?;
     let types = store.property_types(workspace).await?;
-    automation
-        .draft
+    with_segments(env, workspace, &automation.draft)
+        .await?
         .check_publishable(&types, env.deps.clock.now())?;
     match store
         .publish_automation(workspace, id, by, runs, env.deps.clock.now())

@@ -558,8 +558,19 @@ pub async fn contact_matches(
 ) -> Result<bool, StepError> {
     let store = env.deps.store;
     // A filter checked at publish may name a property whose type changed
-    // since: the step cannot be decided, and the run fails saying why.
-    let filter = Filter::parse(filter, types, now)
+    // since, or a segment since deleted: the step cannot be decided, and
+    // the run fails saying why.
+    let filter =
+        match crate::services::segments::expand(store, run.workspace_id, filter, "filter").await {
+            Ok(json) => json,
+            Err(StoreError::Invalid(err)) => {
+                return Err(StepError::Impossible(format!(
+                    "the filter no longer fits: {err}"
+                )));
+            }
+            Err(other) => return Err(other.into()),
+        };
+    let filter = Filter::parse(&filter, types, now)
         .map_err(|e| StepError::Impossible(format!("the filter no longer fits: {e}")))?;
     let online = if filter.uses_online()
         && env

@@ -16,7 +16,7 @@ pub async fn resolve_filter(
     filter: Option<&Json_>,
     segment_id: Option<SegmentId>,
 ) -> Result<Filter, ApiError> {
-    let saved;
+    let (saved, expanded);
     let json = match (filter, segment_id) {
         (Some(_), Some(_)) => {
             return Err(ApiError::field(
@@ -24,7 +24,12 @@ pub async fn resolve_filter(
                 "give a filter or a segment_id, not both",
             ));
         }
-        (Some(json), None) => json,
+        (Some(json), None) => {
+            expanded =
+                rapport_core::services::segments::expand(&*state.store, workspace, json, "filter")
+                    .await?;
+            &expanded
+        }
         (None, Some(id)) => {
             saved = state
                 .store

@@ -5,6 +5,7 @@
 //! crashes in `durability`. Time is a `ManualClock`: a two-day wait takes
 //! no time.
 
+mod audiences;
 mod bots;
 mod durability;
 mod exits;

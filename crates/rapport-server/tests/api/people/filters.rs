@@ -412,6 +412,11 @@ async fn searches_page_with_cursors_in_every_order(backend: Backend) {
     );
 }
 
+/// The user_ids a filter finds, sorted.
+async fn found_ids(app: &TestApp, filter: &Value) -> Vec<String> {
+    found(app, filter).await.1.into_iter().collect()
+}
+
 async fn segments_are_saved_and_used_as_filters(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -441,6 +446,32 @@ async fn segments_are_saved_and_used_as_filters(backend: Backend) {
         .await;
     assert_eq!(found.body["count"], 1);
     assert_eq!(found.body["data"][0]["user_id"], "a");
+    // As a condition inside a filter: in the segment, or not.
+    let inside =
+        json!({"or": [{"segment": saved.id()}, {"prop": "plan", "op": "eq", "value": "none"}]});
+    assert_eq!(found_ids(&app, &inside).await, ["a"]);
+    let both =
+        json!({"and": [{"segment": saved.id()}, {"prop": "plan", "op": "ne", "value": "pro"}]});
+    assert!(found_ids(&app, &both).await.is_empty());
+    let unknown = app
+        .post(
+            "/api/v1/contacts/search",
+            json!({"filter": {"and": [{"segment": uuid::Uuid::now_v7().to_string()}]}}),
+        )
+        .await;
+    assert_eq!(
+        unknown.error_fields(),
+        ["filter.and[0].segment"],
+        "{}",
+        unknown.body
+    );
+    let nested = app
+        .post(
+            "/api/v1/segments",
+            json!({"name": "In pro", "filter": {"segment": saved.id()}}),
+        )
+        .await;
+    assert_eq!(nested.error_fields(), ["filter.segment"], "{}", nested.body);
     let renamed = app
         .request(
             Method::PATCH,
