@@ -18,7 +18,6 @@
 //! keep the stall until lettre sets the option itself (merged upstream
 //! after 0.11.23).
 
-use std::fmt;
 use std::io;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -55,23 +54,6 @@ enum Tls {
     Required(TlsParameters),
     /// TLS from the first byte (`smtps://`).
     Wrapper(TlsParameters),
-}
-
-impl fmt::Debug for SmtpServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tls = match self.tls {
-            Tls::None => "none",
-            Tls::Opportunistic(_) => "opportunistic",
-            Tls::Required(_) => "required",
-            Tls::Wrapper(_) => "wrapper",
-        };
-        f.debug_struct("SmtpServer")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("tls", &tls)
-            .field("credentials", &self.credentials.is_some())
-            .finish()
-    }
 }
 
 impl SmtpServer {

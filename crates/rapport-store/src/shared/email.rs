@@ -11,22 +11,27 @@ pub(super) async fn mark_email_status(
     ids: &[MessageId],
     status: &str,
 ) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
+    // A batch's messages in statements of at most `IDS_PER_STATEMENT`
+    // ids: a conversation's burst has no fixed size, and SQLite binds at
+    // most 32,766 values in one statement.
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let mut sql = QueryBuilder::<Db>::new("UPDATE messages SET email_status = ");
+        sql.push_bind(status.to_owned())
+            .push(" WHERE workspace_id = ")
+            .push_bind(workspace.as_uuid())
+            .push(" AND email_status = 'pending' AND id IN (");
+        let mut list = sql.separated(", ");
+        for id in chunk {
+            list.push_bind(id.as_uuid());
+        }
+        sql.push(")");
+        sql.build().execute(&mut *conn).await.map_err(db_err)?;
     }
-    let mut sql = QueryBuilder::<Db>::new("UPDATE messages SET email_status = ");
-    sql.push_bind(status.to_owned())
-        .push(" WHERE workspace_id = ")
-        .push_bind(workspace.as_uuid())
-        .push(" AND email_status = 'pending' AND id IN (");
-    let mut list = sql.separated(", ");
-    for id in ids {
-        list.push_bind(id.as_uuid());
-    }
-    sql.push(")");
-    sql.build().execute(&mut *conn).await.map_err(db_err)?;
     Ok(())
 }
+
+/// Message ids marked in one statement.
+const IDS_PER_STATEMENT: usize = 1000;
 
 /// Settles a batch of email jobs in a few statements for the whole batch
 /// (not a few per job): under the log locks, the claims are checked, the
