@@ -30,8 +30,10 @@ use crate::AppState;
 use crate::error::{ApiError, Problem};
 use crate::extract::{Auth, declared_length, drain};
 
-/// Rows being stored at once.
-const IN_FLIGHT: usize = 64;
+/// The most rows stored in one write (two such batches are in flight).
+const BATCH: usize = rapport_core::ports::store::MAX_UPSERT_BATCH;
+/// The longest a row waits for others to fill its batch.
+const BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 /// A progress line every this many rows.
 const PROGRESS_EVERY: u64 = 1_000;
 /// The most errors listed (all are counted).
@@ -383,6 +385,49 @@ fn ndjson(value: &Json_) -> Bytes {
     Bytes::from(line)
 }
 
+/// What became of a row: its line, then what storing it came to (`None`
+/// when the upload was cut short there, with why).
+type Stored = (u64, Option<Result<bool, Vec<FieldError>>>, Option<ApiError>);
+
+/// Stores a batch of rows in file order; one result per row.
+async fn store_rows(state: &AppState, ws: WorkspaceId, chunk: Vec<(u64, Row)>) -> Vec<Stored> {
+    use rapport_core::ports::store::StoreError;
+    let mut upserts = Vec::new();
+    // Each row's line, and the row unless it went to the store.
+    let rows: Vec<(u64, Option<Row>)> = chunk
+        .into_iter()
+        .map(|(line, row)| match row {
+            Row::Upsert(upsert) => {
+                upserts.push(*upsert);
+                (line, None)
+            }
+            other => (line, Some(other)),
+        })
+        .collect();
+    let mut written = services::contacts::upsert_contacts(state.deps(), ws, upserts)
+        .await
+        .into_iter();
+    rows.into_iter()
+        .map(|(line, row)| match row {
+            Some(Row::CutShort(why)) => (line, None, Some(why)),
+            Some(Row::Invalid(errors)) => (line, Some(Err(errors)), None),
+            Some(Row::Upsert(_)) | None => {
+                let result = written
+                    .next()
+                    .unwrap_or_else(|| Err(StoreError::Other("the row was not stored".into())))
+                    .map_err(|e| match e {
+                        StoreError::Invalid(invalid) => invalid.0,
+                        other => vec![FieldError {
+                            field: "row".into(),
+                            message: other.to_string(),
+                        }],
+                    });
+                (line, Some(result), None)
+            }
+        })
+        .collect()
+}
+
 /// The body of an import, as documented: CSV text whose header row the
 /// handler checks before reading any row.
 pub struct CsvImport;
@@ -437,7 +482,7 @@ pub async fn import(
     tokio::spawn(async move {
         let mut totals = Totals::default();
         let mut listed = 0;
-        // (line, row), in file order, stored IN_FLIGHT at a time.
+        // (line, row), in file order.
         let rows = reader.into_records().map(move |record| match record {
             Ok(record) => {
                 let position = record.position();
@@ -465,32 +510,16 @@ pub async fn import(
                 (line, row)
             }
         });
-        let stored = rows
-            .map(|(line, row)| {
+        // Rows go to the store in batches of BATCH, or of what has come in
+        // a short wait on a slow upload; two in flight, so the next is
+        // parsed while one is written.
+        let stored = tokio_stream::StreamExt::chunks_timeout(rows, BATCH, BATCH_WAIT)
+            .map(move |chunk| {
                 let state = state.clone();
-                async move {
-                    let result = match row {
-                        Row::CutShort(why) => return (line, None, Some(why)),
-                        Row::Invalid(errors) => Err(errors),
-                        Row::Upsert(upsert) => {
-                            services::contacts::upsert_contact(state.deps(), *upsert)
-                                .await
-                                .map(|(_, created)| created)
-                                .map_err(|e| match e {
-                                    rapport_core::ports::store::StoreError::Invalid(invalid) => {
-                                        invalid.0
-                                    }
-                                    other => vec![FieldError {
-                                        field: "row".into(),
-                                        message: other.to_string(),
-                                    }],
-                                })
-                        }
-                    };
-                    (line, Some(result), None)
-                }
+                async move { store_rows(&state, ws, chunk).await }
             })
-            .buffered(IN_FLIGHT);
+            .buffered(2)
+            .flat_map(futures::stream::iter);
         futures::pin_mut!(stored);
         while let Some((line, result, cut)) = stored.next().await {
             let Some(result) = result else {

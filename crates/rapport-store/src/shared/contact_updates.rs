@@ -10,7 +10,11 @@ use super::*;
 /// entry says it (`None` when nothing a trigger reads changed): the
 /// properties whose value changed (the identity fields, system properties
 /// and custom ones, by name) and the tags added and removed.
-fn contact_update(before: &Contact, after: &Contact, cause: Option<Cause>) -> Option<Activity> {
+pub(super) fn contact_update(
+    before: &Contact,
+    after: &Contact,
+    cause: Option<Cause>,
+) -> Option<Activity> {
     let mut properties: Vec<String> = Vec::new();
     let (b, a) = (&before.system, &after.system);
     let fields = [

@@ -92,45 +92,37 @@ pub(super) async fn save_contact(
     contact: &Contact,
     insert: bool,
 ) -> Result<bool, StoreError> {
-    let sql = if insert {
-        "INSERT INTO contacts (workspace_id, id, user_id, email, name, phone, props, updated_at,
-            first_seen_at, last_seen_at, sessions, country, city, browser, os, last_page, tags,
-            email_verified, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-         ON CONFLICT DO NOTHING"
-    } else {
+    if insert {
+        return Ok(contact_batch::insert_contacts(conn, [contact]).await? == 1);
+    }
+    let s = &contact.system;
+    let done = sqlx::query(
         "UPDATE contacts SET user_id = $3, email = $4, name = $5, phone = $6, props = $7, updated_at = $8,
             first_seen_at = $9, last_seen_at = $10, sessions = $11, country = $12, city = $13,
             browser = $14, os = $15, last_page = $16, tags = $17, email_verified = $18
-         WHERE workspace_id = $1 AND id = $2"
-    };
-    let s = &contact.system;
-    let query = sqlx::query(sql)
-        .bind(contact.workspace_id.as_uuid())
-        .bind(contact.id.as_uuid())
-        .bind(&contact.user_id)
-        .bind(contact.email.as_ref().map(Email::as_str))
-        .bind(&contact.name)
-        .bind(&contact.phone)
-        .bind(Json(contact.props_json()))
-        .bind(ms(contact.updated_at))
-        .bind(s.first_seen_at.map(ms))
-        .bind(s.last_seen_at.map(ms))
-        .bind(i64::from(s.sessions))
-        .bind(&s.country)
-        .bind(&s.city)
-        .bind(&s.browser)
-        .bind(&s.os)
-        .bind(&s.last_page)
-        .bind(Json(&contact.tags))
-        .bind(contact.email_verified);
-    // `created_at` is written once, by the insert.
-    let query = if insert {
-        query.bind(ms(contact.created_at))
-    } else {
-        query
-    };
-    let done = query.execute(&mut *conn).await.map_err(db_err)?;
+         WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(contact.workspace_id.as_uuid())
+    .bind(contact.id.as_uuid())
+    .bind(&contact.user_id)
+    .bind(contact.email.as_ref().map(Email::as_str))
+    .bind(&contact.name)
+    .bind(&contact.phone)
+    .bind(Json(contact.props_json()))
+    .bind(ms(contact.updated_at))
+    .bind(s.first_seen_at.map(ms))
+    .bind(s.last_seen_at.map(ms))
+    .bind(i64::from(s.sessions))
+    .bind(&s.country)
+    .bind(&s.city)
+    .bind(&s.browser)
+    .bind(&s.os)
+    .bind(&s.last_page)
+    .bind(Json(&contact.tags))
+    .bind(contact.email_verified)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -377,6 +369,16 @@ impl ContactStore for Backend {
         now: Timestamp,
     ) -> Result<(Contact, Option<i64>), StoreError> {
         self.write(op!(upsert_contact, upsert, new_id, now)).await
+    }
+
+    async fn upsert_contacts(
+        &self,
+        workspace: WorkspaceId,
+        rows: Vec<(ContactUpsert, ContactId)>,
+        now: Timestamp,
+    ) -> Result<UpsertBatch, StoreError> {
+        self.write(op!(contact_batch::upsert_contacts, workspace, rows, now))
+            .await
     }
 
     async fn contact(&self, workspace: WorkspaceId, id: ContactId) -> Result<Contact, StoreError> {

@@ -138,6 +138,7 @@ mod automations;
 mod bot;
 mod bulk_sends;
 mod conditions;
+mod contact_batch;
 mod contact_updates;
 mod contacts;
 mod conversations;

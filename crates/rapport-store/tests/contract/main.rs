@@ -11,6 +11,7 @@ mod automation_runs;
 mod automation_steps;
 mod automations;
 mod bulk;
+mod contact_batch;
 mod contacts;
 mod conversations;
 mod jobs;

@@ -8,6 +8,20 @@ use crate::model::activity::{ActivityEntry, NewEvent};
 use crate::model::contact::{Contact, ContactUpsert};
 use crate::model::ids::{ContactId, WorkspaceId};
 use crate::model::people::EventSummary;
+use crate::model::validation::ValidationError;
+
+/// The most rows [`ContactStore::upsert_contacts`] takes at once.
+pub const MAX_UPSERT_BATCH: usize = 500;
+
+/// What a batch of upserts came to.
+#[derive(Debug)]
+pub struct UpsertBatch {
+    /// Per row, in order: whether it created a contact (`false`: it
+    /// updated one), or why it was refused (nothing of it was written).
+    pub rows: Vec<Result<bool, ValidationError>>,
+    /// The position of the last log entry the batch wrote, if any.
+    pub last_seq: Option<i64>,
+}
 
 #[async_trait]
 pub trait ContactStore: Send + Sync + 'static {
@@ -19,6 +33,17 @@ pub trait ContactStore: Send + Sync + 'static {
         new_id: ContactId,
         now: Timestamp,
     ) -> Result<(Contact, Option<i64>), StoreError>;
+    /// Runs up to [`MAX_UPSERT_BATCH`] upserts of one workspace in one
+    /// write, with the outcome of [`ContactStore::upsert_contact`] run on
+    /// each in order (each row with its new contact's id). A row refused
+    /// for its values fails alone; an error of the whole batch writes none
+    /// of it.
+    async fn upsert_contacts(
+        &self,
+        workspace: WorkspaceId,
+        rows: Vec<(ContactUpsert, ContactId)>,
+        now: Timestamp,
+    ) -> Result<UpsertBatch, StoreError>;
     async fn contact(&self, workspace: WorkspaceId, id: ContactId) -> Result<Contact, StoreError>;
     /// Applies `changes` (parsed with `ContactUpsert::parse_changes`) to the
     /// contact with this id.
