@@ -62,6 +62,11 @@ pub(crate) const SQLITE: Files = &[
         "knowledge base",
         include_str!("../migrations/sqlite/0010_knowledge_base.sql"),
     ),
+    (
+        11,
+        "jobs by kind",
+        include_str!("../migrations/sqlite/0011_jobs_by_kind.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -114,6 +119,11 @@ pub(crate) const POSTGRES: Files = &[
         10,
         "knowledge base",
         include_str!("../migrations/postgres/0010_knowledge_base.sql"),
+    ),
+    (
+        11,
+        "jobs by kind",
+        include_str!("../migrations/postgres/0011_jobs_by_kind.sql"),
     ),
 ];
 

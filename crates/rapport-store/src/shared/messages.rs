@@ -319,21 +319,27 @@ async fn write_chunk(
         .filter_map(|a| a.new.bulk_send.map(|send| (send, a)))
         .collect();
     if !marks.is_empty() {
+        // Every row exists (each was found pending above, in this
+        // transaction), so the insert always meets its key and updates:
+        // one primary-key probe per mark. An `UPDATE ... FROM` a list of
+        // values let SQLite 3.51 scan every recipient of every send instead,
+        // so each send ran slower than the one before.
         let mut sql = QueryBuilder::<Db>::new(
-            "WITH sent (bulk_send_id, contact_id, message_id, conversation_id, sent_at) AS (",
+            "INSERT INTO bulk_send_recipients
+                (bulk_send_id, workspace_id, contact_id, message_id, conversation_id, sent_at) ",
         );
         sql.push_values(&marks, |mut row, (send, a)| {
             row.push_bind(send.as_uuid())
+                .push_bind(ws.as_uuid())
                 .push_bind(a.new.contact_id.as_uuid())
                 .push_bind(a.new.message.id.as_uuid())
                 .push_bind(a.new.message.conversation_id.as_uuid())
                 .push_bind(ms(a.new.message.created_at));
         });
         sql.push(
-            ") UPDATE bulk_send_recipients SET message_id = sent.message_id,
-               conversation_id = sent.conversation_id, sent_at = sent.sent_at
-             FROM sent WHERE bulk_send_recipients.bulk_send_id = sent.bulk_send_id
-               AND bulk_send_recipients.contact_id = sent.contact_id",
+            " ON CONFLICT (bulk_send_id, contact_id) DO UPDATE SET
+                message_id = excluded.message_id, conversation_id = excluded.conversation_id,
+                sent_at = excluded.sent_at",
         );
         sql.build().execute(&mut *conn).await.map_err(db_err)?;
     }
