@@ -62,10 +62,12 @@ wait_healthy() {
 
 # start_server NAME ARGS...: `rapport ARGS... serve` on $port, from $work,
 # output appended to $work/NAME.log; sets server_pid and waits for /healthz.
+# The server logs at `warn`, or at SERVER_RUST_LOG when set (for example
+# `warn,sqlx=debug` to time every statement).
 start_server() {
     local name=$1
     shift
-    (cd "$work" && RUST_LOG=warn exec "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") \
+    (cd "$work" && RUST_LOG=${SERVER_RUST_LOG:-warn} exec "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") \
         >>"$work/$name.log" 2>&1 &
     server_pid=$!
     if ! wait_healthy "http://127.0.0.1:$port"; then

@@ -39,6 +39,12 @@
 #   RUNS       timed runs of each query (default 7)
 #   BACKENDS   which to run (default "sqlite postgres")
 #   TMPDIR     where the scratch directory goes
+#   KEEP_WORK  if set, the scratch directory (databases, server logs) is
+#              kept
+#   PROFILE_DIR  if set, each bulk send is recorded with `perf record`
+#              (99 Hz, DWARF call graphs) into this directory, and drawn as
+#              a flame graph (LABEL-bulk-RUN.svg) when inferno's
+#              inferno-collapse-perf and inferno-flamegraph are on PATH
 
 set -euo pipefail
 export LC_ALL=C
@@ -68,7 +74,11 @@ cleanup() {
     stop_pid "$online_pid"
     stop_server
     rapport_pg_cleanup
-    [[ -z "$work" ]] || rm -rf -- "$work"
+    if [[ -n "${KEEP_WORK:-}" ]]; then
+        log "kept $work"
+    elif [[ -n "$work" ]]; then
+        rm -rf -- "$work"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -228,6 +238,14 @@ bulk_send() {
         sleep 0.2
     done
     log "$label: run $run: bulk send to $BULK contacts"
+    local perf_pid=
+    if [[ -n "${PROFILE_DIR:-}" ]]; then
+        mkdir -p "$PROFILE_DIR"
+        perf record -q -F 99 --call-graph dwarf,16384 -p "$server_pid" \
+            -o "$PROFILE_DIR/$label-bulk-$run.data" 2>>"$work/perf.log" &
+        perf_pid=$!
+        sleep 1
+    fi
     started=$(date +%s%3N)
     id=$(curl -fsS -X POST "$url/api/v1/bulk-sends" -H "Authorization: Bearer $token" \
         -H 'content-type: application/json' \
@@ -239,6 +257,15 @@ bulk_send() {
         status=$(curl -fsS "$url/api/v1/bulk-sends/$id" -H "Authorization: Bearer $token" | json_string status)
     done
     finished=$(date +%s%3N)
+    if [[ -n "$perf_pid" ]]; then
+        kill -INT "$perf_pid" 2>/dev/null || true
+        wait "$perf_pid" 2>/dev/null || true
+        if command -v inferno-flamegraph >/dev/null; then
+            perf script -i "$PROFILE_DIR/$label-bulk-$run.data" 2>/dev/null | inferno-collapse-perf |
+                inferno-flamegraph --title "Bulk send $run to $BULK, $label" \
+                    >"$PROFILE_DIR/$label-bulk-$run.svg"
+        fi
+    fi
     sent=$(curl -fsS "$url/api/v1/bulk-sends/$id" -H "Authorization: Bearer $token" | json_field_number sent)
     wait "$online_pid" || true
     online_pid=

@@ -23,6 +23,11 @@
 #                  its figures mean nothing
 #   TMPDIR         where the scratch directory goes; it must be on the disk
 #                  under test (not tmpfs)
+#   PROFILE_DIR    if set, the server is recorded with `perf record` (99 Hz,
+#                  DWARF call graphs) while the load runs, into this
+#                  directory, and drawn as a flame graph (LABEL-write-path.svg)
+#                  when inferno's inferno-collapse-perf and
+#                  inferno-flamegraph are on PATH
 
 set -euo pipefail
 # Decimal points in printf and in the JSON we parse, whatever the locale.
@@ -110,10 +115,26 @@ run_backend() {
     fi
 
     log "$label: $CLIENTS clients, warmup $WARMUP, measuring $DURATION"
+    local perf_pid=
+    if [[ -n "${PROFILE_DIR:-}" ]]; then
+        mkdir -p "$PROFILE_DIR"
+        perf record -q -F 99 --call-graph dwarf,16384 -p "$server_pid" \
+            -o "$PROFILE_DIR/$label-write-path.data" 2>>"$work/perf.log" &
+        perf_pid=$!
+    fi
     RAPPORT_BENCH_TOKEN=$token run_child "$bin/rapport-bench" messages --url "$url" \
         --clients "$CLIENTS" --duration "$DURATION" --warmup "$WARMUP" \
         --contacts "$CONTACTS" --json >"$work/$label.json"
+    if [[ -n "$perf_pid" ]]; then
+        kill -INT "$perf_pid" 2>/dev/null || true
+        wait "$perf_pid" 2>/dev/null || true
+    fi
     stop_server
+    if [[ -n "$perf_pid" ]] && command -v inferno-flamegraph >/dev/null; then
+        perf script -i "$PROFILE_DIR/$label-write-path.data" 2>/dev/null | inferno-collapse-perf |
+            inferno-flamegraph --minwidth 1 --title "Write path, $CLIENTS clients, $label" \
+                >"$PROFILE_DIR/$label-write-path.svg"
+    fi
 }
 
 # Prints one markdown table row from $work/LABEL.json.
