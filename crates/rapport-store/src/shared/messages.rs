@@ -74,27 +74,50 @@ async fn locked_conversations(
 /// The listed recipients of a bulk send of the workspace that are still
 /// pending, if the send is still sending (locked on PostgreSQL until
 /// commit).
+///
+/// Each chunk of the sorted list is read as the range from its first id to
+/// its last, not as a list: right after a send's recipients are stored,
+/// PostgreSQL has no statistics on them, searches the index by the send
+/// alone and filters a list, reading every pending recipient of the send
+/// for each chunk (20 to 450 ms per chunk of 500, where the range takes
+/// about 1 ms), while a range is always searched on both columns. A send's
+/// chunks are consecutive in this order (`bulk_pending` reads them so), so
+/// the range holds only them; anything else in it is left out here.
 async fn pending_recipients(
     conn: &mut Conn,
     workspace: WorkspaceId,
     bulk_send: Uuid,
     contacts: &[Uuid],
 ) -> Result<HashSet<Uuid>, StoreError> {
+    let mut sorted = contacts.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
     let mut pending = HashSet::new();
-    for chunk in contacts.chunks(CHUNK) {
+    for chunk in sorted.chunks(CHUNK) {
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+            continue;
+        };
         let mut sql = QueryBuilder::<Db>::new(
             "SELECT contact_id FROM bulk_send_recipients WHERE bulk_send_id = ",
         );
         sql.push_bind(bulk_send)
             .push(" AND workspace_id = ")
             .push_bind(workspace.as_uuid())
-            .push(" AND message_id IS NULL AND error IS NULL AND contact_id IN ");
-        push_ids(&mut sql, chunk);
-        sql.push(" AND EXISTS (SELECT 1 FROM bulk_sends WHERE id = ")
+            .push(" AND message_id IS NULL AND error IS NULL AND contact_id >= ")
+            .push_bind(*first)
+            .push(" AND contact_id <= ")
+            .push_bind(*last)
+            .push(" AND EXISTS (SELECT 1 FROM bulk_sends WHERE id = ")
             .push_bind(bulk_send)
             .push(" AND status = 'sending')")
             .push(ROW_LOCK);
-        pending.extend(fetch_ids(sql, conn).await?);
+        let listed: HashSet<&Uuid> = chunk.iter().collect();
+        pending.extend(
+            fetch_ids(sql, conn)
+                .await?
+                .into_iter()
+                .filter(|id| listed.contains(id)),
+        );
     }
     Ok(pending)
 }
