@@ -87,3 +87,33 @@ stop_server() {
 median() {
     sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# profile_start NAME: when PROFILE_DIR is set, records the server
+# ($server_pid) with perf (99 Hz, DWARF call graphs: release builds have no
+# frame pointers) into $PROFILE_DIR/NAME.data until profile_stop; sets
+# profile_pid (empty when not recording).
+profile_start() {
+    profile_pid=
+    [[ -n "${PROFILE_DIR:-}" ]] || return 0
+    mkdir -p "$PROFILE_DIR"
+    perf record -q -F 99 --call-graph dwarf,16384 -p "$server_pid" \
+        -o "$PROFILE_DIR/$1.data" 2>>"$work/perf.log" &
+    profile_pid=$!
+}
+
+# profile_stop: ends the recording profile_start began, if any.
+profile_stop() {
+    [[ -n "${profile_pid:-}" ]] || return 0
+    kill -INT "$profile_pid" 2>/dev/null || true
+    wait "$profile_pid" 2>/dev/null || true
+}
+
+# profile_draw NAME TITLE: draws $PROFILE_DIR/NAME.data as the flame graph
+# $PROFILE_DIR/NAME.svg when there is a recording and inferno's tools are
+# on PATH.
+profile_draw() {
+    [[ -n "${profile_pid:-}" ]] || return 0
+    command -v inferno-flamegraph >/dev/null || return 0
+    perf script -i "$PROFILE_DIR/$1.data" 2>/dev/null | inferno-collapse-perf |
+        inferno-flamegraph --minwidth 1 --title "$2" >"$PROFILE_DIR/$1.svg"
+}

@@ -238,14 +238,8 @@ bulk_send() {
         sleep 0.2
     done
     log "$label: run $run: bulk send to $BULK contacts"
-    local perf_pid=
-    if [[ -n "${PROFILE_DIR:-}" ]]; then
-        mkdir -p "$PROFILE_DIR"
-        perf record -q -F 99 --call-graph dwarf,16384 -p "$server_pid" \
-            -o "$PROFILE_DIR/$label-bulk-$run.data" 2>>"$work/perf.log" &
-        perf_pid=$!
-        sleep 1
-    fi
+    profile_start "$label-bulk-$run"
+    [[ -z "$profile_pid" ]] || sleep 1
     started=$(date +%s%3N)
     id=$(curl -fsS -X POST "$url/api/v1/bulk-sends" -H "Authorization: Bearer $token" \
         -H 'content-type: application/json' \
@@ -257,15 +251,8 @@ bulk_send() {
         status=$(curl -fsS "$url/api/v1/bulk-sends/$id" -H "Authorization: Bearer $token" | json_string status)
     done
     finished=$(date +%s%3N)
-    if [[ -n "$perf_pid" ]]; then
-        kill -INT "$perf_pid" 2>/dev/null || true
-        wait "$perf_pid" 2>/dev/null || true
-        if command -v inferno-flamegraph >/dev/null; then
-            perf script -i "$PROFILE_DIR/$label-bulk-$run.data" 2>/dev/null | inferno-collapse-perf |
-                inferno-flamegraph --title "Bulk send $run to $BULK, $label" \
-                    >"$PROFILE_DIR/$label-bulk-$run.svg"
-        fi
-    fi
+    profile_stop
+    profile_draw "$label-bulk-$run" "Bulk send $run to $BULK, $label"
     sent=$(curl -fsS "$url/api/v1/bulk-sends/$id" -H "Authorization: Bearer $token" | json_field_number sent)
     wait "$online_pid" || true
     online_pid=

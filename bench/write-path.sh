@@ -115,26 +115,13 @@ run_backend() {
     fi
 
     log "$label: $CLIENTS clients, warmup $WARMUP, measuring $DURATION"
-    local perf_pid=
-    if [[ -n "${PROFILE_DIR:-}" ]]; then
-        mkdir -p "$PROFILE_DIR"
-        perf record -q -F 99 --call-graph dwarf,16384 -p "$server_pid" \
-            -o "$PROFILE_DIR/$label-write-path.data" 2>>"$work/perf.log" &
-        perf_pid=$!
-    fi
+    profile_start "$label-write-path"
     RAPPORT_BENCH_TOKEN=$token run_child "$bin/rapport-bench" messages --url "$url" \
         --clients "$CLIENTS" --duration "$DURATION" --warmup "$WARMUP" \
         --contacts "$CONTACTS" --json >"$work/$label.json"
-    if [[ -n "$perf_pid" ]]; then
-        kill -INT "$perf_pid" 2>/dev/null || true
-        wait "$perf_pid" 2>/dev/null || true
-    fi
+    profile_stop
     stop_server
-    if [[ -n "$perf_pid" ]] && command -v inferno-flamegraph >/dev/null; then
-        perf script -i "$PROFILE_DIR/$label-write-path.data" 2>/dev/null | inferno-collapse-perf |
-            inferno-flamegraph --minwidth 1 --title "Write path, $CLIENTS clients, $label" \
-                >"$PROFILE_DIR/$label-write-path.svg"
-    fi
+    profile_draw "$label-write-path" "Write path, $CLIENTS clients, $label"
 }
 
 # Prints one markdown table row from $work/LABEL.json.

@@ -19,12 +19,9 @@ pub(super) async fn mark_email_status(
         sql.push_bind(status.to_owned())
             .push(" WHERE workspace_id = ")
             .push_bind(workspace.as_uuid())
-            .push(" AND email_status = 'pending' AND id IN (");
-        let mut list = sql.separated(", ");
-        for id in chunk {
-            list.push_bind(id.as_uuid());
-        }
-        sql.push(")");
+            .push(" AND email_status = 'pending' AND id IN ");
+        let chunk: Vec<Uuid> = chunk.iter().map(|id| id.as_uuid()).collect();
+        push_ids(&mut sql, &chunk);
         sql.build().execute(&mut *conn).await.map_err(db_err)?;
     }
     Ok(())
@@ -125,12 +122,8 @@ pub(super) async fn settle_emails(
             }
         }
         if !done.is_empty() {
-            let mut sql = QueryBuilder::<Db>::new("DELETE FROM jobs WHERE id IN (");
-            let mut list = sql.separated(", ");
-            for id in &done {
-                list.push_bind(*id);
-            }
-            sql.push(")");
+            let mut sql = QueryBuilder::<Db>::new("DELETE FROM jobs WHERE id IN ");
+            push_ids(&mut sql, &done);
             sql.build().execute(&mut *conn).await.map_err(db_err)?;
         }
     }
@@ -147,12 +140,10 @@ async fn claim_attempts(
     if settlements.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut sql = QueryBuilder::<Db>::new("SELECT id, attempts FROM jobs WHERE id IN (");
-    let mut list = sql.separated(", ");
-    for s in settlements {
-        list.push_bind(s.job.id.as_uuid());
-    }
-    sql.push(")").push(ROW_LOCK);
+    let mut sql = QueryBuilder::<Db>::new("SELECT id, attempts FROM jobs WHERE id IN ");
+    let ids: Vec<Uuid> = settlements.iter().map(|s| s.job.id.as_uuid()).collect();
+    push_ids(&mut sql, &ids);
+    sql.push(ROW_LOCK);
     let rows: Vec<(Uuid, i64)> = sql
         .build_query_as()
         .fetch_all(&mut *conn)
@@ -172,12 +163,9 @@ async fn oldest_pending(
         "SELECT conversation_id, MIN(created_at) FROM messages WHERE workspace_id = ",
     );
     sql.push_bind(workspace.as_uuid())
-        .push(" AND email_status = 'pending' AND conversation_id IN (");
-    let mut list = sql.separated(", ");
-    for id in conversations {
-        list.push_bind(*id);
-    }
-    sql.push(") GROUP BY conversation_id");
+        .push(" AND email_status = 'pending' AND conversation_id IN ");
+    push_ids(&mut sql, conversations);
+    sql.push(" GROUP BY conversation_id");
     let rows: Vec<(Uuid, i64)> = sql
         .build_query_as()
         .fetch_all(&mut *conn)
