@@ -12,6 +12,7 @@ mod postgres;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod token_cache;
 
 use std::path::PathBuf;
 use std::sync::Arc;

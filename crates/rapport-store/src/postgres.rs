@@ -68,6 +68,7 @@ mod shared;
 
 pub struct PostgresStore {
     pool: Pool<Db>,
+    tokens: crate::token_cache::TokenCache,
 }
 
 impl PostgresStore {
@@ -81,7 +82,14 @@ impl PostgresStore {
             .await
             .map_err(db_err)?;
         crate::migrations::run(crate::migrations::POSTGRES, &pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            tokens: crate::token_cache::TokenCache::new(),
+        })
+    }
+
+    fn tokens(&self) -> &crate::token_cache::TokenCache {
+        &self.tokens
     }
 
     fn reader(&self) -> &Pool<Db> {

@@ -84,6 +84,7 @@ type Attempt = Box<dyn for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, bool> + Send
 pub struct SqliteStore {
     readers: Pool<Db>,
     writes: mpsc::Sender<WriteJob>,
+    tokens: crate::token_cache::TokenCache,
 }
 
 impl SqliteStore {
@@ -114,11 +115,19 @@ impl SqliteStore {
             .map_err(db_err)?;
         let (writes, queue) = mpsc::channel(4 * MAX_BATCH);
         spawn_writer(writer, queue)?;
-        Ok(Self { readers, writes })
+        Ok(Self {
+            readers,
+            writes,
+            tokens: crate::token_cache::TokenCache::new(),
+        })
     }
 
     fn reader(&self) -> &Pool<Db> {
         &self.readers
+    }
+
+    fn tokens(&self) -> &crate::token_cache::TokenCache {
+        &self.tokens
     }
 
     /// Runs `op` in the next group commit and returns its result once that
@@ -184,7 +193,9 @@ fn spawn_writer(conn: Conn, queue: mpsc::Receiver<WriteJob>) -> Result<(), Store
 
 async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<WriteJob>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut tally = CommitTally::default();
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        tally.add(batch.len());
         let commit = commit_batch(&mut conn, &mut batch).await;
         if let Err(why) = &commit {
             tracing::error!(error = %why, "group commit failed");
@@ -197,6 +208,37 @@ async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<WriteJob>) {
     // Every sender is gone: the store was dropped. Close cleanly so the WAL
     // is checkpointed.
     let _ = conn.close().await;
+}
+
+/// How many group commits, and how many writes they carried, over the
+/// last [`CommitTally::EVERY`]: logged at `debug` under the target
+/// `rapport_store::group_commit` (bench/write-path.sh reads it to batch
+/// its raw-limit writes as the server does).
+#[derive(Default)]
+struct CommitTally {
+    since: Option<std::time::Instant>,
+    commits: u64,
+    writes: u64,
+}
+
+impl CommitTally {
+    const EVERY: Duration = Duration::from_secs(5);
+
+    fn add(&mut self, writes: usize) {
+        let since = *self.since.get_or_insert_with(std::time::Instant::now);
+        self.commits += 1;
+        self.writes += writes as u64;
+        if since.elapsed() >= Self::EVERY {
+            tracing::debug!(
+                target: "rapport_store::group_commit",
+                commits = self.commits,
+                writes = self.writes,
+                seconds = since.elapsed().as_secs_f64(),
+                "group commits"
+            );
+            *self = Self::default();
+        }
+    }
 }
 
 /// Commits a batch of writes in one transaction. Every statement is a round

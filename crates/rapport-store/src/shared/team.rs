@@ -277,7 +277,10 @@ impl TeamStore for Backend {
         id: AgentId,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.write(op!(remove_agent, workspace, id, at)).await
+        let removed = self.write(op!(remove_agent, workspace, id, at)).await;
+        // Their tokens, and the tokens they made, end with them.
+        self.tokens().forget_all();
+        removed
     }
 
     async fn password_hash(
@@ -361,10 +364,16 @@ impl TeamStore for Backend {
         id: TokenId,
         at: Timestamp,
     ) -> Result<ApiToken, StoreError> {
-        self.write(op!(revoke_token, workspace, id, at)).await
+        let revoked = self.write(op!(revoke_token, workspace, id, at)).await;
+        self.tokens().forget_all();
+        revoked
     }
 
     async fn authenticate_token(&self, secret_hash: [u8; 32]) -> Result<Principal, StoreError> {
+        if let Some(principal) = self.tokens().get(&secret_hash) {
+            return Ok(principal);
+        }
+        let epoch = self.tokens().epoch();
         // The token acts as its member, with no more rights than its maker
         // has now; it dies with either's membership.
         let row = sqlx::query(
@@ -379,10 +388,12 @@ impl TeamStore for Backend {
         .await
         .map_err(db_err)?;
         let role: Role = parsed(&row, "role")?;
-        Ok(Principal {
+        let principal = Principal {
             workspace_id: WorkspaceId::from_uuid(uuid(&row, "workspace_id")?),
             agent_id: AgentId::from_uuid(uuid(&row, "agent_id")?),
             role: role.at_most(parsed(&row, "creator_role")?),
-        })
+        };
+        self.tokens().put(secret_hash, principal.clone(), epoch);
+        Ok(principal)
     }
 }
