@@ -37,6 +37,8 @@ const SUBSCRIBER_BUFFER: usize = 256;
 const READ_BATCH: u32 = 500;
 /// How often a feed looks for entries even without a notice.
 const SAFETY_POLL: Duration = Duration::from_secs(5);
+/// How soon a feed that could not learn where to start tries again.
+const START_RETRY: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct Hub(Arc<Inner>);
@@ -482,17 +484,27 @@ async fn run_feed(
     wake: Arc<Notify>,
     start: Arc<OnceCell<i64>>,
 ) {
-    let mut position = {
+    // Its subscribers wait for the start too, and one of them may learn it
+    // while this read fails: the feed keeps trying as long as it has
+    // subscribers, for a feed that gave up would leave them silent.
+    let mut position = loop {
         let Some(inner) = hub.upgrade() else { return };
+        if !inner.feed_alive(workspace, generation) {
+            return;
+        }
         match start
             .get_or_try_init(|| async { inner.store.activity_head(workspace).await })
             .await
         {
-            Ok(position) => *position,
+            Ok(position) => break *position,
             Err(err) => {
-                tracing::error!(error = %err, %workspace, "a live feed could not start");
-                return;
+                tracing::warn!(error = %err, %workspace, "a live feed could not start; retrying");
             }
+        }
+        drop(inner);
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(START_RETRY) => {}
         }
     };
     loop {
