@@ -7,9 +7,14 @@
 # a scratch directory, then for SQLite and for PostgreSQL (a throwaway cluster
 # from scripts/lib/postgres.sh, in the same scratch directory) starts
 # `rapport serve` on a free loopback port, bootstraps a workspace, runs
-# `rapport-bench messages` against it and stops it. It ends by printing a
-# markdown table (stdout) to paste into docs/benchmarks.md; progress goes to
-# stderr. All traffic stays on 127.0.0.1; everything started is stopped and
+# `rapport-bench messages` against it and stops it. After the SQLite run it
+# measures the raw limit: `rapport-bench raw-writes` writes the rows the
+# run's messages wrote (copies, fresh ids) straight into the same database
+# with prepared statements, as many messages per transaction as the
+# server's group commits carried in the run (the median of the server's
+# `rapport_store::group_commit` debug lines), for RAW_SECONDS. It ends by
+# printing a markdown table (stdout) to paste into docs/benchmarks.md;
+# progress goes to stderr. All traffic stays on 127.0.0.1; everything started is stopped and
 # every scratch file removed on exit.
 #
 # Knobs (environment):
@@ -18,6 +23,7 @@
 #   WARMUP         unmeasured time before it (default 3s)
 #   CONTACTS       contacts to send to (default 1000)
 #   FSYNC_SECONDS  length of the fsync probe (default 5)
+#   RAW_SECONDS    length of the raw-limit writes (default 10)
 #   BACKENDS       which to run (default "sqlite postgres")
 #   BENCH_PROFILE  release (default) or debug: debug only checks the script,
 #                  its figures mean nothing
@@ -38,6 +44,7 @@ DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-3s}
 CONTACTS=${CONTACTS:-1000}
 FSYNC_SECONDS=${FSYNC_SECONDS:-5}
+RAW_SECONDS=${RAW_SECONDS:-10}
 BACKENDS=${BACKENDS:-sqlite postgres}
 BENCH_PROFILE=${BENCH_PROFILE:-release}
 
@@ -97,7 +104,9 @@ run_backend() {
     url=http://127.0.0.1:$port
     log "$label: starting rapport serve on $url (log: $work/$label-server.log)"
     # From $work, so that no ./rapport.toml of the caller's is picked up.
-    (cd "$work" && exec "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") \
+    # The group commits' sizes are logged (at debug) for the raw limit.
+    (cd "$work" && RUST_LOG=${SERVER_RUST_LOG:-warn,rapport_store::group_commit=debug} \
+        exec "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") \
         >"$work/$label-server.log" 2>&1 &
     server_pid=$!
     if ! wait_healthy "$url"; then
@@ -122,6 +131,21 @@ run_backend() {
     profile_stop
     stop_server
     profile_draw "$label-write-path" "Write path, $CLIENTS clients, $label"
+}
+
+# Prints the median writes per group commit in the server log of LABEL
+# (one figure per logged interval), rounded; 1 if none was logged.
+commit_batch() {
+    local sizes
+    # The log's colours off first.
+    sizes=$(sed -e 's/\x1b\[[0-9;]*m//g' "$work/$1-server.log" |
+        sed -n 's/.*group commits.*commits=\([0-9]*\).*writes=\([0-9]*\).*/\1 \2/p' |
+        awk '$1 > 0 { print $2 / $1 }')
+    if [[ -z "$sizes" ]]; then
+        echo 1
+    else
+        median <<<"$sizes" | awk '{ v = int($1 + 0.5); print (v < 1 ? 1 : v) }'
+    fi
 }
 
 # Prints one markdown table row from $work/LABEL.json.
@@ -163,11 +187,19 @@ run_child "$bin/rapport-bench" fsync --dir "$work" --seconds "$FSYNC_SECONDS" --
 
 rows=()
 pg_version=
+raw_line=
 for backend in $BACKENDS; do
     case "$backend" in
     sqlite)
         run_backend sqlite --data-dir "$work/sqlite"
         rows+=("$(table_row SQLite sqlite)")
+        batch=$(commit_batch sqlite)
+        log "raw limit: the run's rows straight into its database, $batch per transaction, ${RAW_SECONDS}s"
+        run_child "$bin/rapport-bench" raw-writes --db "$work/sqlite/rapport.db" --batch "$batch" \
+            --duration "${RAW_SECONDS}s" --json >"$work/raw.json"
+        raw_line=$(printf 'Raw limit (SQLite): the same rows straight into the database, %s messages per transaction (the median group commit of the run): **%.0f messages/s**; the server reached **%.2f** of it.\n' \
+            "$batch" "$(json_number "$work/raw.json" messages_per_s)" \
+            "$(awk -v s="$(json_number "$work/sqlite.json" messages_per_s)" -v r="$(json_number "$work/raw.json" messages_per_s)" 'BEGIN { print s / r }')")
         ;;
     postgres)
         ensure_postgres_installed
@@ -197,6 +229,7 @@ printf '| backend | clients | messages/s | p50 ms | p99 ms | errors |\n'
 printf '| --- | --- | --- | --- | --- | --- |\n'
 printf '%s\n' "${rows[@]}"
 printf '\n'
+[[ -z "$raw_line" ]] || printf '%s\n' "$raw_line"
 printf 'Raw fsync rate (4 KiB write + fdatasync, same %s file system): %.0f/s (mean %.0f µs).\n' \
     "$fs_type" "$(json_number "$work/fsync.json" fsyncs_per_s)" "$(json_number "$work/fsync.json" mean_us)"
 printf 'Machine: %s cores (%s), Linux %s, %s. The load generator runs on the same cores as the server.\n' \

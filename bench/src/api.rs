@@ -96,6 +96,37 @@ impl Api {
     }
 }
 
+impl Api {
+    /// GETs `path` (below `/api/v1`); the response body if it is a 200.
+    pub async fn get(&self, path: &str) -> Result<Vec<u8>, String> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(reqwest::header::AUTHORIZATION, &self.auth)
+            .send()
+            .await
+            .map_err(|err| format!("GET /api/v1{path}: {err}"))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|err| format!("GET /api/v1{path}: {err}"))?;
+        if status == StatusCode::OK {
+            Ok(bytes.to_vec())
+        } else {
+            Err(format!(
+                "GET /api/v1{path}: {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            ))
+        }
+    }
+
+    /// The token, for a live socket's hello.
+    pub fn token(&self) -> &str {
+        self.auth.trim_start_matches("Bearer ")
+    }
+}
+
 /// Reads the string at `pointer` (`/id`, `/contact/id`) from a JSON reply.
 pub fn string_field(body: &[u8], pointer: &str) -> anyhow::Result<String> {
     let value: Value = serde_json::from_slice(body).context("the reply is not JSON")?;

@@ -13,11 +13,18 @@
 //!   figures (bench/email.sh): contacts with one message each, an SMTP
 //!   server that counts what arrives, and a client that measures that
 //!   server alone.
+//! - `raw-writes` writes a write-path run's rows straight into its SQLite
+//!   database, batched as the server's group commit batched them: the raw
+//!   limit the server's durable messages/s is a share of.
 //! - `online` holds identified visitors' widgets open and reports how many
 //!   got a bulk send's message live (bench/people.sh).
 //! - `greeting` sends page views that trigger a page-visit greeting
 //!   automation and reports its throughput, the greeting's delay in the
 //!   widget, duplicates and memory (bench/automations.sh).
+//! - `soak` runs a long mixed load (widgets and Inboxes reconnecting at
+//!   random, team, visitor and bulk messages, the email fallback) and checks
+//!   that every socket received every entry it was owed exactly once
+//!   (bench/soak.sh).
 //! - `kb-eval` measures the knowledge base's search on the labelled
 //!   sample: recall, MRR, refusals and latency (bench/kb-eval.sh).
 
@@ -31,9 +38,11 @@ mod idle;
 mod kb_eval;
 mod messages;
 mod online;
+mod raw_writes;
 mod report;
 mod seed;
 mod sink;
+mod soak;
 mod widget;
 
 use std::path::PathBuf;
@@ -60,6 +69,8 @@ enum Command {
     Online(online::Args),
     /// Page views that trigger a greeting automation: its throughput and delay.
     Greeting(greeting::Args),
+    /// A long mixed load; checks every socket got every entry it was owed, once.
+    Soak(soak::Args),
     /// The knowledge base's search on the labelled sample: accuracy, refusals, latency.
     KbEval(kb_eval::Args),
     /// Create contacts with email addresses and send each one message.
@@ -68,6 +79,8 @@ enum Command {
     SmtpSink(sink::Args),
     /// Send plain emails to an SMTP server as the server would; report emails/s.
     SmtpBlast(blast::Args),
+    /// Write a write-path run's rows straight into its SQLite database; report messages/s.
+    RawWrites(raw_writes::Args),
     /// Write 4 KiB and fdatasync in a loop; report fsyncs/s.
     Fsync {
         /// Directory to put the scratch file in (use the database's file system).
@@ -87,11 +100,13 @@ fn main() -> anyhow::Result<()> {
         Command::Fsync { dir, seconds, json } => {
             fsync::run(&dir, Duration::from_secs(seconds), json)
         }
+        Command::RawWrites(args) => raw_writes::run(args),
         Command::Messages(args) => runtime()?.block_on(messages::run(args)),
         Command::Idle(args) => runtime()?.block_on(idle::run(args)),
         Command::Fanout(args) => runtime()?.block_on(fanout::run(args)),
         Command::Online(args) => runtime()?.block_on(online::run(args)),
         Command::Greeting(args) => runtime()?.block_on(greeting::run(args)),
+        Command::Soak(args) => runtime()?.block_on(soak::run(args)),
         Command::KbEval(args) => kb_eval::run(args),
         Command::SeedEmails(args) => runtime()?.block_on(seed::run(args)),
         Command::SmtpSink(args) => sink::run(args),

@@ -46,6 +46,10 @@ pub struct Args {
     /// thread, so use more than the client's pool size.
     #[arg(long, default_value_t = 128)]
     threads: u32,
+    /// Stop (and report) once this file exists: for a load whose email
+    /// count is not known in advance (bench/soak.sh).
+    #[arg(long)]
+    stop_file: Option<std::path::PathBuf>,
     /// Print one JSON object on stdout (the summary goes to stderr).
     #[arg(long)]
     json: bool,
@@ -186,6 +190,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             complete_at = Some(Instant::now());
         }
         if complete_at.is_some_and(|at| at.elapsed() >= args.linger) {
+            break false;
+        }
+        if args.stop_file.as_ref().is_some_and(|file| file.exists()) {
             break false;
         }
         if started.elapsed() >= args.timeout {

@@ -41,6 +41,8 @@ pub struct Server {
     pub base: String,
     pub addr: SocketAddr,
     pub live_url: String,
+    /// The Inbox's live socket (`/api/v1/live`).
+    pub inbox_live_url: String,
 }
 
 impl Server {
@@ -58,6 +60,7 @@ impl Server {
             .with_context(|| format!("{authority} has no IPv4 address"))?;
         Ok(Self {
             live_url: format!("ws://{authority}/widget/v1/live"),
+            inbox_live_url: format!("ws://{authority}/api/v1/live"),
             base: format!("http://{authority}"),
             addr,
         })
@@ -150,6 +153,20 @@ pub async fn open_widget(
     source: Option<IpAddr>,
     session: &str,
 ) -> anyhow::Result<Socket> {
+    let hello = json!({ "type": "hello", "session": session });
+    let (socket, _) = open_live(server, &server.live_url, source, &hello).await?;
+    Ok(socket)
+}
+
+/// Opens a live socket at `url` (the widget's or the Inbox's) from `source`
+/// (bound before connecting), sends `hello` and waits for `ready`; returns
+/// the socket and the position `ready` names.
+pub async fn open_live(
+    server: &Server,
+    url: &str,
+    source: Option<IpAddr>,
+    hello: &Value,
+) -> anyhow::Result<(Socket, i64)> {
     tokio::time::timeout(OPEN_TIMEOUT, async {
         let socket = TcpSocket::new_v4()?;
         if let Some(ip) = source {
@@ -162,14 +179,10 @@ pub async fn open_widget(
             .await
             .with_context(|| format!("connecting to {}", server.addr))?;
         stream.set_nodelay(true)?;
-        let (mut socket, _) = tokio_tungstenite::client_async_with_config(
-            server.live_url.as_str(),
-            stream,
-            Some(socket_config()),
-        )
-        .await
-        .context("upgrading to a WebSocket")?;
-        let hello = json!({ "type": "hello", "session": session });
+        let (mut socket, _) =
+            tokio_tungstenite::client_async_with_config(url, stream, Some(socket_config()))
+                .await
+                .context("upgrading to a WebSocket")?;
         socket.send(Message::text(hello.to_string())).await?;
         while let Some(frame) = socket.next().await {
             let Message::Text(text) = frame? else {
@@ -177,7 +190,10 @@ pub async fn open_widget(
             };
             let frame: Value = serde_json::from_str(&text).context("a frame that is not JSON")?;
             match frame.get("type").and_then(Value::as_str) {
-                Some("ready") => return Ok(socket),
+                Some("ready") => {
+                    let seq = frame.get("seq").and_then(Value::as_i64).unwrap_or(0);
+                    return Ok((socket, seq));
+                }
                 Some("error") => bail!("the server refused the hello: {frame}"),
                 _ => {}
             }
