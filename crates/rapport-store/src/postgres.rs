@@ -8,7 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Pool, Postgres};
 
 use futures::future::BoxFuture;
-use rapport_core::ports::store::StoreError;
+use rapport_core::ports::store::{NewMessage, StoreError, StoredMessage};
 
 use crate::db_err;
 
@@ -100,6 +100,18 @@ impl PostgresStore {
     /// all) if PostgreSQL broke a deadlock by aborting it: nothing of an
     /// aborted transaction stands, so trying it again is safe, and it is
     /// what PostgreSQL's manual advises.
+    /// Appends messages (`ConversationStore::append_messages`) in a
+    /// transaction of their own.
+    async fn write_messages(
+        &self,
+        news: Vec<NewMessage>,
+    ) -> Result<Vec<Result<StoredMessage, StoreError>>, StoreError> {
+        self.write(move |conn: &mut Conn| -> BoxFuture<'_, _> {
+            Box::pin(shared::append_messages(conn, news.clone()))
+        })
+        .await
+    }
+
     async fn write<R, F>(&self, mut op: F) -> Result<R, StoreError>
     where
         R: Send + 'static,

@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
 use futures::future::BoxFuture;
-use rapport_core::ports::store::StoreError;
+use rapport_core::model::ids::WorkspaceId;
+use rapport_core::ports::store::{NewMessage, StoreError, StoredMessage};
 
 use crate::{data_err, db_err};
 
@@ -81,9 +82,27 @@ struct WriteJob {
 /// Runs a write once more; says whether it succeeded.
 type Attempt = Box<dyn for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, bool> + Send>;
 
+/// What `append_messages` answers.
+type Appended = Result<Vec<Result<StoredMessage, StoreError>>, StoreError>;
+
+/// Messages waiting to be appended: the writer appends those of one
+/// workspace that wait together in one `append_messages` (a few statements
+/// for all of them instead of a few for each), then hands each caller its
+/// part of the answer.
+struct MessageWrite {
+    news: Vec<NewMessage>,
+    reply: oneshot::Sender<Appended>,
+}
+
+/// What waits in the writer's queue.
+enum Queued {
+    Write(WriteJob),
+    Messages(MessageWrite),
+}
+
 pub struct SqliteStore {
     readers: Pool<Db>,
-    writes: mpsc::Sender<WriteJob>,
+    writes: mpsc::Sender<Queued>,
     tokens: crate::token_cache::TokenCache,
 }
 
@@ -164,7 +183,20 @@ impl SqliteStore {
         let not_done =
             || StoreError::Other("the database writer could not carry out the write".into());
         self.writes
-            .send(WriteJob { attempt, reply })
+            .send(Queued::Write(WriteJob { attempt, reply }))
+            .await
+            .map_err(|_| not_done())?;
+        rx.await.map_err(|_| not_done())?
+    }
+
+    /// Appends messages in the next group commit, together with the other
+    /// messages of their workspace waiting for it (see [`MessageWrite`]).
+    async fn write_messages(&self, news: Vec<NewMessage>) -> Appended {
+        let (reply, rx) = oneshot::channel();
+        let not_done =
+            || StoreError::Other("the database writer could not carry out the write".into());
+        self.writes
+            .send(Queued::Messages(MessageWrite { news, reply }))
             .await
             .map_err(|_| not_done())?;
         rx.await.map_err(|_| not_done())?
@@ -182,7 +214,7 @@ where
 
 /// Runs the writer on a thread of its own, so its one-statement-at-a-time
 /// loop never waits in line behind request handlers.
-fn spawn_writer(conn: Conn, queue: mpsc::Receiver<WriteJob>) -> Result<(), StoreError> {
+fn spawn_writer(conn: Conn, queue: mpsc::Receiver<Queued>) -> Result<(), StoreError> {
     // A plain executor is enough: the driver's own thread does the I/O.
     std::thread::Builder::new()
         .name("rapport-sqlite-writer".into())
@@ -191,11 +223,13 @@ fn spawn_writer(conn: Conn, queue: mpsc::Receiver<WriteJob>) -> Result<(), Store
     Ok(())
 }
 
-async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<WriteJob>) {
+async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<Queued>) {
+    let mut queued = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut tally = CommitTally::default();
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        tally.add(batch.len());
+    while queue.recv_many(&mut queued, MAX_BATCH).await > 0 {
+        tally.add(queued.len());
+        coalesce(&mut queued, &mut batch);
         let commit = commit_batch(&mut conn, &mut batch).await;
         if let Err(why) = &commit {
             tracing::error!(error = %why, "group commit failed");
@@ -208,6 +242,98 @@ async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<WriteJob>) {
     // Every sender is gone: the store was dropped. Close cleanly so the WAL
     // is checkpointed.
     let _ = conn.close().await;
+}
+
+/// Moves the queued writes into `batch`, each workspace's waiting messages
+/// as one write. The writes of a batch were all waiting at once, so none
+/// of their callers can rely on an order among them: appending some
+/// messages before an unrelated write queued between them is as valid an
+/// order as any.
+fn coalesce(queued: &mut Vec<Queued>, batch: &mut Vec<WriteJob>) {
+    let mut groups: Vec<(WorkspaceId, Vec<MessageWrite>)> = Vec::new();
+    for item in queued.drain(..) {
+        match item {
+            Queued::Write(job) => batch.push(job),
+            Queued::Messages(write) => {
+                let workspace = write.news.first().map(|n| n.message.workspace_id);
+                match workspace {
+                    // A malformed call is refused on its own, never with
+                    // others' messages.
+                    Some(workspace) if shared::shape_ok(&write.news) => {
+                        match groups.iter_mut().find(|(w, _)| *w == workspace) {
+                            Some((_, group)) => group.push(write),
+                            None => groups.push((workspace, vec![write])),
+                        }
+                    }
+                    _ => batch.push(messages_job(vec![write])),
+                }
+            }
+        }
+    }
+    batch.extend(groups.into_iter().map(|(_, group)| messages_job(group)));
+}
+
+/// One write that appends the messages of `group` (one workspace's, or a
+/// lone call) and answers each caller with its part.
+fn messages_job(group: Vec<MessageWrite>) -> WriteJob {
+    let mut sizes = Vec::with_capacity(group.len());
+    let mut replies = Vec::with_capacity(group.len());
+    let mut news = Vec::new();
+    for write in group {
+        sizes.push(write.news.len());
+        replies.push(write.reply);
+        news.extend(write.news);
+    }
+    let outcome = Arc::new(Mutex::new(None::<Appended>));
+    let kept = outcome.clone();
+    let attempt: Attempt = Box::new(attempt_fn(move |conn| {
+        let (news, kept) = (news.clone(), kept.clone());
+        Box::pin(async move {
+            let result = shared::append_messages(conn, news).await;
+            let ok = result.is_ok();
+            *kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            ok
+        })
+    }));
+    let reply = Box::new(move |commit: Result<(), String>| {
+        let result = outcome.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let mut results = match (commit, result) {
+            (Ok(()), Some(Ok(results))) if results.len() == sizes.iter().sum::<usize>() => {
+                results.into_iter()
+            }
+            (commit, result) => {
+                // The whole append failed (or was not committed): every
+                // caller hears why.
+                let why = match (commit, result) {
+                    (Err(why), _) => StoreError::Other(why.into()),
+                    (Ok(()), Some(Err(err))) => err,
+                    (Ok(()), _) => StoreError::Other("the messages were not all appended".into()),
+                };
+                let mut replies = replies.into_iter();
+                if let Some(first) = replies.next() {
+                    for reply in replies {
+                        let _ = reply.send(Err(copy_error(&why)));
+                    }
+                    let _ = first.send(Err(why));
+                }
+                return;
+            }
+        };
+        for (reply, size) in replies.into_iter().zip(sizes) {
+            // The caller may have gone away; the write stands.
+            let _ = reply.send(Ok(results.by_ref().take(size).collect()));
+        }
+    });
+    WriteJob { attempt, reply }
+}
+
+/// The same error again, for another caller of a failed shared write.
+fn copy_error(err: &StoreError) -> StoreError {
+    match err {
+        StoreError::NotFound => StoreError::NotFound,
+        StoreError::Conflict(why) => StoreError::Conflict(why.clone()),
+        other => StoreError::Other(other.to_string().into()),
+    }
 }
 
 /// How many group commits, and how many writes they carried, over the

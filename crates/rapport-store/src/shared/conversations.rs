@@ -314,7 +314,7 @@ impl ConversationStore for Backend {
         &self,
         new: Vec<NewMessage>,
     ) -> Result<Vec<Result<StoredMessage, StoreError>>, StoreError> {
-        self.write(op!(append_messages, new)).await
+        self.write_messages(new).await
     }
 
     async fn conversation(

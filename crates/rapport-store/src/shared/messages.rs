@@ -151,11 +151,28 @@ struct Accepted {
     conversation: Conversation,
 }
 
+/// Whether `news` are messages of one workspace, each new conversation its
+/// own (what `append_messages` takes; it refuses the whole call otherwise).
+pub(crate) fn shape_ok(news: &[NewMessage]) -> bool {
+    let Some(first) = news.first() else {
+        return true;
+    };
+    let ws = first.message.workspace_id;
+    news.iter().all(|n| {
+        n.message.workspace_id == ws
+            && n.new_conversation.as_ref().is_none_or(|c| {
+                c.id == n.message.conversation_id
+                    && c.workspace_id == ws
+                    && c.contact_id == n.contact_id
+            })
+    })
+}
+
 /// Stores messages of one workspace (see `ConversationStore::append_messages`):
 /// first every check, a statement per 500 messages (contacts of new
 /// conversations, existing conversations, bulk recipients) and one per
 /// emailed reply; then the accepted messages' rows, a few statements per 500.
-pub(super) async fn append_messages(
+pub(crate) async fn append_messages(
     conn: &mut Conn,
     news: Vec<NewMessage>,
 ) -> Result<Vec<Result<StoredMessage, StoreError>>, StoreError> {
@@ -163,15 +180,7 @@ pub(super) async fn append_messages(
         return Ok(Vec::new());
     };
     let ws = first.message.workspace_id;
-    let shape_ok = news.iter().all(|n| {
-        n.message.workspace_id == ws
-            && n.new_conversation.as_ref().is_none_or(|c| {
-                c.id == n.message.conversation_id
-                    && c.workspace_id == ws
-                    && c.contact_id == n.contact_id
-            })
-    });
-    if !shape_ok {
+    if !shape_ok(&news) {
         return Err(StoreError::Other(
             "append_messages takes messages of one workspace, each new conversation its own".into(),
         ));

@@ -55,6 +55,12 @@ use crate::{data_err, db_err};
 
 type DbRow = <Db as Database>::Row;
 
+// For the backends' own message writes; only SQLite's writer, which
+// appends waiting messages together, checks their shape first.
+pub(crate) use messages::append_messages;
+#[allow(unused_imports)]
+pub(crate) use messages::shape_ok;
+
 /// Wraps a query function for `Backend::write` as a closure that can run
 /// more than once (SQLite's writer may redo a batch), each run on its own
 /// copy of the arguments.
@@ -160,7 +166,6 @@ use contact_updates::*;
 use contacts::*;
 use conversations::*;
 use jobs::*;
-use messages::*;
 use people::*;
 use run_starts::*;
 use runs::*;

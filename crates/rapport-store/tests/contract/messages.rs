@@ -12,6 +12,7 @@ rapport_store::both_backends!(
     a_bulk_recipient_is_sent_once_and_a_stopped_send_sends_nobody,
     message_context_reads_the_workspace_contact_and_sender,
     one_batch_mixes_replies_new_conversations_and_emailed_replies,
+    concurrent_calls_each_get_their_own_answers,
 );
 
 async fn messages_start_and_continue_conversations(backend: Backend) {
@@ -467,4 +468,105 @@ async fn one_batch_mixes_replies_new_conversations_and_emailed_replies(backend: 
         ..emailed
     };
     assert!(conflict(s.append_message(later).await));
+}
+
+/// SQLite's writer appends the messages of one workspace that wait
+/// together in one `append_messages`; each caller must still get exactly
+/// its own answers, in its order, and a malformed call must fail alone.
+async fn concurrent_calls_each_get_their_own_answers(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let acme = team(&*f.store, "owner@acme.test").await;
+    let globex = team(&*f.store, "owner@globex.test").await;
+    let ada = contact(&*f.store, acme.workspace, "ada").await;
+    let gil = contact(&*f.store, globex.workspace, "gil").await;
+    let c = start(&*f.store, &acme, ada, 10).await;
+    let g = start(&*f.store, &globex, gil, 10).await;
+    let mut tasks = Vec::new();
+    for i in 0..120i64 {
+        let store = f.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = |n: i64| format!("call {i} message {n}");
+            match i % 6 {
+                // Two messages of one call, into the same conversation.
+                0 => {
+                    let news = vec![
+                        follow_up(ada, acme.says(c.id, &body(1), 20 + i)),
+                        follow_up(ada, acme.says(c.id, &body(2), 20 + i)),
+                    ];
+                    let answers = store.append_messages(news).await.unwrap();
+                    let bodies: Vec<String> = answers
+                        .into_iter()
+                        .map(|a| a.unwrap().message.body)
+                        .collect();
+                    assert_eq!(bodies, [body(1), body(2)]);
+                }
+                // A new conversation, and one message refused in the call.
+                1 => {
+                    let started = new_conversation(acme.workspace, ada, 20 + i);
+                    let stray = message(
+                        acme.workspace,
+                        ConversationId::generate(),
+                        Author::Contact(ada),
+                        &body(2),
+                        20 + i,
+                    );
+                    let news = vec![
+                        opening(started.clone(), acme.says(started.id, &body(1), 20 + i)),
+                        follow_up(ada, stray),
+                    ];
+                    let mut answers = store.append_messages(news).await.unwrap().into_iter();
+                    let opened = answers.next().unwrap().unwrap();
+                    assert_eq!(
+                        (opened.conversation.id, opened.message.body),
+                        (started.id, body(1))
+                    );
+                    assert!(not_found(answers.next().unwrap()));
+                    assert!(answers.next().is_none());
+                }
+                // Another workspace's message.
+                2 | 3 => {
+                    let news = vec![follow_up(gil, globex.says(g.id, &body(1), 20 + i))];
+                    let answer = store.append_messages(news).await.unwrap();
+                    assert_eq!(answer.len(), 1);
+                    let stored = answer.into_iter().next().unwrap().unwrap();
+                    assert_eq!(
+                        (stored.conversation.id, stored.message.body),
+                        (g.id, body(1))
+                    );
+                }
+                // A malformed call (two workspaces in one) is refused whole.
+                4 => {
+                    let news = vec![
+                        follow_up(ada, acme.says(c.id, &body(1), 20 + i)),
+                        follow_up(gil, globex.says(g.id, &body(2), 20 + i)),
+                    ];
+                    assert!(store.append_messages(news).await.is_err());
+                }
+                _ => {
+                    let news = vec![follow_up(ada, acme.says(c.id, &body(1), 20 + i))];
+                    let stored = store.append_messages(news).await.unwrap();
+                    assert_eq!(stored[0].as_ref().unwrap().message.body, body(1));
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let acme_parts = f
+        .store
+        .conversation_parts(acme.workspace, c.id)
+        .await
+        .unwrap();
+    // "Hi", 20 calls of two, 20 of one; the malformed calls stored nothing.
+    assert_eq!(acme_parts.len(), 1 + 20 * 2 + 20);
+    assert!(acme_parts.iter().all(|p| !p.body.starts_with("call 4 ")));
+    let globex_parts = f
+        .store
+        .conversation_parts(globex.workspace, g.id)
+        .await
+        .unwrap();
+    assert_eq!(globex_parts.len(), 1 + 40);
 }
