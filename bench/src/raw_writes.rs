@@ -98,8 +98,10 @@ fn index_of(names: &[String], column: &str) -> anyhow::Result<usize> {
         .with_context(|| format!("no column {column}"))
 }
 
+/// A fresh id as the server makes them: a UUIDv7, so time-ordered (new rows
+/// go at the end of a primary key's index, not at random places in it).
 fn new_id() -> Sql {
-    Sql::Blob(rand::rng().random::<[u8; 16]>().to_vec())
+    Sql::Blob(uuid::Uuid::now_v7().as_bytes().to_vec())
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
