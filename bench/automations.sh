@@ -144,10 +144,6 @@ api() {
         -H 'content-type: application/json' ${3:+-d "$3"}
 }
 
-db_scalar() {
-    if [[ ${db[0]} == sqlite3 ]]; then "${db[@]}" "$1"; else "${db[@]}" -c "$1"; fi
-}
-
 # Per contact, the messages automations sent them: "contacts|messages|
 # contacts with more than one".
 greeted_sql="SELECT COUNT(*), COALESCE(SUM(n), 0), COALESCE(SUM(CASE WHEN n > 1 THEN 1 ELSE 0 END), 0)

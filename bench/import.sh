@@ -144,25 +144,7 @@ import_once() {
 
 for backend in $BACKENDS; do
     for ((run = 1; run <= RUNS; run++)); do
-        case "$backend" in
-        sqlite)
-            rm -rf -- "$work/sqlite"
-            db=(sqlite3 -batch "$work/sqlite/rapport.db")
-            import_once sqlite "$run" --data-dir "$work/sqlite"
-            ;;
-        postgres)
-            ensure_postgres_installed
-            TMPDIR=$work start_test_postgres
-            psql "$RAPPORT_TEST_POSTGRES_URL" -v ON_ERROR_STOP=1 -q -c 'CREATE DATABASE rapport_bench'
-            db=(psql -Atq -v ON_ERROR_STOP=1 -d "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_bench")
-            import_once postgres "$run" --database-url "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_bench"
-            rapport_pg_cleanup
-            ;;
-        *)
-            log "unknown backend '$backend' in BACKENDS (use sqlite, postgres)"
-            exit 2
-            ;;
-        esac
+        on_backend "$backend" import_once "$run"
     done
 done
 

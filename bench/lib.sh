@@ -83,6 +83,43 @@ stop_server() {
     stop_pid "$pid"
 }
 
+# db_scalar SQL: the answer of the bench's database (`db`, set by
+# on_backend) to one query.
+db_scalar() {
+    if [[ ${db[0]} == sqlite3 ]]; then "${db[@]}" "$1"; else "${db[@]}" -c "$1"; fi
+}
+
+# on_backend BACKEND FUNCTION [ARGS...]: calls FUNCTION LABEL [ARGS...]
+# DATABASE-FLAGS... on a fresh database of BACKEND, with `db` set to a
+# client of it (for db_scalar): SQLite in $work/sqlite, or PostgreSQL in a
+# throwaway cluster under $work (scripts/lib/postgres.sh, sourced by the
+# caller), database rapport_bench, stopped afterwards. Exits 2 for an
+# unknown backend.
+on_backend() {
+    local backend=$1 fn=$2 pg_url
+    shift 2
+    case "$backend" in
+    sqlite)
+        rm -rf -- "$work/sqlite"
+        db=(sqlite3 -batch "$work/sqlite/rapport.db")
+        "$fn" sqlite "$@" --data-dir "$work/sqlite"
+        ;;
+    postgres)
+        ensure_postgres_installed
+        TMPDIR=$work start_test_postgres
+        psql "$RAPPORT_TEST_POSTGRES_URL" -v ON_ERROR_STOP=1 -q -c 'CREATE DATABASE rapport_bench'
+        pg_url=${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_bench
+        db=(psql -Atq -v ON_ERROR_STOP=1 -d "$pg_url")
+        "$fn" postgres "$@" --database-url "$pg_url"
+        rapport_pg_cleanup
+        ;;
+    *)
+        log "unknown backend '$backend' in BACKENDS (use sqlite, postgres)"
+        exit 2
+        ;;
+    esac
+}
+
 # Prints the median of the numbers on stdin, one per line.
 median() {
     sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'

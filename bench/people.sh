@@ -264,29 +264,8 @@ bulk_send() {
     log "$label: run $run: $status in ${all_secs[-1]} s, $sent sent, $live of $ONLINE open widgets got theirs live (the last $((live_last - started)) ms after the POST)"
 }
 
-db_scalar() {
-    if [[ ${db[0]} == sqlite3 ]]; then "${db[@]}" "$1"; else "${db[@]}" -c "$1"; fi
-}
-
 for backend in $BACKENDS; do
-    case "$backend" in
-    sqlite)
-        db=(sqlite3 -batch "$work/sqlite/rapport.db")
-        run_backend sqlite --data-dir "$work/sqlite"
-        ;;
-    postgres)
-        ensure_postgres_installed
-        TMPDIR=$work start_test_postgres
-        psql "$RAPPORT_TEST_POSTGRES_URL" -v ON_ERROR_STOP=1 -q -c 'CREATE DATABASE rapport_bench'
-        db=(psql -Atq -d "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_bench")
-        run_backend postgres --database-url "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_bench"
-        rapport_pg_cleanup
-        ;;
-    *)
-        log "unknown backend '$backend' in BACKENDS (use sqlite, postgres)"
-        exit 2
-        ;;
-    esac
+    on_backend "$backend" run_backend
 done
 
 echo "| backend | contacts | events | issue filter matches | count only (ms) | count + first 50 (ms) | event condition + 50 (ms) | property condition + 50 (ms) | bulk recipients | bulk sends (s) | median (s) | messages/s | messages stored | email jobs | open widgets that got it live |"

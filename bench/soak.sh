@@ -79,10 +79,6 @@ chmod 755 "$work"
 # The widgets, the Inboxes and the senders' connections.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-db_scalar() {
-    if [[ ${db[0]} == sqlite3 ]]; then "${db[@]}" "$1"; else "${db[@]}" -c "$1"; fi
-}
-
 rows=()
 failed=0
 run_backend() {
@@ -150,24 +146,7 @@ run_backend() {
 }
 
 for backend in $BACKENDS; do
-    case "$backend" in
-    sqlite)
-        db=(sqlite3 -batch "$work/sqlite/rapport.db")
-        run_backend sqlite --data-dir "$work/sqlite"
-        ;;
-    postgres)
-        ensure_postgres_installed
-        TMPDIR=$work start_test_postgres
-        psql "$RAPPORT_TEST_POSTGRES_URL" -v ON_ERROR_STOP=1 -q -c 'CREATE DATABASE rapport_soak'
-        db=(psql -Atq -d "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_soak")
-        run_backend postgres --database-url "${RAPPORT_TEST_POSTGRES_URL%/*}/rapport_soak"
-        rapport_pg_cleanup
-        ;;
-    *)
-        log "unknown backend '$backend' in BACKENDS (use sqlite, postgres)"
-        exit 2
-        ;;
-    esac
+    on_backend "$backend" run_backend
 done
 
 echo "| backend | seconds | sockets | connections | entries owed | missed | doubled | out of order | sent messages not seen live | team to open widgets / to offline contacts / visitor messages | bulk sends (recipients) | emails: sink unique / duplicates / database emailed | email jobs left | request errors | server warnings |"

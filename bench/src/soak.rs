@@ -643,21 +643,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     // The head once everything sent has been stored; every socket has a
     // few seconds more to receive what it is owed up to there.
-    let head_socket = Listener {
-        who: Who::Inbox {
-            token: api.token().to_owned(),
-        },
-        source: None,
-        ledger: Mutex::default(),
+    let who = Who::Inbox {
+        token: api.token().to_owned(),
     };
-    let (socket, head) = widget::open_live(
-        &server,
-        &server.inbox_live_url,
-        None,
-        &head_socket.who.hello(None),
-    )
-    .await
-    .context("reading the log's head")?;
+    let (socket, head) = widget::open_live(&server, &server.inbox_live_url, None, &who.hello(None))
+        .await
+        .context("reading the log's head")?;
     drop(socket);
     eprintln!(
         "load over after {:?}; head {head}; settling...",
