@@ -152,55 +152,72 @@ impl SqliteStore {
     /// Runs `op` in the next group commit and returns its result once that
     /// commit is durable. `op` may run more than once; only the run that is
     /// committed (or the one that failed) counts.
-    async fn write<R, F>(&self, mut op: F) -> Result<R, StoreError>
+    async fn write<R, F>(&self, op: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
     {
-        let outcome = Arc::new(Mutex::new(None::<Result<R, StoreError>>));
-        let kept = outcome.clone();
-        let attempt = Box::new(attempt_fn(move |conn| {
-            let run = op(conn);
-            let kept = kept.clone();
-            Box::pin(async move {
-                let result = run.await;
-                let ok = result.is_ok();
-                *kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-                ok
-            })
-        }));
         let (tx, rx) = oneshot::channel::<Result<R, StoreError>>();
-        let reply = Box::new(move |commit: Result<(), String>| {
-            let result = outcome.lock().unwrap_or_else(|e| e.into_inner()).take();
-            let result = match (commit, result) {
-                (Ok(()), Some(result)) => result,
-                (Err(why), _) => Err(StoreError::Other(why.into())),
-                (Ok(()), None) => Err(StoreError::Other("the write was never run".into())),
-            };
-            // The caller may have gone away; the write stands.
+        // The caller may have gone away; the write stands.
+        let job = write_job(op, move |result| {
             let _ = tx.send(result);
         });
-        let not_done =
-            || StoreError::Other("the database writer could not carry out the write".into());
         self.writes
-            .send(Queued::Write(WriteJob { attempt, reply }))
+            .send(Queued::Write(job))
             .await
-            .map_err(|_| not_done())?;
-        rx.await.map_err(|_| not_done())?
+            .map_err(|_| writer_gone())?;
+        rx.await.map_err(|_| writer_gone())?
     }
 
     /// Appends messages in the next group commit, together with the other
     /// messages of their workspace waiting for it (see [`MessageWrite`]).
     async fn write_messages(&self, news: Vec<NewMessage>) -> Appended {
         let (reply, rx) = oneshot::channel();
-        let not_done =
-            || StoreError::Other("the database writer could not carry out the write".into());
         self.writes
             .send(Queued::Messages(MessageWrite { news, reply }))
             .await
-            .map_err(|_| not_done())?;
-        rx.await.map_err(|_| not_done())?
+            .map_err(|_| writer_gone())?;
+        rx.await.map_err(|_| writer_gone())?
     }
+}
+
+/// What a caller hears when the writer stopped before answering.
+fn writer_gone() -> StoreError {
+    StoreError::Other("the database writer could not carry out the write".into())
+}
+
+/// A write job running `op`: each attempt keeps its result, and once the
+/// commit is known `deliver` gets the committed run's result, or why the
+/// write did not commit.
+fn write_job<R, F>(
+    mut op: F,
+    deliver: impl FnOnce(Result<R, StoreError>) + Send + 'static,
+) -> WriteJob
+where
+    R: Send + 'static,
+    F: for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
+{
+    let outcome = Arc::new(Mutex::new(None::<Result<R, StoreError>>));
+    let kept = outcome.clone();
+    let attempt = Box::new(attempt_fn(move |conn| {
+        let run = op(conn);
+        let kept = kept.clone();
+        Box::pin(async move {
+            let result = run.await;
+            let ok = result.is_ok();
+            *kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            ok
+        })
+    }));
+    let reply = Box::new(move |commit: Result<(), String>| {
+        let result = outcome.lock().unwrap_or_else(|e| e.into_inner()).take();
+        deliver(match (commit, result) {
+            (Ok(()), Some(result)) => result,
+            (Err(why), _) => Err(StoreError::Other(why.into())),
+            (Ok(()), None) => Err(StoreError::Other("the write was never run".into())),
+        });
+    });
+    WriteJob { attempt, reply }
 }
 
 /// Pins down a closure's signature (for all connection lifetimes), which
@@ -284,47 +301,35 @@ fn messages_job(group: Vec<MessageWrite>) -> WriteJob {
         replies.push(write.reply);
         news.extend(write.news);
     }
-    let outcome = Arc::new(Mutex::new(None::<Appended>));
-    let kept = outcome.clone();
-    let attempt: Attempt = Box::new(attempt_fn(move |conn| {
-        let (news, kept) = (news.clone(), kept.clone());
-        Box::pin(async move {
-            let result = shared::append_messages(conn, news).await;
-            let ok = result.is_ok();
-            *kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-            ok
-        })
-    }));
-    let reply = Box::new(move |commit: Result<(), String>| {
-        let result = outcome.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let mut results = match (commit, result) {
-            (Ok(()), Some(Ok(results))) if results.len() == sizes.iter().sum::<usize>() => {
-                results.into_iter()
-            }
-            (commit, result) => {
-                // The whole append failed (or was not committed): every
-                // caller hears why.
-                let why = match (commit, result) {
-                    (Err(why), _) => StoreError::Other(why.into()),
-                    (Ok(()), Some(Err(err))) => err,
-                    (Ok(()), _) => StoreError::Other("the messages were not all appended".into()),
-                };
-                let mut replies = replies.into_iter();
-                if let Some(first) = replies.next() {
-                    for reply in replies {
-                        let _ = reply.send(Err(copy_error(&why)));
+    let total = news.len();
+    // Passed as written: inference then gives the closure the signature
+    // `write_job` asks for, for every connection lifetime.
+    write_job(
+        move |conn| Box::pin(shared::append_messages(conn, news.clone())),
+        move |result: Appended| {
+            let why = match result {
+                Ok(results) if results.len() == total => {
+                    let mut results = results.into_iter();
+                    for (reply, size) in replies.into_iter().zip(sizes) {
+                        // The caller may have gone away; the write stands.
+                        let _ = reply.send(Ok(results.by_ref().take(size).collect()));
                     }
-                    let _ = first.send(Err(why));
+                    return;
                 }
-                return;
+                Ok(_) => StoreError::Other("the messages were not all appended".into()),
+                Err(why) => why,
+            };
+            // The whole append failed (or was not committed): every caller
+            // hears why.
+            let mut replies = replies.into_iter();
+            if let Some(first) = replies.next() {
+                for reply in replies {
+                    let _ = reply.send(Err(copy_error(&why)));
+                }
+                let _ = first.send(Err(why));
             }
-        };
-        for (reply, size) in replies.into_iter().zip(sizes) {
-            // The caller may have gone away; the write stands.
-            let _ = reply.send(Ok(results.by_ref().take(size).collect()));
-        }
-    });
-    WriteJob { attempt, reply }
+        },
+    )
 }
 
 /// The same error again, for another caller of a failed shared write.
