@@ -7,6 +7,7 @@
 //! on a pool. Either way a write returns only after its commit.
 
 mod filter_sql;
+mod message_batch;
 mod migrations;
 mod postgres;
 mod sqlite;

@@ -5,12 +5,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
-use sqlx::{Pool, Postgres};
+use sqlx::{Connection, Pool, Postgres};
 
 use futures::future::BoxFuture;
-use rapport_core::ports::store::{NewMessage, StoreError, StoredMessage};
+use rapport_core::model::ids::WorkspaceId;
+use rapport_core::ports::store::{NewMessage, StoreError};
 
 use crate::db_err;
+use crate::message_batch::{Appended, LaneGuard, Lanes, MessageWrite};
 
 type Db = Postgres;
 type Conn = PgConnection;
@@ -44,6 +46,15 @@ macro_rules! bytewise {
 /// workspace, which is all a stream reads.
 const LOG_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))");
 
+/// How long a pooled connection is idle before it is pinged on the way out
+/// of the pool.
+const STALE_AFTER: Duration = Duration::from_secs(1);
+
+/// The connections kept open when the server is quiet, and how long a
+/// connection beyond them stays idle before it is closed.
+const MIN_CONNECTIONS: u32 = 2;
+const IDLE_CONNECTION: Duration = Duration::from_secs(30);
+
 /// What a job claim adds so concurrent claimers pass over each other's rows.
 const SKIP_LOCKED: &str = " FOR NO KEY UPDATE SKIP LOCKED";
 
@@ -69,6 +80,8 @@ mod shared;
 pub struct PostgresStore {
     pool: Pool<Db>,
     tokens: crate::token_cache::TokenCache,
+    /// Each workspace's message appends, one transaction at a time.
+    lanes: Lanes,
 }
 
 impl PostgresStore {
@@ -78,6 +91,22 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection it takes from the pool (and again
+            // as it puts it back): a round trip more for each query. Only a
+            // connection idle for a while can have gone stale unnoticed.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= STALE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
+            // Connections a burst opened close once it is over, and with
+            // them the buffers and statement caches they grew.
+            .min_connections(MIN_CONNECTIONS.min(max_connections))
+            .idle_timeout(IDLE_CONNECTION)
             .connect_with(options)
             .await
             .map_err(db_err)?;
@@ -85,6 +114,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             tokens: crate::token_cache::TokenCache::new(),
+            lanes: Lanes::default(),
         })
     }
 
@@ -96,46 +126,95 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// Runs `op` in a transaction, again (up to `WRITE_ATTEMPTS` times in
-    /// all) if PostgreSQL broke a deadlock by aborting it: nothing of an
-    /// aborted transaction stands, so trying it again is safe, and it is
-    /// what PostgreSQL's manual advises.
-    /// Appends messages (`ConversationStore::append_messages`) in a
-    /// transaction of their own.
-    async fn write_messages(
-        &self,
-        news: Vec<NewMessage>,
-    ) -> Result<Vec<Result<StoredMessage, StoreError>>, StoreError> {
-        self.write(move |conn: &mut Conn| -> BoxFuture<'_, _> {
-            Box::pin(shared::append_messages(conn, news.clone()))
-        })
-        .await
+    /// Appends messages (`ConversationStore::append_messages`). A few
+    /// transactions of a workspace's messages run at a time; the calls
+    /// that arrive meanwhile go together into the next one (see
+    /// `crate::message_batch`): they would only wait for each other on the
+    /// log lock anyway, and together they cost a few statements and one
+    /// commit instead of a few statements and a commit each.
+    async fn write_messages(&self, news: Vec<NewMessage>) -> Appended {
+        let workspace = match news.first() {
+            Some(first) if shared::shape_ok(&news) => first.message.workspace_id,
+            // Nothing to append, or a malformed call: refused on its own,
+            // never with others' messages.
+            _ => return write(&self.pool, append(news)).await,
+        };
+        let (call, answer) = MessageWrite::new(news);
+        if let Some(call) = self.lanes.enter(workspace, call) {
+            // A task of its own, so that a caller going away (a client
+            // hanging up) does not strand the calls queued behind it.
+            tokio::spawn(append_lane(
+                self.pool.clone(),
+                self.lanes.clone(),
+                workspace,
+                call,
+            ));
+        }
+        answer.await.map_err(|_| {
+            StoreError::Other("the messages could not be appended; nothing was written".into())
+        })?
     }
 
-    async fn write<R, F>(&self, mut op: F) -> Result<R, StoreError>
+    async fn write<R, F>(&self, op: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
     {
-        let mut attempt = 1;
-        loop {
-            let outcome = async {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
-                let result = op(&mut tx).await?;
-                tx.commit().await.map_err(db_err)?;
-                Ok(result)
+        write(&self.pool, op).await
+    }
+}
+
+/// Appends `news` in one `append_messages`, as a re-runnable write.
+fn append(
+    news: Vec<NewMessage>,
+) -> impl for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, Appended> + Send + 'static {
+    move |conn: &mut Conn| -> BoxFuture<'_, Appended> {
+        Box::pin(shared::append_messages(conn, news.clone()))
+    }
+}
+
+/// Appends a workspace's waiting calls, a transaction at a time, until no
+/// more wait.
+async fn append_lane(pool: Pool<Db>, lanes: Lanes, workspace: WorkspaceId, first: MessageWrite) {
+    let mut lane = LaneGuard::new(lanes, workspace);
+    let mut group = vec![first];
+    loop {
+        let (news, replies) = crate::message_batch::join(group);
+        replies.deliver(write(&pool, append(news)).await);
+        match lane.next() {
+            Some(next) => group = next,
+            None => break,
+        }
+    }
+}
+
+/// Runs `op` in a transaction, again (up to `WRITE_ATTEMPTS` times in
+/// all) if PostgreSQL broke a deadlock by aborting it: nothing of an
+/// aborted transaction stands, so trying it again is safe, and it is what
+/// PostgreSQL's manual advises.
+async fn write<R, F>(pool: &Pool<Db>, mut op: F) -> Result<R, StoreError>
+where
+    R: Send + 'static,
+    F: for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
+{
+    let mut attempt = 1;
+    loop {
+        let outcome = async {
+            let mut tx = pool.begin().await.map_err(db_err)?;
+            let result = op(&mut tx).await?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(result)
+        }
+        .await;
+        match outcome {
+            Err(err) if attempt < WRITE_ATTEMPTS && aborted_to_break_a_tie(&err) => {
+                tracing::debug!(attempt, error = %err, "a write was aborted by the database; trying it again");
+                // Only one side of a deadlock is aborted: the other goes
+                // on, and is likely done after a short pause.
+                tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
+                attempt += 1;
             }
-            .await;
-            match outcome {
-                Err(err) if attempt < WRITE_ATTEMPTS && aborted_to_break_a_tie(&err) => {
-                    tracing::debug!(attempt, error = %err, "a write was aborted by the database; trying it again");
-                    // Only one side of a deadlock is aborted: the other
-                    // goes on, and is likely done after a short pause.
-                    tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
+            other => return other,
         }
     }
 }

@@ -14,13 +14,16 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Pool, Sqlite};
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
 use futures::future::BoxFuture;
 use rapport_core::model::ids::WorkspaceId;
-use rapport_core::ports::store::{NewMessage, StoreError, StoredMessage};
+use rapport_core::ports::store::{NewMessage, StoreError};
+
+use crate::message_batch::{Appended, MessageWrite};
 
 use crate::{data_err, db_err};
 
@@ -82,28 +85,28 @@ struct WriteJob {
 /// Runs a write once more; says whether it succeeded.
 type Attempt = Box<dyn for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, bool> + Send>;
 
-/// What `append_messages` answers.
-type Appended = Result<Vec<Result<StoredMessage, StoreError>>, StoreError>;
-
-/// Messages waiting to be appended: the writer appends those of one
-/// workspace that wait together in one `append_messages` (a few statements
-/// for all of them instead of a few for each), then hands each caller its
-/// part of the answer.
-struct MessageWrite {
-    news: Vec<NewMessage>,
-    reply: oneshot::Sender<Appended>,
-}
-
 /// What waits in the writer's queue.
 enum Queued {
     Write(WriteJob),
     Messages(MessageWrite),
+    /// The store has been quiet: give back the memory the connections'
+    /// page caches hold (see [`QUIET`]).
+    Shrink,
 }
+
+/// How long the store has to go without a read or a write before its
+/// connections give back the memory their page caches hold (`PRAGMA
+/// shrink_memory`). A burst (an email drain, a bulk send) fills every
+/// connection's cache; without this the process would keep that memory
+/// until it exits. The caches fill again on the next reads.
+const QUIET: Duration = Duration::from_secs(20);
 
 pub struct SqliteStore {
     readers: Pool<Db>,
     writes: mpsc::Sender<Queued>,
     tokens: crate::token_cache::TokenCache,
+    /// Counts reads and writes, for telling when the store went quiet.
+    activity: Arc<AtomicU64>,
 }
 
 impl SqliteStore {
@@ -133,15 +136,19 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         let (writes, queue) = mpsc::channel(4 * MAX_BATCH);
-        spawn_writer(writer, queue)?;
+        spawn_writer(writer, queue, readers.clone())?;
+        let activity = Arc::new(AtomicU64::new(0));
+        tokio::spawn(shrink_when_quiet(writes.downgrade(), activity.clone()));
         Ok(Self {
             readers,
             writes,
             tokens: crate::token_cache::TokenCache::new(),
+            activity,
         })
     }
 
     fn reader(&self) -> &Pool<Db> {
+        self.activity.fetch_add(1, Ordering::Relaxed);
         &self.readers
     }
 
@@ -157,6 +164,7 @@ impl SqliteStore {
         R: Send + 'static,
         F: for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
     {
+        self.activity.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel::<Result<R, StoreError>>();
         // The caller may have gone away; the write stands.
         let job = write_job(op, move |result| {
@@ -170,11 +178,12 @@ impl SqliteStore {
     }
 
     /// Appends messages in the next group commit, together with the other
-    /// messages of their workspace waiting for it (see [`MessageWrite`]).
+    /// messages of their workspace waiting for it (see `crate::message_batch`).
     async fn write_messages(&self, news: Vec<NewMessage>) -> Appended {
-        let (reply, rx) = oneshot::channel();
+        self.activity.fetch_add(1, Ordering::Relaxed);
+        let (write, rx) = MessageWrite::new(news);
         self.writes
-            .send(Queued::Messages(MessageWrite { news, reply }))
+            .send(Queued::Messages(write))
             .await
             .map_err(|_| writer_gone())?;
         rx.await.map_err(|_| writer_gone())?
@@ -229,36 +238,92 @@ where
     f
 }
 
+/// Asks the writer to shrink the connections' memory each time the store
+/// has gone [`QUIET`] after being used; ends once the store is dropped.
+async fn shrink_when_quiet(writes: mpsc::WeakSender<Queued>, activity: Arc<AtomicU64>) {
+    let mut seen = activity.load(Ordering::Relaxed);
+    let mut shrunk = seen;
+    loop {
+        tokio::time::sleep(QUIET).await;
+        let Some(writes) = writes.upgrade() else {
+            return;
+        };
+        let now = activity.load(Ordering::Relaxed);
+        if now == seen && now != shrunk {
+            // A full queue is not quiet: then the next quiet spell will do.
+            let _ = writes.try_send(Queued::Shrink);
+            shrunk = now;
+        }
+        seen = now;
+    }
+}
+
 /// Runs the writer on a thread of its own, so its one-statement-at-a-time
 /// loop never waits in line behind request handlers.
-fn spawn_writer(conn: Conn, queue: mpsc::Receiver<Queued>) -> Result<(), StoreError> {
+fn spawn_writer(
+    conn: Conn,
+    queue: mpsc::Receiver<Queued>,
+    readers: Pool<Db>,
+) -> Result<(), StoreError> {
     // A plain executor is enough: the driver's own thread does the I/O.
     std::thread::Builder::new()
         .name("rapport-sqlite-writer".into())
-        .spawn(move || futures::executor::block_on(run_writer(conn, queue)))
+        .spawn(move || futures::executor::block_on(run_writer(conn, queue, readers)))
         .map_err(data_err)?;
     Ok(())
 }
 
-async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<Queued>) {
+async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<Queued>, readers: Pool<Db>) {
     let mut queued = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut tally = CommitTally::default();
     while queue.recv_many(&mut queued, MAX_BATCH).await > 0 {
-        tally.add(queued.len());
+        let shrinks = queued
+            .iter()
+            .filter(|q| matches!(q, Queued::Shrink))
+            .count();
+        let writes = queued.len() - shrinks;
         coalesce(&mut queued, &mut batch);
-        let commit = commit_batch(&mut conn, &mut batch).await;
-        if let Err(why) = &commit {
-            tracing::error!(error = %why, "group commit failed");
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
+        if !batch.is_empty() {
+            tally.add(writes);
+            let commit = commit_batch(&mut conn, &mut batch).await;
+            if let Err(why) = &commit {
+                tracing::error!(error = %why, "group commit failed");
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
+            }
+            for job in batch.drain(..) {
+                (job.reply)(commit.clone());
+            }
         }
-        for job in batch.drain(..) {
-            (job.reply)(commit.clone());
+        if shrinks > 0 {
+            shrink_memory(&mut conn, &readers).await;
         }
     }
     // Every sender is gone: the store was dropped. Close cleanly so the WAL
     // is checkpointed.
     let _ = conn.close().await;
+}
+
+/// Gives back what the writer's and the idle readers' page caches hold.
+/// Readers in use are left alone: they are not quiet.
+async fn shrink_memory(writer: &mut Conn, readers: &Pool<Db>) {
+    const SHRINK: &str = "PRAGMA shrink_memory";
+    let mut done = sqlx::raw_sql(SHRINK).execute(&mut *writer).await.is_ok();
+    // Each idle reader once: held until all are done, so none comes twice.
+    let mut held = Vec::new();
+    while held.len() < READERS as usize
+        && let Some(reader) = readers.try_acquire()
+    {
+        held.push(reader);
+    }
+    for reader in &mut held {
+        done &= sqlx::raw_sql(SHRINK).execute(&mut **reader).await.is_ok();
+    }
+    tracing::debug!(
+        readers = held.len(),
+        done,
+        "the store was quiet: page caches shrunk"
+    );
 }
 
 /// Moves the queued writes into `batch`, each workspace's waiting messages
@@ -271,6 +336,7 @@ fn coalesce(queued: &mut Vec<Queued>, batch: &mut Vec<WriteJob>) {
     for item in queued.drain(..) {
         match item {
             Queued::Write(job) => batch.push(job),
+            Queued::Shrink => {}
             Queued::Messages(write) => {
                 let workspace = write.news.first().map(|n| n.message.workspace_id);
                 match workspace {
@@ -293,52 +359,13 @@ fn coalesce(queued: &mut Vec<Queued>, batch: &mut Vec<WriteJob>) {
 /// One write that appends the messages of `group` (one workspace's, or a
 /// lone call) and answers each caller with its part.
 fn messages_job(group: Vec<MessageWrite>) -> WriteJob {
-    let mut sizes = Vec::with_capacity(group.len());
-    let mut replies = Vec::with_capacity(group.len());
-    let mut news = Vec::new();
-    for write in group {
-        sizes.push(write.news.len());
-        replies.push(write.reply);
-        news.extend(write.news);
-    }
-    let total = news.len();
+    let (news, replies) = crate::message_batch::join(group);
     // Passed as written: inference then gives the closure the signature
     // `write_job` asks for, for every connection lifetime.
     write_job(
         move |conn| Box::pin(shared::append_messages(conn, news.clone())),
-        move |result: Appended| {
-            let why = match result {
-                Ok(results) if results.len() == total => {
-                    let mut results = results.into_iter();
-                    for (reply, size) in replies.into_iter().zip(sizes) {
-                        // The caller may have gone away; the write stands.
-                        let _ = reply.send(Ok(results.by_ref().take(size).collect()));
-                    }
-                    return;
-                }
-                Ok(_) => StoreError::Other("the messages were not all appended".into()),
-                Err(why) => why,
-            };
-            // The whole append failed (or was not committed): every caller
-            // hears why.
-            let mut replies = replies.into_iter();
-            if let Some(first) = replies.next() {
-                for reply in replies {
-                    let _ = reply.send(Err(copy_error(&why)));
-                }
-                let _ = first.send(Err(why));
-            }
-        },
+        move |result: Appended| replies.deliver(result),
     )
-}
-
-/// The same error again, for another caller of a failed shared write.
-fn copy_error(err: &StoreError) -> StoreError {
-    match err {
-        StoreError::NotFound => StoreError::NotFound,
-        StoreError::Conflict(why) => StoreError::Conflict(why.clone()),
-        other => StoreError::Other(other.to_string().into()),
-    }
 }
 
 /// How many group commits, and how many writes they carried, over the
@@ -417,4 +444,52 @@ async fn commit_batch(conn: &mut Conn, batch: &mut [WriteJob]) -> Result<(), Str
         .await
         .map_err(failed)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `version` as the database's user version through the writer.
+    async fn set_version(store: &SqliteStore, version: i64) {
+        store
+            .write(
+                move |conn: &mut Conn| -> BoxFuture<'_, Result<(), StoreError>> {
+                    Box::pin(async move {
+                        let sql = format!("PRAGMA user_version = {version}");
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                            .execute(&mut *conn)
+                            .await
+                            .map(|_| ())
+                            .map_err(db_err)
+                    })
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn version(store: &SqliteStore) -> i64 {
+        sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(store.reader())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn shrinking_the_caches_leaves_reads_and_writes_working() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("rapport.db"))
+            .await
+            .unwrap();
+        set_version(&store, 7).await;
+        assert_eq!(version(&store).await, 7);
+        // What the quiet watcher sends, twice in a row, then a write: the
+        // writer shrinks its cache and the idle readers' and goes on.
+        for _ in 0..2 {
+            store.writes.send(Queued::Shrink).await.unwrap();
+        }
+        set_version(&store, 8).await;
+        assert_eq!(version(&store).await, 8);
+    }
 }

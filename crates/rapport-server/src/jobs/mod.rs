@@ -55,6 +55,12 @@ const AUTOMATION_POLL: Duration = Duration::from_millis(200);
 /// How often the lane for every kind looks (it is there for kinds no other
 /// lane claims: ones a newer version added).
 const ANY_KIND_POLL: Duration = Duration::from_secs(10);
+/// The least time from one round of the automations' lane to the next
+/// that the log's growth starts: a stream of messages grows the log
+/// hundreds of times a second, and one round reads everything new, so
+/// without it the lane would read the log as fast as the database answers,
+/// taking its time from the messages themselves.
+const LOG_ROUND_GAP: Duration = Duration::from_millis(20);
 
 /// The runner's lanes: each claims its kinds and waits only for its own
 /// jobs, so a long bulk send never holds up a greeting.
@@ -154,6 +160,7 @@ impl Runner {
         let mut stop = self.stop.clone();
         let mut log_grew = self.state.log_grew.subscribe();
         while !self.stopping() {
+            let started = tokio::time::Instant::now();
             // A job's panic fails that job (`run_contained`); one anywhere
             // else in a round ends the round, never the runner.
             let round = AssertUnwindSafe(self.run_kinds(lane.claim(), lane == Lane::Automations));
@@ -175,6 +182,7 @@ impl Runner {
                 if lane == Lane::Automations {
                     // Lagging only means notices were dropped: look now.
                     let _ = log_grew.recv().await;
+                    tokio::time::sleep_until(started + LOG_ROUND_GAP).await;
                 } else {
                     std::future::pending::<()>().await;
                 }

@@ -272,6 +272,47 @@ pub(crate) async fn append_messages(
         .collect())
 }
 
+/// Inserts the conversations (`existing`: saves their state instead) in
+/// one statement. The state of existing ones is saved as an insert that
+/// meets their key and updates, one primary-key probe each: one statement
+/// for the chunk instead of an `UPDATE` per conversation (each a round
+/// trip on PostgreSQL), and no `UPDATE ... FROM` a list of values (see
+/// the bulk marks below). Every existing one was read in this
+/// transaction, in its workspace, so none is inserted.
+async fn write_conversations(
+    conn: &mut Conn,
+    conversations: &[&Conversation],
+    existing: bool,
+) -> Result<(), StoreError> {
+    if conversations.is_empty() {
+        return Ok(());
+    }
+    let mut sql = QueryBuilder::<Db>::new(
+        "INSERT INTO conversations (id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, created_at, updated_at) ",
+    );
+    sql.push_values(conversations, |mut row, c| {
+        row.push_bind(c.id.as_uuid())
+            .push_bind(c.workspace_id.as_uuid())
+            .push_bind(c.contact_id.as_uuid())
+            .push_bind(c.status.as_str())
+            .push_bind(c.assignee_id.map(|a| a.as_uuid()))
+            .push_bind(c.snoozed_until.map(ms))
+            .push_bind(c.waiting_since.map(ms))
+            .push_bind(ms(c.created_at))
+            .push_bind(ms(c.updated_at));
+    });
+    if existing {
+        sql.push(
+            " ON CONFLICT (id) DO UPDATE SET
+                status = excluded.status, assignee_id = excluded.assignee_id,
+                snoozed_until = excluded.snoozed_until, waiting_since = excluded.waiting_since,
+                updated_at = excluded.updated_at",
+        );
+    }
+    sql.build().execute(&mut *conn).await.map_err(db_err)?;
+    Ok(())
+}
+
 /// Writes up to `CHUNK` accepted messages: their new conversations, the
 /// messages, the states of existing conversations, the bulk recipient
 /// marks, the activity entries and then (after the log append, under its
@@ -288,23 +329,7 @@ async fn write_chunk(
         .filter(|a| a.new.new_conversation.is_some())
         .map(|a| &a.conversation)
         .collect();
-    if !started.is_empty() {
-        let mut sql = QueryBuilder::<Db>::new(
-            "INSERT INTO conversations (id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, created_at, updated_at) ",
-        );
-        sql.push_values(&started, |mut row, c| {
-            row.push_bind(c.id.as_uuid())
-                .push_bind(c.workspace_id.as_uuid())
-                .push_bind(c.contact_id.as_uuid())
-                .push_bind(c.status.as_str())
-                .push_bind(c.assignee_id.map(|a| a.as_uuid()))
-                .push_bind(c.snoozed_until.map(ms))
-                .push_bind(c.waiting_since.map(ms))
-                .push_bind(ms(c.created_at))
-                .push_bind(ms(c.updated_at));
-        });
-        sql.build().execute(&mut *conn).await.map_err(db_err)?;
-    }
+    write_conversations(conn, &started, false).await?;
 
     let states: Vec<_> = chunk
         .iter()
@@ -342,9 +367,8 @@ async fn write_chunk(
     for a in chunk.iter().filter(|a| a.new.new_conversation.is_none()) {
         last_state.insert(a.conversation.id.as_uuid(), &a.conversation);
     }
-    for conversation in last_state.values() {
-        save_conversation_state(conn, conversation).await?;
-    }
+    let changed: Vec<&Conversation> = last_state.into_values().collect();
+    write_conversations(conn, &changed, true).await?;
 
     let marks: Vec<(BulkSendId, &Accepted)> = chunk
         .iter()
