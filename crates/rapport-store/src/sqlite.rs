@@ -89,23 +89,25 @@ type Attempt = Box<dyn for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, bool> + Send
 enum Queued {
     Write(WriteJob),
     Messages(MessageWrite),
-    /// The store has been quiet: give back the memory the connections'
-    /// page caches hold (see [`QUIET`]).
+    /// Give back the memory the connections' page caches hold (see
+    /// [`SHRINK_EVERY`]).
     Shrink,
 }
 
-/// How long the store has to go without a read or a write before its
-/// connections give back the memory their page caches hold (`PRAGMA
-/// shrink_memory`). A burst (an email drain, a bulk send) fills every
-/// connection's cache; without this the process would keep that memory
-/// until it exits. The caches fill again on the next reads.
-const QUIET: Duration = Duration::from_secs(20);
+/// How often the connections give back the memory their page caches hold
+/// (`PRAGMA shrink_memory`), if the store was used since the last time. A
+/// burst (an email drain, a bulk send) fills every connection's cache;
+/// without this the process would keep that memory until it exits. Not
+/// only when quiet: the job runner's polls never let the store be quiet
+/// for long, and a cache refills from the operating system's page cache
+/// in a few milliseconds.
+const SHRINK_EVERY: Duration = Duration::from_secs(20);
 
 pub struct SqliteStore {
     readers: Pool<Db>,
     writes: mpsc::Sender<Queued>,
     tokens: crate::token_cache::TokenCache,
-    /// Counts reads and writes, for telling when the store went quiet.
+    /// Counts reads and writes, for telling whether the store was used.
     activity: Arc<AtomicU64>,
 }
 
@@ -136,9 +138,13 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         let (writes, queue) = mpsc::channel(4 * MAX_BATCH);
-        spawn_writer(writer, queue, readers.clone())?;
+        spawn_writer(writer, queue)?;
         let activity = Arc::new(AtomicU64::new(0));
-        tokio::spawn(shrink_when_quiet(writes.downgrade(), activity.clone()));
+        tokio::spawn(shrink_now_and_then(
+            writes.downgrade(),
+            readers.clone(),
+            activity.clone(),
+        ));
         Ok(Self {
             readers,
             writes,
@@ -238,42 +244,67 @@ where
     f
 }
 
-/// Asks the writer to shrink the connections' memory each time the store
-/// has gone [`QUIET`] after being used; ends once the store is dropped.
-async fn shrink_when_quiet(writes: mpsc::WeakSender<Queued>, activity: Arc<AtomicU64>) {
-    let mut seen = activity.load(Ordering::Relaxed);
-    let mut shrunk = seen;
+/// Shrinks the idle readers' caches and asks the writer to shrink its own
+/// every [`SHRINK_EVERY`] if the store was used meanwhile; ends once the
+/// store is dropped.
+async fn shrink_now_and_then(
+    writes: mpsc::WeakSender<Queued>,
+    readers: Pool<Db>,
+    activity: Arc<AtomicU64>,
+) {
+    let mut shrunk = activity.load(Ordering::Relaxed);
     loop {
-        tokio::time::sleep(QUIET).await;
+        tokio::time::sleep(SHRINK_EVERY).await;
         let Some(writes) = writes.upgrade() else {
             return;
         };
         let now = activity.load(Ordering::Relaxed);
-        if now == seen && now != shrunk {
-            // A full queue is not quiet: then the next quiet spell will do.
+        if now != shrunk {
+            // A full queue: the next time will do.
             let _ = writes.try_send(Queued::Shrink);
+            let readers = shrink_readers(&readers).await;
+            tracing::debug!(readers, "page caches shrunk");
             shrunk = now;
         }
-        seen = now;
     }
+}
+
+/// What a connection runs to give back its page cache's memory.
+const SHRINK: &str = "PRAGMA shrink_memory";
+
+/// Gives back what the idle readers' page caches hold; says how many it
+/// shrank. Readers in use are left alone (the next time will do). Runs on
+/// the runtime, not on the writer's thread: a pooled connection needs it
+/// to go back to its pool.
+async fn shrink_readers(readers: &Pool<Db>) -> usize {
+    // Each idle reader once: held until all are done, so none comes twice.
+    let mut held = Vec::new();
+    while held.len() < READERS as usize
+        && let Some(reader) = readers.try_acquire()
+    {
+        held.push(reader);
+    }
+    let mut shrunk = 0;
+    for reader in &mut held {
+        if sqlx::raw_sql(SHRINK).execute(&mut **reader).await.is_ok() {
+            shrunk += 1;
+        }
+    }
+    shrunk
 }
 
 /// Runs the writer on a thread of its own, so its one-statement-at-a-time
 /// loop never waits in line behind request handlers.
-fn spawn_writer(
-    conn: Conn,
-    queue: mpsc::Receiver<Queued>,
-    readers: Pool<Db>,
-) -> Result<(), StoreError> {
+fn spawn_writer(conn: Conn, queue: mpsc::Receiver<Queued>) -> Result<(), StoreError> {
     // A plain executor is enough: the driver's own thread does the I/O.
     std::thread::Builder::new()
         .name("rapport-sqlite-writer".into())
-        .spawn(move || futures::executor::block_on(run_writer(conn, queue, readers)))
+        .spawn(move || futures::executor::block_on(run_writer(conn, queue)))
         .map_err(data_err)?;
     Ok(())
 }
 
-async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<Queued>, readers: Pool<Db>) {
+async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<Queued>) {
     let mut queued = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut tally = CommitTally::default();
@@ -296,34 +327,12 @@ async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<Queued>, readers: 
             }
         }
         if shrinks > 0 {
-            shrink_memory(&mut conn, &readers).await;
+            let _ = sqlx::raw_sql(SHRINK).execute(&mut conn).await;
         }
     }
     // Every sender is gone: the store was dropped. Close cleanly so the WAL
     // is checkpointed.
     let _ = conn.close().await;
-}
-
-/// Gives back what the writer's and the idle readers' page caches hold.
-/// Readers in use are left alone: they are not quiet.
-async fn shrink_memory(writer: &mut Conn, readers: &Pool<Db>) {
-    const SHRINK: &str = "PRAGMA shrink_memory";
-    let mut done = sqlx::raw_sql(SHRINK).execute(&mut *writer).await.is_ok();
-    // Each idle reader once: held until all are done, so none comes twice.
-    let mut held = Vec::new();
-    while held.len() < READERS as usize
-        && let Some(reader) = readers.try_acquire()
-    {
-        held.push(reader);
-    }
-    for reader in &mut held {
-        done &= sqlx::raw_sql(SHRINK).execute(&mut **reader).await.is_ok();
-    }
-    tracing::debug!(
-        readers = held.len(),
-        done,
-        "the store was quiet: page caches shrunk"
-    );
 }
 
 /// Moves the queued writes into `batch`, each workspace's waiting messages
@@ -484,10 +493,15 @@ mod tests {
             .unwrap();
         set_version(&store, 7).await;
         assert_eq!(version(&store).await, 7);
-        // What the quiet watcher sends, twice in a row, then a write: the
-        // writer shrinks its cache and the idle readers' and goes on.
+        // What the store does now and then, twice in a row, then a write:
+        // the writer and the idle reader shrink their caches and go on.
         for _ in 0..2 {
+            // The reader is back in the pool (after its ping), idle.
+            while store.readers.num_idle() == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             store.writes.send(Queued::Shrink).await.unwrap();
+            assert_eq!(shrink_readers(&store.readers).await, 1);
         }
         set_version(&store, 8).await;
         assert_eq!(version(&store).await, 8);
