@@ -2,8 +2,7 @@
 
 // jemalloc, purging freed memory from a background thread: the C library's
 // malloc keeps what a burst of work (a drained email queue, a bulk send)
-// freed in its per-thread arenas for good. It serves C code's `malloc`
-// too (SQLite's page caches). See the `jemalloc` feature.
+// freed in its per-thread arenas for good. See the `jemalloc` feature.
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

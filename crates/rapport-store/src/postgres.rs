@@ -50,11 +50,6 @@ const LOG_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextend
 /// of the pool.
 const STALE_AFTER: Duration = Duration::from_secs(1);
 
-/// The connections kept open when the server is quiet, and how long a
-/// connection beyond them stays idle before it is closed.
-const MIN_CONNECTIONS: u32 = 2;
-const IDLE_CONNECTION: Duration = Duration::from_secs(30);
-
 /// What a job claim adds so concurrent claimers pass over each other's rows.
 const SKIP_LOCKED: &str = " FOR NO KEY UPDATE SKIP LOCKED";
 
@@ -103,10 +98,6 @@ impl PostgresStore {
                     Ok(true)
                 })
             })
-            // Connections a burst opened close once it is over, and with
-            // them the buffers and statement caches they grew.
-            .min_connections(MIN_CONNECTIONS.min(max_connections))
-            .idle_timeout(IDLE_CONNECTION)
             .connect_with(options)
             .await
             .map_err(db_err)?;

@@ -14,7 +14,6 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Pool, Sqlite};
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
@@ -89,26 +88,12 @@ type Attempt = Box<dyn for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, bool> + Send
 enum Queued {
     Write(WriteJob),
     Messages(MessageWrite),
-    /// Give back the memory the connections' page caches hold (see
-    /// [`SHRINK_EVERY`]).
-    Shrink,
 }
-
-/// How often the connections give back the memory their page caches hold
-/// (`PRAGMA shrink_memory`), if the store was used since the last time. A
-/// burst (an email drain, a bulk send) fills every connection's cache;
-/// without this the process would keep that memory until it exits. Not
-/// only when quiet: the job runner's polls never let the store be quiet
-/// for long, and a cache refills from the operating system's page cache
-/// in a few milliseconds.
-const SHRINK_EVERY: Duration = Duration::from_secs(20);
 
 pub struct SqliteStore {
     readers: Pool<Db>,
     writes: mpsc::Sender<Queued>,
     tokens: crate::token_cache::TokenCache,
-    /// Counts reads and writes, for telling whether the store was used.
-    activity: Arc<AtomicU64>,
 }
 
 impl SqliteStore {
@@ -139,22 +124,14 @@ impl SqliteStore {
             .map_err(db_err)?;
         let (writes, queue) = mpsc::channel(4 * MAX_BATCH);
         spawn_writer(writer, queue)?;
-        let activity = Arc::new(AtomicU64::new(0));
-        tokio::spawn(shrink_now_and_then(
-            writes.downgrade(),
-            readers.clone(),
-            activity.clone(),
-        ));
         Ok(Self {
             readers,
             writes,
             tokens: crate::token_cache::TokenCache::new(),
-            activity,
         })
     }
 
     fn reader(&self) -> &Pool<Db> {
-        self.activity.fetch_add(1, Ordering::Relaxed);
         &self.readers
     }
 
@@ -170,7 +147,6 @@ impl SqliteStore {
         R: Send + 'static,
         F: for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
     {
-        self.activity.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel::<Result<R, StoreError>>();
         // The caller may have gone away; the write stands.
         let job = write_job(op, move |result| {
@@ -186,7 +162,6 @@ impl SqliteStore {
     /// Appends messages in the next group commit, together with the other
     /// messages of their workspace waiting for it (see `crate::message_batch`).
     async fn write_messages(&self, news: Vec<NewMessage>) -> Appended {
-        self.activity.fetch_add(1, Ordering::Relaxed);
         let (write, rx) = MessageWrite::new(news);
         self.writes
             .send(Queued::Messages(write))
@@ -244,55 +219,6 @@ where
     f
 }
 
-/// Shrinks the idle readers' caches and asks the writer to shrink its own
-/// every [`SHRINK_EVERY`] if the store was used meanwhile; ends once the
-/// store is dropped.
-async fn shrink_now_and_then(
-    writes: mpsc::WeakSender<Queued>,
-    readers: Pool<Db>,
-    activity: Arc<AtomicU64>,
-) {
-    let mut shrunk = activity.load(Ordering::Relaxed);
-    loop {
-        tokio::time::sleep(SHRINK_EVERY).await;
-        let Some(writes) = writes.upgrade() else {
-            return;
-        };
-        let now = activity.load(Ordering::Relaxed);
-        if now != shrunk {
-            // A full queue: the next time will do.
-            let _ = writes.try_send(Queued::Shrink);
-            let readers = shrink_readers(&readers).await;
-            tracing::debug!(readers, "page caches shrunk");
-            shrunk = now;
-        }
-    }
-}
-
-/// What a connection runs to give back its page cache's memory.
-const SHRINK: &str = "PRAGMA shrink_memory";
-
-/// Gives back what the idle readers' page caches hold; says how many it
-/// shrank. Readers in use are left alone (the next time will do). Runs on
-/// the runtime, not on the writer's thread: a pooled connection needs it
-/// to go back to its pool.
-async fn shrink_readers(readers: &Pool<Db>) -> usize {
-    // Each idle reader once: held until all are done, so none comes twice.
-    let mut held = Vec::new();
-    while held.len() < READERS as usize
-        && let Some(reader) = readers.try_acquire()
-    {
-        held.push(reader);
-    }
-    let mut shrunk = 0;
-    for reader in &mut held {
-        if sqlx::raw_sql(SHRINK).execute(&mut **reader).await.is_ok() {
-            shrunk += 1;
-        }
-    }
-    shrunk
-}
-
 /// Runs the writer on a thread of its own, so its one-statement-at-a-time
 /// loop never waits in line behind request handlers.
 fn spawn_writer(conn: Conn, queue: mpsc::Receiver<Queued>) -> Result<(), StoreError> {
@@ -309,25 +235,15 @@ async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut tally = CommitTally::default();
     while queue.recv_many(&mut queued, MAX_BATCH).await > 0 {
-        let shrinks = queued
-            .iter()
-            .filter(|q| matches!(q, Queued::Shrink))
-            .count();
-        let writes = queued.len() - shrinks;
+        tally.add(queued.len());
         coalesce(&mut queued, &mut batch);
-        if !batch.is_empty() {
-            tally.add(writes);
-            let commit = commit_batch(&mut conn, &mut batch).await;
-            if let Err(why) = &commit {
-                tracing::error!(error = %why, "group commit failed");
-                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
-            }
-            for job in batch.drain(..) {
-                (job.reply)(commit.clone());
-            }
+        let commit = commit_batch(&mut conn, &mut batch).await;
+        if let Err(why) = &commit {
+            tracing::error!(error = %why, "group commit failed");
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
         }
-        if shrinks > 0 {
-            let _ = sqlx::raw_sql(SHRINK).execute(&mut conn).await;
+        for job in batch.drain(..) {
+            (job.reply)(commit.clone());
         }
     }
     // Every sender is gone: the store was dropped. Close cleanly so the WAL
@@ -345,7 +261,6 @@ fn coalesce(queued: &mut Vec<Queued>, batch: &mut Vec<WriteJob>) {
     for item in queued.drain(..) {
         match item {
             Queued::Write(job) => batch.push(job),
-            Queued::Shrink => {}
             Queued::Messages(write) => {
                 let workspace = write.news.first().map(|n| n.message.workspace_id);
                 match workspace {
@@ -453,57 +368,4 @@ async fn commit_batch(conn: &mut Conn, batch: &mut [WriteJob]) -> Result<(), Str
         .await
         .map_err(failed)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Writes `version` as the database's user version through the writer.
-    async fn set_version(store: &SqliteStore, version: i64) {
-        store
-            .write(
-                move |conn: &mut Conn| -> BoxFuture<'_, Result<(), StoreError>> {
-                    Box::pin(async move {
-                        let sql = format!("PRAGMA user_version = {version}");
-                        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                            .execute(&mut *conn)
-                            .await
-                            .map(|_| ())
-                            .map_err(db_err)
-                    })
-                },
-            )
-            .await
-            .unwrap();
-    }
-
-    async fn version(store: &SqliteStore) -> i64 {
-        sqlx::query_scalar("PRAGMA user_version")
-            .fetch_one(store.reader())
-            .await
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn shrinking_the_caches_leaves_reads_and_writes_working() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("rapport.db"))
-            .await
-            .unwrap();
-        set_version(&store, 7).await;
-        assert_eq!(version(&store).await, 7);
-        // What the store does now and then, twice in a row, then a write:
-        // the writer and the idle reader shrink their caches and go on.
-        for _ in 0..2 {
-            // The reader is back in the pool (after its ping), idle.
-            while store.readers.num_idle() == 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            store.writes.send(Queued::Shrink).await.unwrap();
-            assert_eq!(shrink_readers(&store.readers).await, 1);
-        }
-        set_version(&store, 8).await;
-        assert_eq!(version(&store).await, 8);
-    }
 }
