@@ -117,9 +117,9 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// Appends messages (`ConversationStore::append_messages`). A few
-    /// transactions of a workspace's messages run at a time; the calls
-    /// that arrive meanwhile go together into the next one (see
+    /// Appends messages (`ConversationStore::append_messages`). One
+    /// transaction of a workspace's messages runs at a time (`IN_FLIGHT`);
+    /// the calls that arrive meanwhile go together into the next one (see
     /// `crate::message_batch`): they would only wait for each other on the
     /// log lock anyway, and together they cost a few statements and one
     /// commit instead of a few statements and a commit each.
