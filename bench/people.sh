@@ -150,7 +150,7 @@ INSERT INTO property_types (workspace_id, name, type, created_at) VALUES
 $(for p in $(seq 1 16); do printf "    (%s, 'p%s', 'string', %s),\n" "$ws" "$p" "$now"; done)
     ($ws, 'cohort', 'string', $now);
 COMMIT;
-ANALYZE;
+$(if [[ $dialect == sqlite ]]; then echo "ANALYZE;"; else echo "VACUUM ANALYZE;"; fi)
 SQL
 }
 
@@ -200,6 +200,23 @@ run_backend() {
         -d '{"email":{"fallback_delay_minutes":60},"identity_verification":false}'
     events=$(db_scalar "SELECT SUM(count) FROM contact_events")
     log "$label: generated in $(($(date +%s) - started)) s: $events events"
+    # The first search naming a custom property asks for its index; a job
+    # builds it while the server runs. The timed runs start once it is
+    # ready (and, on PostgreSQL, once vacuumed, as autovacuum does after
+    # so many inserts, so that its index-only scans need not visit rows).
+    local indexed_ms building
+    started=$(date +%s%3N)
+    for f in "$issue_filter" "$prop_filter"; do
+        curl -fsS -o /dev/null -X POST "$url/api/v1/contacts/search" -H "Authorization: Bearer $token" \
+            -H 'content-type: application/json' -d "{\"filter\":$f,\"limit\":0}"
+    done
+    while building=$(db_scalar "SELECT COUNT(*) FROM property_types WHERE index_state = 'building'") &&
+        [[ $building != 0 ]]; do
+        sleep 0.5
+    done
+    indexed_ms=$(($(date +%s%3N) - started))
+    log "$label: the filtered properties' index built in $indexed_ms ms: $(db_scalar "SELECT COUNT(*) FROM contact_props") rows"
+    [[ $label == sqlite ]] || db_scalar "VACUUM ANALYZE contact_props" >/dev/null
     count=$(curl -fsS -X POST "$url/api/v1/contacts/search" -H "Authorization: Bearer $token" \
         -H 'content-type: application/json' -d "{\"filter\":$issue_filter,\"limit\":0}" | json_field_number count)
     log "$label: the issue's filter matches $count contacts; timing $RUNS runs of each query"
@@ -218,7 +235,7 @@ run_backend() {
     stop_server
     secs=$(printf '%s\n' "${all_secs[@]}" | median)
     log "$label: bulk sends took ${all_secs[*]} s (median $secs); sent ${sent_all[*]}; live ${live_all[*]} of $ONLINE each; $stored messages stored, $jobs email jobs"
-    rows+=("| $label | $CONTACTS | $events | $count | $q_count | $q_page | $q_event | $q_prop | $BULK | ${all_secs[*]} | **$secs** | $(awk -v n="$BULK" -v s="$secs" 'BEGIN { printf "%.0f", n / s }') | $stored | $jobs | ${live_all[*]} (of $ONLINE) |")
+    rows+=("| $label | $CONTACTS | $events | $indexed_ms | $count | $q_count | $q_page | $q_event | $q_prop | $BULK | ${all_secs[*]} | **$secs** | $(awk -v n="$BULK" -v s="$secs" 'BEGIN { printf "%.0f", n / s }') | $stored | $jobs | ${live_all[*]} (of $ONLINE) |")
 }
 
 # bulk_send LABEL RUN: one timed bulk send to the cohort while ONLINE of its
@@ -268,6 +285,6 @@ for backend in $BACKENDS; do
     on_backend "$backend" run_backend
 done
 
-echo "| backend | contacts | events | issue filter matches | count only (ms) | count + first 50 (ms) | event condition + 50 (ms) | property condition + 50 (ms) | bulk recipients | bulk sends (s) | median (s) | messages/s | messages stored | email jobs | open widgets that got it live |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| backend | contacts | events | property index built (ms) | issue filter matches | count only (ms) | count + first 50 (ms) | event condition + 50 (ms) | property condition + 50 (ms) | bulk recipients | bulk sends (s) | median (s) | messages/s | messages stored | email jobs | open widgets that got it live |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"

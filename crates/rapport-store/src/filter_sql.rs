@@ -145,31 +145,14 @@ impl Compiler<'_> {
     }
 
     fn event(&self, name: &str, test: EventTest) -> Expr {
-        let mut done: SelectStatement = Query::select()
-            .column(("e", "contact_id"))
-            .from_as("contact_events", "e")
-            .and_where(Expr::col(("e", "workspace_id")).eq(self.workspace))
-            .and_where(Expr::col(("e", "name")).eq(name))
-            .to_owned();
-        match test {
-            EventTest::Performed | EventTest::NotPerformed => {}
-            EventTest::CountAtLeast(n) => {
-                done.and_where(Expr::col(("e", "count")).gte(n));
-            }
-            EventTest::FirstSince(at) => {
-                done.and_where(Expr::col(("e", "first_at")).gte(at.as_millis()));
-            }
-            EventTest::LastSince(at) => {
-                done.and_where(Expr::col(("e", "last_at")).gte(at.as_millis()));
-            }
-        }
         if test == EventTest::NotPerformed {
             // NOT EXISTS, not NOT IN: PostgreSQL plans it as an anti-join,
             // where NOT IN over a large subquery is checked row by row.
+            let mut done = self.event_set(name, EventTest::Performed);
             done.and_where(Expr::col(("e", "contact_id")).equals(("contacts", "id")));
             Expr::exists(done).not()
         } else {
-            col("id").in_subquery(done)
+            col("id").in_subquery(self.event_set(name, test))
         }
     }
 
@@ -279,21 +262,191 @@ impl Compiler<'_> {
     }
 }
 
+/// A filter answered from id sets: the contacts in every `positive` set
+/// and in no `negative` one. Each set is a `SELECT contact_id` that reads
+/// one index only (the event summaries' or the property index's), so a
+/// condition met by a third of a million contacts costs one index range,
+/// not a million row visits; shared/contact_sets.rs combines the sets.
+pub(crate) struct SetPlan {
+    pub positive: Vec<SelectStatement>,
+    pub negative: Vec<SelectStatement>,
+}
+
+/// The custom properties a filter could read from the property index,
+/// ready or not (the caller asks for the missing ones to be built).
+pub(crate) fn indexable_props(filter: &Filter, into: &mut Vec<String>) {
+    match filter {
+        Filter::All(parts) | Filter::Any(parts) => {
+            for part in parts {
+                indexable_props(part, into);
+            }
+        }
+        Filter::Prop {
+            name,
+            ty,
+            system,
+            test,
+        } if prop_leaf_kind(*system, name, *ty, test) && !into.contains(name) => {
+            into.push(name.clone());
+        }
+        _ => {}
+    }
+}
+
+/// Whether a property condition can be read from the property index: a
+/// custom scalar property and a test the index answers.
+fn prop_leaf_kind(system: bool, name: &str, ty: PropType, test: &PropTest) -> bool {
+    let custom = !(system && system_column(name).is_some());
+    let scalar = matches!(ty, PropType::String | PropType::Number | PropType::Boolean);
+    let test_fits = match test {
+        PropTest::Eq(_) | PropTest::Ne(_) | PropTest::In(_) => true,
+        PropTest::Gt(_) | PropTest::Lt(_) | PropTest::Between(..) => ty == PropType::Number,
+        _ => false,
+    };
+    custom && scalar && test_fits
+}
+
+impl Compiler<'_> {
+    /// The filter as id sets, when every condition it holds is one an
+    /// index answers (events of any test; custom scalar properties whose
+    /// index is `ready`, compared for equality or a number range), joined
+    /// by a top-level "all", with at least one positive set to start from.
+    /// `None`: the filter runs as one SQL condition (`matching`).
+    pub fn id_sets(&self, filter: &Filter, ready: &[String]) -> Option<SetPlan> {
+        let mut plan = SetPlan {
+            positive: Vec::new(),
+            negative: Vec::new(),
+        };
+        self.add_sets(filter, ready, &mut plan)?;
+        (!plan.positive.is_empty()).then_some(plan)
+    }
+
+    fn add_sets(&self, filter: &Filter, ready: &[String], plan: &mut SetPlan) -> Option<()> {
+        match filter {
+            Filter::All(parts) => {
+                for part in parts {
+                    self.add_sets(part, ready, plan)?;
+                }
+            }
+            Filter::Event { name, test } => {
+                let (set, positive) = match test {
+                    EventTest::NotPerformed => (self.event_set(name, EventTest::Performed), false),
+                    test => (self.event_set(name, *test), true),
+                };
+                if positive {
+                    plan.positive.push(set);
+                } else {
+                    plan.negative.push(set);
+                }
+            }
+            Filter::Prop {
+                name,
+                ty,
+                system,
+                test,
+            } if prop_leaf_kind(*system, name, *ty, test) && ready.contains(name) => match test {
+                PropTest::Ne(value) => plan
+                    .negative
+                    .push(self.prop_set(name, &PropTest::Eq(value.clone()))),
+                test => plan.positive.push(self.prop_set(name, test)),
+            },
+            _ => return None,
+        }
+        Some(())
+    }
+
+    fn event_set(&self, name: &str, test: EventTest) -> SelectStatement {
+        let mut set = Query::select()
+            .column(("e", "contact_id"))
+            .from_as("contact_events", "e")
+            .and_where(Expr::col(("e", "workspace_id")).eq(self.workspace))
+            .and_where(Expr::col(("e", "name")).eq(name))
+            .to_owned();
+        match test {
+            EventTest::Performed | EventTest::NotPerformed => {}
+            EventTest::CountAtLeast(n) => {
+                set.and_where(Expr::col(("e", "count")).gte(n));
+            }
+            EventTest::FirstSince(at) => {
+                set.and_where(Expr::col(("e", "first_at")).gte(at.as_millis()));
+            }
+            EventTest::LastSince(at) => {
+                set.and_where(Expr::col(("e", "last_at")).gte(at.as_millis()));
+            }
+        }
+        set
+    }
+
+    /// Contacts whose indexed value passes `test` (an equality, a list of
+    /// texts, or a number range; `prop_leaf_kind` admits no other).
+    fn prop_set(&self, name: &str, test: &PropTest) -> SelectStatement {
+        let value = || Expr::col(("p", "value"));
+        // A value as the index holds it: SQLite's JSON values (booleans 1
+        // and 0), PostgreSQL's JSONB.
+        let indexed = |s: Scalar| match (self.dialect, s) {
+            (Dialect::Sqlite, Scalar::Text(t)) => Expr::val(t),
+            (Dialect::Sqlite, Scalar::Number(n)) => Expr::val(n),
+            (Dialect::Sqlite, Scalar::Bool(b)) => Expr::val(i64::from(b)),
+            (Dialect::Postgres, Scalar::Text(t)) => {
+                Expr::cust_with_values("to_jsonb($1::text)", [t])
+            }
+            (Dialect::Postgres, Scalar::Number(n)) => {
+                Expr::cust_with_values("to_jsonb($1::float8)", [n])
+            }
+            (Dialect::Postgres, Scalar::Bool(b)) => {
+                Expr::cust_with_values("to_jsonb($1::boolean)", [b])
+            }
+        };
+        // Number ranges stay within numbers (both backends order values of
+        // other types before or after them).
+        let numeric = || match self.dialect {
+            Dialect::Sqlite => Expr::cust("typeof(p.value) IN ('integer', 'real')"),
+            Dialect::Postgres => Expr::cust("jsonb_typeof(p.value) = 'number'"),
+        };
+        let number = |n: f64| indexed(Scalar::Number(n));
+        let test = match test {
+            PropTest::Eq(s) => value().eq(indexed(s.clone())),
+            PropTest::In(items) => {
+                value().is_in(items.iter().map(|item| indexed(Scalar::Text(item.clone()))))
+            }
+            PropTest::Gt(n) => numeric().and(value().gt(number(*n))),
+            PropTest::Lt(n) => numeric().and(value().lt(number(*n))),
+            PropTest::Between(low, high) => numeric()
+                .and(value().gte(number(*low)))
+                .and(value().lte(number(*high))),
+            _ => always(false),
+        };
+        Query::select()
+            .column(("p", "contact_id"))
+            .from_as("contact_props", "p")
+            .and_where(Expr::col(("p", "workspace_id")).eq(self.workspace))
+            .and_where(Expr::col(("p", "name")).eq(name))
+            .and_where(test)
+            .to_owned()
+    }
+}
+
 /// The expression a contact list is sorted by. Names compare byte by byte
 /// on both backends, as `ContactSort::value_of` orders them: PostgreSQL
 /// would otherwise use the database's collation (`en_US` puts "ada" before
 /// "Bob"; SQLite and "C" put it after).
 pub(crate) fn sort_key(dialect: Dialect, sort: ContactSort) -> Expr {
-    Expr::cust(match (sort, dialect) {
+    Expr::cust(sort_key_sql(dialect, sort))
+}
+
+fn sort_key_sql(dialect: Dialect, sort: ContactSort) -> &'static str {
+    match (sort, dialect) {
         (ContactSort::LastSeen, _) => "COALESCE(contacts.last_seen_at, 0)",
         (ContactSort::FirstSeen, _) => "COALESCE(contacts.first_seen_at, 0)",
         (ContactSort::Created, _) => "contacts.created_at",
         (ContactSort::Name, Dialect::Sqlite) => "COALESCE(contacts.name, '')",
         (ContactSort::Name, Dialect::Postgres) => "(COALESCE(contacts.name, '') COLLATE \"C\")",
-    })
+    }
 }
 
-/// Rows after `(value, id)` in the order.
+/// Rows after `(value, id)` in the order: a row-value comparison, which
+/// both databases read as a range of the sort order's index (an `OR` of
+/// the two cases may be read from the start of it).
 pub(crate) fn after(
     dialect: Dialect,
     sort: ContactSort,
@@ -301,20 +454,41 @@ pub(crate) fn after(
     value: &SortValue,
     id: Uuid,
 ) -> Expr {
-    let value = match value {
-        SortValue::Number(n) => Expr::val(*n),
-        SortValue::Text(t) => Expr::val(t.clone()),
+    beyond(dialect, sort, if descending { "<" } else { ">" }, value, id)
+}
+
+/// Rows up to `(value, id)` in the order, that one included.
+pub(crate) fn until(
+    dialect: Dialect,
+    sort: ContactSort,
+    descending: bool,
+    value: &SortValue,
+    id: Uuid,
+) -> Expr {
+    beyond(
+        dialect,
+        sort,
+        if descending { ">=" } else { "<=" },
+        value,
+        id,
+    )
+}
+
+/// `(sort key, id) op (value, id)`.
+fn beyond(dialect: Dialect, sort: ContactSort, op: &str, value: &SortValue, id: Uuid) -> Expr {
+    let value: sea_query::Value = match value {
+        SortValue::Number(n) => (*n).into(),
+        SortValue::Text(t) => t.clone().into(),
     };
-    let key = sort_key(dialect, sort);
-    if descending {
-        key.clone()
-            .lt(value.clone())
-            .or(key.eq(value).and(col("id").lt(id)))
-    } else {
-        key.clone()
-            .gt(value.clone())
-            .or(key.eq(value).and(col("id").gt(id)))
-    }
+    let key = sort_key_sql(dialect, sort);
+    let params = match dialect {
+        Dialect::Sqlite => "?, ?",
+        Dialect::Postgres => "$1, $2",
+    };
+    Expr::cust_with_values(
+        format!("({key}, contacts.id) {op} ({params})"),
+        [value, id.into()],
+    )
 }
 
 #[cfg(test)]

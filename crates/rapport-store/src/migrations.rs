@@ -67,6 +67,11 @@ pub(crate) const SQLITE: Files = &[
         "jobs by kind",
         include_str!("../migrations/sqlite/0011_jobs_by_kind.sql"),
     ),
+    (
+        12,
+        "property index",
+        include_str!("../migrations/sqlite/0012_property_index.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -124,6 +129,11 @@ pub(crate) const POSTGRES: Files = &[
         11,
         "jobs by kind",
         include_str!("../migrations/postgres/0011_jobs_by_kind.sql"),
+    ),
+    (
+        12,
+        "property index",
+        include_str!("../migrations/postgres/0012_property_index.sql"),
     ),
 ];
 

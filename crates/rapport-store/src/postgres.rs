@@ -30,6 +30,13 @@ macro_rules! for_update {
     };
 }
 
+/// Locks the rows read to be written from until the transaction ends.
+macro_rules! contact_share_lock {
+    () => {
+        " FOR SHARE"
+    };
+}
+
 /// Sorts a text column byte by byte, as SQLite does, whatever collation
 /// the database was created with (an `en_US` one puts "ada" before "Bob").
 macro_rules! bytewise {

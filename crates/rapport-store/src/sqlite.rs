@@ -37,6 +37,13 @@ macro_rules! for_update {
     };
 }
 
+/// Rows read to be written from are not locked: writes are one at a time.
+macro_rules! contact_share_lock {
+    () => {
+        ""
+    };
+}
+
 /// Text already sorts byte by byte (the BINARY collation).
 macro_rules! bytewise {
     ($column:literal) => {

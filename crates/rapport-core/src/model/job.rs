@@ -42,6 +42,12 @@ pub enum Job {
         conversation_id: ConversationId,
         answered_at: Timestamp,
     },
+    /// Copy every contact's value of a custom property that a filter named
+    /// into the property index, then mark the property's index ready.
+    IndexProperty {
+        workspace_id: WorkspaceId,
+        name: String,
+    },
 }
 
 /// Why a stored job could not be read back.
@@ -57,13 +63,14 @@ pub enum JobParseError {
 
 impl Job {
     /// Every kind, as stored in the `kind` column.
-    pub const KINDS: [&'static str; 6] = [
+    pub const KINDS: [&'static str; 7] = [
         "email_fallback",
         "bulk_send",
         "automation_run",
         "automation_webhook",
         "bot_reply",
         "bot_settle",
+        "index_property",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -74,6 +81,7 @@ impl Job {
             Job::AutomationWebhook { .. } => Self::KINDS[3],
             Job::BotReply { .. } => Self::KINDS[4],
             Job::BotSettle { .. } => Self::KINDS[5],
+            Job::IndexProperty { .. } => Self::KINDS[6],
         }
     }
 
@@ -91,6 +99,8 @@ impl Job {
                 conversation_id,
                 answered_at,
             } => format!("{conversation_id}:{}", answered_at.as_millis()),
+            // Keys are unique per kind across workspaces.
+            Job::IndexProperty { workspace_id, name } => format!("{workspace_id}:{name}"),
         }
     }
 
@@ -189,7 +199,9 @@ impl Job {
             Job::BulkSend { .. } => RetryPolicy::BULK,
             Job::AutomationRun { .. } => RetryPolicy::AUTOMATION,
             Job::AutomationWebhook { .. } => RetryPolicy::WEBHOOK,
-            Job::BotReply { .. } | Job::BotSettle { .. } => RetryPolicy::AUTOMATION,
+            Job::BotReply { .. } | Job::BotSettle { .. } | Job::IndexProperty { .. } => {
+                RetryPolicy::AUTOMATION
+            }
         }
     }
 }
@@ -262,6 +274,10 @@ mod tests {
             Job::BotSettle {
                 conversation_id: ConversationId::generate(),
                 answered_at: Timestamp::from_millis(5),
+            },
+            Job::IndexProperty {
+                workspace_id: WorkspaceId::generate(),
+                name: "plan".into(),
             },
         ]
     }

@@ -46,6 +46,8 @@ pub struct ContactSearch {
     pub after: Option<(SortValue, ContactId)>,
     /// 0: only the count.
     pub limit: u32,
+    /// When the search runs (a property index it asks for is queued then).
+    pub now: Timestamp,
 }
 
 #[derive(Clone, Debug)]

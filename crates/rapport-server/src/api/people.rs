@@ -174,6 +174,7 @@ async fn search(
             descending,
             after,
             limit,
+            now: state.clock.now(),
         })
         .await?;
     let next_cursor = (limit > 0 && page.contacts.len() == limit as usize)

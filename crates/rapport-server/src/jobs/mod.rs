@@ -19,6 +19,7 @@ mod automations;
 mod bot;
 mod bulk;
 mod email;
+mod property_index;
 mod runner;
 mod webhooks;
 
@@ -71,11 +72,19 @@ enum Lane {
     /// Reads the log for triggers, then takes due runs' steps; woken as
     /// soon as the log grows.
     Automations,
+    /// Building property indexes: long, so never in another lane's round.
+    PropertyIndex,
     AnyKind,
 }
 
 impl Lane {
-    const ALL: [Lane; 4] = [Lane::Email, Lane::Bulk, Lane::Automations, Lane::AnyKind];
+    const ALL: [Lane; 5] = [
+        Lane::Email,
+        Lane::Bulk,
+        Lane::Automations,
+        Lane::PropertyIndex,
+        Lane::AnyKind,
+    ];
 
     /// The kinds this lane claims (the lane for every kind: none of its
     /// own, see [`Lane::claim`]).
@@ -89,6 +98,7 @@ impl Lane {
                 "bot_reply",
                 "bot_settle",
             ],
+            Lane::PropertyIndex => &["index_property"],
             Lane::AnyKind => &[],
         }
     }
@@ -113,7 +123,7 @@ impl Lane {
         match self {
             Lane::Automations => AUTOMATION_POLL,
             Lane::AnyKind => ANY_KIND_POLL,
-            Lane::Email | Lane::Bulk => IDLE_POLL,
+            Lane::Email | Lane::Bulk | Lane::PropertyIndex => IDLE_POLL,
         }
     }
 }
@@ -227,6 +237,7 @@ impl Runner {
             }
         };
         let claimed = jobs.len();
+        let mut indexes = Vec::new();
         let (mut emails, mut sends, mut runs, mut calls, mut turns, mut unreadable) = (
             Vec::new(),
             Vec::new(),
@@ -276,15 +287,19 @@ impl Runner {
                     },
                     job,
                 )),
+                Ok(Job::IndexProperty { workspace_id, name }) => {
+                    indexes.push((*workspace_id, name.clone(), job));
+                }
                 Err(err) => unreadable.push((err.to_string(), job)),
             }
         }
-        let ((), bulk_messages, (), (), (), ()) = tokio::join!(
+        let ((), bulk_messages, (), (), (), (), ()) = tokio::join!(
             email::run(self, emails),
             bulk::run(self, sends),
             automations::run(self, runs),
             webhooks::run(self, calls),
             bot::run(self, turns),
+            property_index::run(self, indexes),
             self.set_aside(unreadable),
         );
         Ok(Round {

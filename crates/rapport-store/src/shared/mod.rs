@@ -145,6 +145,7 @@ mod bot;
 mod bulk_sends;
 mod conditions;
 mod contact_batch;
+mod contact_sets;
 mod contact_updates;
 mod contacts;
 mod conversations;

@@ -226,7 +226,16 @@ impl PeopleStore for Backend {
     }
 
     async fn search_contacts(&self, search: ContactSearch) -> Result<ContactPage, StoreError> {
-        use sea_query::{Expr, Order, Query};
+        use sea_query::{Expr, Query};
+        let indexed = self.indexed_props(search.workspace_id).await?;
+        self.index_filtered_props(&search, &indexed).await;
+        let ready: Vec<String> = indexed
+            .into_iter()
+            .filter_map(|(name, ready)| ready.then_some(name))
+            .collect();
+        if let Some(page) = self.search_by_sets(&search, &ready).await? {
+            return Ok(page);
+        }
         let online: Vec<Uuid> = search.online.iter().map(|c| c.as_uuid()).collect();
         let matching = compiler(search.workspace_id, &online).matching(&search.filter);
         let (count_sql, count_values) = Query::select()
@@ -247,45 +256,26 @@ impl PeopleStore for Backend {
             if search.limit == 0 {
                 return Ok(Vec::new());
             }
-            let order = if search.descending {
-                Order::Desc
-            } else {
-                Order::Asc
-            };
-            let mut query = Query::select();
-            query
-                .expr(Expr::cust("contacts.*"))
-                .from("contacts")
-                .and_where(matching.clone())
-                .order_by_expr(
-                    crate::filter_sql::sort_key(DIALECT, search.sort),
-                    order.clone(),
-                )
-                .order_by_expr(Expr::col(("contacts", "id")), order)
-                .limit(u64::from(search.limit));
-            if let Some((value, id)) = &search.after {
-                query.and_where(crate::filter_sql::after(
-                    DIALECT,
-                    search.sort,
-                    search.descending,
-                    value,
-                    id.as_uuid(),
-                ));
-            }
-            let (sql, values) = query.build_sqlx(QUERY_BUILDER);
-            sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                .fetch_all(self.reader())
-                .await
-                .map_err(db_err)?
-                .iter()
-                .map(contact_from_row)
-                .collect::<Result<Vec<_>, _>>()
+            self.page(&search, matching.clone()).await
         };
         let (count, contacts) = futures::try_join!(count, page)?;
         Ok(ContactPage {
             count: u64::try_from(count).map_err(data_err)?,
             contacts,
         })
+    }
+
+    async fn index_property_chunk(
+        &self,
+        workspace: WorkspaceId,
+        name: String,
+    ) -> Result<bool, StoreError> {
+        self.write(op!(
+            super::contact_sets::index_property_chunk,
+            workspace,
+            name
+        ))
+        .await
     }
 
     async fn save_segment(&self, segment: Segment) -> Result<Segment, StoreError> {

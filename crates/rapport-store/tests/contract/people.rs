@@ -19,6 +19,7 @@ fn search(workspace: WorkspaceId, filter: Filter, limit: u32) -> ContactSearch {
         descending: false,
         after: None,
         limit,
+        now: Timestamp::from_millis(1_000),
     }
 }
 
@@ -102,13 +103,28 @@ async fn search_counts_sorts_and_pages_every_order(backend: Backend) {
         .await
         .unwrap();
     assert_eq!((counted.count, counted.contacts.len()), (4, 0));
+    // Everyone, and everyone again as an id set (all four did `visit`):
+    // both pages of a set (read by id, or by walking the order) keep the
+    // order and the cursor.
+    for (contact, ms) in [(p.ada, 1), (p.bob, 2), (p.cy, 3), (p.dee, 4)] {
+        s.record_event(event(ws, contact, "visit", ms))
+            .await
+            .unwrap();
+    }
     let everyone = s.contacts(ws, &[p.ada, p.bob, p.cy, p.dee]).await.unwrap();
-    for sort in [
+    let visited = Filter::Event {
+        name: "visit".into(),
+        test: rapport_core::model::filter::EventTest::Performed,
+    };
+    for (sort, all) in [
         ContactSort::Name,
         ContactSort::Created,
         ContactSort::LastSeen,
         ContactSort::FirstSeen,
-    ] {
+    ]
+    .into_iter()
+    .flat_map(|sort| [(sort, Filter::everyone()), (sort, visited.clone())])
+    {
         for descending in [false, true] {
             let mut expected = everyone.clone();
             expected.sort_by_key(|c| (order_key(sort.value_of(c)), c.id));
@@ -119,32 +135,37 @@ async fn search_counts_sorts_and_pages_every_order(backend: Backend) {
             let query = ContactSearch {
                 sort,
                 descending,
-                ..search(ws, Filter::everyone(), 10)
+                ..search(ws, all.clone(), 10)
             };
             let whole = s.search_contacts(query.clone()).await.unwrap();
             let ids: Vec<ContactId> = whole.contacts.iter().map(|c| c.id).collect();
-            assert_eq!(ids, expected, "{sort:?}, descending: {descending}");
+            assert_eq!(ids, expected, "{sort:?}, descending: {descending}, {all:?}");
             // Page by page after the last one seen: the same order, each
             // once, and the count of them all on every page.
-            let mut paged = Vec::new();
-            let mut after = None;
-            loop {
-                let page = s
-                    .search_contacts(ContactSearch {
-                        after: after.clone(),
-                        limit: 3,
-                        ..query.clone()
-                    })
-                    .await
-                    .unwrap();
-                assert_eq!(page.count, 4);
-                let Some(last) = page.contacts.last() else {
-                    break;
-                };
-                after = Some((sort.value_of(last), last.id));
-                paged.extend(page.contacts.iter().map(|c| c.id));
+            for limit in [1, 3] {
+                let mut paged = Vec::new();
+                let mut after = None;
+                loop {
+                    let page = s
+                        .search_contacts(ContactSearch {
+                            after: after.clone(),
+                            limit,
+                            ..query.clone()
+                        })
+                        .await
+                        .unwrap();
+                    assert_eq!(page.count, 4);
+                    let Some(last) = page.contacts.last() else {
+                        break;
+                    };
+                    after = Some((sort.value_of(last), last.id));
+                    paged.extend(page.contacts.iter().map(|c| c.id));
+                }
+                assert_eq!(
+                    paged, expected,
+                    "paged by {limit}: {sort:?}, descending: {descending}, {all:?}"
+                );
             }
-            assert_eq!(paged, expected, "paged {sort:?}, descending: {descending}");
         }
     }
     // Names sort byte by byte, as the sort value says, on every backend.
@@ -198,70 +219,130 @@ async fn search_filters_by_properties_tags_events_and_presence(backend: Backend)
         ids.sort();
         ids
     };
-    let cases = [
-        (
-            json!({"prop": "plan", "op": "eq", "value": "pro"}),
-            vec![p.ada, p.dee],
-        ),
-        // `ne` also matches contacts without the property.
-        (
-            json!({"prop": "plan", "op": "ne", "value": "pro"}),
-            vec![p.bob, p.cy],
-        ),
-        (
-            json!({"prop": "seats", "op": "gt", "value": 5}),
-            vec![p.dee],
-        ),
-        (
-            json!({"prop": "seats", "op": "between", "value": [1, 12]}),
-            vec![p.bob, p.dee],
-        ),
-        // ASCII case is ignored in text.
-        (
-            json!({"prop": "name", "op": "contains", "value": "AD"}),
-            vec![p.ada, p.dee],
-        ),
-        (
-            json!({"prop": "name", "op": "starts_with", "value": "b"}),
-            vec![p.bob],
-        ),
-        (json!({"prop": "name", "op": "not_set"}), vec![p.cy]),
-        (
-            json!({"prop": "last_seen_at", "op": "is_set"}),
-            vec![p.ada, p.bob, p.dee],
-        ),
-        (json!({"tag": "vip", "op": "has"}), vec![p.ada]),
-        (
-            json!({"tag": "vip", "op": "has_not"}),
-            vec![p.bob, p.cy, p.dee],
-        ),
-        (
-            json!({"event": "paid", "op": "performed"}),
-            vec![p.ada, p.bob],
-        ),
-        (
-            json!({"event": "paid", "op": "count_at_least", "value": 2}),
-            vec![p.ada],
-        ),
-        (
-            json!({"event": "paid", "op": "not_performed"}),
-            vec![p.cy, p.dee],
-        ),
-        (json!({"open_conversation": true}), vec![p.dee]),
-        (
-            json!({"or": [{"tag": "vip", "op": "has"}, {"prop": "plan", "op": "eq", "value": "free"}]}),
-            vec![p.ada, p.bob],
-        ),
-        (
-            json!({"and": [{"prop": "plan", "op": "eq", "value": "pro"}, {"event": "paid", "op": "not_performed"}]}),
-            vec![p.dee],
-        ),
-    ];
-    for (tree, expected) in cases {
+    let cases = |p: &People| {
+        vec![
+            (
+                json!({"prop": "plan", "op": "eq", "value": "pro"}),
+                vec![p.ada, p.dee],
+            ),
+            // `ne` also matches contacts without the property.
+            (
+                json!({"prop": "plan", "op": "ne", "value": "pro"}),
+                vec![p.bob, p.cy],
+            ),
+            (
+                json!({"prop": "seats", "op": "gt", "value": 5}),
+                vec![p.dee],
+            ),
+            (
+                json!({"prop": "seats", "op": "between", "value": [1, 12]}),
+                vec![p.bob, p.dee],
+            ),
+            // ASCII case is ignored in text.
+            (
+                json!({"prop": "name", "op": "contains", "value": "AD"}),
+                vec![p.ada, p.dee],
+            ),
+            (
+                json!({"prop": "name", "op": "starts_with", "value": "b"}),
+                vec![p.bob],
+            ),
+            (json!({"prop": "name", "op": "not_set"}), vec![p.cy]),
+            (
+                json!({"prop": "last_seen_at", "op": "is_set"}),
+                vec![p.ada, p.bob, p.dee],
+            ),
+            (json!({"tag": "vip", "op": "has"}), vec![p.ada]),
+            (
+                json!({"tag": "vip", "op": "has_not"}),
+                vec![p.bob, p.cy, p.dee],
+            ),
+            (
+                json!({"event": "paid", "op": "performed"}),
+                vec![p.ada, p.bob],
+            ),
+            (
+                json!({"event": "paid", "op": "count_at_least", "value": 2}),
+                vec![p.ada],
+            ),
+            (
+                json!({"event": "paid", "op": "not_performed"}),
+                vec![p.cy, p.dee],
+            ),
+            (json!({"open_conversation": true}), vec![p.dee]),
+            (
+                json!({"or": [{"tag": "vip", "op": "has"}, {"prop": "plan", "op": "eq", "value": "free"}]}),
+                vec![p.ada, p.bob],
+            ),
+            (
+                json!({"and": [{"prop": "plan", "op": "eq", "value": "pro"}, {"event": "paid", "op": "not_performed"}]}),
+                vec![p.dee],
+            ),
+        ]
+    };
+    for (tree, expected) in cases(&p) {
         assert_eq!(
             matching(tree.clone(), Vec::new()).await,
             set(expected),
             "{tree}"
+        );
+    }
+    // Those searches asked for the properties they compared to be indexed:
+    // a job for each, and each index built a chunk at a time.
+    let now = Timestamp::from_millis(1_000);
+    let queued = s
+        .claim_jobs(&["index_property"], now, at(60_000), 10)
+        .await
+        .unwrap();
+    let mut names: Vec<String> = queued
+        .iter()
+        .map(|job| match &job.job {
+            Ok(Job::IndexProperty { workspace_id, name }) => {
+                assert_eq!(*workspace_id, ws);
+                name.clone()
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, ["plan", "seats"]);
+    for name in &names {
+        assert!(!s.index_property_chunk(ws, name.clone()).await.unwrap());
+        assert!(s.index_property_chunk(ws, name.clone()).await.unwrap());
+    }
+    // From the index (sets), the same contacts.
+    for (tree, expected) in cases(&p) {
+        assert_eq!(
+            matching(tree.clone(), Vec::new()).await,
+            set(expected),
+            "from the index: {tree}"
+        );
+    }
+    // Writes after it keep it current: a changed value, a new one.
+    person(s, ws, "ada", Some("ada"), json!({"plan": "free"}), 6).await;
+    person(s, ws, "cy", None, json!({"seats": 7}), 7).await;
+    for (tree, expected) in [
+        (
+            json!({"prop": "plan", "op": "eq", "value": "pro"}),
+            vec![p.dee],
+        ),
+        (
+            json!({"prop": "plan", "op": "ne", "value": "pro"}),
+            vec![p.ada, p.bob, p.cy],
+        ),
+        (
+            json!({"prop": "plan", "op": "in", "value": ["free", "team"]}),
+            vec![p.ada, p.bob],
+        ),
+        (
+            json!({"and": [{"prop": "seats", "op": "gt", "value": 5}, {"event": "paid", "op": "not_performed"}]}),
+            vec![p.cy, p.dee],
+        ),
+    ] {
+        assert_eq!(
+            matching(tree.clone(), Vec::new()).await,
+            set(expected),
+            "after writes: {tree}"
         );
     }
     // Presence comes from the caller; another workspace's contact listed

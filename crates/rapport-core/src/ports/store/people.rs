@@ -29,8 +29,18 @@ pub trait PeopleStore: Send + Sync + 'static {
     ) -> Result<PropertySetting, StoreError>;
     /// Property types, event names and tags, for filter builders.
     async fn people_schema(&self, workspace: WorkspaceId) -> Result<PeopleSchema, StoreError>;
-    /// How many contacts match, and a page of them.
+    /// How many contacts match, and a page of them. A search naming custom
+    /// properties that have no index yet queues the job that builds it
+    /// (`Job::IndexProperty`).
     async fn search_contacts(&self, search: ContactSearch) -> Result<ContactPage, StoreError>;
+    /// Copies the next chunk of contacts' values of a property into the
+    /// property index; true once the index is ready (or there is nothing
+    /// to build). Each call is one transaction.
+    async fn index_property_chunk(
+        &self,
+        workspace: WorkspaceId,
+        name: String,
+    ) -> Result<bool, StoreError>;
     /// `Conflict` when the workspace has a segment of that name.
     async fn save_segment(&self, segment: Segment) -> Result<Segment, StoreError>;
     async fn segment(&self, workspace: WorkspaceId, id: SegmentId) -> Result<Segment, StoreError>;

@@ -347,6 +347,7 @@ pub async fn scan_dates(env: Env<'_>, ws: WorkspaceId) -> Result<usize, StoreErr
                     descending: false,
                     after: after.clone(),
                     limit: 500,
+                    now,
                 })
                 .await?;
             let Some(last) = page.contacts.last() else {

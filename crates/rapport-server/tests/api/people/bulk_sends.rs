@@ -235,6 +235,8 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
         ),
         (Some(1), Some(1))
     );
+    // The searches above asked for `plan` to be indexed: that job runs.
+    assert!(app.run_jobs().await.claimed >= 1);
 }
 
 async fn a_cancelled_bulk_send_stops(backend: Backend) {

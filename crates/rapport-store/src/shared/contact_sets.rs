@@ -1,0 +1,493 @@
+//! Filters over many contacts, answered from id sets; and the property
+//! index those sets read.
+//!
+//! A count over a million contacts is slow as one SQL condition: it visits
+//! every candidate row and tests each condition there (parsing its JSON
+//! properties, probing the event summaries). Here each condition of a
+//! filter that is a plain "all" of indexed conditions is read as the ids
+//! it holds, from one index range, aggregated into one value (one row, not
+//! one row per contact); the sets are intersected and subtracted in
+//! memory, the count is their size, and the page is read by id.
+//!
+//! A custom property is in the index once a filter has named it: the
+//! search asks for it (`request_property_index`), a job copies the
+//! existing contacts' values (`index_property_chunk`), and triggers keep
+//! the rows current after that (migration 0012).
+
+use super::*;
+use crate::filter_sql::{self, Dialect, SetPlan};
+use rapport_core::model::people::{ContactSort, SortValue};
+use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+
+/// One set of contact ids, sorted.
+type IdSet = Vec<[u8; 16]>;
+
+/// The aggregate that turns a set's rows into one value: the ids' 16 bytes
+/// each, one after the other.
+const ID_SET: &str = match DIALECT {
+    // group_concat copies a blob's bytes as they are; the cast gives them
+    // back as a blob.
+    Dialect::Sqlite => "CAST(group_concat(s.contact_id, '') AS BLOB)",
+    Dialect::Postgres => "string_agg(uuid_send(s.contact_id), ''::bytea)",
+};
+
+/// At most this many matches: the page is read by id; above it, by walking
+/// the sort order (a dense set fills a page within a few walks). Tests
+/// take both ways with a handful of contacts.
+const PAGE_BY_ID: usize = if cfg!(feature = "testing") { 2 } else { 5_000 };
+
+/// Rows of the sort order in a walk's first stretch, and at most in one.
+const WALK: u64 = if cfg!(feature = "testing") { 1 } else { 2_000 };
+const WALK_MOST: u64 = if cfg!(feature = "testing") { 2 } else { 32_768 };
+
+/// Contacts copied into the property index per transaction.
+const INDEX_CHUNK: i64 = 2_000;
+
+/// Sets read at once: each takes a reader connection.
+const SETS_AT_ONCE: usize = 2;
+
+impl Backend {
+    /// The workspace's custom properties that have an index, ready or
+    /// being built: (name, ready).
+    pub(super) async fn indexed_props(
+        &self,
+        workspace: WorkspaceId,
+    ) -> Result<Vec<(String, bool)>, StoreError> {
+        sqlx::query_as(
+            "SELECT name, index_state = 'ready' FROM property_types
+             WHERE workspace_id = $1 AND index_state IS NOT NULL",
+        )
+        .bind(workspace.as_uuid())
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)
+    }
+
+    /// Asks for the index of the properties `filter` could read from it and
+    /// that have none yet; the filter runs without them meanwhile. A failure
+    /// here only leaves the search slower, so it is logged, not returned.
+    pub(super) async fn index_filtered_props(
+        &self,
+        search: &ContactSearch,
+        indexed: &[(String, bool)],
+    ) {
+        let mut names = Vec::new();
+        filter_sql::indexable_props(&search.filter, &mut names);
+        names.retain(|name| !indexed.iter().any(|(has, _)| has == name));
+        if names.is_empty() {
+            return;
+        }
+        let (workspace, now) = (search.workspace_id, search.now);
+        if let Err(err) = self
+            .write(op!(request_property_index, workspace, names, now))
+            .await
+        {
+            tracing::warn!(%err, "could not ask for a property index");
+        }
+    }
+
+    /// The search from id sets, when the filter allows it (`None`: it does
+    /// not, and the caller runs it as one SQL condition).
+    pub(super) async fn search_by_sets(
+        &self,
+        search: &ContactSearch,
+        ready: &[String],
+    ) -> Result<Option<ContactPage>, StoreError> {
+        use futures::StreamExt;
+        let Some(plan) =
+            super::people::compiler(search.workspace_id, &[]).id_sets(&search.filter, ready)
+        else {
+            return Ok(None);
+        };
+        let SetPlan { positive, negative } = plan;
+        let sets = positive
+            .into_iter()
+            .map(|set| (true, set))
+            .chain(negative.into_iter().map(|set| (false, set)));
+        // Folded as they come: at most two sets and the running result are
+        // held at once.
+        let mut have: Option<IdSet> = None;
+        let mut without: Vec<IdSet> = Vec::new();
+        let mut read = futures::stream::iter(sets)
+            .map(|(positive, set)| async move {
+                Ok::<_, StoreError>((positive, self.id_set(set).await?))
+            })
+            .buffered(SETS_AT_ONCE);
+        while let Some(next) = read.next().await {
+            let (positive, set) = next?;
+            if positive {
+                have = Some(match have {
+                    None => set,
+                    Some(have) => intersect(&have, &set),
+                });
+            } else {
+                without.push(set);
+            }
+        }
+        let mut ids = have.unwrap_or_default();
+        for set in &without {
+            ids = subtract(&ids, set);
+        }
+        let contacts = if search.limit == 0 || ids.is_empty() {
+            Vec::new()
+        } else if ids.len() <= PAGE_BY_ID {
+            self.page_of(search, ids.iter().map(|id| Uuid::from_bytes(*id)).collect())
+                .await?
+        } else {
+            let page = self.walk(search, &ids).await?;
+            self.page_of(search, page).await?
+        };
+        Ok(Some(ContactPage {
+            count: u64::try_from(ids.len()).map_err(data_err)?,
+            contacts,
+        }))
+    }
+
+    /// The contact ids `set` selects, sorted.
+    async fn id_set(&self, set: SelectStatement) -> Result<IdSet, StoreError> {
+        let (sql, values) = Query::select()
+            .expr(Expr::cust(ID_SET))
+            .from_subquery(set, "s")
+            .build_sqlx(QUERY_BUILDER);
+        let bytes: Option<Vec<u8>> =
+            sqlx::query_scalar_with(sqlx::AssertSqlSafe(sql.as_str()), values)
+                .fetch_one(self.reader())
+                .await
+                .map_err(db_err)?;
+        let bytes = bytes.unwrap_or_default();
+        if !bytes.len().is_multiple_of(16) {
+            return Err(StoreError::Other(
+                format!("an id set of {} bytes", bytes.len()).into(),
+            ));
+        }
+        let mut ids: IdSet = bytes
+            .chunks_exact(16)
+            .map(|id| {
+                let mut bytes = [0; 16];
+                bytes.copy_from_slice(id);
+                bytes
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// The page among `ids` (in the search's order, after its cursor).
+    async fn page_of(
+        &self,
+        search: &ContactSearch,
+        ids: Vec<Uuid>,
+    ) -> Result<Vec<Contact>, StoreError> {
+        let among = Expr::col(("contacts", "workspace_id"))
+            .eq(search.workspace_id.as_uuid())
+            .and(Expr::col(("contacts", "id")).is_in(ids));
+        self.page(search, among).await
+    }
+
+    /// The page of the search's contacts that `condition` holds.
+    pub(super) async fn page(
+        &self,
+        search: &ContactSearch,
+        condition: Expr,
+    ) -> Result<Vec<Contact>, StoreError> {
+        let mut query = Query::select();
+        query
+            .expr(Expr::cust("contacts.*"))
+            .from("contacts")
+            .and_where(condition)
+            .order_by_expr(filter_sql::sort_key(DIALECT, search.sort), order(search))
+            .order_by_expr(Expr::col(("contacts", "id")), order(search))
+            .limit(u64::from(search.limit));
+        if let Some((value, id)) = &search.after {
+            query.and_where(filter_sql::after(
+                DIALECT,
+                search.sort,
+                search.descending,
+                value,
+                id.as_uuid(),
+            ));
+        }
+        let (sql, values) = query.build_sqlx(QUERY_BUILDER);
+        sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(contact_from_row)
+            .collect()
+    }
+
+    /// Members of `ids` that hold the page: the workspace's contacts in the
+    /// search's order, read a stretch at a time (each stretch's ids as one
+    /// aggregated value, like a set), keeping the members, until there are
+    /// enough for the page. Stretches double from `WALK` rows up to
+    /// `WALK_MOST`, so members far down the order (a filter of contacts
+    /// not seen for weeks, sorted by last seen) cost a few large reads, not
+    /// many small ones. The page is then the first of them in the order;
+    /// they are at most a page plus one stretch.
+    async fn walk(&self, search: &ContactSearch, ids: &IdSet) -> Result<Vec<Uuid>, StoreError> {
+        let wanted = usize::try_from(search.limit).map_err(data_err)?;
+        let mut found: Vec<Uuid> = Vec::new();
+        let mut from = search
+            .after
+            .as_ref()
+            .map(|(value, id)| (value.clone(), id.as_uuid()));
+        let mut stretch = WALK;
+        loop {
+            let in_order = |select: &mut SelectStatement, from: &Option<(SortValue, Uuid)>| {
+                select.from("contacts").and_where(
+                    Expr::col(("contacts", "workspace_id")).eq(search.workspace_id.as_uuid()),
+                );
+                if let Some((value, id)) = from {
+                    select.and_where(filter_sql::after(
+                        DIALECT,
+                        search.sort,
+                        search.descending,
+                        value,
+                        *id,
+                    ));
+                }
+            };
+            // The stretch's last contact, if the order goes that far.
+            let mut last = Query::select();
+            last.expr(Expr::col(("contacts", "id")))
+                .expr_as(filter_sql::sort_key(DIALECT, search.sort), "sort_value");
+            in_order(&mut last, &from);
+            last.order_by_expr(filter_sql::sort_key(DIALECT, search.sort), order(search))
+                .order_by_expr(Expr::col(("contacts", "id")), order(search))
+                .limit(1)
+                .offset(stretch - 1);
+            let (sql, values) = last.build_sqlx(QUERY_BUILDER);
+            let last = sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db_err)?
+                .map(|row| {
+                    let value = match search.sort {
+                        ContactSort::Name => SortValue::Text(text(&row, "sort_value")?),
+                        _ => SortValue::Number(row.try_get("sort_value").map_err(db_err)?),
+                    };
+                    Ok::<_, StoreError>((value, uuid(&row, "id")?))
+                })
+                .transpose()?;
+            // Its members.
+            let mut range = Query::select();
+            range.expr_as(Expr::col(("contacts", "id")), "contact_id");
+            in_order(&mut range, &from);
+            if let Some((value, id)) = &last {
+                range.and_where(filter_sql::until(
+                    DIALECT,
+                    search.sort,
+                    search.descending,
+                    value,
+                    *id,
+                ));
+            }
+            let members = intersect(&self.id_set(range).await?, ids);
+            found.extend(members.iter().map(|id| Uuid::from_bytes(*id)));
+            match last {
+                Some(last) if found.len() < wanted => {
+                    from = Some(last);
+                    stretch = Ord::min(stretch * 2, WALK_MOST);
+                }
+                _ => return Ok(found),
+            }
+        }
+    }
+}
+
+fn order(search: &ContactSearch) -> Order {
+    if search.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    }
+}
+
+/// The ids in both sorted sets.
+fn intersect(a: &IdSet, b: &IdSet) -> IdSet {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let mut out = Vec::with_capacity(small.len());
+    let (mut i, mut j) = (0, 0);
+    while i < small.len() && j < large.len() {
+        match small[i].cmp(&large[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(small[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The ids of sorted `a` that are not in sorted `b`.
+fn subtract(a: &IdSet, b: &IdSet) -> IdSet {
+    let mut out = Vec::with_capacity(a.len());
+    let mut j = 0;
+    for id in a {
+        while j < b.len() && b[j] < *id {
+            j += 1;
+        }
+        if j == b.len() || b[j] != *id {
+            out.push(*id);
+        }
+    }
+    out
+}
+
+/// Marks the named properties for indexing (those of a scalar type with no
+/// index yet) and queues the job that builds each one's index.
+pub(super) async fn request_property_index(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    names: Vec<String>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for name in names {
+        let marked = sqlx::query(
+            "UPDATE property_types SET index_state = 'building'
+             WHERE workspace_id = $1 AND name = $2 AND index_state IS NULL
+               AND type IN ('string', 'number', 'boolean')",
+        )
+        .bind(workspace.as_uuid())
+        .bind(&name)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        if marked.rows_affected() == 1 {
+            let job = Job::IndexProperty {
+                workspace_id: workspace,
+                name,
+            };
+            insert_job(conn, &NewJob::new(workspace, job, now), now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The statement that copies one chunk of contacts' values of a property
+/// (`$1` workspace, `$2` name, `$3`/`$4` after this (created_at, id),
+/// `$5`/`$6` up to this one).
+const COPY_CHUNK: &str = match DIALECT {
+    Dialect::Sqlite => {
+        "INSERT OR IGNORE INTO contact_props (workspace_id, name, value, contact_id)
+         SELECT c.workspace_id, $2, json_extract(c.props, '$.\"' || $2 || '\"'), c.id
+         FROM contacts c
+         WHERE c.workspace_id = $1 AND (c.created_at, c.id) > ($3, $4) AND (c.created_at, c.id) <= ($5, $6)
+           AND json_type(c.props, '$.\"' || $2 || '\"') IN ('text', 'integer', 'real', 'true', 'false')"
+    }
+    Dialect::Postgres => {
+        "INSERT INTO contact_props (workspace_id, name, value, contact_id)
+         SELECT c.workspace_id, $2, c.props -> $2, c.id
+         FROM contacts c
+         WHERE c.workspace_id = $1 AND (c.created_at, c.id) > ($3, $4) AND (c.created_at, c.id) <= ($5, $6)
+           AND jsonb_typeof(c.props -> $2) IN ('string', 'number', 'boolean')
+         ON CONFLICT DO NOTHING"
+    }
+};
+
+/// Copies the next chunk of contacts' values of a property into its index
+/// (after the chunk the last call stopped at); true once every contact is
+/// in and the index is ready (or the property has no index to build).
+/// The contacts of the chunk are locked on PostgreSQL until it commits, so
+/// a concurrent update's trigger runs after the copy and replaces what it
+/// copied; SQLite's writes are one at a time anyway.
+pub(super) async fn index_property_chunk(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    name: String,
+) -> Result<bool, StoreError> {
+    let state: Option<(Option<String>, Option<i64>, Option<Uuid>)> = sqlx::query_as(for_update!(
+        "SELECT index_state, index_after_at, index_after_id FROM property_types
+         WHERE workspace_id = $1 AND name = $2"
+    ))
+    .bind(workspace.as_uuid())
+    .bind(&name)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let Some((Some(state), after_at, after_id)) = state else {
+        return Ok(true);
+    };
+    if state != "building" {
+        return Ok(true);
+    }
+    let after = (
+        after_at.unwrap_or(i64::MIN),
+        after_id.unwrap_or(Uuid::nil()),
+    );
+    let keys: Vec<(i64, Uuid)> = sqlx::query_as(concat!(
+        "SELECT created_at, id FROM contacts
+         WHERE workspace_id = $1 AND (created_at, id) > ($2, $3)
+         ORDER BY created_at, id LIMIT $4",
+        contact_share_lock!()
+    ))
+    .bind(workspace.as_uuid())
+    .bind(after.0)
+    .bind(after.1)
+    .bind(INDEX_CHUNK)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let Some(&last) = keys.last() else {
+        sqlx::query(
+            "UPDATE property_types SET index_state = 'ready', index_after_at = NULL, index_after_id = NULL
+             WHERE workspace_id = $1 AND name = $2",
+        )
+        .bind(workspace.as_uuid())
+        .bind(&name)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        return Ok(true);
+    };
+    sqlx::query(COPY_CHUNK)
+        .bind(workspace.as_uuid())
+        .bind(&name)
+        .bind(after.0)
+        .bind(after.1)
+        .bind(last.0)
+        .bind(last.1)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    sqlx::query(
+        "UPDATE property_types SET index_after_at = $3, index_after_id = $4
+         WHERE workspace_id = $1 AND name = $2",
+    )
+    .bind(workspace.as_uuid())
+    .bind(&name)
+    .bind(last.0)
+    .bind(last.1)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(bytes: &[u8]) -> IdSet {
+        bytes.iter().map(|b| [*b; 16]).collect()
+    }
+
+    #[test]
+    fn sets_intersect_and_subtract_in_order() {
+        assert_eq!(
+            intersect(&ids(&[1, 3, 5, 7]), &ids(&[2, 3, 7, 9])),
+            ids(&[3, 7])
+        );
+        assert_eq!(intersect(&ids(&[1, 2]), &ids(&[])), ids(&[]));
+        assert_eq!(
+            subtract(&ids(&[1, 3, 5, 7]), &ids(&[0, 3, 4, 7, 8])),
+            ids(&[1, 5])
+        );
+        assert_eq!(subtract(&ids(&[1, 2]), &ids(&[])), ids(&[1, 2]));
+    }
+}
