@@ -431,22 +431,20 @@ impl Compiler<'_> {
 /// would otherwise use the database's collation (`en_US` puts "ada" before
 /// "Bob"; SQLite and "C" put it after).
 pub(crate) fn sort_key(dialect: Dialect, sort: ContactSort) -> Expr {
-    Expr::cust(sort_key_sql(dialect, sort))
-}
-
-fn sort_key_sql(dialect: Dialect, sort: ContactSort) -> &'static str {
-    match (sort, dialect) {
+    Expr::cust(match (sort, dialect) {
         (ContactSort::LastSeen, _) => "COALESCE(contacts.last_seen_at, 0)",
         (ContactSort::FirstSeen, _) => "COALESCE(contacts.first_seen_at, 0)",
         (ContactSort::Created, _) => "contacts.created_at",
         (ContactSort::Name, Dialect::Sqlite) => "COALESCE(contacts.name, '')",
         (ContactSort::Name, Dialect::Postgres) => "(COALESCE(contacts.name, '') COLLATE \"C\")",
-    }
+    })
 }
 
-/// Rows after `(value, id)` in the order: a row-value comparison, which
-/// both databases read as a range of the sort order's index (an `OR` of
-/// the two cases may be read from the start of it).
+/// Rows after `(value, id)` in the order, written as a range of the sort
+/// key and a test of the id: neither database reads a row-value comparison
+/// on an expression index (the sort keys are `COALESCE`s) as a range, so
+/// `(k, id) < (v, i)` would scan from the start of the order, where
+/// `k <= v AND (k < v OR id < i)` is a range of `k`.
 pub(crate) fn after(
     dialect: Dialect,
     sort: ContactSort,
@@ -454,41 +452,20 @@ pub(crate) fn after(
     value: &SortValue,
     id: Uuid,
 ) -> Expr {
-    beyond(dialect, sort, if descending { "<" } else { ">" }, value, id)
-}
-
-/// Rows up to `(value, id)` in the order, that one included.
-pub(crate) fn until(
-    dialect: Dialect,
-    sort: ContactSort,
-    descending: bool,
-    value: &SortValue,
-    id: Uuid,
-) -> Expr {
-    beyond(
-        dialect,
-        sort,
-        if descending { ">=" } else { "<=" },
-        value,
-        id,
-    )
-}
-
-/// `(sort key, id) op (value, id)`.
-fn beyond(dialect: Dialect, sort: ContactSort, op: &str, value: &SortValue, id: Uuid) -> Expr {
-    let value: sea_query::Value = match value {
-        SortValue::Number(n) => (*n).into(),
-        SortValue::Text(t) => t.clone().into(),
+    let value = match value {
+        SortValue::Number(n) => Expr::val(*n),
+        SortValue::Text(t) => Expr::val(t.clone()),
     };
-    let key = sort_key_sql(dialect, sort);
-    let params = match dialect {
-        Dialect::Sqlite => "?, ?",
-        Dialect::Postgres => "$1, $2",
-    };
-    Expr::cust_with_values(
-        format!("({key}, contacts.id) {op} ({params})"),
-        [value, id.into()],
-    )
+    let key = || sort_key(dialect, sort);
+    if descending {
+        key()
+            .lte(value.clone())
+            .and(key().lt(value).or(col("id").lt(id)))
+    } else {
+        key()
+            .gte(value.clone())
+            .and(key().gt(value).or(col("id").gt(id)))
+    }
 }
 
 #[cfg(test)]

@@ -135,6 +135,11 @@ pub(crate) const POSTGRES: Files = &[
         "property index",
         include_str!("../migrations/postgres/0012_property_index.sql"),
     ),
+    (
+        13,
+        "covering sort indexes",
+        include_str!("../migrations/postgres/0013_covering_sort_indexes.sql"),
+    ),
 ];
 
 fn migrator(files: Files) -> Migrator {

@@ -40,6 +40,16 @@ const PAGE_BY_ID: usize = if cfg!(feature = "testing") { 2 } else { 5_000 };
 const WALK: u64 = if cfg!(feature = "testing") { 1 } else { 2_000 };
 const WALK_MOST: u64 = if cfg!(feature = "testing") { 2 } else { 32_768 };
 
+/// A walk's stretch as one value: its contacts' ids in the order.
+const IN_ORDER: &str = match DIALECT {
+    Dialect::Sqlite => {
+        "CAST(group_concat(s.id, '' ORDER BY s.k {direction}, s.id {direction}) AS BLOB)"
+    }
+    Dialect::Postgres => {
+        "string_agg(uuid_send(s.id), ''::bytea ORDER BY s.k {direction}, s.id {direction})"
+    }
+};
+
 /// Contacts copied into the property index per transaction.
 const INDEX_CHUNK: i64 = 2_000;
 
@@ -154,20 +164,7 @@ impl Backend {
                 .fetch_one(self.reader())
                 .await
                 .map_err(db_err)?;
-        let bytes = bytes.unwrap_or_default();
-        if !bytes.len().is_multiple_of(16) {
-            return Err(StoreError::Other(
-                format!("an id set of {} bytes", bytes.len()).into(),
-            ));
-        }
-        let mut ids: IdSet = bytes
-            .chunks_exact(16)
-            .map(|id| {
-                let mut bytes = [0; 16];
-                bytes.copy_from_slice(id);
-                bytes
-            })
-            .collect();
+        let mut ids = id_bytes(bytes)?;
         ids.sort_unstable();
         ids.dedup();
         Ok(ids)
@@ -218,14 +215,13 @@ impl Backend {
             .collect()
     }
 
-    /// Members of `ids` that hold the page: the workspace's contacts in the
-    /// search's order, read a stretch at a time (each stretch's ids as one
-    /// aggregated value, like a set), keeping the members, until there are
-    /// enough for the page. Stretches double from `WALK` rows up to
+    /// The page's members of `ids`, in order: the workspace's contacts in
+    /// the search's order, read a stretch at a time (each stretch as one
+    /// value: its ids in order, and its last sort value), keeping members
+    /// until the page is full. Stretches double from `WALK` rows up to
     /// `WALK_MOST`, so members far down the order (a filter of contacts
     /// not seen for weeks, sorted by last seen) cost a few large reads, not
-    /// many small ones. The page is then the first of them in the order;
-    /// they are at most a page plus one stretch.
+    /// many small ones.
     async fn walk(&self, search: &ContactSearch, ids: &IdSet) -> Result<Vec<Uuid>, StoreError> {
         let wanted = usize::try_from(search.limit).map_err(data_err)?;
         let mut found: Vec<Uuid> = Vec::new();
@@ -233,50 +229,24 @@ impl Backend {
             .after
             .as_ref()
             .map(|(value, id)| (value.clone(), id.as_uuid()));
+        let direction = if search.descending { "DESC" } else { "ASC" };
+        // The last row holds the stretch's lowest sort value in a
+        // descending order, its highest in an ascending one.
+        let last_value = if search.descending { "MIN" } else { "MAX" };
         let mut stretch = WALK;
         loop {
-            let in_order = |select: &mut SelectStatement, from: &Option<(SortValue, Uuid)>| {
-                select.from("contacts").and_where(
+            let mut rows = Query::select();
+            rows.expr_as(Expr::col(("contacts", "id")), "id")
+                .expr_as(filter_sql::sort_key(DIALECT, search.sort), "k")
+                .from("contacts")
+                .and_where(
                     Expr::col(("contacts", "workspace_id")).eq(search.workspace_id.as_uuid()),
-                );
-                if let Some((value, id)) = from {
-                    select.and_where(filter_sql::after(
-                        DIALECT,
-                        search.sort,
-                        search.descending,
-                        value,
-                        *id,
-                    ));
-                }
-            };
-            // The stretch's last contact, if the order goes that far.
-            let mut last = Query::select();
-            last.expr(Expr::col(("contacts", "id")))
-                .expr_as(filter_sql::sort_key(DIALECT, search.sort), "sort_value");
-            in_order(&mut last, &from);
-            last.order_by_expr(filter_sql::sort_key(DIALECT, search.sort), order(search))
+                )
+                .order_by_expr(filter_sql::sort_key(DIALECT, search.sort), order(search))
                 .order_by_expr(Expr::col(("contacts", "id")), order(search))
-                .limit(1)
-                .offset(stretch - 1);
-            let (sql, values) = last.build_sqlx(QUERY_BUILDER);
-            let last = sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                .fetch_optional(self.reader())
-                .await
-                .map_err(db_err)?
-                .map(|row| {
-                    let value = match search.sort {
-                        ContactSort::Name => SortValue::Text(text(&row, "sort_value")?),
-                        _ => SortValue::Number(row.try_get("sort_value").map_err(db_err)?),
-                    };
-                    Ok::<_, StoreError>((value, uuid(&row, "id")?))
-                })
-                .transpose()?;
-            // Its members.
-            let mut range = Query::select();
-            range.expr_as(Expr::col(("contacts", "id")), "contact_id");
-            in_order(&mut range, &from);
-            if let Some((value, id)) = &last {
-                range.and_where(filter_sql::until(
+                .limit(stretch);
+            if let Some((value, id)) = &from {
+                rows.and_where(filter_sql::after(
                     DIALECT,
                     search.sort,
                     search.descending,
@@ -284,17 +254,62 @@ impl Backend {
                     *id,
                 ));
             }
-            let members = intersect(&self.id_set(range).await?, ids);
-            found.extend(members.iter().map(|id| Uuid::from_bytes(*id)));
-            match last {
-                Some(last) if found.len() < wanted => {
-                    from = Some(last);
-                    stretch = Ord::min(stretch * 2, WALK_MOST);
+            let (sql, values) = Query::select()
+                .expr_as(
+                    Expr::cust(IN_ORDER.replace("{direction}", direction)),
+                    "ids",
+                )
+                .expr_as(Expr::cust(format!("{last_value}(s.k)")), "last_value")
+                .from_subquery(rows, "s")
+                .build_sqlx(QUERY_BUILDER);
+            let row = sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+                .fetch_one(self.reader())
+                .await
+                .map_err(db_err)?;
+            let in_order = id_bytes(row.try_get::<Option<Vec<u8>>, _>("ids").map_err(db_err)?)?;
+            let mut sorted = in_order.clone();
+            sorted.sort_unstable();
+            let members = intersect(&sorted, ids);
+            for id in &in_order {
+                if members.binary_search(id).is_ok() {
+                    found.push(Uuid::from_bytes(*id));
+                    if found.len() == wanted {
+                        return Ok(found);
+                    }
                 }
-                _ => return Ok(found),
             }
+            let (Some(last), true) = (
+                in_order.last(),
+                in_order.len() == usize::try_from(stretch).map_err(data_err)?,
+            ) else {
+                return Ok(found);
+            };
+            let value = match search.sort {
+                ContactSort::Name => SortValue::Text(text(&row, "last_value")?),
+                _ => SortValue::Number(row.try_get("last_value").map_err(db_err)?),
+            };
+            from = Some((value, Uuid::from_bytes(*last)));
+            stretch = Ord::min(stretch * 2, WALK_MOST);
         }
     }
+}
+
+/// Ids from an aggregated set's bytes.
+fn id_bytes(bytes: Option<Vec<u8>>) -> Result<IdSet, StoreError> {
+    let bytes = bytes.unwrap_or_default();
+    if !bytes.len().is_multiple_of(16) {
+        return Err(StoreError::Other(
+            format!("an id set of {} bytes", bytes.len()).into(),
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(16)
+        .map(|id| {
+            let mut bytes = [0; 16];
+            bytes.copy_from_slice(id);
+            bytes
+        })
+        .collect())
 }
 
 fn order(search: &ContactSearch) -> Order {
