@@ -19,8 +19,10 @@ use crate::filter_sql::{self, Dialect, SetPlan};
 use rapport_core::model::people::{ContactSort, SortValue};
 use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 
-/// One set of contact ids, sorted.
-type IdSet = Vec<[u8; 16]>;
+/// One set of contact ids, sorted: each id's 16 bytes as a big-endian
+/// number, which orders as the bytes do (and as both databases order ids),
+/// and compares in one instruction.
+type IdSet = Vec<u128>;
 
 /// The aggregate that turns a set's rows into one value: the ids' 16 bytes
 /// each, one after the other.
@@ -141,7 +143,7 @@ impl Backend {
         let contacts = if search.limit == 0 || ids.is_empty() {
             Vec::new()
         } else if ids.len() <= PAGE_BY_ID {
-            self.page_of(search, ids.iter().map(|id| Uuid::from_bytes(*id)).collect())
+            self.page_of(search, ids.iter().map(|id| Uuid::from_u128(*id)).collect())
                 .await?
         } else {
             let page = self.walk(search, &ids).await?;
@@ -165,7 +167,10 @@ impl Backend {
                 .await
                 .map_err(db_err)?;
         let mut ids = id_bytes(bytes)?;
-        ids.sort_unstable();
+        // An equality's ids come from the index already in order.
+        if !ids.is_sorted() {
+            ids.sort_unstable();
+        }
         ids.dedup();
         Ok(ids)
     }
@@ -267,12 +272,9 @@ impl Backend {
                 .await
                 .map_err(db_err)?;
             let in_order = id_bytes(row.try_get::<Option<Vec<u8>>, _>("ids").map_err(db_err)?)?;
-            let mut sorted = in_order.clone();
-            sorted.sort_unstable();
-            let members = intersect(&sorted, ids);
             for id in &in_order {
-                if members.binary_search(id).is_ok() {
-                    found.push(Uuid::from_bytes(*id));
+                if ids.binary_search(id).is_ok() {
+                    found.push(Uuid::from_u128(*id));
                     if found.len() == wanted {
                         return Ok(found);
                     }
@@ -288,7 +290,7 @@ impl Backend {
                 ContactSort::Name => SortValue::Text(text(&row, "last_value")?),
                 _ => SortValue::Number(row.try_get("last_value").map_err(db_err)?),
             };
-            from = Some((value, Uuid::from_bytes(*last)));
+            from = Some((value, Uuid::from_u128(*last)));
             stretch = Ord::min(stretch * 2, WALK_MOST);
         }
     }
@@ -307,7 +309,7 @@ fn id_bytes(bytes: Option<Vec<u8>>) -> Result<IdSet, StoreError> {
         .map(|id| {
             let mut bytes = [0; 16];
             bytes.copy_from_slice(id);
-            bytes
+            u128::from_be_bytes(bytes)
         })
         .collect())
 }
@@ -489,7 +491,19 @@ mod tests {
     use super::*;
 
     fn ids(bytes: &[u8]) -> IdSet {
-        bytes.iter().map(|b| [*b; 16]).collect()
+        bytes
+            .iter()
+            .map(|b| u128::from_be_bytes([*b; 16]))
+            .collect()
+    }
+
+    #[test]
+    fn ids_order_as_their_bytes_do() {
+        let low = Uuid::from_bytes([0, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let high = Uuid::from_bytes([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let set = id_bytes(Some([&high.as_bytes()[..], &low.as_bytes()[..]].concat())).unwrap();
+        assert!(set[1] < set[0]);
+        assert_eq!(Uuid::from_u128(set[1]), low);
     }
 
     #[test]
