@@ -239,6 +239,9 @@ impl Backend {
         // descending order, its highest in an ascending one.
         let last_value = if search.descending { "MIN" } else { "MAX" };
         let mut stretch = WALK;
+        // Built at the first stretch: hundreds of thousands of look-ups by
+        // binary search cost more than building it.
+        let mut members: Option<std::collections::HashSet<u128>> = None;
         loop {
             let mut rows = Query::select();
             rows.expr_as(Expr::col(("contacts", "id")), "id")
@@ -272,8 +275,9 @@ impl Backend {
                 .await
                 .map_err(db_err)?;
             let in_order = id_bytes(row.try_get::<Option<Vec<u8>>, _>("ids").map_err(db_err)?)?;
+            let members = members.get_or_insert_with(|| ids.iter().copied().collect());
             for id in &in_order {
-                if ids.binary_search(id).is_ok() {
+                if members.contains(id) {
                     found.push(Uuid::from_u128(*id));
                     if found.len() == wanted {
                         return Ok(found);
