@@ -78,9 +78,12 @@ reference_secs() {
     local started finished
     if [[ ${db[0]} == sqlite3 ]]; then
         local ddl
-        # The tables' and their indexes' own statements, renamed.
+        # The tables' and their indexes' own statements, renamed (not the
+        # property index's triggers, which copy nothing while no property
+        # is indexed, as here).
         ddl=$("${db[@]}" "SELECT sql || ';' FROM sqlite_master
-            WHERE tbl_name IN ('contacts', 'activity') AND sql IS NOT NULL
+            WHERE tbl_name IN ('contacts', 'activity') AND type IN ('table', 'index')
+              AND sql IS NOT NULL
             ORDER BY type DESC" |
             sed -e 's/\b\(contacts\|activity\)\b/\1_ref/g' \
                 -e 's/^CREATE \(UNIQUE \)\{0,1\}INDEX \([a-z_]*\)/CREATE \1INDEX \2_ref/')
