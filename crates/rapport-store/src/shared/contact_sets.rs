@@ -7,7 +7,8 @@
 //! filter that is a plain "all" of indexed conditions is read as the ids
 //! it holds, from one index range, aggregated into one value (one row, not
 //! one row per contact); the sets are intersected and subtracted in
-//! memory, the count is their size, and the page is read by id.
+//! memory, the count is their size, and the page is read by id (for a
+//! large set, after walking the sort order to find its first members).
 //!
 //! A custom property is in the index once a filter has named it: the
 //! search asks for it (`request_property_index`), a job copies the
