@@ -293,13 +293,22 @@ pub(crate) fn indexable_props(filter: &Filter, into: &mut Vec<String>) {
     }
 }
 
+/// Longer texts are not in PostgreSQL's property index (a B-tree entry
+/// holds at most about 2.7 kB; a property's text may be 2,000 characters of
+/// up to 4 bytes): a comparison with such a text runs the general way. One
+/// with a shorter text needs none of them (they differ from it).
+pub(crate) const MAX_INDEXED_TEXT_BYTES: usize = 1_000;
+
 /// Whether a property condition can be read from the property index: a
 /// custom scalar property and a test the index answers.
 fn prop_leaf_kind(system: bool, name: &str, ty: PropType, test: &PropTest) -> bool {
     let custom = !(system && system_column(name).is_some());
     let scalar = matches!(ty, PropType::String | PropType::Number | PropType::Boolean);
+    let short = |text: &str| text.len() <= MAX_INDEXED_TEXT_BYTES;
     let test_fits = match test {
-        PropTest::Eq(_) | PropTest::Ne(_) | PropTest::In(_) => true,
+        PropTest::Eq(Scalar::Text(text)) | PropTest::Ne(Scalar::Text(text)) => short(text),
+        PropTest::In(items) => items.iter().all(|item| short(item)),
+        PropTest::Eq(_) | PropTest::Ne(_) => true,
         PropTest::Gt(_) | PropTest::Lt(_) | PropTest::Between(..) => ty == PropType::Number,
         _ => false,
     };

@@ -140,6 +140,11 @@ pub(crate) const POSTGRES: Files = &[
         "covering sort indexes",
         include_str!("../migrations/postgres/0013_covering_sort_indexes.sql"),
     ),
+    (
+        14,
+        "property index short texts",
+        include_str!("../migrations/postgres/0014_property_index_short_texts.sql"),
+    ),
 ];
 
 fn migrator(files: Files) -> Migrator {

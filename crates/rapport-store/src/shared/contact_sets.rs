@@ -408,6 +408,7 @@ const COPY_CHUNK: &str = match DIALECT {
          FROM contacts c
          WHERE c.workspace_id = $1 AND (c.created_at, c.id) > ($3, $4) AND (c.created_at, c.id) <= ($5, $6)
            AND jsonb_typeof(c.props -> $2) IN ('string', 'number', 'boolean')
+           AND (jsonb_typeof(c.props -> $2) <> 'string' OR octet_length(c.props ->> $2) <= 1000)
          ON CONFLICT DO NOTHING"
     }
 };
