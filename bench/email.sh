@@ -58,6 +58,9 @@
 #                      (default 60)
 #   DRAIN_LIMIT        seconds the sink waits for every email (default 900)
 #   BACKENDS           which to run (default "sqlite postgres")
+#   MAPS               1: also keep the server's /proc smaps and thread count
+#                      at the idle and the later reading, and keep the
+#                      scratch directory, to see what holds the memory
 #   SERVER_FEATURES    cargo's feature arguments for the build, e.g.
 #                      "--no-default-features" (the C library's malloc
 #                      instead of jemalloc)
@@ -113,8 +116,10 @@ cleanup() {
     stop_server
     # The PostgreSQL cluster lives under $work: stop it before deleting.
     rapport_pg_cleanup
-    if [[ -n "$work" ]]; then
+    if [[ -n "$work" && ${MAPS:-0} != 1 ]]; then
         rm -rf -- "$work"
+    elif [[ -n "$work" ]]; then
+        log "kept $work (MAPS=1)"
     fi
 }
 trap cleanup EXIT
@@ -130,6 +135,13 @@ now_ms() {
 # Prints field NAME (VmRSS, VmHWM) of the server's /proc status, in KiB.
 server_kib() {
     sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$server_pid/status"
+}
+
+# With MAPS=1, copies the server's memory map and status to $work/NAME.*.
+keep_maps() {
+    [[ ${MAPS:-0} == 1 ]] || return 0
+    cp "/proc/$server_pid/smaps" "$work/$1.smaps"
+    cp "/proc/$server_pid/status" "$work/$1.status"
 }
 
 # Waits until something listens on loopback port $1 (process $2 still running).
@@ -231,7 +243,7 @@ latency_in() {
 # run_backend LABEL DATABASE-FLAGS...: the five steps above; results in
 # $work/LABEL-*.json and $work/LABEL.vars.
 run_backend() {
-    local label=$1 bootstrap first_ms last_ms wait_ms rss_fresh rss_idle idle_from start_ms
+    local label=$1 bootstrap first_ms last_ms wait_ms rss_fresh rss_idle rss_warm idle_from start_ms
     local rss_start hwm rss_end rss_later drained_ms blast_port warnings emailed jobs_left client
     shift
     port=$(free_port 18080)
@@ -253,6 +265,13 @@ run_backend() {
     log "$label: baseline fanout, $RATE messages/s to $VISITORS widgets, no email queue"
     fanout "$label-fanout-idle"
     wait_fanout "$label-fanout-idle"
+    # The warm idle reading: the same server RSS_WAIT s after the fanout
+    # alone, to set beside the reading RSS_WAIT s after the fanout and the
+    # drain together (what the drain itself leaves behind).
+    log "$label: waiting ${RSS_WAIT}s after the fanout alone for the warm idle reading"
+    sleep "$RSS_WAIT"
+    rss_warm=$(server_kib VmRSS)
+    keep_maps "$label-warm"
 
     log "$label: fallback delay 1 minute; seeding $EMAILS contacts and messages"
     curl -fsS --max-time 10 -o /dev/null -X PATCH "$url/api/v1/workspace" \
@@ -271,6 +290,7 @@ run_backend() {
         start_server "$label-server" "$@"
         sleep "$SETTLE"
         rss_idle=$(server_kib VmRSS)
+        keep_maps "$label-idle"
         idle_from="restarted, idle"
         stop_server
     else
@@ -315,6 +335,7 @@ run_backend() {
         sleep "$((wait_ms / 1000)).$(printf '%03d' $((wait_ms % 1000)))"
     fi
     rss_later=$(server_kib VmRSS)
+    keep_maps "$label-later"
     stop_server
     warnings=$(grep -cE ' (WARN|ERROR) ' "$work/$label-drain.log" || true)
     if ((warnings > 0)); then
@@ -329,8 +350,8 @@ run_backend() {
         "SELECT count(*) FROM jobs WHERE kind = 'email_fallback' AND due_at <= $start_ms")
 
     {
-        printf 'rss_fresh=%s rss_idle=%s idle_from="%s" rss_start=%s hwm=%s rss_end=%s rss_later=%s\n' \
-            "$rss_fresh" "$rss_idle" "$idle_from" "$rss_start" "$hwm" "$rss_end" "$rss_later"
+        printf 'rss_fresh=%s rss_idle=%s rss_warm=%s idle_from="%s" rss_start=%s hwm=%s rss_end=%s rss_later=%s\n' \
+            "$rss_fresh" "$rss_idle" "$rss_warm" "$idle_from" "$rss_start" "$hwm" "$rss_end" "$rss_later"
         printf 'start_ms=%s warnings=%s emailed=%s jobs_left=%s\n' "$start_ms" "$warnings" \
             "$emailed" "$jobs_left"
     } >"$work/$label.vars"
@@ -365,21 +386,22 @@ delivery_row() {
 
 # Prints the speed and memory table's row for LABEL.
 speed_row() {
-    local name=$1 label=$2 sink=$work/$2-sink.json rss_idle idle_from hwm rss_end rss_later start_ms
+    local name=$1 label=$2 sink=$work/$2-sink.json rss_idle rss_warm idle_from hwm rss_end rss_later start_ms
     local last mark=
     # shellcheck disable=SC1090 # written by run_backend
     source "$work/$label.vars"
     last=$(json_number "$sink" last_unix_ms)
     # The idle figure from the fresh server (the idle restart was skipped).
     [[ "$idle_from" == "restarted, idle" ]] || mark='*'
-    printf '| %s | **%.0f** | %.0f | %.1f | %.1f | %s | %s |%s %s%s | %s / %s / **%s** | %s |\n' "$name" \
+    printf '| %s | **%.0f** | %.0f | %.1f | %.1f | %s | %s |%s %s%s | %s | %s / %s / **%s** | %s | %s |\n' "$name" \
         "$(json_number "$sink" emails_per_s)" "$(json_number "$sink" median_per_s)" \
         "$(json_number "$sink" span_s)" "$(awk "BEGIN { print ($last - $start_ms) / 1000 }")" \
         "$(blast_rate "$label" rapport "$EMAIL_CONCURRENCY")" \
         "$(blast_rate "$label" lettre "$EMAIL_CONCURRENCY")" \
         "$( ((BLAST_WIDE > 0)) && printf ' %s |' "$(blast_rate "$label" rapport "$BLAST_WIDE")")" \
-        "$(mib "$rss_idle")" "$mark" "$(mib "$hwm")" "$(mib "$rss_end")" "$(mib "$rss_later")" \
-        "$(mib "$((hwm - rss_idle))")"
+        "$(mib "$rss_idle")" "$mark" "$(mib "$rss_warm")" "$(mib "$hwm")" "$(mib "$rss_end")" \
+        "$(mib "$rss_later")" "$(mib "$((hwm - rss_idle))")" \
+        "$(awk "BEGIN { printf \"%.2f\", $rss_later / $rss_warm }")"
 }
 
 # Prints the latency table's row for LABEL.
@@ -460,17 +482,17 @@ for i in "${!labels[@]}"; do
 done
 printf '\n'
 # shellcheck disable=SC2016 # the backticks are markdown
-printf 'Speed and memory: emails/s between the first and the last distinct email at the sink, and its median over whole seconds; sink alone: the sink'"'"'s emails/s for %s plain emails of about the same size from `rapport-bench smtp-blast` (the server'"'"'s own pool, then lettre'"'"'s pooled transport), as many at once as the server, then more; RSS in MiB, idle: the server restarted on the seeded database before any job was due, after %ss; peak: VmHWM of the draining server (fanout included); after: VmRSS once the sink had every email, and again %ss later.\n\n' \
-    "$EMAILS" "$SETTLE" "$RSS_WAIT"
+printf 'Speed and memory: emails/s between the first and the last distinct email at the sink, and its median over whole seconds; sink alone: the sink'"'"'s emails/s for %s plain emails of about the same size from `rapport-bench smtp-blast` (the server'"'"'s own pool, then lettre'"'"'s pooled transport), as many at once as the server, then more; RSS in MiB, idle: the server restarted on the seeded database before any job was due, after %ss; warm: the first server %ss after the fanout alone; peak: VmHWM of the draining server (fanout included); after: VmRSS once the sink had every email, and again %ss later.\n\n' \
+    "$EMAILS" "$SETTLE" "$RSS_WAIT" "$RSS_WAIT"
 wide_head=''
 wide_rule=''
 if ((BLAST_WIDE > 0)); then
     wide_head=" sink alone, $BLAST_WIDE at once |"
     wide_rule=' --- |'
 fi
-printf '| backend | emails/s | median emails/s (per second) | drain s (first to last email) | s from server start to last email | sink alone, %s at once | the same from lettre'"'"'s own pool |%s RSS idle | RSS peak / after / %ss after | queue memory (peak - idle) |\n' \
-    "$EMAIL_CONCURRENCY" "$wide_head" "$RSS_WAIT"
-printf '| --- | --- | --- | --- | --- | --- | --- |%s --- | --- | --- |\n' "$wide_rule"
+printf '| backend | emails/s | median emails/s (per second) | drain s (first to last email) | s from server start to last email | sink alone, %s at once | the same from lettre'"'"'s own pool |%s RSS idle | RSS warm | RSS peak / after / %ss after | queue memory (peak - idle) | %ss after / warm |\n' \
+    "$EMAIL_CONCURRENCY" "$wide_head" "$RSS_WAIT" "$RSS_WAIT"
+printf '| --- | --- | --- | --- | --- | --- | --- |%s --- | --- | --- | --- | --- |\n' "$wide_rule"
 for i in "${!labels[@]}"; do
     speed_row "${names[$i]}" "${labels[$i]}"
 done
