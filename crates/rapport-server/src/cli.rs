@@ -181,12 +181,20 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 database = database.backend_name(),
                 "rapport is serving"
             );
-            let state = AppState::new(
-                store,
-                live::LocalBus::default(),
-                Arc::new(SystemClock),
-                &config,
-            )?;
+            let bus = live::LocalBus::default();
+            let clock: Arc<dyn rapport_core::ports::clock::Clock> = Arc::new(SystemClock);
+            let mut state = AppState::new(store, bus.clone(), clock.clone(), &config)?;
+            // On PostgreSQL other servers may share the database: live
+            // notices, signals and presence cross between them.
+            let membership = match &database {
+                rapport_store::Database::Postgres { url, .. } => {
+                    let membership =
+                        live::cluster::Membership::join(url, &state.hub, bus, clock).await?;
+                    state.bus = Arc::new(membership.bus());
+                    Some(membership)
+                }
+                rapport_store::Database::Sqlite { .. } => None,
+            };
             let smtp = match config.smtp_listen {
                 Some(addr) => {
                     let smtp_listener = tokio::net::TcpListener::bind(addr)
@@ -201,6 +209,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             crate::serve(listener, state, shutdown_signal()).await?;
+            if let Some(membership) = membership {
+                membership.leave().await;
+            }
             // The SMTP listener stops with the server: let its sessions end.
             if let Some(smtp) = smtp {
                 let _ = smtp.await;

@@ -145,6 +145,11 @@ pub(crate) const POSTGRES: Files = &[
         "property index short texts",
         include_str!("../migrations/postgres/0014_property_index_short_texts.sql"),
     ),
+    (
+        15,
+        "cluster",
+        include_str!("../migrations/postgres/0015_cluster.sql"),
+    ),
 ];
 
 fn migrator(files: Files) -> Migrator {

@@ -118,6 +118,26 @@ impl TestDatabase {
         id
     }
 
+    /// Makes every waiting job of `kind` due now, as if its time had come;
+    /// how many there were.
+    pub async fn bring_jobs_due(&self, kind: &str) -> u64 {
+        let sql = "UPDATE jobs SET due_at = 0 WHERE kind = $1 AND failed_at IS NULL";
+        match &self.database {
+            Database::Sqlite { path } => sqlx::query(sql)
+                .bind(kind)
+                .execute(&mut sqlite(path).await)
+                .await
+                .expect("bring jobs due")
+                .rows_affected(),
+            Database::Postgres { url, .. } => sqlx::query(sql)
+                .bind(kind)
+                .execute(&mut postgres(url).await)
+                .await
+                .expect("bring jobs due")
+                .rows_affected(),
+        }
+    }
+
     /// A job's row as the runner left it: (failures in a row, failed for
     /// good, last error), or `None` once it is gone.
     pub async fn job_state(&self, id: JobId) -> Option<(i64, bool, Option<String>)> {

@@ -7,17 +7,20 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use rapport_core::model::activity::ActivityEntry;
 use rapport_core::model::ids::{AgentId, ContactId, WorkspaceId};
 use rapport_core::ports::clock::Clock;
 use rapport_core::ports::store::{Store, StoreError, Stream};
+use rapport_store::cluster::{PresenceKind, PresenceRow};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Notify, OnceCell, OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::LocalBus;
+use super::bus::Notice;
+use super::cluster::Shared;
 
 /// How long a visitor counts as online after their last widget closed, so
 /// that moving between pages does not flap.
@@ -53,6 +56,8 @@ struct Inner {
     feeds: Mutex<HashMap<WorkspaceId, Feed>>,
     next_id: AtomicU64,
     connections: Arc<Semaphore>,
+    /// The other servers on the same database, when there are any.
+    cluster: OnceLock<Arc<Shared>>,
 }
 
 struct Feed {
@@ -106,6 +111,7 @@ impl Hub {
             feeds: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             connections: Arc::new(Semaphore::new(max_connections)),
+            cluster: OnceLock::new(),
         }));
         let mut notices = bus.subscribe();
         let inner = Arc::downgrade(&hub.0);
@@ -114,9 +120,9 @@ impl Hub {
                 let notice = notices.recv().await;
                 let Some(inner) = inner.upgrade() else { break };
                 match notice {
-                    Ok((workspace, _)) => inner.wake(Some(workspace)),
+                    Ok(Notice::Grew(workspace, _)) => inner.wake(Some(workspace)),
                     // Missed notices: every feed looks.
-                    Err(RecvError::Lagged(_)) => inner.wake(None),
+                    Ok(Notice::Missed) | Err(RecvError::Lagged(_)) => inner.wake(None),
                     Err(RecvError::Closed) => break,
                 }
             }
@@ -129,39 +135,102 @@ impl Hub {
         self.0.connections.clone().try_acquire_owned().ok()
     }
 
-    /// Sends a passing signal to every Inbox subscriber of the workspace.
-    pub fn signal_team(&self, workspace: WorkspaceId, signal: serde_json::Value) {
-        let signal = Live::Signal(Arc::new(signal));
-        let mut feeds = self.0.feeds.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(feed) = feeds.get_mut(&workspace) {
-            feed.team.retain(|_, sender| {
-                !matches!(
-                    sender.try_send(signal.clone()),
-                    Err(mpsc::error::TrySendError::Closed(_))
-                )
-            });
-        }
+    /// Shares presence and signals with the other servers on the database
+    /// from now on.
+    pub(super) fn join_cluster(&self, shared: Arc<Shared>) {
+        let _ = self.0.cluster.set(shared);
     }
 
-    /// Sends a passing signal to one contact's open messengers.
+    fn cluster(&self) -> Option<&Shared> {
+        self.0.cluster.get().map(|shared| &**shared)
+    }
+
+    /// Sends a passing signal to every Inbox subscriber of the workspace,
+    /// on every server.
+    pub fn signal_team(&self, workspace: WorkspaceId, signal: serde_json::Value) {
+        if let Some(cluster) = self.cluster() {
+            cluster.relay(workspace, None, &signal);
+        }
+        self.signal_here(workspace, None, signal);
+    }
+
+    /// Sends a passing signal to one contact's open messengers, on every
+    /// server.
     pub fn signal_contact(
         &self,
         workspace: WorkspaceId,
         contact: ContactId,
         signal: serde_json::Value,
     ) {
+        if let Some(cluster) = self.cluster() {
+            cluster.relay(workspace, Some(contact), &signal);
+        }
+        self.signal_here(workspace, Some(contact), signal);
+    }
+
+    /// Sends a passing signal to this server's sockets: the team's
+    /// Inboxes, or one contact's messengers.
+    pub(super) fn signal_here(
+        &self,
+        workspace: WorkspaceId,
+        contact: Option<ContactId>,
+        signal: serde_json::Value,
+    ) {
         let signal = Live::Signal(Arc::new(signal));
         let mut feeds = self.0.feeds.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(subscribers) = feeds
-            .get_mut(&workspace)
-            .and_then(|feed| feed.contacts.get_mut(&contact))
-        {
-            subscribers.retain(|_, sender| {
-                !matches!(
-                    sender.try_send(signal.clone()),
-                    Err(mpsc::error::TrySendError::Closed(_))
-                )
-            });
+        let Some(feed) = feeds.get_mut(&workspace) else {
+            return;
+        };
+        let subscribers = match contact {
+            None => &mut feed.team,
+            Some(contact) => match feed.contacts.get_mut(&contact) {
+                Some(subscribers) => subscribers,
+                None => return,
+            },
+        };
+        subscribers.retain(|_, sender| {
+            !matches!(
+                sender.try_send(signal.clone()),
+                Err(mpsc::error::TrySendError::Closed(_))
+            )
+        });
+    }
+
+    /// This server's sockets for one contact or team member, as the other
+    /// servers are told of them; `None` once there is nothing to tell.
+    pub(super) fn presence_here(
+        &self,
+        workspace: WorkspaceId,
+        kind: PresenceKind,
+        subject: uuid::Uuid,
+    ) -> Option<PresenceRow> {
+        let (open, left_at) = match kind {
+            PresenceKind::Contact => {
+                let visitors = self.0.visitors.lock().unwrap_or_else(|e| e.into_inner());
+                let p = visitors.get(&(workspace, ContactId::from_uuid(subject)))?;
+                (p.open, p.left_at.map(|t| t.as_millis()))
+            }
+            PresenceKind::Agent => {
+                let agents = self.0.agents.lock().unwrap_or_else(|e| e.into_inner());
+                let p = agents.get(&(workspace, AgentId::from_uuid(subject)))?;
+                if p.sockets == 0 {
+                    return None;
+                }
+                (p.sockets, None)
+            }
+        };
+        Some(PresenceRow {
+            workspace,
+            kind,
+            subject,
+            open: u32::try_from(open).unwrap_or(u32::MAX),
+            left_at,
+        })
+    }
+
+    fn touch(&self, workspace: WorkspaceId, kind: PresenceKind, subject: uuid::Uuid) {
+        if let Some(cluster) = self.cluster() {
+            cluster.touch(workspace, kind, subject);
         }
     }
 
@@ -173,6 +242,7 @@ impl Hub {
             let mut visitors = self.0.visitors.lock().unwrap_or_else(|e| e.into_inner());
             visitors.entry((workspace, contact)).or_default().open += 1;
         }
+        self.touch(workspace, PresenceKind::Contact, contact.as_uuid());
         if !was_online {
             self.signal_team(
                 workspace,
@@ -187,8 +257,15 @@ impl Hub {
     }
 
     /// Whether the contact has a widget open, or had one within the grace
-    /// period.
+    /// period, on this server or another.
     pub fn is_online(&self, workspace: WorkspaceId, contact: ContactId) -> bool {
+        self.is_online_here(workspace, contact)
+            || self
+                .cluster()
+                .is_some_and(|cluster| cluster.contact_online(workspace, contact))
+    }
+
+    fn is_online_here(&self, workspace: WorkspaceId, contact: ContactId) -> bool {
         let visitors = self.0.visitors.lock().unwrap_or_else(|e| e.into_inner());
         visitors.get(&(workspace, contact)).is_some_and(|p| {
             p.open > 0
@@ -208,10 +285,20 @@ impl Hub {
                 .map(|(_, contact)| *contact)
                 .collect()
         };
-        candidates
+        let mut online: Vec<ContactId> = candidates
             .into_iter()
-            .filter(|contact| self.is_online(workspace, *contact))
-            .collect()
+            .filter(|contact| self.is_online_here(workspace, *contact))
+            .collect();
+        if let Some(cluster) = self.cluster() {
+            let here: std::collections::HashSet<ContactId> = online.iter().copied().collect();
+            online.extend(
+                cluster
+                    .online_contacts(workspace)
+                    .into_iter()
+                    .filter(|contact| !here.contains(contact)),
+            );
+        }
+        online
     }
 
     /// Drops what is kept about a visitor who left (and stayed away).
@@ -223,6 +310,8 @@ impl Hub {
         {
             visitors.remove(&(workspace, contact));
         }
+        drop(visitors);
+        self.touch(workspace, PresenceKind::Contact, contact.as_uuid());
     }
 
     /// A team member's Inbox socket opened; dropping the guard closes it.
@@ -233,6 +322,7 @@ impl Hub {
             presence.sockets += 1;
             presence.sockets == 1
         };
+        self.touch(workspace, PresenceKind::Agent, agent.as_uuid());
         if became_online {
             self.announce_agent(workspace, agent);
         }
@@ -249,16 +339,28 @@ impl Hub {
             let mut agents = self.0.agents.lock().unwrap_or_else(|e| e.into_inner());
             agents.entry((workspace, agent)).or_default().away = away;
         }
+        if let Some(cluster) = self.cluster() {
+            cluster.set_away(workspace, agent, away);
+        }
         self.announce_agent(workspace, agent);
     }
 
-    /// `online`, `away` or `offline` (no Inbox open).
+    /// `online`, `away` or `offline` (no Inbox open on any server).
     pub fn agent_status(&self, workspace: WorkspaceId, agent: AgentId) -> &'static str {
-        let agents = self.0.agents.lock().unwrap_or_else(|e| e.into_inner());
-        match agents.get(&(workspace, agent)) {
-            Some(p) if p.sockets > 0 && !p.away => "online",
-            Some(p) if p.sockets > 0 => "away",
-            _ => "offline",
+        let (mut sockets, mut away) = {
+            let agents = self.0.agents.lock().unwrap_or_else(|e| e.into_inner());
+            agents
+                .get(&(workspace, agent))
+                .map_or((0, false), |p| (p.sockets, p.away))
+        };
+        if let Some(cluster) = self.cluster() {
+            sockets += cluster.agent_sockets(workspace, agent);
+            away = cluster.away(workspace, agent);
+        }
+        match (sockets > 0, away) {
+            (true, false) => "online",
+            (true, true) => "away",
+            (false, _) => "offline",
         }
     }
 
@@ -364,6 +466,11 @@ impl Drop for VisitorGuard {
                     presence.open == 0
                 })
         };
+        self.hub.touch(
+            self.workspace,
+            PresenceKind::Contact,
+            self.contact.as_uuid(),
+        );
         if last_one && let Ok(runtime) = tokio::runtime::Handle::try_current() {
             // Once the grace period is over, tell the team, unless the
             // visitor came back (a page navigation) in the meantime.
@@ -371,8 +478,11 @@ impl Drop for VisitorGuard {
             runtime.spawn(async move {
                 let grace = Duration::from_millis(PRESENCE_GRACE_MS.unsigned_abs());
                 tokio::time::sleep(grace + Duration::from_millis(100)).await;
+                if hub.is_online_here(workspace, contact) {
+                    return;
+                }
+                hub.forget_visitor(workspace, contact);
                 if !hub.is_online(workspace, contact) {
-                    hub.forget_visitor(workspace, contact);
                     hub.signal_team(workspace, serde_json::json!({"type": "presence", "contact_id": contact, "online": false}));
                 }
             });
@@ -398,6 +508,8 @@ impl Drop for AgentGuard {
                     p.sockets == 0
                 })
         };
+        self.hub
+            .touch(self.workspace, PresenceKind::Agent, self.agent.as_uuid());
         if gone {
             self.hub.announce_agent(self.workspace, self.agent);
         }

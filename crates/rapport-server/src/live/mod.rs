@@ -5,8 +5,9 @@
 //! that reconnects replays what it missed from the store.
 
 mod bus;
+pub mod cluster;
 mod hub;
 pub mod socket;
 
-pub use bus::LocalBus;
+pub use bus::{LocalBus, Notice};
 pub use hub::{AgentGuard, Hub, Live, PRESENCE_GRACE_MS, Subscription, VisitorGuard};

@@ -17,6 +17,16 @@ both_backends!(
 
 /// A `rapport serve` on `db` at a free port, once it answers; and its base URL.
 async fn serve(db: &Database) -> (std::process::Child, String) {
+    serve_with(db, &[], Stdio::null()).await
+}
+
+/// The same with more settings (`RAPPORT_*` variables), its standard error
+/// going to `stderr`.
+pub(crate) async fn serve_with(
+    db: &Database,
+    settings: &[(&str, String)],
+    stderr: impl Into<Stdio>,
+) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -24,7 +34,8 @@ async fn serve(db: &Database) -> (std::process::Child, String) {
         .port();
     let server = rapport(db, &["serve"])
         .env("RAPPORT_LISTEN", format!("127.0.0.1:{port}"))
-        .stderr(Stdio::null())
+        .envs(settings.iter().map(|(key, value)| (key, value)))
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -39,7 +50,7 @@ async fn serve(db: &Database) -> (std::process::Child, String) {
 }
 
 /// SIGTERM, then the exit status.
-fn terminate(mut server: std::process::Child) -> std::process::ExitStatus {
+pub(crate) fn terminate(mut server: std::process::Child) -> std::process::ExitStatus {
     Command::new("kill")
         .arg(server.id().to_string())
         .status()
@@ -57,20 +68,7 @@ async fn sigterm_during_a_bulk_send_drains_and_a_restart_finishes_it_once() {
 
     let (server, base) = serve(&db.database).await;
     let people = 4_000_u64;
-    let mut csv = String::from("user_id,name\n");
-    for i in 0..people {
-        csv.push_str(&format!("u{i},Person {i}\n"));
-    }
-    let imported = client
-        .post(format!("{base}/api/v1/contacts/import"))
-        .bearer_auth(&token)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(imported.status(), reqwest::StatusCode::OK);
-    imported.text().await.unwrap();
+    import_people(&client, &base, &token, people).await;
     let created: serde_json::Value = client
         .post(format!("{base}/api/v1/bulk-sends"))
         .bearer_auth(&token)
@@ -153,8 +151,30 @@ async fn sigterm_during_a_bulk_send_drains_and_a_restart_finishes_it_once() {
     }
 }
 
+/// Imports `people` contacts (`u0`, `Person 0`, ...) by CSV.
+pub(crate) async fn import_people(client: &reqwest::Client, base: &str, token: &str, people: u64) {
+    let mut csv = String::from("user_id,name\n");
+    for i in 0..people {
+        csv.push_str(&format!("u{i},Person {i}\n"));
+    }
+    let imported = client
+        .post(format!("{base}/api/v1/contacts/import"))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), reqwest::StatusCode::OK);
+    imported.text().await.unwrap();
+}
+
 /// Every contact's id, page by page.
-async fn contact_ids(client: &reqwest::Client, base: &str, token: &str) -> Vec<ContactId> {
+pub(crate) async fn contact_ids(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Vec<ContactId> {
     let mut ids = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -182,7 +202,7 @@ async fn contact_ids(client: &reqwest::Client, base: &str, token: &str) -> Vec<C
     }
 }
 
-fn rapport(db: &Database, args: &[&str]) -> Command {
+pub(crate) fn rapport(db: &Database, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rapport"));
     command
         .args(args)
@@ -197,7 +217,7 @@ fn rapport(db: &Database, args: &[&str]) -> Command {
 }
 
 /// `rapport admin bootstrap` of workspace Acme: what it printed.
-fn bootstrap_acme(db: &Database) -> serde_json::Value {
+pub(crate) fn bootstrap_acme(db: &Database) -> serde_json::Value {
     let printed = run(
         db,
         &[
@@ -345,7 +365,7 @@ fn help_explains_every_subcommand() {
 }
 
 /// `kill -9`, then the exit status.
-fn kill_hard(mut server: std::process::Child) -> std::process::ExitStatus {
+pub(crate) fn kill_hard(mut server: std::process::Child) -> std::process::ExitStatus {
     server.kill().unwrap();
     server.wait().unwrap()
 }

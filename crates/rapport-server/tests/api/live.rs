@@ -20,7 +20,7 @@ both_backends!(
     a_socket_needs_a_valid_token_and_sees_only_its_workspace,
 );
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens `/api/v1/live`, says hello, and returns the socket and the
 /// position the server says it starts after.
@@ -41,14 +41,21 @@ async fn open(app: &TestApp, token: &str, after: Option<i64>) -> (Socket, i64) {
 /// The next JSON frame that is not a passing signal, or `None` when the
 /// socket closes or stays quiet for five seconds.
 async fn next(socket: &mut Socket) -> Option<Value> {
+    next_within(socket, Duration::from_secs(5)).await
+}
+
+/// The next JSON frame that is not a passing signal (presence, typing),
+/// or `None` when the socket closes or `wait` passes first.
+pub(crate) async fn next_within(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), socket.next())
+        match tokio::time::timeout_at(deadline, socket.next())
             .await
             .ok()??
         {
             Ok(Message::Text(text)) => {
                 let frame: Value = serde_json::from_str(&text).unwrap();
-                // Passing signals (presence, typing) are not what these tests follow.
+                // Passing signals are not what these tests follow.
                 if !matches!(
                     frame["type"].as_str(),
                     Some("presence" | "agent_presence" | "typing")

@@ -4,6 +4,7 @@
 mod auth;
 mod automations;
 mod cli;
+mod cluster;
 mod contacts;
 mod conversations;
 mod email;

@@ -212,7 +212,9 @@ async fn a_sent_message_is_announced_on_the_bus(backend: Backend) {
     let ada = app.contact(json!({"user_id": "ada"})).await;
     let mut notices = app.bus.subscribe();
     app.message(&ada, "Hi").await;
-    let (workspace, seq) = notices.recv().await.unwrap();
+    let rapport_server::live::Notice::Grew(workspace, seq) = notices.recv().await.unwrap() else {
+        panic!("a notice that the log grew");
+    };
     assert_eq!(workspace.to_string(), app.owner.workspace_id.to_string());
     let newest = app.timeline(&ada).await[0]["seq"].as_i64().unwrap();
     assert_eq!(seq, newest);
