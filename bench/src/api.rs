@@ -21,6 +21,25 @@ pub struct ServerUrl {
     pub url: String,
 }
 
+/// `--also-url`: more servers sharing the first one's database, to spread
+/// the load over (bench/cluster.sh).
+#[derive(Debug, clap::Args)]
+pub struct MoreServers {
+    /// Another server of the same database (repeatable): the load is spread
+    /// over `--url` and these.
+    #[arg(long = "also-url")]
+    pub also: Vec<String>,
+}
+
+impl MoreServers {
+    /// Every server's base URL, `first` first.
+    pub fn with(&self, first: &str) -> Vec<String> {
+        std::iter::once(first.to_owned())
+            .chain(self.also.iter().cloned())
+            .collect()
+    }
+}
+
 /// `--token`: who calls the server's API.
 #[derive(Debug, clap::Args)]
 pub struct ApiToken {

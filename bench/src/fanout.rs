@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::api::{Api, ApiToken, AppId, ServerUrl, http_client, string_field};
+use crate::api::{Api, ApiToken, AppId, MoreServers, ServerUrl, http_client, string_field};
 use crate::parse_duration;
 use crate::report::{self, percentile_ms};
 use crate::widget::{self, Server, Socket};
@@ -41,6 +41,11 @@ const BODY_PREFIX: &str = "fanout ";
 pub struct Args {
     #[command(flatten)]
     server: ServerUrl,
+    /// With more servers, visitor `v`'s widget opens on server `v mod n`
+    /// and the messages to them are sent through server `v + 1 mod n`, so
+    /// every delivery crosses from one server to another.
+    #[command(flatten)]
+    more: MoreServers,
     #[command(flatten)]
     auth: ApiToken,
     #[command(flatten)]
@@ -114,13 +119,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
     ensure!(!args.duration.is_zero(), "--duration must be more than 0");
     widget::ensure_files_for(args.visitors + args.clients)?;
-    let server = Server::resolve(&args.server.url).await?;
+    let mut servers = Vec::new();
+    for url in args.more.with(&args.server.url) {
+        servers.push(Server::resolve(&url).await?);
+    }
+    let server = &servers[0];
     let http = http_client(args.clients.max(args.concurrency))?;
 
     eprintln!("booting {} visitors...", args.visitors);
     let visitors = widget::boot_visitors(
         &http,
-        &server,
+        server,
         &args.app.app_id,
         args.visitors,
         args.concurrency,
@@ -134,7 +143,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("opening {} widget sockets...", args.visitors);
     let sockets: Vec<Socket> = stream::iter(visitors.iter().enumerate())
         .map(|(index, visitor)| {
-            widget::open_widget(&server, server.source(index), &visitor.session)
+            widget::open_widget(
+                &servers[index % servers.len()],
+                server.source(index),
+                &visitor.session,
+            )
         })
         .buffered(args.concurrency)
         .try_collect()
@@ -152,6 +165,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .collect();
 
     eprintln!("starting one conversation per visitor...");
+    let apis: Arc<[Api]> = servers
+        .iter()
+        .map(|server| Api::new(http.clone(), &server.base, &args.auth))
+        .collect();
     let api = Arc::new(Api::new(http, &server.base, &args.auth));
     let conversations: Arc<[(String, String)]> = stream::iter(&visitors)
         .map(|visitor| {
@@ -185,9 +202,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         tokio::time::sleep_until(due.into()).await;
         let permit = in_flight.clone().acquire_owned().await?;
         max_lag = max_lag.max(due.elapsed());
-        let (api, timings, conversations) = (api.clone(), timings.clone(), conversations.clone());
+        let (apis, timings, conversations) = (apis.clone(), timings.clone(), conversations.clone());
         tokio::spawn(async move {
-            let (contact, conversation) = &conversations[index % conversations.len()];
+            let visitor = index % conversations.len();
+            let (contact, conversation) = &conversations[visitor];
+            let api = &apis[(visitor + 1) % apis.len()];
             let body = json!({
                 "contact_id": contact,
                 "conversation_id": conversation,

@@ -15,7 +15,7 @@ use anyhow::{Context, ensure};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::api::{Api, ApiToken, ServerUrl, http_client, string_field};
+use crate::api::{Api, ApiToken, MoreServers, ServerUrl, http_client, string_field};
 use crate::parse_duration;
 use crate::report::{self, percentile_ms};
 
@@ -24,8 +24,11 @@ pub struct Args {
     #[command(flatten)]
     server: ServerUrl,
     #[command(flatten)]
+    more: MoreServers,
+    #[command(flatten)]
     auth: ApiToken,
-    /// Concurrent clients, each with one request in flight.
+    /// Concurrent clients, each with one request in flight (spread over the
+    /// servers round-robin).
     #[arg(long, default_value_t = 64)]
     clients: usize,
     /// How long to measure, after the warmup (e.g. 20s, 500ms, 1m).
@@ -47,7 +50,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     ensure!(args.contacts > 0, "--contacts must be at least 1");
     ensure!(!args.duration.is_zero(), "--duration must be more than 0");
     let http = http_client(args.clients)?;
-    let api = Arc::new(Api::new(http, &args.server.url, &args.auth));
+    let apis: Vec<Arc<Api>> = args
+        .more
+        .with(&args.server.url)
+        .iter()
+        .map(|url| Arc::new(Api::new(http.clone(), url, &args.auth)))
+        .collect();
+    let api = apis[0].clone();
 
     eprintln!("creating {} contacts...", args.contacts);
     let contacts: Arc<[String]> = create_contacts(&api, args.contacts, args.clients)
@@ -65,7 +74,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let tasks: Vec<_> = (0..args.clients)
         .map(|index| {
-            let (api, contacts) = (api.clone(), contacts.clone());
+            let (api, contacts) = (apis[index % apis.len()].clone(), contacts.clone());
             tokio::spawn(async move { client(&api, &contacts, index, args.clients, window).await })
         })
         .collect();

@@ -78,6 +78,21 @@ enum Admin {
         #[arg(long)]
         app_id: String,
     },
+    /// Copy the SQLite database to PATH while the server runs: a
+    /// consistent copy of every write acknowledged before it began. Prints
+    /// what the copy holds as JSON. Never overwrites a file (status 2). On
+    /// PostgreSQL, use pg_dump (docs/deploy.md).
+    Backup {
+        /// The file to write.
+        path: std::path::PathBuf,
+    },
+    /// Put a backup in place as the database of an empty data directory
+    /// (the server stopped), migrated to this version. Refuses (status 2)
+    /// if the data directory already holds a database.
+    Restore {
+        /// The backup file (from `rapport admin backup`).
+        path: std::path::PathBuf,
+    },
 }
 
 /// The largest article file the command reads.
@@ -128,6 +143,33 @@ pub fn main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     let database = config.database();
+    // These two work on the database file, not through a store: restore
+    // needs the database not to exist yet.
+    if let Command::Admin(Admin::Backup { path } | Admin::Restore { path }) = &command {
+        let rapport_store::Database::Sqlite { path: db_path } = &database else {
+            eprintln!(
+                "rapport: backups are of the SQLite database; for PostgreSQL use pg_dump and pg_restore (docs/deploy.md)"
+            );
+            return Ok(ExitCode::from(REFUSED));
+        };
+        let done = match command {
+            Command::Admin(Admin::Backup { .. }) => {
+                rapport_store::backup::backup(db_path, path).await
+            }
+            _ => rapport_store::backup::restore(path, db_path).await,
+        };
+        return match done {
+            Ok(summary) => {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(rapport_store::backup::Refused::Store(err)) => Err(err.into()),
+            Err(refused) => {
+                eprintln!("rapport: {refused}");
+                Ok(ExitCode::from(REFUSED))
+            }
+        };
+    }
     let store = rapport_store::open(&database)
         .await
         .with_context(|| format!("opening the {} database", database.backend_name()))?;
@@ -169,6 +211,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 Err(other) => return Err(anyhow::anyhow!("{other}")),
             }
         }
+        Command::Admin(Admin::Backup { .. } | Admin::Restore { .. }) => {
+            unreachable!("answered above, before the store is opened")
+        }
         Command::Admin(Admin::ImportArticles { dir, app_id }) => {
             return import_articles(&*store, &dir, &app_id).await;
         }
@@ -187,13 +232,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             // On PostgreSQL other servers may share the database: live
             // notices, signals and presence cross between them.
             let membership = match &database {
-                rapport_store::Database::Postgres { url, .. } => {
+                rapport_store::Database::Postgres { url, .. } if config.cluster => {
                     let membership =
                         live::cluster::Membership::join(url, &state.hub, bus, clock).await?;
                     state.bus = Arc::new(membership.bus());
                     Some(membership)
                 }
-                rapport_store::Database::Sqlite { .. } => None,
+                _ => None,
             };
             let smtp = match config.smtp_listen {
                 Some(addr) => {

@@ -90,6 +90,11 @@ pub struct Config {
     /// Whether `serve` runs due jobs (email fallback, bulk sends). Off for
     /// a process that should only answer requests while others run them.
     pub run_jobs: bool,
+    /// On PostgreSQL, whether `serve` shares live delivery, signals and
+    /// presence with other servers on the same database (docs/deploy.md).
+    /// Off only for a deployment that is sure to run one server: it saves
+    /// a notification per burst of writes.
+    pub cluster: bool,
     /// An automation's wait (or delayed trigger) found due more than this
     /// many minutes late, after downtime, ends its run instead of firing.
     pub automation_overdue_minutes: u32,
@@ -152,6 +157,7 @@ impl Default for Config {
             smtp_session_timeout_seconds: 600,
             email_concurrency: 32,
             run_jobs: true,
+            cluster: true,
             automation_overdue_minutes: 60,
             automation_webhooks_allow_private: false,
             embedding_model: None,
@@ -241,6 +247,7 @@ impl Config {
         "smtp_session_timeout_seconds",
         "email_concurrency",
         "run_jobs",
+        "cluster",
         "automation_overdue_minutes",
         "automation_webhooks_allow_private",
         "embedding_model",

@@ -6,6 +6,7 @@
 //! batches (group commit), PostgreSQL gives each write its own transaction
 //! on a pool. Either way a write returns only after its commit.
 
+pub mod backup;
 pub mod cluster;
 mod filter_sql;
 mod message_batch;

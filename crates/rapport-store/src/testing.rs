@@ -157,6 +157,14 @@ impl TestDatabase {
     }
 }
 
+/// The body of every message in the SQLite database at `path`.
+pub async fn sqlite_message_bodies(path: &std::path::Path) -> Vec<String> {
+    sqlx::query_scalar("SELECT body FROM messages")
+        .fetch_all(&mut sqlite(path).await)
+        .await
+        .expect("read the messages")
+}
+
 async fn sqlite(path: &std::path::Path) -> sqlx::SqliteConnection {
     sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
         .await

@@ -239,7 +239,7 @@ pub(crate) fn bootstrap_acme(db: &Database) -> serde_json::Value {
     serde_json::from_slice(&printed.stdout).unwrap()
 }
 
-fn run(db: &Database, args: &[&str]) -> Output {
+pub(crate) fn run(db: &Database, args: &[&str]) -> Output {
     rapport(db, args).output().unwrap()
 }
 

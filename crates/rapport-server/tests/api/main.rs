@@ -3,6 +3,7 @@
 
 mod auth;
 mod automations;
+mod backup;
 mod cli;
 mod cluster;
 mod contacts;
