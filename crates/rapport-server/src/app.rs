@@ -73,6 +73,8 @@ pub struct AppState {
     /// Rings when the activity log grows: the automations' dispatcher
     /// listens, to start runs without waiting for its next poll.
     pub log_grew: LocalBus,
+    /// Whether the job runner is running (for `/readyz`).
+    pub jobs_running: Arc<std::sync::atomic::AtomicBool>,
     stop: Arc<watch::Sender<bool>>,
 }
 
@@ -119,6 +121,7 @@ impl AppState {
             run_jobs: config.run_jobs,
             automation_limits: crate::jobs::automation_limits(config.automation_overdue_minutes),
             automation_webhooks_allow_private: config.automation_webhooks_allow_private,
+            jobs_running: Arc::default(),
             stop: Arc::new(watch::channel(false).0),
         })
     }
@@ -171,6 +174,7 @@ pub fn router(state: AppState) -> Router {
     .merge(crate::help_center::routes())
     .merge(api::email::public_routes())
     .route("/healthz", get(healthz))
+    .route("/readyz", get(readyz))
     .fallback(|| async { ApiError::NotFound("no such route".into()) })
     .layer(DefaultBodyLimit::max(body_limit))
     .layer(axum::middleware::from_fn_with_state(
@@ -190,6 +194,7 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), route)
         }),
     )
+    .layer(axum::middleware::from_fn(crate::metrics::track_http))
     .layer(crate::containment::catch_panics())
     .with_state(state)
 }
@@ -239,4 +244,35 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }
+}
+
+/// Whether this server should get traffic: 200 when the database answers
+/// (its migrations were applied when the server started) and the job
+/// runner runs (or is off by configuration), else 503; the body says which.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let database = state.store.ping().await.is_ok();
+    let jobs = if !state.run_jobs {
+        "off"
+    } else if state
+        .jobs_running
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        "running"
+    } else {
+        "stopped"
+    };
+    let ready = database && jobs != "stopped";
+    (
+        if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        axum::Json(serde_json::json!({
+            "ready": ready,
+            "database": if database { "ok" } else { "unreachable" },
+            "migrations": "applied",
+            "jobs": jobs,
+        })),
+    )
 }

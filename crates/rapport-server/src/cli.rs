@@ -240,6 +240,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 }
                 _ => None,
             };
+            let metrics = match config.metrics_listen {
+                Some(addr) => {
+                    let handle = crate::metrics::recorder()?;
+                    let metrics_listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("listening for metrics on {addr}"))?;
+                    tracing::info!(address = %addr, "metrics at /metrics");
+                    Some(tokio::spawn(crate::metrics::serve(
+                        metrics_listener,
+                        state.clone(),
+                        handle,
+                    )))
+                }
+                None => None,
+            };
             let smtp = match config.smtp_listen {
                 Some(addr) => {
                     let smtp_listener = tokio::net::TcpListener::bind(addr)
@@ -256,6 +271,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             crate::serve(listener, state, shutdown_signal()).await?;
             if let Some(membership) = membership {
                 membership.leave().await;
+            }
+            if let Some(metrics) = metrics {
+                let _ = metrics.await;
             }
             // The SMTP listener stops with the server: let its sessions end.
             if let Some(smtp) = smtp {

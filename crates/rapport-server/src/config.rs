@@ -76,6 +76,10 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Receive emailed replies over SMTP on this address (off when unset).
     pub smtp_listen: Option<SocketAddr>,
+    /// Serve `/metrics` (Prometheus) on this address, apart from the public
+    /// listener (off when unset). Keep it private: bind to a private
+    /// interface or loopback.
+    pub metrics_listen: Option<SocketAddr>,
     /// Open SMTP connections at most; more are told 421.
     pub smtp_max_connections: usize,
     /// Open SMTP connections from one client (IPv6: one /64) at most.
@@ -151,6 +155,7 @@ impl Default for Config {
             email_reply_domain: None,
             public_url: None,
             smtp_listen: None,
+            metrics_listen: None,
             smtp_max_connections: 256,
             smtp_max_connections_per_ip: 10,
             smtp_idle_timeout_seconds: 60,
@@ -241,6 +246,7 @@ impl Config {
         "email_reply_domain",
         "public_url",
         "smtp_listen",
+        "metrics_listen",
         "smtp_max_connections",
         "smtp_max_connections_per_ip",
         "smtp_idle_timeout_seconds",

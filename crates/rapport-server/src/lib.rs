@@ -22,6 +22,7 @@ pub mod knowledge;
 pub mod limits;
 pub mod live;
 pub mod llm;
+pub mod metrics;
 pub mod openapi;
 pub mod request_limits;
 pub mod sign_in_limits;

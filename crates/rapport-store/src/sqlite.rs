@@ -243,8 +243,11 @@ async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<Queued>) {
     let mut tally = CommitTally::default();
     while queue.recv_many(&mut queued, MAX_BATCH).await > 0 {
         tally.add(queued.len());
+        metrics::histogram!("rapport_sqlite_commit_writes").record(queued.len() as f64);
         coalesce(&mut queued, &mut batch);
+        let began = std::time::Instant::now();
         let commit = commit_batch(&mut conn, &mut batch).await;
+        metrics::histogram!("rapport_sqlite_commit_seconds").record(began.elapsed().as_secs_f64());
         if let Err(why) = &commit {
             tracing::error!(error = %why, "group commit failed");
             let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;

@@ -41,6 +41,23 @@ pub struct ChatMessage {
     pub origin: Option<MessageOrigin>,
 }
 
+impl ChatMessage {
+    /// Where it comes from, as `/metrics` counts messages: `bulk`,
+    /// `automation`, `bot`, or `team` (a member, in the Inbox or through
+    /// the API).
+    pub fn source(&self) -> &'static str {
+        if self.bulk_send.is_some() {
+            "bulk"
+        } else if self.origin.as_ref().is_some_and(|o| o.cause.is_some()) {
+            "automation"
+        } else if matches!(self.from, Author::Bot) {
+            "bot"
+        } else {
+            "team"
+        }
+    }
+}
+
 /// Renders, stores and publishes one chat message: a batch of one.
 pub async fn send_chat_message(
     deps: Deps<'_>,
@@ -132,6 +149,11 @@ pub async fn send_chat_messages(
     }
     if let Some(seq) = last {
         deps.bus.publish(workspace, seq);
+    }
+    for (message, result) in messages.iter().zip(&results) {
+        if let Some(Ok(_)) = result {
+            metrics::counter!("rapport_messages_total", "source" => message.source()).increment(1);
+        }
     }
     Ok(results
         .into_iter()

@@ -60,6 +60,7 @@ async fn post_as_contact(
         .into());
     }
     let now = deps.clock.now();
+    let email_key_given = email_key.is_some();
     let message = Message {
         id: MessageId::generate(),
         workspace_id,
@@ -91,5 +92,7 @@ async fn post_as_contact(
             other => not_found("conversation_id")(other),
         })?;
     deps.bus.publish(workspace_id, stored.seq);
+    let source = if email_key_given { "email" } else { "visitor" };
+    metrics::counter!("rapport_messages_total", "source" => source).increment(1);
     Ok(stored)
 }

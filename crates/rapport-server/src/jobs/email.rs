@@ -55,12 +55,17 @@ pub(super) async fn run(runner: &Runner, jobs: Vec<(ConversationId, ClaimedJob)>
                 let work = run_job(state, &job, conversation_id, teams);
                 match run_contained(state, &job, work).await {
                     Some(Ok(Step::Settle(settlement))) => {
+                        metrics::counter!("rapport_jobs_run_total", "kind" => job.kind.clone(), "outcome" => "handled")
+                            .increment(1);
                         // The settler outlives every sender.
                         let _ = outcomes.send(*settlement).await;
                     }
                     Some(Ok(Step::Done(outcome))) => runner.conclude(&job, Some(Ok(outcome))).await,
                     Some(Err(err)) => runner.conclude(&job, Some(Err(err))).await,
-                    None => {}
+                    None => {
+                        metrics::counter!("rapport_jobs_run_total", "kind" => job.kind.clone(), "outcome" => "panicked")
+                            .increment(1);
+                    }
                 }
             }
         })
@@ -208,6 +213,13 @@ async fn run_job(
                 Ok(message) => state.email.send(message).await,
                 Err(err) => Err(SendFailure::Permanent(err.to_string())),
             };
+            let outcome = match &sent {
+                Ok(()) => "sent",
+                Err(SendFailure::NotConfigured) => "not_configured",
+                Err(SendFailure::Transient(_)) if !is_last_try(job) => "retried",
+                Err(_) => "failed",
+            };
+            metrics::counter!("rapport_emails_total", "outcome" => outcome).increment(1);
             match sent {
                 Ok(()) => settle(
                     unread.clone(),

@@ -152,6 +152,8 @@ impl Runner {
     /// Runs until the server stops, one loop per [`Lane`]. Returns once
     /// the jobs in flight have finished or been put back.
     pub async fn run(self) {
+        let running = self.state.jobs_running.clone();
+        running.store(true, std::sync::atomic::Ordering::Relaxed);
         let lanes = Lane::ALL.map(|lane| {
             let runner = self.clone();
             tokio::spawn(async move { runner.run_lane(lane).await })
@@ -161,6 +163,7 @@ impl Runner {
                 tracing::error!(error = %err, "a lane of the job runner ended abnormally");
             }
         }
+        running.store(false, std::sync::atomic::Ordering::Relaxed);
         tracing::info!("the job runner stopped");
     }
 

@@ -68,6 +68,14 @@ impl Runner {
         job: &ClaimedJob,
         result: Option<Result<Outcome, StoreError>>,
     ) {
+        let outcome = match &result {
+            None => "panicked",
+            Some(Ok(Outcome::Handled)) => "handled",
+            Some(Err(StoreError::Conflict(_))) => "taken",
+            Some(_) => "failed",
+        };
+        metrics::counter!("rapport_jobs_run_total", "kind" => job.kind.clone(), "outcome" => outcome)
+            .increment(1);
         let reason = match result {
             None | Some(Ok(Outcome::Handled)) => return,
             // Another runner holds it now: it carries on.

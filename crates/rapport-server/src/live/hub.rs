@@ -242,6 +242,7 @@ impl Hub {
             let mut visitors = self.0.visitors.lock().unwrap_or_else(|e| e.into_inner());
             visitors.entry((workspace, contact)).or_default().open += 1;
         }
+        metrics::gauge!("rapport_live_sockets", "kind" => "widget").increment(1.0);
         self.touch(workspace, PresenceKind::Contact, contact.as_uuid());
         if !was_online {
             self.signal_team(
@@ -322,6 +323,7 @@ impl Hub {
             presence.sockets += 1;
             presence.sockets == 1
         };
+        metrics::gauge!("rapport_live_sockets", "kind" => "inbox").increment(1.0);
         self.touch(workspace, PresenceKind::Agent, agent.as_uuid());
         if became_online {
             self.announce_agent(workspace, agent);
@@ -466,6 +468,7 @@ impl Drop for VisitorGuard {
                     presence.open == 0
                 })
         };
+        metrics::gauge!("rapport_live_sockets", "kind" => "widget").decrement(1.0);
         self.hub.touch(
             self.workspace,
             PresenceKind::Contact,
@@ -508,6 +511,7 @@ impl Drop for AgentGuard {
                     p.sockets == 0
                 })
         };
+        metrics::gauge!("rapport_live_sockets", "kind" => "inbox").decrement(1.0);
         self.hub
             .touch(self.workspace, PresenceKind::Agent, self.agent.as_uuid());
         if gone {

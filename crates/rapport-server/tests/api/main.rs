@@ -15,6 +15,7 @@ mod jobs;
 mod knowledge;
 mod live;
 mod messages;
+mod operations;
 mod people;
 mod session;
 mod smtp;

@@ -238,6 +238,37 @@ impl JobStore for Backend {
         rows.iter().map(job_from_row).collect()
     }
 
+    async fn job_counts(&self, now: Timestamp) -> Result<Vec<JobCount>, StoreError> {
+        // Grouped over the kinds index; failed jobs are few (kept until an
+        // operator looks).
+        let rows = sqlx::query(
+            "SELECT kind,
+                    SUM(CASE WHEN failed_at IS NULL AND due_at > $1 THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN failed_at IS NULL AND due_at <= $1 THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END),
+                    MIN(CASE WHEN failed_at IS NULL AND due_at <= $1 THEN due_at END)
+             FROM jobs GROUP BY kind ORDER BY kind",
+        )
+        .bind(ms(now))
+        .fetch_all(self.reader())
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(JobCount {
+                    kind: row.try_get(0).map_err(db_err)?,
+                    waiting: row.try_get(1).map_err(db_err)?,
+                    due: row.try_get(2).map_err(db_err)?,
+                    failed: row.try_get(3).map_err(db_err)?,
+                    oldest_due_at: row
+                        .try_get::<Option<i64>, _>(4)
+                        .map_err(db_err)?
+                        .map(Timestamp::from_millis),
+                })
+            })
+            .collect()
+    }
+
     async fn finish_job(&self, job: &ClaimedJob) -> Result<(), StoreError> {
         let job = job.clone();
         self.write(op!(finish_job, job)).await

@@ -154,6 +154,15 @@ impl WorkspaceStore for Backend {
             .map(drop)
     }
 
+    fn pool_use(&self) -> PoolUse {
+        let pool = self.reader();
+        PoolUse {
+            open: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
+    }
+
     async fn bootstrap_workspace(&self, new: NewWorkspace) -> Result<(), StoreError> {
         let first_run = false;
         self.write(op!(bootstrap_workspace, new, first_run)).await

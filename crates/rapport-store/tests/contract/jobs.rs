@@ -52,7 +52,20 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
         }
     );
 
-    // One job for the conversation, due with the first message.
+    // One job for the conversation, due with the first message: waiting
+    // before then, due from then on (as /metrics counts them).
+    let count = |ms: i64| {
+        let store = f.store.clone();
+        async move {
+            let counts = store.job_counts(at(ms)).await.unwrap();
+            assert_eq!(counts.len(), 1, "{counts:?}");
+            let c = &counts[0];
+            assert_eq!(c.kind, EMAIL_JOB);
+            (c.waiting, c.due, c.failed, c.oldest_due_at)
+        }
+    };
+    assert_eq!(count(599_999).await, (1, 0, 0, None));
+    assert_eq!(count(600_000).await, (0, 1, 0, Some(at(600_000))));
     let lease = |ms: i64| at(ms + 300_000);
     assert!(
         f.store

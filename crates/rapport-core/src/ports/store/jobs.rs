@@ -54,4 +54,21 @@ pub trait JobStore: Send + Sync + 'static {
     /// Up to `limit` jobs due at `now` that nobody holds and that have not
     /// failed for good: what a runner would claim next. Read only.
     async fn due_jobs(&self, now: Timestamp, limit: u32) -> Result<Vec<ClaimedJob>, StoreError>;
+    /// How many jobs of each kind are waiting, due (or held) and failed for
+    /// good at `now`, and when the oldest due one came due: the job
+    /// runner's backlog, for `/metrics`. Read only.
+    async fn job_counts(&self, now: Timestamp) -> Result<Vec<JobCount>, StoreError>;
+}
+
+/// One kind's jobs at a moment (see `JobStore::job_counts`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobCount {
+    pub kind: String,
+    /// Not yet due.
+    pub waiting: i64,
+    /// Due now, held by a runner or not.
+    pub due: i64,
+    pub failed: i64,
+    /// When the oldest due job came due.
+    pub oldest_due_at: Option<Timestamp>,
 }

@@ -11,6 +11,8 @@ use crate::model::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 pub trait WorkspaceStore: Send + Sync + 'static {
     /// Answers when the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// The read pool's connections now (for `/metrics`).
+    fn pool_use(&self) -> PoolUse;
     /// Creates a workspace with its owner and first token. `Conflict` when
     /// the owner's email already owns a workspace.
     async fn bootstrap_workspace(&self, new: NewWorkspace) -> Result<(), StoreError>;
@@ -37,4 +39,15 @@ pub trait WorkspaceStore: Send + Sync + 'static {
         new_secret: String,
         previous_until: Timestamp,
     ) -> Result<Workspace, StoreError>;
+}
+
+/// A connection pool's use at a moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Connections open.
+    pub open: u32,
+    /// Of those, idle.
+    pub idle: u32,
+    /// The most it opens.
+    pub max: u32,
 }
