@@ -72,6 +72,11 @@ pub(crate) const SQLITE: Files = &[
         "property index",
         include_str!("../migrations/sqlite/0012_property_index.sql"),
     ),
+    (
+        13,
+        "contact erasures",
+        include_str!("../migrations/sqlite/0013_contact_erasures.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -149,6 +154,11 @@ pub(crate) const POSTGRES: Files = &[
         15,
         "cluster",
         include_str!("../migrations/postgres/0015_cluster.sql"),
+    ),
+    (
+        16,
+        "contact erasures",
+        include_str!("../migrations/postgres/0016_contact_erasures.sql"),
     ),
 ];
 

@@ -74,6 +74,10 @@ typed_id!(
     JobId
 );
 typed_id!(
+    /// The record of a contact's erasure.
+    ErasureId
+);
+typed_id!(
     /// A saved filter: a named audience.
     SegmentId
 );

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::Timestamp;
-use crate::model::ids::{BulkSendId, ConversationId, JobId, MessageId, RunId, WorkspaceId};
+use crate::model::ids::{
+    BulkSendId, ConversationId, ErasureId, JobId, MessageId, RunId, WorkspaceId,
+};
 
 /// The work a job stands for. Each variant's fields are its payload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +50,9 @@ pub enum Job {
         workspace_id: WorkspaceId,
         name: String,
     },
+    /// Delete everything stored about a contact and complete the erasure's
+    /// record.
+    EraseContact { erasure_id: ErasureId },
 }
 
 /// Why a stored job could not be read back.
@@ -63,7 +68,7 @@ pub enum JobParseError {
 
 impl Job {
     /// Every kind, as stored in the `kind` column.
-    pub const KINDS: [&'static str; 7] = [
+    pub const KINDS: [&'static str; 8] = [
         "email_fallback",
         "bulk_send",
         "automation_run",
@@ -71,6 +76,7 @@ impl Job {
         "bot_reply",
         "bot_settle",
         "index_property",
+        "erase_contact",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -82,6 +88,7 @@ impl Job {
             Job::BotReply { .. } => Self::KINDS[4],
             Job::BotSettle { .. } => Self::KINDS[5],
             Job::IndexProperty { .. } => Self::KINDS[6],
+            Job::EraseContact { .. } => Self::KINDS[7],
         }
     }
 
@@ -101,6 +108,7 @@ impl Job {
             } => format!("{conversation_id}:{}", answered_at.as_millis()),
             // Keys are unique per kind across workspaces.
             Job::IndexProperty { workspace_id, name } => format!("{workspace_id}:{name}"),
+            Job::EraseContact { erasure_id } => erasure_id.to_string(),
         }
     }
 
@@ -199,9 +207,10 @@ impl Job {
             Job::BulkSend { .. } => RetryPolicy::BULK,
             Job::AutomationRun { .. } => RetryPolicy::AUTOMATION,
             Job::AutomationWebhook { .. } => RetryPolicy::WEBHOOK,
-            Job::BotReply { .. } | Job::BotSettle { .. } | Job::IndexProperty { .. } => {
-                RetryPolicy::AUTOMATION
-            }
+            Job::BotReply { .. }
+            | Job::BotSettle { .. }
+            | Job::IndexProperty { .. }
+            | Job::EraseContact { .. } => RetryPolicy::AUTOMATION,
         }
     }
 }
@@ -278,6 +287,9 @@ mod tests {
             Job::IndexProperty {
                 workspace_id: WorkspaceId::generate(),
                 name: "plan".into(),
+            },
+            Job::EraseContact {
+                erasure_id: ErasureId::generate(),
             },
         ]
     }

@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod contact;
 pub mod conversation;
 pub mod email;
+pub mod erasure;
 pub mod filter;
 pub mod ids;
 pub mod job;

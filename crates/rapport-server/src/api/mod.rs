@@ -8,6 +8,7 @@ pub mod bot;
 pub mod bulk_sends;
 pub mod contacts;
 pub mod conversations;
+pub mod data_requests;
 pub mod email;
 pub mod import;
 pub mod messages;
@@ -44,7 +45,13 @@ pub fn widget_routes() -> OpenApiRouter<AppState> {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(contacts::upsert_contact, people::list_contacts))
-        .routes(routes!(contacts::get_contact, contacts::update_contact))
+        .routes(routes!(
+            contacts::get_contact,
+            contacts::update_contact,
+            data_requests::erase_contact
+        ))
+        .routes(routes!(data_requests::export_contact))
+        .routes(routes!(data_requests::get_erasure))
         .routes(routes!(people::search_contacts))
         .routes(routes!(import::import))
         .routes(routes!(people::schema))

@@ -19,6 +19,7 @@ mod automations;
 mod bot;
 mod bulk;
 mod email;
+mod erasures;
 mod property_index;
 mod runner;
 mod webhooks;
@@ -240,7 +241,7 @@ impl Runner {
             }
         };
         let claimed = jobs.len();
-        let mut indexes = Vec::new();
+        let (mut indexes, mut erasures) = (Vec::new(), Vec::new());
         let (mut emails, mut sends, mut runs, mut calls, mut turns, mut unreadable) = (
             Vec::new(),
             Vec::new(),
@@ -293,16 +294,18 @@ impl Runner {
                 Ok(Job::IndexProperty { workspace_id, name }) => {
                     indexes.push((*workspace_id, name.clone(), job));
                 }
+                Ok(Job::EraseContact { erasure_id }) => erasures.push((*erasure_id, job)),
                 Err(err) => unreadable.push((err.to_string(), job)),
             }
         }
-        let ((), bulk_messages, (), (), (), (), ()) = tokio::join!(
+        let ((), bulk_messages, (), (), (), (), (), ()) = tokio::join!(
             email::run(self, emails),
             bulk::run(self, sends),
             automations::run(self, runs),
             webhooks::run(self, calls),
             bot::run(self, turns),
             property_index::run(self, indexes),
+            erasures::run(self, erasures),
             self.set_aside(unreadable),
         );
         Ok(Round {

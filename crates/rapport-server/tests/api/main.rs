@@ -8,6 +8,7 @@ mod cli;
 mod cluster;
 mod contacts;
 mod conversations;
+mod data_requests;
 mod email;
 mod helpers;
 mod hostile;

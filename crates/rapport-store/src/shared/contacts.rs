@@ -407,6 +407,38 @@ impl ContactStore for Backend {
             .await
     }
 
+    async fn request_erasure(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        requested_by: Option<AgentId>,
+        at: Timestamp,
+    ) -> Result<Erasure, StoreError> {
+        self.write(op!(
+            super::erasures::request_erasure,
+            workspace,
+            contact,
+            requested_by,
+            at
+        ))
+        .await
+    }
+
+    async fn erase_contact(
+        &self,
+        workspace: WorkspaceId,
+        erasure: ErasureId,
+        at: Timestamp,
+    ) -> Result<Erasure, StoreError> {
+        self.write(op!(super::erasures::erase_contact, workspace, erasure, at))
+            .await
+    }
+
+    async fn erasure(&self, workspace: WorkspaceId, id: ErasureId) -> Result<Erasure, StoreError> {
+        let mut conn = self.reader().acquire().await.map_err(db_err)?;
+        super::erasures::read_erasure(&mut conn, workspace, id).await
+    }
+
     async fn event_summaries(
         &self,
         workspace: WorkspaceId,

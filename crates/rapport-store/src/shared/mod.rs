@@ -30,6 +30,8 @@ use rapport_core::model::conversation::{
     Message, PartKind,
 };
 use rapport_core::model::email::EmailPlan;
+use rapport_core::model::erasure::Erasure;
+use rapport_core::model::ids::ErasureId;
 use rapport_core::model::ids::{
     AgentId, BulkSendId, ContactId, ConversationId, JobId, MessageId, SegmentId, TokenId,
     WorkspaceId,
@@ -150,6 +152,7 @@ mod contact_updates;
 mod contacts;
 mod conversations;
 mod email;
+mod erasures;
 mod jobs;
 mod messages;
 mod people;

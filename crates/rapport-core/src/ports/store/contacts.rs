@@ -6,7 +6,8 @@ use super::StoreError;
 use crate::Timestamp;
 use crate::model::activity::{ActivityEntry, NewEvent};
 use crate::model::contact::{Contact, ContactUpsert};
-use crate::model::ids::{ContactId, WorkspaceId};
+use crate::model::erasure::Erasure;
+use crate::model::ids::{AgentId, ContactId, ErasureId, WorkspaceId};
 use crate::model::people::EventSummary;
 use crate::model::validation::ValidationError;
 
@@ -91,4 +92,28 @@ pub trait ContactStore: Send + Sync + 'static {
         contact: ContactId,
         at: Timestamp,
     ) -> Result<Contact, StoreError>;
+    /// Records that `contact` is to be erased and enqueues the job that
+    /// does it (`Job::EraseContact`), in one transaction; an erasure of the
+    /// contact still waiting is returned instead. `NotFound` when there is
+    /// no such contact.
+    async fn request_erasure(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        requested_by: Option<AgentId>,
+        at: Timestamp,
+    ) -> Result<Erasure, StoreError>;
+    /// Deletes everything stored about the erasure's contact (their
+    /// conversations and messages, timeline, events, properties, sessions,
+    /// automation runs and the jobs about them, then the contact) in one
+    /// transaction, and completes the record with what was removed. One
+    /// already done is returned as it is.
+    async fn erase_contact(
+        &self,
+        workspace: WorkspaceId,
+        erasure: ErasureId,
+        at: Timestamp,
+    ) -> Result<Erasure, StoreError>;
+    /// An erasure's record.
+    async fn erasure(&self, workspace: WorkspaceId, id: ErasureId) -> Result<Erasure, StoreError>;
 }

@@ -1,0 +1,44 @@
+//! Erasure jobs: delete everything stored about a contact, in one
+//! transaction, and complete the erasure's record (see
+//! `ContactStore::erase_contact`). Running one again finds the record done
+//! and only finishes the job.
+
+use rapport_core::model::ids::ErasureId;
+use rapport_core::model::job::ClaimedJob;
+use rapport_core::ports::store::StoreError;
+
+use super::runner::{Outcome, Runner, run_contained};
+
+pub(super) async fn run(runner: &Runner, jobs: Vec<(ErasureId, ClaimedJob)>) {
+    // One at a time: each is one (possibly large) write.
+    for (erasure, job) in jobs {
+        if runner.stopping() {
+            runner.put_back(&job).await;
+            continue;
+        }
+        let result = run_contained(runner.state(), &job, run_job(runner, &job, erasure)).await;
+        runner.conclude(&job, result).await;
+    }
+}
+
+async fn run_job(
+    runner: &Runner,
+    job: &ClaimedJob,
+    erasure: ErasureId,
+) -> Result<Outcome, StoreError> {
+    let state = runner.state();
+    match state
+        .store
+        .erase_contact(job.workspace_id, erasure, state.clock.now())
+        .await
+    {
+        Ok(done) => {
+            tracing::info!(erasure = %done.id, removed = ?done.removed, "a contact was erased");
+        }
+        // The record is gone with its workspace: nothing left to do.
+        Err(StoreError::NotFound) => {}
+        Err(other) => return Err(other),
+    }
+    state.store.finish_job(job).await?;
+    Ok(Outcome::Handled)
+}
