@@ -194,8 +194,10 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), route)
         }),
     )
-    .layer(axum::middleware::from_fn(crate::metrics::track_http))
     .layer(crate::containment::catch_panics())
+    // Outside the panic catcher, so a request that panicked is counted
+    // (as the 500 it became).
+    .layer(axum::middleware::from_fn(crate::metrics::track_http))
     .with_state(state)
 }
 

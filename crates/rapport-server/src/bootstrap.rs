@@ -96,6 +96,7 @@ async fn create(
         identity_verification: true,
         allowed_origins: Vec::new(),
         bulk_sends_admins_only: false,
+        retention_days: None,
         email: Default::default(),
         created_at: now,
     };

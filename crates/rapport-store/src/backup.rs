@@ -4,9 +4,10 @@
 //! A backup is `VACUUM INTO` a new file, read in one transaction on a
 //! connection of its own: a consistent copy of every commit made before it
 //! began, taken while the server keeps writing (WAL readers do not block
-//! the writer). The copy is written under a temporary name beside the
-//! target, flushed to disk, checked, and only then renamed to the target,
-//! so a path that exists is always a whole backup.
+//! the writer). The copy is written under a temporary name of its own
+//! beside the target, flushed to disk, checked, and only then linked to
+//! the target (which fails if something took that name meanwhile: nothing
+//! is ever overwritten), so a path that exists is always a whole backup.
 //!
 //! PostgreSQL has its own tools (`pg_dump`, continuous archiving):
 //! docs/deploy.md says how.
@@ -44,6 +45,14 @@ pub enum Refused {
     NotRapport { path: PathBuf, why: String },
     #[error("the data directory already holds a database ({0}): restore only into an empty one")]
     NotEmpty(PathBuf),
+    #[error(
+        "{path} was made by a newer Rapport (schema {found}; this one knows up to {known}): restore it with that version"
+    )]
+    Newer {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -64,7 +73,6 @@ pub async fn backup(from: &Path, to: &Path) -> Result<Summary, Refused> {
         return Err(Refused::TargetExists(to.to_owned()));
     }
     let partial = partial_name(to);
-    let _ = std::fs::remove_file(&partial);
     let mut source = SqliteConnection::connect_with(&options(from)?.read_only(true))
         .await
         .map_err(db_err)?;
@@ -83,8 +91,7 @@ pub async fn backup(from: &Path, to: &Path) -> Result<Summary, Refused> {
             .and_then(|file| file.sync_all())
             .map_err(data_err)?;
         let summary = check(&partial).await?;
-        std::fs::rename(&partial, to).map_err(data_err)?;
-        sync_dir(to)?;
+        put_in_place(&partial, to)?;
         Ok::<_, Refused>(Summary {
             path: to.to_owned(),
             ..summary
@@ -112,17 +119,27 @@ pub async fn restore(from: &Path, to: &Path) -> Result<Summary, Refused> {
             return Err(Refused::NotEmpty(existing));
         }
     }
-    check(from).await?;
+    let backup = check(from).await?;
+    let known = crate::migrations::newest_sqlite_version();
+    if backup.schema_version > known {
+        return Err(Refused::Newer {
+            path: from.to_owned(),
+            found: backup.schema_version,
+            known,
+        });
+    }
     if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(data_err)?;
     }
     let partial = partial_name(to);
-    std::fs::copy(from, &partial).map_err(data_err)?;
-    std::fs::File::open(&partial)
-        .and_then(|file| file.sync_all())
-        .map_err(data_err)?;
-    std::fs::rename(&partial, to).map_err(data_err)?;
-    sync_dir(to)?;
+    let copied = std::fs::copy(from, &partial)
+        .and_then(|_| std::fs::File::open(&partial)?.sync_all())
+        .map_err(|e| Refused::from(data_err(e)))
+        .and_then(|()| put_in_place(&partial, to));
+    if copied.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    copied?;
     // Opening migrates an older backup to this version.
     drop(crate::SqliteStore::open(to).await?);
     Ok(Summary {
@@ -177,8 +194,32 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// A name beside `to` that no other run uses.
 fn partial_name(to: &Path) -> PathBuf {
-    with_suffix(to, ".partial")
+    with_suffix(
+        to,
+        &format!(
+            ".{}.{}.partial",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ),
+    )
+}
+
+/// Gives the finished file at `partial` the name `to`, unless something
+/// already has it (then nothing changes and `TargetExists`), and makes
+/// that durable.
+fn put_in_place(partial: &Path, to: &Path) -> Result<(), Refused> {
+    match std::fs::hard_link(partial, to) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Refused::TargetExists(to.to_owned()));
+        }
+        Err(err) => return Err(data_err(err).into()),
+    }
+    std::fs::remove_file(partial).map_err(data_err)?;
+    sync_dir(to)?;
+    Ok(())
 }
 
 /// Makes a rename in `path`'s directory durable.

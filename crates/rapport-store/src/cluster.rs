@@ -68,12 +68,17 @@ pub struct PresenceRow {
 pub struct ClusterView {
     pub others: Vec<(Uuid, i64, PresenceRow)>,
     pub away: Vec<(WorkspaceId, Uuid)>,
+    /// The database's clock at the sync (ms): servers' liveness is stamped
+    /// and judged by it, so servers' clocks need not agree.
+    pub db_now: i64,
+    /// This server's row was new: the others had forgotten it (it was
+    /// silent for long), with its presence rows.
+    pub rejoined: bool,
 }
 
 /// What a sync writes for this server.
 pub struct PresenceChanges<'a> {
     pub server: Uuid,
-    pub now_ms: i64,
     /// Rows to write (insert or replace).
     pub put: &'a [PresenceRow],
     /// Rows to remove: (workspace, kind, subject).
@@ -151,13 +156,14 @@ impl PgCluster {
     /// transaction.
     pub async fn sync(&self, changes: PresenceChanges<'_>) -> Result<ClusterView, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        sqlx::query(
-            "INSERT INTO cluster_servers (id, seen_at) VALUES ($1, $2)
-             ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at",
+        let (db_now, rejoined): (i64, bool) = sqlx::query_as(
+            "INSERT INTO cluster_servers (id, seen_at)
+             VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+             ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at
+             RETURNING seen_at, (xmax = 0)",
         )
         .bind(changes.server)
-        .bind(changes.now_ms)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
         if !changes.put.is_empty() {
@@ -211,7 +217,7 @@ impl PgCluster {
             .map_err(db_err)?;
         }
         sqlx::query("DELETE FROM cluster_servers WHERE seen_at < $1")
-            .bind(changes.now_ms - FORGET_SERVER_AFTER_MS)
+            .bind(db_now - FORGET_SERVER_AFTER_MS)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -258,7 +264,12 @@ impl PgCluster {
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
-        Ok(ClusterView { others, away })
+        Ok(ClusterView {
+            others,
+            away,
+            db_now,
+            rejoined,
+        })
     }
 
     /// Records a team member's chosen status for every server.

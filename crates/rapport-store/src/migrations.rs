@@ -77,6 +77,11 @@ pub(crate) const SQLITE: Files = &[
         "contact erasures",
         include_str!("../migrations/sqlite/0013_contact_erasures.sql"),
     ),
+    (
+        14,
+        "retention",
+        include_str!("../migrations/sqlite/0014_retention.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -160,6 +165,11 @@ pub(crate) const POSTGRES: Files = &[
         "contact erasures",
         include_str!("../migrations/postgres/0016_contact_erasures.sql"),
     ),
+    (
+        17,
+        "retention",
+        include_str!("../migrations/postgres/0017_retention.sql"),
+    ),
 ];
 
 fn migrator(files: Files) -> Migrator {
@@ -191,6 +201,16 @@ where
 pub async fn migrate(database: &crate::Database) -> Result<(), StoreError> {
     // Opening a store migrates it.
     crate::open(database).await.map(drop)
+}
+
+/// The newest migration this version knows for SQLite (a backup made by a
+/// newer version is refused rather than left half-restored).
+pub(crate) fn newest_sqlite_version() -> i64 {
+    SQLITE
+        .iter()
+        .map(|(version, _, _)| *version)
+        .max()
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -30,6 +30,14 @@ macro_rules! for_update {
     };
 }
 
+/// Locks a row against everything, even a new row that refers to it (a
+/// foreign key's `KEY SHARE`): for deleting it.
+macro_rules! for_delete {
+    ($($sql:tt)+) => {
+        concat!($($sql)+, " FOR UPDATE")
+    };
+}
+
 /// Locks the rows read to be written from until the transaction ends.
 macro_rules! contact_share_lock {
     () => {

@@ -37,6 +37,13 @@ macro_rules! for_update {
     };
 }
 
+/// Nor rows about to be deleted.
+macro_rules! for_delete {
+    ($($sql:tt)+) => {
+        concat!($($sql)+)
+    };
+}
+
 /// Rows read to be written from are not locked: writes are one at a time.
 macro_rules! contact_share_lock {
     () => {

@@ -53,6 +53,9 @@ pub enum Job {
     /// Delete everything stored about a contact and complete the erasure's
     /// record.
     EraseContact { erasure_id: ErasureId },
+    /// Delete the workspace's closed conversations older than its
+    /// retention period, a batch at a time; then again a day later.
+    ApplyRetention { workspace_id: WorkspaceId },
 }
 
 /// Why a stored job could not be read back.
@@ -68,7 +71,7 @@ pub enum JobParseError {
 
 impl Job {
     /// Every kind, as stored in the `kind` column.
-    pub const KINDS: [&'static str; 8] = [
+    pub const KINDS: [&'static str; 9] = [
         "email_fallback",
         "bulk_send",
         "automation_run",
@@ -77,6 +80,7 @@ impl Job {
         "bot_settle",
         "index_property",
         "erase_contact",
+        "apply_retention",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -89,6 +93,7 @@ impl Job {
             Job::BotSettle { .. } => Self::KINDS[5],
             Job::IndexProperty { .. } => Self::KINDS[6],
             Job::EraseContact { .. } => Self::KINDS[7],
+            Job::ApplyRetention { .. } => Self::KINDS[8],
         }
     }
 
@@ -109,6 +114,7 @@ impl Job {
             // Keys are unique per kind across workspaces.
             Job::IndexProperty { workspace_id, name } => format!("{workspace_id}:{name}"),
             Job::EraseContact { erasure_id } => erasure_id.to_string(),
+            Job::ApplyRetention { workspace_id } => workspace_id.to_string(),
         }
     }
 
@@ -210,7 +216,8 @@ impl Job {
             Job::BotReply { .. }
             | Job::BotSettle { .. }
             | Job::IndexProperty { .. }
-            | Job::EraseContact { .. } => RetryPolicy::AUTOMATION,
+            | Job::EraseContact { .. }
+            | Job::ApplyRetention { .. } => RetryPolicy::AUTOMATION,
         }
     }
 }
@@ -290,6 +297,9 @@ mod tests {
             },
             Job::EraseContact {
                 erasure_id: ErasureId::generate(),
+            },
+            Job::ApplyRetention {
+                workspace_id: WorkspaceId::generate(),
             },
         ]
     }

@@ -246,6 +246,7 @@ mod tests {
             identity_verification: false,
             allowed_origins: Vec::new(),
             bulk_sends_admins_only: false,
+            retention_days: None,
             email: Default::default(),
             created_at: Timestamp::from_millis(0),
         };

@@ -30,6 +30,9 @@ pub struct Workspace {
     pub email: EmailSettings,
     /// Only owners and admins may create bulk sends.
     pub bulk_sends_admins_only: bool,
+    /// Closed conversations untouched for this many days are deleted (with
+    /// their messages and timeline entries); `None` keeps them.
+    pub retention_days: Option<u16>,
     pub created_at: Timestamp,
 }
 
@@ -66,7 +69,12 @@ pub struct WorkspaceSettings {
     /// `Some(None)` goes back to the server's default sender.
     pub email_from_address: Option<Option<String>>,
     pub bulk_sends_admins_only: Option<bool>,
+    /// `Some(None)` keeps conversations forever.
+    pub retention_days: Option<Option<u16>>,
 }
+
+/// The longest retention period a workspace may set: ten years.
+pub const MAX_RETENTION_DAYS: u16 = 3_650;
 
 impl WorkspaceSettings {
     /// The workspace with these changes applied.
@@ -91,6 +99,9 @@ impl WorkspaceSettings {
         }
         if let Some(on) = self.bulk_sends_admins_only {
             workspace.bulk_sends_admins_only = on;
+        }
+        if let Some(days) = self.retention_days {
+            workspace.retention_days = days;
         }
         workspace
     }

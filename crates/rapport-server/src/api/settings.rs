@@ -33,6 +33,9 @@ pub struct WorkspaceView {
     pub email: EmailView,
     /// Only owners and admins may create bulk sends.
     pub bulk_sends_admins_only: bool,
+    /// Closed conversations untouched for this many days are deleted, with
+    /// their messages and timeline entries; 0 keeps them.
+    pub retention_days: u16,
 }
 
 /// The email fallback's settings.
@@ -62,6 +65,7 @@ fn view(workspace: Workspace, show_secret: bool, sending_configured: bool) -> Wo
             sending_configured,
         },
         bulk_sends_admins_only: workspace.bulk_sends_admins_only,
+        retention_days: workspace.retention_days.unwrap_or(0),
     }
 }
 
@@ -94,6 +98,10 @@ pub struct WorkspaceUpdate {
     pub email: Option<EmailUpdate>,
     /// Only owners and admins may create bulk sends.
     pub bulk_sends_admins_only: Option<bool>,
+    /// Delete closed conversations untouched for this many days (1 to
+    /// 3650), with their messages and timeline entries; 0 keeps them.
+    #[schema(minimum = 0, maximum = 3650)]
+    pub retention_days: Option<i64>,
 }
 
 /// A change to the email fallback; absent fields keep their value.
@@ -167,6 +175,21 @@ pub async fn update_workspace(
             )
         })
     });
+    let retention_days = body.retention_days.and_then(|days| {
+        v.check(
+            "retention_days",
+            u16::try_from(days)
+                .ok()
+                .filter(|d| *d <= rapport_core::model::workspace::MAX_RETENTION_DAYS)
+                .map(|d| (d > 0).then_some(d))
+                .ok_or_else(|| {
+                    format!(
+                        "from 1 to {} days, or 0 to keep conversations",
+                        rapport_core::model::workspace::MAX_RETENTION_DAYS
+                    )
+                }),
+        )
+    });
     v.finish()?;
     let settings = WorkspaceSettings {
         name,
@@ -176,10 +199,11 @@ pub async fn update_workspace(
         email_fallback_delay_minutes: delay,
         email_from_address: from_address,
         bulk_sends_admins_only: body.bulk_sends_admins_only,
+        retention_days,
     };
     let workspace = state
         .store
-        .update_workspace(principal.workspace_id, settings)
+        .update_workspace(principal.workspace_id, settings, state.clock.now())
         .await?;
     Ok(Json(view(workspace, true, state.email.is_configured())))
 }

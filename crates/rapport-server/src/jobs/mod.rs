@@ -21,6 +21,7 @@ mod bulk;
 mod email;
 mod erasures;
 mod property_index;
+mod retention;
 mod runner;
 mod webhooks;
 
@@ -241,7 +242,7 @@ impl Runner {
             }
         };
         let claimed = jobs.len();
-        let (mut indexes, mut erasures) = (Vec::new(), Vec::new());
+        let (mut indexes, mut erasures, mut retentions) = (Vec::new(), Vec::new(), Vec::new());
         let (mut emails, mut sends, mut runs, mut calls, mut turns, mut unreadable) = (
             Vec::new(),
             Vec::new(),
@@ -295,10 +296,11 @@ impl Runner {
                     indexes.push((*workspace_id, name.clone(), job));
                 }
                 Ok(Job::EraseContact { erasure_id }) => erasures.push((*erasure_id, job)),
+                Ok(Job::ApplyRetention { workspace_id }) => retentions.push((*workspace_id, job)),
                 Err(err) => unreadable.push((err.to_string(), job)),
             }
         }
-        let ((), bulk_messages, (), (), (), (), (), ()) = tokio::join!(
+        let ((), bulk_messages, (), (), (), (), (), (), ()) = tokio::join!(
             email::run(self, emails),
             bulk::run(self, sends),
             automations::run(self, runs),
@@ -306,6 +308,7 @@ impl Runner {
             bot::run(self, turns),
             property_index::run(self, indexes),
             erasures::run(self, erasures),
+            retention::run(self, retentions),
             self.set_aside(unreadable),
         );
         Ok(Round {

@@ -12,8 +12,10 @@
 //!   members whose sockets changed on it, says it is alive, and reads the
 //!   others' rows. Online means a socket on any server (or one closed
 //!   within the grace period); a server not heard from for
-//!   [`SILENT_AFTER_MS`] counts as gone, its sockets closed when it was
-//!   last heard from.
+//!   [`SILENT_AFTER_MS`] (by the database's clock, so servers' clocks need
+//!   not agree) counts as gone, its sockets closed when it was last heard
+//!   from. A server the others forgot (silent for ten minutes, then back)
+//!   writes all its presence again.
 //!
 //! Rate limits and the live-socket cap stay per server (docs/deploy.md).
 
@@ -76,8 +78,9 @@ struct Outbox {
 /// The other servers' rows, as of the last sync.
 #[derive(Default)]
 struct Remote {
-    /// When it was read (ms).
+    /// When it was read (ms), by this server's clock and the database's.
     at: i64,
+    db_at: i64,
     rows: HashMap<Key, Vec<RemoteRow>>,
     away: HashSet<(WorkspaceId, Uuid)>,
 }
@@ -89,36 +92,50 @@ struct RemoteRow {
     left_at: Option<i64>,
 }
 
+/// A moment by two clocks: this server's (for when sockets closed, which
+/// each server stamps) and the database's (for when servers were last
+/// heard from).
+#[derive(Clone, Copy, Debug)]
+struct Now {
+    local: i64,
+    db: i64,
+}
+
 impl RemoteRow {
-    fn silent(&self, now: i64) -> bool {
-        now - self.seen_at >= SILENT_AFTER_MS
+    fn silent(&self, now: Now) -> bool {
+        now.db - self.seen_at >= SILENT_AFTER_MS
     }
 
     /// Sockets open on a server that is alive.
-    fn open_now(&self, now: i64) -> u32 {
+    fn open_now(&self, now: Now) -> u32 {
         if self.silent(now) { 0 } else { self.open }
     }
 
     /// Open now, or closed within the grace period (a silent server's
-    /// sockets closed when it was last heard from).
-    fn online(&self, now: i64) -> bool {
-        let left = if self.silent(now) {
+    /// sockets closed when it was last heard from, at the latest).
+    fn online(&self, now: Now) -> bool {
+        let since_heard = now.db.saturating_sub(self.seen_at);
+        let since_left = self
+            .left_at
+            .map_or(i64::MAX, |left| now.local.saturating_sub(left));
+        let closed_for = if self.silent(now) {
             if self.open > 0 {
-                self.seen_at
+                since_heard
             } else {
-                self.left_at.unwrap_or(self.seen_at).min(self.seen_at)
+                since_left.max(since_heard)
             }
         } else if self.open > 0 {
             return true;
         } else {
-            self.left_at.unwrap_or(i64::MIN)
+            since_left
         };
-        now.saturating_sub(left) < PRESENCE_GRACE_MS
+        closed_for < PRESENCE_GRACE_MS
     }
 }
 
 impl Remote {
     fn from_view(view: ClusterView, at: i64) -> Self {
+        let db_at = view.db_now;
         let mut rows: HashMap<Key, Vec<RemoteRow>> = HashMap::new();
         for (_server, seen_at, row) in view.others {
             rows.entry((row.workspace, row.kind, row.subject))
@@ -131,12 +148,22 @@ impl Remote {
         }
         Remote {
             at,
+            db_at,
             rows,
             away: view.away.into_iter().collect(),
         }
     }
 
-    fn online(&self, key: &Key, now: i64) -> bool {
+    /// `local` (this server's clock) on both clocks.
+    fn now(&self, local: i64) -> Now {
+        Now {
+            local,
+            db: self.db_at + (local - self.at),
+        }
+    }
+
+    fn online(&self, key: &Key, local: i64) -> bool {
+        let now = self.now(local);
         self.rows
             .get(key)
             .is_some_and(|rows| rows.iter().any(|r| r.online(now)))
@@ -187,8 +214,8 @@ impl Shared {
 
     /// The workspace's contacts online through other servers.
     pub(super) fn online_contacts(&self, workspace: WorkspaceId) -> Vec<ContactId> {
-        let now = self.clock.now().as_millis();
         let view = self.view.lock().unwrap_or_else(|e| e.into_inner());
+        let now = view.now(self.clock.now().as_millis());
         view.rows
             .iter()
             .filter(|((ws, kind, _), rows)| {
@@ -202,8 +229,8 @@ impl Shared {
 
     /// A team member's Inbox tabs open on other servers.
     pub(super) fn agent_sockets(&self, workspace: WorkspaceId, agent: AgentId) -> usize {
-        let now = self.clock.now().as_millis();
         let view = self.view.lock().unwrap_or_else(|e| e.into_inner());
+        let now = view.now(self.clock.now().as_millis());
         view.rows
             .get(&(workspace, PresenceKind::Agent, agent.as_uuid()))
             .map_or(0, |rows| {
@@ -319,7 +346,7 @@ impl Membership {
             .cluster
             .listen(&[LOG_CHANNEL, SIGNAL_CHANNEL])
             .await?;
-        sync_once(&shared, hub).await?;
+        sync_once(&shared, hub, true).await?;
         hub.join_cluster(shared.clone());
         tokio::spawn(send_notices(Arc::downgrade(&shared)));
         tokio::spawn(listen(listener, shared.server, hub.clone(), local.clone()));
@@ -434,7 +461,7 @@ async fn keep_in_sync(shared: std::sync::Weak<Shared>, hub: Hub) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        if let Err(err) = sync_once(&shared, &hub).await {
+        if let Err(err) = sync_once(&shared, &hub, false).await {
             tracing::warn!(error = %err, "could not share presence with the other servers");
         }
     }
@@ -443,7 +470,7 @@ async fn keep_in_sync(shared: std::sync::Weak<Shared>, hub: Hub) {
 /// One sync: write what changed here, read what the others hold, and tell
 /// this server's Inboxes of contacts who went offline because their server
 /// went silent.
-async fn sync_once(shared: &Shared, hub: &Hub) -> anyhow::Result<()> {
+async fn sync_once(shared: &Shared, hub: &Hub, first: bool) -> anyhow::Result<()> {
     let dirty: Vec<Key> =
         std::mem::take(&mut *shared.dirty.lock().unwrap_or_else(|e| e.into_inner()))
             .into_iter()
@@ -471,7 +498,6 @@ async fn sync_once(shared: &Shared, hub: &Hub) -> anyhow::Result<()> {
             .cluster
             .sync(PresenceChanges {
                 server: shared.server,
-                now_ms: now,
                 put: &put,
                 remove: &remove,
             })
@@ -502,6 +528,10 @@ async fn sync_once(shared: &Shared, hub: &Hub) -> anyhow::Result<()> {
             }
         }
     }
+    if view.rejoined && !first {
+        // Forgotten with our rows: write all of them next time.
+        hub.touch_all_presence();
+    }
     let fresh = Remote::from_view(view, now);
     let went_silent: Vec<(WorkspaceId, ContactId)> = {
         let mut old = shared.view.lock().unwrap_or_else(|e| e.into_inner());
@@ -510,7 +540,7 @@ async fn sync_once(shared: &Shared, hub: &Hub) -> anyhow::Result<()> {
             .iter()
             .filter(|(key, rows)| {
                 key.1 == PresenceKind::Contact
-                    && rows.iter().any(|r| r.silent(now))
+                    && rows.iter().any(|r| r.silent(fresh.now(now)))
                     && old.online(key, old.at)
                     && !fresh.online(key, now)
             })
@@ -535,6 +565,11 @@ async fn sync_once(shared: &Shared, hub: &Hub) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// Both clocks at `ms`.
+    fn at(ms: i64) -> Now {
+        Now { local: ms, db: ms }
+    }
+
     fn row(seen_at: i64, open: u32, left_at: Option<i64>) -> RemoteRow {
         RemoteRow {
             seen_at,
@@ -547,15 +582,15 @@ mod tests {
     fn a_socket_on_a_live_server_is_online_and_counts() {
         let now = 1_000_000;
         let r = row(now - 900, 2, None);
-        assert!(r.online(now));
-        assert_eq!(r.open_now(now), 2);
+        assert!(r.online(at(now)));
+        assert_eq!(r.open_now(at(now)), 2);
     }
 
     #[test]
     fn a_closed_socket_stays_online_for_the_grace_period() {
         let now = 1_000_000;
-        assert!(row(now, 0, Some(now - PRESENCE_GRACE_MS + 1)).online(now));
-        assert!(!row(now, 0, Some(now - PRESENCE_GRACE_MS)).online(now));
+        assert!(row(now, 0, Some(now - PRESENCE_GRACE_MS + 1)).online(at(now)));
+        assert!(!row(now, 0, Some(now - PRESENCE_GRACE_MS)).online(at(now)));
     }
 
     #[test]
@@ -563,14 +598,32 @@ mod tests {
         let now = 1_000_000;
         let silent_since = now - SILENT_AFTER_MS;
         let r = row(silent_since, 3, None);
-        assert_eq!(r.open_now(now), 0, "a silent server's tabs do not count");
-        assert!(r.online(now), "within the grace period of its silence");
+        assert_eq!(
+            r.open_now(at(now)),
+            0,
+            "a silent server's tabs do not count"
+        );
+        assert!(r.online(at(now)), "within the grace period of its silence");
         let long_gone = row(now - PRESENCE_GRACE_MS - 1, 3, None);
-        assert!(!long_gone.online(now));
+        assert!(!long_gone.online(at(now)));
         // A socket that closed after the server was last heard from cannot
         // be known: the silence is when it closed at the latest.
         let r = row(now - PRESENCE_GRACE_MS - 1, 0, Some(now));
-        assert!(!r.online(now));
+        assert!(!r.online(at(now)));
+    }
+
+    #[test]
+    fn liveness_is_judged_by_the_databases_clock_whatever_this_servers_says() {
+        // This server's clock runs a minute ahead of the database's.
+        let now = Now {
+            local: 1_060_000,
+            db: 1_000_000,
+        };
+        let heard_a_second_ago = row(999_000, 1, None);
+        assert_eq!(heard_a_second_ago.open_now(now), 1);
+        assert!(heard_a_second_ago.online(now));
+        let silent = row(1_000_000 - SILENT_AFTER_MS, 1, None);
+        assert_eq!(silent.open_now(now), 0);
     }
 
     #[test]

@@ -228,6 +228,25 @@ impl Hub {
         })
     }
 
+    /// Marks every contact and team member with sockets here as changed,
+    /// so the next sync writes them all.
+    pub(super) fn touch_all_presence(&self) {
+        let contacts: Vec<_> = {
+            let visitors = self.0.visitors.lock().unwrap_or_else(|e| e.into_inner());
+            visitors.keys().copied().collect()
+        };
+        for (workspace, contact) in contacts {
+            self.touch(workspace, PresenceKind::Contact, contact.as_uuid());
+        }
+        let agents: Vec<_> = {
+            let agents = self.0.agents.lock().unwrap_or_else(|e| e.into_inner());
+            agents.keys().copied().collect()
+        };
+        for (workspace, agent) in agents {
+            self.touch(workspace, PresenceKind::Agent, agent.as_uuid());
+        }
+    }
+
     fn touch(&self, workspace: WorkspaceId, kind: PresenceKind, subject: uuid::Uuid) {
         if let Some(cluster) = self.cluster() {
             cluster.touch(workspace, kind, subject);

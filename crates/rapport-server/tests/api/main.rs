@@ -18,6 +18,7 @@ mod live;
 mod messages;
 mod operations;
 mod people;
+mod retention;
 mod session;
 mod smtp;
 mod team;

@@ -77,7 +77,11 @@ pub(super) async fn request_erasure(
     .await
     .map_err(db_err)?
     {
-        return erasure_from_row(&row);
+        // Waiting: its job is queued again if it failed for good (a failed
+        // job frees its key), and left as it is if it still waits.
+        let erasure = erasure_from_row(&row)?;
+        queue_erasure(conn, &erasure, at).await?;
+        return Ok(erasure);
     }
     let erasure = Erasure {
         id: ErasureId::generate(),
@@ -100,11 +104,21 @@ pub(super) async fn request_erasure(
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
+    queue_erasure(conn, &erasure, at).await?;
+    Ok(erasure)
+}
+
+/// Enqueues the erasure's job, unless one is already waiting.
+async fn queue_erasure(
+    conn: &mut Conn,
+    erasure: &Erasure,
+    at: Timestamp,
+) -> Result<(), StoreError> {
     super::jobs::insert_job(
         conn,
         &NewJob {
             id: JobId::generate(),
-            workspace_id: workspace,
+            workspace_id: erasure.workspace_id,
             job: Job::EraseContact {
                 erasure_id: erasure.id,
             },
@@ -112,8 +126,7 @@ pub(super) async fn request_erasure(
         },
         at,
     )
-    .await?;
-    Ok(erasure)
+    .await
 }
 
 /// The ids `sql` selects (one uuid column), binding the workspace and the
@@ -185,6 +198,99 @@ async fn delete_jobs_about(
     Ok(())
 }
 
+/// Deletes these conversations (and `messages`, theirs) with the jobs
+/// about them, what refers to their messages, and their timeline entries;
+/// the messages and entries deleted.
+async fn delete_conversations(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    conversations: &[Uuid],
+    messages: &[Uuid],
+) -> Result<(u64, u64), StoreError> {
+    // The jobs about them first (email and bot jobs are keyed by these
+    // ids), then what refers to messages and conversations.
+    delete_jobs_about(conn, workspace, conversations).await?;
+    delete_jobs_about(conn, workspace, messages).await?;
+    delete_in(conn, "inbound_emails", "message_id", workspace, messages).await?;
+    delete_in(
+        conn,
+        "bot_answers",
+        "conversation_id",
+        workspace,
+        conversations,
+    )
+    .await?;
+    for chunk in conversations.chunks(IDS_PER_STATEMENT) {
+        // bot_conversations has no workspace column of its own.
+        let mut sql =
+            QueryBuilder::<Db>::new("DELETE FROM bot_conversations WHERE conversation_id IN (");
+        let mut list = sql.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        sql.push(")");
+        sql.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+    let messages = delete_in(
+        conn,
+        "messages",
+        "conversation_id",
+        workspace,
+        conversations,
+    )
+    .await?;
+    let entries = delete_in(
+        conn,
+        "activity",
+        "conversation_id",
+        workspace,
+        conversations,
+    )
+    .await?;
+    delete_in(conn, "conversations", "id", workspace, conversations).await?;
+    Ok((messages, entries))
+}
+
+/// Retention: up to `limit` closed conversations last changed before
+/// `before`, deleted; how many, and whether more are left.
+pub(super) async fn delete_closed_conversations(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    before: Timestamp,
+    limit: u32,
+) -> Result<(u64, bool), StoreError> {
+    let conversations: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM conversations
+         WHERE workspace_id = $1 AND status = 'closed' AND updated_at < $2
+         ORDER BY updated_at LIMIT $3",
+    )
+    .bind(workspace.as_uuid())
+    .bind(ms(before))
+    .bind(i64::from(limit) + 1)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let more = conversations.len() > limit as usize;
+    let conversations = &conversations[..conversations.len().min(limit as usize)];
+    let mut messages = Vec::new();
+    for chunk in conversations.chunks(IDS_PER_STATEMENT) {
+        let mut sql = QueryBuilder::<Db>::new("SELECT id FROM messages WHERE conversation_id IN (");
+        let mut list = sql.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        sql.push(")");
+        let ids: Vec<Uuid> = sql
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        messages.extend(ids);
+    }
+    delete_conversations(conn, workspace, conversations, &messages).await?;
+    Ok((conversations.len() as u64, more))
+}
+
 pub(super) async fn erase_contact(
     conn: &mut Conn,
     workspace: WorkspaceId,
@@ -196,6 +302,17 @@ pub(super) async fn erase_contact(
         return Ok(erasure);
     }
     let contact = erasure.contact_id;
+    // Writers about the contact (a visitor's page view, a message) wait
+    // until the erasure commits, then find no contact: none adds a row
+    // that would make the last delete fail.
+    sqlx::query(for_delete!(
+        "SELECT id FROM contacts WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(workspace.as_uuid())
+    .bind(contact.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
     let conversations = ids_of(
         conn,
         "SELECT id FROM conversations WHERE workspace_id = $1 AND contact_id = $2",
@@ -218,45 +335,14 @@ pub(super) async fn erase_contact(
         contact,
     )
     .await?;
-    // The jobs about them first (email, bot and automation jobs are keyed
-    // by these ids), then what refers to messages and conversations.
-    delete_jobs_about(conn, workspace, &conversations).await?;
-    delete_jobs_about(conn, workspace, &messages).await?;
     delete_jobs_about(conn, workspace, &runs).await?;
-    delete_in(conn, "inbound_emails", "message_id", workspace, &messages).await?;
-    delete_in(
-        conn,
-        "bot_answers",
-        "conversation_id",
-        workspace,
-        &conversations,
-    )
-    .await?;
-    for chunk in conversations.chunks(IDS_PER_STATEMENT) {
-        // bot_conversations has no workspace column of its own.
-        let mut sql =
-            QueryBuilder::<Db>::new("DELETE FROM bot_conversations WHERE conversation_id IN (");
-        let mut list = sql.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        sql.push(")");
-        sql.build().execute(&mut *conn).await.map_err(db_err)?;
-    }
-    let message_count = delete_in(
-        conn,
-        "messages",
-        "conversation_id",
-        workspace,
-        &conversations,
-    )
-    .await?;
+    let (message_count, conversation_entries) =
+        delete_conversations(conn, workspace, &conversations, &messages).await?;
     // In this order: rows first, then what they refer to.
     let mut entries = 0;
     for sql in [
         "DELETE FROM automation_run_log WHERE workspace_id = $1 AND contact_id = $2",
         "DELETE FROM automation_runs WHERE workspace_id = $1 AND contact_id = $2",
-        "DELETE FROM conversations WHERE workspace_id = $1 AND contact_id = $2",
         ENTRIES,
         "DELETE FROM widget_sessions WHERE workspace_id = $1 AND contact_id = $2",
         "DELETE FROM contact_events WHERE workspace_id = $1 AND contact_id = $2",
@@ -277,7 +363,7 @@ pub(super) async fn erase_contact(
     let removed = Removed {
         conversations: conversations.len() as u64,
         messages: message_count,
-        timeline_entries: entries,
+        timeline_entries: entries + conversation_entries,
         automation_runs: runs.len() as u64,
     };
     sqlx::query(

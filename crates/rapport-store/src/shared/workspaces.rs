@@ -1,8 +1,10 @@
 //! Workspaces: the tenant, its settings and its identity secret.
 
 use super::*;
+use rapport_core::model::ids::JobId;
+use rapport_core::model::job::{Job, NewJob};
 
-pub(super) const WORKSPACE_COLUMNS: &str = "id, name, app_id, identity_secret, previous_identity_secret, previous_identity_secret_until, identity_verification, allowed_origins, email_fallback_enabled, email_fallback_delay_minutes, email_from_address, bulk_sends_admins_only, created_at";
+pub(super) const WORKSPACE_COLUMNS: &str = "id, name, app_id, identity_secret, previous_identity_secret, previous_identity_secret_until, identity_verification, allowed_origins, email_fallback_enabled, email_fallback_delay_minutes, email_from_address, bulk_sends_admins_only, retention_days, created_at";
 
 /// Reads a workspace from columns named `{prefix}id`, `{prefix}name`, ...
 /// (a prefix tells joined tables' columns apart).
@@ -41,6 +43,12 @@ pub(super) fn workspace_from_row(row: &DbRow, prefix: &str) -> Result<Workspace,
         bulk_sends_admins_only: row
             .try_get(col("bulk_sends_admins_only").as_str())
             .map_err(db_err)?,
+        retention_days: row
+            .try_get::<Option<i64>, _>(col("retention_days").as_str())
+            .map_err(db_err)?
+            .map(u16::try_from)
+            .transpose()
+            .map_err(data_err)?,
         created_at: ts(row, &col("created_at"))?,
     })
 }
@@ -91,12 +99,13 @@ pub(super) async fn update_workspace(
     conn: &mut Conn,
     id: WorkspaceId,
     settings: WorkspaceSettings,
+    at: Timestamp,
 ) -> Result<Workspace, StoreError> {
     let row = sqlx::query(for_update!(
         "SELECT id, name, app_id, identity_secret, previous_identity_secret,
                 previous_identity_secret_until, identity_verification, allowed_origins,
                 email_fallback_enabled, email_fallback_delay_minutes, email_from_address,
-                bulk_sends_admins_only, created_at
+                bulk_sends_admins_only, retention_days, created_at
          FROM workspaces WHERE id = $1"
     ))
     .bind(id.as_uuid())
@@ -107,7 +116,7 @@ pub(super) async fn update_workspace(
     sqlx::query(
         "UPDATE workspaces SET name = $2, identity_verification = $3, allowed_origins = $4,
                 email_fallback_enabled = $5, email_fallback_delay_minutes = $6, email_from_address = $7,
-                bulk_sends_admins_only = $8
+                bulk_sends_admins_only = $8, retention_days = $9
          WHERE id = $1",
     )
     .bind(id.as_uuid())
@@ -118,9 +127,25 @@ pub(super) async fn update_workspace(
     .bind(i64::from(workspace.email.fallback_delay_minutes))
     .bind(&workspace.email.from_address)
     .bind(workspace.bulk_sends_admins_only)
+    .bind(workspace.retention_days.map(i64::from))
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
+    // A retention period set: its job runs now, then daily (once per
+    // workspace: an existing one is kept).
+    if workspace.retention_days.is_some() {
+        super::jobs::insert_job(
+            conn,
+            &NewJob {
+                id: JobId::generate(),
+                workspace_id: id,
+                job: Job::ApplyRetention { workspace_id: id },
+                due_at: at,
+            },
+            at,
+        )
+        .await?;
+    }
     Ok(workspace)
 }
 
@@ -205,8 +230,24 @@ impl WorkspaceStore for Backend {
         &self,
         id: WorkspaceId,
         settings: WorkspaceSettings,
+        at: Timestamp,
     ) -> Result<Workspace, StoreError> {
-        self.write(op!(update_workspace, id, settings)).await
+        self.write(op!(update_workspace, id, settings, at)).await
+    }
+
+    async fn delete_closed_conversations(
+        &self,
+        workspace: WorkspaceId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<(u64, bool), StoreError> {
+        self.write(op!(
+            super::erasures::delete_closed_conversations,
+            workspace,
+            before,
+            limit
+        ))
+        .await
     }
 
     async fn rotate_identity_secret(

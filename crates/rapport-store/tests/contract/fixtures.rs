@@ -106,6 +106,7 @@ pub fn new_workspace(owner_email: &str) -> (NewWorkspace, Team) {
             identity_verification: false,
             allowed_origins: Vec::new(),
             bulk_sends_admins_only: false,
+            retention_days: None,
             email: Default::default(),
             created_at: at(0),
         },

@@ -97,6 +97,7 @@ async fn sessions_leads_and_merges(backend: Backend) {
                 allowed_origins: Some(vec!["https://shop.example".into()]),
                 ..Default::default()
             },
+            at(0),
         )
         .await
         .unwrap();

@@ -26,11 +26,25 @@ pub trait WorkspaceStore: Send + Sync + 'static {
     async fn workspace_count(&self) -> Result<u64, StoreError>;
     /// The workspace the widget's public `app_id` names.
     async fn workspace_by_app_id(&self, app_id: &str) -> Result<Workspace, StoreError>;
+    /// Changes the settings; a retention period set enqueues the job that
+    /// applies it (`Job::ApplyRetention`, due at `at`), in the same
+    /// transaction.
     async fn update_workspace(
         &self,
         id: WorkspaceId,
         settings: WorkspaceSettings,
+        at: Timestamp,
     ) -> Result<Workspace, StoreError>;
+    /// Deletes up to `limit` of the workspace's closed conversations last
+    /// changed before `before`, with their messages, timeline entries and
+    /// the jobs about them, in one transaction; how many, and whether more
+    /// are left.
+    async fn delete_closed_conversations(
+        &self,
+        workspace: WorkspaceId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<(u64, bool), StoreError>;
     /// Replaces the identity secret; hashes made with the old one keep
     /// working until `previous_until`.
     async fn rotate_identity_secret(

@@ -1,0 +1,3 @@
+-- Closed conversations untouched for this many days are deleted by the
+-- workspace's retention job; NULL keeps them.
+ALTER TABLE workspaces ADD COLUMN retention_days INTEGER;
