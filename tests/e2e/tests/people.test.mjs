@@ -1,10 +1,12 @@
 // People in Chromium: a filter built in the builder finds the right
 // contacts by property and by event, a bulk chat message personalised with
 // snippet tags reaches each of them live in their widget (and nobody
-// else), and the user profile shows it on the timeline and sends one more.
+// else), and the user profile shows it on the timeline and sends one more;
+// at the end the profile exports one contact's data and erases them.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { startRapport, startHostSite, launchBrowser, watchForInjection, screenshot, signInToInbox } from '../harness.mjs';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -213,6 +215,40 @@ test('the profile shows the bulk message on the timeline and sends one more from
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="conversation-row"]').length >= 2, null, { timeout: 15000 });
   for (const text of await rows.allInnerTexts()) assert.match(text, /Ada Lovelace/);
 
+  assert.deepEqual(injected, []);
+  await context.close();
+});
+
+test('the profile exports everything about a contact, then erases them for good', async () => {
+  const hopper = await contact('hopper', 'Rear Admiral Hopper', 'pro');
+  const sent = await rapport.api('POST', '/api/v1/messages', { contact_id: hopper.id, body: 'About your data request' });
+  assert.equal(sent.status, 201, JSON.stringify(sent.body));
+  const { page, injected, context } = await signIn();
+  await page.goto(`${rapport.base}/#/contacts/${hopper.id}`);
+  await page.getByTestId('contact-data').waitFor();
+
+  // Export data: a JSON file of the contact, their conversation and timeline.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('contact-export').click(),
+  ]);
+  assert.equal(download.suggestedFilename(), `contact-${hopper.id}.json`);
+  const exported = JSON.parse(await readFile(await download.path(), 'utf8'));
+  assert.equal(exported.contact.user_id, 'hopper');
+  assert.equal(exported.conversations[0].parts[0].body, 'About your data request');
+  await page.getByTestId('contact-data-status').filter({ hasText: /^Exported \d+ timeline entries and 1 conversations\.$/ }).waitFor();
+
+  // Erase: asked once more, then requested; the job deletes her.
+  await page.getByTestId('contact-erase').click();
+  await page.getByTestId('contact-erase-confirm').click();
+  await page.getByTestId('contact-data-status').filter({ hasText: 'Erasure requested' }).waitFor();
+  await page.getByTestId('people-view').waitFor({ timeout: 15000 });
+  let status = 200;
+  for (let i = 0; i < 100 && status !== 404; i++) {
+    status = (await rapport.api('GET', `/api/v1/contacts/${hopper.id}`)).status;
+    if (status !== 404) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(status, 404, 'the erasure job deleted her');
   assert.deepEqual(injected, []);
   await context.close();
 });

@@ -303,3 +303,33 @@ test('an email the visitor typed is marked unverified on the profile; one the bu
   assert.deepEqual(injected, []);
   await context.close();
 });
+
+test('a retention period is saved, refused beside the field when out of range, and back to 0 keeps everything', async () => {
+  const { page, injected, context } = await signInToInbox(browser, rapport);
+  await openSettings(page);
+  const input = page.getByTestId('settings-retention');
+  assert.equal(await input.inputValue(), '0', 'kept by default');
+  const form = page.locator('form[data-form="retention"]');
+  await input.fill('99999');
+  await page.getByTestId('settings-save-retention').click();
+  await form.locator('[data-error-for="retention_days"]').filter({ hasText: /3650/ }).waitFor();
+  await input.fill('365');
+  await page.getByTestId('settings-save-retention').click();
+  for (let i = 0; i < 50; i++) {
+    if ((await rapport.api('GET', '/api/v1/workspace')).body.retention_days === 365) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal((await rapport.api('GET', '/api/v1/workspace')).body.retention_days, 365);
+  await page.reload();
+  await openSettings(page);
+  assert.equal(await page.getByTestId('settings-retention').inputValue(), '365');
+  await page.getByTestId('settings-retention').fill('0');
+  await page.getByTestId('settings-save-retention').click();
+  for (let i = 0; i < 50; i++) {
+    if ((await rapport.api('GET', '/api/v1/workspace')).body.retention_days === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal((await rapport.api('GET', '/api/v1/workspace')).body.retention_days, 0);
+  assert.deepEqual(injected, []);
+  await context.close();
+});

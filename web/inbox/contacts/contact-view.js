@@ -2,7 +2,8 @@
 // seen), their properties (contact-properties.js), tags (contact-tags.js),
 // the events they performed, the Chat block (their conversations in the
 // Inbox, or a new message from here: contact-composer.js), and the
-// timeline of everything that happened to them (contact-timeline.js).
+// timeline of everything that happened to them (contact-timeline.js), and
+// for owners and admins the Data card (export, erase: contact-data.js).
 
 import { html, render } from '../../shared/html.js';
 import { plainText } from '../../shared/markdown.js';
@@ -17,6 +18,8 @@ import { mountPropertiesCard } from './contact-properties.js';
 import { mountTagsCard } from './contact-tags.js';
 import { mountContactTimeline } from './contact-timeline.js';
 import { mountContactComposer } from './contact-composer.js';
+import { mountDataCard } from './contact-data.js';
+import { canManage } from '../settings/roles.js';
 
 const RECENT_CONVERSATIONS = 5;
 const NUMBER = new Intl.NumberFormat('en');
@@ -76,6 +79,8 @@ const pageView = (contact) => html`
         <section class="card" aria-labelledby="props-title" data-region="props"></section>
         <section class="card" aria-labelledby="tags-title" data-region="tags"></section>
         <section class="card" aria-labelledby="events-title" data-region="events"></section>
+        ${canManage(state.me) ? html`<section class="card" aria-labelledby="data-title" data-region="data"
+          data-testid="contact-data"></section>` : ''}
       </div>
       <div class="profile-main">
         <section class="card chat-card" aria-labelledby="chat-title">
@@ -189,6 +194,7 @@ export function mountContactView(element, contactId) {
         mountPropertiesCard(region('props'), { profile, merge, onSaved: drawHead }),
         mountTagsCard(region('tags'), { profile }),
       ];
+      if (region('data')) cards.push(mountDataCard(region('data'), { profile }));
       for (const card of cards) card.draw();
       render(region('events'), eventsView(contact));
       drawConversations();

@@ -21,6 +21,12 @@ export const contactConversations = (id, limit) =>
 /** One page of the timeline; `query` is timeline.js's `timelineQuery(…)`. */
 export const timelinePage = (id, query) => get(`${contactPath(id)}/timeline?${query}`);
 
+/** Everything stored about the contact (owners and admins). */
+export const exportContact = (id) => get(`${contactPath(id)}/export`);
+
+/** Requests the contact's erasure: answers with its record; a job deletes them. */
+export const eraseContact = (id) => del(contactPath(id));
+
 /** `{contact_id, body, from_agent_id, email_fallback?}`: a new conversation with that message. */
 export const sendMessage = (request) => post('/api/v1/messages', request);
 

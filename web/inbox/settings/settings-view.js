@@ -1,5 +1,6 @@
 // `#/settings`: workspace name, the install snippet and identity
-// verification (identity-section.js), widget origins, email fallback, the
+// verification (identity-section.js), widget origins, email fallback, data
+// retention, the
 // team (team-section.js), teams (teams-section.js), office hours and availability
 // (office-section.js), the AI bot and its report (bot-section.js), contact
 // properties (properties-section.js) and the member's own password
@@ -165,6 +166,25 @@ function page(workspace) {
 
       ${workspace.email ? emailSection(workspace.email, manage) : ''}
 
+      <section class="card" aria-labelledby="s-retention">
+        <h2 id="s-retention">Data retention</h2>
+        <form data-form="retention" novalidate>
+          ${formError()}
+          <fieldset ${disabled}>
+            <div class="field">
+              <label for="settings-retention">Delete closed conversations after (days)</label>
+              <input id="settings-retention" name="retention_days" type="number" min="0" max="3650" step="1"
+                value="${String(workspace.retention_days ?? 0)}" aria-describedby="settings-retention-hint settings-retention-error"
+                data-testid="settings-retention">
+              <p class="field-hint" id="settings-retention-hint">Closed conversations untouched this long are deleted
+                every day, with their messages and timeline entries. 0 keeps them.</p>
+              <p class="field-error" id="settings-retention-error" data-error-for="retention_days"></p>
+            </div>
+            ${saveRow('Save retention', 'settings-save-retention')}
+          </fieldset>
+        </form>
+      </section>
+
       <div data-region="team-section"></div>
       <div data-region="teams-section"></div>
       <div data-region="office-section"></div>
@@ -202,6 +222,9 @@ export function mountSettingsView(element) {
     switch (form.dataset.form) {
       case 'workspace':
         await update(form, { name: values.name.trim() });
+        break;
+      case 'retention':
+        await update(form, { retention_days: Number(values.retention_days || 0) }, 'Saved');
         break;
       case 'origins':
         await update(form, {
