@@ -93,6 +93,7 @@ pub struct WorkspaceUpdate {
     /// knows or guesses a user's id read their conversations.
     pub identity_verification: Option<bool>,
     /// Origins whose pages may embed the widget; empty allows any.
+    #[schema(schema_with = crate::openapi::text::origins_or_null)]
     pub allowed_origins: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::extract::object::optional")]
     pub email: Option<EmailUpdate>,

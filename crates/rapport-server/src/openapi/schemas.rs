@@ -108,6 +108,29 @@ pub mod text {
     pub fn email_or_null() -> Schema {
         super::email(true)
     }
+    /// Widget origins as `workspace::parse_origin` takes them (blank
+    /// entries are skipped), or `null` to keep them.
+    pub fn origins_or_null() -> Schema {
+        super::origins()
+    }
+}
+
+/// A list of origins: each blank, or `http(s)://` and a host (and port) of
+/// letters, digits, `.`, `-`, `:` and brackets, with trailing slashes.
+fn origins() -> Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType};
+    let origin = ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .pattern(Some(format!(
+            r"^[{WS}]*(https?://[A-Za-z0-9.:\[\]\-]+/*)?[{WS}]*$"
+        )));
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(origin)
+        .description(Some(
+            "Origins such as https://shop.example (scheme, host, port); blank entries are skipped",
+        ))
+        .into()
 }
 
 /// A schema written as JSON, for what utoipa's builders do not spell
