@@ -66,7 +66,7 @@ pub struct PresenceRow {
 /// "away".
 #[derive(Debug, Default)]
 pub struct ClusterView {
-    pub others: Vec<(Uuid, i64, PresenceRow)>,
+    pub others: Vec<(i64, PresenceRow)>,
     pub away: Vec<(WorkspaceId, Uuid)>,
     /// The database's clock at the sync (ms): servers' liveness is stamped
     /// and judged by it, so servers' clocks need not agree.
@@ -222,7 +222,7 @@ impl PgCluster {
             .await
             .map_err(db_err)?;
         let others = sqlx::query(
-            "SELECT p.server_id, s.seen_at, p.workspace_id, p.kind, p.subject_id, p.open, p.left_at
+            "SELECT s.seen_at, p.workspace_id, p.kind, p.subject_id, p.open, p.left_at
              FROM cluster_presence p JOIN cluster_servers s ON s.id = p.server_id
              WHERE p.server_id <> $1",
         )
@@ -232,19 +232,18 @@ impl PgCluster {
         .map_err(db_err)?
         .into_iter()
         .map(|row| {
-            let kind = match row.try_get::<&str, _>(3)? {
+            let kind = match row.try_get::<&str, _>(2)? {
                 "agent" => PresenceKind::Agent,
                 _ => PresenceKind::Contact,
             };
             Ok((
-                row.try_get::<Uuid, _>(0)?,
-                row.try_get::<i64, _>(1)?,
+                row.try_get::<i64, _>(0)?,
                 PresenceRow {
-                    workspace: WorkspaceId::from_uuid(row.try_get(2)?),
+                    workspace: WorkspaceId::from_uuid(row.try_get(1)?),
                     kind,
-                    subject: row.try_get(4)?,
-                    open: u32::try_from(row.try_get::<i32, _>(5)?).unwrap_or(0),
-                    left_at: row.try_get(6)?,
+                    subject: row.try_get(3)?,
+                    open: u32::try_from(row.try_get::<i32, _>(4)?).unwrap_or(0),
+                    left_at: row.try_get(5)?,
                 },
             ))
         })

@@ -137,7 +137,7 @@ impl Remote {
     fn from_view(view: ClusterView, at: i64) -> Self {
         let db_at = view.db_now;
         let mut rows: HashMap<Key, Vec<RemoteRow>> = HashMap::new();
-        for (_server, seen_at, row) in view.others {
+        for (seen_at, row) in view.others {
             rows.entry((row.workspace, row.kind, row.subject))
                 .or_default()
                 .push(RemoteRow {

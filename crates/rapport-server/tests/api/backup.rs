@@ -10,7 +10,7 @@ use rapport_store::Database;
 use rapport_store::testing::{Backend, TestDatabase, sqlite_message_bodies};
 use serde_json::{Value, json};
 
-use crate::cli::{bootstrap_acme, import_people, run, serve_with, terminate};
+use crate::cli::{acme_token, import_people, run, serve_with, terminate};
 
 /// Writers sending messages at once during the backup.
 const WRITERS: usize = 4;
@@ -32,10 +32,7 @@ async fn post(client: &reqwest::Client, url: &str, token: &str, body: Value) -> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_under_write_load_restores_every_acknowledged_message() {
     let db = TestDatabase::create(Backend::Sqlite).await.unwrap();
-    let token = bootstrap_acme(&db.database)["api_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = acme_token(&db.database);
     let client = reqwest::Client::new();
     let (server, base) = serve_with(&db.database, &[], std::process::Stdio::null()).await;
     // Enough rows that the copy takes a while.

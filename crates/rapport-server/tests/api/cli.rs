@@ -216,6 +216,11 @@ pub(crate) fn rapport(db: &Database, args: &[&str]) -> Command {
     command
 }
 
+/// `rapport admin bootstrap` of workspace Acme: its owner's API token.
+pub(crate) fn acme_token(db: &Database) -> String {
+    bootstrap_acme(db)["api_token"].as_str().unwrap().to_owned()
+}
+
 /// `rapport admin bootstrap` of workspace Acme: what it printed.
 pub(crate) fn bootstrap_acme(db: &Database) -> serde_json::Value {
     let printed = run(
@@ -397,10 +402,7 @@ async fn kill_9_during_automation_waits_loses_no_run_and_doubles_no_message(back
     let Some(db) = TestDatabase::create(backend).await else {
         return;
     };
-    let token = bootstrap_acme(&db.database)["api_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = acme_token(&db.database);
     let client = reqwest::Client::new();
     let (server, base) = serve(&db.database).await;
     let post = |path: String, body: serde_json::Value| {

@@ -7,7 +7,7 @@ use rapport_store::both_backends;
 use rapport_store::testing::{Backend, TestDatabase};
 use serde_json::{Value, json};
 
-use crate::cli::{bootstrap_acme, serve_with, terminate};
+use crate::cli::{acme_token, serve_with, terminate};
 
 both_backends!(metrics_count_requests_messages_jobs_and_the_pool_on_their_own_listener);
 
@@ -29,10 +29,7 @@ async fn metrics_count_requests_messages_jobs_and_the_pool_on_their_own_listener
     let Some(db) = TestDatabase::create(backend).await else {
         return;
     };
-    let token = bootstrap_acme(&db.database)["api_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = acme_token(&db.database);
     let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
