@@ -7,6 +7,26 @@ function time(value) {
   return Number.isFinite(t) ? t : 0;
 }
 
+/**
+ * Where `part` goes in `parts` (stored parts, oldest first) so the thread
+ * keeps the server's order: by `created_at`, then by id (time-ordered
+ * UUIDv7 text). A part fetched by a thread refresh can be older than one
+ * that came live meanwhile; appending it would put it last, and the
+ * newest message (which a bot's question is read from) would be wrong.
+ */
+export function placeOf(parts, part) {
+  const t = time(part.created_at);
+  const id = String(part.id ?? '');
+  let at = parts.length;
+  while (at > 0) {
+    const before = parts[at - 1];
+    const bt = time(before.created_at);
+    if (bt < t || (bt === t && String(before.id ?? '') <= id)) break;
+    at -= 1;
+  }
+  return at;
+}
+
 export function isTeamAuthor(author) {
   return !!author && author.type !== 'contact';
 }

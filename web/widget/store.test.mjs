@@ -1,7 +1,7 @@
 // Unit tests for the messenger's bookkeeping: run with `node --test web/widget/`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConversationStore, isTeamAuthor } from './store.js';
+import { ConversationStore, isTeamAuthor, placeOf } from './store.js';
 
 const agent = { type: 'agent', name: 'Jane Cooper' };
 const visitor = { type: 'contact', name: 'You' };
@@ -57,4 +57,19 @@ test('bots and agents are the team; the contact is not', () => {
   assert.equal(isTeamAuthor({ type: 'bot' }), true);
   assert.equal(isTeamAuthor(visitor), false);
   assert.equal(isTeamAuthor(undefined), false);
+});
+
+test('placeOf keeps the server order when an older part arrives after a newer one', () => {
+  const parts = [
+    { id: '0190a000-0000-7000-8000-000000000001', created_at: '2026-12-02T09:00:00.000Z' },
+    { id: '0190a000-0000-7000-8000-000000000003', created_at: '2026-12-02T09:00:02.000Z' },
+  ];
+  // A refresh brings the bot's reply stored between the two.
+  assert.equal(placeOf(parts, { id: '0190a000-0000-7000-8000-000000000002', created_at: '2026-12-02T09:00:01.000Z' }), 1);
+  // Same millisecond: the id decides.
+  assert.equal(placeOf(parts, { id: '0190a000-0000-7000-8000-000000000002', created_at: '2026-12-02T09:00:02.000Z' }), 1);
+  assert.equal(placeOf(parts, { id: '0190a000-0000-7000-8000-000000000004', created_at: '2026-12-02T09:00:02.000Z' }), 2);
+  // Newer than everything, or nothing shown yet: last.
+  assert.equal(placeOf(parts, { id: '0190a000-0000-7000-8000-000000000009', created_at: '2026-12-02T09:00:09.000Z' }), 2);
+  assert.equal(placeOf([], { id: 'x', created_at: '2026-12-02T09:00:09.000Z' }), 0);
 });

@@ -7,6 +7,7 @@ import { render, append } from '../shared/html.js';
 import { els, state, store, viewContext } from './context.js';
 import { partView } from './thread.js';
 import { refreshPrompt } from './bot-replies.js';
+import { placeOf } from './store.js';
 
 function logElement() {
   return document.getElementById('log');
@@ -40,16 +41,22 @@ export function appendPart(part) {
 }
 
 export function addToLog(part, { own = false } = {}) {
-  // Parts being sent stay in state.pending until stored.
+  // Parts being sent stay in state.pending until stored; stored ones take
+  // their place in the server's order (a refresh may bring an older one).
+  let next = null;
   if (!part.tempId) {
     if (part.id) state.partIds.add(part.id);
-    state.parts.push(part);
+    const at = placeOf(state.parts, part);
+    next = state.parts[at] ?? null;
+    state.parts.splice(at, 0, part);
   }
   const log = logElement();
   if (!log) return;
   const nearBottom = els.body.scrollHeight - els.body.scrollTop - els.body.clientHeight < 80;
   document.getElementById('log-empty')?.remove();
-  append(log, partView(part, viewContext()));
+  const later = next?.id ? log.querySelector(`[data-id="${CSS.escape(next.id)}"]`) : null;
+  if (later) later.before(...nodesOf(partView(part, viewContext())));
+  else append(log, partView(part, viewContext()));
   if (nearBottom || own) scrollToBottom();
   refreshPrompt();
 }
@@ -85,8 +92,19 @@ export function settleSend(pending, message) {
     return false;
   }
   state.partIds.add(part.id);
-  state.parts.push(part);
-  if (node) node.replaceWith(...nodesOf(partView(part, viewContext())));
+  const at = placeOf(state.parts, part);
+  const next = state.parts[at] ?? null;
+  state.parts.splice(at, 0, part);
+  const later = next?.id ? logElement()?.querySelector(`[data-id="${CSS.escape(next.id)}"]`) : null;
+  if (node) {
+    // Where the server puts it: before a team message stored after it.
+    if (later) {
+      node.remove();
+      later.before(...nodesOf(partView(part, viewContext())));
+    } else {
+      node.replaceWith(...nodesOf(partView(part, viewContext())));
+    }
+  }
   refreshPrompt();
   return true;
 }
