@@ -47,14 +47,14 @@ async function waitFor(url, tries = 100) {
 }
 
 /** A running server with a bootstrapped workspace (or, with
- * `{ fresh: true }`, a fresh install with none). */
-export async function startRapport({ fresh = false } = {}) {
+ * `{ fresh: true }`, a fresh install with none); `env` adds settings. */
+export async function startRapport({ fresh = false, env: extra = {} } = {}) {
   if (!built) {
     build();
     built = true;
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'rapport-e2e-'));
-  const env = { ...process.env, RAPPORT_DATA_DIR: dataDir, RUST_LOG: 'warn' };
+  const env = { ...process.env, ...extra, RAPPORT_DATA_DIR: dataDir, RUST_LOG: 'warn' };
   delete env.DATABASE_URL;
   const boot = fresh
     ? {}

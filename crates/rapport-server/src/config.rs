@@ -102,8 +102,9 @@ pub struct Config {
     /// An automation's wait (or delayed trigger) found due more than this
     /// many minutes late, after downtime, ends its run instead of firing.
     pub automation_overdue_minutes: u32,
-    /// Whether automations' webhook steps may call loopback and private
-    /// addresses (and plain http). Off: only public https.
+    /// Whether webhooks (automations' webhook steps and workspaces'
+    /// webhook endpoints) may call loopback and private addresses (and
+    /// plain http). Off: only public https.
     pub automation_webhooks_allow_private: bool,
     /// The sentence-embedding model's directory (what scripts/fetch-model
     /// makes). Unset: the knowledge base is searched by keywords alone.

@@ -82,6 +82,11 @@ pub(crate) const SQLITE: Files = &[
         "retention",
         include_str!("../migrations/sqlite/0014_retention.sql"),
     ),
+    (
+        15,
+        "webhooks",
+        include_str!("../migrations/sqlite/0015_webhooks.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -169,6 +174,11 @@ pub(crate) const POSTGRES: Files = &[
         17,
         "retention",
         include_str!("../migrations/postgres/0017_retention.sql"),
+    ),
+    (
+        18,
+        "webhooks",
+        include_str!("../migrations/postgres/0018_webhooks.sql"),
     ),
 ];
 

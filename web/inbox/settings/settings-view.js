@@ -1,6 +1,6 @@
 // `#/settings`: workspace name, the install snippet and identity
 // verification (identity-section.js), widget origins, email fallback, data
-// retention, the
+// retention, webhooks (webhooks-section.js, owners and admins), the
 // team (team-section.js), teams (teams-section.js), office hours and availability
 // (office-section.js), the AI bot and its report (bot-section.js), contact
 // properties (properties-section.js) and the member's own password
@@ -23,6 +23,7 @@ import { mountOfficeSection } from './office-section.js';
 import { mountPropertiesSection } from './properties-section.js';
 import { mountBotSection } from './bot-section.js';
 import { mountPasswordSection } from './password-section.js';
+import { mountWebhooksSection } from './webhooks-section.js';
 
 export function installSnippet(appId, origin) {
   return `<script>
@@ -185,6 +186,7 @@ function page(workspace) {
         </form>
       </section>
 
+      <div data-region="webhooks-section"></div>
       <div data-region="team-section"></div>
       <div data-region="teams-section"></div>
       <div data-region="office-section"></div>
@@ -305,6 +307,8 @@ export function mountSettingsView(element) {
       mountBotSection(at('bot-section'), { manage }),
       mountPropertiesSection(at('properties-section'), { manage }),
       mountPasswordSection(at('password-section')),
+      // The endpoints' secrets are owners' and admins' only.
+      ...(manage ? [mountWebhooksSection(at('webhooks-section'))] : []),
     ];
   };
 

@@ -101,3 +101,11 @@ typed_id!(
     /// A knowledge-base article (its revisions share the id).
     ArticleId
 );
+typed_id!(
+    /// A webhook endpoint of a workspace.
+    WebhookId
+);
+typed_id!(
+    /// One event's delivery to one webhook endpoint.
+    WebhookDeliveryId
+);

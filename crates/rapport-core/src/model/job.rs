@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use crate::Timestamp;
 use crate::model::ids::{
-    BulkSendId, ConversationId, ErasureId, JobId, MessageId, RunId, WorkspaceId,
+    BulkSendId, ConversationId, ErasureId, JobId, MessageId, RunId, WebhookDeliveryId, WorkspaceId,
 };
 
 /// The work a job stands for. Each variant's fields are its payload.
@@ -56,6 +56,9 @@ pub enum Job {
     /// Delete the workspace's closed conversations older than its
     /// retention period, a batch at a time; then again a day later.
     ApplyRetention { workspace_id: WorkspaceId },
+    /// Post one event to one webhook endpoint, recording how it went;
+    /// retried with back-off for about a day.
+    WebhookDelivery { delivery_id: WebhookDeliveryId },
 }
 
 /// Why a stored job could not be read back.
@@ -71,7 +74,7 @@ pub enum JobParseError {
 
 impl Job {
     /// Every kind, as stored in the `kind` column.
-    pub const KINDS: [&'static str; 9] = [
+    pub const KINDS: [&'static str; 10] = [
         "email_fallback",
         "bulk_send",
         "automation_run",
@@ -81,6 +84,7 @@ impl Job {
         "index_property",
         "erase_contact",
         "apply_retention",
+        "webhook_delivery",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -94,6 +98,7 @@ impl Job {
             Job::IndexProperty { .. } => Self::KINDS[6],
             Job::EraseContact { .. } => Self::KINDS[7],
             Job::ApplyRetention { .. } => Self::KINDS[8],
+            Job::WebhookDelivery { .. } => Self::KINDS[9],
         }
     }
 
@@ -115,6 +120,7 @@ impl Job {
             Job::IndexProperty { workspace_id, name } => format!("{workspace_id}:{name}"),
             Job::EraseContact { erasure_id } => erasure_id.to_string(),
             Job::ApplyRetention { workspace_id } => workspace_id.to_string(),
+            Job::WebhookDelivery { delivery_id } => delivery_id.to_string(),
         }
     }
 
@@ -212,7 +218,7 @@ impl Job {
             Job::EmailFallback { .. } => RetryPolicy::EMAIL,
             Job::BulkSend { .. } => RetryPolicy::BULK,
             Job::AutomationRun { .. } => RetryPolicy::AUTOMATION,
-            Job::AutomationWebhook { .. } => RetryPolicy::WEBHOOK,
+            Job::AutomationWebhook { .. } | Job::WebhookDelivery { .. } => RetryPolicy::WEBHOOK,
             Job::BotReply { .. }
             | Job::BotSettle { .. }
             | Job::IndexProperty { .. }
@@ -300,6 +306,9 @@ mod tests {
             },
             Job::ApplyRetention {
                 workspace_id: WorkspaceId::generate(),
+            },
+            Job::WebhookDelivery {
+                delivery_id: WebhookDeliveryId::generate(),
             },
         ]
     }

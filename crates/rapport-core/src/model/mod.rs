@@ -19,4 +19,5 @@ pub mod template;
 pub mod time;
 pub mod validation;
 pub mod visitor;
+pub mod webhook;
 pub mod workspace;

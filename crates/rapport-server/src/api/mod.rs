@@ -18,6 +18,7 @@ pub mod settings;
 pub mod team;
 pub mod teams;
 pub mod templates;
+pub mod webhooks;
 pub mod widget;
 pub mod widget_help;
 
@@ -89,6 +90,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(automation_runs::team_availability))
         .routes(routes!(automation_runs::set_availability))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(
+            webhooks::get_webhook,
+            webhooks::update_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::test_webhook))
+        .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(teams::list_teams, teams::create_team))
         .routes(routes!(teams::update_team, teams::delete_team))
         .routes(routes!(articles::list_articles, articles::create_article))

@@ -23,6 +23,7 @@ mod erasures;
 mod property_index;
 mod retention;
 mod runner;
+mod webhook_deliveries;
 mod webhooks;
 
 use std::panic::AssertUnwindSafe;
@@ -45,7 +46,7 @@ use crate::containment::panic_message;
 /// so a job is claimed again only when its runner is gone.
 const CLAIM_MILLIS: i64 = 5 * 60_000;
 /// How long the automations' lane claims its jobs: a turn of a run (at
-/// most 25 steps) or a webhook call (10 s at most) takes far less, and a
+/// most 25 steps) takes far less, and a
 /// run held by a process that died is taken up again within it.
 const AUTOMATION_CLAIM_MILLIS: i64 = 60_000;
 /// Jobs claimed at once.
@@ -76,15 +77,19 @@ enum Lane {
     Automations,
     /// Building property indexes: long, so never in another lane's round.
     PropertyIndex,
+    /// Calls to other servers (webhooks), which may take seconds each:
+    /// never in the way of an automation's next step.
+    Webhooks,
     AnyKind,
 }
 
 impl Lane {
-    const ALL: [Lane; 5] = [
+    const ALL: [Lane; 6] = [
         Lane::Email,
         Lane::Bulk,
         Lane::Automations,
         Lane::PropertyIndex,
+        Lane::Webhooks,
         Lane::AnyKind,
     ];
 
@@ -94,13 +99,9 @@ impl Lane {
         match self {
             Lane::Email => &["email_fallback"],
             Lane::Bulk => &["bulk_send"],
-            Lane::Automations => &[
-                "automation_run",
-                "automation_webhook",
-                "bot_reply",
-                "bot_settle",
-            ],
+            Lane::Automations => &["automation_run", "bot_reply", "bot_settle"],
             Lane::PropertyIndex => &["index_property"],
+            Lane::Webhooks => &["automation_webhook", "webhook_delivery"],
             Lane::AnyKind => &[],
         }
     }
@@ -123,7 +124,7 @@ impl Lane {
 
     fn poll(self) -> Duration {
         match self {
-            Lane::Automations => AUTOMATION_POLL,
+            Lane::Automations | Lane::Webhooks => AUTOMATION_POLL,
             Lane::AnyKind => ANY_KIND_POLL,
             Lane::Email | Lane::Bulk | Lane::PropertyIndex => IDLE_POLL,
         }
@@ -148,6 +149,8 @@ pub struct Round {
     pub bulk_messages: u64,
     /// Automation runs the log's new entries started.
     pub runs_started: usize,
+    /// Webhook deliveries the log's new entries queued.
+    pub webhooks_queued: usize,
 }
 
 impl Runner {
@@ -180,7 +183,9 @@ impl Runner {
             // else in a round ends the round, never the runner.
             let round = AssertUnwindSafe(self.run_kinds(lane.claim(), lane == Lane::Automations));
             let busy = match round.catch_unwind().await {
-                Ok(Ok(round)) => round.claimed > 0 || round.runs_started > 0,
+                Ok(Ok(round)) => {
+                    round.claimed > 0 || round.runs_started > 0 || round.webhooks_queued > 0
+                }
                 Ok(Err(err)) => {
                     tracing::error!(error = %err, "due jobs could not be claimed");
                     false
@@ -220,12 +225,23 @@ impl Runner {
     /// One round of jobs of these kinds, after reading the log for
     /// automations' triggers if `dispatch`.
     async fn run_kinds(&self, kinds: Kinds, dispatch: bool) -> Result<Round, StoreError> {
-        let runs_started = if dispatch {
-            automations::dispatch_all(&self.state, &self.date_scans).await?
+        let (runs_started, webhooks_queued) = if dispatch {
+            let started = automations::dispatch_all(&self.state, &self.date_scans).await?;
+            // A webhook's trouble never holds up automations.
+            let queued = webhook_deliveries::fan_out_all(&self.state)
+                .await
+                .unwrap_or_else(|err| {
+                    tracing::warn!(error = %err, "webhooks could not read the activity log");
+                    0
+                });
+            (started, queued)
         } else {
-            0
+            (0, 0)
         };
         let now = self.state.clock.now();
+        // The webhooks' lane keeps the long claim: a round of 256 calls, 16
+        // at once, to a receiver that answers only at the 10 s timeout
+        // takes 160 s.
         let claim = if Lane::Automations.claim() == kinds {
             AUTOMATION_CLAIM_MILLIS
         } else {
@@ -242,7 +258,8 @@ impl Runner {
             }
         };
         let claimed = jobs.len();
-        let (mut indexes, mut erasures, mut retentions) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut indexes, mut erasures, mut retentions, mut deliveries) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut emails, mut sends, mut runs, mut calls, mut turns, mut unreadable) = (
             Vec::new(),
             Vec::new(),
@@ -297,10 +314,11 @@ impl Runner {
                 }
                 Ok(Job::EraseContact { erasure_id }) => erasures.push((*erasure_id, job)),
                 Ok(Job::ApplyRetention { workspace_id }) => retentions.push((*workspace_id, job)),
+                Ok(Job::WebhookDelivery { delivery_id }) => deliveries.push((*delivery_id, job)),
                 Err(err) => unreadable.push((err.to_string(), job)),
             }
         }
-        let ((), bulk_messages, (), (), (), (), (), (), ()) = tokio::join!(
+        let ((), bulk_messages, (), (), (), (), (), (), (), ()) = tokio::join!(
             email::run(self, emails),
             bulk::run(self, sends),
             automations::run(self, runs),
@@ -309,12 +327,14 @@ impl Runner {
             property_index::run(self, indexes),
             erasures::run(self, erasures),
             retention::run(self, retentions),
+            webhook_deliveries::run(self, deliveries),
             self.set_aside(unreadable),
         );
         Ok(Round {
             claimed,
             bulk_messages,
             runs_started,
+            webhooks_queued,
         })
     }
 

@@ -27,6 +27,7 @@ use sha2::Sha256;
 
 use super::runner::{Outcome, Runner, fail_for_good, run_contained};
 use crate::AppState;
+use rapport_core::model::webhook::MAX_RESPONSE_LEN;
 
 /// Calls made at once.
 const CALLS_AT_ONCE: usize = 16;
@@ -42,7 +43,7 @@ pub(super) struct Call {
 }
 
 /// Why a call did not get a 2xx.
-enum CallError {
+pub(super) enum CallError {
     /// Never to succeed (a refused address or scheme): failed at once.
     Refused(String),
     /// May succeed later: retried.
@@ -79,9 +80,40 @@ pub(super) async fn run(runner: &Runner, calls: Vec<(Call, ClaimedJob)>) {
 }
 
 async fn deliver(state: &AppState, call: &Call) -> Result<(), CallError> {
+    let body = serde_json::to_vec(&call.body).unwrap_or_default();
+    let headers = [("rapport-delivery", call.delivery.clone())];
+    let answer = post(state, &call.url, &headers, call.secret.as_deref(), body).await?;
+    if answer.status.is_success() {
+        Ok(())
+    } else {
+        Err(CallError::Failed(format!(
+            "{} answered {}",
+            answer.host, answer.status
+        )))
+    }
+}
+
+/// What a receiver answered.
+pub(super) struct Answer {
+    pub host: String,
+    pub status: reqwest::StatusCode,
+    /// The start of its body (at most `MAX_RESPONSE_LEN` bytes), as text.
+    pub body: String,
+}
+
+/// POSTs `body` (JSON) to `url` with `headers`, signed with `secret` if
+/// given, to the addresses its host resolves to once they are checked;
+/// any HTTP answer is `Ok`.
+pub(super) async fn post(
+    state: &AppState,
+    url: &str,
+    headers: &[(&str, String)],
+    secret: Option<&str>,
+    body: Vec<u8>,
+) -> Result<Answer, CallError> {
     let allow_private = state.automation_webhooks_allow_private;
-    let url = reqwest::Url::parse(&call.url)
-        .map_err(|e| CallError::Refused(format!("not a URL: {e}")))?;
+    let url =
+        reqwest::Url::parse(url).map_err(|e| CallError::Refused(format!("not a URL: {e}")))?;
     if url.scheme() != "https" && !(allow_private && url.scheme() == "http") {
         return Err(CallError::Refused(
             "webhooks are called over https only".into(),
@@ -115,27 +147,34 @@ async fn deliver(state: &AppState, call: &Call) -> Result<(), CallError> {
         .timeout(CALL_TIMEOUT)
         .build()
         .map_err(|e| CallError::Failed(format!("no HTTP client: {e}")))?;
-    let body = serde_json::to_vec(&call.body).unwrap_or_default();
     let mut request = client
         .post(url)
         .header("content-type", "application/json")
-        .header("user-agent", "Rapport-Webhook")
-        .header("rapport-delivery", &call.delivery);
-    if let Some(secret) = &call.secret {
+        .header("user-agent", "Rapport-Webhook");
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    if let Some(secret) = secret {
         let t = state.clock.now().as_millis() / 1_000;
         request = request.header("rapport-signature", signature(secret, t, &body));
     }
-    let response = request
+    let mut response = request
         .body(body)
         .send()
         .await
         .map_err(|e| CallError::Failed(format!("calling {host}: {e}")))?;
     let status = response.status();
-    if status.is_success() {
-        Ok(())
-    } else {
-        Err(CallError::Failed(format!("{host} answered {status}")))
+    // Only the start of the answer is kept: read no more than that.
+    let mut kept = Vec::new();
+    while kept.len() < MAX_RESPONSE_LEN {
+        match response.chunk().await {
+            Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
     }
+    kept.truncate(MAX_RESPONSE_LEN);
+    let body = String::from_utf8_lossy(&kept).into_owned();
+    Ok(Answer { host, status, body })
 }
 
 /// `t=<t>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.

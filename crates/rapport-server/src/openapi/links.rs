@@ -8,6 +8,46 @@ use utoipa::openapi::link::{Link, LinkBuilder};
 /// link name, target operation, target parameter, where the value is).
 pub(super) const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
     (
+        "create_webhook",
+        "201",
+        "GetWebhook",
+        "get_webhook",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "create_webhook",
+        "201",
+        "UpdateWebhook",
+        "update_webhook",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "create_webhook",
+        "201",
+        "TestWebhook",
+        "test_webhook",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "create_webhook",
+        "201",
+        "WebhookDeliveries",
+        "list_deliveries",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "create_webhook",
+        "201",
+        "DeleteWebhook",
+        "delete_webhook",
+        "id",
+        "$response.body#/id",
+    ),
+    (
         "upsert_contact",
         "201",
         "GetContact",

@@ -13,6 +13,7 @@
 mod links;
 mod responses;
 mod schemas;
+mod webhooks;
 
 use utoipa::OpenApi;
 use utoipa::openapi::Components;
@@ -85,6 +86,7 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         }
     }
     links::add_links(&mut doc);
+    doc.webhooks = Some(webhooks::events());
     doc
 }
 

@@ -136,7 +136,7 @@ fn origins() -> Schema {
 /// A schema written as JSON, for what utoipa's builders do not spell
 /// (`not`, `oneOf` of literal objects): an object schema of no type whose
 /// keywords are all extensions, which utoipa writes out as they are.
-fn from_json(value: serde_json::Value) -> Schema {
+pub(super) fn from_json(value: serde_json::Value) -> Schema {
     let serde_json::Value::Object(keywords) = value else {
         panic!("a schema is a JSON object");
     };
@@ -174,7 +174,46 @@ pub mod fields {
     use serde_json::json;
     use utoipa::openapi::Schema;
 
-    use super::{OWN_FIELDS, PROP_NAME, WS, from_json, prop_value};
+    use super::{CONTROLS, OWN_FIELDS, PROP_NAME, WS, from_json, prop_value};
+
+    /// A webhook endpoint's URL (`webhook::check_url`): https, a host of
+    /// letters, digits, dots and dashes, a port of digits, nothing blank
+    /// or invisible.
+    pub fn webhook_url() -> Schema {
+        from_json(json!({
+            "type": "string",
+            "maxLength": rapport_core::model::webhook::MAX_URL_LEN,
+            "pattern": format!(
+                r"^[Hh][Tt][Tt][Pp][Ss]://[A-Za-z0-9.\-]+(:[0-9]{{1,5}})?([/?#][^{WS}{CONTROLS}]*)?$"
+            ),
+            "description": "Where events are posted: https://host[:port][/path]",
+        }))
+    }
+
+    /// A webhook endpoint's description: one line of up to 200 characters
+    /// once trimmed, or blank.
+    pub fn webhook_description() -> Schema {
+        let line = format!(r"[^{CONTROLS}\u2028\u2029]");
+        let edge = format!(r"[^{WS}{CONTROLS}\u2028\u2029]");
+        from_json(json!({
+            "type": ["string", "null"],
+            "pattern": format!("^[{WS}]*({edge}({line}{{0,198}}{edge})?)?[{WS}]*$"),
+            "description": "Up to 200 characters on one line; blank for none",
+        }))
+    }
+
+    /// The event types an endpoint subscribes to: one or more.
+    pub fn webhook_events() -> Schema {
+        let names: Vec<&str> = rapport_core::model::webhook::EventType::SUBSCRIBABLE
+            .iter()
+            .map(|t| t.as_str())
+            .collect();
+        from_json(json!({
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "enum": names},
+        }))
+    }
 
     /// A contact's custom properties: a name (not an identity field) to a
     /// value, or `null` to remove it.

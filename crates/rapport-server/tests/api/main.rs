@@ -22,5 +22,6 @@ mod retention;
 mod session;
 mod smtp;
 mod team;
+mod webhooks;
 mod widget;
 mod widget_support;

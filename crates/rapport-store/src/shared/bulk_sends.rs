@@ -162,6 +162,13 @@ pub(super) async fn end_bulk_send(
                 .execute(&mut *conn)
                 .await
                 .map_err(db_err)?;
+            let event = rapport_core::model::webhook::NewEvent {
+                event_type: rapport_core::model::webhook::EventType::BulkSendFinished,
+                event_id: format!("bulk-{id}"),
+                created_at: at,
+                data: serde_json::json!({"bulk_send_id": id, "status": status.as_str()}),
+            };
+            super::webhooks::queue_event(conn, workspace, &event, at).await?;
             Ok(())
         }
         Some(_) => Ok(()),

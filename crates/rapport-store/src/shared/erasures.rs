@@ -343,6 +343,7 @@ pub(super) async fn erase_contact(
     for sql in [
         "DELETE FROM automation_run_log WHERE workspace_id = $1 AND contact_id = $2",
         "DELETE FROM automation_runs WHERE workspace_id = $1 AND contact_id = $2",
+        "DELETE FROM webhook_deliveries WHERE workspace_id = $1 AND contact_id = $2",
         ENTRIES,
         "DELETE FROM widget_sessions WHERE workspace_id = $1 AND contact_id = $2",
         "DELETE FROM contact_events WHERE workspace_id = $1 AND contact_id = $2",

@@ -161,6 +161,7 @@ mod runs;
 mod team;
 mod teams;
 mod visitors;
+mod webhooks;
 mod workspaces;
 
 use activity::*;

@@ -19,4 +19,5 @@ mod knowledge;
 mod messages;
 mod people;
 mod sessions;
+mod webhooks;
 mod workspaces;

@@ -20,6 +20,7 @@ mod knowledge;
 mod people;
 mod team;
 mod visitors;
+mod webhooks;
 mod workspaces;
 
 pub use activity::*;
@@ -33,6 +34,7 @@ pub use knowledge::*;
 pub use people::*;
 pub use team::*;
 pub use visitors::*;
+pub use webhooks::*;
 pub use workspaces::*;
 
 /// The one storage error type; drivers' errors are converted in one place.
@@ -69,6 +71,7 @@ pub trait Store:
     + ConditionStore
     + ArticleStore
     + BotStore
+    + WebhookStore
 {
 }
 
@@ -88,5 +91,6 @@ impl<T> Store for T where
         + ConditionStore
         + ArticleStore
         + BotStore
+        + WebhookStore
 {
 }

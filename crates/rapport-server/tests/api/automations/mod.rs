@@ -131,7 +131,7 @@ pub async fn visitor_replies(app: &TestApp, session: &str, conversation: &str, b
 pub async fn settle(app: &TestApp) {
     for _ in 0..50 {
         let round = app.run_jobs().await;
-        if round.claimed == 0 && round.runs_started == 0 {
+        if round.claimed == 0 && round.runs_started == 0 && round.webhooks_queued == 0 {
             return;
         }
     }
