@@ -13,6 +13,7 @@
 
 pub mod model;
 pub mod ports;
+pub mod request_id;
 pub mod services;
 
 pub use model::time::Timestamp;

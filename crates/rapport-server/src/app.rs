@@ -191,14 +191,47 @@ pub fn router(state: AppState) -> Router {
                 .extensions()
                 .get::<MatchedPath>()
                 .map_or("unmatched", MatchedPath::as_str);
-            tracing::info_span!("request", method = %request.method(), route)
+            let id = request
+                .extensions()
+                .get::<RequestId>()
+                .map_or("-", |id| id.0.as_str());
+            tracing::info_span!("request", method = %request.method(), route, request_id = id)
         }),
     )
+    .layer(axum::middleware::from_fn(request_ids))
     .layer(crate::containment::catch_panics())
     // Outside the panic catcher, so a request that panicked is counted
     // (as the 500 it became).
     .layer(axum::middleware::from_fn(crate::metrics::track_http))
     .with_state(state)
+}
+
+/// The id of a request: the caller's `X-Request-Id` when it is a plain
+/// short one (a load balancer's), else a new UUIDv7.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+const X_REQUEST_ID: &str = "x-request-id";
+
+/// Gives every request an id: in its log span, in the answer's
+/// `X-Request-Id`, and in the jobs it enqueues (`rapport_core::request_id`),
+/// whose log lines carry it too.
+async fn request_ids(
+    mut request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let id = request
+        .headers()
+        .get(X_REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| rapport_core::request_id::is_acceptable(id))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = rapport_core::request_id::scope(Some(id.clone()), next.run(request)).await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(X_REQUEST_ID, value);
+    }
+    response
 }
 
 /// Bodies arrive in time (`http_body_timeout_seconds`): a whole body

@@ -87,6 +87,11 @@ pub(crate) const SQLITE: Files = &[
         "webhooks",
         include_str!("../migrations/sqlite/0015_webhooks.sql"),
     ),
+    (
+        16,
+        "job request ids",
+        include_str!("../migrations/sqlite/0016_job_request_ids.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -179,6 +184,11 @@ pub(crate) const POSTGRES: Files = &[
         18,
         "webhooks",
         include_str!("../migrations/postgres/0018_webhooks.sql"),
+    ),
+    (
+        19,
+        "job request ids",
+        include_str!("../migrations/postgres/0019_job_request_ids.sql"),
     ),
 ];
 

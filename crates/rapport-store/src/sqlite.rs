@@ -162,6 +162,16 @@ impl SqliteStore {
         F: for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<Result<R, StoreError>>();
+        // The writer runs `op` on its own thread: it keeps the caller's
+        // request id for the jobs the write enqueues.
+        let request_id = rapport_core::request_id::current();
+        let mut op = op;
+        let op = write_fn(move |conn| {
+            Box::pin(rapport_core::request_id::scope(
+                request_id.clone(),
+                op(conn),
+            ))
+        });
         // The caller may have gone away; the write stands.
         let job = write_job(op, move |result| {
             let _ = tx.send(result);
@@ -222,6 +232,15 @@ where
         });
     });
     WriteJob { attempt, reply }
+}
+
+/// Pins down a write's signature (for all connection lifetimes), as
+/// `attempt_fn` does.
+fn write_fn<R, F>(f: F) -> F
+where
+    F: for<'c> FnMut(&'c mut Conn) -> BoxFuture<'c, Result<R, StoreError>> + Send,
+{
+    f
 }
 
 /// Pins down a closure's signature (for all connection lifetimes), which

@@ -236,16 +236,21 @@ pub struct NewJob {
     pub workspace_id: WorkspaceId,
     pub job: Job,
     pub due_at: Timestamp,
+    /// The request (or job) that caused it, for the logs
+    /// (`crate::request_id`).
+    pub request_id: Option<String>,
 }
 
 impl NewJob {
-    /// A job due at `due_at`, with a fresh id.
+    /// A job due at `due_at`, with a fresh id, caused by the current
+    /// request (or job), if any.
     pub fn new(workspace_id: WorkspaceId, job: Job, due_at: Timestamp) -> Self {
         Self {
             id: JobId::generate(),
             workspace_id,
             job,
             due_at,
+            request_id: crate::request_id::current(),
         }
     }
 }
@@ -264,6 +269,8 @@ pub struct ClaimedJob {
     pub attempts: u32,
     pub failures: u32,
     pub created_at: Timestamp,
+    /// The request (or job) that caused it, if known.
+    pub request_id: Option<String>,
 }
 
 #[cfg(test)]

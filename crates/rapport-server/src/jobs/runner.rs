@@ -9,6 +9,7 @@ use rapport_core::Timestamp;
 use rapport_core::model::job::{ClaimedJob, Job, JobParseError, RetryPolicy};
 use rapport_core::ports::store::StoreError;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::AppState;
 use crate::containment::panic_message;
@@ -93,7 +94,7 @@ impl Runner {
         }
         let now = self.state.clock.now().as_millis();
         let due = Timestamp::from_millis(now + policy.delay_millis(failures));
-        tracing::warn!(job = %job.id, kind = %job.kind, failures, error = %reason, "a job failed; it will be tried again");
+        tracing::warn!(job = %job.id, kind = %job.kind, request_id = job.request_id.as_deref().unwrap_or("-"), failures, error = %reason, "a job failed; it will be tried again");
         if let Err(err) = self.state.store.retry_job(job, due, &reason).await {
             tracing::warn!(job = %job.id, error = %err, "a failed job could not be put back; it runs again when its claim runs out");
         }
@@ -127,7 +128,7 @@ fn retry_policy(job: &ClaimedJob) -> Option<RetryPolicy> {
 /// Fails a held job for good with `reason`, then ends what it was doing so
 /// that nothing waits for it forever.
 pub async fn fail_for_good(state: &AppState, job: &ClaimedJob, reason: &str) {
-    tracing::error!(job = %job.id, kind = %job.kind, error = %reason, "a job failed for good");
+    tracing::error!(job = %job.id, kind = %job.kind, request_id = job.request_id.as_deref().unwrap_or("-"), error = %reason, "a job failed for good");
     let now = state.clock.now();
     if let Err(err) = state.store.fail_job(job, now, reason).await {
         tracing::error!(job = %job.id, error = %err, "a failed job could not be recorded; it runs again when its claim runs out");
@@ -162,7 +163,16 @@ pub async fn run_contained<T>(
     job: &ClaimedJob,
     work: impl Future<Output = Result<T, StoreError>>,
 ) -> Option<Result<T, StoreError>> {
-    match AssertUnwindSafe(work).catch_unwind().await {
+    // The job's log lines name it and the request that caused it; jobs it
+    // enqueues carry that request on.
+    let span = tracing::info_span!(
+        "job",
+        id = %job.id,
+        kind = %job.kind,
+        request_id = job.request_id.as_deref().unwrap_or("-"),
+    );
+    let work = rapport_core::request_id::scope(job.request_id.clone(), work);
+    match AssertUnwindSafe(work.instrument(span)).catch_unwind().await {
         Ok(result) => Some(result),
         Err(payload) => {
             let reason = format!("the job panicked: {}", panic_message(&*payload));

@@ -9,7 +9,82 @@ use serde_json::{Value, json};
 
 use crate::cli::{acme_token, serve_with, terminate};
 
-both_backends!(metrics_count_requests_messages_jobs_and_the_pool_on_their_own_listener);
+both_backends!(
+    metrics_count_requests_messages_jobs_and_the_pool_on_their_own_listener,
+    a_request_id_is_answered_and_carried_into_the_jobs_it_causes,
+);
+
+/// The jobs waiting now or later, by kind, with the request that caused them.
+async fn jobs_by_request(app: &crate::helpers::TestApp) -> Vec<(String, Option<String>)> {
+    let later = rapport_core::Timestamp::from_millis(i64::MAX / 2);
+    let mut jobs: Vec<_> = app
+        .store
+        .due_jobs(later, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|job| (job.kind, job.request_id))
+        .collect();
+    jobs.sort();
+    jobs
+}
+
+async fn a_request_id_is_answered_and_carried_into_the_jobs_it_causes(backend: Backend) {
+    let Some(app) = crate::helpers::TestApp::spawn(backend).await else {
+        return;
+    };
+    app.allow_pending_jobs();
+    let ada = app
+        .contact(json!({"user_id": "ada", "email": "ada@example.test"}))
+        .await;
+    let send = |id: Option<&str>, body: &str| {
+        let mut request = app
+            .client
+            .post(format!("{}/api/v1/messages", app.base))
+            .bearer_auth(&app.owner.api_token)
+            .json(&json!({"contact_id": ada, "body": body}));
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        request.send()
+    };
+    // A load balancer's id is kept, answered, and stored with the email
+    // job the message scheduled (written by the store's writer).
+    let answer = send(Some("lb-7f3a.1"), "Hello").await.unwrap();
+    assert!(answer.status().is_success());
+    assert_eq!(answer.headers()["x-request-id"], "lb-7f3a.1");
+    assert_eq!(
+        jobs_by_request(&app).await,
+        [("email_fallback".to_owned(), Some("lb-7f3a.1".to_owned()))]
+    );
+    // One that could forge a log line is replaced by a fresh id.
+    let forged = send(Some(&"x".repeat(65)), "Again").await.unwrap();
+    let fresh = forged.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(fresh.len(), 36, "a UUID: {fresh}");
+    assert!(
+        jobs_by_request(&app)
+            .await
+            .contains(&("email_fallback".to_owned(), Some(fresh)))
+    );
+    // A job the store enqueues itself (an erasure's) carries its request.
+    let erased = app
+        .client
+        .delete(format!("{}/api/v1/contacts/{ada}", app.base))
+        .bearer_auth(&app.owner.api_token)
+        .header("x-request-id", "erase-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), reqwest::StatusCode::ACCEPTED);
+    let jobs = jobs_by_request(&app).await;
+    assert!(
+        jobs.contains(&("erase_contact".to_owned(), Some("erase-1".to_owned()))),
+        "{jobs:?}"
+    );
+}
 
 /// The value of the series `name{labels}` in a Prometheus text page (the
 /// labels as printed, in order), if present.

@@ -118,6 +118,7 @@ async fn queue_erasure(
         conn,
         &NewJob {
             id: JobId::generate(),
+            request_id: rapport_core::request_id::current(),
             workspace_id: erasure.workspace_id,
             job: Job::EraseContact {
                 erasure_id: erasure.id,

@@ -22,7 +22,7 @@ pub(super) async fn insert_jobs(
         return Ok(());
     }
     let mut sql = QueryBuilder::<Db>::new(
-        "INSERT INTO jobs (id, workspace_id, kind, dedupe_key, payload, due_at, created_at) ",
+        "INSERT INTO jobs (id, workspace_id, kind, dedupe_key, payload, due_at, created_at, request_id) ",
     );
     sql.push_values(jobs, |mut row, job| {
         row.push_bind(job.id.as_uuid())
@@ -31,7 +31,12 @@ pub(super) async fn insert_jobs(
             .push_bind(job.job.key())
             .push_bind(Json(job.job.payload()))
             .push_bind(ms(job.due_at))
-            .push_bind(ms(now));
+            .push_bind(ms(now))
+            .push_bind(
+                job.request_id
+                    .clone()
+                    .or_else(rapport_core::request_id::current),
+            );
     });
     sql.push(" ON CONFLICT (kind, dedupe_key) DO NOTHING");
     sql.build().execute(&mut *conn).await.map_err(db_err)?;
@@ -39,7 +44,7 @@ pub(super) async fn insert_jobs(
 }
 
 pub(super) const JOB_COLUMNS: &str =
-    "id, workspace_id, kind, payload, due_at, attempts, failures, created_at";
+    "id, workspace_id, kind, payload, due_at, attempts, failures, created_at, request_id";
 
 /// A job as stored; one that cannot be read is returned as such (its `job`
 /// an error) for the runner to fail, never an error that would stop a claim.
@@ -58,6 +63,7 @@ pub(super) fn job_from_row(row: &DbRow) -> Result<ClaimedJob, StoreError> {
         attempts: count("attempts")?,
         failures: count("failures")?,
         created_at: ts(row, "created_at")?,
+        request_id: opt_text(row, "request_id")?,
     })
 }
 

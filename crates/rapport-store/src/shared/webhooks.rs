@@ -252,6 +252,7 @@ async fn insert_deliveries(
             .iter()
             .map(|(id, _, _)| NewJob {
                 id: JobId::generate(),
+                request_id: rapport_core::request_id::current(),
                 workspace_id: workspace,
                 job: Job::WebhookDelivery { delivery_id: *id },
                 due_at: at,

@@ -138,6 +138,7 @@ pub(super) async fn update_workspace(
             conn,
             &NewJob {
                 id: JobId::generate(),
+                request_id: rapport_core::request_id::current(),
                 workspace_id: id,
                 job: Job::ApplyRetention { workspace_id: id },
                 due_at: at,
