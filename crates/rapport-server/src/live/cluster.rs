@@ -60,6 +60,9 @@ pub struct Shared {
     /// Chosen statuses to write: (workspace, agent) → away.
     away_changes: Mutex<HashMap<(WorkspaceId, Uuid), bool>>,
     view: Mutex<Remote>,
+    /// Each contact's and member's presence as last told to this server's
+    /// Inboxes, for those the other servers hold (online ones only).
+    told: Mutex<HashMap<Key, &'static str>>,
     /// Notices and signals to send.
     outbox: Mutex<Outbox>,
     /// Rings when the outbox has something (a permit is kept if nobody
@@ -338,6 +341,7 @@ impl Membership {
             dirty: Mutex::default(),
             away_changes: Mutex::default(),
             view: Mutex::default(),
+            told: Mutex::default(),
             outbox: Mutex::default(),
             send: Arc::new(Notify::new()),
         });
@@ -468,8 +472,7 @@ async fn keep_in_sync(shared: std::sync::Weak<Shared>, hub: Hub) {
 }
 
 /// One sync: write what changed here, read what the others hold, and tell
-/// this server's Inboxes of contacts who went offline because their server
-/// went silent.
+/// this server's Inboxes of presence that changed with it.
 async fn sync_once(shared: &Shared, hub: &Hub, first: bool) -> anyhow::Result<()> {
     let dirty: Vec<Key> =
         std::mem::take(&mut *shared.dirty.lock().unwrap_or_else(|e| e.into_inner()))
@@ -533,32 +536,60 @@ async fn sync_once(shared: &Shared, hub: &Hub, first: bool) -> anyhow::Result<()
         hub.touch_all_presence();
     }
     let fresh = Remote::from_view(view, now);
-    let went_silent: Vec<(WorkspaceId, ContactId)> = {
-        let mut old = shared.view.lock().unwrap_or_else(|e| e.into_inner());
-        let gone = fresh
-            .rows
-            .iter()
-            .filter(|(key, rows)| {
-                key.1 == PresenceKind::Contact
-                    && rows.iter().any(|r| r.silent(fresh.now(now)))
-                    && old.online(key, old.at)
-                    && !fresh.online(key, now)
-            })
-            .map(|((ws, _, subject), _)| (*ws, ContactId::from_uuid(*subject)))
-            .collect();
-        *old = fresh;
-        gone
-    };
-    for (workspace, contact) in went_silent {
-        if !hub.is_online(workspace, contact) {
-            hub.signal_here(
-                workspace,
-                None,
-                serde_json::json!({"type": "presence", "contact_id": contact, "online": false}),
-            );
+    let held: Vec<Key> = fresh.rows.keys().copied().collect();
+    *shared.view.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+    tell_presence_changes(shared, hub, held, first);
+    Ok(())
+}
+
+/// A contact's or member's presence as this server sees it now.
+fn status_of(hub: &Hub, (workspace, kind, subject): Key) -> &'static str {
+    match kind {
+        PresenceKind::Contact => {
+            if hub.is_online(workspace, ContactId::from_uuid(subject)) {
+                "online"
+            } else {
+                "offline"
+            }
+        }
+        PresenceKind::Agent => hub.agent_status(workspace, AgentId::from_uuid(subject)),
+    }
+}
+
+/// Tells this server's Inboxes of every presence that changed since the
+/// last sync for those other servers hold: a contact or member whose
+/// server went silent (their sockets count as closed), or came back, or
+/// whose change the other server's own signal did not bring (a repeat of
+/// one that did changes nothing). Not on the first sync: no Inbox here
+/// has been told anything yet.
+fn tell_presence_changes(shared: &Shared, hub: &Hub, held: Vec<Key>, first: bool) {
+    let mut told = shared.told.lock().unwrap_or_else(|e| e.into_inner());
+    let keys: HashSet<Key> = held.iter().chain(told.keys()).copied().collect();
+    let mut changed = Vec::new();
+    let mut now_told = HashMap::with_capacity(held.len());
+    for key in keys {
+        let status = status_of(hub, key);
+        if told.get(&key).copied().unwrap_or("offline") != status {
+            changed.push((key, status));
+        }
+        if status != "offline" {
+            now_told.insert(key, status);
         }
     }
-    Ok(())
+    *told = now_told;
+    drop(told);
+    if first {
+        return;
+    }
+    for ((workspace, kind, subject), status) in changed {
+        let signal = match kind {
+            PresenceKind::Contact => serde_json::json!({"type": "presence",
+                "contact_id": subject, "online": status == "online"}),
+            PresenceKind::Agent => serde_json::json!({"type": "agent_presence",
+                "agent_id": subject, "status": status}),
+        };
+        hub.signal_here(workspace, None, signal);
+    }
 }
 
 #[cfg(test)]

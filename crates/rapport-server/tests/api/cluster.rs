@@ -5,7 +5,7 @@
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use futures::SinkExt;
+use futures::{SinkExt, StreamExt};
 use rapport_core::model::ids::{BulkSendId, WorkspaceId};
 use rapport_core::ports::store::TimelineQuery;
 use rapport_store::Database;
@@ -65,6 +65,16 @@ impl Server {
     /// SIGTERM: whether it then exited cleanly.
     fn stop(mut self) -> bool {
         terminate(self.child.take().unwrap()).success()
+    }
+
+    /// Sends a signal (`STOP`, `CONT`) to the process.
+    fn signal(&self, name: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{name}"), pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
     }
 
     /// SIGKILL.
@@ -231,6 +241,47 @@ async fn next_message(socket: &mut Socket, wait: Duration) -> Option<(i64, Strin
     }
 }
 
+/// Opens an Inbox socket on `server` with an API token.
+async fn inbox(server: &Server, token: &str) -> Socket {
+    let (mut socket, _) = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(server.ws("/api/v1/live")),
+    )
+    .await
+    .expect("the socket opened in time")
+    .unwrap();
+    socket
+        .send(Message::Text(
+            json!({"type": "hello", "token": token}).to_string().into(),
+        ))
+        .await
+        .unwrap();
+    let ready = next_within(&mut socket, Duration::from_secs(10))
+        .await
+        .expect("a ready frame");
+    assert_eq!(ready["type"], "ready", "{ready}");
+    socket
+}
+
+/// Waits up to `wait` for an Inbox to be told that `agent` is `status`.
+async fn told_agent_is(socket: &mut Socket, agent: &str, status: &str, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout_at(deadline, socket.next()).await
+        else {
+            return false;
+        };
+        let frame: Value = serde_json::from_str(&text).unwrap();
+        if frame["type"] == "agent_presence"
+            && frame["agent_id"] == agent
+            && frame["status"] == status
+        {
+            return true;
+        }
+    }
+}
+
 /// Waits up to `wait` for `check` to hold.
 async fn eventually<F, Fut>(wait: Duration, mut check: F) -> bool
 where
@@ -364,6 +415,67 @@ async fn two_servers_on_one_database_share_live_delivery_presence_and_jobs() {
     }
     assert_eq!(reached, everyone);
     drop(store);
+
+    // A member's Inbox is open on A only; the owner's, on B, is told when
+    // A stops answering (paused: its sockets count as closed once it is
+    // silent) that she is offline, and that she is online once A is back.
+    let member = cluster
+        .call(
+            &b,
+            reqwest::Method::POST,
+            "/api/v1/agents",
+            Some(json!({"email": "ada@acme.test", "name": "Ada", "role": "agent", "password": "long enough"})),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member_token = cluster
+        .call(
+            &b,
+            reqwest::Method::POST,
+            "/api/v1/tokens",
+            Some(json!({"name": "ada", "agent_id": member})),
+        )
+        .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut owner_on_b = inbox(&b, &cluster.token).await;
+    let _member_on_a = inbox(&a, &member_token).await;
+    assert!(
+        told_agent_is(&mut owner_on_b, &member, "online", Duration::from_secs(5)).await,
+        "B's Inbox hears that the member came online on A"
+    );
+    let presence_on_b = || async {
+        cluster
+            .call(&b, reqwest::Method::GET, "/api/v1/agents", None)
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|agent| agent["id"] == member.as_str())
+            .map(|agent| agent["presence"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            presence_on_b().await == "online"
+        })
+        .await,
+        "B reads her socket on A from the shared presence"
+    );
+    a.signal("STOP");
+    assert!(
+        told_agent_is(&mut owner_on_b, &member, "offline", Duration::from_secs(15)).await,
+        "B's Inbox is told the member went offline with A"
+    );
+    assert_eq!(presence_on_b().await, "offline");
+    a.signal("CONT");
+    assert!(
+        told_agent_is(&mut owner_on_b, &member, "online", Duration::from_secs(10)).await,
+        "B's Inbox is told she is back when A is"
+    );
 
     // A dies: B keeps serving, and Ada's widget, reconnecting to B from
     // the last position it saw, gets what it missed, then what is new.
