@@ -200,22 +200,18 @@ impl Cluster {
     }
 }
 
-/// Opens the messenger's socket on `server` after `after`: the socket and
-/// the position it starts from.
-async fn widget(server: &Server, session: &str, after: Option<i64>) -> (Socket, i64) {
+/// Opens a live socket at `path` on `server` and says `hello`: the socket
+/// and the position it starts from.
+async fn open_live(server: &Server, path: &str, hello: Value) -> (Socket, i64) {
     let (mut socket, _) = tokio::time::timeout(
         Duration::from_secs(10),
-        tokio_tungstenite::connect_async(server.ws("/widget/v1/live")),
+        tokio_tungstenite::connect_async(server.ws(path)),
     )
     .await
     .expect("the socket opened in time")
     .unwrap();
     socket
-        .send(Message::Text(
-            json!({"type": "hello", "session": session, "after": after})
-                .to_string()
-                .into(),
-        ))
+        .send(Message::Text(hello.to_string().into()))
         .await
         .unwrap();
     let ready = next_within(&mut socket, Duration::from_secs(10))
@@ -224,6 +220,18 @@ async fn widget(server: &Server, session: &str, after: Option<i64>) -> (Socket, 
     assert_eq!(ready["type"], "ready", "{ready}");
     let seq = ready["seq"].as_i64().unwrap();
     (socket, seq)
+}
+
+/// Opens the messenger's socket on `server` after `after`.
+async fn widget(server: &Server, session: &str, after: Option<i64>) -> (Socket, i64) {
+    let hello = json!({"type": "hello", "session": session, "after": after});
+    open_live(server, "/widget/v1/live", hello).await
+}
+
+/// Opens an Inbox socket on `server` with an API token.
+async fn inbox(server: &Server, token: &str) -> Socket {
+    let hello = json!({"type": "hello", "token": token});
+    open_live(server, "/api/v1/live", hello).await.0
 }
 
 /// The next message's body the widget receives within `wait`.
@@ -239,28 +247,6 @@ async fn next_message(socket: &mut Socket, wait: Duration) -> Option<(i64, Strin
             ));
         }
     }
-}
-
-/// Opens an Inbox socket on `server` with an API token.
-async fn inbox(server: &Server, token: &str) -> Socket {
-    let (mut socket, _) = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio_tungstenite::connect_async(server.ws("/api/v1/live")),
-    )
-    .await
-    .expect("the socket opened in time")
-    .unwrap();
-    socket
-        .send(Message::Text(
-            json!({"type": "hello", "token": token}).to_string().into(),
-        ))
-        .await
-        .unwrap();
-    let ready = next_within(&mut socket, Duration::from_secs(10))
-        .await
-        .expect("a ready frame");
-    assert_eq!(ready["type"], "ready", "{ready}");
-    socket
 }
 
 /// Waits up to `wait` for an Inbox to be told that `agent` is `status`.
