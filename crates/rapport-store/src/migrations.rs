@@ -92,6 +92,11 @@ pub(crate) const SQLITE: Files = &[
         "job request ids",
         include_str!("../migrations/sqlite/0016_job_request_ids.sql"),
     ),
+    (
+        17,
+        "saved replies",
+        include_str!("../migrations/sqlite/0017_saved_replies.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -189,6 +194,11 @@ pub(crate) const POSTGRES: Files = &[
         19,
         "job request ids",
         include_str!("../migrations/postgres/0019_job_request_ids.sql"),
+    ),
+    (
+        20,
+        "saved replies",
+        include_str!("../migrations/postgres/0020_saved_replies.sql"),
     ),
 ];
 

@@ -3,7 +3,8 @@
 // checkbox for replies (sent as `email_fallback`), a live preview of
 // snippet tags ("Preview for Ada: Hi Ada") when the text has `{{`, and
 // "Suggest a reply" (or s outside the box), which puts a reply written from
-// the knowledge base into the box to edit and lists the articles under it.
+// the knowledge base into the box to edit and lists the articles under it,
+// and saved replies after `/` (saved-reply-picker.js).
 
 import { html, render } from '../../shared/html.js';
 import { state, subscribe, contactName, announce } from '../data/store.js';
@@ -13,6 +14,7 @@ import { sourceLinks } from '../ui/sources.js';
 import { percent } from '../knowledge/articles.js';
 import { sendTyping } from '../data/live-updates.js';
 import { offersEmailFallback } from '../data/email.js';
+import { attachSavedReplyPicker } from './saved-reply-picker.js';
 
 const PREVIEW_DEBOUNCE_MS = 300;
 
@@ -29,8 +31,10 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
   render(element, html`
     <form class="composer" data-testid="composer" novalidate>
       <label for="composer-input" class="visually-hidden" data-region="label"></label>
-      <textarea id="composer-input" name="body" rows="3" data-testid="composer-input"
+      <textarea id="composer-input" name="body" rows="3" data-testid="composer-input" role="combobox"
         aria-describedby="composer-help composer-error">${draft.body}</textarea>
+      <div class="saved-reply-picker" role="listbox" id="saved-reply-list" aria-label="Saved replies"
+        data-testid="saved-reply-picker" hidden></div>
       <div class="composer-bar">
         <p class="composer-help" id="composer-help" data-region="help"></p>
         <label class="email-toggle" data-region="email-toggle" title="${emailTitle}">
@@ -87,7 +91,7 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
     } else {
       render(help, html`<span class="muted">${mode === 'note'
         ? 'Only your team sees notes.'
-        : 'Enter to send · Shift+Enter for a new line'}</span>`);
+        : 'Enter to send · Shift+Enter for a new line · / for saved replies'}</span>`);
     }
   };
 
@@ -226,7 +230,16 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
     send();
     input.focus();
   });
+  const picker = attachSavedReplyPicker(input, form.querySelector('#saved-reply-list'), {
+    contactId: contact?.id,
+    onInsert: (chosen) => {
+      saveDraft();
+      updatePreview();
+      announce(`Inserted the saved reply ${chosen.title}`);
+    },
+  });
   input.addEventListener('keydown', (event) => {
+    if (picker.keydown(event)) return;
     if (event.key === 'Enter' && !event.isComposing && event.keyCode !== 229) {
       if (event.ctrlKey || event.metaKey || !event.shiftKey) {
         event.preventDefault();
@@ -270,6 +283,7 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
     },
     suggest,
     destroy() {
+      picker.destroy();
       offSession();
       saveDraft();
       clearTimeout(previewTimer);

@@ -1,6 +1,7 @@
 // `#/settings`: workspace name, the install snippet and identity
 // verification (identity-section.js), widget origins, email fallback, data
-// retention, webhooks (webhooks-section.js, owners and admins), the
+// retention, saved replies (saved-replies-section.js), webhooks
+// (webhooks-section.js, owners and admins), the
 // team (team-section.js), teams (teams-section.js), office hours and availability
 // (office-section.js), the AI bot and its report (bot-section.js), contact
 // properties (properties-section.js) and the member's own password
@@ -24,6 +25,7 @@ import { mountPropertiesSection } from './properties-section.js';
 import { mountBotSection } from './bot-section.js';
 import { mountPasswordSection } from './password-section.js';
 import { mountWebhooksSection } from './webhooks-section.js';
+import { mountSavedRepliesSection } from './saved-replies-section.js';
 
 export function installSnippet(appId, origin) {
   return `<script>
@@ -186,6 +188,7 @@ function page(workspace) {
         </form>
       </section>
 
+      <div data-region="saved-replies-section"></div>
       <div data-region="webhooks-section"></div>
       <div data-region="team-section"></div>
       <div data-region="teams-section"></div>
@@ -307,6 +310,7 @@ export function mountSettingsView(element) {
       mountBotSection(at('bot-section'), { manage }),
       mountPropertiesSection(at('properties-section'), { manage }),
       mountPasswordSection(at('password-section')),
+      mountSavedRepliesSection(at('saved-replies-section'), { manage }),
       // The endpoints' secrets are owners' and admins' only.
       ...(manage ? [mountWebhooksSection(at('webhooks-section'))] : []),
     ];

@@ -109,3 +109,7 @@ typed_id!(
     /// One event's delivery to one webhook endpoint.
     WebhookDeliveryId
 );
+typed_id!(
+    /// A saved reply (the workspace's or one member's).
+    SavedReplyId
+);

@@ -13,6 +13,7 @@ pub mod email;
 pub mod import;
 pub mod messages;
 pub mod people;
+pub mod saved_replies;
 pub mod session;
 pub mod settings;
 pub mod team;
@@ -90,6 +91,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(automation_runs::team_availability))
         .routes(routes!(automation_runs::set_availability))
+        .routes(routes!(
+            saved_replies::list_saved_replies,
+            saved_replies::create_saved_reply
+        ))
+        .routes(routes!(
+            saved_replies::get_saved_reply,
+            saved_replies::update_saved_reply,
+            saved_replies::delete_saved_reply
+        ))
         .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
         .routes(routes!(
             webhooks::get_webhook,

@@ -8,6 +8,30 @@ use utoipa::openapi::link::{Link, LinkBuilder};
 /// link name, target operation, target parameter, where the value is).
 pub(super) const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
     (
+        "create_saved_reply",
+        "201",
+        "GetSavedReply",
+        "get_saved_reply",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "create_saved_reply",
+        "201",
+        "UpdateSavedReply",
+        "update_saved_reply",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "create_saved_reply",
+        "201",
+        "DeleteSavedReply",
+        "delete_saved_reply",
+        "id",
+        "$response.body#/id",
+    ),
+    (
         "create_webhook",
         "201",
         "GetWebhook",

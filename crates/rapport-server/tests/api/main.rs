@@ -19,6 +19,7 @@ mod messages;
 mod operations;
 mod people;
 mod retention;
+mod saved_replies;
 mod session;
 mod smtp;
 mod team;

@@ -158,6 +158,7 @@ mod messages;
 mod people;
 mod run_starts;
 mod runs;
+mod saved_replies;
 mod team;
 mod teams;
 mod visitors;

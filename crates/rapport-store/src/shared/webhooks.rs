@@ -442,13 +442,17 @@ async fn record_attempt(
         });
     }
     let Some(since) = endpoint.failing_since else {
-        sqlx::query("UPDATE webhooks SET failing_since = $3 WHERE workspace_id = $1 AND id = $2")
-            .bind(workspace.as_uuid())
-            .bind(endpoint.id.as_uuid())
-            .bind(ms(attempt.at))
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+        // Deliveries fail side by side: the first to record sets it.
+        sqlx::query(
+            "UPDATE webhooks SET failing_since = $3
+             WHERE workspace_id = $1 AND id = $2 AND failing_since IS NULL",
+        )
+        .bind(workspace.as_uuid())
+        .bind(endpoint.id.as_uuid())
+        .bind(ms(attempt.at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
         return Ok(Recorded {
             disabled_now: false,
         });
@@ -462,9 +466,11 @@ async fn record_attempt(
         "every delivery failed for a day; the last: {}",
         attempt.error.as_deref().unwrap_or("")
     );
-    sqlx::query(
+    // Deliveries fail side by side (on PostgreSQL in transactions of their
+    // own): only the one that turns it off tells the admins.
+    let turned_off = sqlx::query(
         "UPDATE webhooks SET enabled = $3, disabled_reason = $4, updated_at = $5
-         WHERE workspace_id = $1 AND id = $2",
+         WHERE workspace_id = $1 AND id = $2 AND enabled",
     )
     .bind(workspace.as_uuid())
     .bind(endpoint.id.as_uuid())
@@ -474,7 +480,9 @@ async fn record_attempt(
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
-    Ok(Recorded { disabled_now: true })
+    Ok(Recorded {
+        disabled_now: turned_off.rows_affected() == 1,
+    })
 }
 
 async fn prune(conn: &mut Conn, before: Timestamp, limit: u32) -> Result<u64, StoreError> {

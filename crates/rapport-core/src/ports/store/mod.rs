@@ -18,6 +18,7 @@ mod email;
 mod jobs;
 mod knowledge;
 mod people;
+mod saved_replies;
 mod team;
 mod visitors;
 mod webhooks;
@@ -32,6 +33,7 @@ pub use email::*;
 pub use jobs::*;
 pub use knowledge::*;
 pub use people::*;
+pub use saved_replies::*;
 pub use team::*;
 pub use visitors::*;
 pub use webhooks::*;
@@ -72,6 +74,7 @@ pub trait Store:
     + ArticleStore
     + BotStore
     + WebhookStore
+    + SavedReplyStore
 {
 }
 
@@ -92,5 +95,6 @@ impl<T> Store for T where
         + ArticleStore
         + BotStore
         + WebhookStore
+    + SavedReplyStore
 {
 }
