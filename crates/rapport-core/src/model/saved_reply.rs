@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::Timestamp;
 use crate::model::ids::{AgentId, SavedReplyId, WorkspaceId};
 use crate::model::template::SnippetTemplate;
-use crate::model::validation::{Validator, ValidationError, single_line_text};
+use crate::model::validation::{ValidationError, Validator, single_line_text};
 
 /// The most saved replies of one scope (the workspace's, or one member's).
 pub const MAX_PER_SCOPE: usize = 500;
@@ -95,7 +95,15 @@ mod tests {
         assert!(SavedReplyFields::new("t", "-x", "b").is_err());
         assert!(SavedReplyFields::new("t", &"x".repeat(41), "b").is_err());
         assert!(SavedReplyFields::new("t", "x", &"b".repeat(MAX_BODY + 1)).is_err());
-        let ok = SavedReplyFields::new(" Refund policy ", "refund-30d", "Hi {{ user.name | default(\"there\") }}").unwrap();
-        assert_eq!((ok.title.as_str(), ok.shortcut.as_str()), ("Refund policy", "refund-30d"));
+        let ok = SavedReplyFields::new(
+            " Refund policy ",
+            "refund-30d",
+            "Hi {{ user.name | default(\"there\") }}",
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.title.as_str(), ok.shortcut.as_str()),
+            ("Refund policy", "refund-30d")
+        );
     }
 }

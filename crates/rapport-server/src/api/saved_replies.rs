@@ -35,9 +35,21 @@ pub struct SavedReplyRequest {
     #[schema(schema_with = crate::openapi::text::message)]
     pub body: String,
     /// `true`: yours alone. Default `false`: the workspace's (owners and
-    /// admins only). Only on create.
+    /// admins only). It stays what it was made as.
     #[serde(default)]
     pub personal: Option<bool>,
+}
+
+/// A saved reply's new title, shortcut and body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SavedReplyUpdate {
+    #[schema(schema_with = crate::openapi::text::line_up_to_120)]
+    pub title: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,39}$")]
+    pub shortcut: String,
+    #[schema(schema_with = crate::openapi::text::message)]
+    pub body: String,
 }
 
 /// Whether `principal` may change `reply`: their own, or the workspace's
@@ -131,7 +143,7 @@ pub async fn get_saved_reply(
 }
 
 #[utoipa::path(put, path = "/saved-replies/{id}", tag = "messages", security(("bearer" = [])),
-    params(("id" = SavedReplyId, Path)), request_body = SavedReplyRequest,
+    params(("id" = SavedReplyId, Path)), request_body = SavedReplyUpdate,
     responses((status = 200, body = SavedReply),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -145,7 +157,10 @@ pub async fn update_saved_reply(
 ) -> Result<Json<SavedReply>, ApiError> {
     let reply = visible(&state, &principal, id).await?;
     may_change(&principal, &reply)?;
-    if body.personal.is_some_and(|personal| personal != reply.owner_id.is_some()) {
+    if body
+        .personal
+        .is_some_and(|personal| personal != reply.owner_id.is_some())
+    {
         return Err(ApiError::field(
             "personal",
             "a saved reply stays the workspace's or yours: add a new one instead",

@@ -14,7 +14,10 @@ both_backends!(saved_replies_are_the_workspace_s_or_one_member_s);
 /// A member with the role `agent` and an API token of theirs.
 async fn agent_token(app: &TestApp, email: &str) -> String {
     let agent = app
-        .post("/api/v1/agents", json!({"email": email, "name": "Ada", "role": "agent", "password": "long enough"}))
+        .post(
+            "/api/v1/agents",
+            json!({"email": email, "name": "Ada", "role": "agent", "password": "long enough"}),
+        )
         .await
         .id();
     app.post("/api/v1/tokens", json!({"name": email, "agent_id": agent}))
@@ -30,7 +33,12 @@ fn shortcuts(list: &Value) -> Vec<(String, bool)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["shortcut"].as_str().unwrap().to_owned(), r["owner_id"].is_string()))
+        .map(|r| {
+            (
+                r["shortcut"].as_str().unwrap().to_owned(),
+                r["owner_id"].is_string(),
+            )
+        })
         .collect()
 }
 
@@ -90,18 +98,38 @@ async fn saved_replies_are_the_workspace_s_or_one_member_s(backend: Backend) {
     // Hers is nobody else's: not even found.
     for method in [Method::GET, Method::DELETE] {
         let answer = app
-            .request(method, &format!("/api/v1/saved-replies/{own_id}"), Some(&app.owner.api_token), None)
+            .request(
+                method,
+                &format!("/api/v1/saved-replies/{own_id}"),
+                Some(&app.owner.api_token),
+                None,
+            )
             .await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND);
     }
     // The workspace's: read by all, changed by owners and admins.
-    let read = as_ada(Method::GET, format!("/api/v1/saved-replies/{shared_id}"), None).await;
+    let read = as_ada(
+        Method::GET,
+        format!("/api/v1/saved-replies/{shared_id}"),
+        None,
+    )
+    .await;
     assert_eq!(read.body["title"], "Refund policy");
     let change = json!({"title": "Refunds", "shortcut": "refund", "body": "Refunds take 5 days."});
-    let denied = as_ada(Method::PUT, format!("/api/v1/saved-replies/{shared_id}"), Some(change.clone())).await;
+    let denied = as_ada(
+        Method::PUT,
+        format!("/api/v1/saved-replies/{shared_id}"),
+        Some(change.clone()),
+    )
+    .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
     let changed = app
-        .request(Method::PUT, &format!("/api/v1/saved-replies/{shared_id}"), Some(&app.owner.api_token), Some(change))
+        .request(
+            Method::PUT,
+            &format!("/api/v1/saved-replies/{shared_id}"),
+            Some(&app.owner.api_token),
+            Some(change),
+        )
         .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
     assert_eq!(changed.body["title"], "Refunds");
@@ -114,21 +142,39 @@ async fn saved_replies_are_the_workspace_s_or_one_member_s(backend: Backend) {
         )
         .await;
     assert_eq!(bad.error_fields(), ["title", "shortcut", "body"]);
-    assert_eq!(shortcuts(&app.get("/api/v1/saved-replies").await.body).len(), 1);
+    assert_eq!(
+        shortcuts(&app.get("/api/v1/saved-replies").await.body).len(),
+        1
+    );
 
     // Another workspace sees none of them.
     let other = app.other_workspace().await;
     let theirs = app
-        .request(Method::GET, "/api/v1/saved-replies", Some(&other.api_token), None)
+        .request(
+            Method::GET,
+            "/api/v1/saved-replies",
+            Some(&other.api_token),
+            None,
+        )
         .await;
     assert_eq!(theirs.body["data"], json!([]));
     let foreign = app
-        .request(Method::GET, &format!("/api/v1/saved-replies/{shared_id}"), Some(&other.api_token), None)
+        .request(
+            Method::GET,
+            &format!("/api/v1/saved-replies/{shared_id}"),
+            Some(&other.api_token),
+            None,
+        )
         .await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
 
     // Deleted by whoever may change it.
-    let gone = as_ada(Method::DELETE, format!("/api/v1/saved-replies/{own_id}"), None).await;
+    let gone = as_ada(
+        Method::DELETE,
+        format!("/api/v1/saved-replies/{own_id}"),
+        None,
+    )
+    .await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
     let again = as_ada(Method::GET, format!("/api/v1/saved-replies/{own_id}"), None).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);

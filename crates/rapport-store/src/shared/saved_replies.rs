@@ -121,7 +121,14 @@ async fn update_reply(
     at: Timestamp,
 ) -> Result<SavedReply, StoreError> {
     let before = read_reply(conn, workspace, id).await?;
-    shortcut_free(conn, workspace, &scope_of(before.owner_id), &fields.shortcut, id).await?;
+    shortcut_free(
+        conn,
+        workspace,
+        &scope_of(before.owner_id),
+        &fields.shortcut,
+        id,
+    )
+    .await?;
     sqlx::query(
         "UPDATE saved_replies SET title = $3, shortcut = $4, body = $5, updated_at = $6
          WHERE workspace_id = $1 AND id = $2",

@@ -95,6 +95,6 @@ impl<T> Store for T where
         + ArticleStore
         + BotStore
         + WebhookStore
-    + SavedReplyStore
+        + SavedReplyStore
 {
 }
