@@ -2,6 +2,7 @@
 // directory, a host website on another port with the widget snippet, and
 // Debian's Chromium driven by playwright-core.
 
+import { before, after } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -147,4 +148,22 @@ export async function signInToInbox(browser, rapport) {
   await page.getByTestId('signin-submit').click();
   await page.getByTestId('conversation-list').waitFor();
   return { page, injected, context };
+}
+
+/**
+ * A server and a browser for one test file, started before its tests and
+ * stopped after them: `const env = withServerAndBrowser(options)`, then
+ * `env.rapport` and `env.browser` in the tests.
+ */
+export function withServerAndBrowser(options) {
+  const env = { rapport: null, browser: null };
+  before(async () => {
+    env.rapport = await startRapport(options);
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.rapport?.stop();
+  });
+  return env;
 }

@@ -1,5 +1,6 @@
 //! The browser apps' files: the Inbox at `/`, the widget loader at
-//! `/widget.js`, one app's messenger page at `/messenger?app_id=..`, and
+//! `/widget.js`, one app's messenger page at `/messenger?app_id=..`, the
+//! demo page with an app's widget on it at `/try?app_id=..`, and
 //! their modules under `/assets/{inbox,widget,shared}/`. Release builds embed `web/`; debug
 //! builds read it from disk at each request, so a reload shows an edit.
 
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(inbox))
         .route("/widget.js", get(loader))
         .route("/messenger", get(messenger))
+        .route("/try", get(try_page))
         .route("/assets/{app}/{*path}", get(asset))
 }
 
@@ -62,16 +64,27 @@ async fn messenger(State(state): State<AppState>, Query(query): Query<MessengerQ
         Err(StoreError::NotFound) => return ApiError::not_found("app").into_response(),
         Err(err) => return ApiError::from(err).into_response(),
     };
+    // This server's own demo page (`/try`) may always show it.
     let ancestors = if allowed.is_empty() {
         "*".to_owned()
     } else {
-        allowed.join(" ")
+        format!("'self' {}", allowed.join(" "))
     };
     let policy = format!(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
          connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
     );
     file("widget/messenger.html", Some(policy))
+}
+
+/// The demo page: Rapport's own page with the widget of the app its
+/// address names (`try.js` boots it), framing only this server's messenger.
+async fn try_page() -> Response {
+    // The widget's loader adds its launcher's style element, as on any site.
+    const POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; \
+         base-uri 'none'; form-action 'self'";
+    file("widget/try.html", Some(POLICY.to_owned()))
 }
 
 async fn asset(Path((app, path)): Path<(String, String)>) -> Response {

@@ -2,27 +2,16 @@
 // beside its field), then typed as `/ref` in a reply: the list opens,
 // the arrow keys move in it, Esc closes it and keeps the text, Enter puts
 // the reply in with its snippet tag filled in for the contact, and Enter
-// again sends it.
+// again sends it. Then the thread's own keys: e closes and reopens.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRapport, launchBrowser, screenshot, signInToInbox } from '../harness.mjs';
+import { withServerAndBrowser, screenshot, signInToInbox } from '../harness.mjs';
 
-let rapport;
-let browser;
-
-before(async () => {
-  rapport = await startRapport();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await rapport?.stop();
-});
+const env = withServerAndBrowser();
 
 test('a saved reply added in Settings is inserted with / in the composer, filled in for the contact', async () => {
-  const { page, injected, context } = await signInToInbox(browser, rapport);
+  const { page, injected, context } = await signInToInbox(env.browser, env.rapport);
   await page.getByTestId('nav-settings').click();
   const section = page.getByTestId('saved-replies-section');
   await section.getByTestId('saved-replies-empty').waitFor();
@@ -42,12 +31,12 @@ test('a saved reply added in Settings is inserted with / in the composer, filled
   await section.getByTestId('saved-replies-new-personal').check();
   await section.getByTestId('saved-replies-create').click();
   await section.getByTestId('saved-reply-item').filter({ hasText: '/shipping' }).waitFor();
-  const listed = (await rapport.api('GET', '/api/v1/saved-replies')).body.data;
+  const listed = (await env.rapport.api('GET', '/api/v1/saved-replies')).body.data;
   assert.deepEqual(listed.map((r) => [r.shortcut, r.owner_id !== null]), [['refund', false], ['shipping', true]]);
 
   // A conversation with Ada.
-  const ada = await rapport.api('POST', '/api/v1/contacts', { user_id: 'ada', name: 'Ada' });
-  const sent = await rapport.api('POST', '/api/v1/messages', { contact_id: ada.body.id, body: 'How can we help?' });
+  const ada = await env.rapport.api('POST', '/api/v1/contacts', { user_id: 'ada', name: 'Ada' });
+  const sent = await env.rapport.api('POST', '/api/v1/messages', { contact_id: ada.body.id, body: 'How can we help?' });
   assert.equal(sent.status, 201, JSON.stringify(sent.body));
   await page.getByTestId('nav-inbox').click();
   const row = page.getByTestId('conversation-row').filter({ hasText: 'How can we help?' });
@@ -81,6 +70,19 @@ test('a saved reply added in Settings is inserted with / in the composer, filled
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'composer-input', 'focus stays in the box');
   await page.keyboard.press('Enter');
   await page.getByTestId('part').filter({ hasText: 'Hi Ada, refunds take 5 days.' }).waitFor();
+
+  // The thread's actions have keys too, listed under ?: e closes, e reopens.
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('?');
+  const help = page.locator('#shortcut-help');
+  await help.filter({ hasText: 'Close the conversation, or reopen it' }).waitFor();
+  assert.match(await help.innerText(), /Saved replies/);
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('e');
+  await page.getByTestId('reopen-button').waitFor();
+  assert.equal((await env.rapport.api('GET', `/api/v1/conversations/${sent.body.conversation_id}`)).body.status, 'closed');
+  await page.keyboard.press('e');
+  await page.getByTestId('close-button').waitFor();
   assert.deepEqual(injected, []);
   await context.close();
 });

@@ -1,5 +1,7 @@
 // A fresh install: the first visit to the Inbox creates the workspace and
-// its owner, with no command line; a wrong field is said next to it.
+// its owner, with no command line; a wrong field is said next to it. The
+// empty Inbox then says what to do next, and its "Try it" link opens a
+// demo page with the widget, where the first conversation starts.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,5 +42,33 @@ test('the first visit sets up the workspace and signs its owner in', async () =>
   await page.reload();
   await page.getByTestId('conversation-list').waitFor();
   assert.match(await page.locator('body').innerText(), /Globex/);
+
+  // The empty Inbox says what to do next: the snippet to copy, and a
+  // demo page with the widget on it, one click away.
+  const welcome = page.getByTestId('inbox-welcome');
+  await welcome.waitFor();
+  const snippet = await welcome.getByTestId('welcome-snippet').textContent();
+  const appId = (await (await page.evaluate(() => fetch('/api/v1/session').then((r) => r.json())))).workspace.app_id;
+  assert.match(snippet, new RegExp(`app_id: '${appId}'`));
+  assert.match(snippet, new RegExp(`src="${rapport.base}/widget.js"`));
+  await screenshot(page, 'inbox-welcome');
+  const [demo] = await Promise.all([
+    context.waitForEvent('page'),
+    welcome.getByTestId('welcome-try-it').click(),
+  ]);
+  await demo.waitForLoadState();
+  assert.equal(new URL(demo.url()).pathname, '/try');
+  await demo.getByTestId('try-open-chat').click();
+  const messenger = demo.locator('[data-testid="rapport-frame"]').contentFrame();
+  const composer = messenger.getByTestId('messenger-composer');
+  await composer.fill('Hello from the demo page');
+  await composer.press('Enter');
+  await messenger.getByTestId('messenger-part').filter({ hasText: 'Hello from the demo page' }).waitFor();
+  await screenshot(demo, 'try-demo-page');
+
+  // The first conversation arrives in the Inbox live, and the welcome goes.
+  await page.bringToFront();
+  await page.getByTestId('conversation-row').filter({ hasText: 'Hello from the demo page' }).waitFor({ timeout: 15_000 });
+  await welcome.waitFor({ state: 'detached' });
   await context.close();
 });

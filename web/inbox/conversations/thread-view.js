@@ -15,6 +15,10 @@ import { sourceLinks } from '../ui/sources.js';
 import { mountThreadHeader } from './thread-header.js';
 import { mountComposer } from './composer.js';
 import { describeEmailEntry, placeEmailEntries } from '../data/email.js';
+import { workspaceHasConversations } from '../data/conversation-list.js';
+import { copyText } from '../ui/clipboard.js';
+import { canManage } from '../settings/roles.js';
+import { welcomeView } from './welcome.js';
 
 // Within this distance of the bottom, new messages scroll into view.
 const STICK_TO_BOTTOM_PX = 80;
@@ -73,6 +77,7 @@ function seenPartId(detail) {
 }
 
 export function mountThreadView(element, { onLeaveComposer }) {
+  let alive = true;
   render(element, html`
     <header class="thread-header" data-region="header"></header>
     <div class="thread-scroll" data-region="scroll" tabindex="-1">
@@ -130,13 +135,40 @@ export function mountThreadView(element, { onLeaveComposer }) {
     shownPartIds = [];
   };
 
+  // A workspace with no conversation yet is told how to get its first
+  // (asked when its list is empty; `null` while the answer is awaited).
+  let fresh = null;
+  const listIsEmpty = () => state.listStatus === 'ready' && !state.listIds.length && !state.filters.contactId;
+  const checkFresh = async () => {
+    if (fresh !== null || !listIsEmpty()) return;
+    fresh = 'asking';
+    try {
+      fresh = !(await workspaceHasConversations());
+    } catch {
+      fresh = false;
+    }
+    if (alive) draw();
+  };
+
   const draw = () => {
     const detail = selectedDetail();
     element.classList.toggle('no-selection', !state.selectedId);
     if (!state.selectedId) {
+      if (fresh === true && listIsEmpty()) {
+        drawEmpty('');
+        render(list, welcomeView({
+          appId: state.workspace?.app_id ?? '', origin: location.origin, manage: canManage(state.me),
+        }));
+        element.classList.add('is-welcome');
+        return;
+      }
+      element.classList.remove('is-welcome');
+      if (fresh === true && state.listIds.length) fresh = false;
       drawEmpty('Pick a conversation on the left — j/k to move, Enter to open, ? for all shortcuts.');
+      checkFresh();
       return;
     }
+    element.classList.remove('is-welcome');
     if (!detail) {
       drawEmpty(state.detailStatus === 'error' ? state.detailError : 'Loading…');
       return;
@@ -188,7 +220,21 @@ export function mountThreadView(element, { onLeaveComposer }) {
     }
   };
 
+  // Copy buttons in the welcome.
+  const onCopy = async (event) => {
+    const button = event.target.closest('button[data-copy]');
+    if (!button) return;
+    const source = document.getElementById(button.dataset.copy);
+    const ok = await copyText(source?.textContent ?? '', source);
+    render(button, html`${ok ? 'Copied' : 'Press Ctrl+C'}`);
+    setTimeout(() => button.isConnected && render(button, html`Copy`), 2000);
+  };
+  element.addEventListener('click', onCopy);
+
   const offs = [
+    subscribe('list', () => {
+      if (!state.selectedId) draw();
+    }),
     subscribe('detail', draw),
     subscribe('agents', draw),
     subscribe('typing', drawTyping),
@@ -199,6 +245,8 @@ export function mountThreadView(element, { onLeaveComposer }) {
     toggleNote: () => composer?.toggleNote(),
     suggestReply: () => composer?.suggest(),
     destroy() {
+      alive = false;
+      element.removeEventListener('click', onCopy);
       offs.forEach((off) => off());
       destroyHeader();
       composer?.destroy();

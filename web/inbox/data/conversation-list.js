@@ -157,3 +157,20 @@ export function markSeen(id) {
   }
   saveJson(SEEN_KEY, state.seen);
 }
+
+/**
+ * Whether the workspace has had any conversation at all (open, snoozed or
+ * closed): a new one's empty Inbox says how to get the first. Once there
+ * is one, there always is; asked again only until then.
+ */
+let everHad = false;
+export async function workspaceHasConversations() {
+  if (everHad || state.conversations.size) {
+    everHad = true;
+    return true;
+  }
+  const found = await Promise.all(['open', 'snoozed', 'closed'].map((status) =>
+    get(`/api/v1/conversations?status=${status}&limit=1`).then((page) => (page?.data ?? page ?? []).length > 0)));
+  everHad = found.some(Boolean);
+  return everHad;
+}

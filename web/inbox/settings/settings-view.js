@@ -1,6 +1,7 @@
 // `#/settings`: workspace name, the install snippet and identity
 // verification (identity-section.js), widget origins, email fallback, data
-// retention, saved replies (saved-replies-section.js), webhooks
+// retention, saved replies (saved-replies-section.js), notifications
+// (notifications-section.js, this browser's), webhooks
 // (webhooks-section.js, owners and admins), the
 // team (team-section.js), teams (teams-section.js), office hours and availability
 // (office-section.js), the AI bot and its report (bot-section.js), contact
@@ -15,7 +16,6 @@ import {
 import { state, setSession, setWorkspaceEmail } from '../data/store.js';
 import { copyText } from '../ui/clipboard.js';
 import { DELAY_FIELD, emailSettingsPatch, testEmailRequest } from '../data/email.js';
-import { jsString } from './identity.js';
 import { canManage as roleCanManage } from './roles.js';
 import { mountIdentitySection } from './identity-section.js';
 import { mountTeamSection } from './team-section.js';
@@ -26,14 +26,10 @@ import { mountBotSection } from './bot-section.js';
 import { mountPasswordSection } from './password-section.js';
 import { mountWebhooksSection } from './webhooks-section.js';
 import { mountSavedRepliesSection } from './saved-replies-section.js';
+import { mountNotificationsSection } from './notifications-section.js';
+import { installSnippet, tryItUrl } from '../ui/install-snippet.js';
 
-export function installSnippet(appId, origin) {
-  return `<script>
-  window.Rapport = window.Rapport || function () { (Rapport.q = Rapport.q || []).push(arguments) };
-  Rapport('boot', { app_id: ${jsString(appId)} /*, user_id, user_hash, email, name, ...props */ });
-</script>
-<script async src="${origin}/widget.js"></script>`;
-}
+export { installSnippet };
 
 function canManage() {
   return roleCanManage(state.me);
@@ -144,7 +140,9 @@ function page(workspace) {
           <pre data-testid="settings-install-snippet" id="install-snippet">${snippet}</pre>
           <button type="button" class="button small" data-copy="install-snippet" data-testid="copy-snippet">Copy</button>
         </div>
-        <p class="muted small">Your app ID: <code data-testid="settings-app-id">${workspace.app_id}</code></p>
+        <p class="muted small">Your app ID: <code data-testid="settings-app-id">${workspace.app_id}</code>
+          · <a href="${tryItUrl(workspace.app_id ?? '', location.origin)}" target="_blank" rel="noopener"
+            data-testid="settings-try-it">Try it on a demo page</a></p>
       </section>
 
       <div data-region="identity-section"></div>
@@ -188,6 +186,7 @@ function page(workspace) {
         </form>
       </section>
 
+      <div data-region="notifications-section"></div>
       <div data-region="saved-replies-section"></div>
       <div data-region="webhooks-section"></div>
       <div data-region="team-section"></div>
@@ -311,6 +310,7 @@ export function mountSettingsView(element) {
       mountPropertiesSection(at('properties-section'), { manage }),
       mountPasswordSection(at('password-section')),
       mountSavedRepliesSection(at('saved-replies-section'), { manage }),
+      mountNotificationsSection(at('notifications-section')),
       // The endpoints' secrets are owners' and admins' only.
       ...(manage ? [mountWebhooksSection(at('webhooks-section'))] : []),
     ];

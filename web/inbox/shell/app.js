@@ -23,6 +23,7 @@ import { mountKnowledgeView } from '../knowledge/knowledge-view.js';
 import { mountArticleView } from '../knowledge/article-view.js';
 import { installShortcuts } from './keyboard.js';
 import { startLive, stopLive } from '../data/live-updates.js';
+import { startAttention } from './attention.js';
 import { startPresence, stopPresence } from '../data/presence.js';
 
 const root = document.getElementById('app');
@@ -107,7 +108,10 @@ function start(session) {
     <div class="view" data-region="view"></div>`);
   const destroyTopBar = mountTopBar(root.querySelector('[data-region="top"]'), { onSignOut: signOut });
   const removeShortcuts = installShortcuts(() => (shell?.view?.name === 'inbox' ? shell.view.api : null));
-  shell = { view: null, viewElement: root.querySelector('[data-region="view"]'), destroyTopBar, removeShortcuts };
+  const stopAttention = startAttention();
+  shell = {
+    view: null, viewElement: root.querySelector('[data-region="view"]'), destroyTopBar, removeShortcuts, stopAttention,
+  };
   window.addEventListener('hashchange', route);
   route();
   loadAgents().catch((error) => console.warn('agents:', error.message));
@@ -122,6 +126,7 @@ function stop() {
   shell.view?.destroy();
   shell.destroyTopBar();
   shell.removeShortcuts();
+  shell.stopAttention();
   shell = null;
   stopLive();
   stopPresence();

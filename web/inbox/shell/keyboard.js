@@ -1,7 +1,8 @@
 // Inbox shortcuts: j/k or ↑/↓ move in the list, Enter or o opens, r
 // replies, n toggles note mode, s suggests a reply from the knowledge
-// base, ? lists the shortcuts. Esc in the composer is handled by the
-// composer.
+// base, e closes or reopens, a and z go to the assignee and snooze
+// choices, p opens the contact's profile, ? lists the shortcuts. Esc in
+// the composer (and / there) is handled by the composer.
 
 import { html, render } from '../../shared/html.js';
 import { moveCursor } from '../data/conversation-list.js';
@@ -14,6 +15,11 @@ const SHORTCUTS = [
   ['r', 'Reply'],
   ['n', 'Toggle note mode'],
   ['s', 'Suggest a reply from the knowledge base'],
+  ['e', 'Close the conversation, or reopen it'],
+  ['a', 'Assign (choose with the arrows, Enter)'],
+  ['z', 'Snooze (choose with the arrows, Enter)'],
+  ['p', "Open the contact's profile"],
+  ['/', 'Saved replies (in the reply box)'],
   ['Enter', 'Send (in the reply box)'],
   ['Shift+Enter', 'New line'],
   ['Ctrl/⌘+Enter', 'Send'],
@@ -85,6 +91,23 @@ export function installShortcuts(getInbox) {
       case 's':
         inbox.suggestReply();
         break;
+      case 'e':
+      case 'a':
+      case 'z':
+      case 'p': {
+        // The open conversation's own controls, so what they do (and
+        // where focus goes after) is theirs.
+        const control = document.querySelector({
+          e: '[data-testid="close-button"], [data-testid="reopen-button"]',
+          a: '[data-testid="assign-select"]',
+          z: '[data-testid="snooze-select"]',
+          p: '[data-testid="open-profile"]',
+        }[event.key]);
+        if (!control) return;
+        if (event.key === 'e' || event.key === 'p') control.click();
+        else control.focus();
+        break;
+      }
       default:
         return;
     }

@@ -232,10 +232,28 @@ async fn admins_change_settings_and_bad_origins_are_refused(backend: Backend) {
         .to_str()
         .unwrap()
         .to_owned();
+    // The allowed site, and this server's own demo page.
     assert!(
-        policy.ends_with("frame-ancestors https://shop.example"),
+        policy.ends_with("frame-ancestors 'self' https://shop.example"),
         "{policy}"
     );
+    let demo = app
+        .client
+        .get(format!("{}/try?app_id={}", app.base, app.owner.app_id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(demo.status(), StatusCode::OK);
+    let demo_policy = demo.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        demo_policy.contains("script-src 'self';")
+            && demo_policy.contains("frame-ancestors 'none'"),
+        "{demo_policy}"
+    );
+    assert!(demo.text().await.unwrap().contains("/assets/widget/try.js"));
     // Agents see settings but not the secret, and cannot change them.
     let agent = app.post("/api/v1/agents", json!({"email": "ada@acme.test", "name": "Ada", "role": "agent", "password": "long enough"})).await.id();
     let token = app
