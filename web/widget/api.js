@@ -1,6 +1,8 @@
 // The messenger's HTTP client for `/widget/v1` (same origin as the iframe),
 // and where the visitor's session token is kept between visits.
 
+import { t } from './i18n.js';
+
 /** A failed request: `status` 0 for a network failure, else the HTTP status. */
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -16,8 +18,8 @@ export class ApiError extends Error {
     if (Array.isArray(fieldErrors) && fieldErrors.length) {
       return fieldErrors.map((e) => e.message).filter(Boolean).join(' ');
     }
-    if (this.status === 0) return 'No connection. Check your network and try again.';
-    return this.problem?.detail || 'Something went wrong. Please try again.';
+    if (this.status === 0) return t('noConnection');
+    return this.problem?.detail || t('wentWrong');
   }
 }
 
@@ -161,7 +163,9 @@ export function forgetSession(appId) {
   }
 }
 
-const IDENTITY_KEYS = new Set(['app_id', 'user_id', 'user_hash', 'email', 'name', 'session', 'props']);
+// Boot settings that are not the contact's properties (`language` is the
+// messenger's).
+const IDENTITY_KEYS = new Set(['app_id', 'user_id', 'user_hash', 'email', 'name', 'session', 'props', 'language']);
 
 /**
  * Splits the host page's settings into the boot request: the known fields,

@@ -4,6 +4,8 @@
 // field follows (an email keyboard for an email address, and so on). Only
 // the newest message counts: once the visitor has written, it is over.
 
+import { t } from './i18n.js';
+
 const KINDS = new Set(['text', 'email', 'phone', 'number', 'choice']);
 
 /**
@@ -31,15 +33,15 @@ export function promptOf(parts) {
 export function answerField(kind) {
   switch (kind) {
     case 'email':
-      return { line: true, type: 'email', inputmode: 'email', autocomplete: 'email', placeholder: 'Your email address…' };
+      return { line: true, type: 'email', inputmode: 'email', autocomplete: 'email', placeholder: t('emailAddress') };
     case 'phone':
-      return { line: true, type: 'tel', inputmode: 'tel', autocomplete: 'tel', placeholder: 'Your phone number…' };
+      return { line: true, type: 'tel', inputmode: 'tel', autocomplete: 'tel', placeholder: t('phoneNumber') };
     case 'number':
-      return { line: true, type: 'text', inputmode: 'decimal', autocomplete: 'off', placeholder: 'A number…' };
+      return { line: true, type: 'text', inputmode: 'decimal', autocomplete: 'off', placeholder: t('aNumber') };
     case 'choice':
-      return { line: false, type: null, inputmode: null, autocomplete: 'off', placeholder: 'Choose an answer above, or type it…' };
+      return { line: false, type: null, inputmode: null, autocomplete: 'off', placeholder: t('chooseAnswer') };
     case 'text':
-      return { line: false, type: null, inputmode: null, autocomplete: 'off', placeholder: 'Type your answer…' };
+      return { line: false, type: null, inputmode: null, autocomplete: 'off', placeholder: t('typeAnswer') };
     default:
       return null;
   }

@@ -6,6 +6,7 @@
 import { html, append } from '../shared/html.js';
 import { els, state, composer } from './context.js';
 import { promptOf } from './bot-prompt.js';
+import { t } from './i18n.js';
 
 function threadParts() {
   const waiting = [...state.pending.values()].filter((p) => p.conversationId === state.openId);
@@ -25,7 +26,7 @@ export function refreshPrompt() {
   }
   if (wanted && (!shown || shown.dataset.partId !== wanted.partId)) {
     const nearBottom = els.body.scrollHeight - els.body.scrollTop - els.body.clientHeight < 80;
-    append(log, html`<div class="reply-buttons" role="group" aria-label="Quick replies" data-part-id="${wanted.partId}"
+    append(log, html`<div class="reply-buttons" role="group" aria-label="${t('quickReplies')}" data-part-id="${wanted.partId}"
       data-testid="messenger-reply-buttons">
       ${wanted.buttons.map((label) => html`<button type="button" class="reply-button" data-action="reply-button"
         data-label="${label}" data-testid="messenger-reply-button">${label}</button>`)}

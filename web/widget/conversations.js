@@ -3,23 +3,24 @@
 import { html } from '../shared/html.js';
 import { plainText } from '../shared/markdown.js';
 import { avatar } from './avatar.js';
+import { t, language } from './i18n.js';
 
 /** "now", "5m", "3h", "2d", then a short date. */
 export function shortAge(value, now = Date.now()) {
-  const t = Date.parse(value ?? '');
-  if (!Number.isFinite(t)) return '';
-  const seconds = Math.max(0, (now - t) / 1000);
-  if (seconds < 60) return 'now';
+  const ms = Date.parse(value ?? '');
+  if (!Number.isFinite(ms)) return '';
+  const seconds = Math.max(0, (now - ms) / 1000);
+  if (seconds < 60) return t('now');
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
   if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
   if (seconds < 7 * 86400) return `${Math.floor(seconds / 86400)}d`;
-  return new Date(t).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  return new Date(ms).toLocaleDateString(language(), { month: 'short', day: 'numeric' });
 }
 
 function preview(part) {
-  if (!part) return html`<span class="muted">No messages yet</span>`;
+  if (!part) return html`<span class="muted">${t('noMessagesYet')}</span>`;
   const text = plainText(part.body);
-  return part.author?.type === 'contact' ? html`<span class="muted">You:</span> ${text}` : html`${text}`;
+  return part.author?.type === 'contact' ? html`<span class="muted">${t('you')}</span> ${text}` : html`${text}`;
 }
 
 function who(part, workspaceName) {
@@ -40,7 +41,7 @@ function item(conversation, workspaceName, now) {
         <span class="conversation-main">
           <span class="conversation-top">
             <span class="conversation-name">${person.name}</span>
-            ${closed ? html`<span class="conversation-status">Closed</span>` : ''}
+            ${closed ? html`<span class="conversation-status">${t('closed')}</span>` : ''}
             <time class="conversation-time" datetime="${conversation.updated_at ?? ''}">${shortAge(conversation.updated_at, now)}</time>
           </span>
           <span class="conversation-preview">${preview(part)}</span>
@@ -57,10 +58,10 @@ export function conversationListView(conversations, { workspaceName }) {
   const now = Date.now();
   return html`
     <section class="conversations" aria-labelledby="conversations-title">
-      <h2 id="conversations-title" class="section-title">Your conversations</h2>
+      <h2 id="conversations-title" class="section-title">${t('yourConversations')}</h2>
       <ul class="conversation-list">${conversations.map((c) => item(c, workspaceName, now))}</ul>
       <div class="new-conversation">
-        <button type="button" class="primary-button" data-action="new">Send us a message</button>
+        <button type="button" class="primary-button" data-action="new">${t('sendUsAMessage')}</button>
       </div>
     </section>`;
 }
@@ -70,7 +71,7 @@ export function startView({ team = [] }) {
   return html`
     <section class="start" aria-labelledby="start-title">
       ${team.length ? html`<div class="start-avatars">${team.slice(0, 3).map((m) => avatar(m, 'large'))}</div>` : ''}
-      <h2 id="start-title" class="start-title">Send us a message</h2>
-      <p class="start-text">Ask us anything. Your conversation stays here, so you can come back to it later.</p>
+      <h2 id="start-title" class="start-title">${t('sendUsAMessage')}</h2>
+      <p class="start-text">${t('startText')}</p>
     </section>`;
 }

@@ -3,15 +3,15 @@
 
 import { html } from '../shared/html.js';
 import { avatar } from './avatar.js';
+import { t, listOf } from './i18n.js';
 
 const MAX_AVATARS = 3;
 
 function teamLine(team) {
   const names = team.map((member) => member.name).filter(Boolean);
-  if (names.length === 0) return 'Ask us anything.';
-  if (names.length === 1) return `Chat with ${names[0]}`;
-  if (names.length <= MAX_AVATARS) return `Chat with ${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
-  return `Chat with ${names.slice(0, 2).join(', ')} and ${names.length - 2} others`;
+  if (names.length === 0) return t('askUsAnything');
+  if (names.length <= MAX_AVATARS) return t('chatWith', { names: listOf(names) });
+  return t('chatWith', { names: listOf([...names.slice(0, 2), t('others', { count: names.length - 2 })]) });
 }
 
 const backIcon = html`<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M15 5l-7 7 7 7"/></svg>`;
@@ -27,18 +27,18 @@ export function headerView({ workspace, team = [], back = false, help = false })
   return html`
     <div class="header-bar">
       ${back
-        ? html`<button type="button" class="icon-button" data-action="back" aria-label="Back to conversations">${backIcon}</button>`
+        ? html`<button type="button" class="icon-button" data-action="back" aria-label="${t('back')}">${backIcon}</button>`
         : ''}
       <div class="header-title">
-        <h1 class="workspace-name">${workspace?.name || 'Chat'}</h1>
+        <h1 class="workspace-name">${workspace?.name || t('chat')}</h1>
         <p class="header-sub">${teamLine(team)}</p>
         ${workspace?.reply_time ? html`<p class="header-sub reply-time" data-testid="messenger-reply-time">${workspace.reply_time}</p>` : ''}
       </div>
       ${shown.length ? html`<div class="team-avatars">${shown.map((member) => avatar(member, 'medium'))}</div>` : ''}
       ${help
-        ? html`<button type="button" class="icon-button" data-action="help" aria-label="Search help" title="Search help"
+        ? html`<button type="button" class="icon-button" data-action="help" aria-label="${t('searchHelp')}" title="${t('searchHelp')}"
           data-testid="messenger-help-button">${searchIcon}</button>`
         : ''}
-      <button type="button" class="icon-button" data-action="close" aria-label="Close chat">${closeIcon}</button>
+      <button type="button" class="icon-button" data-action="close" aria-label="${t('closeChat')}">${closeIcon}</button>
     </div>`;
 }

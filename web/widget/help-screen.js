@@ -8,6 +8,7 @@ import { els, state, store, api, composer } from './context.js';
 import { settle, renderHeader, showList, showStart, openThread } from './screens.js';
 import { hideTyping } from './typing.js';
 import { helpView, helpResultsView, MIN_QUERY } from './help.js';
+import { t } from './i18n.js';
 
 const SEARCH_DEBOUNCE_MS = 300;
 
@@ -38,7 +39,7 @@ async function search() {
     if (seq !== help.seq) return;
     help.results = [];
     help.status = 'error';
-    help.error = error.status === 404 ? 'There are no help articles here yet.' : error.visitorMessage;
+    help.error = error.status === 404 ? t('noArticles') : error.visitorMessage;
   }
   if (state.view === 'help') drawResults();
 }

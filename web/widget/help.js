@@ -6,6 +6,7 @@
 import { html } from '../shared/html.js';
 import { plainText } from '../shared/markdown.js';
 import { safeHref } from '../shared/links.js';
+import { t } from './i18n.js';
 
 /** Shorter queries are not sent. */
 export const MIN_QUERY = 2;
@@ -22,10 +23,10 @@ export function snippetText(text) {
 export function helpView(query = '') {
   return html`
     <section class="help" aria-labelledby="help-title" data-testid="messenger-help">
-      <h2 id="help-title" class="section-title">Search help</h2>
+      <h2 id="help-title" class="section-title">${t('searchHelp')}</h2>
       <form class="help-search" role="search" data-testid="messenger-help-form">
-        <label class="sr-only" for="help-query">Search our help articles</label>
-        <input id="help-query" type="search" value="${query}" placeholder="Search for answers…" autocomplete="off"
+        <label class="sr-only" for="help-query">${t('searchArticles')}</label>
+        <input id="help-query" type="search" value="${query}" placeholder="${t('searchForAnswers')}" autocomplete="off"
           enterkeyhint="search" maxlength="200" data-testid="messenger-help-input">
       </form>
       <div id="help-results" class="help-results-region" aria-live="polite"></div>
@@ -34,7 +35,7 @@ export function helpView(query = '') {
 
 function result(hit) {
   const href = safeHref(hit?.url);
-  const inner = html`<span class="help-result-title">${hit?.title || 'Untitled'}</span>
+  const inner = html`<span class="help-result-title">${hit?.title || t('untitled')}</span>
     ${hit?.heading ? html`<span class="help-result-heading">${hit.heading}</span>` : ''}
     ${hit?.snippet ? html`<span class="help-result-snippet">${snippetText(hit.snippet)}</span>` : ''}`;
   return html`<li>${href
@@ -44,7 +45,7 @@ function result(hit) {
 }
 
 const askUs = html`<p class="help-ask">Can't find it?
-  <button type="button" class="link-button" data-action="new" data-testid="messenger-help-ask">Send us a message</button></p>`;
+  <button type="button" class="link-button" data-action="new" data-testid="messenger-help-ask">${t('sendUsAMessage')}</button></p>`;
 
 /**
  * The results region for `{query, status: 'idle' | 'searching' | 'done' |
@@ -53,10 +54,10 @@ const askUs = html`<p class="help-ask">Can't find it?
 export function helpResultsView({ query = '', status = 'idle', results = [], error = '' } = {}) {
   const q = String(query).trim();
   if (q.length < MIN_QUERY || status === 'idle') {
-    return html`<p class="muted help-hint">Type a question to search our help articles.</p>${askUs}`;
+    return html`<p class="muted help-hint">${t('typeToSearch')}</p>${askUs}`;
   }
-  if (status === 'error') return html`<p class="part-error" role="alert">${error || 'Search is not available right now.'}</p>${askUs}`;
-  if (status === 'searching' && !results.length) return html`<p class="muted help-hint">Searching…</p>`;
+  if (status === 'error') return html`<p class="part-error" role="alert">${error || t('searchUnavailable')}</p>${askUs}`;
+  if (status === 'searching' && !results.length) return html`<p class="muted help-hint">${t('searching')}</p>`;
   if (!results.length) return html`<p class="muted help-hint" data-testid="messenger-help-empty">No articles match “${q}”.</p>${askUs}`;
   return html`<ul class="help-results" data-testid="messenger-help-results">${results.map(result)}</ul>${askUs}`;
 }

@@ -133,7 +133,7 @@
       id: 'rapport-launcher',
       type: 'button',
       'data-testid': 'rapport-launcher',
-      'aria-label': 'Open chat',
+      'aria-label': label(false),
       'aria-expanded': 'false',
       'aria-controls': 'rapport-frame',
       'aria-describedby': 'rapport-sr'
@@ -198,7 +198,7 @@
     launcher.className = open ? 'rapport-open' : '';
     frame.setAttribute('aria-hidden', open ? 'false' : 'true');
     launcher.setAttribute('aria-expanded', open ? 'true' : 'false');
-    launcher.setAttribute('aria-label', open ? 'Close chat' : 'Open chat');
+    launcher.setAttribute('aria-label', label(open));
     send({ cmd: open ? 'open' : 'close' });
     if (!moveFocus) return;
     if (open) {
@@ -299,6 +299,23 @@
       if (isOpen) setOpen(false, true);
     }
   });
+
+  // The launcher's label in the visitor's language (the messenger has the
+  // rest of the words: lang/*.js).
+  var LABELS = {
+    en: ['Open chat', 'Close chat'],
+    de: ['Chat öffnen', 'Chat schließen'],
+    es: ['Abrir el chat', 'Cerrar el chat'],
+    fr: ['Ouvrir le chat', 'Fermer le chat']
+  };
+  function label(open) {
+    var tags = [settings && settings.language].concat(w.navigator.languages || [w.navigator.language]);
+    for (var i = 0; i < tags.length; i++) {
+      var code = String(tags[i] || '').toLowerCase().split(/[-_]/)[0];
+      if (Object.prototype.hasOwnProperty.call(LABELS, code)) return LABELS[code][open ? 1 : 0];
+    }
+    return LABELS.en[open ? 1 : 0];
+  }
 
   var commands = {
     boot: function (options) {

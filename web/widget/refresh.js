@@ -6,6 +6,7 @@
 import { els, state, store, api, composer } from './context.js';
 import { showList, showStart, showError, renderHeader, focusPrimary } from './screens.js';
 import { postUnread, isViewing } from './unread.js';
+import { t } from './i18n.js';
 
 const LIST_REFRESH_DELAY_MS = 200;
 
@@ -47,7 +48,7 @@ export async function refreshConversations() {
     if (generation !== state.generation) return;
     console.warn('rapport: conversations failed', error);
     if (state.view === 'loading') {
-      showError('We cannot load your conversations right now.', false);
+      showError(t('cannotLoad'), false);
     }
   } finally {
     state.listLoading = false;

@@ -12,6 +12,7 @@ import { hideTyping } from './typing.js';
 import { readIfViewing } from './unread.js';
 import { appendPart, scrollToBottom } from './thread-log.js';
 import { refreshPrompt } from './bot-replies.js';
+import { t } from './i18n.js';
 
 export function renderHeader() {
   const back = state.view === 'thread' || state.view === 'help' || (state.view === 'start' && store.size > 0);
@@ -28,7 +29,7 @@ export function settle(view) {
 export function showLoading() {
   state.view = 'loading';
   composer.show(false);
-  render(els.body, html`<p class="loading">Loading…</p>`);
+  render(els.body, html`<p class="loading">${t('loading')}</p>`);
 }
 
 export function showError(message, retrying) {
@@ -39,7 +40,7 @@ export function showError(message, retrying) {
     els.body,
     html`<div class="error" role="alert">
       <p>${message}</p>
-      ${retrying ? html`<button type="button" class="primary-button" data-action="retry-boot">Try again now</button>` : ''}
+      ${retrying ? html`<button type="button" class="primary-button" data-action="retry-boot">${t('tryAgainNow')}</button>` : ''}
     </div>`,
   );
 }
@@ -67,7 +68,7 @@ export function showStart(chosen) {
   render(els.body, startView({ team: state.team }));
   composer.useDraft('new');
   composer.setAnswer(null);
-  composer.setPlaceholder('Write your message…');
+  composer.setPlaceholder(t('writeMessage'));
   composer.show(true);
 }
 
@@ -78,10 +79,10 @@ export async function openThread(conversationId) {
   state.partIds.clear();
   hideTyping();
   renderHeader();
-  render(els.body, html`<p class="loading">Loading…</p>`);
+  render(els.body, html`<p class="loading">${t('loading')}</p>`);
   composer.useDraft(conversationId);
   composer.setAnswer(null);
-  composer.setPlaceholder('Write a reply…');
+  composer.setPlaceholder(t('writeReply'));
   composer.show(true);
   await loadThread(conversationId);
 }
@@ -95,7 +96,7 @@ async function loadThread(conversationId) {
     render(
       els.body,
       html`<div class="error" role="alert"><p>${error.visitorMessage}</p>
-        <button type="button" class="primary-button" data-action="reload-thread">Try again</button></div>`,
+        <button type="button" class="primary-button" data-action="reload-thread">${t('tryAgain')}</button></div>`,
     );
     return;
   }

@@ -8,6 +8,7 @@ import { threadView } from './thread.js';
 import { postUnread } from './unread.js';
 import { addToLog, redrawPending, settleSend } from './thread-log.js';
 import { settle, renderHeader, showList, syncThread } from './screens.js';
+import { t } from './i18n.js';
 
 export function send(text) {
   const pending = {
@@ -26,7 +27,7 @@ export function send(text) {
     state.partIds.clear();
     renderHeader();
     render(els.body, threadView([], viewContext()));
-    composer.setPlaceholder('Write a reply…');
+    composer.setPlaceholder(t('writeReply'));
   }
   state.pending.set(pending.tempId, pending);
   addToLog(pending, { own: true });
@@ -73,7 +74,7 @@ export async function deliver(pending) {
   } catch (error) {
     if (!state.pending.has(pending.tempId)) return;
     pending.pending = false;
-    pending.failed = error.visitorMessage || 'Not sent.';
+    pending.failed = error.visitorMessage || t('notSent');
     redrawPending(pending);
   }
 }

@@ -11,6 +11,7 @@ import { readIfViewing } from './unread.js';
 import { startLive, stopLive } from './live-feed.js';
 import { refreshConversations } from './refresh.js';
 import { showLoading, showError, openThread, focusPrimary } from './screens.js';
+import { t, pickLanguage, setLanguage, language } from './i18n.js';
 
 const REBOOT_AT_MOST_EVERY_MS = 30_000;
 
@@ -40,6 +41,7 @@ async function runCommand(command) {
   if (command.cmd === 'boot') {
     if (!command.settings || typeof command.settings.app_id !== 'string') return;
     applyTheme(command.theme);
+    speak(command.settings.language);
     await boot(command.settings);
   } else if (command.cmd === 'update') {
     if (!api.session || !command.props || typeof command.props !== 'object') return;
@@ -58,6 +60,17 @@ async function runCommand(command) {
   }
 }
 
+/** Speaks the boot's `language`, else the browser's (i18n.js). */
+function speak(requested) {
+  const preferred = navigator.languages?.length ? navigator.languages : [navigator.language];
+  setLanguage(pickLanguage(typeof requested === 'string' ? requested : null, preferred));
+  document.documentElement.lang = language();
+  for (const element of document.querySelectorAll('[data-i18n]')) element.textContent = t(element.dataset.i18n);
+  for (const element of document.querySelectorAll('[data-i18n-label]')) {
+    element.setAttribute('aria-label', t(element.dataset.i18nLabel));
+  }
+}
+
 function applyTheme(theme) {
   const accent = theme?.accent;
   if (typeof accent === 'string' && globalThis.CSS?.supports?.('color', accent)) {
@@ -70,7 +83,7 @@ async function boot(settings) {
   // would show it on sites that app never allowed.
   if (!state.appId || settings.app_id !== state.appId) {
     console.error('rapport: boot refused: its app_id is not the one this messenger was loaded for');
-    if (!api.session) showError('This chat is not set up correctly on this page.', false);
+    if (!api.session) showError(t('notSetUp'), false);
     return;
   }
   const generation = ++state.generation;
@@ -117,13 +130,13 @@ async function boot(settings) {
 function bootFailed(error, settings) {
   console.warn('rapport: boot failed', error);
   if (error.status === 404) {
-    showError('This chat is not available.', false);
+    showError(t('notAvailable'), false);
   } else if (error.status === 401 || error.status === 403) {
-    showError('We could not confirm who you are. Please reload the page.', false);
+    showError(t('notConfirmed'), false);
   } else if (error.status === 422) {
-    showError('This chat is not set up correctly on this page.', false);
+    showError(t('notSetUp'), false);
   } else {
-    showError('We cannot reach the chat right now. Retrying…', true);
+    showError(t('cannotReach'), true);
     state.bootRetryTimer = setTimeout(() => {
       commandChain = commandChain.then(() => boot(settings));
     }, state.bootRetryDelay);

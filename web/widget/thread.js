@@ -6,33 +6,34 @@ import { html } from '../shared/html.js';
 import { markdown } from '../shared/markdown.js';
 import { safeHref } from '../shared/links.js';
 import { avatar } from './avatar.js';
+import { t, language } from './i18n.js';
 
 export function clockTime(value) {
-  const t = Date.parse(value ?? '');
-  if (!Number.isFinite(t)) return '';
-  const date = new Date(t);
+  const ms = Date.parse(value ?? '');
+  if (!Number.isFinite(ms)) return '';
+  const date = new Date(ms);
   const sameDay = date.toDateString() === new Date().toDateString();
   return sameDay
-    ? date.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' })
-    : date.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+    ? date.toLocaleTimeString(language(), { hour: 'numeric', minute: '2-digit' })
+    : date.toLocaleString(language(), { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
 }
 
 function status(part) {
   if (part.failed) {
     return html`<span class="part-error" role="alert">${part.failed}</span>
-      <button type="button" class="link-button" data-action="retry" data-temp-id="${part.tempId}">Retry</button>`;
+      <button type="button" class="link-button" data-action="retry" data-temp-id="${part.tempId}">${t('retry')}</button>`;
   }
-  if (part.pending) return html`<span class="part-meta">Sending…</span>`;
+  if (part.pending) return html`<span class="part-meta">${t('sending')}</span>`;
   return html`<time class="part-meta" datetime="${part.created_at ?? ''}">${clockTime(part.created_at)}</time>`;
 }
 
 /** A bot answer's articles (`origin.sources`) as links to the help center, in a new tab. */
 export function sourcesView(sources) {
   const links = (Array.isArray(sources) ? sources : [])
-    .map((source) => ({ title: source?.title || 'Article', href: safeHref(source?.url) }))
+    .map((source) => ({ title: source?.title || t('article'), href: safeHref(source?.url) }))
     .filter((source) => source.href);
   if (!links.length) return '';
-  return html`<ul class="part-sources" aria-label="Sources" data-testid="messenger-sources">
+  return html`<ul class="part-sources" aria-label="${t('sources')}" data-testid="messenger-sources">
     ${links.map(({ title, href }) => html`<li><a href="${href}" target="_blank" rel="noopener noreferrer">${title}</a></li>`)}
   </ul>`;
 }
@@ -48,18 +49,18 @@ export function partView(part, { workspaceName }) {
       <div class="part part--visitor${part.pending ? ' part--pending' : ''}${part.failed ? ' part--failed' : ''}"
         data-testid="messenger-part" data-author-type="contact"
         data-id="${part.id ?? ''}" data-temp-id="${part.tempId ?? ''}">
-        <span class="sr-only">You said:</span>
-        <div class="bubble">${markdown(part.body)}</div>
+        <span class="sr-only">${t('youSaid')}</span>
+        <div class="bubble" dir="auto">${markdown(part.body)}</div>
         ${status(part)}
       </div>`;
   }
-  const name = part.author?.name || workspaceName || 'Team';
+  const name = part.author?.name || workspaceName || t('team');
   return html`
     <div class="part part--team" data-testid="messenger-part" data-author-type="${type}" data-id="${part.id ?? ''}">
       ${avatar({ name })}
       <div class="part-body">
         <span class="part-author" data-testid="messenger-agent-name">${name}</span>
-        <div class="bubble">${markdown(part.body)}</div>
+        <div class="bubble" dir="auto">${markdown(part.body)}</div>
         ${type === 'bot' ? sourcesView(part.origin?.sources) : ''}
         ${status(part)}
       </div>
@@ -69,8 +70,8 @@ export function partView(part, { workspaceName }) {
 /** The message log; new parts are appended to it one by one and announced. */
 export function threadView(parts, context) {
   return html`
-    <div class="log" id="log" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
-      ${parts.length ? '' : html`<p class="log-empty" id="log-empty">Write your message below.</p>`}
+    <div class="log" id="log" role="log" aria-live="polite" aria-relevant="additions" aria-label="${t('messages')}">
+      ${parts.length ? '' : html`<p class="log-empty" id="log-empty">${t('writeBelow')}</p>`}
       ${parts.map((part) => partView(part, context))}
     </div>`;
 }

@@ -2,6 +2,7 @@
 
 import { html, render } from '../shared/html.js';
 import { els, state } from './context.js';
+import { t } from './i18n.js';
 
 const TYPING_SHOWN_MS = 4000;
 
@@ -9,10 +10,10 @@ let typingTimer = null;
 
 export function onTypingFrame(frame) {
   if (state.view !== 'thread' || !state.openId || frame.conversation_id !== state.openId) return;
-  const name = frame.agent?.name || 'Someone';
+  const name = frame.agent?.name || t('someone');
   // The live region stays in place (only its text changes) so screen
   // readers announce it; empty, it takes no room.
-  render(els.typing, html`${name} is typing…`);
+  render(els.typing, html`${t('isTyping', { name })}`);
   els.typing.dataset.conversationId = frame.conversation_id;
   clearTimeout(typingTimer);
   typingTimer = setTimeout(hideTyping, TYPING_SHOWN_MS);
