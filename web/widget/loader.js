@@ -300,14 +300,9 @@
     }
   });
 
-  // The launcher's label in the visitor's language (the messenger has the
-  // rest of the words: lang/*.js).
-  var LABELS = {
-    en: ['Open chat', 'Close chat'],
-    de: ['Chat öffnen', 'Chat schließen'],
-    es: ['Abrir el chat', 'Cerrar el chat'],
-    fr: ['Ouvrir le chat', 'Fermer le chat']
-  };
+  // The launcher's label in the visitor's language (the messenger has the rest: lang/*.js).
+  var LABELS = { en: ['Open chat', 'Close chat'], de: ['Chat öffnen', 'Chat schließen'],
+    es: ['Abrir el chat', 'Cerrar el chat'], fr: ['Ouvrir le chat', 'Fermer le chat'] };
   function label(open) {
     var tags = [settings && settings.language].concat(w.navigator.languages || [w.navigator.language]);
     for (var i = 0; i < tags.length; i++) {
