@@ -166,19 +166,20 @@ async fn the_messenger_is_served_only_for_a_named_app_with_its_own_frame_ancesto
         assert_eq!(status, StatusCode::NOT_FOUND, "{query}");
         assert_eq!(ancestors, None, "{query}");
     }
-    // Each app is framable by its own workspace's origins only.
+    // Each app is framable by its own workspace's origins only (and by
+    // this server's own demo page).
     assert_eq!(
         messenger(&app, &format!("?app_id={}", app.owner.app_id)).await,
         (
             StatusCode::OK,
-            Some("frame-ancestors https://shop.example".to_owned())
+            Some("frame-ancestors 'self' https://shop.example".to_owned())
         )
     );
     assert_eq!(
         messenger(&app, &format!("?app_id={}", other.app_id)).await,
         (
             StatusCode::OK,
-            Some("frame-ancestors https://other.example".to_owned())
+            Some("frame-ancestors 'self' https://other.example".to_owned())
         )
     );
     // The server still answers, and the settings are untouched.
