@@ -97,6 +97,11 @@ pub(crate) const SQLITE: Files = &[
         "saved replies",
         include_str!("../migrations/sqlite/0017_saved_replies.sql"),
     ),
+    (
+        18,
+        "team notices",
+        include_str!("../migrations/sqlite/0018_team_notices.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -199,6 +204,11 @@ pub(crate) const POSTGRES: Files = &[
         20,
         "saved replies",
         include_str!("../migrations/postgres/0020_saved_replies.sql"),
+    ),
+    (
+        21,
+        "team notices",
+        include_str!("../migrations/postgres/0021_team_notices.sql"),
     ),
 ];
 

@@ -48,6 +48,13 @@ test('a new message counts in the title and the icon, and notifies a hidden tab 
   await section.getByTestId('notify-permission').filter({ hasText: 'shows them' }).waitFor();
   await section.getByTestId('notify-all').check();
   assert.equal(await page.evaluate(() => localStorage.getItem('rapport.inbox.notify')), 'all');
+  // Emails about new conversations while nobody is online: on by default, kept by the server.
+  const emailBox = section.getByTestId('notify-email-new');
+  await page.waitForFunction(() => !document.querySelector('[data-testid="notify-email-new"]').disabled);
+  assert.equal(await emailBox.isChecked(), true);
+  await emailBox.uncheck();
+  await section.getByTestId('notify-email-note').filter({ hasText: 'Saved' }).waitFor();
+  assert.deepEqual((await env.rapport.api('GET', '/api/v1/me/email-notifications')).body, { new_conversations: false });
   await page.getByTestId('nav-inbox').click();
   await page.getByTestId('conversation-list').waitFor();
   const iconBefore = await page.locator('link[rel="icon"]').getAttribute('href');

@@ -36,3 +36,8 @@ export async function getAvailability() {
 }
 
 export const setAvailability = (agentId, body) => put(`/api/v1/team/${encodeURIComponent(agentId)}/availability`, body);
+
+/** `{new_conversations}`: what you are emailed about. */
+export const getEmailNotifications = () => get('/api/v1/me/email-notifications');
+
+export const setEmailNotifications = (body) => put('/api/v1/me/email-notifications', body);

@@ -1,12 +1,15 @@
-// Settings > Notifications (every member, kept on this browser): which new
-// messages make a sound and a browser notification while the Inbox's tab
-// is hidden (all, yours and new conversations, or none), and the button
-// that asks the browser's permission to show notifications.
+// Settings > Notifications (every member): which new messages make a
+// sound and a browser notification while the Inbox's tab is hidden (all,
+// yours and new conversations, or none; kept on this browser), the button
+// that asks the browser's permission to show notifications, and whether
+// you are emailed about new conversations while nobody is online (kept by
+// the server).
 //
 //   const destroy = mountNotificationsSection(element);
 
 import { html, render } from '../../shared/html.js';
 import { notifyChoice, setNotifyChoice } from '../shell/attention.js';
+import { getEmailNotifications, setEmailNotifications } from '../data/settings.js';
 
 const LABELS = {
   all: 'Every new message from a contact',
@@ -22,6 +25,9 @@ function permissionText() {
 }
 
 export function mountNotificationsSection(element) {
+  let alive = true;
+  let emails = null; // {new_conversations} once read
+  let emailNote = '';
   const draw = () => {
     const choice = notifyChoice();
     const askable = typeof Notification !== 'undefined' && Notification.permission === 'default';
@@ -39,10 +45,28 @@ export function mountNotificationsSection(element) {
         ${askable ? html`<button type="button" class="button small" data-action="allow-notifications"
           data-testid="notify-allow">Allow browser notifications</button>` : ''}
         <p class="muted small">Kept on this browser.</p>
+        <h3>Email</h3>
+        <label class="check">
+          <input type="checkbox" name="email_new_conversations" data-testid="notify-email-new"
+            ${emails?.new_conversations ? html`checked` : ''} ${emails ? '' : html`disabled`}>
+          Email me about new conversations while nobody on the team is online
+        </label>
+        <p class="saved-note" role="status" data-testid="notify-email-note">${emailNote}</p>
       </section>`);
   };
-  const onChange = (event) => {
+  const onChange = async (event) => {
     if (event.target.name === 'notify') setNotifyChoice(event.target.value);
+    if (event.target.name !== 'email_new_conversations') return;
+    const wanted = event.target.checked;
+    try {
+      emails = await setEmailNotifications({ new_conversations: wanted });
+      emailNote = 'Saved';
+    } catch (error) {
+      emailNote = `Not saved: ${error.message}`;
+    }
+    if (!alive) return;
+    draw();
+    element.querySelector('[name="email_new_conversations"]')?.focus();
   };
   const onClick = async (event) => {
     if (!event.target.closest('[data-action="allow-notifications"]')) return;
@@ -53,7 +77,15 @@ export function mountNotificationsSection(element) {
   element.addEventListener('change', onChange);
   element.addEventListener('click', onClick);
   draw();
+  getEmailNotifications().then((answer) => {
+    emails = answer;
+    if (alive) draw();
+  }, (error) => {
+    emailNote = `Could not read your email settings: ${error.message}`;
+    if (alive) draw();
+  });
   return () => {
+    alive = false;
     element.removeEventListener('change', onChange);
     element.removeEventListener('click', onClick);
   };

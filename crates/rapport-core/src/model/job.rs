@@ -59,6 +59,9 @@ pub enum Job {
     /// Post one event to one webhook endpoint, recording how it went;
     /// retried with back-off for about a day.
     WebhookDelivery { delivery_id: WebhookDeliveryId },
+    /// Email the team the conversations contacts started, if nobody is
+    /// online when it comes due (one pending per workspace: a batch).
+    TeamDigest { workspace_id: WorkspaceId },
 }
 
 /// Why a stored job could not be read back.
@@ -74,7 +77,7 @@ pub enum JobParseError {
 
 impl Job {
     /// Every kind, as stored in the `kind` column.
-    pub const KINDS: [&'static str; 10] = [
+    pub const KINDS: [&'static str; 11] = [
         "email_fallback",
         "bulk_send",
         "automation_run",
@@ -85,6 +88,7 @@ impl Job {
         "erase_contact",
         "apply_retention",
         "webhook_delivery",
+        "team_digest",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -99,6 +103,7 @@ impl Job {
             Job::EraseContact { .. } => Self::KINDS[7],
             Job::ApplyRetention { .. } => Self::KINDS[8],
             Job::WebhookDelivery { .. } => Self::KINDS[9],
+            Job::TeamDigest { .. } => Self::KINDS[10],
         }
     }
 
@@ -121,6 +126,7 @@ impl Job {
             Job::EraseContact { erasure_id } => erasure_id.to_string(),
             Job::ApplyRetention { workspace_id } => workspace_id.to_string(),
             Job::WebhookDelivery { delivery_id } => delivery_id.to_string(),
+            Job::TeamDigest { workspace_id } => workspace_id.to_string(),
         }
     }
 
@@ -224,6 +230,7 @@ impl Job {
             | Job::IndexProperty { .. }
             | Job::EraseContact { .. }
             | Job::ApplyRetention { .. } => RetryPolicy::AUTOMATION,
+            Job::TeamDigest { .. } => RetryPolicy::EMAIL,
         }
     }
 }
@@ -316,6 +323,9 @@ mod tests {
             },
             Job::WebhookDelivery {
                 delivery_id: WebhookDeliveryId::generate(),
+            },
+            Job::TeamDigest {
+                workspace_id: WorkspaceId::generate(),
             },
         ]
     }

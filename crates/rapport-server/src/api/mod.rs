@@ -139,6 +139,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(team::list_agents, team::create_agent))
         .routes(routes!(team::remove_agent))
         .routes(routes!(team::change_password))
+        .routes(routes!(
+            team::get_email_notifications,
+            team::put_email_notifications
+        ))
         .routes(routes!(team::list_tokens, team::create_token))
         .routes(routes!(team::revoke_token))
         .routes(routes!(templates::preview))

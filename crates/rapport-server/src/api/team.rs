@@ -303,3 +303,45 @@ pub async fn change_password(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// What you are emailed about.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailNotifications {
+    /// Conversations contacts start while nobody on the team is online,
+    /// a few minutes' worth in one email. Default `true`.
+    pub new_conversations: bool,
+}
+
+#[utoipa::path(get, path = "/me/email-notifications", tag = "team", security(("bearer" = [])),
+    responses((status = 200, body = EmailNotifications)))]
+pub async fn get_email_notifications(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<EmailNotifications>, ApiError> {
+    let new_conversations = state
+        .store
+        .emails_new_conversations(principal.workspace_id, principal.agent_id)
+        .await?;
+    Ok(Json(EmailNotifications { new_conversations }))
+}
+
+#[utoipa::path(put, path = "/me/email-notifications", tag = "team", security(("bearer" = [])),
+    request_body = EmailNotifications,
+    responses((status = 200, body = EmailNotifications),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn put_email_notifications(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<EmailNotifications>,
+) -> Result<Json<EmailNotifications>, ApiError> {
+    state
+        .store
+        .set_emails_new_conversations(
+            principal.workspace_id,
+            principal.agent_id,
+            body.new_conversations,
+        )
+        .await?;
+    Ok(Json(body))
+}

@@ -23,6 +23,7 @@ mod erasures;
 mod property_index;
 mod retention;
 mod runner;
+mod team_digest;
 mod webhook_deliveries;
 mod webhooks;
 
@@ -97,7 +98,7 @@ impl Lane {
     /// own, see [`Lane::claim`]).
     fn kinds(self) -> &'static [&'static str] {
         match self {
-            Lane::Email => &["email_fallback"],
+            Lane::Email => &["email_fallback", "team_digest"],
             Lane::Bulk => &["bulk_send"],
             Lane::Automations => &["automation_run", "bot_reply", "bot_settle"],
             Lane::PropertyIndex => &["index_property"],
@@ -258,8 +259,8 @@ impl Runner {
             }
         };
         let claimed = jobs.len();
-        let (mut indexes, mut erasures, mut retentions, mut deliveries) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut indexes, mut erasures, mut retentions, mut deliveries, mut digests) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut emails, mut sends, mut runs, mut calls, mut turns, mut unreadable) = (
             Vec::new(),
             Vec::new(),
@@ -315,10 +316,11 @@ impl Runner {
                 Ok(Job::EraseContact { erasure_id }) => erasures.push((*erasure_id, job)),
                 Ok(Job::ApplyRetention { workspace_id }) => retentions.push((*workspace_id, job)),
                 Ok(Job::WebhookDelivery { delivery_id }) => deliveries.push((*delivery_id, job)),
+                Ok(Job::TeamDigest { workspace_id }) => digests.push((*workspace_id, job)),
                 Err(err) => unreadable.push((err.to_string(), job)),
             }
         }
-        let ((), bulk_messages, (), (), (), (), (), (), (), ()) = tokio::join!(
+        let ((), bulk_messages, (), (), (), (), (), (), (), (), ()) = tokio::join!(
             email::run(self, emails),
             bulk::run(self, sends),
             automations::run(self, runs),
@@ -328,6 +330,7 @@ impl Runner {
             erasures::run(self, erasures),
             retention::run(self, retentions),
             webhook_deliveries::run(self, deliveries),
+            team_digest::run(self, digests),
             self.set_aside(unreadable),
         );
         Ok(Round {

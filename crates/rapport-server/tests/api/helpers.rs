@@ -160,6 +160,24 @@ impl TestApp {
         self.pending_jobs_allowed.store(true, Ordering::Relaxed);
     }
 
+    /// A new member with the role `agent` (named Ada) and an API token of
+    /// theirs: the token.
+    pub async fn agent_token(&self, email: &str) -> String {
+        let agent = self
+            .post("/api/v1/agents", serde_json::json!({"email": email, "name": "Ada", "role": "agent", "password": "long enough"}))
+            .await
+            .id();
+        self.post(
+            "/api/v1/tokens",
+            serde_json::json!({"name": email, "agent_id": agent}),
+        )
+        .await
+        .body["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Another workspace on the same server, for isolation tests.
     pub async fn other_workspace(&self) -> Bootstrapped {
         bootstrap_workspace(

@@ -24,7 +24,7 @@ pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens `/api/v1/live`, says hello, and returns the socket and the
 /// position the server says it starts after.
-async fn open(app: &TestApp, token: &str, after: Option<i64>) -> (Socket, i64) {
+pub(crate) async fn open(app: &TestApp, token: &str, after: Option<i64>) -> (Socket, i64) {
     let url = format!("{}/api/v1/live", app.base.replacen("http", "ws", 1));
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let hello = json!({"type": "hello", "token": token, "after": after});

@@ -23,6 +23,7 @@ mod saved_replies;
 mod session;
 mod smtp;
 mod team;
+mod team_notices;
 mod webhooks;
 mod widget;
 mod widget_support;

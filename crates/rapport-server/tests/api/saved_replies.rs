@@ -11,23 +11,6 @@ use crate::helpers::TestApp;
 
 both_backends!(saved_replies_are_the_workspace_s_or_one_member_s);
 
-/// A member with the role `agent` and an API token of theirs.
-async fn agent_token(app: &TestApp, email: &str) -> String {
-    let agent = app
-        .post(
-            "/api/v1/agents",
-            json!({"email": email, "name": "Ada", "role": "agent", "password": "long enough"}),
-        )
-        .await
-        .id();
-    app.post("/api/v1/tokens", json!({"name": email, "agent_id": agent}))
-        .await
-        .body["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn shortcuts(list: &Value) -> Vec<(String, bool)> {
     list["data"]
         .as_array()
@@ -46,7 +29,7 @@ async fn saved_replies_are_the_workspace_s_or_one_member_s(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let ada = agent_token(&app, "ada@acme.test").await;
+    let ada = app.agent_token("ada@acme.test").await;
     let as_ada = |method: Method, path: String, body: Option<Value>| {
         let app = &app;
         let ada = ada.clone();

@@ -424,17 +424,7 @@ async fn webhooks_are_for_admins_of_their_own_workspace_and_public_addresses(bac
     assert_eq!(theirs.body["data"], json!([]));
 
     // An agent may not see or change them (their secrets sign events).
-    let agent = app
-        .post("/api/v1/agents", json!({"email": "ada@acme.test", "name": "Ada", "role": "agent", "password": "long enough"}))
-        .await
-        .id();
-    let token = app
-        .post("/api/v1/tokens", json!({"name": "ada", "agent_id": agent}))
-        .await
-        .body["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.agent_token("ada@acme.test").await;
     for (method, path) in [
         (Method::GET, "/api/v1/webhooks".to_owned()),
         (Method::GET, path.clone()),

@@ -172,6 +172,11 @@ pub(crate) fn shape_ok(news: &[NewMessage]) -> bool {
 /// first every check, a statement per 500 messages (contacts of new
 /// conversations, existing conversations, bulk recipients) and one per
 /// emailed reply; then the accepted messages' rows, a few statements per 500.
+/// How long after a contact starts a conversation the team is emailed,
+/// if nobody is online by then: the conversations of that time go in one
+/// email.
+const TEAM_DIGEST_AFTER_MILLIS: i64 = 2 * 60_000;
+
 pub(crate) async fn append_messages(
     conn: &mut Conn,
     news: Vec<NewMessage>,
@@ -440,12 +445,30 @@ async fn write_chunk(
         *last = (*last).max(seq);
     }
 
+    // A conversation a contact starts: the team is emailed about it (and
+    // the others of the next minutes) if nobody is online by then
+    // (`Job::TeamDigest`, one pending per workspace).
+    let digest = chunk
+        .iter()
+        .find(|a| {
+            a.new.new_conversation.is_some() && matches!(a.new.message.author, Author::Contact(_))
+        })
+        .map(|a| NewJob {
+            id: JobId::generate(),
+            workspace_id: ws,
+            job: Job::TeamDigest { workspace_id: ws },
+            due_at: Timestamp::from_millis(
+                a.new.message.created_at.as_millis() + TEAM_DIGEST_AFTER_MILLIS,
+            ),
+            request_id: rapport_core::request_id::current(),
+        });
     let jobs: Vec<&NewJob> = chunk
         .iter()
         .filter_map(|a| match &a.new.email {
             Some(EmailPlan::Schedule(job)) => Some(job),
             _ => None,
         })
+        .chain(digest.as_ref())
         .collect();
     if let Some(first) = chunk.first() {
         insert_jobs(conn, &jobs, first.new.message.created_at).await?;

@@ -160,6 +160,7 @@ mod run_starts;
 mod runs;
 mod saved_replies;
 mod team;
+mod team_notices;
 mod teams;
 mod visitors;
 mod webhooks;

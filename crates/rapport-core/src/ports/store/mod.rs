@@ -20,6 +20,7 @@ mod knowledge;
 mod people;
 mod saved_replies;
 mod team;
+mod team_notices;
 mod visitors;
 mod webhooks;
 mod workspaces;
@@ -35,6 +36,7 @@ pub use knowledge::*;
 pub use people::*;
 pub use saved_replies::*;
 pub use team::*;
+pub use team_notices::*;
 pub use visitors::*;
 pub use webhooks::*;
 pub use workspaces::*;
@@ -75,6 +77,7 @@ pub trait Store:
     + BotStore
     + WebhookStore
     + SavedReplyStore
+    + TeamNoticeStore
 {
 }
 
@@ -96,5 +99,6 @@ impl<T> Store for T where
         + BotStore
         + WebhookStore
         + SavedReplyStore
+        + TeamNoticeStore
 {
 }

@@ -1,0 +1,149 @@
+//! Team digests: a contact's new conversation enqueues one (due two
+//! minutes later, one pending per workspace, in the message's own write);
+//! when it comes due and no member of the team is online on any server,
+//! each member who has not turned it off is emailed the conversations
+//! started since the last digest that still wait for the team. Someone
+//! online sees them in the Inbox: then nothing is sent, and those
+//! conversations are not sent later either.
+
+use rapport_core::model::conversation::{
+    ConversationQuery, ConversationSort, ConversationStatus, PartKind,
+};
+use rapport_core::model::ids::WorkspaceId;
+use rapport_core::model::job::ClaimedJob;
+use rapport_core::ports::store::StoreError;
+
+use super::runner::{Outcome, Runner, run_contained};
+use crate::AppState;
+
+/// Conversations one email lists, at most (it says how many more).
+const LISTED: usize = 20;
+/// Waiting conversations read to find the new ones.
+const READ: u32 = 200;
+
+pub(super) async fn run(runner: &Runner, jobs: Vec<(WorkspaceId, ClaimedJob)>) {
+    for (workspace, job) in jobs {
+        if runner.stopping() {
+            runner.put_back(&job).await;
+            continue;
+        }
+        let result = run_contained(
+            runner.state(),
+            &job,
+            run_job(runner.state(), &job, workspace),
+        )
+        .await;
+        runner.conclude(&job, result).await;
+    }
+}
+
+async fn run_job(
+    state: &AppState,
+    job: &ClaimedJob,
+    ws: WorkspaceId,
+) -> Result<Outcome, StoreError> {
+    let since = state.store.team_digest_mark(ws).await?;
+    let waiting = state
+        .store
+        .list_conversations(
+            ws,
+            ConversationQuery {
+                status: Some(ConversationStatus::Open),
+                sort: ConversationSort::Waiting,
+                limit: READ,
+                ..ConversationQuery::default()
+            },
+        )
+        .await?;
+    let mut new: Vec<_> = waiting
+        .into_iter()
+        .filter(|c| c.waiting_since.is_some())
+        .filter(|c| since.is_none_or(|mark| c.created_at > mark))
+        .collect();
+    new.sort_by_key(|c| (c.created_at, c.id));
+    // The newest conversation this run covers, emailed or not: later runs
+    // look only past it.
+    let Some(covered) = new.last().map(|c| c.created_at) else {
+        state.store.finish_job(job).await?;
+        return Ok(Outcome::Handled);
+    };
+    let agents = state.store.list_agents(ws).await?;
+    let someone_online = agents
+        .iter()
+        .any(|a| state.hub.agent_status(ws, a.id) != "offline");
+    let recipients = state.store.new_conversation_recipients(ws).await?;
+    if someone_online || recipients.is_empty() || !state.email.is_configured() {
+        // Someone is there and sees them in the Inbox (or nobody is to be
+        // emailed): these are not emailed later either.
+        state.store.set_team_digest_mark(ws, covered).await?;
+        state.store.finish_job(job).await?;
+        return Ok(Outcome::Handled);
+    }
+    let workspace = state.store.workspace(ws).await?;
+    let mut lines = Vec::new();
+    for conversation in new.iter().take(LISTED) {
+        let contact = state.store.contact(ws, conversation.contact_id).await?;
+        let who = contact
+            .name
+            .clone()
+            .or_else(|| contact.email.as_ref().map(|e| e.as_str().to_owned()))
+            .unwrap_or_else(|| "A visitor".to_owned());
+        let first = state
+            .store
+            .conversation_parts(ws, conversation.id)
+            .await?
+            .into_iter()
+            .find(|p| p.kind == PartKind::Comment)
+            .map(|p| p.body.chars().take(160).collect::<String>())
+            .unwrap_or_default();
+        lines.push(format!(
+            "- {who}: {first}\n  {}/#/conversations/{}",
+            state.email.public_url, conversation.id
+        ));
+    }
+    if new.len() > LISTED {
+        lines.push(format!("…and {} more.", new.len() - LISTED));
+    }
+    let count = new.len();
+    let subject = if count == 1 {
+        format!("A new conversation is waiting in {}", workspace.name)
+    } else {
+        format!(
+            "{count} new conversations are waiting in {}",
+            workspace.name
+        )
+    };
+    let text = format!(
+        "Nobody on the team is online in Rapport, and {} waiting:\n\n{}\n\nAnswer in the Inbox: {}/\n\nYou get this because nobody was online; turn it off in Settings > Notifications.\n",
+        if count == 1 {
+            "this conversation is"
+        } else {
+            "these conversations are"
+        },
+        lines.join("\n"),
+        state.email.public_url,
+    );
+    let from = state.email.sender_address(&workspace);
+    let from = crate::email::mailbox(Some(workspace.name.clone()), &from)
+        .map_err(|e| StoreError::Other(format!("the sender address: {e}").into()))?;
+    for agent in &recipients {
+        let Ok(to) = crate::email::mailbox(Some(agent.name.clone()), agent.email.as_str()) else {
+            continue;
+        };
+        let email = lettre::Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(subject.clone())
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(text.clone())
+            .map_err(|e| StoreError::Other(e.to_string().into()))?;
+        if let Err(err) = state.email.send(email).await {
+            // Tried again with the email's back-off; the mark is not moved,
+            // so the next try lists the same conversations.
+            return Ok(Outcome::Failed(format!("emailing {}: {err}", agent.id)));
+        }
+    }
+    state.store.set_team_digest_mark(ws, covered).await?;
+    state.store.finish_job(job).await?;
+    Ok(Outcome::Handled)
+}
