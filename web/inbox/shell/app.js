@@ -24,6 +24,7 @@ import { mountArticleView } from '../knowledge/article-view.js';
 import { installShortcuts } from './keyboard.js';
 import { startLive, stopLive } from '../data/live-updates.js';
 import { startAttention } from './attention.js';
+import { forgetSavedReplies } from '../conversations/saved-reply-picker.js';
 import { startPresence, stopPresence } from '../data/presence.js';
 
 const root = document.getElementById('app');
@@ -128,6 +129,8 @@ function stop() {
   shell.removeShortcuts();
   shell.stopAttention();
   shell = null;
+  // The next member signing in on this tab must not see these.
+  forgetSavedReplies();
   stopLive();
   stopPresence();
   clearAll();

@@ -50,6 +50,10 @@ const CLAIM_MILLIS: i64 = 5 * 60_000;
 /// most 25 steps) takes far less, and a
 /// run held by a process that died is taken up again within it.
 const AUTOMATION_CLAIM_MILLIS: i64 = 60_000;
+/// How long the webhooks' lane claims its jobs: a round of 256 calls, 16
+/// at once, to receivers that answer only at the timeouts (10 s to
+/// resolve, 10 s to answer) takes 320 s; claimed again only after that.
+const WEBHOOK_CLAIM_MILLIS: i64 = 10 * 60_000;
 /// Jobs claimed at once.
 const CLAIM_BATCH: u32 = 256;
 /// How often an idle lane looks for due jobs.
@@ -240,11 +244,10 @@ impl Runner {
             (0, 0)
         };
         let now = self.state.clock.now();
-        // The webhooks' lane keeps the long claim: a round of 256 calls, 16
-        // at once, to a receiver that answers only at the 10 s timeout
-        // takes 160 s.
         let claim = if Lane::Automations.claim() == kinds {
             AUTOMATION_CLAIM_MILLIS
+        } else if Lane::Webhooks.claim() == kinds {
+            WEBHOOK_CLAIM_MILLIS
         } else {
             CLAIM_MILLIS
         };

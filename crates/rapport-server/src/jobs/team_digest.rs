@@ -6,9 +6,8 @@
 //! online sees them in the Inbox: then nothing is sent, and those
 //! conversations are not sent later either.
 
-use rapport_core::model::conversation::{
-    ConversationQuery, ConversationSort, ConversationStatus, PartKind,
-};
+use rapport_core::Timestamp;
+use rapport_core::model::conversation::PartKind;
 use rapport_core::model::ids::WorkspaceId;
 use rapport_core::model::job::ClaimedJob;
 use rapport_core::ports::store::StoreError;
@@ -18,8 +17,11 @@ use crate::AppState;
 
 /// Conversations one email lists, at most (it says how many more).
 const LISTED: usize = 20;
-/// Waiting conversations read to find the new ones.
+/// New conversations one digest reads, at most.
 const READ: u32 = 200;
+/// The batch window: a digest is due this long after the conversation
+/// that asks for it (as the message's write enqueues it).
+const BATCH_MILLIS: i64 = 2 * 60_000;
 
 pub(super) async fn run(runner: &Runner, jobs: Vec<(WorkspaceId, ClaimedJob)>) {
     for (workspace, job) in jobs {
@@ -42,25 +44,16 @@ async fn run_job(
     job: &ClaimedJob,
     ws: WorkspaceId,
 ) -> Result<Outcome, StoreError> {
-    let since = state.store.team_digest_mark(ws).await?;
-    let waiting = state
+    // The first digest starts at the conversation that asked for it: a
+    // backlog from before is not "new".
+    let since = match state.store.team_digest_mark(ws).await? {
+        Some(mark) => mark,
+        None => Timestamp::from_millis(job.created_at.as_millis() - 1),
+    };
+    let new = state
         .store
-        .list_conversations(
-            ws,
-            ConversationQuery {
-                status: Some(ConversationStatus::Open),
-                sort: ConversationSort::Waiting,
-                limit: READ,
-                ..ConversationQuery::default()
-            },
-        )
+        .waiting_conversations_since(ws, since, READ)
         .await?;
-    let mut new: Vec<_> = waiting
-        .into_iter()
-        .filter(|c| c.waiting_since.is_some())
-        .filter(|c| since.is_none_or(|mark| c.created_at > mark))
-        .collect();
-    new.sort_by_key(|c| (c.created_at, c.id));
     // The newest conversation this run covers, emailed or not: later runs
     // look only past it.
     let Some(covered) = new.last().map(|c| c.created_at) else {
@@ -68,16 +61,15 @@ async fn run_job(
         return Ok(Outcome::Handled);
     };
     let agents = state.store.list_agents(ws).await?;
+    // "Away" is not there to answer.
     let someone_online = agents
         .iter()
-        .any(|a| state.hub.agent_status(ws, a.id) != "offline");
+        .any(|a| state.hub.agent_status(ws, a.id) == "online");
     let recipients = state.store.new_conversation_recipients(ws).await?;
     if someone_online || recipients.is_empty() || !state.email.is_configured() {
         // Someone is there and sees them in the Inbox (or nobody is to be
         // emailed): these are not emailed later either.
-        state.store.set_team_digest_mark(ws, covered).await?;
-        state.store.finish_job(job).await?;
-        return Ok(Outcome::Handled);
+        return settle(state, job, ws, covered).await;
     }
     let workspace = state.store.workspace(ws).await?;
     let mut lines = Vec::new();
@@ -126,6 +118,10 @@ async fn run_job(
     let from = state.email.sender_address(&workspace);
     let from = crate::email::mailbox(Some(workspace.name.clone()), &from)
         .map_err(|e| StoreError::Other(format!("the sender address: {e}").into()))?;
+    // Each member once: one whose address the mail server refuses does
+    // not hold up (or repeat) the others'.
+    let mut sent = 0;
+    let mut last_error = None;
     for agent in &recipients {
         let Ok(to) = crate::email::mailbox(Some(agent.name.clone()), agent.email.as_str()) else {
             continue;
@@ -137,13 +133,44 @@ async fn run_job(
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
             .body(text.clone())
             .map_err(|e| StoreError::Other(e.to_string().into()))?;
-        if let Err(err) = state.email.send(email).await {
-            // Tried again with the email's back-off; the mark is not moved,
-            // so the next try lists the same conversations.
-            return Ok(Outcome::Failed(format!("emailing {}: {err}", agent.id)));
+        match state.email.send(email).await {
+            Ok(()) => sent += 1,
+            Err(err) => {
+                tracing::warn!(agent = %agent.id, error = %err, "a team digest could not be emailed");
+                last_error = Some(err.to_string());
+            }
         }
     }
+    if let (0, Some(error)) = (sent, last_error) {
+        // Nobody got it (the mail server is down): the same list again
+        // after the email back-off.
+        return Ok(Outcome::Failed(format!(
+            "emailing the team digest: {error}"
+        )));
+    }
+    settle(state, job, ws, covered).await
+}
+
+/// Moves the mark to `covered`, then ends the job, or puts it back for a
+/// conversation that started while it ran (its own insert found this job
+/// still pending and was dropped).
+async fn settle(
+    state: &AppState,
+    job: &ClaimedJob,
+    ws: WorkspaceId,
+    covered: Timestamp,
+) -> Result<Outcome, StoreError> {
     state.store.set_team_digest_mark(ws, covered).await?;
-    state.store.finish_job(job).await?;
+    let later = state
+        .store
+        .waiting_conversations_since(ws, covered, 1)
+        .await?;
+    match later.first() {
+        Some(next) => {
+            let due = Timestamp::from_millis(next.created_at.as_millis() + BATCH_MILLIS);
+            state.store.release_job(job, due).await?;
+        }
+        None => state.store.finish_job(job).await?,
+    }
     Ok(Outcome::Handled)
 }

@@ -48,10 +48,18 @@ pub(super) async fn fan_out_all(state: &AppState) -> Result<usize, StoreError> {
         let ws = work.workspace_id;
         let mut cursor = work.cursor;
         for _ in 0..STRETCHES_PER_PASS {
-            let entries = state
+            // One workspace's trouble is its own: the others go on.
+            let entries = match state
                 .store
                 .activity_after(ws, Stream::Workspace, cursor, STRETCH)
-                .await?;
+                .await
+            {
+                Ok(entries) => entries,
+                Err(err) => {
+                    tracing::warn!(workspace = %ws, error = %err, "webhooks could not read a workspace's log");
+                    break;
+                }
+            };
             let Some(last) = entries.last() else { break };
             let to = last.seq;
             let events = entries
@@ -67,7 +75,10 @@ pub(super) async fn fan_out_all(state: &AppState) -> Result<usize, StoreError> {
                 Ok(n) => queued += n,
                 // Another server read this stretch first.
                 Err(StoreError::Conflict(_)) => break,
-                Err(other) => return Err(other),
+                Err(err) => {
+                    tracing::warn!(workspace = %ws, error = %err, "webhook deliveries could not be queued");
+                    break;
+                }
             }
             if entries.len() < STRETCH as usize {
                 break;

@@ -142,6 +142,9 @@ pub(super) async fn post(
         )));
     }
     let client = reqwest::Client::builder()
+        // A proxy from the environment would connect elsewhere than the
+        // addresses checked.
+        .no_proxy()
         .resolve_to_addrs(&host, &addresses)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(CALL_TIMEOUT)
@@ -201,15 +204,29 @@ fn is_public(ip: IpAddr) -> bool {
                 || v4.is_broadcast()
                 || v4.is_multicast()
                 || v4.is_documentation()
-                // Shared address space (carrier-grade NAT) and "this network".
+                // Shared address space (carrier-grade NAT), "this network"
+                // and benchmarking (198.18.0.0/15).
                 || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b))
                 || a == 0)
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            // IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::/96) carry
+            // an IPv4 address; 6to4 (2002::/16) one in its next 32 bits.
+            let embedded = |hi: u16, lo: u16| {
+                std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
+            };
+            if segments[..6] == [0; 6] || segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public(IpAddr::V4(embedded(segments[6], segments[7])));
+            }
+            if segments[0] == 0x2002 {
+                return is_public(IpAddr::V4(embedded(segments[1], segments[2])));
+            }
+            let first = segments[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -238,6 +255,10 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "2002:c0a8:0101::1",
+            "198.18.0.1",
         ] {
             assert!(!is_public(inward.parse().unwrap()), "{inward}");
         }

@@ -9,3 +9,6 @@ CREATE TABLE team_digests (
     workspace_id BLOB PRIMARY KEY REFERENCES workspaces (id),
     covered_to INTEGER NOT NULL
 );
+-- The conversations a digest reads: open, waiting, by when they started.
+CREATE INDEX conversations_waiting_by_start ON conversations (workspace_id, created_at)
+    WHERE status = 'open' AND waiting_since IS NOT NULL;

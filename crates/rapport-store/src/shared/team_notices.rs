@@ -102,6 +102,31 @@ impl TeamNoticeStore for Backend {
         Ok(at.map(Timestamp::from_millis))
     }
 
+    async fn waiting_conversations_since(
+        &self,
+        workspace: WorkspaceId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM conversations
+             WHERE workspace_id = $1 AND status = 'open' AND waiting_since IS NOT NULL
+               AND created_at > $2
+             ORDER BY created_at, id LIMIT $3",
+            super::conversations::CONVERSATION_COLUMNS
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(workspace.as_uuid())
+            .bind(ms(since))
+            .bind(i64::from(limit))
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(super::conversations::conversation_from_row)
+            .collect()
+    }
+
     async fn set_team_digest_mark(
         &self,
         workspace: WorkspaceId,

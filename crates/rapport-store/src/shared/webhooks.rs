@@ -372,6 +372,9 @@ async fn fan_out(
     if moved.rows_affected() != 1 {
         return Err(moved_first());
     }
+    // Entries read before an erasure committed are gone now: nothing of
+    // an erased contact is sent.
+    let events = still_logged(conn, workspace, events).await?;
     let endpoints = enabled_webhooks(conn, workspace).await?;
     let pairs: Vec<(&Endpoint, &NewEvent)> = events
         .iter()
@@ -383,6 +386,34 @@ async fn fan_out(
         })
         .collect();
     Ok(insert_deliveries(conn, workspace, &pairs, at).await?.len())
+}
+
+/// The events whose log entries still exist.
+async fn still_logged(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    events: Vec<(i64, NewEvent)>,
+) -> Result<Vec<(i64, NewEvent)>, StoreError> {
+    let mut present = std::collections::HashSet::new();
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = QueryBuilder::<Db>::new("SELECT seq FROM activity WHERE workspace_id = ");
+        sql.push_bind(workspace.as_uuid()).push(" AND seq IN (");
+        let mut list = sql.separated(", ");
+        for (seq, _) in chunk {
+            list.push_bind(*seq);
+        }
+        sql.push(")");
+        let seqs: Vec<i64> = sql
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        present.extend(seqs);
+    }
+    Ok(events
+        .into_iter()
+        .filter(|(seq, _)| present.contains(seq))
+        .collect())
 }
 
 async fn record_attempt(
@@ -468,15 +499,19 @@ async fn record_attempt(
     );
     // Deliveries fail side by side (on PostgreSQL in transactions of their
     // own): only the one that turns it off tells the admins.
+    // The day is checked again in the statement: a success (or an admin
+    // enabling it) committed meanwhile clears the streak.
     let turned_off = sqlx::query(
         "UPDATE webhooks SET enabled = $3, disabled_reason = $4, updated_at = $5
-         WHERE workspace_id = $1 AND id = $2 AND enabled",
+         WHERE workspace_id = $1 AND id = $2 AND enabled
+           AND failing_since IS NOT NULL AND failing_since <= $6",
     )
     .bind(workspace.as_uuid())
     .bind(endpoint.id.as_uuid())
     .bind(false)
     .bind(reason)
     .bind(ms(attempt.at))
+    .bind(attempt.at.as_millis() - DISABLE_AFTER_MILLIS)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;

@@ -12,6 +12,7 @@ use rapport_core::model::webhook::{
 rapport_store::both_backends!(
     each_stretch_is_queued_once_to_the_endpoints_subscribed_to_it,
     a_day_of_failures_disables_an_endpoint_and_a_success_clears_it,
+    entries_read_before_an_erasure_are_not_sent_after_it,
 );
 
 fn settings(events: &[&str]) -> EndpointSettings {
@@ -308,4 +309,60 @@ async fn a_day_of_failures_disables_an_endpoint_and_a_success_clears_it(backend:
     assert!(on.enabled);
     assert_eq!((on.disabled_reason, on.failing_since), (None, None));
     assert_eq!(on.secret, "new");
+}
+
+async fn entries_read_before_an_erasure_are_not_sent_after_it(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let endpoint = s
+        .create_webhook(
+            acme.workspace,
+            WebhookId::generate(),
+            settings(&["event.tracked"]),
+            "k".into(),
+            at(1),
+        )
+        .await
+        .unwrap();
+    let head = s.activity_head(acme.workspace).await.unwrap();
+    let ada = contact(s, acme.workspace, "ada").await;
+    s.record_event(event(acme.workspace, ada, "secret_plan", 10))
+        .await
+        .unwrap();
+    let entries = s
+        .activity_after(acme.workspace, Stream::Workspace, head, 100)
+        .await
+        .unwrap();
+    let to = entries.last().unwrap().seq;
+    let events: Vec<_> = entries
+        .iter()
+        .filter_map(|e| event_of(e).map(|ev| (e.seq, ev)))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|(_, e)| e.event_type == EventType::EventTracked)
+    );
+    // Ada is erased between the read and the fan-out.
+    let erasure = s
+        .request_erasure(acme.workspace, ada, None, at(20))
+        .await
+        .unwrap();
+    s.erase_contact(acme.workspace, erasure.id, at(21))
+        .await
+        .unwrap();
+    let queued = s
+        .fan_out_webhooks(acme.workspace, head, to, events, at(22))
+        .await
+        .unwrap();
+    assert_eq!(queued, 0, "nothing of an erased contact is sent");
+    assert!(
+        s.webhook_deliveries(acme.workspace, endpoint.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use super::StoreError;
 use crate::Timestamp;
 use crate::model::agent::Agent;
+use crate::model::conversation::Conversation;
 use crate::model::ids::{AgentId, WorkspaceId};
 
 #[async_trait]
@@ -33,6 +34,14 @@ pub trait TeamNoticeStore: Send + Sync + 'static {
         &self,
         workspace: WorkspaceId,
     ) -> Result<Option<Timestamp>, StoreError>;
+    /// Open conversations still waiting for the team that were created
+    /// after `since`, oldest first, at most `limit`.
+    async fn waiting_conversations_since(
+        &self,
+        workspace: WorkspaceId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError>;
     async fn set_team_digest_mark(
         &self,
         workspace: WorkspaceId,
