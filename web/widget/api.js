@@ -89,6 +89,10 @@ export class WidgetApi {
     return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/messages`, { body });
   }
 
+  rate(conversationId, score, comment) {
+    return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/rating`, { score, comment });
+  }
+
   markRead(conversationId) {
     return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/read`);
   }

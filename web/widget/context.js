@@ -30,6 +30,8 @@ export const state = {
   startChosen: false,
   /** Conversation shown in the thread view; null while a new one is being created. */
   openId: null,
+  /** The open thread's rating question (rating.js), or null. */
+  rating: null,
   parts: [],
   partIds: new Set(),
   /** Messages being sent, by temporary id. */

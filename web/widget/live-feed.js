@@ -10,6 +10,7 @@ import { isViewing, postUnread, readSoon } from './unread.js';
 import { appendPart } from './thread-log.js';
 import { showList, syncThread } from './screens.js';
 import { scheduleRefresh } from './refresh.js';
+import { refreshRating } from './rating.js';
 
 const RECONNECT_NOTICE_AFTER_MS = 2000;
 
@@ -62,6 +63,7 @@ function onActivity(frame) {
   } else if (frame.kind === 'status_changed') {
     store.setStatus(conversationId, frame.data?.status);
     if (state.view === 'list') showList();
+    if (state.view === 'thread' && state.openId === conversationId) refreshRating();
   }
 }
 

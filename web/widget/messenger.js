@@ -18,6 +18,7 @@ import { readIfViewing } from './unread.js';
 import { settle, showList, showStart, openThread, focusPrimary, focusConversationItem } from './screens.js';
 import { chooseReply, moveBetweenReplies } from './bot-replies.js';
 import { showHelp, leaveHelp } from './help-screen.js';
+import { chooseScore, sendRating } from './rating.js';
 
 hooks.refused = rebootAfterRefusal;
 hooks.command = onCommand;
@@ -86,6 +87,12 @@ document.addEventListener('click', (event) => {
       break;
     case 'reload-thread':
       if (state.openId) openThread(state.openId);
+      break;
+    case 'rate':
+      chooseScore(target);
+      break;
+    case 'send-rating':
+      sendRating();
       break;
   }
 });

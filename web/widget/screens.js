@@ -12,6 +12,7 @@ import { hideTyping } from './typing.js';
 import { readIfViewing } from './unread.js';
 import { appendPart, scrollToBottom } from './thread-log.js';
 import { refreshPrompt } from './bot-replies.js';
+import { refreshRating } from './rating.js';
 import { t } from './i18n.js';
 
 export function renderHeader() {
@@ -75,6 +76,7 @@ export function showStart(chosen) {
 export async function openThread(conversationId) {
   settle('thread');
   state.openId = conversationId;
+  state.rating = null;
   state.parts = [];
   state.partIds.clear();
   hideTyping();
@@ -108,6 +110,7 @@ async function loadThread(conversationId) {
   const waiting = [...state.pending.values()].filter((p) => p.conversationId === conversationId);
   render(els.body, threadView([...parts, ...waiting], viewContext()));
   refreshPrompt();
+  refreshRating(answer?.rating ?? null);
   scrollToBottom();
   readIfViewing();
 }

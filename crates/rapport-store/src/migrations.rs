@@ -102,6 +102,11 @@ pub(crate) const SQLITE: Files = &[
         "team notices",
         include_str!("../migrations/sqlite/0018_team_notices.sql"),
     ),
+    (
+        19,
+        "ratings",
+        include_str!("../migrations/sqlite/0019_ratings.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -209,6 +214,11 @@ pub(crate) const POSTGRES: Files = &[
         21,
         "team notices",
         include_str!("../migrations/postgres/0021_team_notices.sql"),
+    ),
+    (
+        22,
+        "ratings",
+        include_str!("../migrations/postgres/0022_ratings.sql"),
     ),
 ];
 

@@ -10,7 +10,7 @@ export const TIMELINE_FILTERS = [
   { key: 'messages', label: 'Messages', kinds: ['message'] },
   { key: 'emails', label: 'Emails', kinds: ['emailed', 'not_emailed'] },
   { key: 'events', label: 'Events', kinds: ['event'] },
-  { key: 'conversations', label: 'Conversations', kinds: ['conversation_started', 'status_changed', 'assigned'] },
+  { key: 'conversations', label: 'Conversations', kinds: ['conversation_started', 'status_changed', 'assigned', 'rated'] },
   { key: 'bulk', label: 'Bulk sends', kinds: ['bulk_send_received'] },
   { key: 'automations', label: 'Automations', kinds: ['automation', 'contact_updated'] },
 ];
@@ -149,6 +149,16 @@ export function describeEntry(entry, names = {}) {
         tone: 'quiet',
         href: data.bulk_send_id ? `#/bulk-sends/${encodeURIComponent(data.bulk_send_id)}` : conversationHref,
       };
+    case 'rated': {
+      const word = { 1: 'bad', 2: 'OK', 3: 'great' }[data.score] ?? String(data.score);
+      return {
+        icon: { 1: '😞', 2: '😐', 3: '😀' }[data.score] ?? '★',
+        label: 'Rating',
+        text: data.comment ? `Rated the conversation ${word}: “${data.comment}”` : `Rated the conversation ${word}`,
+        tone: 'quiet',
+        href: conversationHref,
+      };
+    }
     default:
       return { icon: '•', label: 'Activity', text: words(entry?.kind ?? 'Something happened'), tone: 'quiet', href: conversationHref };
   }

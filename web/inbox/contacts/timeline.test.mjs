@@ -16,7 +16,7 @@ test('the chips ask for the kinds the brief names', () => {
   assert.deepEqual(TIMELINE_FILTERS.map((f) => f.label), ['All', 'Messages', 'Emails', 'Events', 'Conversations', 'Bulk sends', 'Automations']);
   assert.equal(timelineQuery({ limit: 30 }), 'limit=30');
   assert.equal(timelineQuery({ limit: 30, cursor: 'MTIz', filter: 'emails' }), 'limit=30&cursor=MTIz&kinds=emailed,not_emailed');
-  assert.equal(timelineQuery({ filter: 'conversations' }), 'limit=30&kinds=conversation_started,status_changed,assigned');
+  assert.equal(timelineQuery({ filter: 'conversations' }), 'limit=30&kinds=conversation_started,status_changed,assigned,rated');
   assert.equal(timelineQuery({ filter: 'nonsense' }), 'limit=30');
 });
 
@@ -89,4 +89,11 @@ test('automation entries say what ran and link to the automation', () => {
   assert.equal(ended.text, 'An automation stopped: the visitor moved to another page');
   assert.equal(ended.href, '#/automations/a1');
   assert.equal(describeEntry(entry('contact_updated', { properties: ['plan'] })).text, 'Set plan');
+});
+
+test('a rating says its face, its word and its comment', async () => {
+  const { describeEntry } = await import('./timeline.js');
+  const described = describeEntry({ kind: 'rated', data: { score: 3, comment: 'Quick, thanks' }, conversation_id: 'c1' });
+  assert.equal(described.icon, '😀');
+  assert.equal(described.text, 'Rated the conversation great: “Quick, thanks”');
 });

@@ -76,6 +76,8 @@ function seenPartId(detail) {
   return (toMillis(lastTeamComment.created_at) ?? Infinity) <= readAt ? lastTeamComment.id : null;
 }
 
+const RATING_FACES = { 1: ['😞', 'bad'], 2: ['😐', 'OK'], 3: ['😀', 'great'] };
+
 export function mountThreadView(element, { onLeaveComposer }) {
   let alive = true;
   render(element, html`
@@ -124,6 +126,19 @@ export function mountThreadView(element, { onLeaveComposer }) {
       else append(list, lines);
     }
     if (stick) toBottom();
+  };
+
+  // The contact's rating, last in the thread once they gave it.
+  const drawRating = (detail) => {
+    list.querySelector(':scope > .rating-line')?.remove();
+    const rating = detail.rating;
+    if (!rating) return;
+    const [face, word] = RATING_FACES[rating.score] ?? ['', ''];
+    append(list, html`<li class="rating-line" data-testid="rating-line" data-score="${String(rating.score)}">
+      <span aria-hidden="true">${face}</span> ${contactName(detail.contact)} rated this conversation <strong>${word}</strong>${
+        rating.comment ? html`: <q>${rating.comment}</q>` : ''}
+      · <time datetime="${rating.created_at}" title="${fullTime(rating.created_at)}">${messageTime(rating.created_at)}</time>
+    </li>`);
   };
 
   const drawEmpty = (text) => {
@@ -193,6 +208,7 @@ export function mountThreadView(element, { onLeaveComposer }) {
     }
     drawSeen(detail);
     drawEmails(detail);
+    drawRating(detail);
     shownPartIds = ids;
     shownAgentsVersion = agentsVersion;
     if (!sameConversation) {

@@ -54,4 +54,11 @@ export default {
   cannotReach: 'Der Chat ist gerade nicht erreichbar. Neuer Versuch…',
   noConnection: 'Keine Verbindung. Prüfen Sie Ihr Netzwerk und versuchen Sie es erneut.',
   wentWrong: 'Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.',
+  rateTitle: 'Wie war diese Unterhaltung?',
+  rateBad: 'Schlecht',
+  rateOk: 'Okay',
+  rateGreat: 'Sehr gut',
+  rateComment: 'Möchten Sie etwas hinzufügen? (optional)',
+  sendRating: 'Bewertung senden',
+  rateThanks: 'Danke für Ihre Bewertung!',
 };

@@ -54,4 +54,11 @@ export default {
   cannotReach: 'We cannot reach the chat right now. Retrying…',
   noConnection: 'No connection. Check your network and try again.',
   wentWrong: 'Something went wrong. Please try again.',
+  rateTitle: 'How was this conversation?',
+  rateBad: 'Bad',
+  rateOk: 'OK',
+  rateGreat: 'Great',
+  rateComment: 'Anything to add? (optional)',
+  sendRating: 'Send rating',
+  rateThanks: 'Thanks for your rating!',
 };

@@ -54,4 +54,11 @@ export default {
   cannotReach: 'No podemos conectar con el chat ahora. Reintentando…',
   noConnection: 'Sin conexión. Revisa tu red y vuelve a intentarlo.',
   wentWrong: 'Algo salió mal. Vuelve a intentarlo.',
+  rateTitle: '¿Qué tal fue esta conversación?',
+  rateBad: 'Mal',
+  rateOk: 'Bien',
+  rateGreat: 'Genial',
+  rateComment: '¿Algo que añadir? (opcional)',
+  sendRating: 'Enviar valoración',
+  rateThanks: '¡Gracias por tu valoración!',
 };

@@ -54,4 +54,11 @@ export default {
   cannotReach: 'Impossible de joindre le chat pour le moment. Nouvel essai…',
   noConnection: 'Pas de connexion. Vérifiez votre réseau et réessayez.',
   wentWrong: 'Une erreur est survenue. Veuillez réessayer.',
+  rateTitle: 'Comment s’est passée cette conversation ?',
+  rateBad: 'Mauvaise',
+  rateOk: 'Correcte',
+  rateGreat: 'Excellente',
+  rateComment: 'Quelque chose à ajouter ? (facultatif)',
+  sendRating: 'Envoyer la note',
+  rateThanks: 'Merci pour votre note !',
 };

@@ -87,6 +87,12 @@ pub enum Activity {
     BulkSendReceived {
         bulk_send_id: BulkSendId,
     },
+    /// The contact rated the closed conversation: 1 bad, 2 OK, 3 great.
+    Rated {
+        score: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
 }
 
 impl Activity {
@@ -104,6 +110,7 @@ impl Activity {
         "bulk_send_received",
         "contact_updated",
         "automation",
+        "rated",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -120,6 +127,7 @@ impl Activity {
             Activity::BulkSendReceived { .. } => "bulk_send_received",
             Activity::ContactUpdated { .. } => "contact_updated",
             Activity::Automation { .. } => "automation",
+            Activity::Rated { .. } => "rated",
         }
     }
 
@@ -140,7 +148,8 @@ impl Activity {
             | Activity::NotEmailed { .. }
             | Activity::BulkSendReceived { .. }
             | Activity::ContactUpdated { .. }
-            | Activity::Automation { .. } => false,
+            | Activity::Automation { .. }
+            | Activity::Rated { .. } => false,
         }
     }
 
@@ -245,6 +254,10 @@ mod tests {
             },
             Activity::BulkSendReceived {
                 bulk_send_id: BulkSendId::generate(),
+            },
+            Activity::Rated {
+                score: 3,
+                comment: Some("Quick".into()),
             },
         ]
     }

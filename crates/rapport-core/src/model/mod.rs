@@ -14,6 +14,7 @@ pub mod ids;
 pub mod job;
 pub mod knowledge;
 pub mod people;
+pub mod rating;
 pub mod saved_reply;
 pub mod teams;
 pub mod template;

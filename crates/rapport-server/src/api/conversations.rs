@@ -169,6 +169,8 @@ pub struct ConversationDetail {
     /// A bot is answering here: an automation's waits for the contact's
     /// answer, or the AI bot has the conversation.
     pub with_bot: bool,
+    /// The contact's rating, once they rated the closed conversation.
+    pub rating: Option<rapport_core::model::rating::Rating>,
 }
 
 #[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", security(("bearer" = [])),
@@ -189,11 +191,13 @@ pub async fn get_conversation(
     let parts = state.store.conversation_parts(ws, id).await?;
     let with_bot = !state.store.bot_conversations(ws, &[id]).await?.is_empty()
         || !state.store.bot_engaged(ws, &[id]).await?.is_empty();
+    let rating = state.store.conversation_rating(ws, id).await?;
     Ok(Json(ConversationDetail {
         conversation,
         contact,
         parts,
         with_bot,
+        rating,
     }))
 }
 

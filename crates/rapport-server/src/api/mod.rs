@@ -38,6 +38,7 @@ pub fn widget_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(widget::thread))
         .routes(routes!(widget::reply))
         .routes(routes!(widget::read))
+        .routes(routes!(widget::rate))
         .routes(routes!(widget::track))
         .routes(routes!(widget::update))
         .routes(routes!(widget::shutdown))

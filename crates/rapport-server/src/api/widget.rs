@@ -429,6 +429,61 @@ pub struct VisitorThread {
     pub conversation: VisitorConversation,
     /// The conversation's messages, oldest first (team notes are never here).
     pub parts: Vec<VisitorPart>,
+    /// The visitor's rating of it, once given (asked for once it is closed).
+    pub rating: Option<VisitorRating>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorRating {
+    /// 1 (bad), 2 (OK) or 3 (great).
+    pub score: u8,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    /// 1 (bad), 2 (OK) or 3 (great).
+    #[schema(minimum = 1, maximum = 3)]
+    pub score: i64,
+    /// Up to 1,000 characters; blank for none.
+    #[schema(max_length = 1000)]
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[utoipa::path(post, path = "/conversations/{id}/rating", tag = "widget", operation_id = "widget_rate", security(("widget_session" = [])),
+    params(("id" = ConversationId, Path)), request_body = RatingRequest,
+    responses((status = 201, body = VisitorRating),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not closed, or rated already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn rate(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<RatingRequest>,
+) -> Result<(StatusCode, Json<VisitorRating>), ApiError> {
+    let (score, comment) = rapport_core::model::rating::check(body.score, body.comment.as_deref())?;
+    let rating = state
+        .store
+        .rate_conversation(
+            visitor.workspace_id,
+            visitor.contact_id,
+            id,
+            score,
+            comment,
+            state.clock.now(),
+        )
+        .await
+        .map_err(or_not_found("conversation"))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(VisitorRating {
+            score: rating.score,
+            comment: rating.comment,
+        }),
+    ))
 }
 
 /// The visitor's own conversation, or 404.
@@ -470,6 +525,14 @@ pub async fn thread(
         .store
         .unread_counts(visitor.workspace_id, visitor.contact_id)
         .await?;
+    let rating = state
+        .store
+        .conversation_rating(visitor.workspace_id, id)
+        .await?
+        .map(|r| VisitorRating {
+            score: r.score,
+            comment: r.comment,
+        });
     Ok(Json(VisitorThread {
         conversation: VisitorConversation {
             id,
@@ -482,6 +545,7 @@ pub async fn thread(
                 .map_or(0, |(_, n)| n),
         },
         parts,
+        rating,
     }))
 }
 

@@ -18,6 +18,7 @@ mod live;
 mod messages;
 mod operations;
 mod people;
+mod ratings;
 mod retention;
 mod saved_replies;
 mod session;

@@ -213,14 +213,9 @@ async fn delete_conversations(
     delete_jobs_about(conn, workspace, conversations).await?;
     delete_jobs_about(conn, workspace, messages).await?;
     delete_in(conn, "inbound_emails", "message_id", workspace, messages).await?;
-    delete_in(
-        conn,
-        "bot_answers",
-        "conversation_id",
-        workspace,
-        conversations,
-    )
-    .await?;
+    for table in ["bot_answers", "conversation_ratings"] {
+        delete_in(conn, table, "conversation_id", workspace, conversations).await?;
+    }
     for chunk in conversations.chunks(IDS_PER_STATEMENT) {
         // bot_conversations has no workspace column of its own.
         let mut sql =

@@ -156,6 +156,7 @@ mod erasures;
 mod jobs;
 mod messages;
 mod people;
+mod ratings;
 mod run_starts;
 mod runs;
 mod saved_replies;

@@ -18,6 +18,7 @@ mod email;
 mod jobs;
 mod knowledge;
 mod people;
+mod ratings;
 mod saved_replies;
 mod team;
 mod team_notices;
@@ -34,6 +35,7 @@ pub use email::*;
 pub use jobs::*;
 pub use knowledge::*;
 pub use people::*;
+pub use ratings::*;
 pub use saved_replies::*;
 pub use team::*;
 pub use team_notices::*;
@@ -78,6 +80,7 @@ pub trait Store:
     + WebhookStore
     + SavedReplyStore
     + TeamNoticeStore
+    + RatingStore
 {
 }
 
@@ -100,5 +103,6 @@ impl<T> Store for T where
         + WebhookStore
         + SavedReplyStore
         + TeamNoticeStore
+        + RatingStore
 {
 }
