@@ -198,11 +198,11 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), route, request_id = id)
         }),
     )
-    .layer(axum::middleware::from_fn(request_ids))
     .layer(crate::containment::catch_panics())
     // Outside the panic catcher, so a request that panicked is counted
-    // (as the 500 it became).
+    // (as the 500 it became) and its answer names its id.
     .layer(axum::middleware::from_fn(crate::metrics::track_http))
+    .layer(axum::middleware::from_fn(request_ids))
     .with_state(state)
 }
 
