@@ -7,18 +7,15 @@ use rapport_core::model::ids::ErasureId;
 use rapport_core::model::job::ClaimedJob;
 use rapport_core::ports::store::StoreError;
 
-use super::runner::{Outcome, Runner, run_contained};
+use super::runner::{Outcome, Runner};
 
 pub(super) async fn run(runner: &Runner, jobs: Vec<(ErasureId, ClaimedJob)>) {
     // One at a time: each is one (possibly large) write.
-    for (erasure, job) in jobs {
-        if runner.stopping() {
-            runner.put_back(&job).await;
-            continue;
-        }
-        let result = run_contained(runner.state(), &job, run_job(runner, &job, erasure)).await;
-        runner.conclude(&job, result).await;
-    }
+    runner
+        .one_at_a_time(jobs, |erasure, job| async move {
+            run_job(runner, &job, erasure).await
+        })
+        .await;
 }
 
 async fn run_job(

@@ -8,7 +8,7 @@ use rapport_core::model::ids::WorkspaceId;
 use rapport_core::model::job::ClaimedJob;
 use rapport_core::ports::store::StoreError;
 
-use super::runner::{Outcome, Runner, run_contained};
+use super::runner::{Outcome, Runner};
 
 /// Conversations deleted per transaction.
 const BATCH: u32 = 200;
@@ -18,14 +18,11 @@ const BATCHES_PER_ROUND: u32 = 25;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 pub(super) async fn run(runner: &Runner, jobs: Vec<(WorkspaceId, ClaimedJob)>) {
-    for (workspace, job) in jobs {
-        if runner.stopping() {
-            runner.put_back(&job).await;
-            continue;
-        }
-        let result = run_contained(runner.state(), &job, run_job(runner, &job, workspace)).await;
-        runner.conclude(&job, result).await;
-    }
+    runner
+        .one_at_a_time(jobs, |workspace, job| async move {
+            run_job(runner, &job, workspace).await
+        })
+        .await;
 }
 
 async fn run_job(

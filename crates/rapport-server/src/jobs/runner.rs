@@ -100,6 +100,26 @@ impl Runner {
         }
     }
 
+    /// Runs a round's jobs of one kind one after the other (each is a
+    /// write that holds the writer, or a batch of emails), putting back
+    /// those not started once the server is stopping.
+    pub(super) async fn one_at_a_time<K, Work>(
+        &self,
+        jobs: Vec<(K, ClaimedJob)>,
+        work: impl Fn(K, ClaimedJob) -> Work,
+    ) where
+        Work: Future<Output = Result<Outcome, StoreError>>,
+    {
+        for (key, job) in jobs {
+            if self.stopping() {
+                self.put_back(&job).await;
+                continue;
+            }
+            let result = run_contained(&self.state, &job, work(key, job.clone())).await;
+            self.conclude(&job, result).await;
+        }
+    }
+
     /// Puts back a claimed job that has not started (the server is
     /// stopping), due as it was.
     pub(super) async fn put_back(&self, job: &ClaimedJob) {

@@ -12,7 +12,7 @@ use rapport_core::model::ids::WorkspaceId;
 use rapport_core::model::job::ClaimedJob;
 use rapport_core::ports::store::StoreError;
 
-use super::runner::{Outcome, Runner, run_contained};
+use super::runner::{Outcome, Runner};
 use crate::AppState;
 
 /// Conversations one email lists, at most (it says how many more).
@@ -24,19 +24,11 @@ const READ: u32 = 200;
 const BATCH_MILLIS: i64 = 2 * 60_000;
 
 pub(super) async fn run(runner: &Runner, jobs: Vec<(WorkspaceId, ClaimedJob)>) {
-    for (workspace, job) in jobs {
-        if runner.stopping() {
-            runner.put_back(&job).await;
-            continue;
-        }
-        let result = run_contained(
-            runner.state(),
-            &job,
-            run_job(runner.state(), &job, workspace),
-        )
+    runner
+        .one_at_a_time(jobs, |workspace, job| async move {
+            run_job(runner.state(), &job, workspace).await
+        })
         .await;
-        runner.conclude(&job, result).await;
-    }
 }
 
 async fn run_job(

@@ -41,14 +41,14 @@ pub(super) async fn read_erasure(
     workspace: WorkspaceId,
     id: ErasureId,
 ) -> Result<Erasure, StoreError> {
-    let row = sqlx::query(select_erasure!("WHERE workspace_id = $1 AND id = $2"))
-        .bind(workspace.as_uuid())
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .ok_or(StoreError::NotFound)?;
-    erasure_from_row(&row)
+    one_row(
+        conn,
+        select_erasure!("WHERE workspace_id = $1 AND id = $2"),
+        workspace,
+        id.as_uuid(),
+        erasure_from_row,
+    )
+    .await
 }
 
 pub(super) async fn request_erasure(

@@ -120,6 +120,25 @@ fn json(row: &DbRow, column: &str) -> Result<serde_json::Value, StoreError> {
         .0)
 }
 
+/// The row `sql` (binding `$1` the workspace, `$2` an id) finds, read by
+/// `from_row`; `NotFound` when there is none.
+async fn one_row<T>(
+    conn: &mut Conn,
+    sql: &'static str,
+    workspace: WorkspaceId,
+    id: Uuid,
+    from_row: fn(&DbRow) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let row = sqlx::query(sql)
+        .bind(workspace.as_uuid())
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound)?;
+    from_row(&row)
+}
+
 /// Pushes `(id, id, ...)`, each bound.
 fn push_ids(sql: &mut QueryBuilder<Db>, ids: &[Uuid]) {
     sql.push("(");

@@ -40,14 +40,14 @@ async fn read_reply(
     workspace: WorkspaceId,
     id: SavedReplyId,
 ) -> Result<SavedReply, StoreError> {
-    let row = sqlx::query(select_reply!("WHERE workspace_id = $1 AND id = $2"))
-        .bind(workspace.as_uuid())
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .ok_or(StoreError::NotFound)?;
-    reply_from_row(&row)
+    one_row(
+        conn,
+        select_reply!("WHERE workspace_id = $1 AND id = $2"),
+        workspace,
+        id.as_uuid(),
+        reply_from_row,
+    )
+    .await
 }
 
 /// `Conflict` when another reply of the scope has the shortcut.

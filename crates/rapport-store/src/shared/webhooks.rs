@@ -89,14 +89,14 @@ async fn read_webhook(
     workspace: WorkspaceId,
     id: WebhookId,
 ) -> Result<Endpoint, StoreError> {
-    let row = sqlx::query(select_webhook!("WHERE workspace_id = $1 AND id = $2"))
-        .bind(workspace.as_uuid())
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .ok_or(StoreError::NotFound)?;
-    endpoint_from_row(&row)
+    one_row(
+        conn,
+        select_webhook!("WHERE workspace_id = $1 AND id = $2"),
+        workspace,
+        id.as_uuid(),
+        endpoint_from_row,
+    )
+    .await
 }
 
 /// The newest position of the workspace's log.
@@ -325,14 +325,14 @@ async fn read_delivery(
     workspace: WorkspaceId,
     id: WebhookDeliveryId,
 ) -> Result<Delivery, StoreError> {
-    let row = sqlx::query(select_delivery!("WHERE workspace_id = $1 AND id = $2"))
-        .bind(workspace.as_uuid())
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .ok_or(StoreError::NotFound)?;
-    delivery_from_row(&row)
+    one_row(
+        conn,
+        select_delivery!("WHERE workspace_id = $1 AND id = $2"),
+        workspace,
+        id.as_uuid(),
+        delivery_from_row,
+    )
+    .await
 }
 
 async fn fan_out(
