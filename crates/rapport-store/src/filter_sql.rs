@@ -127,6 +127,25 @@ impl Compiler<'_> {
                     col("id").is_not_in(self.online.iter().copied())
                 }
             }
+            Filter::ConversationTag { tag, has } => {
+                let tagged = Query::select()
+                    .column(("v", "contact_id"))
+                    .from_as("conversation_tags", "t")
+                    .join_as(
+                        sea_query::JoinType::InnerJoin,
+                        "conversations",
+                        "v",
+                        Expr::col(("v", "id")).equals(("t", "conversation_id")),
+                    )
+                    .and_where(Expr::col(("t", "workspace_id")).eq(self.workspace))
+                    .and_where(Expr::col(("t", "tag")).eq(tag.as_str()))
+                    .to_owned();
+                if *has {
+                    col("id").in_subquery(tagged)
+                } else {
+                    col("id").not_in_subquery(tagged)
+                }
+            }
             Filter::OpenConversation(yes) => {
                 let open = Query::select()
                     .expr(Expr::cust("1"))

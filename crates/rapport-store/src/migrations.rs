@@ -107,6 +107,11 @@ pub(crate) const SQLITE: Files = &[
         "ratings",
         include_str!("../migrations/sqlite/0019_ratings.sql"),
     ),
+    (
+        20,
+        "conversation tags and search",
+        include_str!("../migrations/sqlite/0020_conversation_tags_and_search.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -219,6 +224,11 @@ pub(crate) const POSTGRES: Files = &[
         22,
         "ratings",
         include_str!("../migrations/postgres/0022_ratings.sql"),
+    ),
+    (
+        23,
+        "conversation tags and search",
+        include_str!("../migrations/postgres/0023_conversation_tags_and_search.sql"),
     ),
 ];
 

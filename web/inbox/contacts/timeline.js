@@ -10,7 +10,7 @@ export const TIMELINE_FILTERS = [
   { key: 'messages', label: 'Messages', kinds: ['message'] },
   { key: 'emails', label: 'Emails', kinds: ['emailed', 'not_emailed'] },
   { key: 'events', label: 'Events', kinds: ['event'] },
-  { key: 'conversations', label: 'Conversations', kinds: ['conversation_started', 'status_changed', 'assigned', 'rated'] },
+  { key: 'conversations', label: 'Conversations', kinds: ['conversation_started', 'status_changed', 'assigned', 'rated', 'tagged', 'untagged'] },
   { key: 'bulk', label: 'Bulk sends', kinds: ['bulk_send_received'] },
   { key: 'automations', label: 'Automations', kinds: ['automation', 'contact_updated'] },
 ];
@@ -114,6 +114,13 @@ export function describeEntry(entry, names = {}) {
       const by = data.by ? ` by ${agent(data.by)}` : '';
       const text = data.assignee_id ? `Assigned to ${agent(data.assignee_id)}${by}` : `Unassigned${by}`;
       return { icon: '→', label: 'Conversation', text, tone: 'quiet', href: conversationHref };
+    }
+    case 'tagged':
+    case 'untagged': {
+      const by = data.by ? ` by ${agent(data.by)}` : '';
+      const text = entry.kind === 'tagged' ? `Tagged the conversation “${data.tag ?? ''}”${by}`
+        : `Removed the tag “${data.tag ?? ''}”${by}`;
+      return { icon: '#', label: 'Tag', text, tone: 'quiet', href: conversationHref };
     }
     case 'read':
       return { icon: '✓', label: 'Read', text: `${contact} read the conversation`, tone: 'quiet', href: conversationHref };

@@ -16,7 +16,7 @@ test('the chips ask for the kinds the brief names', () => {
   assert.deepEqual(TIMELINE_FILTERS.map((f) => f.label), ['All', 'Messages', 'Emails', 'Events', 'Conversations', 'Bulk sends', 'Automations']);
   assert.equal(timelineQuery({ limit: 30 }), 'limit=30');
   assert.equal(timelineQuery({ limit: 30, cursor: 'MTIz', filter: 'emails' }), 'limit=30&cursor=MTIz&kinds=emailed,not_emailed');
-  assert.equal(timelineQuery({ filter: 'conversations' }), 'limit=30&kinds=conversation_started,status_changed,assigned,rated');
+  assert.equal(timelineQuery({ filter: 'conversations' }), 'limit=30&kinds=conversation_started,status_changed,assigned,rated,tagged,untagged');
   assert.equal(timelineQuery({ filter: 'nonsense' }), 'limit=30');
 });
 
@@ -96,4 +96,15 @@ test('a rating says its face, its word and its comment', async () => {
   const described = describeEntry({ kind: 'rated', data: { score: 3, comment: 'Quick, thanks' }, conversation_id: 'c1' });
   assert.equal(described.icon, '😀');
   assert.equal(described.text, 'Rated the conversation great: “Quick, thanks”');
+});
+
+test('tagging a conversation says which tag, and who', () => {
+  const tagged = describeEntry(entry('tagged', { tag: 'refund', by: 'a1' }), names);
+  assert.deepEqual([tagged.label, tagged.text, tagged.href], ['Tag', 'Tagged the conversation “refund” by Grace Hopper', '#/conversations/c1']);
+  assert.equal(describeEntry(entry('tagged', { tag: 'vip', by: null }), names).text, 'Tagged the conversation “vip”');
+  assert.equal(describeEntry(entry('untagged', { tag: 'refund', by: 'a2' }), names).text, 'Removed the tag “refund” by Alan Kay');
+  assert.equal(describeEntry(entry('untagged', { tag: 'refund' }), names).text, 'Removed the tag “refund”');
+  assert.equal(entryMatchesFilter(entry('tagged'), 'conversations'), true);
+  assert.equal(entryMatchesFilter(entry('untagged'), 'conversations'), true);
+  assert.equal(entryMatchesFilter(entry('untagged'), 'messages'), false);
 });

@@ -1,17 +1,24 @@
-// The left pane: filters (and, from a profile's "Show all conversations",
-// one contact's conversations only), and one row per conversation. The list itself is
-// a listbox that keeps focus while rows re-render; j/k move the highlight
-// (aria-activedescendant) and Enter opens it.
+// The left pane: the search box (search-results.js: while it holds a
+// query, its hits stand in for the list), filters (a conversation tag
+// among them; and, from a profile's "Show all conversations", one
+// contact's conversations only), and one row per conversation with its
+// tags. The list itself is a listbox that keeps focus while rows
+// re-render; j/k move the highlight (aria-activedescendant) and Enter
+// opens it.
 
 import { html, render } from '../../shared/html.js';
 import { plainText } from '../../shared/markdown.js';
 import { state, subscribe, contactName, isOnline, agentName } from '../data/store.js';
 import { setFilter, loadList, isUnread } from '../data/conversation-list.js';
 import { prefetchConversation } from '../data/conversations.js';
+import { loadConversationTags } from '../data/tags.js';
 import { relativeTime, fullTime, waitedFor } from '../ui/time.js';
 import { avatar } from '../ui/avatar.js';
+import { mountConversationSearch } from './search-results.js';
 
 const PREVIEW_CHARS = 120;
+// Tags shown on a row; the rest are counted ("+2").
+const ROW_TAGS = 2;
 
 const STATUSES = [['open', 'Open'], ['snoozed', 'Snoozed'], ['closed', 'Closed']];
 const ASSIGNEES = [['all', 'All'], ['mine', 'Mine'], ['unassigned', 'Unassigned']];
@@ -30,6 +37,17 @@ function preview(conversation) {
     who = html`<span class="preview-who">${last.author.id === state.me?.id ? 'You' : agentName(last.author.id)}:</span> `;
   } else if (last.author?.type === 'bot') who = html`<span class="preview-who">Bot:</span> `;
   return html`${who}${short}`;
+}
+
+function rowTags(tags) {
+  if (!tags?.length) return '';
+  // The tag the list is filtered by comes first.
+  const filtered = state.filters.tag;
+  const ordered = filtered && tags.includes(filtered) ? [filtered, ...tags.filter((t) => t !== filtered)] : tags;
+  const rest = ordered.slice(ROW_TAGS);
+  return html`<span class="row-tags">${ordered.slice(0, ROW_TAGS).map((tag) =>
+    html`<span class="row-tag" data-testid="row-tag" title="${`Tag: ${tag}`}">${tag}</span>`)}${rest.length
+    ? html`<span class="row-tag is-more" title="${rest.join(', ')}">+${rest.length}</span>` : ''}</span>`;
 }
 
 function row(conversation) {
@@ -51,6 +69,7 @@ function row(conversation) {
       <div class="row-main">
         <div class="row-top">
           <span class="row-name">${name}</span>
+          ${rowTags(conversation.tags)}
           ${unread ? html`<span class="unread-dot" data-testid="unread-marker"><span class="visually-hidden">Unread</span></span>` : ''}
           <time class="row-time" datetime="${time}" title="${fullTime(time)}">${relativeTime(time)}</time>
         </div>
@@ -72,11 +91,25 @@ function options(pairs, current) {
 }
 
 function emptyText() {
-  const { status, assignee, sort, contactId } = state.filters;
-  if (sort === 'waiting' && !contactId) return 'Nobody is waiting. Nice.';
+  const { status, assignee, sort, contactId, tag } = state.filters;
+  if (sort === 'waiting' && !contactId && !tag) return 'Nobody is waiting. Nice.';
   const who = assignee === 'mine' ? ' assigned to you' : assignee === 'unassigned' ? ' unassigned' : '';
   const withWhom = contactId ? ` with ${state.contactFilterName ?? 'this contact'}` : '';
-  return `No ${sort === 'waiting' ? 'waiting' : status} conversations${withWhom}${who}.`;
+  const tagged = tag ? ` tagged “${tag}”` : '';
+  return `No ${sort === 'waiting' ? 'waiting' : status} conversations${withWhom}${tagged}${who}.`;
+}
+
+// "Any tag", then the workspace's tags, most used first; a remembered tag
+// no longer in use still shows, chosen.
+function tagOptions() {
+  const current = state.filters.tag;
+  const tags = state.conversationTags ?? [];
+  const stray = current && !tags.some((t) => t.name === current);
+  return html`
+    <option value="" ${current ? '' : html`selected`}>Any tag</option>
+    ${stray ? html`<option value="${current}" selected>${current}</option>` : ''}
+    ${tags.map((t) => html`<option value="${t.name}" ${t.name === current ? html`selected` : ''}>${t.name}${
+      typeof t.conversations === 'number' ? ` (${t.conversations})` : ''}</option>`)}`;
 }
 
 function contactFilterLine() {
@@ -90,8 +123,10 @@ function contactFilterLine() {
   </p>`;
 }
 
+/** `onOpen(id, {partId})`: open a conversation (a search hit names the message that matched). */
 export function mountConversationList(element, { onOpen }) {
   render(element, html`
+    <div class="list-search-slot" data-region="search"></div>
     <div class="list-filters">
       <fieldset class="segmented" data-testid="status-filter">
         <legend class="visually-hidden">Status</legend>
@@ -112,19 +147,37 @@ export function mountConversationList(element, { onOpen }) {
           <select name="sort" data-testid="filter-sort" aria-label="Sort">${options(SORTS, state.filters.sort)}</select>
         </label>
       </div>
+      <label class="compact-field tag-filter">
+        <span class="field-label-inline">Tag</span>
+        <select name="tag" data-testid="list-tag-filter" aria-label="Tag">${tagOptions()}</select>
+      </label>
       <div data-region="contact-filter"></div>
     </div>
     <div class="list-body" role="listbox" tabindex="0" aria-label="Conversations"
       data-testid="conversation-list"></div>
-    <div class="list-footer" data-region="footer"></div>`);
+    <div class="list-footer" data-region="footer"></div>
+    <div class="search-results" data-region="search-results" hidden></div>`);
 
   const body = element.querySelector('.list-body');
   const footer = element.querySelector('[data-region="footer"]');
   const contactFilter = element.querySelector('[data-region="contact-filter"]');
+  const filters = element.querySelector('.list-filters');
+  const tagSelect = element.querySelector('select[name="tag"]');
 
-  element.querySelector('.list-filters').addEventListener('change', (event) => {
+  const search = mountConversationSearch(element.querySelector('[data-region="search"]'),
+    element.querySelector('[data-region="search-results"]'), {
+      onOpen: (id, partId) => onOpen(id, { partId }),
+      // The hits stand in for the list while the box holds a query.
+      onSearchingChange: (active) => {
+        for (const part of [filters, body, footer]) part.hidden = active;
+      },
+      onLeave: () => body.focus(),
+    });
+
+  filters.addEventListener('change', (event) => {
     const { name, value } = event.target;
     if (name === 'status' || name === 'assignee' || name === 'sort') setFilter(name, value);
+    if (name === 'tag') setFilter('tag', value || null);
   });
 
   body.addEventListener('click', (event) => {
@@ -146,6 +199,14 @@ export function mountConversationList(element, { onOpen }) {
   let lastCursor = null;
   let prefetchTimer = null;
   let shownContactFilter = null;
+  let shownTagOptions = null;
+  // Redrawn only when the choices change, so an open select is left alone.
+  const drawTagFilter = () => {
+    const key = JSON.stringify([state.filters.tag, state.conversationTags]);
+    if (key === shownTagOptions) return;
+    shownTagOptions = key;
+    render(tagSelect, tagOptions());
+  };
   const draw = () => {
     const rows = state.listIds.map((id) => state.conversations.get(id)).filter(Boolean);
     if (rows.length) {
@@ -186,15 +247,20 @@ export function mountConversationList(element, { onOpen }) {
     // Keep the filter controls in step (e.g. restored from storage).
     const radios = element.querySelectorAll('input[name="status"]');
     for (const radio of radios) radio.checked = radio.value === state.filters.status;
+    drawTagFilter();
   };
 
-  const offs = [subscribe('list', draw), subscribe('agents', draw), subscribe('session', draw)];
+  const offs = [subscribe('list', draw), subscribe('agents', draw), subscribe('session', draw), subscribe('tags', drawTagFilter)];
+  loadConversationTags().catch((error) => console.warn('conversation tags:', error.message));
   // Ages ("5m") drift; refresh them twice a minute.
   const ticker = setInterval(draw, 30_000);
   draw();
   return {
-    focus: () => body.focus(),
+    // While searching, the hits are the list.
+    focus: () => (search.searching ? search.focusResults() : body.focus()),
+    focusSearch: () => search.focus(),
     destroy() {
+      search.destroy();
       offs.forEach((off) => off());
       clearInterval(ticker);
       clearTimeout(prefetchTimer);

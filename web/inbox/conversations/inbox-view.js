@@ -15,14 +15,17 @@ export function mountInboxView(element) {
       <aside class="pane side-pane" aria-label="Contact details" data-region="side"></aside>
     </main>`);
 
-  const open = (id) => {
+  let thread = null;
+  // `partId`: a message to bring into view once the thread shows (a search hit's).
+  const open = (id, { partId = null } = {}) => {
     if (!id) return;
+    if (partId) thread?.revealPart(id, partId);
     if (location.hash !== `#/conversations/${id}`) location.hash = `#/conversations/${id}`;
     else selectConversation(id);
   };
 
   const list = mountConversationList(element.querySelector('[data-region="list"]'), { onOpen: open });
-  const thread = mountThreadView(element.querySelector('[data-region="thread"]'), {
+  thread = mountThreadView(element.querySelector('[data-region="thread"]'), {
     onLeaveComposer: () => list.focus(),
   });
   const destroySide = mountContactPanel(element.querySelector('[data-region="side"]'));
@@ -34,6 +37,7 @@ export function mountInboxView(element) {
     },
     openCursor: () => open(state.cursorId),
     focusList: () => list.focus(),
+    focusSearch: () => list.focusSearch(),
     focusComposer: (mode) => thread.focusComposer(mode),
     toggleNote: () => thread.toggleNote(),
     suggestReply: () => thread.suggestReply(),

@@ -1,13 +1,14 @@
-// The open conversation's header: who, its status, and the triage actions
-// (Assign, Snooze, Close / Reopen).
+// The open conversation's header: who, its status, the triage actions
+// (Assign, Snooze, Close / Reopen), and under them its tags (tag-editor.js).
 
-import { html } from '../../shared/html.js';
+import { html, render } from '../../shared/html.js';
 import { renderKeepingFocus } from '../ui/focus.js';
 import { state, subscribe, sortedAgents, contactName } from '../data/store.js';
 import {
   selectedDetail, assign, closeConversation, reopenConversation, snoozeConversation,
 } from '../data/conversations.js';
 import { fullTime, messageTime, snoozeUntil } from '../ui/time.js';
+import { mountTagEditor } from './tag-editor.js';
 
 const SNOOZES = [['hour', '1 hour'], ['tomorrow', 'Tomorrow 9:00'], ['week', 'Next week']];
 
@@ -38,10 +39,18 @@ export function mountThreadHeader(element) {
   let busy = false;
   let shownId = null;
 
+  // The tags have a region of their own: redrawing the rest leaves what is typed there alone.
+  render(element, html`
+    <div class="thread-header-main" data-region="main"></div>
+    <div class="thread-tags" data-region="tags"></div>`);
+  const main = element.querySelector('[data-region="main"]');
+  const tagEditor = mountTagEditor(element.querySelector('[data-region="tags"]'));
+
   const draw = () => {
     const detail = selectedDetail();
+    element.classList.toggle('is-blank', !detail);
     if (!detail) {
-      renderKeepingFocus(element, html``);
+      renderKeepingFocus(main, html``);
       return;
     }
     if (detail.id !== shownId) {
@@ -49,7 +58,7 @@ export function mountThreadHeader(element) {
       errorText = '';
     }
     const open = detail.status === 'open';
-    renderKeepingFocus(element, html`
+    renderKeepingFocus(main, html`
       <div class="thread-title">
         <h2 id="thread-title">${contactName(detail.contact)}</h2>
         ${statusBadge(detail)}
@@ -90,13 +99,13 @@ export function mountThreadHeader(element) {
     }
   };
 
-  element.addEventListener('change', (event) => {
+  main.addEventListener('change', (event) => {
     const action = event.target.dataset.action;
     const value = event.target.value;
     if (action === 'assign') run((id) => assign(id, value));
     if (action === 'snooze' && value) run((id) => snoozeConversation(id, snoozeUntil(value)));
   });
-  element.addEventListener('click', (event) => {
+  main.addEventListener('click', (event) => {
     const action = event.target.closest('button')?.dataset.action;
     if (action === 'close') run(closeConversation);
     if (action === 'reopen') run(reopenConversation);
@@ -104,5 +113,8 @@ export function mountThreadHeader(element) {
 
   const offs = [subscribe('detail', draw), subscribe('agents', draw)];
   draw();
-  return () => offs.forEach((off) => off());
+  return () => {
+    offs.forEach((off) => off());
+    tagEditor.destroy();
+  };
 }

@@ -4,6 +4,7 @@
 // "Bot"; messages an automation sent say "via automation", linking to it; the
 // AI bot's answers list the articles they came from. New parts are
 // appended (the rest of the thread, its scroll and any selection stay put).
+// A search hit's message is scrolled into view and marked for a moment.
 
 import { html, render, append, insertAfter } from '../../shared/html.js';
 import { markdown } from '../../shared/markdown.js';
@@ -22,6 +23,9 @@ import { welcomeView } from './welcome.js';
 
 // Within this distance of the bottom, new messages scroll into view.
 const STICK_TO_BOTTOM_PX = 80;
+// How long a found message stays marked, and how long one waits to be shown.
+const FOUND_MARK_MS = 2500;
+const REVEAL_WAIT_MS = 15_000;
 
 function authorName(part, detail) {
   const author = part.author ?? {};
@@ -141,6 +145,26 @@ export function mountThreadView(element, { onLeaveComposer }) {
     </li>`);
   };
 
+  // A message to bring into view once its conversation shows: {conversationId, partId, until}.
+  let reveal = null;
+  let foundTimer = null;
+  const tryReveal = () => {
+    if (!reveal) return;
+    if (Date.now() > reveal.until) {
+      reveal = null;
+      return;
+    }
+    if (shownId !== reveal.conversationId) return;
+    const item = list.querySelector(`:scope > [data-part-id="${CSS.escape(reveal.partId)}"]`);
+    if (!item) return;
+    reveal = null;
+    for (const marked of list.querySelectorAll(':scope > .is-found')) marked.classList.remove('is-found');
+    item.classList.add('is-found');
+    item.scrollIntoView({ block: 'center' });
+    clearTimeout(foundTimer);
+    foundTimer = setTimeout(() => item.classList.remove('is-found'), FOUND_MARK_MS);
+  };
+
   const drawEmpty = (text) => {
     composer?.destroy();
     composer = null;
@@ -221,6 +245,7 @@ export function mountThreadView(element, { onLeaveComposer }) {
       });
       drawTyping();
     }
+    tryReveal();
   };
 
   const drawTyping = () => {
@@ -260,8 +285,14 @@ export function mountThreadView(element, { onLeaveComposer }) {
     focusComposer: (mode) => composer?.focus(mode),
     toggleNote: () => composer?.toggleNote(),
     suggestReply: () => composer?.suggest(),
+    /** Scrolls `partId` into view and marks it, once conversation `conversationId` shows. */
+    revealPart(conversationId, partId) {
+      reveal = { conversationId, partId, until: Date.now() + REVEAL_WAIT_MS };
+      tryReveal();
+    },
     destroy() {
       alive = false;
+      clearTimeout(foundTimer);
       element.removeEventListener('click', onCopy);
       offs.forEach((off) => off());
       destroyHeader();

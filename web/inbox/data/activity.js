@@ -1,10 +1,11 @@
 // Live frames as the store applies them: activity (messages, status
-// changes, assignments, reads, email fallback lines), and the contact's
-// typing. The profile's timeline watches every activity frame too.
+// changes, assignments, tags, reads, email fallback lines), and the
+// contact's typing. The profile's timeline watches every activity frame too.
 
 import { state, emit, announce, contactName } from './store.js';
 import { matchesFilters, recomputeList, upsertSummary, markSeen } from './conversation-list.js';
 import { recordEmailEntries, fetchConversation, addPart, maxTime } from './conversations.js';
+import { applyTagFrame } from './tags.js';
 
 const TYPING_SHOWN_MS = 4000;
 
@@ -74,6 +75,12 @@ export function applyActivity(frame) {
         break;
       }
       upsertSummary({ ...known, assignee_id: frame.data.assignee_id ?? null });
+      break;
+    case 'tagged':
+    case 'untagged':
+      // One not loaded yet may now match the list's tag filter.
+      if (!known) fetchConversation(id);
+      applyTagFrame(id, frame.kind, frame.data?.tag);
       break;
     case 'read': {
       const readAt = frame.data?.read_at;

@@ -1,7 +1,8 @@
-// The conversation list: its filters (remembered), the rows loaded page by
-// page, the highlighted row, and which conversations have news the agent
-// has not seen. Rows are kept as "the loaded conversations that match the
-// filters, in the filters' order", so live changes move them in and out.
+// The conversation list: its filters (remembered: status, assignee, sort and
+// a conversation tag), the rows loaded page by page, the highlighted row,
+// and which conversations have news the agent has not seen. Rows are kept
+// as "the loaded conversations that match the filters, in the filters'
+// order", so live changes move them in and out.
 
 import { get, ApiError } from './api.js';
 import { toMillis } from '../ui/time.js';
@@ -17,6 +18,7 @@ export function matchesFilters(conversation, filters = state.filters) {
   if (filters.assignee === 'mine' && conversation.assignee_id !== state.me?.id) return false;
   if (filters.assignee === 'unassigned' && conversation.assignee_id) return false;
   if (filters.sort === 'waiting' && !conversation.waiting_since) return false;
+  if (filters.tag && !(conversation.tags ?? []).includes(filters.tag)) return false;
   return true;
 }
 
@@ -46,6 +48,7 @@ function queryString(filters, cursor) {
   if (filters.assignee === 'mine') params.set('assignee', 'me');
   if (filters.assignee === 'unassigned') params.set('assignee', 'unassigned');
   if (filters.contactId) params.set('contact_id', filters.contactId);
+  if (filters.tag) params.set('tag', filters.tag);
   if (cursor) params.set('cursor', cursor);
   return params.toString();
 }

@@ -1,11 +1,12 @@
 // The Inbox's data layer starts here. Views read `state`, subscribe to
 // topics and re-render what they show; they change things only through
 // the functions of the modules in this folder (conversation-list.js,
-// conversations.js, activity.js, people.js, contacts.js, bulk-sends.js,
-// automations.js, settings.js, teams.js, knowledge.js, bot.js, session.js), never by importing api.js, so every request
-// has one home and live frames and API answers land in the same state.
+// conversations.js, tags.js, search.js, activity.js, people.js, contacts.js,
+// bulk-sends.js, automations.js, settings.js, teams.js, knowledge.js, bot.js,
+// session.js), never by importing api.js, so every request has one home
+// and live frames and API answers land in the same state.
 //
-// Topics: session, agents, list, detail, typing, connection, route, schema.
+// Topics: session, agents, list, detail, typing, connection, route, schema, tags.
 //
 // This module holds the state, the topics, the session, the team and what
 // is known about contacts; the others hold the rest.
@@ -33,12 +34,13 @@ export function saveJson(key, value) {
 }
 
 // "All" first: on a new workspace nothing is assigned yet, and new visitors must show up.
-const DEFAULT_FILTERS = { status: 'open', assignee: 'all', sort: 'newest' };
+const DEFAULT_FILTERS = { status: 'open', assignee: 'all', sort: 'newest', tag: null };
 
 // The list's filters as they are remembered: not the one-contact filter,
-// which comes from the address (`#/?contact=…`).
-export function savedFilters({ status, assignee, sort }) {
-  return { status, assignee, sort };
+// which comes from the address (`#/?contact=…`). `tag` is a conversation
+// tag, or null for any.
+export function savedFilters({ status, assignee, sort, tag }) {
+  return { status, assignee, sort, tag: typeof tag === 'string' && tag ? tag : null };
 }
 
 export const state = {
@@ -64,6 +66,7 @@ export const state = {
   seen: loadJson(SEEN_KEY, {}), // conversation id -> ms the agent last looked
   emailLog: new Map(), // conversation id -> its `emailed` / `not_emailed` entries, oldest first
   peopleSchema: null, // GET /people/schema: properties, operators, events, tags
+  conversationTags: null, // GET /conversation-tags: [{name, conversations}], most used first
 };
 
 const subscribers = new Map();
@@ -119,9 +122,10 @@ export function clearAll() {
   state.typing.clear();
   state.emailLog.clear();
   state.peopleSchema = null;
+  state.conversationTags = null;
   state.filters = { ...state.filters, contactId: null };
   state.contactFilterName = null;
-  emit('session', 'list', 'detail', 'agents', 'schema');
+  emit('session', 'list', 'detail', 'agents', 'schema', 'tags');
 }
 
 /** The workspace's `email` settings, once something has read them (the settings page). */

@@ -20,23 +20,29 @@ function subjectOptions(schema, segments, current) {
     .sort((a, b) => Number(Boolean(b.system)) - Number(Boolean(a.system)) || a.name.localeCompare(b.name));
   const events = schema?.events ?? [];
   const tags = schema?.tags ?? [];
+  const conversationTags = schema?.conversation_tags ?? [];
   const known = new Set([
     ...properties.map((p) => `prop:${p.name}`), ...events.map((e) => `event:${e.name}`),
-    ...tags.map((t) => `tag:${t.name ?? t}`), ...segments.map((s) => `segment:${s.id}`), 'online', 'open_conversation',
+    ...tags.map((t) => `tag:${t.name ?? t}`), ...conversationTags.map((t) => `conversation_tag:${t.name ?? t}`),
+    ...segments.map((s) => `segment:${s.id}`), 'online', 'open_conversation',
   ]);
   const option = (value, label) => html`<option value="${value}" ${value === current ? html`selected` : ''}>${label}</option>`;
   const counted = (name, count) => (count === undefined || count === null ? name : `${name} (${count})`);
   // A subject from a saved filter that the schema no longer lists still shows.
   const stray = current && !known.has(current) ? parseSubject(current) : null;
+  const strayLabel = stray?.kind === 'conversation_tag' ? `Conversation tag ${stray.name}` : stray?.name ?? current;
   return html`
     <option value="" ${current ? '' : html`selected`}>Choose…</option>
-    ${stray ? option(current, stray.name ?? current) : ''}
+    ${stray ? option(current, strayLabel) : ''}
     ${properties.length ? html`<optgroup label="Properties">
       ${properties.map((p) => option(`prop:${p.name}`, propertyLabel(p.name)))}</optgroup>` : ''}
     ${events.length ? html`<optgroup label="Events">
       ${events.map((e) => option(`event:${e.name}`, counted(e.name, e.contacts ?? e.count)))}</optgroup>` : ''}
     ${tags.length ? html`<optgroup label="Tags">
       ${tags.map((t) => option(`tag:${t.name ?? t}`, counted(t.name ?? t, t.contacts ?? t.count)))}</optgroup>` : ''}
+    ${conversationTags.length ? html`<optgroup label="Conversation tags">
+      ${conversationTags.map((t) => option(`conversation_tag:${t.name ?? t}`,
+        counted(t.name ?? t, t.conversations ?? t.count)))}</optgroup>` : ''}
     <optgroup label="Activity">
       ${option('online', 'Online now')}
       ${option('open_conversation', 'Open conversation')}

@@ -16,6 +16,7 @@ export const OPERATORS = {
   list: ['contains', 'not_contains', 'is_set', 'not_set'],
   event: ['performed', 'not_performed', 'count_at_least', 'first_within_days', 'last_within_days'],
   tag: ['has', 'has_not'],
+  conversation_tag: ['has', 'has_not'],
 };
 
 // `{"online": true}`, `{"open_conversation": false}` and `{"segment": id}`
@@ -40,6 +41,7 @@ const SPECIAL_LABELS = {
   online: { true: 'is online now', false: 'is not online now' },
   open_conversation: { true: 'has an open conversation', false: 'has no open conversation' },
   segment: { in: 'is in this segment' },
+  conversation_tag: { has: 'has a conversation tagged with it', has_not: 'has no conversation tagged with it' },
 };
 
 /** What a row's operator select says for `op` on a subject of `type`. */
@@ -110,12 +112,12 @@ export function propertyTypes(schema) {
 
 /**
  * A row's subject as the builder's select holds it: `prop:plan`,
- * `event:logged_in`, `tag:vip`, `segment:<id>`, `online` or
- * `open_conversation`. Null when nothing is chosen.
+ * `event:logged_in`, `tag:vip`, `conversation_tag:refund`, `segment:<id>`,
+ * `online` or `open_conversation`. Null when nothing is chosen.
  */
 export function parseSubject(subject) {
   if (subject === 'online' || subject === 'open_conversation') return { kind: subject, name: null };
-  const match = /^(prop|event|tag|segment):(.+)$/s.exec(subject ?? '');
+  const match = /^(prop|event|tag|conversation_tag|segment):(.+)$/s.exec(subject ?? '');
   return match ? { kind: match[1], name: match[2] } : null;
 }
 
@@ -175,7 +177,8 @@ export function compileCondition(condition, types) {
     case 'segment':
       return { node: { segment: subject.name } };
     case 'tag':
-      return { node: { tag: subject.name, op } };
+    case 'conversation_tag':
+      return { node: { [subject.kind]: subject.name, op: op || 'has' } };
     default:
   }
   if (!op) return { problem: 'Choose an operator.', part: 'op' };
@@ -302,6 +305,9 @@ export function conditionFromNode(node, types) {
   }
   if (typeof node.segment === 'string') return newCondition(`segment:${node.segment}`, 'in');
   if (typeof node.tag === 'string') return newCondition(`tag:${node.tag}`, node.op ?? 'has');
+  if (typeof node.conversation_tag === 'string') {
+    return newCondition(`conversation_tag:${node.conversation_tag}`, node.op ?? 'has');
+  }
   for (const kind of ['prop', 'event']) {
     if (typeof node[kind] !== 'string' || typeof node.op !== 'string') continue;
     const subject = `${kind}:${node[kind]}`;

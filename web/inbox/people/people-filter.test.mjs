@@ -200,3 +200,24 @@ test('the count reads as a phrase', () => {
   assert.equal(peopleCount(1), '1 person');
   assert.equal(peopleCount(1234), '1,234 people');
 });
+
+test('a conversation tag condition: "has a conversation tagged …", both ways', () => {
+  assert.deepEqual(parseSubject('conversation_tag:refund: late'), { kind: 'conversation_tag', name: 'refund: late' });
+  assert.equal(subjectType('conversation_tag:refund', types), 'conversation_tag');
+  assert.deepEqual(operatorsFor('conversation_tag', {}), ['has', 'has_not']);
+  assert.equal(operatorLabel('conversation_tag', 'has'), 'has a conversation tagged with it');
+  assert.equal(operatorLabel('conversation_tag', 'has_not'), 'has no conversation tagged with it');
+  assert.equal(valueKind('conversation_tag', 'has_not'), 'none');
+
+  const chosen = withSubject(newCondition(), 'conversation_tag:refund', types);
+  assert.equal(chosen.op, 'has');
+  assert.deepEqual(compileCondition(chosen, types).node, { conversation_tag: 'refund', op: 'has' });
+  assert.deepEqual(compileCondition(row('conversation_tag:refund', 'has_not'), types).node,
+    { conversation_tag: 'refund', op: 'has_not' });
+
+  const saved = { and: [{ conversation_tag: 'refund', op: 'has_not' }, { tag: 'refund', op: 'has' }] };
+  const group = builderFromFilter(saved, types);
+  assert.deepEqual(group.items.map((item) => [item.subject, item.op]),
+    [['conversation_tag:refund', 'has_not'], ['tag:refund', 'has']]);
+  assert.equal(canonicalJson(compileFilter(group, types).filter), canonicalJson(saved));
+});

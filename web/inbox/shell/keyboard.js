@@ -1,8 +1,9 @@
-// Inbox shortcuts: j/k or ↑/↓ move in the list, Enter or o opens, r
-// replies, n toggles note mode, s suggests a reply from the knowledge
-// base, e closes or reopens, a and z go to the assignee and snooze
-// choices, p opens the contact's profile, ? lists the shortcuts. Esc in
-// the composer (and / there) is handled by the composer.
+// Inbox shortcuts: j/k or ↑/↓ move in the list, Enter or o opens, / goes
+// to the search box, r replies, n toggles note mode, s suggests a reply
+// from the knowledge base, e closes or reopens, a and z go to the assignee
+// and snooze choices, t to the tag box, p opens the contact's profile, ?
+// lists the shortcuts. Esc in the composer (and / there) is handled by the
+// composer; keys in the search box and its hits by the search.
 
 import { html, render } from '../../shared/html.js';
 import { moveCursor } from '../data/conversation-list.js';
@@ -12,12 +13,15 @@ const SHORTCUTS = [
   ['j / ↓', 'Next conversation'],
   ['k / ↑', 'Previous conversation'],
   ['Enter / o', 'Open the highlighted conversation'],
+  ['/', 'Search conversations'],
+  ['Esc', 'Clear the search (in the search box)'],
   ['r', 'Reply'],
   ['n', 'Toggle note mode'],
   ['s', 'Suggest a reply from the knowledge base'],
   ['e', 'Close the conversation, or reopen it'],
   ['a', 'Assign (choose with the arrows, Enter)'],
   ['z', 'Snooze (choose with the arrows, Enter)'],
+  ['t', 'Tag the conversation (type a tag, Enter)'],
   ['p', "Open the contact's profile"],
   ['/', 'Saved replies (in the reply box)'],
   ['Enter', 'Send (in the reply box)'],
@@ -91,9 +95,13 @@ export function installShortcuts(getInbox) {
       case 's':
         inbox.suggestReply();
         break;
+      case '/':
+        inbox.focusSearch();
+        break;
       case 'e':
       case 'a':
       case 'z':
+      case 't':
       case 'p': {
         // The open conversation's own controls, so what they do (and
         // where focus goes after) is theirs.
@@ -101,6 +109,7 @@ export function installShortcuts(getInbox) {
           e: '[data-testid="close-button"], [data-testid="reopen-button"]',
           a: '[data-testid="assign-select"]',
           z: '[data-testid="snooze-select"]',
+          t: '.thread-header [data-testid="tag-input"]',
           p: '[data-testid="open-profile"]',
         }[event.key]);
         if (!control) return;

@@ -93,6 +93,16 @@ pub enum Activity {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         comment: Option<String>,
     },
+    /// The team put a tag on the conversation.
+    Tagged {
+        tag: String,
+        by: Option<AgentId>,
+    },
+    /// The team took a tag off the conversation.
+    Untagged {
+        tag: String,
+        by: Option<AgentId>,
+    },
 }
 
 impl Activity {
@@ -111,6 +121,8 @@ impl Activity {
         "contact_updated",
         "automation",
         "rated",
+        "tagged",
+        "untagged",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -128,6 +140,8 @@ impl Activity {
             Activity::ContactUpdated { .. } => "contact_updated",
             Activity::Automation { .. } => "automation",
             Activity::Rated { .. } => "rated",
+            Activity::Tagged { .. } => "tagged",
+            Activity::Untagged { .. } => "untagged",
         }
     }
 
@@ -149,7 +163,9 @@ impl Activity {
             | Activity::BulkSendReceived { .. }
             | Activity::ContactUpdated { .. }
             | Activity::Automation { .. }
-            | Activity::Rated { .. } => false,
+            | Activity::Rated { .. }
+            | Activity::Tagged { .. }
+            | Activity::Untagged { .. } => false,
         }
     }
 
@@ -258,6 +274,14 @@ mod tests {
             Activity::Rated {
                 score: 3,
                 comment: Some("Quick".into()),
+            },
+            Activity::Tagged {
+                tag: "refund".into(),
+                by: Some(AgentId::generate()),
+            },
+            Activity::Untagged {
+                tag: "refund".into(),
+                by: None,
             },
         ]
     }

@@ -135,6 +135,8 @@ pub struct ConversationQuery {
     pub status: Option<ConversationStatus>,
     pub assignee: Option<AssigneeFilter>,
     pub contact_id: Option<ContactId>,
+    /// Only conversations with this tag.
+    pub tag: Option<String>,
     pub sort: ConversationSort,
     /// Resume after this (sort time, id) of the previous page's last row.
     pub after: Option<(Timestamp, ConversationId)>,

@@ -49,6 +49,11 @@ pub enum Filter {
     Online(bool),
     /// Whether the contact has an open conversation.
     OpenConversation(bool),
+    /// Whether one of the contact's conversations has the team's tag.
+    ConversationTag {
+        tag: String,
+        has: bool,
+    },
 }
 
 /// A test on a property's value. `Ne`, `NotContains` also match contacts
@@ -235,7 +240,11 @@ impl Parser<'_> {
         } else if map.contains_key("event") {
             self.event(map, path)
         } else if map.contains_key("tag") {
-            self.tag(map, path)
+            self.tag(map, "tag", path)
+                .map(|(tag, has)| Filter::Tag { tag, has })
+        } else if map.contains_key("conversation_tag") {
+            self.tag(map, "conversation_tag", path)
+                .map(|(tag, has)| Filter::ConversationTag { tag, has })
         } else if let Some(flag) = map.get("online") {
             self.flag(map, "online", flag, path).map(Filter::Online)
         } else if let Some(flag) = map.get("open_conversation") {
@@ -253,7 +262,7 @@ impl Parser<'_> {
         } else {
             self.v.push(
                 path,
-                "a node is {\"and\": [...]}, {\"or\": [...]} or a condition on prop, event, tag, online or open_conversation",
+                "a node is {\"and\": [...]}, {\"or\": [...]} or a condition on prop, event, tag, conversation_tag, online or open_conversation",
             );
             None
         }
@@ -539,17 +548,19 @@ impl Parser<'_> {
         })
     }
 
-    fn tag(&mut self, map: &Map<String, Json>, path: &str) -> Option<Filter> {
-        let ok = self.only_keys(map, &["tag", "op"], path);
-        let tag = map.get("tag").and_then(Json::as_str).map(parse_tag);
+    /// A `tag` or `conversation_tag` condition (`key`): the tag and whether
+    /// it must be there.
+    fn tag(&mut self, map: &Map<String, Json>, key: &str, path: &str) -> Option<(String, bool)> {
+        let ok = self.only_keys(map, &[key, "op"], path);
+        let tag = map.get(key).and_then(Json::as_str).map(parse_tag);
         let tag = match tag {
             Some(Ok(tag)) => tag,
             Some(Err(e)) => {
-                self.v.push(format!("{path}.tag"), e);
+                self.v.push(format!("{path}.{key}"), e);
                 return None;
             }
             None => {
-                self.v.push(format!("{path}.tag"), "must be a tag");
+                self.v.push(format!("{path}.{key}"), "must be a tag");
                 return None;
             }
         };
@@ -565,7 +576,7 @@ impl Parser<'_> {
                 return None;
             }
         };
-        Some(Filter::Tag { tag, has })
+        Some((tag, has))
     }
 }
 

@@ -16,6 +16,7 @@ pub mod knowledge;
 pub mod people;
 pub mod rating;
 pub mod saved_reply;
+pub mod search;
 pub mod teams;
 pub mod template;
 pub mod time;

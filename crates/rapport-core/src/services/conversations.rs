@@ -1,7 +1,9 @@
-//! Team actions on a conversation: open, close, snooze, assign.
+//! Team actions on a conversation: open, close, snooze, assign, tag.
 
+use crate::model::contact::parse_tag;
 use crate::model::conversation::{Conversation, ConversationChange};
 use crate::model::ids::{AgentId, ConversationId, WorkspaceId};
+use crate::model::validation::ValidationError;
 use crate::services::{Deps, SendError, not_found};
 
 /// Applies a change made by `by`, checking an assignee is a team member of
@@ -31,4 +33,26 @@ pub async fn change_conversation(
         deps.bus.publish(workspace, seq);
     }
     Ok(conversation)
+}
+
+/// Puts a tag on a conversation (`add`) or takes it off; the tag is checked
+/// as contacts' tags are. Returns the conversation's tags after.
+pub async fn tag_conversation(
+    deps: Deps<'_>,
+    workspace: WorkspaceId,
+    id: ConversationId,
+    tag: &str,
+    add: bool,
+    by: Option<AgentId>,
+) -> Result<Vec<String>, SendError> {
+    let tag = parse_tag(tag).map_err(|e| ValidationError::field("tag", e))?;
+    let (tags, seq) = deps
+        .store
+        .tag_conversation(workspace, id, tag, add, by, deps.clock.now())
+        .await
+        .map_err(not_found("conversation"))?;
+    if let Some(seq) = seq {
+        deps.bus.publish(workspace, seq);
+    }
+    Ok(tags)
 }

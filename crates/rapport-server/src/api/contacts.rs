@@ -21,6 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::shared::events::{EventRequest, parse_event};
 use super::shared::page::{Page, PageParams, cursor_part};
+use super::shared::tags::{TagRequest, Tags};
 use crate::AppState;
 use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
@@ -135,19 +136,6 @@ pub async fn update_contact(
         .await
         .map_err(or_not_found("contact"))?;
     Ok(Json(contact))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TagRequest {
-    /// 1 to 64 printable characters.
-    #[schema(schema_with = crate::openapi::text::printable_up_to_64)]
-    pub tag: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Tags {
-    pub tags: Vec<String>,
 }
 
 #[utoipa::path(post, path = "/contacts/{id}/tags", tag = "contacts", security(("bearer" = [])),

@@ -1,12 +1,10 @@
 //! Conversations: list, read, reply, and triage (assign, close, snooze, open).
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use rapport_core::Timestamp;
-use rapport_core::model::contact::Contact;
+use rapport_core::model::contact::{Contact, parse_tag};
 use rapport_core::model::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     ConversationStatus, Message, PartKind,
@@ -17,6 +15,7 @@ use rapport_core::services::messages::{ChatMessage, send_chat_message};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::shared::conversation_rows::{ConversationRow, conversation_rows};
 use super::shared::page::{Page, PageParams, cursor_part};
 use super::shared::sending::{SentMessage, yes};
 use crate::AppState;
@@ -35,6 +34,9 @@ pub struct ListParams {
     /// Only this contact's conversations.
     #[param(value_type = Option<String>, format = Uuid)]
     pub contact_id: Option<ContactId>,
+    /// Only conversations with this tag.
+    #[param(schema_with = crate::openapi::fields::tag)]
+    pub tag: Option<String>,
     /// `newest` (latest activity first, the default) or `waiting` (the
     /// contacts who have waited longest for the team first).
     #[param(schema_with = crate::openapi::fields::conversation_sort)]
@@ -43,29 +45,6 @@ pub struct ListParams {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
-}
-
-/// Who a conversation is with, as a list shows them.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactSummary {
-    pub id: ContactId,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub user_id: Option<String>,
-    /// A widget of theirs is open (or was, a moment ago).
-    pub online: bool,
-}
-
-/// A conversation in a list: with its contact and newest part.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConversationRow {
-    #[serde(flatten)]
-    pub conversation: Conversation,
-    pub contact: Option<ContactSummary>,
-    pub last_part: Option<Message>,
-    /// A bot is answering here: an automation's waits for the contact's
-    /// answer, or the AI bot has the conversation.
-    pub with_bot: bool,
 }
 
 #[utoipa::path(get, path = "/conversations", tag = "conversations", security(("bearer" = [])),
@@ -104,52 +83,19 @@ pub async fn list_conversations(
         status: params.status,
         assignee,
         contact_id: params.contact_id,
+        tag: params
+            .tag
+            .as_deref()
+            .map(parse_tag)
+            .transpose()
+            .map_err(|e| ApiError::field("tag", e))?,
         sort,
         after,
         limit,
     };
     let ws = principal.workspace_id;
     let conversations = state.store.list_conversations(ws, query).await?;
-    let ids: Vec<_> = conversations.iter().map(|c| c.id).collect();
-    let contact_ids: Vec<_> = conversations.iter().map(|c| c.contact_id).collect();
-    let mut last_parts: HashMap<_, _> = state
-        .store
-        .last_parts(ws, &ids, false)
-        .await?
-        .into_iter()
-        .map(|m| (m.conversation_id, m))
-        .collect();
-    let mut with_bot: std::collections::HashSet<_> = state
-        .store
-        .bot_conversations(ws, &ids)
-        .await?
-        .into_iter()
-        .collect();
-    with_bot.extend(state.store.bot_engaged(ws, &ids).await?);
-    let contacts: HashMap<_, _> = state
-        .store
-        .contacts(ws, &contact_ids)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let rows = conversations
-        .into_iter()
-        .map(|conversation| ConversationRow {
-            last_part: last_parts.remove(&conversation.id),
-            with_bot: with_bot.contains(&conversation.id),
-            contact: contacts
-                .get(&conversation.contact_id)
-                .map(|c| ContactSummary {
-                    id: c.id,
-                    name: c.name.clone(),
-                    email: c.email.as_ref().map(|e| e.as_str().to_owned()),
-                    user_id: c.user_id.clone(),
-                    online: state.hub.is_online(ws, c.id),
-                }),
-            conversation,
-        })
-        .collect();
+    let rows = conversation_rows(&state, ws, conversations).await?;
     Ok(Json(Page::new(rows, limit, |row| {
         format!(
             "{}/{}",
@@ -171,6 +117,8 @@ pub struct ConversationDetail {
     pub with_bot: bool,
     /// The contact's rating, once they rated the closed conversation.
     pub rating: Option<rapport_core::model::rating::Rating>,
+    /// The team's tags on it, sorted.
+    pub tags: Vec<String>,
 }
 
 #[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", security(("bearer" = [])),
@@ -192,12 +140,20 @@ pub async fn get_conversation(
     let with_bot = !state.store.bot_conversations(ws, &[id]).await?.is_empty()
         || !state.store.bot_engaged(ws, &[id]).await?.is_empty();
     let rating = state.store.conversation_rating(ws, id).await?;
+    let tags = state
+        .store
+        .conversation_tags(ws, &[id])
+        .await?
+        .pop()
+        .map(|(_, tags)| tags)
+        .unwrap_or_default();
     Ok(Json(ConversationDetail {
         conversation,
         contact,
         parts,
         with_bot,
         rating,
+        tags,
     }))
 }
 

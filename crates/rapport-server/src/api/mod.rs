@@ -7,6 +7,7 @@ pub mod automations;
 pub mod bot;
 pub mod bulk_sends;
 pub mod contacts;
+pub mod conversation_tags;
 pub mod conversations;
 pub mod data_requests;
 pub mod email;
@@ -131,6 +132,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(contacts::timeline))
         .routes(routes!(messages::send_message))
         .routes(routes!(conversations::list_conversations))
+        .routes(routes!(conversation_tags::search))
+        .routes(routes!(conversation_tags::list_tags))
+        .routes(routes!(conversation_tags::add_tag))
+        .routes(routes!(conversation_tags::remove_tag))
         .routes(routes!(conversations::get_conversation))
         .routes(routes!(conversations::reply))
         .routes(routes!(conversations::assign))

@@ -11,6 +11,7 @@ use rapport_core::model::filter::{EVENT_OPERATORS, TAG_OPERATORS, operators};
 use rapport_core::model::ids::{ContactId, SegmentId, WorkspaceId};
 use rapport_core::model::people::{ContactSearch, ContactSort, Segment, SortValue};
 use rapport_core::model::validation::non_empty_text;
+use rapport_core::ports::store::TagCount;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
 use utoipa::{IntoParams, ToSchema};
@@ -242,6 +243,9 @@ pub struct PeopleSchemaView {
     pub tag_operators: Vec<&'static str>,
     pub events: Vec<NameCount>,
     pub tags: Vec<NameCount>,
+    /// The tags on conversations (`conversation_tag` conditions), with how
+    /// many conversations have each.
+    pub conversation_tags: Vec<TagCount>,
 }
 
 #[utoipa::path(get, path = "/people/schema", tag = "people", security(("bearer" = [])),
@@ -251,6 +255,10 @@ pub async fn schema(
     Auth(principal): Auth,
 ) -> Result<Json<PeopleSchemaView>, ApiError> {
     let schema = state.store.people_schema(principal.workspace_id).await?;
+    let conversation_tags = state
+        .store
+        .tags_in_use(principal.workspace_id, 1_000)
+        .await?;
     let system = SYSTEM_PROPERTIES.iter().map(|(name, ty)| PropertyInfo {
         name: (*name).to_owned(),
         ty: *ty,
@@ -285,6 +293,7 @@ pub async fn schema(
         tag_operators: TAG_OPERATORS.to_vec(),
         events: counts(schema.events),
         tags: counts(schema.tags),
+        conversation_tags,
     }))
 }
 

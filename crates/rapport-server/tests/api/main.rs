@@ -7,6 +7,7 @@ mod backup;
 mod cli;
 mod cluster;
 mod contacts;
+mod conversation_tags;
 mod conversations;
 mod data_requests;
 mod email;

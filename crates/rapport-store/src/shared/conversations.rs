@@ -381,6 +381,15 @@ impl ConversationStore for Backend {
         if let Some(contact) = query.contact_id {
             sql.push(" AND contact_id = ").push_bind(contact.as_uuid());
         }
+        if let Some(tag) = query.tag {
+            sql.push(
+                " AND id IN (SELECT conversation_id FROM conversation_tags WHERE workspace_id = ",
+            )
+            .push_bind(workspace.as_uuid())
+            .push(" AND tag = ")
+            .push_bind(tag)
+            .push(")");
+        }
         // Newest: latest activity first. Waiting: longest-waiting first,
         // only where someone waits. The cursor is the last row's sort key.
         let (column, older, order) = match query.sort {

@@ -213,7 +213,7 @@ async fn delete_conversations(
     delete_jobs_about(conn, workspace, conversations).await?;
     delete_jobs_about(conn, workspace, messages).await?;
     delete_in(conn, "inbound_emails", "message_id", workspace, messages).await?;
-    for table in ["bot_answers", "conversation_ratings"] {
+    for table in ["bot_answers", "conversation_ratings", "conversation_tags"] {
         delete_in(conn, table, "conversation_id", workspace, conversations).await?;
     }
     for chunk in conversations.chunks(IDS_PER_STATEMENT) {

@@ -169,6 +169,7 @@ mod contact_batch;
 mod contact_sets;
 mod contact_updates;
 mod contacts;
+mod conversation_tags;
 mod conversations;
 mod email;
 mod erasures;

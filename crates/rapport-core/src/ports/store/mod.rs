@@ -13,6 +13,7 @@ mod activity;
 mod automations;
 mod bulk_sends;
 mod contacts;
+mod conversation_tags;
 mod conversations;
 mod email;
 mod jobs;
@@ -30,6 +31,7 @@ pub use activity::*;
 pub use automations::*;
 pub use bulk_sends::*;
 pub use contacts::*;
+pub use conversation_tags::*;
 pub use conversations::*;
 pub use email::*;
 pub use jobs::*;
@@ -81,6 +83,7 @@ pub trait Store:
     + SavedReplyStore
     + TeamNoticeStore
     + RatingStore
+    + ConversationTagStore
 {
 }
 
@@ -104,5 +107,6 @@ impl<T> Store for T where
         + SavedReplyStore
         + TeamNoticeStore
         + RatingStore
+        + ConversationTagStore
 {
 }
