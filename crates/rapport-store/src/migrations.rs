@@ -112,6 +112,11 @@ pub(crate) const SQLITE: Files = &[
         "conversation tags and search",
         include_str!("../migrations/sqlite/0020_conversation_tags_and_search.sql"),
     ),
+    (
+        21,
+        "conversation stats",
+        include_str!("../migrations/sqlite/0021_conversation_stats.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -229,6 +234,11 @@ pub(crate) const POSTGRES: Files = &[
         23,
         "conversation tags and search",
         include_str!("../migrations/postgres/0023_conversation_tags_and_search.sql"),
+    ),
+    (
+        24,
+        "conversation stats",
+        include_str!("../migrations/postgres/0024_conversation_stats.sql"),
     ),
 ];
 

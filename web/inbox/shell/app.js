@@ -2,7 +2,7 @@
 // the hash router (#/, #/?contact={id}, #/conversations/{id}, #/people,
 // #/people/import, #/bulk-sends, #/bulk-sends/{id}, #/contacts/{id},
 // #/automations, #/automations/{id}, #/knowledge, #/knowledge/new,
-// #/knowledge/{id}, #/settings), the live connection and presence.
+// #/knowledge/{id}, #/reports, #/settings), the live connection and presence.
 
 import { html, render } from '../../shared/html.js';
 import { setupStatus, currentSession, signOut as endSession, onUnauthorized } from '../data/session.js';
@@ -21,6 +21,7 @@ import { mountAutomationsView } from '../automations/automations-view.js';
 import { mountAutomationView } from '../automations/automation-view.js';
 import { mountKnowledgeView } from '../knowledge/knowledge-view.js';
 import { mountArticleView } from '../knowledge/article-view.js';
+import { mountReportsView } from '../reports/reports-view.js';
 import { installShortcuts } from './keyboard.js';
 import { startLive, stopLive } from '../data/live-updates.js';
 import { startAttention } from './attention.js';
@@ -56,6 +57,7 @@ function parseRoute(hash = location.hash) {
   if (path === '/knowledge') return { name: 'knowledge' };
   if (path === '/people/import') return { name: 'import' };
   if (path === '/people') return { name: 'people' };
+  if (path === '/reports') return { name: 'reports' };
   if (path === '/settings') return { name: 'settings' };
   return { name: 'inbox', id: null, contact: new URLSearchParams(query).get('contact') };
 }
@@ -72,6 +74,7 @@ const PAGES = {
   automation: { mount: (element, route) => mountAutomationView(element, route.id), title: 'Automation' },
   knowledge: { mount: (element) => mountKnowledgeView(element), title: 'Knowledge base' },
   article: { mount: (element, route) => mountArticleView(element, route.id), title: 'Article' },
+  reports: { mount: (element) => mountReportsView(element), title: 'Reports' },
 };
 
 function route() {

@@ -10,7 +10,9 @@ export function mountTopBar(element, { onSignOut }) {
     const hash = location.hash;
     const route = hash.startsWith('#/settings') ? 'settings'
       : /^#\/automations(\/|$)/.test(hash) ? 'automations'
-        : /^#\/(people|contacts|bulk-sends)(\/|$)/.test(hash) ? 'people' : 'inbox';
+        : /^#\/knowledge(\/|$)/.test(hash) ? 'knowledge'
+          : /^#\/reports(\/|$)/.test(hash) ? 'reports'
+            : /^#\/(people|contacts|bulk-sends)(\/|$)/.test(hash) ? 'people' : 'inbox';
     const teammates = sortedAgents().filter((agent) => agent.id !== state.me?.id);
     const me = state.agents.get(state.me?.id) ?? state.me;
     render(element, html`
@@ -23,6 +25,7 @@ export function mountTopBar(element, { onSignOut }) {
         <a href="#/people" ${route === 'people' ? html`aria-current="page"` : ''} data-testid="nav-people">People</a>
         <a href="#/automations" ${route === 'automations' ? html`aria-current="page"` : ''} data-testid="nav-automations">Automations</a>
         <a href="#/knowledge" ${route === 'knowledge' ? html`aria-current="page"` : ''} data-testid="nav-knowledge">Knowledge base</a>
+        <a href="#/reports" ${route === 'reports' ? html`aria-current="page"` : ''} data-testid="nav-reports">Reports</a>
         <a href="#/settings" ${route === 'settings' ? html`aria-current="page"` : ''} data-testid="nav-settings">Settings</a>
       </nav>
       <div class="top-spacer"></div>

@@ -15,6 +15,7 @@ pub mod job;
 pub mod knowledge;
 pub mod people;
 pub mod rating;
+pub mod report;
 pub mod saved_reply;
 pub mod search;
 pub mod teams;

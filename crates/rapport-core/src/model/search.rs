@@ -50,8 +50,9 @@ fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
 }
 
 impl SearchQuery {
-    /// `q` as typed: 1 to `MAX_QUERY_CHARS` characters with at least one
-    /// letter or digit.
+    /// `q` as typed: 1 to `MAX_QUERY_CHARS` characters once trimmed. A
+    /// query without letters or digits has no words: only contacts and
+    /// tags can match it.
     pub fn parse(q: &str) -> Result<Self, ValidationError> {
         let text = q.trim();
         if text.chars().count() > MAX_QUERY_CHARS {
@@ -70,11 +71,8 @@ impl SearchQuery {
                 break;
             }
         }
-        if found.is_empty() {
-            return Err(ValidationError::field(
-                "q",
-                "words to search for (letters or digits)",
-            ));
+        if text.is_empty() {
+            return Err(ValidationError::field("q", "something to search for"));
         }
         Ok(SearchQuery {
             text: text.to_lowercase(),
@@ -90,9 +88,10 @@ impl SearchQuery {
         &self.words
     }
 
-    /// Each word as `word(w)`, the last as `prefix(w)`, joined by `and`.
+    /// Each word as `word(w)`, the last as `prefix(w)`, joined by `and`
+    /// (empty without words).
     fn terms(&self, word: fn(&str) -> String, prefix: fn(&str) -> String, and: &str) -> String {
-        let last = self.words.len() - 1;
+        let last = self.words.len().saturating_sub(1);
         let terms: Vec<String> = self
             .words
             .iter()
@@ -117,7 +116,7 @@ impl SearchQuery {
 
     /// Whether `word` (lowercased) is one the query looks for.
     fn matches(&self, word: &str) -> bool {
-        let last = self.words.len() - 1;
+        let last = self.words.len().saturating_sub(1);
         self.words
             .iter()
             .enumerate()
@@ -211,11 +210,15 @@ mod tests {
     }
 
     #[test]
-    fn a_query_without_words_or_too_long_is_refused_naming_q() {
-        for bad in ["", "   ", "%_'\"*()", &"x".repeat(MAX_QUERY_CHARS + 1)] {
+    fn a_blank_or_too_long_query_is_refused_naming_q() {
+        for bad in ["", "   ", &"x".repeat(MAX_QUERY_CHARS + 1)] {
             let err = SearchQuery::parse(bad).unwrap_err();
             assert_eq!(err.0[0].field, "q", "{bad:?}");
         }
+        // No words: only a contact or a tag can match it.
+        let q = SearchQuery::parse(" %_'\"*() ").unwrap();
+        assert!(q.words().is_empty());
+        assert_eq!(q.text(), "%_'\"*()");
         // Quotes and operators never reach the index's syntax.
         let q = SearchQuery::parse("\"x\" OR y*").unwrap();
         assert_eq!(q.fts5(), "body : (\"x\" AND \"or\" AND \"y\"*)");

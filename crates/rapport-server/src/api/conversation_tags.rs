@@ -100,8 +100,12 @@ pub async fn list_tags(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
-    /// Words to find: 1 to 200 characters with a letter or digit.
-    #[param(min_length = 1, max_length = 200)]
+    /// What to find: 1 to 200 characters, trimmed. (The pattern is
+    /// `openapi::text::up_to_200`'s, spelled out: a query parameter given
+    /// its schema that way would lose being required.)
+    #[param(
+        pattern = r"^[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([\s\S]{0,198}[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub q: String,
     /// How many conversations, 1 to 50 (default 20).
     #[param(minimum = 1, maximum = 50)]
@@ -122,7 +126,7 @@ pub struct SearchMatch {
 
 /// A conversation a search found: as a list row, and where it matched.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SearchHit {
+pub struct ConversationHit {
     #[serde(flatten)]
     pub row: ConversationRow,
     #[serde(rename = "match")]
@@ -130,19 +134,19 @@ pub struct SearchHit {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SearchResults {
+pub struct ConversationHits {
     /// Newest first.
-    pub data: Vec<SearchHit>,
+    pub data: Vec<ConversationHit>,
 }
 
 #[utoipa::path(get, path = "/conversations/search", tag = "conversations", security(("bearer" = [])),
     params(SearchParams),
-    responses((status = 200, body = SearchResults), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ConversationHits), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn search(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiQuery(params): ApiQuery<SearchParams>,
-) -> Result<Json<SearchResults>, ApiError> {
+) -> Result<Json<ConversationHits>, ApiError> {
     let limit = match params.limit.unwrap_or(DEFAULT_HITS) {
         limit @ 1..=MAX_HITS => limit,
         _ => {
@@ -165,10 +169,10 @@ pub async fn search(
         .zip(found)
         .map(|(row, found)| {
             let found = describe(&query, &row, found);
-            SearchHit { row, found }
+            ConversationHit { row, found }
         })
         .collect();
-    Ok(Json(SearchResults { data }))
+    Ok(Json(ConversationHits { data }))
 }
 
 /// The match as the Inbox shows it: the excerpt cut from the message, the
@@ -214,5 +218,28 @@ fn describe(query: &SearchQuery, row: &ConversationRow, found: Found) -> SearchM
                 excerpt: whole(held),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::IntoParams;
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::{RefOr, Required};
+
+    /// `q`'s pattern is the one the other trimmed texts are described by.
+    #[test]
+    fn the_query_is_described_as_a_required_trimmed_text() {
+        let params = super::SearchParams::into_params(|| None);
+        let q = params.iter().find(|p| p.name == "q").unwrap();
+        assert!(matches!(q.required, Required::True));
+        let pattern = |schema: &RefOr<Schema>| match schema {
+            RefOr::T(Schema::Object(object)) => object.pattern.clone(),
+            _ => None,
+        };
+        assert_eq!(
+            pattern(q.schema.as_ref().unwrap()),
+            pattern(&RefOr::T(crate::openapi::text::up_to_200()))
+        );
     }
 }

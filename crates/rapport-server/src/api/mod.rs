@@ -14,6 +14,7 @@ pub mod email;
 pub mod import;
 pub mod messages;
 pub mod people;
+pub mod reports;
 pub mod saved_replies;
 pub mod session;
 pub mod settings;
@@ -133,6 +134,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(messages::send_message))
         .routes(routes!(conversations::list_conversations))
         .routes(routes!(conversation_tags::search))
+        .routes(routes!(reports::report))
+        .routes(routes!(reports::report_csv))
         .routes(routes!(conversation_tags::list_tags))
         .routes(routes!(conversation_tags::add_tag))
         .routes(routes!(conversation_tags::remove_tag))

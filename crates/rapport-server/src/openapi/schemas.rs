@@ -75,6 +75,9 @@ pub mod text {
     pub fn up_to_120_or_null() -> Schema {
         trimmed_text(120, false, true)
     }
+    pub fn up_to_200() -> Schema {
+        trimmed_text(200, false, false)
+    }
     pub fn up_to_255_or_null() -> Schema {
         trimmed_text(255, false, true)
     }

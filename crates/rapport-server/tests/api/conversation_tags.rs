@@ -394,7 +394,7 @@ async fn search_and_tags_refuse_bad_input_and_other_workspaces(backend: Backend)
 
     // Bad input is refused naming the field, and changes nothing.
     for (path, field) in [
-        ("/api/v1/conversations/search?q=%25%25%22", "q"),
+        ("/api/v1/conversations/search?q=%20%20", "q"),
         ("/api/v1/conversations/search?q=", "q"),
         ("/api/v1/conversations/search?q=a&limit=51", "limit"),
         ("/api/v1/conversations?tag=%20", "tag"),
@@ -411,6 +411,8 @@ async fn search_and_tags_refuse_bad_input_and_other_workspaces(backend: Backend)
     // FTS and tsquery syntax in a query are words, not operators.
     assert_eq!(search(&app, "marmalade OR \"x\" *:'").await.len(), 0);
     assert_eq!(search(&app, "(marmalade)").await.len(), 1);
+    // Without letters or digits only contacts and tags can match.
+    assert!(search(&app, "%_%").await.is_empty());
     for bad in ["", "   ", &"x".repeat(65), "line\nbreak"] {
         let reply = tag(&app, &ours, bad).await;
         assert_eq!(reply.error_fields(), ["tag"], "{bad:?}");

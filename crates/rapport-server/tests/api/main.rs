@@ -20,6 +20,7 @@ mod messages;
 mod operations;
 mod people;
 mod ratings;
+mod reports;
 mod retention;
 mod saved_replies;
 mod session;

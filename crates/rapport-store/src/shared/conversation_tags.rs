@@ -292,7 +292,12 @@ impl ConversationTagStore for Backend {
             }
         };
         let mut conversations: HashMap<ConversationId, Conversation> = HashMap::new();
-        for message in matching_messages(self, workspace, query).await? {
+        let messages = if query.words().is_empty() {
+            Vec::new()
+        } else {
+            matching_messages(self, workspace, query).await?
+        };
+        for message in messages {
             let (id, at) = (message.conversation_id, message.created_at);
             keep(id, at, Found::Message(message));
         }

@@ -2,6 +2,7 @@
 //! read marks. Messages are written in `messages.rs` only.
 
 use super::*;
+use rapport_core::model::conversation::ConversationStatus;
 
 pub(super) const CONVERSATION_COLUMNS: &str = "id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, contact_read_at, created_at, updated_at";
 
@@ -126,6 +127,14 @@ pub(super) async fn change_conversation(
         return Ok((current, None));
     };
     save_conversation_state(conn, &next).await?;
+    if next.status == ConversationStatus::Closed && current.status != ConversationStatus::Closed {
+        sqlx::query("UPDATE conversation_stats SET closed_at = $2 WHERE conversation_id = $1")
+            .bind(id.as_uuid())
+            .bind(ms(at))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
     let activity = match change {
         ConversationChange::Assign { assignee_id } => {
             if let Some(agent) = assignee_id {

@@ -213,7 +213,12 @@ async fn delete_conversations(
     delete_jobs_about(conn, workspace, conversations).await?;
     delete_jobs_about(conn, workspace, messages).await?;
     delete_in(conn, "inbound_emails", "message_id", workspace, messages).await?;
-    for table in ["bot_answers", "conversation_ratings", "conversation_tags"] {
+    for table in [
+        "bot_answers",
+        "conversation_ratings",
+        "conversation_tags",
+        "conversation_stats",
+    ] {
         delete_in(conn, table, "conversation_id", workspace, conversations).await?;
     }
     for chunk in conversations.chunks(IDS_PER_STATEMENT) {

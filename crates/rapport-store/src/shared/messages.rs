@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::*;
+use rapport_core::model::report::Channel;
 
 /// How many messages one statement writes (the activity insert binds 18
 /// values per message, well under both drivers' limits).
@@ -318,6 +319,66 @@ async fn write_conversations(
     Ok(())
 }
 
+/// The reports' summaries: a row per conversation the chunk starts (its
+/// channel from its first message), and the first team reply of the
+/// visitor-started conversations it answers (one statement per sender and
+/// time: a chunk's replies usually share both).
+async fn write_stats(
+    conn: &mut Conn,
+    ws: WorkspaceId,
+    chunk: &[Accepted],
+) -> Result<(), StoreError> {
+    let started: Vec<&Accepted> = chunk
+        .iter()
+        .filter(|a| a.new.new_conversation.is_some())
+        .collect();
+    if !started.is_empty() {
+        let mut sql = QueryBuilder::<Db>::new(
+            "INSERT INTO conversation_stats (conversation_id, workspace_id, channel, started_at) ",
+        );
+        sql.push_values(&started, |mut row, a| {
+            let message = &a.new.message;
+            let channel = Channel::of_first(
+                message.author,
+                message.origin.as_ref(),
+                a.new.bulk_send.is_some(),
+            );
+            row.push_bind(a.conversation.id.as_uuid())
+                .push_bind(ws.as_uuid())
+                .push_bind(channel.as_str())
+                .push_bind(ms(a.conversation.created_at));
+        });
+        sql.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+    let mut replies: HashMap<(Uuid, i64), Vec<Uuid>> = HashMap::new();
+    for a in chunk.iter().filter(|a| a.new.new_conversation.is_none()) {
+        if let (Author::Agent(agent), PartKind::Comment) =
+            (a.new.message.author, a.new.message.kind)
+        {
+            replies
+                .entry((agent.as_uuid(), ms(a.new.message.created_at)))
+                .or_default()
+                .push(a.conversation.id.as_uuid());
+        }
+    }
+    for ((agent, at), conversations) in replies {
+        let mut sql = QueryBuilder::<Db>::new("UPDATE conversation_stats SET first_response_at = ");
+        sql.push_bind(at)
+            .push(", first_responder_id = ")
+            .push_bind(agent)
+            .push(
+                " WHERE first_response_at IS NULL AND channel = 'widget' AND conversation_id IN (",
+            );
+        let mut list = sql.separated(", ");
+        for id in conversations {
+            list.push_bind(id);
+        }
+        sql.push(")");
+        sql.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// Writes up to `CHUNK` accepted messages: their new conversations, the
 /// messages, the states of existing conversations, the bulk recipient
 /// marks, the activity entries and then (after the log append, under its
@@ -374,6 +435,7 @@ async fn write_chunk(
     }
     let changed: Vec<&Conversation> = last_state.into_values().collect();
     write_conversations(conn, &changed, true).await?;
+    write_stats(conn, ws, chunk).await?;
 
     let marks: Vec<(BulkSendId, &Accepted)> = chunk
         .iter()

@@ -177,6 +177,7 @@ mod jobs;
 mod messages;
 mod people;
 mod ratings;
+mod reports;
 mod run_starts;
 mod runs;
 mod saved_replies;

@@ -20,6 +20,7 @@ mod jobs;
 mod knowledge;
 mod people;
 mod ratings;
+mod reports;
 mod saved_replies;
 mod team;
 mod team_notices;
@@ -38,6 +39,7 @@ pub use jobs::*;
 pub use knowledge::*;
 pub use people::*;
 pub use ratings::*;
+pub use reports::*;
 pub use saved_replies::*;
 pub use team::*;
 pub use team_notices::*;
@@ -84,6 +86,7 @@ pub trait Store:
     + TeamNoticeStore
     + RatingStore
     + ConversationTagStore
+    + ReportStore
 {
 }
 
@@ -108,5 +111,6 @@ impl<T> Store for T where
         + TeamNoticeStore
         + RatingStore
         + ConversationTagStore
+        + ReportStore
 {
 }
