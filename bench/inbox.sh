@@ -18,8 +18,10 @@
 #      GET /api/v1/conversations/search for each query (curl's total time,
 #      so HTTP and JSON are in) and GET /api/v1/reports for 30 and 365 days
 #      by day, by member and by channel;
-#   4. beside them, the machine's own limit: the database alone (its
-#      client's timer) answering the same full-text look-up the search runs
+#   4. beside them, the machine's own limit: the database alone (psql's
+#      timer; for SQLite `rapport-bench sql --query`, which links the
+#      server's SQLite: the system's sqlite3 may predate the FTS5 options
+#      the index uses) answering the same full-text look-up the search runs
 #      (the 200 newest matching messages), and counting the 365 days'
 #      conversations from the summaries' index.
 # Reports medians, in ms, and each figure's ratio to its reference. Progress
@@ -65,14 +67,14 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-cargo build --release -p rapport-server >&2
+cargo build --release -p rapport-server -p rapport-bench >&2
 bin=${CARGO_TARGET_DIR:-$root/target}/release
 work=$(mktemp -d "${TMPDIR:-/tmp}/rapport-inbox.XXXXXX")
 chmod 755 "$work"
 
 # The searches: label, query, messages that match.
 searches=(
-    "rare word|r4242|$((CONVERSATIONS / 100000))"
+    "rare word|r4242|$((CONVERSATIONS * 11 / 100000))"
     "uncommon word|m1234|$((CONVERSATIONS / 2000))"
     "common word|c7|$((CONVERSATIONS / 20))"
     "word in every message|order|$CONVERSATIONS"
@@ -103,7 +105,7 @@ SELECT randomblob(16), $ws, c.id, 'contact', c.contact_id, 'comment',
        'Hello, my order ' || c.rowid || ' c' || (c.rowid % 20) || ' m' || (c.rowid % 2000)
            || ' r' || (c.rowid % 100000) || ' thanks',
        c.created_at
-FROM conversations c WHERE c.workspace_id = $ws ORDER BY c.rowid;
+FROM conversations c WHERE c.workspace_id = $ws ORDER BY c.created_at, c.rowid;
 INSERT INTO conversation_stats (conversation_id, workspace_id, channel, started_at, first_response_at, first_responder_id, closed_at)
 SELECT c.id, $ws,
        CASE c.rowid % 10 WHEN 0 THEN 'team' WHEN 1 THEN 'bulk' WHEN 2 THEN 'automation' WHEN 3 THEN 'bot' ELSE 'widget' END,
@@ -136,7 +138,7 @@ SELECT id, $ws, contact_id, CASE WHEN i % 3 = 0 THEN 'open' ELSE 'closed' END, a
 INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at)
 SELECT gen_random_uuid(), $ws, id, 'contact', contact_id, 'comment',
        'Hello, my order ' || i || ' c' || (i % 20) || ' m' || (i % 2000) || ' r' || (i % 100000) || ' thanks', at
-FROM made ORDER BY i;
+FROM made ORDER BY at, i;
 INSERT INTO conversation_stats (conversation_id, workspace_id, channel, started_at, first_response_at, first_responder_id, closed_at)
 SELECT id, $ws,
        CASE i % 10 WHEN 0 THEN 'team' WHEN 1 THEN 'bulk' WHEN 2 THEN 'automation' WHEN 3 THEN 'bot' ELSE 'widget' END,
@@ -168,8 +170,7 @@ db_median_ms() {
     local i
     for ((i = 0; i <= RUNS; i++)); do
         if [[ ${db[0]} == sqlite3 ]]; then
-            printf '.timer on\n%s\n' "$1" | "${db[@]}" | sed -n 's/^Run Time: real \([0-9.]*\).*/\1/p' |
-                awk '{ printf "%.2f\n", $1 * 1000 }'
+            printf '%s\n' "$1" | "$bin/rapport-bench" sql --query --database "$work/sqlite/rapport.db"
         else
             printf '\\timing on\n%s\n' "$1" | "${db[@]}" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
         fi
@@ -190,10 +191,11 @@ run_backend() {
     log "$label: generating $CONTACTS contacts, $CONVERSATIONS conversations and messages"
     started=$(date +%s)
     if [[ $label == sqlite ]]; then
-        ws_hex=$("${db[@]}" "SELECT lower(hex(id)) FROM workspaces")
+        sq=("$bin/rapport-bench" sql --query --rows --database "$work/sqlite/rapport.db")
+        ws_hex=$("${sq[@]}" <<<"SELECT lower(hex(id)) FROM workspaces")
         ws="X'$ws_hex'"
-        agent="X'$("${db[@]}" "SELECT hex(id) FROM agents")'"
-        generate_sql sqlite "$ws" "$agent" "$now" | "${db[@]}"
+        agent="X'$("${sq[@]}" <<<"SELECT hex(id) FROM agents")'"
+        generate_sql sqlite "$ws" "$agent" "$now" | "$bin/rapport-bench" sql --database "$work/sqlite/rapport.db"
     else
         ws_hex=$("${db[@]}" -c "SELECT id FROM workspaces")
         ws="'$ws_hex'::uuid"

@@ -43,6 +43,7 @@ mod report;
 mod seed;
 mod sink;
 mod soak;
+mod sql;
 mod widget;
 
 use std::path::PathBuf;
@@ -81,6 +82,8 @@ enum Command {
     SmtpBlast(blast::Args),
     /// Write a write-path run's rows straight into its SQLite database; report messages/s.
     RawWrites(raw_writes::Args),
+    /// Run SQL from stdin on a SQLite database with the server's SQLite; time a query.
+    Sql(sql::Args),
     /// Write 4 KiB and fdatasync in a loop; report fsyncs/s.
     Fsync {
         /// Directory to put the scratch file in (use the database's file system).
@@ -101,6 +104,7 @@ fn main() -> anyhow::Result<()> {
             fsync::run(&dir, Duration::from_secs(seconds), json)
         }
         Command::RawWrites(args) => raw_writes::run(args),
+        Command::Sql(args) => sql::run(args),
         Command::Messages(args) => runtime()?.block_on(messages::run(args)),
         Command::Idle(args) => runtime()?.block_on(idle::run(args)),
         Command::Fanout(args) => runtime()?.block_on(fanout::run(args)),

@@ -128,8 +128,9 @@ impl Compiler<'_> {
                 }
             }
             Filter::ConversationTag { tag, has } => {
+                // EXISTS and NOT EXISTS: both planners make (anti-)joins.
                 let tagged = Query::select()
-                    .column(("v", "contact_id"))
+                    .expr(Expr::cust("1"))
                     .from_as("conversation_tags", "t")
                     .join_as(
                         sea_query::JoinType::InnerJoin,
@@ -139,11 +140,12 @@ impl Compiler<'_> {
                     )
                     .and_where(Expr::col(("t", "workspace_id")).eq(self.workspace))
                     .and_where(Expr::col(("t", "tag")).eq(tag.as_str()))
+                    .and_where(Expr::col(("v", "contact_id")).equals(("contacts", "id")))
                     .to_owned();
                 if *has {
-                    col("id").in_subquery(tagged)
+                    Expr::exists(tagged)
                 } else {
-                    col("id").not_in_subquery(tagged)
+                    Expr::exists(tagged).not()
                 }
             }
             Filter::OpenConversation(yes) => {

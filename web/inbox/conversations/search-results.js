@@ -3,7 +3,8 @@
 // a query, the hits in place of the list: who, the status, the excerpt
 // with the matched words marked, when. The hits are a listbox like the
 // list: the arrows move, Enter or a click opens the conversation at the
-// message that matched. Answers to older queries are dropped.
+// message that matched. Answers to older queries are dropped, and hits
+// shown for an older query cannot be opened once the text has changed.
 
 import { html, render } from '../../shared/html.js';
 import { plainText } from '../../shared/markdown.js';
@@ -54,7 +55,7 @@ export function mountConversationSearch(box, results, { onOpen, onSearchingChang
   let text = ''; // the trimmed query in the box
   let shownQuery = ''; // the query the hits answer
   let hits = [];
-  let phase = 'idle'; // idle | invalid | waiting | ready | error
+  let phase = 'idle'; // idle | invalid | waiting | ready | error; the hits answer `text` only when ready
   let message = '';
   let cursorId = null;
   let request = 0;
@@ -93,7 +94,11 @@ export function mountConversationSearch(box, results, { onOpen, onSearchingChang
     render(errorLine, html`${phase === 'error' ? message : ''}`);
   };
 
+  // Hits of an older query stay in sight, faded, until the new answer comes.
+  const current = () => phase === 'ready';
+
   const drawHits = () => {
+    list.classList.toggle('is-stale', !current() && hits.length > 0);
     render(list, html`${hits.map((hit) => hitView(hit, cursorId))}`);
     if (cursorId && hits.length) {
       list.setAttribute('aria-activedescendant', hitElementId(cursorId));
@@ -130,14 +135,16 @@ export function mountConversationSearch(box, results, { onOpen, onSearchingChang
     abort = controller;
     try {
       const found = await searchConversations(q, { signal: controller.signal });
-      if (!alive || mine !== request) return;
+      if (!alive || mine !== request || q !== text) return;
       hits = Array.isArray(found) ? found.filter((hit) => hit?.id) : [];
       shownQuery = q;
       phase = 'ready';
       if (!hits.some((hit) => hit.id === cursorId)) cursorId = hits[0]?.id ?? null;
     } catch (error) {
-      if (!alive || mine !== request || error.name === 'AbortError') return;
+      if (!alive || mine !== request || q !== text || error.name === 'AbortError') return;
       phase = 'error';
+      hits = [];
+      cursorId = null;
       message = error.fieldErrors?.q ?? error.message;
     }
     drawAll();
@@ -157,6 +164,8 @@ export function mountConversationSearch(box, results, { onOpen, onSearchingChang
       return;
     }
     setActive(true);
+    // What is in flight or waiting answers the old text: it must not land under the new one.
+    if (next !== text) stopAsking();
     const problem = searchQueryProblem(next);
     if (problem) {
       stopAsking();
@@ -172,13 +181,13 @@ export function mountConversationSearch(box, results, { onOpen, onSearchingChang
     text = next;
     clearTimeout(timer);
     phase = 'waiting';
-    drawStatus();
+    drawAll();
     if (now) run();
     else timer = setTimeout(run, DEBOUNCE_MS);
   };
 
   const open = (id) => {
-    const hit = hits.find((h) => h.id === id);
+    const hit = current() && hits.find((h) => h.id === id);
     if (!hit) return;
     cursorId = id;
     drawHits();
@@ -209,7 +218,7 @@ export function mountConversationSearch(box, results, { onOpen, onSearchingChang
       } else {
         onLeave();
       }
-    } else if (event.key === 'ArrowDown' && text && hits.length) {
+    } else if (event.key === 'ArrowDown' && current() && hits.length) {
       event.preventDefault();
       if (!cursorId) cursorId = hits[0].id;
       drawHits();
@@ -265,7 +274,7 @@ export function mountConversationSearch(box, results, { onOpen, onSearchingChang
     },
     focus: () => input.focus(),
     /** Focus the hits (or the box when there are none). */
-    focusResults: () => (text && hits.length ? list.focus() : input.focus()),
+    focusResults: () => (current() && hits.length ? list.focus() : input.focus()),
     destroy() {
       alive = false;
       stopAsking();

@@ -14,8 +14,11 @@ import { tagProblem } from '../data/conversation-tags.js';
 export function mountTagEditor(element) {
   let alive = true;
   let shownId = null;
-  let adding = false;
+  // The conversations a tag is being added to, and the removals under way
+  // (`removalKey`), so another conversation's chips and box are not held up.
+  const adding = new Set();
   const removing = new Set();
+  const removalKey = (id, tag) => `${id}\n${tag}`; // a tag holds no line break
   // The chip that takes focus when the focused one goes (its tag), while a removal is under way.
   let focusNext = null;
 
@@ -52,6 +55,12 @@ export function mountTagEditor(element) {
     render(suggestions, html`${names.map((name) => html`<option value="${name}"></option>`)}`);
   };
 
+  // The box is busy while a tag is being added to the conversation shown.
+  const showAdding = () => {
+    if (adding.has(shownId)) form.setAttribute('aria-busy', 'true');
+    else form.removeAttribute('aria-busy');
+  };
+
   const drawChips = () => {
     const detail = selectedDetail();
     element.hidden = !detail;
@@ -60,6 +69,8 @@ export function mountTagEditor(element) {
       shownId = detail?.id ?? null;
       input.value = '';
       showError('');
+      focusNext = null;
+      showAdding();
     }
     const tags = detail?.tags ?? [];
     const hadFocus = chips.contains(document.activeElement);
@@ -68,7 +79,7 @@ export function mountTagEditor(element) {
         <span class="chip-text">${tag}</span>
         <button type="button" class="chip-remove" data-remove-tag="${tag}" data-focus-key="${`tag:${tag}`}"
           aria-label="${`Remove tag ${tag}`}" title="Remove" data-testid="tag-remove"
-          ${removing.has(tag) ? html`aria-disabled="true"` : ''}>✕</button>
+          ${removing.has(removalKey(shownId, tag)) ? html`aria-disabled="true"` : ''}>✕</button>
       </li>`)}`);
     if (hadFocus && !chips.contains(document.activeElement)) {
       const next = focusNext && chips.querySelector(`[data-remove-tag="${CSS.escape(focusNext)}"]`);
@@ -86,9 +97,9 @@ export function mountTagEditor(element) {
       showError(problem);
       return;
     }
-    if (!id || adding) return;
-    adding = true;
-    form.setAttribute('aria-busy', 'true');
+    if (!id || adding.has(id)) return;
+    adding.add(id);
+    showAdding();
     try {
       await addConversationTag(id, tag);
       if (!alive || state.selectedId !== id) return;
@@ -100,8 +111,8 @@ export function mountTagEditor(element) {
     } catch (error) {
       if (alive && state.selectedId === id) showError(error.fieldErrors?.tag ?? error.message);
     } finally {
-      adding = false;
-      form.removeAttribute('aria-busy');
+      adding.delete(id);
+      if (alive) showAdding();
     }
   });
 
@@ -114,12 +125,13 @@ export function mountTagEditor(element) {
     const id = state.selectedId;
     if (!button || !id) return;
     const tag = button.dataset.removeTag;
-    if (removing.has(tag)) return;
+    const key = removalKey(id, tag);
+    if (removing.has(key)) return;
     // Focus goes to the chip after (or before) this one once it is gone.
     const buttons = [...chips.querySelectorAll('button[data-remove-tag]')];
     const at = buttons.indexOf(button);
     focusNext = (buttons[at + 1] ?? buttons[at - 1])?.dataset.removeTag ?? null;
-    removing.add(tag);
+    removing.add(key);
     try {
       await removeConversationTag(id, tag);
       if (!alive || state.selectedId !== id) return;
@@ -129,8 +141,8 @@ export function mountTagEditor(element) {
     } catch (error) {
       if (alive && state.selectedId === id) showError(error.message);
     } finally {
-      removing.delete(tag);
-      focusNext = null;
+      removing.delete(key);
+      if (state.selectedId === id) focusNext = null;
     }
   });
 

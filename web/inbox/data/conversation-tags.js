@@ -49,3 +49,41 @@ export function withTagInUse(inUse, tag) {
   if (!tag || list.some((t) => t.name === tag)) return list;
   return [...list, { name: tag, conversations: 1 }];
 }
+
+/**
+ * Our own tag changes awaiting their answers, each with the live frames
+ * about the same conversation and tag since it was asked for. The answer
+ * to a change is applied as that one tag added or removed, never as the
+ * answer's whole list, so answers to two changes (remove A, then B) can
+ * come in either order. Live frames come in the server's order, ours among
+ * them, so once one about the tag has come while the change was in flight,
+ * the frames hold the truth and the answer is not applied: it may be older
+ * than a teammate's change the frames already showed.
+ */
+export function tagChangesInFlight() {
+  const byKey = new Map(); // `${id}\n${tag}` -> {asked, frames}
+  const keyOf = (id, tag) => `${id}\n${tag}`;
+  return {
+    /** A change to `tag` on conversation `id` was asked for; the token goes to `answered`. */
+    asked(id, tag) {
+      const key = keyOf(id, tag);
+      const entry = byKey.get(key) ?? { asked: 0, frames: 0 };
+      entry.asked += 1;
+      byKey.set(key, entry);
+      return { key, frames: entry.frames };
+    },
+    /** A live frame tagged or untagged `tag` on conversation `id`. */
+    framed(id, tag) {
+      const entry = byKey.get(keyOf(id, tag));
+      if (entry) entry.frames += 1;
+    },
+    /** The change of `token` was answered (or failed): whether its answer may still be applied. */
+    answered(token) {
+      const entry = byKey.get(token.key);
+      if (!entry) return false;
+      entry.asked -= 1;
+      if (entry.asked <= 0) byKey.delete(token.key);
+      return entry.frames === token.frames;
+    },
+  };
+}

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  tagProblem, compareTags, sortedTags, withTag, withoutTag, withTagInUse, MAX_TAG_CHARS,
+  tagProblem, compareTags, sortedTags, withTag, withoutTag, withTagInUse, MAX_TAG_CHARS, tagChangesInFlight,
 } from './conversation-tags.js';
 
 test('a tag is 1 to 64 printable characters once trimmed', () => {
@@ -47,4 +47,52 @@ test('a tag first used live joins the workspace list last; a known one leaves it
   assert.deepEqual(withTagInUse(inUse, 'vip'), [{ name: 'refund', conversations: 3 }, { name: 'vip', conversations: 1 }]);
   assert.deepEqual(inUse, [{ name: 'refund', conversations: 3 }], 'the list given is not changed');
   assert.deepEqual(withTagInUse(null, 'vip'), [{ name: 'vip', conversations: 1 }]);
+});
+
+// What tags.js does with an answer: apply the one tag, unless the tracker says the frames hold the truth.
+function answer(inFlight, tags, token, change, tag) {
+  return inFlight.answered(token) ? change(tags, tag) : tags;
+}
+
+test('answers to two removals in flight leave both tags gone, whichever comes first', () => {
+  for (const order of [['a', 'b'], ['b', 'a']]) {
+    const inFlight = tagChangesInFlight();
+    const tokens = { a: inFlight.asked('c1', 'a'), b: inFlight.asked('c1', 'b') };
+    let tags = ['a', 'b', 'vip'];
+    for (const tag of order) tags = answer(inFlight, tags, tokens[tag], withoutTag, tag);
+    assert.deepEqual(tags, ['vip'], `answers in the order ${order}`);
+  }
+});
+
+test('an answer that comes after a live frame about the same tag is left to the frames', () => {
+  const inFlight = tagChangesInFlight();
+  // We add "refund"; a teammate's removal of it is framed before our answer comes.
+  const token = inFlight.asked('c1', 'refund');
+  inFlight.framed('c1', 'refund');
+  let tags = withoutTag(['refund'], 'refund');
+  tags = answer(inFlight, tags, token, withTag, 'refund');
+  assert.deepEqual(tags, [], 'the removal the frame showed stays');
+  // With the change settled, the next one is applied again.
+  const next = inFlight.asked('c1', 'refund');
+  assert.equal(inFlight.answered(next), true);
+});
+
+test('frames about other tags or conversations do not hold an answer back', () => {
+  const inFlight = tagChangesInFlight();
+  const token = inFlight.asked('c1', 'refund');
+  inFlight.framed('c1', 'vip');
+  inFlight.framed('c2', 'refund');
+  assert.equal(inFlight.answered(token), true);
+});
+
+test('a frame before a change was asked for does not hold its answer back; one during a second change does', () => {
+  const inFlight = tagChangesInFlight();
+  const first = inFlight.asked('c1', 'refund');
+  inFlight.framed('c1', 'refund');
+  const second = inFlight.asked('c1', 'refund');
+  assert.equal(inFlight.answered(first), false);
+  assert.equal(inFlight.answered(second), true, 'the frame came before the second was asked for');
+  // A frame with nothing in flight is not remembered for later changes.
+  inFlight.framed('c1', 'refund');
+  assert.equal(inFlight.answered(inFlight.asked('c1', 'refund')), true);
 });

@@ -110,7 +110,16 @@ export function setSession(session) {
   emit('session');
 }
 
+// Counts sign-outs: a module's request begun in one session checks it
+// before its answer lands, so nothing from the last session (perhaps
+// another workspace) fills the next one's state.
+let session = 0;
+
+/** The current session's number; it changes when `clearAll` runs. */
+export const sessionNumber = () => session;
+
 export function clearAll() {
+  session += 1;
   state.me = null;
   state.workspace = null;
   state.agents.clear();

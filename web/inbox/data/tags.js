@@ -4,20 +4,25 @@
 // so the thread's chips, the list's rows and its filter follow.
 
 import { get, post, del } from './api.js';
-import { state, emit } from './store.js';
+import { state, emit, sessionNumber } from './store.js';
 import { upsertSummary, recomputeList } from './conversation-list.js';
-import { sortedTags, withTag, withoutTag, withTagInUse } from './conversation-tags.js';
+import {
+  sortedTags, withTag, withoutTag, withTagInUse, tagChangesInFlight,
+} from './conversation-tags.js';
 
 const tagsPath = (id) => `/api/v1/conversations/${encodeURIComponent(id)}/tags`;
 
-let tagsRequest = null;
+let tagsRequest = null; // {promise, session}: the read in flight, and the session it is for
 
 /** GET /conversation-tags, read once per sign-in (again with `force`, after adding one). */
 export function loadConversationTags({ force = false } = {}) {
+  const session = sessionNumber();
   if (state.conversationTags && !force) return Promise.resolve(state.conversationTags);
-  if (tagsRequest && !force) return tagsRequest;
-  const request = get('/api/v1/conversation-tags').then((answer) => {
-    if (tagsRequest === request) {
+  if (tagsRequest?.session === session && !force) return tagsRequest.promise;
+  const request = { session, promise: null };
+  request.promise = get('/api/v1/conversation-tags').then((answer) => {
+    // An answer for a session since signed out of is dropped.
+    if (tagsRequest === request && sessionNumber() === session) {
       const items = answer?.data ?? [];
       state.conversationTags = items.filter((t) => typeof t?.name === 'string');
       emit('tags');
@@ -27,7 +32,7 @@ export function loadConversationTags({ force = false } = {}) {
     if (tagsRequest === request) tagsRequest = null;
   });
   tagsRequest = request;
-  return request;
+  return request.promise;
 }
 
 /** The workspace's tag names, most used first (empty until loaded). */
@@ -54,21 +59,41 @@ function currentTags(id) {
   return state.details.get(id)?.tags ?? state.conversations.get(id)?.tags ?? [];
 }
 
+const inFlight = tagChangesInFlight();
+
+/**
+ * Asks for one tag change and applies it as that tag added or removed
+ * (`change`) on the tags as they are when the answer comes; see
+ * `tagChangesInFlight` for when the answer is left to the live frames.
+ */
+async function changeTag(id, tag, ask, change) {
+  const session = sessionNumber();
+  const token = inFlight.asked(id, tag);
+  try {
+    await ask();
+  } catch (error) {
+    inFlight.answered(token);
+    throw error;
+  }
+  // After a sign-out the change is the last session's: the next one reads its own.
+  if (inFlight.answered(token) && sessionNumber() === session) setTags(id, change(currentTags(id), tag));
+  return currentTags(id);
+}
+
 /** Puts `tag` on the conversation; resolves to its tags. */
 export async function addConversationTag(id, tag) {
-  const answer = await post(tagsPath(id), { tag });
-  const tags = answer?.tags ?? withTag(currentTags(id), tag);
-  setTags(id, tags);
-  loadConversationTags({ force: true }).catch((error) => console.warn('conversation tags:', error.message));
+  const name = String(tag).trim(); // as the server keeps it
+  const session = sessionNumber();
+  const tags = await changeTag(id, name, () => post(tagsPath(id), { tag: name }), withTag);
+  if (sessionNumber() === session) {
+    loadConversationTags({ force: true }).catch((error) => console.warn('conversation tags:', error.message));
+  }
   return tags;
 }
 
 /** Takes `tag` off the conversation; resolves to its tags. */
-export async function removeConversationTag(id, tag) {
-  const answer = await del(`${tagsPath(id)}/${encodeURIComponent(tag)}`);
-  const tags = answer?.tags ?? withoutTag(currentTags(id), tag);
-  setTags(id, tags);
-  return tags;
+export function removeConversationTag(id, tag) {
+  return changeTag(id, tag, () => del(`${tagsPath(id)}/${encodeURIComponent(tag)}`), withoutTag);
 }
 
 /**
@@ -78,6 +103,7 @@ export async function removeConversationTag(id, tag) {
  */
 export function applyTagFrame(id, kind, tag) {
   if (typeof tag !== 'string' || !tag) return;
+  inFlight.framed(id, tag);
   const known = state.conversations.get(id) ?? state.details.get(id);
   if (known) {
     const tags = kind === 'tagged' ? withTag(known.tags, tag) : withoutTag(known.tags, tag);

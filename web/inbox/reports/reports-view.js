@@ -1,8 +1,10 @@
 // `#/reports`: a period's numbers (new conversations, first response
 // time, time to close, ratings) as totals, four charts and a table, by
 // day, team member or channel, with the same numbers as a CSV download.
-// Days are counted in the agent's time zone. Changing a control asks
-// again; an answer to an older question is dropped.
+// Days are counted at the agent's current offset from UTC (the API takes
+// one offset, so across a daylight-saving change some days are an hour
+// off; the page's note names the offset used).
+// Changing a control asks again; an answer to an older question is dropped.
 
 import { html, render } from '../../shared/html.js';
 import { announce } from '../data/store.js';
@@ -54,7 +56,7 @@ export function mountReportsView(element) {
     <main id="main" class="page wide-page reports-page" tabindex="-1" data-testid="reports-view">
       <div class="page-head"><h1>Reports</h1></div>
       ${controls(asked)}
-      <p class="muted small" id="report-zone">Days are counted in your time zone (${offsetText(offsetMinutes())}).</p>
+      <p class="muted small" id="report-zone">Days are counted at your current UTC offset (${offsetText(offsetMinutes())}) throughout the period.</p>
       <p class="form-error" role="alert" id="report-error" data-testid="report-error"></p>
       <div class="report-body" data-region="report"><p role="status">Loading…</p></div>
     </main>`);
@@ -73,6 +75,20 @@ export function mountReportsView(element) {
     }
   };
 
+  // The link downloads the period shown; while none is (an invalid period,
+  // a question in flight or failed) it has no address.
+  const offerCsv = (params) => {
+    if (params) {
+      csv.href = reportCsvUrl(params);
+      csv.setAttribute('download', `report-${params.from}-to-${params.to}-by-${params.by}.csv`);
+      csv.removeAttribute('aria-disabled');
+    } else {
+      csv.removeAttribute('href');
+      csv.removeAttribute('download');
+      csv.setAttribute('aria-disabled', 'true');
+    }
+  };
+
   const draw = (report) => {
     render(body, html`
       ${totalsCards(report.totals)}
@@ -87,6 +103,7 @@ export function mountReportsView(element) {
 
   const load = async () => {
     const errors = periodErrors(asked);
+    offerCsv(null);
     if (errors.length) {
       // Not asked: whatever is in flight answers an older question.
       asking += 1;
@@ -109,9 +126,7 @@ export function mountReportsView(element) {
       body.classList.remove('is-stale');
       // Drawn as asked: the answer's own fields are the same, or older.
       draw({ ...report, from: report.from ?? params.from, to: report.to ?? params.to, by: params.by });
-      csv.href = reportCsvUrl(params);
-      csv.setAttribute('download', `report-${params.from}-to-${params.to}-by-${params.by}.csv`);
-      csv.removeAttribute('aria-disabled');
+      offerCsv(params);
       announce(`${counted(report.totals?.new_conversations ?? 0, 'new conversation')} from ${longDate(params.from)} to ${longDate(params.to)}.`);
     } catch (error) {
       if (!alive || number !== asking || error.name === 'AbortError') return;

@@ -134,6 +134,14 @@ impl ReportQuery {
                 "from -840 to 840 (UTC-14:00 to UTC+14:00)",
             );
         }
+        // The day after the last must exist (the span ends there).
+        let to = to.filter(|to| {
+            let fits = to.next_day().is_some();
+            if !fits {
+                v.push("to", "a date before 9999-12-31");
+            }
+            fits
+        });
         if let (Some(from), Some(to)) = (from, to) {
             let days = (to - from).whole_days() + 1;
             if days < 1 {
@@ -246,8 +254,8 @@ mod tests {
     fn a_period_is_whole_days_at_the_offset() {
         let q = ReportQuery::parse("2026-11-01", "2026-11-30", 60, ReportGroup::Day).unwrap();
         let (from, to) = q.span();
-        assert_eq!(from.to_string(), "2026-10-31T23:00:00.000Z");
-        assert_eq!(to.to_string(), "2026-11-30T23:00:00.000Z");
+        assert_eq!(from.to_string(), "2026-10-31T23:00:00Z");
+        assert_eq!(to.to_string(), "2026-11-30T23:00:00Z");
         assert_eq!(ReportQuery::day(20_392).to_string(), "2025-10-31");
     }
 
@@ -266,6 +274,7 @@ mod tests {
         assert_eq!(fields("2025-01-01", "2026-11-01", 0), ["to"]);
         assert_eq!(fields("2026-11-01", "x", 900), ["to", "offset_minutes"]);
         assert_eq!(fields("+2026-1-1", "2026-11-01", 0), ["from"]);
+        assert_eq!(fields("9999-12-31", "9999-12-31", 0), ["to"]);
         assert!(ReportQuery::parse("2025-01-01", "2026-01-01", -840, ReportGroup::Member).is_ok());
     }
 

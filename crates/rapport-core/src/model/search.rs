@@ -140,8 +140,9 @@ impl SearchQuery {
             .map_or(0, |(i, _)| i);
         if start > 0 {
             start = text[start..first]
-                .find(char::is_whitespace)
-                .map_or(start, |i| start + i + 1);
+                .char_indices()
+                .find(|(_, c)| c.is_whitespace())
+                .map_or(start, |(i, c)| start + i + c.len_utf8());
         }
         let end = text[start..]
             .char_indices()
@@ -257,6 +258,11 @@ mod tests {
         );
         // No match: the text's start.
         assert_eq!(q_excerpt("zzz", "short text"), "short text");
+        // The cut may fall on a space of several bytes.
+        for space in ['\u{a0}', '\u{202f}', '\u{3000}'] {
+            let text = format!("{}{space}{} needle", "x".repeat(30), "y".repeat(30));
+            assert!(q_excerpt("needle", &text).contains("[needle]"));
+        }
     }
 
     fn q_excerpt(q: &str, text: &str) -> String {

@@ -50,6 +50,16 @@ fn urlencoding_path(text: &str) -> String {
         .collect()
 }
 
+async fn reply_note(app: &TestApp, id: &str, body: &str) {
+    let sent = app
+        .post(
+            &format!("/api/v1/conversations/{id}/reply"),
+            json!({"body": body, "type": "note"}),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.body);
+}
+
 fn ids(list: &Value) -> Vec<&str> {
     list["data"]
         .as_array()
@@ -304,6 +314,18 @@ async fn search_finds_words_contacts_and_tags_in_every_status(backend: Backend) 
         search(&app, "vip lead").await,
         [(other.clone(), "tag".to_owned(), "[VIP Lead]".to_owned())]
     );
+    // An email address or a URL in a message is words on both databases.
+    reply_note(
+        &app,
+        &other,
+        "Write to john.doe@mail.test or see https://docs.test/return_policy",
+    )
+    .await;
+    for q in ["doe", "mail test", "docs", "policy"] {
+        let found = search(&app, q).await;
+        assert_eq!(found.len(), 1, "{q}: {found:?}");
+        assert_eq!(found[0].0, other);
+    }
     // Newest first across kinds of match: a word in two conversations.
     app.post(
         &format!("/api/v1/conversations/{parcel}/reply"),

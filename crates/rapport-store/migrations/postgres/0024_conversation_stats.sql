@@ -1,5 +1,5 @@
 -- Each conversation's summary for reports: how it started, when it was
--- first answered by a team member (conversations the visitor started)
+-- first answered by a person of the team (conversations the visitor started)
 -- and when it was last closed. Written in the same transaction as the
 -- messages and status changes it sums up.
 CREATE TABLE conversation_stats (
@@ -17,7 +17,9 @@ CREATE INDEX conversation_stats_responded ON conversation_stats (workspace_id, f
 CREATE INDEX conversation_stats_closed ON conversation_stats (workspace_id, closed_at)
     WHERE closed_at IS NOT NULL;
 
--- The conversations before this migration, from their messages and log.
+-- The conversations before this migration, from their messages and log
+-- (a bulk send's messages found through a temporary index).
+CREATE INDEX bulk_send_recipients_by_message ON bulk_send_recipients (message_id);
 INSERT INTO conversation_stats (conversation_id, workspace_id, channel, started_at, closed_at)
 SELECT c.id, c.workspace_id,
        COALESCE((SELECT CASE
@@ -40,6 +42,7 @@ UPDATE conversation_stats
 SET (first_response_at, first_responder_id) = (
     SELECT m.created_at, m.author_id FROM messages m
     WHERE m.conversation_id = conversation_stats.conversation_id
-      AND m.author_type = 'agent' AND m.kind = 'comment'
+      AND m.author_type = 'agent' AND m.kind = 'comment' AND m.origin IS NULL
     ORDER BY m.created_at, m.id LIMIT 1)
 WHERE channel = 'widget';
+DROP INDEX bulk_send_recipients_by_message;

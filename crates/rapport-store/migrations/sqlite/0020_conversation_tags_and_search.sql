@@ -13,7 +13,8 @@ CREATE INDEX conversation_tags_by_tag ON conversation_tags (workspace_id, tag);
 -- INTEGER PRIMARY KEY, which VACUUM and backups keep) that is the index's
 -- rowid, in the order messages were written: newest first is rowid DESC.
 -- `ws` holds the workspace id as one word, so a search intersects it with
--- the query's words inside the index.
+-- the query's words inside the index. Prefixes of 2 and 3 characters
+-- have their own index, for words still being typed.
 CREATE TABLE message_search_rows (
     n INTEGER PRIMARY KEY,
     message_id BLOB NOT NULL UNIQUE
@@ -21,7 +22,8 @@ CREATE TABLE message_search_rows (
 CREATE VIRTUAL TABLE message_search USING fts5 (
     ws, body,
     content = '', contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 0'
+    tokenize = 'unicode61 remove_diacritics 0',
+    prefix = '2 3'
 );
 
 CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN

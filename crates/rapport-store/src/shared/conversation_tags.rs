@@ -9,6 +9,11 @@ use super::*;
 use crate::filter_sql::Dialect;
 use rapport_core::model::search::SearchQuery;
 
+/// PostgreSQL's words of a message, exactly as its index
+/// (`messages_search`) is built.
+const SEARCH_VECTOR: &str =
+    "to_tsvector('simple', translate(body, '@./:_-+=#?&%~', '             '))";
+
 /// Matches considered per search before each conversation is kept once.
 const MESSAGE_MATCHES: i64 = 200;
 
@@ -140,7 +145,7 @@ async fn matching_messages(
         Dialect::Postgres => {
             let sql = format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages
-                 WHERE workspace_id = $1 AND to_tsvector('simple', body) @@ to_tsquery('simple', $2)
+                 WHERE workspace_id = $1 AND {SEARCH_VECTOR} @@ to_tsquery('simple', $2)
                  ORDER BY created_at DESC, id DESC LIMIT $3"
             );
             sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -320,8 +320,9 @@ async fn write_conversations(
 }
 
 /// The reports' summaries: a row per conversation the chunk starts (its
-/// channel from its first message), and the first team reply of the
-/// visitor-started conversations it answers (one statement per sender and
+/// channel from its first message), and the first reply by a person of
+/// the team (not an automation in their name) to the visitor-started
+/// conversations it answers (one statement per sender and
 /// time: a chunk's replies usually share both).
 async fn write_stats(
     conn: &mut Conn,
@@ -350,16 +351,24 @@ async fn write_stats(
         });
         sql.build().execute(&mut *conn).await.map_err(db_err)?;
     }
-    let mut replies: HashMap<(Uuid, i64), Vec<Uuid>> = HashMap::new();
+    // A person's reply: a member's comment, not an automation's message
+    // sent in their name. The earliest per conversation.
+    let mut first: HashMap<Uuid, (i64, Uuid)> = HashMap::new();
     for a in chunk.iter().filter(|a| a.new.new_conversation.is_none()) {
-        if let (Author::Agent(agent), PartKind::Comment) =
-            (a.new.message.author, a.new.message.kind)
+        let message = &a.new.message;
+        if let (Author::Agent(agent), PartKind::Comment, None) =
+            (message.author, message.kind, &message.origin)
         {
-            replies
-                .entry((agent.as_uuid(), ms(a.new.message.created_at)))
-                .or_default()
-                .push(a.conversation.id.as_uuid());
+            let reply = (ms(message.created_at), agent.as_uuid());
+            first
+                .entry(a.conversation.id.as_uuid())
+                .and_modify(|held| *held = (*held).min(reply))
+                .or_insert(reply);
         }
+    }
+    let mut replies: HashMap<(Uuid, i64), Vec<Uuid>> = HashMap::new();
+    for (conversation, (at, agent)) in first {
+        replies.entry((agent, at)).or_default().push(conversation);
     }
     for ((agent, at), conversations) in replies {
         let mut sql = QueryBuilder::<Db>::new("UPDATE conversation_stats SET first_response_at = ");
