@@ -33,9 +33,20 @@ export class WidgetApi {
     this.onUnauthorized = onUnauthorized;
   }
 
-  async request(method, path, body, { authorized = true } = {}) {
-    const headers = { Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+  /**
+   * A JSON request: the answer's JSON (null for 204). With `raw`, `body`
+   * (a Blob) is sent as it is instead of as JSON.
+   */
+  async request(method, path, body, options = {}) {
+    const response = await this.fetchResponse(method, path, body, options);
+    if (response.status === 204) return null;
+    return parseBody(await response.text());
+  }
+
+  /** The response of a request that succeeded; an ApiError otherwise. */
+  async fetchResponse(method, path, body, { authorized = true, raw = false, signal, accept = 'application/json' } = {}) {
+    const headers = { Accept: accept };
+    if (body !== undefined) headers['Content-Type'] = raw ? 'application/octet-stream' : 'application/json';
     if (authorized) {
       if (!this.session) throw new ApiError(401, { detail: 'not booted' });
       headers.Authorization = `Bearer ${this.session}`;
@@ -45,28 +56,20 @@ export class WidgetApi {
       response = await fetch(`/widget/v1${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined || raw ? body : JSON.stringify(body),
         credentials: 'omit',
         cache: 'no-store',
+        signal,
       });
     } catch {
       throw new ApiError(0, null);
     }
-    if (response.status === 204) return null;
-    let payload = null;
-    const text = await response.text();
-    if (text) {
-      try {
-        payload = JSON.parse(text);
-      } catch {
-        payload = { detail: text.slice(0, 200) };
-      }
-    }
     if (!response.ok) {
+      const payload = parseBody(await response.text().catch(() => ''));
       if (response.status === 401 && authorized) this.onUnauthorized();
       throw new ApiError(response.status, payload);
     }
-    return payload;
+    return response;
   }
 
   boot(body) {
@@ -81,12 +84,27 @@ export class WidgetApi {
     return this.request('GET', `/conversations/${encodeURIComponent(id)}`);
   }
 
-  startConversation(body) {
-    return this.request('POST', '/conversations', { body });
+  startConversation(body, attachmentIds = []) {
+    return this.request('POST', '/conversations', messageRequest(body, attachmentIds));
   }
 
-  sendMessage(conversationId, body) {
-    return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/messages`, { body });
+  sendMessage(conversationId, body, attachmentIds = []) {
+    return this.request('POST', `/conversations/${encodeURIComponent(conversationId)}/messages`, messageRequest(body, attachmentIds));
+  }
+
+  /** Uploads one file's bytes (the server reads its type from them): `{id, name, content_type, size, width?, height?}`. */
+  uploadAttachment(file, name, signal) {
+    return this.request('POST', `/attachments?name=${encodeURIComponent(name)}`, file, { raw: true, signal });
+  }
+
+  /** An attachment's bytes, as a Blob (an <img> cannot send the session's token). */
+  async attachmentBlob(id) {
+    const response = await this.fetchResponse('GET', `/attachments/${encodeURIComponent(id)}`, undefined, { accept: '*/*' });
+    try {
+      return await response.blob();
+    } catch {
+      throw new ApiError(0, null);
+    }
   }
 
   rate(conversationId, score, comment) {
@@ -110,6 +128,21 @@ export class WidgetApi {
     const params = new URLSearchParams({ app_id: appId ?? '', q });
     return this.request('GET', `/help/search?${params}`, undefined, { authorized: false });
   }
+}
+
+function parseBody(text) {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { detail: text.slice(0, 200) };
+  }
+}
+
+/** A message's request: its text, and the uploaded files' ids when there are any. */
+export function messageRequest(body, attachmentIds = []) {
+  const ids = Array.isArray(attachmentIds) ? attachmentIds.filter(Boolean) : [];
+  return ids.length ? { body, attachment_ids: ids } : { body };
 }
 
 /**

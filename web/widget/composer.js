@@ -3,8 +3,14 @@
 // most every two seconds. While a bot's question expects an email
 // address, a phone number or a number, a one-line field of that type
 // stands in for the text area (setAnswer), and goes when it is answered.
+// Files come through the attach button, a paste or a drop onto the
+// messenger, and wait as chips (attachment-tray.js) until the message goes
+// with them: it may then have no text, and it waits for their uploads.
 
 import { answerField } from './bot-prompt.js';
+import { AttachmentTray, filesOf } from './attachment-tray.js';
+import { uploadsState } from './attachments.js';
+import { t } from './i18n.js';
 
 const TYPING_EVERY_MS = 2000;
 const MAX_HEIGHT_PX = 140;
@@ -12,10 +18,12 @@ const MAX_HEIGHT_PX = 140;
 export class Composer {
   /**
    * @param {HTMLFormElement} form holding a textarea, a one-line input
-   *   (`.composer-line`, hidden) and a submit button
-   * @param {{onSend: (text: string) => void, onTyping: () => void}} handlers
+   *   (`.composer-line`, hidden), a submit button, the attach button and
+   *   its file input, and the list for the files' chips
+   * @param {{onSend: (text: string, files: {attachment: object, file: File}[]) => void,
+   *   onTyping: () => void, upload: (file: File, name: string, signal: AbortSignal) => Promise<object>}} handlers
    */
-  constructor(form, { onSend, onTyping }) {
+  constructor(form, { onSend, onTyping, upload }) {
     this.form = form;
     this.area = form.querySelector('textarea');
     this.line = form.querySelector('.composer-line');
@@ -28,6 +36,13 @@ export class Composer {
     this.lastTypingAt = 0;
     this.drafts = new Map();
     this.draftKey = null;
+    this.tray = new AttachmentTray({
+      list: form.querySelector('.attachment-chips'),
+      upload,
+      onChange: () => this.updateButton(),
+      onEmptied: () => this.focus(),
+    });
+    this.acceptFiles(form);
 
     form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -40,6 +55,12 @@ export class Composer {
           event.preventDefault();
           this.send();
         }
+      });
+      field.addEventListener('paste', (event) => {
+        const files = filesOf(event.clipboardData);
+        if (!files.length) return;
+        event.preventDefault();
+        this.tray.add(files);
       });
       field.addEventListener('input', () => {
         this.autosize();
@@ -54,18 +75,61 @@ export class Composer {
     this.updateButton();
   }
 
+  /** The attach button and its file input, and files dropped anywhere on the messenger. */
+  acceptFiles(form) {
+    const button = form.querySelector('.attach-button');
+    const picker = form.querySelector('.attach-input');
+    button?.addEventListener('click', () => picker?.click());
+    picker?.addEventListener('change', () => {
+      this.tray.add(picker.files);
+      picker.value = ''; // the same file may be chosen again
+    });
+    const root = form.closest('.messenger') ?? form.ownerDocument.body;
+    let depth = 0;
+    const dragging = (on) => root.classList.toggle('messenger--dropping', on);
+    const hasFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes('Files');
+    root.addEventListener('dragenter', (event) => {
+      if (!hasFiles(event) || !this.visible) return;
+      depth += 1;
+      root.dataset.dropLabel = t('dropFiles');
+      dragging(true);
+    });
+    root.addEventListener('dragleave', (event) => {
+      if (!hasFiles(event)) return;
+      depth = Math.max(0, depth - 1);
+      if (!depth) dragging(false);
+    });
+    // Files are never let through to the browser, which would open them
+    // in place of the messenger; they are taken only while the message box shows.
+    root.addEventListener('dragover', (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = this.visible ? 'copy' : 'none';
+    });
+    root.addEventListener('drop', (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      depth = 0;
+      dragging(false);
+      if (!this.visible) return;
+      this.tray.add(filesOf(event.dataTransfer));
+      this.focus();
+    });
+  }
+
   send() {
     const text = this.input.value.trim();
-    if (!text) {
+    if (!uploadsState(this.tray.uploads, text).canSend) {
       this.input.focus();
       return;
     }
+    const files = this.tray.take();
     this.input.value = '';
     this.drafts.delete(this.draftKey);
     this.lastTypingAt = 0;
     this.autosize();
     this.updateButton();
-    this.onSend(text);
+    this.onSend(text, files);
     this.input.focus();
   }
 
@@ -77,6 +141,7 @@ export class Composer {
       else this.drafts.delete(this.draftKey);
     }
     this.draftKey = key;
+    this.tray.useDraft(key);
     this.input.value = this.drafts.get(key) ?? '';
     this.lastTypingAt = 0;
     this.autosize();
@@ -87,10 +152,12 @@ export class Composer {
   renameDraft(key) {
     this.drafts.delete(this.draftKey);
     this.draftKey = key;
+    this.tray.renameDraft(key);
   }
 
+  /** Nothing typed and no file added. */
   get isEmpty() {
-    return this.input.value.trim() === '';
+    return this.input.value.trim() === '' && !this.tray.uploads.length;
   }
 
   setPlaceholder(text) {
@@ -142,13 +209,17 @@ export class Composer {
   clearDrafts() {
     this.drafts.clear();
     this.draftKey = null;
+    this.tray.clearAll();
     this.input.value = '';
     this.autosize();
     this.updateButton();
   }
 
+  /** Sending waits for text or a stored file, and for every upload to finish. */
   updateButton() {
-    this.button.setAttribute('aria-disabled', this.isEmpty ? 'true' : 'false');
+    const { canSend, uploading } = uploadsState(this.tray.uploads, this.input.value);
+    this.button.setAttribute('aria-disabled', canSend ? 'false' : 'true');
+    this.form.setAttribute('aria-busy', uploading ? 'true' : 'false');
   }
 
   autosize() {

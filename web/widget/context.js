@@ -62,7 +62,8 @@ export const store = new ConversationStore();
 export const api = new WidgetApi(() => hooks.refused());
 export const host = new HostChannel((command) => hooks.command(command));
 export const composer = new Composer(document.getElementById('composer'), {
-  onSend: (text) => hooks.send(text),
+  onSend: (text, files) => hooks.send(text, files),
+  upload: (file, name, signal) => api.uploadAttachment(file, name, signal),
   onTyping: () => {
     if (state.view === 'thread' && state.openId && state.live) {
       state.live.send({ type: 'typing', conversation_id: state.openId });

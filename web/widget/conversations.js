@@ -3,6 +3,7 @@
 import { html } from '../shared/html.js';
 import { plainText } from '../shared/markdown.js';
 import { avatar } from './avatar.js';
+import { attachmentSummary } from './attachments.js';
 import { t, language } from './i18n.js';
 
 /** "now", "5m", "3h", "2d", then a short date. */
@@ -19,7 +20,8 @@ export function shortAge(value, now = Date.now()) {
 
 function preview(part) {
   if (!part) return html`<span class="muted">${t('noMessagesYet')}</span>`;
-  const text = plainText(part.body);
+  // A message of files only says what it sent.
+  const text = plainText(part.body) || attachmentSummary(part);
   return part.author?.type === 'contact' ? html`<span class="muted">${t('you')}</span> ${text}` : html`${text}`;
 }
 

@@ -6,7 +6,8 @@
 // team replies and typing (live-feed.js); the unread count of team
 // messages goes back to the loader for the launcher's badge (unread.js).
 // A bot's reply buttons and questions are bot-replies.js's, the "Search
-// help" screen help-screen.js's. What the
+// help" screen help-screen.js's, a message's files attachment-media.js's
+// (images shown, files downloaded, the image dialog). What the
 // modules share is in context.js; this file wires them together and
 // handles the page's clicks and keys.
 
@@ -19,10 +20,13 @@ import { settle, showList, showStart, openThread, focusPrimary, focusConversatio
 import { chooseReply, moveBetweenReplies } from './bot-replies.js';
 import { showHelp, leaveHelp } from './help-screen.js';
 import { chooseScore, sendRating } from './rating.js';
+import { watchAttachments, openLightbox, closeLightbox, downloadAttachment } from './attachment-media.js';
 
 hooks.refused = rebootAfterRefusal;
 hooks.command = onCommand;
 hooks.send = send;
+
+watchAttachments();
 
 document.addEventListener('visibilitychange', readIfViewing);
 
@@ -93,6 +97,15 @@ document.addEventListener('click', (event) => {
       break;
     case 'send-rating':
       sendRating();
+      break;
+    case 'open-image':
+      openLightbox(target);
+      break;
+    case 'close-lightbox':
+      closeLightbox();
+      break;
+    case 'download':
+      downloadAttachment(target);
       break;
   }
 });

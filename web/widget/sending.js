@@ -1,6 +1,8 @@
 // Sending the visitor's messages: a "Sending…" bubble at once, then the
 // message stored (the first one of a new conversation creates it; more
-// typed meanwhile wait for its id), or a Retry when it failed.
+// typed meanwhile wait for its id), or a Retry when it failed. Files go
+// as the ids of their uploads; the bubble shows them from the visitor's
+// own bytes.
 
 import { render } from '../shared/html.js';
 import { els, state, store, api, composer, viewContext } from './context.js';
@@ -8,14 +10,21 @@ import { threadView } from './thread.js';
 import { postUnread } from './unread.js';
 import { addToLog, redrawPending, settleSend } from './thread-log.js';
 import { settle, renderHeader, showList, syncThread } from './screens.js';
+import { rememberFile } from './attachment-media.js';
+import { isInlineImage } from './attachments.js';
 import { t } from './i18n.js';
 
-export function send(text) {
+/** Sends `text` with `files` (`{attachment, file}`: the composer's stored uploads). */
+export function send(text, files = []) {
+  for (const { attachment, file } of files) {
+    if (isInlineImage(attachment)) rememberFile(attachment.id, file);
+  }
   const pending = {
     tempId: `tmp-${++state.pendingSeq}`,
     pending: true,
     failed: null,
     body: text,
+    attachments: files.map((f) => f.attachment),
     author: { type: 'contact' },
     conversationId: state.view === 'thread' ? state.openId : null,
   };
@@ -48,10 +57,10 @@ export async function deliver(pending) {
       if (id) pending.conversationId = id;
     }
     if (pending.conversationId) {
-      const message = await api.sendMessage(pending.conversationId, pending.body);
+      const message = await api.sendMessage(pending.conversationId, pending.body, attachmentIds(pending));
       if (settleSend(pending, message) && state.view === 'list') showList();
     } else {
-      const started = api.startConversation(pending.body);
+      const started = api.startConversation(pending.body, attachmentIds(pending));
       const creating = started.then((answer) => answer?.conversation?.id ?? null, () => null);
       state.creating = creating;
       creating.then(() => {
@@ -77,4 +86,8 @@ export async function deliver(pending) {
     pending.failed = error.visitorMessage || t('notSent');
     redrawPending(pending);
   }
+}
+
+function attachmentIds(pending) {
+  return (pending.attachments ?? []).map((a) => a.id);
 }

@@ -8,6 +8,7 @@ import { els, state, store, viewContext } from './context.js';
 import { partView } from './thread.js';
 import { refreshPrompt } from './bot-replies.js';
 import { placeOf } from './store.js';
+import { sameAttachments } from './attachments.js';
 
 function logElement() {
   return document.getElementById('log');
@@ -30,7 +31,7 @@ export function appendPart(part) {
   if (part.author?.type === 'contact') {
     // The echo of a message this messenger is still sending.
     const mine = [...state.pending.values()].find(
-      (p) => p.conversationId === state.openId && p.body === part.body && !p.failed,
+      (p) => p.conversationId === state.openId && p.body === part.body && sameAttachments(p, part) && !p.failed,
     );
     if (mine) {
       settleSend(mine, part);

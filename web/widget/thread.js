@@ -1,11 +1,14 @@
 // One conversation: its messages, oldest first. Team replies carry the
 // agent's name (and initials made from it); the visitor's own messages
-// sit on the right; a bot's answer lists the articles it came from.
+// sit on the right; a bot's answer lists the articles it came from; files
+// attached to a message follow its text (attachment-parts.js).
 
 import { html } from '../shared/html.js';
 import { markdown } from '../shared/markdown.js';
 import { safeHref } from '../shared/links.js';
 import { avatar } from './avatar.js';
+import { partAttachmentsView } from './attachment-parts.js';
+import { attachmentsOf } from './attachments.js';
 import { t, language } from './i18n.js';
 
 export function clockTime(value) {
@@ -38,9 +41,15 @@ export function sourcesView(sources) {
   </ul>`;
 }
 
+/** The text's bubble; a message of files only has none. */
+function bubble(part) {
+  if (!String(part.body ?? '').trim() && attachmentsOf(part).length) return '';
+  return html`<div class="bubble" dir="auto">${markdown(part.body)}</div>`;
+}
+
 /**
- * @param part `{id, author: {type, name}, body, created_at}`,
- *   or a local one being sent: `{tempId, pending, failed, author: {type: 'contact'}, body}`
+ * @param part `{id, author: {type, name}, body, attachments?, created_at}`,
+ *   or a local one being sent: `{tempId, pending, failed, author: {type: 'contact'}, body, attachments}`
  */
 export function partView(part, { workspaceName }) {
   const type = part.author?.type || 'bot';
@@ -50,7 +59,8 @@ export function partView(part, { workspaceName }) {
         data-testid="messenger-part" data-author-type="contact"
         data-id="${part.id ?? ''}" data-temp-id="${part.tempId ?? ''}">
         <span class="sr-only">${t('youSaid')}</span>
-        <div class="bubble" dir="auto">${markdown(part.body)}</div>
+        ${bubble(part)}
+        ${partAttachmentsView(part)}
         ${status(part)}
       </div>`;
   }
@@ -60,7 +70,8 @@ export function partView(part, { workspaceName }) {
       ${avatar({ name })}
       <div class="part-body">
         <span class="part-author" data-testid="messenger-agent-name">${name}</span>
-        <div class="bubble" dir="auto">${markdown(part.body)}</div>
+        ${bubble(part)}
+        ${partAttachmentsView(part)}
         ${type === 'bot' ? sourcesView(part.origin?.sources) : ''}
         ${status(part)}
       </div>

@@ -37,6 +37,10 @@ use crate::sign_in_limits::SignInLimits;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Attachments' bytes.
+    pub files: crate::files::Files,
+    /// The largest attachment taken.
+    pub attachment_max_bytes: u64,
     /// The knowledge base's search (the help center, the bot).
     pub knowledge: Arc<dyn Knowledge>,
     /// Writes the bot's answers, when a language model is configured.
@@ -95,8 +99,11 @@ impl AppState {
         ));
         let writer = crate::llm::ChatWriter::from_config(config)?
             .map(|w| Arc::new(w) as Arc<dyn rapport_core::ports::writer::AnswerWriter>);
+        let files = crate::files::Files::local(&config.data_dir.join("attachments"))?;
         Ok(Self {
             store,
+            files,
+            attachment_max_bytes: config.attachment_max_bytes,
             knowledge,
             writer,
             bus: Arc::new(bus.clone()),
@@ -170,6 +177,10 @@ pub fn router(state: AppState) -> Router {
     )
     .route("/api/v1/live", get(live::socket::inbox_live))
     .route("/widget/v1/live", get(live::socket::widget_live))
+    .route(
+        "/files/{workspace}/{id}/{token}",
+        get(api::attachments::emailed_file),
+    )
     .merge(crate::web::routes())
     .merge(crate::help_center::routes())
     .merge(api::email::public_routes())

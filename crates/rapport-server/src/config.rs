@@ -33,6 +33,9 @@ pub struct Config {
     /// The largest raw email accepted, over HTTP (`POST
     /// /api/v1/email/inbound`) and over SMTP, in bytes.
     pub inbound_email_limit: usize,
+    /// The largest file attached to a message, in bytes (kept under
+    /// `data_dir/attachments`).
+    pub attachment_max_bytes: u64,
     /// Open HTTP connections at most (WebSockets count under
     /// `max_connections` instead); more wait in the listen backlog.
     pub max_http_connections: usize,
@@ -141,6 +144,7 @@ impl Default for Config {
             json_body_limit: 1024 * 1024,
             import_body_limit: 64 * 1024 * 1024,
             inbound_email_limit: 25 * 1024 * 1024,
+            attachment_max_bytes: rapport_core::model::attachment::DEFAULT_MAX_BYTES,
             max_http_connections: 20_000,
             http_header_timeout_seconds: 10,
             http_body_timeout_seconds: 60,

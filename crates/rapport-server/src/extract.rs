@@ -112,22 +112,37 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if has_escaped_nul(bytes) {
         return Err(nul_problem(bytes));
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    let mut json: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
+    whole_numbers(&mut json);
+    serde_path_to_error::deserialize(json).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::BadRequest(format!("the body is not valid JSON: {inner}"))
-        } else {
-            ApiError::Validation(vec![field_problem(
-                &path,
-                &without_position(&inner.to_string()),
-            )])
+        ApiError::Validation(vec![field_problem(
+            &path,
+            &without_position(&inner.to_string()),
+        )])
+    })
+}
+
+/// Writes every number that is a whole number as an integer: JSON does not
+/// tell `1.0` from `1` (JSON Schema's `integer` takes both), serde's
+/// integer fields take only the second.
+fn whole_numbers(value: &mut serde_json::Value) {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= EXACT
+            {
+                *value = serde_json::Value::from(f as i64);
+            }
         }
-    })?;
-    de.end()
-        .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
-    Ok(value)
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// Whether a JSON text holds the escape `\u0000` (raw NUL bytes are not

@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod email;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod help_center;
 pub mod http_server;
 pub mod jobs;

@@ -64,14 +64,16 @@ async fn messenger(State(state): State<AppState>, Query(query): Query<MessengerQ
         Err(StoreError::NotFound) => return ApiError::not_found("app").into_response(),
         Err(err) => return ApiError::from(err).into_response(),
     };
-    // This server's own demo page (`/try`) may always show it.
+    // This server's own demo page (`/try`) may always show it. Images of
+    // attachments are fetched with the visitor's session and shown from
+    // `blob:` addresses.
     let ancestors = if allowed.is_empty() {
         "*".to_owned()
     } else {
         format!("'self' {}", allowed.join(" "))
     };
     let policy = format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
          connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
     );
     file("widget/messenger.html", Some(policy))

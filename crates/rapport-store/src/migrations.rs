@@ -117,6 +117,11 @@ pub(crate) const SQLITE: Files = &[
         "conversation stats",
         include_str!("../migrations/sqlite/0021_conversation_stats.sql"),
     ),
+    (
+        22,
+        "attachments",
+        include_str!("../migrations/sqlite/0022_attachments.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -239,6 +244,11 @@ pub(crate) const POSTGRES: Files = &[
         24,
         "conversation stats",
         include_str!("../migrations/postgres/0024_conversation_stats.sql"),
+    ),
+    (
+        25,
+        "attachments",
+        include_str!("../migrations/postgres/0025_attachments.sql"),
     ),
 ];
 

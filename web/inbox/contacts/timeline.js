@@ -4,6 +4,7 @@
 // it (the view passes its Markdown-to-text in).
 
 import { describeEmailEntry } from '../data/email.js';
+import { messageInOneLine } from '../data/attachments.js';
 
 export const TIMELINE_FILTERS = [
   { key: 'all', label: 'All', kinds: null },
@@ -97,7 +98,7 @@ export function describeEntry(entry, names = {}) {
       return {
         icon: note ? '✎' : '✉',
         label: note ? 'Note' : 'Message',
-        text: `${who}: ${excerptOf(plain(data.body ?? ''))}`,
+        text: `${who}: ${excerptOf(messageInOneLine(plain(data.body ?? ''), data.attachments))}`,
         tone: note ? 'note' : author.type === 'contact' ? 'contact' : 'team',
         href: conversationHref,
       };

@@ -46,6 +46,14 @@ test('a message names its author and shows an excerpt of its text', () => {
   assert.ok(long.length <= 'Bot: '.length + 160 && long.endsWith('…'));
 });
 
+test('a message of files alone names its first file', () => {
+  const files = [{ id: 'f1', name: 'photo.png' }, { id: 'f2', name: 'invoice.pdf' }];
+  const entryText = (data) => describeEntry(entry('message', { author: { type: 'contact', id: 'p1' }, type: 'comment', ...data }), names).text;
+  assert.equal(entryText({ body: '', attachments: files.slice(0, 1) }), 'Ada Lovelace: 📎 photo.png');
+  assert.equal(entryText({ body: '', attachments: files }), 'Ada Lovelace: 📎 photo.png and 1 more');
+  assert.equal(entryText({ body: 'See attached', attachments: files }), 'Ada Lovelace: See attached');
+});
+
 test('page views show their URL; other events their name', () => {
   assert.equal(describeEntry(entry('event', { name: '$page_view', params: { url: 'https://shop.test/pricing' } }), names).text,
     'Viewed https://shop.test/pricing');

@@ -4,7 +4,10 @@
 // snippet tags ("Preview for Ada: Hi Ada") when the text has `{{`, and
 // "Suggest a reply" (or s outside the box), which puts a reply written from
 // the knowledge base into the box to edit and lists the articles under it,
-// and saved replies after `/` (saved-reply-picker.js).
+// and saved replies after `/` (saved-reply-picker.js). Files come by the
+// paperclip, a paste into the box or a drop on the thread (`addFiles`):
+// each uploads at once into the tray under the box (attachment-tray.js),
+// and Send takes the uploaded ones along, with or without text.
 
 import { html, render } from '../../shared/html.js';
 import { state, subscribe, contactName, announce } from '../data/store.js';
@@ -15,15 +18,18 @@ import { percent } from '../knowledge/articles.js';
 import { sendTyping } from '../data/live-updates.js';
 import { offersEmailFallback } from '../data/email.js';
 import { attachSavedReplyPicker } from './saved-reply-picker.js';
+import { pastedFiles, pastedFileName } from '../data/attachments.js';
+import { mountAttachmentTray } from './attachment-tray.js';
+import { paperclipIcon } from '../ui/file-icons.js';
 
 const PREVIEW_DEBOUNCE_MS = 300;
 
 // Drafts survive switching conversations (not reloads), with the
-// conversation's "Email if unread" choice.
+// conversation's "Email if unread" choice and the files already uploaded.
 const drafts = new Map();
 
 export function mountComposer(element, { conversationId, contact, onEscape }) {
-  const draft = { body: '', mode: 'comment', emailFallback: true, ...drafts.get(conversationId) };
+  const draft = { body: '', mode: 'comment', emailFallback: true, attachments: [], ...drafts.get(conversationId) };
   const name = contactName(contact);
   const emailTitle = contact?.email
     ? `If ${name} has not read this reply in the widget after the workspace's delay, email it to ${contact.email}`
@@ -35,7 +41,11 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
         aria-describedby="composer-help composer-error">${draft.body}</textarea>
       <div class="saved-reply-picker" role="listbox" id="saved-reply-list" aria-label="Saved replies"
         data-testid="saved-reply-picker" hidden></div>
+      <div class="composer-attachments" data-region="attachments"></div>
       <div class="composer-bar">
+        <button type="button" class="button ghost small attach-button" data-testid="attach-button"
+          aria-label="Attach files" title="Attach files (or paste them, or drop them on the conversation)">${paperclipIcon}</button>
+        <input type="file" multiple hidden tabindex="-1" data-testid="attach-input" data-region="attach-input">
         <p class="composer-help" id="composer-help" data-region="help"></p>
         <label class="email-toggle" data-region="email-toggle" title="${emailTitle}">
           <input type="checkbox" name="email_fallback" data-testid="email-fallback-toggle"
@@ -63,6 +73,8 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
   const errorLine = form.querySelector('[data-form-error]');
   const suggestButton = form.querySelector('[data-action="suggest"]');
   const suggestionRegion = form.querySelector('[data-region="suggestion"]');
+  const attachButton = form.querySelector('[data-testid="attach-button"]');
+  const fileInput = form.querySelector('[data-region="attach-input"]');
   let mode = draft.mode;
   let previewTimer = null;
   let previewAbort = null;
@@ -71,7 +83,36 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
   let suggestion = null; // {sources, confidence} | {none: true} | {error}
   let suggestAbort = null;
 
-  const saveDraft = () => drafts.set(conversationId, { body: input.value, mode, emailFallback: emailBox.checked });
+  // (`tray` is mounted below; nothing here runs before it is.)
+  const saveDraft = () => drafts.set(conversationId, {
+    body: input.value, mode, emailFallback: emailBox.checked, attachments: tray.ready(),
+  });
+
+  const clearError = () => {
+    delete errorLine.dataset.about;
+    render(errorLine, html``);
+  };
+
+  // Send waits for uploads: it is marked unavailable (still focusable) until they are done.
+  const drawSendState = () => {
+    const waiting = tray.uploading() > 0;
+    sendButton.setAttribute('aria-disabled', String(waiting));
+    sendButton.title = waiting ? 'Waiting for the files to upload' : '';
+  };
+  const tray = mountAttachmentTray(form.querySelector('[data-region="attachments"]'), {
+    restored: draft.attachments,
+    onChange: () => {
+      saveDraft();
+      drawSendState();
+      if (!tray.uploading() && !tray.failed() && errorLine.dataset.about === 'attachments') clearError();
+    },
+    onRemoved: () => input.focus(),
+  });
+  const addFiles = (files, { nameOf = (file) => file.name } = {}) => {
+    if (!files.length) return;
+    tray.add(files, { nameOf });
+    announce(files.length === 1 ? `Uploading ${nameOf(files[0]) || 'a file'}` : `Uploading ${files.length} files`);
+  };
 
   // Replies only, and not when the workspace is known to have fallback off.
   const emailOffered = () => mode === 'comment' && offersEmailFallback(state.workspace);
@@ -199,23 +240,34 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
 
   const send = async () => {
     const body = input.value;
-    if (!body.trim() || sending) return;
+    if (sending) return;
+    if (tray.uploading() || tray.failed()) {
+      errorLine.dataset.about = 'attachments';
+      render(errorLine, html`${tray.uploading()
+        ? 'Wait for the files to finish uploading, then send.'
+        : 'Remove the files that could not be uploaded, then send.'}`);
+      return;
+    }
+    if (!body.trim() && !tray.ready().length) return;
+    const attachments = tray.takeReady();
+    const attachmentIds = attachments.map((a) => a.id);
     const emailFallback = emailOffered() ? emailBox.checked : undefined;
     const sentMode = mode;
     sending = true;
     sendButton.disabled = true;
-    render(errorLine, html``);
-    // Clear at once so the next message can be typed; put it back on failure.
+    clearError();
+    // Clear the box and the tray at once so the next message can be written; put them back on failure.
     input.value = '';
     saveDraft();
     preview = null;
     drawHelp();
     try {
-      await reply(conversationId, body, sentMode, { emailFallback });
+      await reply(conversationId, body.trim() ? body : '', sentMode, { emailFallback, attachmentIds });
       suggestion = null;
       drawSuggestion();
     } catch (error) {
       if (!input.value) input.value = body;
+      tray.putBack(attachments);
       saveDraft();
       render(errorLine, html`Not sent: ${error.message}`);
       updatePreview();
@@ -265,9 +317,25 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
     input.focus();
   });
   emailBox.addEventListener('change', saveDraft);
+  attachButton.addEventListener('click', () => fileInput.click());
+  fileInput.addEventListener('change', () => {
+    const files = [...(fileInput.files ?? [])];
+    fileInput.value = '';
+    addFiles(files);
+    input.focus();
+  });
+  // A pasted screenshot or file is attached; pasted text goes in the box as ever.
+  input.addEventListener('paste', (event) => {
+    const files = pastedFiles(event.clipboardData);
+    if (!files.length) return;
+    event.preventDefault();
+    const now = new Date();
+    addFiles(files, { nameOf: (file) => pastedFileName(file, now) });
+  });
   const offSession = subscribe('session', drawEmailToggle);
 
   drawMode();
+  drawSendState();
   updatePreview();
 
   return {
@@ -282,10 +350,16 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
       input.focus();
     },
     suggest,
+    /** Files dropped on the thread. */
+    addFiles(files) {
+      addFiles(files);
+      input.focus();
+    },
     destroy() {
       picker.destroy();
       offSession();
       saveDraft();
+      tray.destroy();
       clearTimeout(previewTimer);
       previewAbort?.abort();
       suggestAbort?.abort();

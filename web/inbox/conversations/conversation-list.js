@@ -15,6 +15,7 @@ import { loadConversationTags } from '../data/tags.js';
 import { relativeTime, fullTime, waitedFor } from '../ui/time.js';
 import { avatar } from '../ui/avatar.js';
 import { mountConversationSearch } from './search-results.js';
+import { messageInOneLine } from '../data/attachments.js';
 
 const PREVIEW_CHARS = 120;
 // Tags shown on a row; the rest are counted ("+2").
@@ -29,7 +30,8 @@ export const rowId = (id) => `conversation-${id}`;
 function preview(conversation) {
   const last = conversation.last_part;
   if (!last) return html`<span class="muted">No messages yet</span>`;
-  const text = plainText(last.body);
+  // A message of files alone reads `📎 photo.png`.
+  const text = messageInOneLine(plainText(last.body), last.attachments);
   const short = text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS - 1)}…` : text;
   let who = '';
   if (last.type === 'note') who = html`<span class="preview-note">Note:</span> `;

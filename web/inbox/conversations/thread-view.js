@@ -5,6 +5,9 @@
 // AI bot's answers list the articles they came from. New parts are
 // appended (the rest of the thread, its scroll and any selection stay put).
 // A search hit's message is scrolled into view and marked for a moment.
+// Attachments show under a message's text (part-attachments.js: images
+// inline, opening a lightbox; other files as downloads), and files dropped
+// on the pane go to the composer (file-drop.js).
 
 import { html, render, append, insertAfter } from '../../shared/html.js';
 import { markdown } from '../../shared/markdown.js';
@@ -20,6 +23,8 @@ import { workspaceHasConversations } from '../data/conversation-list.js';
 import { copyText } from '../ui/clipboard.js';
 import { canManage } from '../settings/roles.js';
 import { welcomeView } from './welcome.js';
+import { partAttachments, mountLightbox } from './part-attachments.js';
+import { watchFileDrops } from './file-drop.js';
 
 // Within this distance of the bottom, new messages scroll into view.
 const STICK_TO_BOTTOM_PX = 80;
@@ -39,6 +44,7 @@ function partView(part, detail) {
   const fromContact = part.author?.type === 'contact';
   const note = part.type === 'note';
   const name = authorName(part, detail);
+  const hasText = String(part.body ?? '').trim() !== '';
   const classes = ['part', fromContact ? 'from-contact' : 'from-team', note && 'is-note'].filter(Boolean).join(' ');
   return html`
     <li class="${classes}" data-testid="part" data-part-type="${part.type}" data-part-id="${part.id}"
@@ -52,7 +58,8 @@ function partView(part, detail) {
             <a href="${`#/automations/${encodeURIComponent(part.origin.automation_id)}`}">automation</a></span>` : ''}
           <time datetime="${part.created_at}" title="${fullTime(part.created_at)}">${messageTime(part.created_at)}</time>
         </div>
-        <div class="part-body">${markdown(part.body)}</div>
+        ${hasText ? html`<div class="part-body">${markdown(part.body)}</div>` : ''}
+        ${partAttachments(part.attachments)}
         ${part.author?.type === 'bot' ? sourceLinks(part.origin?.sources) : ''}
       </div>
     </li>`;
@@ -90,13 +97,15 @@ export function mountThreadView(element, { onLeaveComposer }) {
       <ol class="thread" data-testid="thread" aria-labelledby="thread-title"></ol>
     </div>
     <p class="typing-line" data-testid="typing-indicator"></p>
-    <div class="composer-slot" data-region="composer"></div>`);
+    <div class="composer-slot" data-region="composer"></div>
+    <div class="drop-hint" aria-hidden="true">Drop files to attach them</div>`);
 
   const scroll = element.querySelector('[data-region="scroll"]');
   const list = element.querySelector('.thread');
   const typingLine = element.querySelector('.typing-line');
   const composerSlot = element.querySelector('[data-region="composer"]');
   const destroyHeader = mountThreadHeader(element.querySelector('[data-region="header"]'));
+  const lightbox = mountLightbox(element);
 
   let shownId = null;
   let shownPartIds = [];
@@ -271,6 +280,10 @@ export function mountThreadView(element, { onLeaveComposer }) {
     setTimeout(() => button.isConnected && render(button, html`Copy`), 2000);
   };
   element.addEventListener('click', onCopy);
+  const stopDrops = watchFileDrops(element, {
+    accepts: () => Boolean(composer),
+    onFiles: (files) => composer?.addFiles(files),
+  });
 
   const offs = [
     subscribe('list', () => {
@@ -294,6 +307,8 @@ export function mountThreadView(element, { onLeaveComposer }) {
       alive = false;
       clearTimeout(foundTimer);
       element.removeEventListener('click', onCopy);
+      stopDrops();
+      lightbox.destroy();
       offs.forEach((off) => off());
       destroyHeader();
       composer?.destroy();

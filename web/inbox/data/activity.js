@@ -6,6 +6,7 @@ import { state, emit, announce, contactName } from './store.js';
 import { matchesFilters, recomputeList, upsertSummary, markSeen } from './conversation-list.js';
 import { recordEmailEntries, fetchConversation, addPart, maxTime } from './conversations.js';
 import { applyTagFrame } from './tags.js';
+import { messageInOneLine } from './attachments.js';
 
 const TYPING_SHOWN_MS = 4000;
 
@@ -48,7 +49,7 @@ export function applyActivity(frame) {
       if (part.author?.type === 'contact') {
         if (id === state.selectedId) {
           markSeen(id);
-          announce(`New message from ${contactName(known.contact)}: ${part.body.slice(0, 140)}`);
+          announce(`New message from ${contactName(known.contact)}: ${messageInOneLine(part.body, part.attachments).slice(0, 140)}`);
         } else if (matchesFilters(state.conversations.get(id))) {
           announce(`New message from ${contactName(known.contact)}`);
         }

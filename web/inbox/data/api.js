@@ -1,6 +1,7 @@
 // The Inbox's HTTP client: JSON in and out, the CSRF header on every
 // request that changes something, and problem+json turned into ApiError.
-// `upload` sends a body as it is and hands back the response to stream.
+// `upload` sends a body as it is and hands back the response to stream;
+// `sendFile` sends one as it is, reporting progress, and reads JSON back.
 
 /** An HTTP error with the server's problem+json body. */
 export class ApiError extends Error {
@@ -87,6 +88,58 @@ export async function upload(path, body, { contentType, accept = 'application/x-
     throw failure(response, type.includes('json') ? await response.json().catch(() => null) : null);
   }
   return response;
+}
+
+/**
+ * POSTs a File or Blob as it is and resolves with the JSON answer, calling
+ * `onProgress(sent, total)` as the bytes go (fetch cannot report an
+ * upload's progress, so this one request goes by XMLHttpRequest). Errors
+ * are ApiError as with `api`; aborting through `signal` rejects with an
+ * AbortError.
+ */
+export function sendFile(path, file, { onProgress, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new DOMException('Aborted', 'AbortError'));
+      return;
+    }
+    const request = new XMLHttpRequest();
+    request.open('POST', path);
+    request.withCredentials = true;
+    request.setRequestHeader('accept', 'application/json, application/problem+json');
+    request.setRequestHeader('content-type', file.type || 'application/octet-stream');
+    request.setRequestHeader('x-rapport-csrf', '1');
+    if (onProgress) {
+      request.upload.addEventListener('progress', (event) => {
+        if (event.lengthComputable) onProgress(event.loaded, event.total);
+      });
+    }
+    const onAbort = () => request.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = () => signal?.removeEventListener('abort', onAbort);
+    request.addEventListener('load', () => {
+      settle();
+      let data = null;
+      if ((request.getResponseHeader('content-type') || '').includes('json')) {
+        try {
+          data = JSON.parse(request.responseText);
+        } catch {
+          data = null;
+        }
+      }
+      if (request.status >= 200 && request.status < 300) resolve(data);
+      else reject(failure({ status: request.status, statusText: request.statusText }, data));
+    });
+    request.addEventListener('error', () => {
+      settle();
+      reject(new ApiError(0, { detail: 'Cannot reach the server. Check your connection.' }));
+    });
+    request.addEventListener('abort', () => {
+      settle();
+      reject(new DOMException('Aborted', 'AbortError'));
+    });
+    request.send(file);
+  });
 }
 
 export const get = (path, options) => api('GET', path, undefined, options);

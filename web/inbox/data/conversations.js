@@ -142,10 +142,15 @@ export function maxTime(a, b) {
 
 // --- Actions on a conversation ------------------------------------------------------
 
-/** `emailFallback`: the composer's "Email if unread" (undefined when it was not offered). */
-export async function reply(id, body, type, { emailFallback } = {}) {
-  const sent = await post(`/api/v1/conversations/${encodeURIComponent(id)}/reply`,
-    replyRequest(body, type, emailFallback));
+/**
+ * `emailFallback`: the composer's "Email if unread" (undefined when it was
+ * not offered); `attachmentIds`: files uploaded for this message (the body
+ * may then be empty).
+ */
+export async function reply(id, body, type, { emailFallback, attachmentIds = [] } = {}) {
+  const request = replyRequest(body, type, emailFallback);
+  if (attachmentIds.length) request.attachment_ids = attachmentIds;
+  const sent = await post(`/api/v1/conversations/${encodeURIComponent(id)}/reply`, request);
   // The stored message with its conversation beside it; live brings the
   // message too, and parts are kept once by id.
   const { conversation, ...part } = sent ?? {};

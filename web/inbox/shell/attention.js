@@ -10,6 +10,7 @@
 import { state, subscribe } from '../data/store.js';
 import { onActivity } from '../data/activity.js';
 import { isUnread } from '../data/conversation-list.js';
+import { messageInOneLine } from '../data/attachments.js';
 import { notifies, titleWith, NOTIFY_KEY, CHOICES } from './attention-rules.js';
 
 /** The member's choice on this browser: all, mine (the default) or none. */
@@ -131,7 +132,7 @@ export function startAttention() {
     const conversation = state.conversations.get(id) ?? null;
     if (!notifies(notifyChoice(), { conversation, startsIt, me: state.me?.id })) return;
     const name = conversation?.contact?.name || conversation?.contact?.email || 'A visitor';
-    notify(id, name, String(part.body ?? ''));
+    notify(id, name, messageInOneLine(part.body, part.attachments));
   });
   const offs = [subscribe('list', show), subscribe('detail', show), subscribe('route', show)];
   show();

@@ -218,6 +218,7 @@ mod tests {
             body: "Hi there".into(),
             created_at: Timestamp::from_millis(7),
             origin: None,
+            attachments: Vec::new(),
         };
         let cause = Cause {
             automation_id: AutomationId::generate(),

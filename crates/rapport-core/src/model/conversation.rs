@@ -127,6 +127,9 @@ pub struct Message {
     /// The automation that sent it, and what a bot question offers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<crate::model::automation::MessageOrigin>,
+    /// Files sent with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::model::attachment::AttachmentRef>,
 }
 
 /// Which conversation-listing slice to read.
@@ -278,6 +281,7 @@ mod tests {
             body: "hi".into(),
             created_at: Timestamp::from_millis(at),
             origin: None,
+            attachments: Vec::new(),
         }
     }
 

@@ -184,6 +184,12 @@ pub fn parse_reply_address(address: &str) -> Option<SignedId<ConversationId>> {
 }
 
 /// The token in a contact's unsubscribe link.
+/// The token of an emailed link to an attachment (`/files/...`): who has
+/// the email may read the file, nobody can guess another.
+pub fn attachment_token(secret: &str, id: crate::model::ids::AttachmentId) -> String {
+    sign(secret, "attachment", id.as_uuid())
+}
+
 pub fn unsubscribe_token(secret: &str, contact: ContactId) -> String {
     sign(secret, UNSUBSCRIBE, contact.as_uuid())
 }

@@ -113,3 +113,7 @@ typed_id!(
     /// A saved reply (the workspace's or one member's).
     SavedReplyId
 );
+typed_id!(
+    /// A file attached to a message.
+    AttachmentId
+);

@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod agent;
+pub mod attachment;
 pub mod automation;
 pub mod bot;
 pub mod bulk;

@@ -133,6 +133,11 @@ impl RenderContext {
 pub struct SnippetTemplate(String);
 
 impl SnippetTemplate {
+    /// The empty body of a message that is only its attachments.
+    pub fn blank() -> Self {
+        SnippetTemplate(String::new())
+    }
+
     /// Refuses a template that does not parse, uses an unknown filter, or
     /// runs out of fuel on a sample contact: before anything is sent.
     pub fn parse(source: &str) -> Result<Self, TemplateError> {

@@ -246,6 +246,7 @@ impl Turn<'_> {
             email_fallback: true,
             bulk_send: None,
             origin,
+            attachments: Vec::new(),
         };
         match prepare_chat_message(self.bot.deps, chat).await {
             Ok(new) => Ok(vec![new]),

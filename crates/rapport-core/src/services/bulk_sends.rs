@@ -128,6 +128,7 @@ pub async fn send_batch(
                     email_fallback: send.email_fallback,
                     bulk_send: Some(send.id),
                     origin: None,
+                    attachments: Vec::new(),
                 })
                 .collect();
             let sent = send_chat_messages(deps, send.workspace_id, messages).await;

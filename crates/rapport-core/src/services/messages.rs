@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde_json::Value as Json;
 
 use crate::model::agent::Agent;
+use crate::model::attachment::AttachmentRef;
 use crate::model::automation::MessageOrigin;
 use crate::model::contact::Contact;
 use crate::model::conversation::{Author, Conversation, Message, PartKind};
@@ -39,6 +40,10 @@ pub struct ChatMessage {
     pub bulk_send: Option<BulkSendId>,
     /// The automation sending it, and what a bot question offers.
     pub origin: Option<MessageOrigin>,
+    /// Files sent with it: uploaded by its sender and not sent yet (the
+    /// store claims them in the message's write). With one, the body may be
+    /// empty.
+    pub attachments: Vec<AttachmentRef>,
 }
 
 impl ChatMessage {
@@ -85,9 +90,13 @@ pub async fn send_chat_messages(
     // and before anything is read.
     let mut templates = HashMap::new();
     for message in &messages {
-        templates
-            .entry(message.body.as_str())
-            .or_insert_with(|| SnippetTemplate::parse(&message.body));
+        templates.entry(message.body.as_str()).or_insert_with(|| {
+            if message.body.trim().is_empty() && !message.attachments.is_empty() {
+                Ok(SnippetTemplate::blank())
+            } else {
+                SnippetTemplate::parse(&message.body)
+            }
+        });
     }
     let compiled: HashMap<&str, Result<CompiledTemplate<'_>, TemplateError>> = templates
         .iter()
@@ -303,6 +312,7 @@ fn prepare(
         body,
         created_at: now,
         origin: message.origin.clone(),
+        attachments: message.attachments.clone(),
     };
     // Replies to a proactive message go to the member who sent it.
     let sender = match message.from {
@@ -372,6 +382,7 @@ pub async fn preview_message(
         email_fallback: false,
         bulk_send: None,
         origin: None,
+        attachments: Vec::new(),
     };
     let context = load_contexts(deps, workspace_id, &[&message])
         .await?
@@ -391,7 +402,7 @@ fn render_loaded(
         context = context.with_event(name, params.clone());
     }
     let body = template.render(&context)?;
-    if body.trim().is_empty() {
+    if body.trim().is_empty() && message.attachments.is_empty() {
         return Err(
             ValidationError::field("body", "renders to an empty message for this contact").into(),
         );

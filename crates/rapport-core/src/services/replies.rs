@@ -2,6 +2,7 @@
 //! own words, never a template, stored by the same store write as every
 //! other message (`ConversationStore::append_messages`).
 
+use crate::model::attachment::AttachmentRef;
 use crate::model::conversation::{Author, Conversation, Message, PartKind};
 use crate::model::ids::{ContactId, ConversationId, MessageId, WorkspaceId};
 use crate::model::template::MAX_TEMPLATE_CHARS;
@@ -17,8 +18,18 @@ pub async fn post_contact_message(
     contact_id: ContactId,
     conversation_id: Option<ConversationId>,
     body: &str,
+    attachments: Vec<AttachmentRef>,
 ) -> Result<StoredMessage, SendError> {
-    post_as_contact(deps, workspace_id, contact_id, conversation_id, body, None).await
+    post_as_contact(
+        deps,
+        workspace_id,
+        contact_id,
+        conversation_id,
+        body,
+        attachments,
+        None,
+    )
+    .await
 }
 
 /// A contact's reply by email, into the conversation its reply address
@@ -30,6 +41,7 @@ pub async fn post_emailed_reply(
     contact_id: ContactId,
     conversation_id: ConversationId,
     body: &str,
+    attachments: Vec<AttachmentRef>,
     email_key: Option<String>,
 ) -> Result<StoredMessage, SendError> {
     post_as_contact(
@@ -38,6 +50,7 @@ pub async fn post_emailed_reply(
         contact_id,
         Some(conversation_id),
         body,
+        attachments,
         email_key,
     )
     .await
@@ -49,10 +62,11 @@ async fn post_as_contact(
     contact_id: ContactId,
     conversation_id: Option<ConversationId>,
     body: &str,
+    attachments: Vec<AttachmentRef>,
     email_key: Option<String>,
 ) -> Result<StoredMessage, SendError> {
     let body = body.trim();
-    if body.is_empty() || body.chars().count() > MAX_TEMPLATE_CHARS {
+    if (body.is_empty() && attachments.is_empty()) || body.chars().count() > MAX_TEMPLATE_CHARS {
         return Err(ValidationError::field(
             "body",
             format!("a message has 1 to {} characters", MAX_TEMPLATE_CHARS),
@@ -70,6 +84,7 @@ async fn post_as_contact(
         body: body.to_owned(),
         created_at: now,
         origin: None,
+        attachments,
     };
     let new_conversation = conversation_id
         .is_none()
@@ -88,6 +103,9 @@ async fn post_as_contact(
         .pop()
         .unwrap_or_else(|| Err(StoreError::Other("the message was left out".into())))
         .map_err(|err| match err {
+            StoreError::Conflict(reason) if reason.contains("attachment") => {
+                ValidationError::field("attachment_ids", reason).into()
+            }
             StoreError::Conflict(_) => SendError::Duplicate,
             other => not_found("conversation_id")(other),
         })?;

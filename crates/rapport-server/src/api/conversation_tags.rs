@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use rapport_core::model::conversation::Message;
 use rapport_core::model::ids::{ConversationId, MessageId};
 use rapport_core::model::search::{SearchQuery, Segment};
 use rapport_core::ports::store::{Found, TagCount};
@@ -22,7 +21,7 @@ const TAGS_LISTED: u32 = 500;
 const MAX_HITS: u32 = 50;
 const DEFAULT_HITS: u32 = 20;
 
-#[utoipa::path(post, path = "/conversations/{id}/tags", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(post, path = "/conversations/{id}/tags", tag = "conversations", operation_id = "add_conversation_tag", security(("bearer" = [])),
     params(("id" = ConversationId, Path)), request_body = TagRequest,
     responses((status = 200, body = Tags), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The conversation has 20 tags already", body = Problem, content_type = "application/problem+json"),
@@ -56,7 +55,7 @@ pub struct TagPath {
     tag: String,
 }
 
-#[utoipa::path(delete, path = "/conversations/{id}/tags/{tag}", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/conversations/{id}/tags/{tag}", tag = "conversations", operation_id = "remove_conversation_tag", security(("bearer" = [])),
     params(TagPath),
     responses((status = 200, body = Tags), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a tag: 1 to 64 printable characters", body = Problem, content_type = "application/problem+json")))]
@@ -139,7 +138,7 @@ pub struct ConversationHits {
     pub data: Vec<ConversationHit>,
 }
 
-#[utoipa::path(get, path = "/conversations/search", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/conversations/search", tag = "conversations", operation_id = "search_conversations", security(("bearer" = [])),
     params(SearchParams),
     responses((status = 200, body = ConversationHits), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn search(
@@ -185,10 +184,10 @@ fn describe(query: &SearchQuery, row: &ConversationRow, found: Found) -> SearchM
         }]
     };
     match found {
-        Found::Message(Message { id, body, .. }) => SearchMatch {
+        Found::Message(message) => SearchMatch {
             field: "message",
-            message_id: Some(id),
-            excerpt: query.excerpt(&body),
+            message_id: Some(message.id),
+            excerpt: query.excerpt(&message.body),
         },
         Found::Contact => {
             let contact = row.contact.as_ref();

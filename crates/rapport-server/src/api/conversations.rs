@@ -9,12 +9,13 @@ use rapport_core::model::conversation::{
     AssigneeFilter, Author, Conversation, ConversationChange, ConversationQuery, ConversationSort,
     ConversationStatus, Message, PartKind,
 };
-use rapport_core::model::ids::{AgentId, ContactId, ConversationId};
+use rapport_core::model::ids::{AgentId, AttachmentId, ContactId, ConversationId};
 use rapport_core::services::conversations::change_conversation;
 use rapport_core::services::messages::{ChatMessage, send_chat_message};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::shared::attachments::unsent;
 use super::shared::conversation_rows::{ConversationRow, conversation_rows};
 use super::shared::page::{Page, PageParams, cursor_part};
 use super::shared::sending::{SentMessage, yes};
@@ -160,9 +161,13 @@ pub async fn get_conversation(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyRequest {
-    /// The reply, with snippet tags.
-    #[schema(schema_with = crate::openapi::text::message)]
+    /// The reply, with snippet tags; may be empty with `attachment_ids`.
+    #[schema(max_length = 20000)]
     pub body: String,
+    /// Files you uploaded (`POST /attachments`) and have not sent, at most 10.
+    #[serde(default)]
+    #[schema(value_type = Vec<uuid::Uuid>, max_items = 10)]
+    pub attachment_ids: Vec<AttachmentId>,
     /// `comment` (the contact sees it; default) or `note` (the team only).
     #[serde(rename = "type", default)]
     pub kind: PartKind,
@@ -190,11 +195,13 @@ pub async fn reply(
         .conversation(principal.workspace_id, id)
         .await
         .map_err(or_not_found("conversation"))?;
+    let from = Author::Agent(sender(&principal, body.from_agent_id)?);
+    let attachments = unsent(&state, principal.workspace_id, from, &body.attachment_ids).await?;
     let stored = send_chat_message(
         state.deps(),
         ChatMessage {
             workspace_id: principal.workspace_id,
-            from: Author::Agent(sender(&principal, body.from_agent_id)?),
+            from,
             contact_id: conversation.contact_id,
             conversation_id: Some(id),
             kind: body.kind,
@@ -203,6 +210,7 @@ pub async fn reply(
             email_fallback: body.email_fallback,
             bulk_send: None,
             origin: None,
+            attachments,
         },
     )
     .await?;

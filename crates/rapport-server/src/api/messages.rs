@@ -58,6 +58,7 @@ pub async fn send_message(
             email_fallback: body.email_fallback,
             bulk_send: None,
             origin: None,
+            attachments: Vec::new(),
         },
     )
     .await?;

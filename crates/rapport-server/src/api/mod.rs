@@ -2,6 +2,7 @@
 //! domain terms, call a service in `rapport-core`, shape the response.
 
 pub mod articles;
+pub mod attachments;
 pub mod automation_runs;
 pub mod automations;
 pub mod bot;
@@ -45,6 +46,8 @@ pub fn widget_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(widget::update))
         .routes(routes!(widget::shutdown))
         .routes(routes!(widget_help::help_search))
+        .routes(routes!(attachments::widget_upload))
+        .routes(routes!(attachments::widget_download))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -134,6 +137,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(messages::send_message))
         .routes(routes!(conversations::list_conversations))
         .routes(routes!(conversation_tags::search))
+        .routes(routes!(attachments::upload_file))
+        .routes(routes!(attachments::download))
         .routes(routes!(reports::report))
         .routes(routes!(reports::report_csv))
         .routes(routes!(conversation_tags::list_tags))

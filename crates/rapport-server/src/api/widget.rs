@@ -15,19 +15,18 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use hmac::{Hmac, Mac};
 use rapport_core::Timestamp;
 use rapport_core::model::activity::NewEvent;
 use rapport_core::model::contact::{Contact, ContactUpsert, ContactUpsertInput, system_property};
-use rapport_core::model::conversation::{Conversation, ConversationQuery, PartKind};
+use rapport_core::model::conversation::{Author, Conversation, ConversationQuery, PartKind};
 use rapport_core::model::ids::{ContactId, ConversationId, WorkspaceId};
 use rapport_core::model::validation::Validator;
 use rapport_core::model::visitor::VisitorIdentity;
 use rapport_core::model::workspace::Workspace;
-use rapport_core::ports::store::StoreError;
 use rapport_core::services;
 use rapport_core::services::replies::post_contact_message;
 use serde::{Deserialize, Serialize};
@@ -35,38 +34,14 @@ use serde_json::Value as Json_;
 use sha2::Sha256;
 use utoipa::ToSchema;
 
+use super::shared::attachments::unsent;
 use super::shared::events::{EventRequest, parse_event};
+pub use super::shared::visitor::Visitor;
 use crate::AppState;
 use crate::credentials::{self, hash_token};
 use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiJson, ApiPath, bearer};
 use crate::views::visitor::{Authors, VisitorPart};
-
-/// The visitor a widget session belongs to.
-pub struct Visitor {
-    pub workspace_id: WorkspaceId,
-    pub contact_id: ContactId,
-}
-
-impl FromRequestParts<AppState> for Visitor {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        match state
-            .store
-            .widget_session(hash_token(token), state.clock.now())
-            .await
-        {
-            Ok((workspace_id, contact_id)) => Ok(Visitor {
-                workspace_id,
-                contact_id,
-            }),
-            Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
-            Err(other) => Err(other.into()),
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -380,9 +355,14 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VisitorMessage {
-    /// What the visitor wrote (Markdown).
-    #[schema(schema_with = crate::openapi::text::message)]
+    /// What the visitor wrote (Markdown); may be empty with `attachment_ids`.
+    #[schema(max_length = 20000)]
     pub body: String,
+    /// Files this visitor uploaded (`POST /attachments`) and has not sent,
+    /// at most 10.
+    #[serde(default)]
+    #[schema(value_type = Vec<uuid::Uuid>, max_items = 10)]
+    pub attachment_ids: Vec<rapport_core::model::ids::AttachmentId>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -398,12 +378,20 @@ pub async fn start(
     visitor: Visitor,
     ApiJson(body): ApiJson<VisitorMessage>,
 ) -> Result<(StatusCode, Json<Started>), ApiError> {
+    let attachments = unsent(
+        &state,
+        visitor.workspace_id,
+        Author::Contact(visitor.contact_id),
+        &body.attachment_ids,
+    )
+    .await?;
     let stored = post_contact_message(
         state.deps(),
         visitor.workspace_id,
         visitor.contact_id,
         None,
         &body.body,
+        attachments,
     )
     .await?;
     let authors = Authors::load(&state, visitor.workspace_id).await?;
@@ -559,12 +547,20 @@ pub async fn reply(
     ApiJson(body): ApiJson<VisitorMessage>,
 ) -> Result<(StatusCode, Json<VisitorPart>), ApiError> {
     own_conversation(&state, &visitor, id).await?;
+    let attachments = unsent(
+        &state,
+        visitor.workspace_id,
+        Author::Contact(visitor.contact_id),
+        &body.attachment_ids,
+    )
+    .await?;
     let stored = post_contact_message(
         state.deps(),
         visitor.workspace_id,
         visitor.contact_id,
         Some(id),
         &body.body,
+        attachments,
     )
     .await?;
     let authors = Authors::load(&state, visitor.workspace_id).await?;

@@ -13,7 +13,7 @@ use rapport_core::Timestamp;
 use rapport_core::model::agent::Agent;
 use rapport_core::model::contact::Contact;
 use rapport_core::model::conversation::{Author, Message, PartKind};
-use rapport_core::model::email::{reply_token, unsubscribe_token};
+use rapport_core::model::email::{attachment_token, reply_token, unsubscribe_token};
 use rapport_core::model::ids::{ConversationId, MessageId};
 use rapport_core::model::validation::breaks_a_line;
 use rapport_core::model::workspace::Workspace;
@@ -76,7 +76,7 @@ pub fn compose(
     let shown = &comments[first.saturating_sub(CONTEXT_MESSAGES)..];
     let items: Vec<Value> = shown
         .iter()
-        .map(|m| item(m, c, c.unread.contains(&m.id)))
+        .map(|m| item(m, c, c.unread.contains(&m.id), &service.public_url))
         .collect();
     let unread_count = shown.iter().filter(|m| c.unread.contains(&m.id)).count();
     let sender = comments
@@ -208,9 +208,27 @@ fn initials(name: &str) -> String {
 }
 
 /// One message as the templates show it; its HTML is already safe.
-fn item(m: &Message, c: &EmailContent<'_>, unread: bool) -> Value {
+fn item(m: &Message, c: &EmailContent<'_>, unread: bool, public_url: &str) -> Value {
     let author = author_name(m, c);
+    // Files as links (never attached): each signed for this email's reader.
+    let files: Vec<Value> = m
+        .attachments
+        .iter()
+        .map(|file| {
+            context! {
+                name => &file.name,
+                size => human_size(file.size),
+                url => format!(
+                    "{public_url}/files/{}/{}/{}",
+                    c.workspace.id,
+                    file.id,
+                    attachment_token(&c.workspace.identity_secret, file.id)
+                ),
+            }
+        })
+        .collect();
     context! {
+        files => files,
         initials => initials(&author),
         color => avatar_color(&author),
         html => Value::from_safe_string(markdown_html(&m.body)),
@@ -218,6 +236,15 @@ fn item(m: &Message, c: &EmailContent<'_>, unread: bool) -> Value {
         time => format_time(m.created_at),
         unread => unread,
         author => author,
+    }
+}
+
+/// A file's size as people read it: "512 bytes", "12 KB", "1.5 MB".
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} bytes"),
+        1024..1_048_576 => format!("{} KB", bytes.div_ceil(1024)),
+        _ => format!("{:.1} MB", bytes as f64 / 1_048_576.0),
     }
 }
 
@@ -308,7 +335,8 @@ const HTML: &str = r#"<!doctype html>
 <td valign="top" style="font-size:15px;line-height:1.5">
 <div style="font-size:13px;color:#5b6270"><strong style="color:#1f2430">{{ item.author }}</strong> &middot; {{ item.time }}</div>
 {{ item.html }}
-</td></tr></table>
+{% for file in item.files %}<div style="font-size:14px;margin-top:4px">&#128206; <a href="{{ file.url }}" style="color:#4f46e5">{{ file.name }}</a> <span style="color:#5b6270">({{ file.size }})</span></div>
+{% endfor %}</td></tr></table>
 </td></tr>
 {% endfor %}
 <tr><td style="padding:16px 24px 24px;font-size:13px;color:#5b6270;border-top:1px solid #ececf1">
@@ -323,7 +351,8 @@ const TEXT: &str = r#"{% if contact_name %}Hi {{ contact_name }}, y{% else %}Y{%
 {% for item in items %}
 {{ item.author }} ({{ item.time }}){% if not item.unread %} [earlier]{% endif %}:
 {{ item.text }}
-{% endfor %}
+{% for file in item.files %}[file] {{ file.name }} ({{ file.size }}): {{ file.url }}
+{% endfor %}{% endfor %}
 --
 Reply to this email to answer in the chat.
 Stop emailing me chat messages: {{ unsubscribe_url }}

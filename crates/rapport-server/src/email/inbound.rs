@@ -3,8 +3,11 @@
 //! address names, live in the Inbox. Refused, logged and not stored: an
 //! unknown or forged reply address, or a sender who is not the contact.
 
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
+use rapport_core::model::attachment::{AttachmentRef, MAX_PER_MESSAGE, clean_name, sniff};
+use rapport_core::model::conversation::Author;
 use rapport_core::model::email::{SignedId, parse_reply_address, strip_quoted};
+use rapport_core::model::ids::AttachmentId;
 use rapport_core::model::ids::{ConversationId, WorkspaceId};
 use rapport_core::ports::store::{ReplyTarget, StoreError, StoredMessage};
 use rapport_core::services::SendError;
@@ -74,18 +77,36 @@ pub async fn receive_reply(
         .body_text(0)
         .map(|t| strip_quoted(&t))
         .unwrap_or_default();
-    if text.trim().is_empty() {
+    // Files attached to the reply (not the images a signature shows
+    // inline) come into the thread with it.
+    let files: Vec<(String, &[u8])> = parsed
+        .attachments()
+        .filter(|part| {
+            part.content_disposition()
+                .is_some_and(|d| d.is_attachment())
+        })
+        .take(MAX_PER_MESSAGE)
+        .map(|part| {
+            (
+                part.attachment_name().unwrap_or("file").to_owned(),
+                part.contents(),
+            )
+        })
+        .collect();
+    if text.trim().is_empty() && files.is_empty() {
         return Err(InboundError::Empty);
     }
     let key = parsed
         .message_id()
         .map(|id| id.chars().take(250).collect::<String>());
+    let attachments = keep_files(state, &target, files).await?;
     let stored = match post_emailed_reply(
         state.deps(),
         target.workspace.id,
         target.contact.id,
         target.conversation.id,
         &text,
+        attachments,
         key,
     )
     .await
@@ -102,6 +123,50 @@ pub async fn receive_reply(
         "emailed reply added to the conversation"
     );
     Ok(stored)
+}
+
+/// Keeps the files of an emailed reply as the contact's uploads, ready to
+/// be sent with it. A file the workspace does not take (its kind, its size,
+/// an image too large in pixels) is left out and logged; the reply stays.
+async fn keep_files(
+    state: &AppState,
+    target: &ReplyTarget,
+    files: Vec<(String, &[u8])>,
+) -> Result<Vec<AttachmentRef>, InboundError> {
+    let mut kept = Vec::new();
+    for (name, bytes) in files {
+        let sniffed = match sniff(bytes) {
+            Ok(sniffed) if bytes.len() as u64 <= state.attachment_max_bytes => sniffed,
+            refused => {
+                tracing::info!(conversation = %target.conversation.id, ?refused, size = bytes.len(), "left out an emailed file");
+                continue;
+            }
+        };
+        let reference = AttachmentRef {
+            id: AttachmentId::generate(),
+            name: clean_name(&name),
+            content_type: sniffed.content_type.to_owned(),
+            size: bytes.len() as u64,
+            width: sniffed.width,
+            height: sniffed.height,
+        };
+        state
+            .files
+            .put(target.workspace.id, reference.id, bytes.to_vec().into())
+            .await
+            .map_err(|err| StoreError::Other(err.into()))?;
+        state
+            .store
+            .add_attachment(
+                target.workspace.id,
+                Author::Contact(target.contact.id),
+                reference.clone(),
+                state.clock.now(),
+            )
+            .await?;
+        kept.push(reference);
+    }
+    Ok(kept)
 }
 
 /// The conversation a reply address names, if its signature holds.

@@ -36,6 +36,7 @@ async fn run_job(
         Err(StoreError::NotFound) => {}
         Err(other) => return Err(other),
     }
+    crate::files::delete_dropped(state).await?;
     state.store.finish_job(job).await?;
     Ok(Outcome::Handled)
 }

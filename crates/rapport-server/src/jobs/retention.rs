@@ -49,6 +49,7 @@ async fn run_job(
             .delete_closed_conversations(workspace, before, BATCH)
             .await?;
         deleted += batch;
+        crate::files::delete_dropped(state).await?;
         if !more {
             if deleted > 0 {
                 tracing::info!(%workspace, deleted, days, "old closed conversations deleted");

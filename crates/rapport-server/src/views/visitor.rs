@@ -32,6 +32,9 @@ pub struct VisitorPart {
     /// the composer should take.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<BotPrompt>,
+    /// Files sent with it (`GET /widget/v1/attachments/{id}` reads one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<rapport_core::model::attachment::AttachmentRef>,
 }
 
 /// A bot question's buttons or answer type, as the messenger shows them.
@@ -113,6 +116,7 @@ impl Authors {
             author,
             body: message.body,
             created_at: message.created_at,
+            attachments: message.attachments,
             origin: message
                 .origin
                 .filter(|o| !o.buttons.is_empty() || o.input.is_some() || !o.sources.is_empty())

@@ -41,6 +41,8 @@ pub struct TestApp {
     pending_jobs_allowed: AtomicBool,
     _shutdown: oneshot::Sender<()>,
     pub db: TestDatabase,
+    /// The data directory (attachments' files), removed with the app.
+    pub data_dir: tempfile::TempDir,
 }
 
 /// A response: status, headers and parsed JSON body (`Null` if none).
@@ -106,8 +108,10 @@ impl TestApp {
         let db = TestDatabase::create(backend).await?;
         let store = db.open().await;
         let bus = LocalBus::default();
+        let data_dir = tempfile::tempdir().unwrap();
         let config = Config {
             run_jobs: false,
+            data_dir: data_dir.path().to_owned(),
             ..config
         };
         let state = AppState::new(store.clone(), bus.clone(), clock, &config).unwrap();
@@ -147,10 +151,19 @@ impl TestApp {
             pending_jobs_allowed: AtomicBool::new(false),
             _shutdown: shutdown,
             db,
+            data_dir,
         })
     }
 
     /// Runs one round of the jobs due now, as the server's runner does.
+    /// The configuration of another server beside this one (same files).
+    pub fn config(&self) -> Config {
+        Config {
+            data_dir: self.data_dir.path().to_owned(),
+            ..Config::default()
+        }
+    }
+
     pub async fn run_jobs(&self) -> Round {
         Runner::new(self.state.clone()).run_due().await.unwrap()
     }

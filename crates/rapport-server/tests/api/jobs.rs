@@ -183,7 +183,7 @@ async fn server_running_jobs(
         app.store.clone(),
         LocalBus::default(),
         Arc::new(SystemClock),
-        &Config::default(),
+        &app.config(),
     )
     .unwrap();
     assert!(state.run_jobs);

@@ -1,6 +1,7 @@
 //! The HTTP API, end to end over a real socket, on SQLite and PostgreSQL.
 //! One test binary; every test gets its own server and its own database.
 
+mod attachments;
 mod auth;
 mod automations;
 mod backup;

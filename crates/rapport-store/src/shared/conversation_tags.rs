@@ -304,7 +304,7 @@ impl ConversationTagStore for Backend {
         };
         for message in messages {
             let (id, at) = (message.conversation_id, message.created_at);
-            keep(id, at, Found::Message(message));
+            keep(id, at, Found::Message(Box::new(message)));
         }
         let escaped = query
             .text()

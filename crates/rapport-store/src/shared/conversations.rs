@@ -2,6 +2,7 @@
 //! read marks. Messages are written in `messages.rs` only.
 
 use super::*;
+use rapport_core::model::attachment::AttachmentRef;
 use rapport_core::model::conversation::ConversationStatus;
 
 pub(super) const CONVERSATION_COLUMNS: &str = "id, workspace_id, contact_id, status, assignee_id, snoozed_until, waiting_since, contact_read_at, created_at, updated_at";
@@ -22,8 +23,7 @@ pub(super) fn conversation_from_row(row: &DbRow) -> Result<Conversation, StoreEr
 }
 
 /// The columns `message_from_row` reads.
-pub(super) const MESSAGE_COLUMNS: &str =
-    "id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, origin";
+pub(super) const MESSAGE_COLUMNS: &str = "id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, origin, attachments";
 
 pub(super) fn message_from_row(row: &DbRow) -> Result<Message, StoreError> {
     let author_id = opt_uuid(row, "author_id")?;
@@ -47,6 +47,11 @@ pub(super) fn message_from_row(row: &DbRow) -> Result<Message, StoreError> {
             .try_get::<Option<Json<serde_json::Value>>, _>("origin")
             .map_err(db_err)?
             .and_then(|origin| serde_json::from_value(origin.0).ok()),
+        attachments: row
+            .try_get::<Option<Json<Vec<AttachmentRef>>>, _>("attachments")
+            .map_err(db_err)?
+            .map(|list| list.0)
+            .unwrap_or_default(),
     })
 }
 

@@ -213,6 +213,7 @@ async fn delete_conversations(
     delete_jobs_about(conn, workspace, conversations).await?;
     delete_jobs_about(conn, workspace, messages).await?;
     delete_in(conn, "inbound_emails", "message_id", workspace, messages).await?;
+    super::attachments::delete_attachments(conn, workspace, conversations, &[]).await?;
     for table in [
         "bot_answers",
         "conversation_ratings",
@@ -337,6 +338,8 @@ pub(super) async fn erase_contact(
     )
     .await?;
     delete_jobs_about(conn, workspace, &runs).await?;
+    // What the contact uploaded and never sent goes with them.
+    super::attachments::delete_attachments(conn, workspace, &[], &[contact.as_uuid()]).await?;
     let (message_count, conversation_entries) =
         delete_conversations(conn, workspace, &conversations, &messages).await?;
     // In this order: rows first, then what they refer to.

@@ -246,6 +246,12 @@ pub(crate) async fn append_messages(
             )));
             continue;
         }
+        if !new.message.attachments.is_empty() && !claim_attachments(conn, &new.message).await? {
+            results[index] = Some(Err(StoreError::Conflict(
+                "an attachment is not the sender's to send, or was sent already".into(),
+            )));
+            continue;
+        }
         if let Some(key) = &new.email_key
             && !claim_email_key(conn, &new.message, key).await?
         {
@@ -317,6 +323,51 @@ async fn write_conversations(
     }
     sql.build().execute(&mut *conn).await.map_err(db_err)?;
     Ok(())
+}
+
+/// Claims the message's attachments for it: each must be its sender's and
+/// unsent. Checked (and locked, on PostgreSQL) before any is changed, so a
+/// refused message changes none.
+async fn claim_attachments(conn: &mut Conn, message: &Message) -> Result<bool, StoreError> {
+    let (kind, uploader) = match message.author {
+        Author::Agent(id) => ("agent", id.as_uuid()),
+        Author::Contact(id) => ("contact", id.as_uuid()),
+        Author::Bot => return Ok(false),
+    };
+    let ids: Vec<Uuid> = message.attachments.iter().map(|a| a.id.as_uuid()).collect();
+    let mut sql = QueryBuilder::<Db>::new("SELECT id FROM attachments WHERE workspace_id = ");
+    sql.push_bind(message.workspace_id.as_uuid())
+        .push(" AND message_id IS NULL AND uploader_type = ")
+        .push_bind(kind)
+        .push(" AND uploader_id = ")
+        .push_bind(uploader)
+        .push(" AND id IN (");
+    let mut list = sql.separated(", ");
+    for id in &ids {
+        list.push_bind(*id);
+    }
+    sql.push(")").push(ROW_LOCK);
+    let found = sql.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+    let mut distinct = ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if found.len() != distinct.len() || distinct.len() != ids.len() {
+        return Ok(false);
+    }
+    let mut sql = QueryBuilder::<Db>::new("UPDATE attachments SET message_id = ");
+    sql.push_bind(message.id.as_uuid())
+        .push(", conversation_id = ")
+        .push_bind(message.conversation_id.as_uuid())
+        .push(" WHERE workspace_id = ")
+        .push_bind(message.workspace_id.as_uuid())
+        .push(" AND id IN (");
+    let mut list = sql.separated(", ");
+    for id in &ids {
+        list.push_bind(*id);
+    }
+    sql.push(")");
+    sql.build().execute(&mut *conn).await.map_err(db_err)?;
+    Ok(true)
 }
 
 /// The reports' summaries: a row per conversation the chunk starts (its
@@ -411,7 +462,7 @@ async fn write_chunk(
         .map(|a| email_state(&a.new.message, a.new.email.as_ref()))
         .collect();
     let mut sql = QueryBuilder::<Db>::new(
-        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, email_status, origin) ",
+        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, email_status, origin, attachments) ",
     );
     sql.push_values(
         chunk.iter().zip(&states),
@@ -431,7 +482,10 @@ async fn write_chunk(
                 .push_bind(message.body.clone())
                 .push_bind(ms(message.created_at))
                 .push_bind(*email_status)
-                .push_bind(message.origin.clone().map(Json));
+                .push_bind(message.origin.clone().map(Json))
+                .push_bind(
+                    (!message.attachments.is_empty()).then(|| Json(message.attachments.clone())),
+                );
         },
     );
     sql.build().execute(&mut *conn).await.map_err(db_err)?;

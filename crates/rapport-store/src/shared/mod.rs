@@ -160,6 +160,7 @@ async fn fetch_ids(mut sql: QueryBuilder<Db>, conn: &mut Conn) -> Result<Vec<Uui
 mod activity;
 mod advance;
 mod articles;
+mod attachments;
 mod automation_stats;
 mod automations;
 mod bot;

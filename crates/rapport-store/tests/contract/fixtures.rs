@@ -306,6 +306,7 @@ pub fn message(
         body: body.into(),
         created_at: at(ms),
         origin: None,
+        attachments: Vec::new(),
     }
 }
 

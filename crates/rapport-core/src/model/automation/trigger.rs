@@ -398,6 +398,7 @@ mod tests {
             body: "hi".into(),
             created_at: Timestamp::from_millis(1_000_000),
             origin,
+            attachments: Vec::new(),
         }))
     }
 

@@ -23,7 +23,7 @@ pub struct TagCount {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Found {
     /// Its newest message holding every word.
-    Message(Message),
+    Message(Box<Message>),
     /// Its contact's name or email contains the query.
     Contact,
     /// It has a tag equal to the query (case aside).

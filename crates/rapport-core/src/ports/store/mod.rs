@@ -10,6 +10,7 @@
 use crate::model::validation::ValidationError;
 
 mod activity;
+mod attachments;
 mod automations;
 mod bulk_sends;
 mod contacts;
@@ -29,6 +30,7 @@ mod webhooks;
 mod workspaces;
 
 pub use activity::*;
+pub use attachments::*;
 pub use automations::*;
 pub use bulk_sends::*;
 pub use contacts::*;
@@ -87,6 +89,7 @@ pub trait Store:
     + RatingStore
     + ConversationTagStore
     + ReportStore
+    + AttachmentStore
 {
 }
 
@@ -112,5 +115,6 @@ impl<T> Store for T where
         + RatingStore
         + ConversationTagStore
         + ReportStore
+        + AttachmentStore
 {
 }

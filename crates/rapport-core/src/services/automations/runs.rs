@@ -666,6 +666,7 @@ async fn to_effect(
             input,
             sources: Vec::new(),
         }),
+        attachments: Vec::new(),
     };
     Ok(match planned {
         Planned::Nothing => Effect::None,

@@ -21,6 +21,7 @@ use crate::helpers::{TestApp, user_hash};
 use crate::smtp::{SmtpSink, free_address};
 use crate::widget_support::{boot, visitor_of};
 
+mod attachments;
 mod replies;
 
 both_backends!(

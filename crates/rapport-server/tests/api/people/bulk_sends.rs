@@ -124,7 +124,7 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
         app.store.clone(),
         LocalBus::default(),
         clock.clone(),
-        &Config::default(),
+        &app.config(),
     )
     .unwrap();
     clock.advance_millis(5 * 60_000 + 1);
@@ -159,6 +159,7 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
             email_fallback: true,
             bulk_send: Some(id),
             origin: None,
+            attachments: Vec::new(),
         },
     )
     .await;
@@ -224,6 +225,7 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
         recipients[7],
         Some(conversation),
         "Thanks!",
+        Vec::new(),
     )
     .await
     .unwrap();

@@ -1,0 +1,246 @@
+//! Attachments: a file is uploaded on its own (its bytes are sniffed, never
+//! trusted by name or declared type), then sent by naming its id in a
+//! message. It is read back only by a team member of its workspace, or by
+//! the visitor whose conversation it is in (or who uploaded it), or through
+//! the signed link the email fallback gives its contact. Images are served
+//! to be shown, every other file as a download; none may run script.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rapport_core::model::attachment::{AttachmentRef, clean_name, sniff};
+use rapport_core::model::conversation::Author;
+use rapport_core::model::email::attachment_token;
+use rapport_core::model::ids::{AttachmentId, WorkspaceId};
+use rapport_core::ports::store::{StoreError, StoredAttachment};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::shared::visitor::Visitor;
+use crate::AppState;
+use crate::error::{ApiError, Problem, or_not_found};
+use crate::extract::{ApiPath, ApiQuery, Auth, read_body};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UploadParams {
+    /// The file's name (a path keeps its last part; kept to 200 characters).
+    #[param(min_length = 1, max_length = 1000)]
+    pub name: String,
+}
+
+/// Reads, sniffs and keeps an uploaded file for `uploader`, unsent.
+async fn upload(
+    state: &AppState,
+    workspace: WorkspaceId,
+    uploader: Author,
+    name: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<AttachmentRef>), ApiError> {
+    if name.is_empty() || name.chars().count() > 1000 {
+        return Err(ApiError::field("name", "1 to 1,000 characters"));
+    }
+    let limit = usize::try_from(state.attachment_max_bytes).unwrap_or(usize::MAX);
+    let bytes = read_body(headers, body, limit).await?;
+    let sniffed = sniff(&bytes).map_err(|refused| ApiError::field("file", refused.to_string()))?;
+    let reference = AttachmentRef {
+        id: AttachmentId::generate(),
+        name: clean_name(name),
+        content_type: sniffed.content_type.to_owned(),
+        size: bytes.len() as u64,
+        width: sniffed.width,
+        height: sniffed.height,
+    };
+    // The bytes first: a row never names a file that is not there.
+    state
+        .files
+        .put(workspace, reference.id, bytes)
+        .await
+        .map_err(ApiError::Internal)?;
+    state
+        .store
+        .add_attachment(workspace, uploader, reference.clone(), state.clock.now())
+        .await
+        .map_err(|err| match err {
+            StoreError::Conflict(reason) => ApiError::field("file", reason),
+            other => other.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(reference)))
+}
+
+#[utoipa::path(post, path = "/attachments", tag = "conversations", security(("bearer" = [])),
+    params(UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses((status = 201, body = AttachmentRef),
+        (status = 413, description = "Larger than the server takes (10 MiB by default)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A kind of file not taken, an empty file, an image too large in pixels", body = Problem, content_type = "application/problem+json")))]
+pub async fn upload_file(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiQuery(params): ApiQuery<UploadParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<AttachmentRef>), ApiError> {
+    upload(
+        &state,
+        principal.workspace_id,
+        Author::Agent(principal.agent_id),
+        &params.name,
+        &headers,
+        body,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/attachments", tag = "widget", operation_id = "widget_upload", security(("widget_session" = [])),
+    params(UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses((status = 201, body = AttachmentRef),
+        (status = 413, description = "Larger than the server takes (10 MiB by default)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A kind of file not taken, an empty file, an image too large in pixels", body = Problem, content_type = "application/problem+json")))]
+pub async fn widget_upload(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ApiQuery(params): ApiQuery<UploadParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<AttachmentRef>), ApiError> {
+    upload(
+        &state,
+        visitor.workspace_id,
+        Author::Contact(visitor.contact_id),
+        &params.name,
+        &headers,
+        body,
+    )
+    .await
+}
+
+/// The file as an answer: images to be shown, anything else downloaded;
+/// never sniffed again by the browser, never run as a page.
+async fn serve(state: &AppState, attachment: StoredAttachment) -> Result<Response, ApiError> {
+    let file = &attachment.reference;
+    let bytes: Bytes = state
+        .files
+        .get(attachment.workspace_id, file.id)
+        .await
+        .map_err(ApiError::Internal)?;
+    let disposition = if file.is_image() {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let encoded: String = url::form_urlencoded::byte_serialize(file.name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20");
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    let value =
+        |text: String| HeaderValue::from_str(&text).map_err(|e| ApiError::Internal(e.into()));
+    headers.insert(header::CONTENT_TYPE, value(file.content_type.clone())?);
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        value(format!("{disposition}; filename*=UTF-8''{encoded}"))?,
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400"),
+    );
+    Ok(response)
+}
+
+#[utoipa::path(get, path = "/attachments/{id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = AttachmentId, Path)),
+    responses((status = 200, description = "The file, as its bytes showed it to be", content(
+            (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/gif"), (Vec<u8> = "image/webp"),
+            (Vec<u8> = "application/pdf"), (Vec<u8> = "text/plain"), (Vec<u8> = "application/zip"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.presentationml.presentation"))),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn download(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<AttachmentId>,
+) -> Result<Response, ApiError> {
+    let attachment = state
+        .store
+        .attachment(principal.workspace_id, id)
+        .await
+        .map_err(or_not_found("attachment"))?;
+    serve(&state, attachment).await
+}
+
+#[utoipa::path(get, path = "/attachments/{id}", tag = "widget", operation_id = "widget_download", security(("widget_session" = [])),
+    params(("id" = AttachmentId, Path)),
+    responses((status = 200, description = "The file, as its bytes showed it to be", content(
+            (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/gif"), (Vec<u8> = "image/webp"),
+            (Vec<u8> = "application/pdf"), (Vec<u8> = "text/plain"), (Vec<u8> = "application/zip"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.presentationml.presentation"))),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn widget_download(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    ApiPath(id): ApiPath<AttachmentId>,
+) -> Result<Response, ApiError> {
+    let attachment = state
+        .store
+        .attachment(visitor.workspace_id, id)
+        .await
+        .map_err(or_not_found("attachment"))?;
+    // Theirs: uploaded by them, or in one of their conversations.
+    let theirs = match attachment.conversation_id {
+        None => attachment.uploader == Author::Contact(visitor.contact_id),
+        Some(conversation) => state
+            .store
+            .conversation(visitor.workspace_id, conversation)
+            .await
+            .is_ok_and(|c| c.contact_id == visitor.contact_id),
+    };
+    if !theirs {
+        return Err(ApiError::not_found("attachment"));
+    }
+    serve(&state, attachment).await
+}
+
+/// `GET /files/{workspace}/{id}/{token}`: the link an email gives the
+/// contact (signed with the workspace's identity secret).
+pub async fn emailed_file(
+    State(state): State<AppState>,
+    axum::extract::Path((workspace, id, token)): axum::extract::Path<(String, String, String)>,
+) -> Response {
+    let (Ok(workspace), Ok(id)) = (workspace.parse::<WorkspaceId>(), id.parse::<AttachmentId>())
+    else {
+        return ApiError::not_found("attachment").into_response();
+    };
+    let found = async {
+        let ws = state.store.workspace(workspace).await.ok()?;
+        let now = state.clock.now();
+        ws.identity_secrets(now)
+            .any(|secret| attachment_token(secret, id) == token)
+            .then_some(())?;
+        let attachment = state.store.attachment(workspace, id).await.ok()?;
+        attachment.conversation_id.is_some().then_some(attachment)
+    }
+    .await;
+    match found {
+        Some(attachment) => serve(&state, attachment)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
+        None => ApiError::not_found("attachment").into_response(),
+    }
+}
