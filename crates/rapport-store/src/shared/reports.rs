@@ -1,7 +1,9 @@
 //! The Reports section's figures: grouped queries over the conversations'
-//! summaries (`conversation_stats`) and ratings in the period. Medians and
-//! 90th percentiles are nearest-rank, picked in SQL with window functions
-//! (both databases), so only one row per group leaves the database.
+//! summaries (`conversation_stats`) and ratings in the period, one per
+//! figure. Medians and 90th percentiles are nearest-rank, over whole
+//! seconds: each span is read once as a histogram (a count per group and
+//! second), from which both the groups' and the period's percentiles
+//! come.
 
 use std::collections::BTreeMap;
 
@@ -127,50 +129,72 @@ async fn new_conversations(
     Ok(())
 }
 
+/// The nearest-rank `p`-th percentile (0 < p <= 100) of a histogram of
+/// whole seconds, sorted by value, holding `total` values.
+fn percentile(histogram: &[(i64, u64)], total: u64, p: u64) -> Option<i64> {
+    let rank = (total * p).div_ceil(100).max(1);
+    let mut seen = 0;
+    histogram.iter().find_map(|(value, n)| {
+        seen += n;
+        (seen >= rank).then_some(*value)
+    })
+}
+
+/// Counts, medians and 90th percentiles, from one grouped read of whole
+/// seconds per group: each group's histogram, and the period's (their
+/// sum), so the percentiles of both come from one pass over the period.
 async fn spans(
     backend: &Backend,
     workspace: WorkspaceId,
     by: &Grouping<'_>,
     span: Span,
     into: &mut BTreeMap<GroupKey, Figures>,
+    totals: &mut Figures,
 ) -> Result<(), StoreError> {
     let time = span.column();
     let member = match span {
         Span::FirstResponse => "s.first_responder_id",
         Span::Close => "c.assignee_id",
     };
-    let mut sql = QueryBuilder::<Db>::new("WITH d AS (SELECT ");
+    let mut sql = QueryBuilder::<Db>::new("SELECT ");
     by.push(&mut sql, time, member);
     sql.push(format!(
-        " AS g, {time} - s.started_at AS v FROM conversation_stats s"
+        " AS g, ({time} - s.started_at) / 1000 AS v, COUNT(*) AS n FROM conversation_stats s"
     ));
     if matches!(span, Span::Close) {
         sql.push(by.join("s.conversation_id"));
     }
     by.period(&mut sql, workspace, "s.workspace_id", time);
-    sql.push(
-        "), r AS (SELECT g, v, ROW_NUMBER() OVER (PARTITION BY g ORDER BY v) AS n,
-                COUNT(*) OVER (PARTITION BY g) AS total FROM d)
-         SELECT g, MAX(total) AS total,
-                MIN(CASE WHEN n * 2 >= total THEN v END) AS median,
-                MIN(CASE WHEN n * 10 >= total * 9 THEN v END) AS p90
-         FROM r GROUP BY g",
-    );
+    sql.push(" GROUP BY 1, 2");
+    let mut groups: BTreeMap<GroupKey, Vec<(i64, u64)>> = BTreeMap::new();
+    let mut all: BTreeMap<i64, u64> = BTreeMap::new();
     for row in sql
         .build()
         .fetch_all(backend.reader())
         .await
         .map_err(db_err)?
     {
-        let figures = durations(
-            count(&row, "total")?,
-            row.try_get::<Option<i64>, _>("median").map_err(db_err)?,
-            row.try_get::<Option<i64>, _>("p90").map_err(db_err)?,
-        );
-        let entry = into.entry(by.key(&row)?).or_default();
+        let value = row.try_get::<i64, _>("v").map_err(db_err)?;
+        let n = count(&row, "n")?;
+        groups.entry(by.key(&row)?).or_default().push((value, n));
+        *all.entry(value).or_default() += n;
+    }
+    let figures = |mut histogram: Vec<(i64, u64)>| {
+        histogram.sort_unstable();
+        let total: u64 = histogram.iter().map(|(_, n)| n).sum();
+        let at = |p| percentile(&histogram, total, p).map(|s| s * 1000);
+        durations(total, at(50), at(90))
+    };
+    let whole = figures(all.into_iter().collect());
+    match span {
+        Span::FirstResponse => totals.first_response = whole,
+        Span::Close => totals.time_to_close = whole,
+    }
+    for (key, histogram) in groups {
+        let entry = into.entry(key).or_default();
         match span {
-            Span::FirstResponse => entry.first_response = figures,
-            Span::Close => entry.time_to_close = figures,
+            Span::FirstResponse => entry.first_response = figures(histogram),
+            Span::Close => entry.time_to_close = figures(histogram),
         }
     }
     Ok(())
@@ -210,19 +234,6 @@ async fn ratings(
     Ok(())
 }
 
-async fn figures(
-    backend: &Backend,
-    workspace: WorkspaceId,
-    by: &Grouping<'_>,
-) -> Result<BTreeMap<GroupKey, Figures>, StoreError> {
-    let mut rows = BTreeMap::new();
-    new_conversations(backend, workspace, by, &mut rows).await?;
-    spans(backend, workspace, by, Span::FirstResponse, &mut rows).await?;
-    spans(backend, workspace, by, Span::Close, &mut rows).await?;
-    ratings(backend, workspace, by, &mut rows).await?;
-    Ok(rows)
-}
-
 #[async_trait]
 impl ReportStore for Backend {
     async fn report(
@@ -230,22 +241,53 @@ impl ReportStore for Backend {
         workspace: WorkspaceId,
         query: &ReportQuery,
     ) -> Result<Report, StoreError> {
-        let rows = figures(
+        let by = Grouping {
+            query,
+            group: Some(query.group),
+        };
+        let mut rows = BTreeMap::new();
+        let mut totals = Figures::default();
+        new_conversations(self, workspace, &by, &mut rows).await?;
+        spans(
             self,
             workspace,
-            &Grouping {
-                query,
-                group: Some(query.group),
-            },
+            &by,
+            Span::FirstResponse,
+            &mut rows,
+            &mut totals,
         )
         .await?;
-        let totals = figures(self, workspace, &Grouping { query, group: None })
-            .await?
-            .remove(&GroupKey::All)
-            .unwrap_or_default();
+        spans(self, workspace, &by, Span::Close, &mut rows, &mut totals).await?;
+        ratings(self, workspace, &by, &mut rows).await?;
+        // Counts add up across groups; percentiles came from the histograms.
+        for figures in rows.values() {
+            totals.new_conversations += figures.new_conversations;
+            totals.ratings.count += figures.ratings.count;
+            totals.ratings.bad += figures.ratings.bad;
+            totals.ratings.ok += figures.ratings.ok;
+            totals.ratings.great += figures.ratings.great;
+        }
         Ok(Report {
             rows: rows.into_iter().collect(),
             totals,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles_from_a_histogram() {
+        // 90, 600: the median is the first, the 90th the second.
+        let two = [(90, 1), (600, 1)];
+        assert_eq!(percentile(&two, 2, 50), Some(90));
+        assert_eq!(percentile(&two, 2, 90), Some(600));
+        // Ten values 1..=10, 7 seen three times.
+        let spread = [(1, 1), (2, 1), (7, 3), (9, 1), (10, 1)];
+        assert_eq!(percentile(&spread, 7, 50), Some(7));
+        assert_eq!(percentile(&spread, 7, 90), Some(10));
+        assert_eq!(percentile(&[], 0, 50), None);
     }
 }
