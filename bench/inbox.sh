@@ -222,7 +222,7 @@ run_backend() {
             tsq=$(printf "'%s' & " "${words[@]:0:${#words[@]}-1}")
             tsq="${tsq}'${words[-1]}':*"
             [[ ${#words[@]} -gt 1 ]] || tsq="'${words[0]}':*"
-            ref=$(db_median_ms "SELECT COUNT(*) FROM (SELECT id FROM messages WHERE workspace_id = $ws AND to_tsvector('simple', body) @@ to_tsquery('simple', \$\$$tsq\$\$) ORDER BY created_at DESC, id DESC LIMIT 200) AS t;")
+            ref=$(db_median_ms "SELECT COUNT(*) FROM (SELECT id FROM messages WHERE workspace_id = $ws AND to_tsvector('simple', translate(body, '@./:_-+=#?&%~', '             ')) @@ to_tsquery('simple', \$\$$tsq\$\$) ORDER BY created_at DESC, id DESC LIMIT 200) AS t;")
         fi
         ratio=$(awk -v a="$api" -v r="$ref" 'BEGIN { if (r > 0) printf "%.1f", a / r; else print "-" }')
         log "$label: search $name ($q): $api ms (the database alone: $ref ms)"

@@ -165,24 +165,44 @@ async fn matching_messages(
     Ok(messages)
 }
 
+/// Most contacts, or tagged conversations, a search looks at: their
+/// conversations are then read newest first by their own index.
+const SEARCH_CANDIDATES: i64 = 500;
+
 /// Conversations whose contact's name or email contains the query, or
-/// with a tag equal to it, newest first.
+/// with a tag equal to it, newest first. In two steps, the matching ids
+/// first: as one statement, a planner may walk every conversation newest
+/// first looking for one whose id matches, all of them when none does.
 async fn conversations_where(
     backend: &Backend,
     workspace: WorkspaceId,
-    condition: &'static str,
+    candidates: &'static str,
+    column: &'static str,
     value: String,
     limit: u32,
 ) -> Result<Vec<Conversation>, StoreError> {
-    let sql = format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations
-         WHERE workspace_id = $1 AND {condition}
-         ORDER BY updated_at DESC, id DESC LIMIT $3"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    let ids: Vec<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(candidates))
         .bind(workspace.as_uuid())
         .bind(value)
-        .bind(i64::from(limit))
+        .bind(SEARCH_CANDIDATES)
+        .fetch_all(backend.reader())
+        .await
+        .map_err(db_err)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = QueryBuilder::<Db>::new(format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = "
+    ));
+    sql.push_bind(workspace.as_uuid())
+        .push(format!(" AND {column} IN ("));
+    let mut list = sql.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    sql.push(") ORDER BY updated_at DESC, id DESC LIMIT ")
+        .push_bind(i64::from(limit));
+    sql.build()
         .fetch_all(backend.reader())
         .await
         .map_err(db_err)?
@@ -191,10 +211,10 @@ async fn conversations_where(
         .collect()
 }
 
-const CONTACT_MATCHES: &str = "contact_id IN (SELECT id FROM contacts WHERE workspace_id = $1
-     AND (lower(name) LIKE $2 ESCAPE '\\' OR lower(email) LIKE $2 ESCAPE '\\'))";
-const TAG_MATCHES: &str = "id IN (SELECT conversation_id FROM conversation_tags
-     WHERE workspace_id = $1 AND lower(tag) = $2)";
+const CONTACT_MATCHES: &str = "SELECT id FROM contacts WHERE workspace_id = $1
+     AND (lower(name) LIKE $2 ESCAPE '\\' OR lower(email) LIKE $2 ESCAPE '\\') LIMIT $3";
+const TAG_MATCHES: &str = "SELECT conversation_id FROM conversation_tags
+     WHERE workspace_id = $1 AND lower(tag) = $2 LIMIT $3";
 
 #[async_trait]
 impl ConversationTagStore for Backend {
@@ -315,13 +335,20 @@ impl ConversationTagStore for Backend {
             self,
             workspace,
             CONTACT_MATCHES,
+            "contact_id",
             format!("%{escaped}%"),
             limit,
         )
         .await?;
-        let by_tag =
-            conversations_where(self, workspace, TAG_MATCHES, query.text().to_owned(), limit)
-                .await?;
+        let by_tag = conversations_where(
+            self,
+            workspace,
+            TAG_MATCHES,
+            "id",
+            query.text().to_owned(),
+            limit,
+        )
+        .await?;
         for (list, tagged) in [(by_contact, false), (by_tag, true)] {
             for conversation in list {
                 let found = if tagged {
