@@ -3,16 +3,19 @@
 // the CSV import.
 
 import { get, post, patch, del, upload } from './api.js';
-import { state, emit } from './store.js';
+import { state, emit, sessionNumber } from './store.js';
 
 let schemaRequest = null;
+let schemaSession = null; // the sign-in `schemaRequest` was made for
 
 /** GET /people/schema, read once per sign-in (or again with `force`, after a change). */
 export function loadPeopleSchema({ force = false } = {}) {
+  const session = sessionNumber();
   if (state.peopleSchema && !force) return Promise.resolve(state.peopleSchema);
-  if (schemaRequest && !force) return schemaRequest;
+  if (schemaRequest && schemaSession === session && !force) return schemaRequest;
   const request = get('/api/v1/people/schema').then((schema) => {
-    if (schemaRequest === request) {
+    // An answer for a session since signed out of is dropped.
+    if (schemaRequest === request && sessionNumber() === session) {
       state.peopleSchema = schema ?? { properties: [], events: [], tags: [] };
       emit('schema');
     }
@@ -21,6 +24,7 @@ export function loadPeopleSchema({ force = false } = {}) {
     if (schemaRequest === request) schemaRequest = null;
   });
   schemaRequest = request;
+  schemaSession = session;
   return request;
 }
 
