@@ -7,7 +7,8 @@
 #      build), before the server starts;
 #   2. generates straight into the database with SQL (the API would take
 #      far longer than the measurement): CONTACTS contacts, CONVERSATIONS
-#      conversations spread over the last 365 days, one message each
+#      conversations spread over the last 365 days (half assigned to the
+#      owner), one message each
 #      (through the real tables, so SQLite's search index is filled by its
 #      triggers and PostgreSQL's GIN index by its inserts), and each
 #      conversation's report summary (channel, first response, close) and a
@@ -95,9 +96,9 @@ SELECT randomblob(16), $ws, 'u' || i, 'p' || i || '@example.test', 'Person ' || 
 CREATE TEMP TABLE people AS SELECT rowid AS k, id FROM contacts WHERE workspace_id = $ws;
 CREATE INDEX people_k ON people (k);
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $CONVERSATIONS)
-INSERT INTO conversations (id, workspace_id, contact_id, status, created_at, updated_at)
+INSERT INTO conversations (id, workspace_id, contact_id, status, assignee_id, created_at, updated_at)
 SELECT randomblob(16), $ws, (SELECT id FROM people WHERE k = 1 + i % $CONTACTS),
-       CASE WHEN i % 3 = 0 THEN 'open' ELSE 'closed' END,
+       CASE WHEN i % 3 = 0 THEN 'open' ELSE 'closed' END, CASE WHEN i % 2 = 0 THEN $agent END,
        $now - (i % 365) * $DAY - (i % 86400) * 1000, $now - (i % 365) * $DAY - (i % 86400) * 1000 + 60000
 FROM n;
 INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at)
@@ -133,8 +134,9 @@ CREATE TEMP TABLE made AS
     SELECT i, gen_random_uuid() AS id, (SELECT id FROM people WHERE k = 1 + i % $CONTACTS) AS contact_id,
            $now - (i % 365) * $DAY::bigint - (i % 86400) * 1000 AS at
     FROM generate_series(1, $CONVERSATIONS) AS i;
-INSERT INTO conversations (id, workspace_id, contact_id, status, created_at, updated_at)
-SELECT id, $ws, contact_id, CASE WHEN i % 3 = 0 THEN 'open' ELSE 'closed' END, at, at + 60000 FROM made;
+INSERT INTO conversations (id, workspace_id, contact_id, status, assignee_id, created_at, updated_at)
+SELECT id, $ws, contact_id, CASE WHEN i % 3 = 0 THEN 'open' ELSE 'closed' END,
+       CASE WHEN i % 2 = 0 THEN $agent END, at, at + 60000 FROM made;
 INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at)
 SELECT gen_random_uuid(), $ws, id, 'contact', contact_id, 'comment',
        'Hello, my order ' || i || ' c' || (i % 20) || ' m' || (i % 2000) || ' r' || (i % 100000) || ' thanks', at

@@ -200,12 +200,13 @@ rapport_pg_cleanup() {
     _rapport_pg_log "removed $dir"
 }
 
-# Makes sure rapport_pg_cleanup runs on EXIT, after any EXIT trap already set.
-_rapport_pg_install_exit_trap() {
-    local existing
+# rapport_chain_exit_trap COMMAND: makes sure COMMAND runs on EXIT, after
+# any EXIT trap already set (once, however often this is called).
+rapport_chain_exit_trap() {
+    local command=$1 existing
     existing=$(trap -p EXIT)
     case "$existing" in
-    *rapport_pg_cleanup*) return 0 ;;
+    *"$command"*) return 0 ;;
     esac
     if [[ -n "$existing" ]]; then
         # `trap -p` prints: trap -- 'COMMAND' EXIT; recover COMMAND.
@@ -213,9 +214,10 @@ _rapport_pg_install_exit_trap() {
         existing=${existing%" EXIT"}
         eval "existing=$existing"
         # shellcheck disable=SC2064  # expand the old command now, on purpose
-        trap -- "$existing"$'\n'"rapport_pg_cleanup" EXIT
+        trap -- "$existing"$'\n'"$command" EXIT
     else
-        trap -- rapport_pg_cleanup EXIT
+        # shellcheck disable=SC2064
+        trap -- "$command" EXIT
     fi
 }
 
@@ -250,7 +252,7 @@ start_test_postgres() {
     RAPPORT_PG_LOG=$dir/postgres.log
     RAPPORT_PG_SOCKET_DIR=$dir/socket
     # Register cleanup before anything can fail half-way.
-    _rapport_pg_install_exit_trap
+    rapport_chain_exit_trap rapport_pg_cleanup
 
     mkdir -p "$RAPPORT_PG_SOCKET_DIR"
     : >"$RAPPORT_PG_LOG"

@@ -1,7 +1,8 @@
 // The files waiting to go with the next message, as chips above the
 // message box: each uploads as soon as it is added (attach button, paste,
 // drop), shows its name and size, "Uploading…" or why it failed, and can
-// be removed. Like the text, they are kept per conversation's draft.
+// be removed. Like the text, they are kept per conversation's draft. A
+// file larger than `maxBytes` (the workspace's limit) is refused at once.
 
 import { html, render } from '../shared/html.js';
 import { MAX_PER_MESSAGE, formatSize, precheck, uploadName, uploadProblem } from './attachments.js';
@@ -31,7 +32,7 @@ function chipView(upload) {
         <span class="attachment-chip-name" dir="auto">${upload.name}</span>
         ${state}
       </span>
-      ${upload.error ? html`<span class="attachment-chip-error" role="alert" data-testid="widget-attachment-error">${t(upload.error)}</span>` : ''}
+      ${upload.error ? html`<span class="attachment-chip-error" role="alert" data-testid="widget-attachment-error">${t(upload.error, upload.errorVars)}</span>` : ''}
       ${upload.error && upload.retry
         ? html`<button type="button" class="link-button" data-tray-action="retry" data-key="${upload.key}">${t('retry')}</button>`
         : ''}
@@ -57,6 +58,8 @@ export class AttachmentTray {
     this.drafts = new Map();
     this.key = null;
     this.notice = null;
+    /** The largest file taken, in bytes; null when not known. */
+    this.maxBytes = null;
     list.addEventListener('click', (event) => {
       const button = event.target.closest?.('[data-tray-action]');
       if (!button) return;
@@ -84,7 +87,8 @@ export class AttachmentTray {
         size: file.size,
         status: 'uploading',
         attachment: null,
-        error: precheck(file),
+        error: precheck(file, this.maxBytes),
+        errorVars: { size: formatSize(this.maxBytes) },
         retry: false,
         controller: null,
       };

@@ -89,6 +89,17 @@ test('an empty file is not uploaded; a file too large is refused by the server',
   assert.match(list.innerHTML, /This file is too large\./);
 });
 
+test('a file over the workspace\'s limit is refused on its chip without uploading', () => {
+  const { tray, calls, list } = trayWithUploads();
+  tray.maxBytes = 2 * 1024 * 1024;
+  tray.add([file('big.pdf', 2 * 1024 * 1024 + 1, 'application/pdf'), file('small.pdf', 1024, 'application/pdf')]);
+  assert.deepEqual(calls.map((c) => c.name), ['small.pdf']);
+  assert.deepEqual(tray.uploads.map((u) => [u.name, u.status, u.error]),
+    [['big.pdf', 'failed', 'fileTooLargeMax'], ['small.pdf', 'uploading', null]]);
+  assert.match(list.innerHTML, /role="alert" data-testid="widget-attachment-error">This file is too large: files up to 2 MB can be sent\./);
+  assert.doesNotMatch(list.innerHTML, /data-tray-action="retry"/, 'trying again would not help');
+});
+
 test(`at most ${MAX_PER_MESSAGE} files go with one message`, () => {
   const { tray, calls, list } = trayWithUploads();
   tray.add(Array.from({ length: MAX_PER_MESSAGE + 2 }, (_, i) => file(`f${i}.png`)));

@@ -4,6 +4,7 @@
 // upload is refused.
 
 import { t, language } from './i18n.js';
+import { isTooLarge } from '../shared/file-kinds.js';
 
 /** The most files on one message (the server refuses more). */
 export const MAX_PER_MESSAGE = 10;
@@ -70,11 +71,12 @@ export function uploadName(file, index = 0) {
 
 /**
  * Why a file is not even uploaded (an i18n key), or null when it may be
- * tried. Its size is the server's to judge: the largest file is a server
- * setting (10 MiB unless changed), answered with 413.
+ * tried: empty, or larger than `maxBytes` (the boot's `attachments.max_bytes`;
+ * when it is not known the server judges, answering 413).
  */
-export function precheck(file) {
-  return Number(file?.size) === 0 ? 'fileEmpty' : null;
+export function precheck(file, maxBytes = null) {
+  if (Number(file?.size) === 0) return 'fileEmpty';
+  return isTooLarge(file, maxBytes) ? 'fileTooLargeMax' : null;
 }
 
 /**

@@ -66,10 +66,13 @@ test('a file keeps its name; a pasted image without one gets one from its type',
   assert.equal(uploadName({ type: '' }), 'file');
 });
 
-test('an empty file is refused before uploading; a large one is the server\'s to judge', () => {
+test('an empty file, or one over the workspace\'s limit, is refused before uploading', () => {
   assert.equal(precheck({ size: 0 }), 'fileEmpty');
   assert.equal(precheck({ size: 1 }), null);
-  assert.equal(precheck({ size: 50 * 1024 * 1024 }), null);
+  assert.equal(precheck({ size: 50 * 1024 * 1024 }), null, 'no limit known: the server judges');
+  assert.equal(precheck({ size: 2 * 1024 * 1024 + 1 }, 2 * 1024 * 1024), 'fileTooLargeMax');
+  assert.equal(precheck({ size: 2 * 1024 * 1024 }, 2 * 1024 * 1024), null, 'the limit itself is taken');
+  assert.equal(precheck({ size: 0 }, 10), 'fileEmpty');
 });
 
 test('refused uploads are explained in the visitor\'s words, and only some are worth a retry', () => {

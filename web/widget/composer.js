@@ -6,10 +6,14 @@
 // Files come through the attach button, a paste or a drop onto the
 // messenger, and wait as chips (attachment-tray.js) until the message goes
 // with them: it may then have no text, and it waits for their uploads.
+// What the workspace takes (the boot's `attachments`, setAttachments)
+// decides: no attach button and no files when it takes none, the picker's
+// `accept`, and files over the size limit refused before uploading.
 
 import { answerField } from './bot-prompt.js';
 import { AttachmentTray, filesOf } from './attachment-tray.js';
 import { uploadsState } from './attachments.js';
+import { takesFiles, acceptFor, limitOf } from '../shared/file-kinds.js';
 import { t } from './i18n.js';
 
 const TYPING_EVERY_MS = 2000;
@@ -42,6 +46,9 @@ export class Composer {
       onChange: () => this.updateButton(),
       onEmptied: () => this.focus(),
     });
+    this.attachments = null;
+    this.attachButton = form.querySelector('.attach-button');
+    this.picker = form.querySelector('.attach-input');
     this.acceptFiles(form);
 
     form.addEventListener('submit', (event) => {
@@ -58,7 +65,7 @@ export class Composer {
       });
       field.addEventListener('paste', (event) => {
         const files = filesOf(event.clipboardData);
-        if (!files.length) return;
+        if (!files.length || !this.takesFiles) return;
         event.preventDefault();
         this.tray.add(files);
       });
@@ -77,8 +84,7 @@ export class Composer {
 
   /** The attach button and its file input, and files dropped anywhere on the messenger. */
   acceptFiles(form) {
-    const button = form.querySelector('.attach-button');
-    const picker = form.querySelector('.attach-input');
+    const { attachButton: button, picker } = this;
     button?.addEventListener('click', () => picker?.click());
     picker?.addEventListener('change', () => {
       this.tray.add(picker.files);
@@ -89,7 +95,7 @@ export class Composer {
     const dragging = (on) => root.classList.toggle('messenger--dropping', on);
     const hasFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes('Files');
     root.addEventListener('dragenter', (event) => {
-      if (!hasFiles(event) || !this.visible) return;
+      if (!hasFiles(event) || !this.visible || !this.takesFiles) return;
       depth += 1;
       root.dataset.dropLabel = t('dropFiles');
       dragging(true);
@@ -104,17 +110,37 @@ export class Composer {
     root.addEventListener('dragover', (event) => {
       if (!hasFiles(event)) return;
       event.preventDefault();
-      event.dataTransfer.dropEffect = this.visible ? 'copy' : 'none';
+      event.dataTransfer.dropEffect = this.visible && this.takesFiles ? 'copy' : 'none';
     });
     root.addEventListener('drop', (event) => {
       if (!hasFiles(event)) return;
       event.preventDefault();
       depth = 0;
       dragging(false);
-      if (!this.visible) return;
+      if (!this.visible || !this.takesFiles) return;
       this.tray.add(filesOf(event.dataTransfer));
       this.focus();
     });
+  }
+
+  /**
+   * What the workspace takes: `{max_bytes, kinds}` from the boot answer
+   * (null or absent: not known, the server judges each file).
+   */
+  setAttachments(settings) {
+    this.attachments = settings ?? null;
+    const taken = this.takesFiles;
+    if (this.attachButton) {
+      if (!taken && document.activeElement === this.attachButton) this.focus();
+      this.attachButton.hidden = !taken;
+    }
+    if (this.picker) this.picker.accept = acceptFor(this.attachments?.kinds);
+    this.tray.maxBytes = limitOf(this.attachments);
+  }
+
+  /** Whether files are taken at all (attachments may be off for the workspace). */
+  get takesFiles() {
+    return takesFiles(this.attachments);
   }
 
   send() {

@@ -119,6 +119,7 @@ async function boot(settings) {
   saveSession(state.appId, answer.session);
   state.workspace = answer.workspace ?? { name: '' };
   state.team = Array.isArray(answer.team) ? answer.team : [];
+  composer.setAttachments(answer.attachments);
   startLive();
   await refreshConversations();
   if (reopen && generation === state.generation && store.has(reopen)) {

@@ -99,7 +99,7 @@ impl AppState {
         ));
         let writer = crate::llm::ChatWriter::from_config(config)?
             .map(|w| Arc::new(w) as Arc<dyn rapport_core::ports::writer::AnswerWriter>);
-        let files = crate::files::Files::local(&config.data_dir.join("attachments"))?;
+        let files = crate::files::Files::from_config(config)?;
         Ok(Self {
             store,
             files,

@@ -97,6 +97,7 @@ async fn create(
         allowed_origins: Vec::new(),
         bulk_sends_admins_only: false,
         retention_days: None,
+        attachments: Default::default(),
         email: Default::default(),
         created_at: now,
     };

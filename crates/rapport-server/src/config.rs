@@ -33,9 +33,21 @@ pub struct Config {
     /// The largest raw email accepted, over HTTP (`POST
     /// /api/v1/email/inbound`) and over SMTP, in bytes.
     pub inbound_email_limit: usize,
-    /// The largest file attached to a message, in bytes (kept under
-    /// `data_dir/attachments`).
+    /// The largest file attached to a message, in bytes (each workspace
+    /// may take less).
     pub attachment_max_bytes: u64,
+    /// Keep attachments' files in this S3-compatible bucket instead of
+    /// under `data_dir/attachments`. Credentials and region come from the
+    /// settings below, or else from the usual `AWS_*` environment
+    /// variables.
+    pub attachment_s3_bucket: Option<String>,
+    /// The S3 endpoint, for a service other than Amazon's
+    /// (`https://<account>.r2.cloudflarestorage.com`, `http://minio:9000`).
+    /// Buckets are addressed by path (`endpoint/bucket/key`).
+    pub attachment_s3_endpoint: Option<String>,
+    pub attachment_s3_region: Option<String>,
+    pub attachment_s3_access_key_id: Option<String>,
+    pub attachment_s3_secret_access_key: Option<Secret>,
     /// Open HTTP connections at most (WebSockets count under
     /// `max_connections` instead); more wait in the listen backlog.
     pub max_http_connections: usize,
@@ -145,6 +157,11 @@ impl Default for Config {
             import_body_limit: 64 * 1024 * 1024,
             inbound_email_limit: 25 * 1024 * 1024,
             attachment_max_bytes: rapport_core::model::attachment::DEFAULT_MAX_BYTES,
+            attachment_s3_bucket: None,
+            attachment_s3_endpoint: None,
+            attachment_s3_region: None,
+            attachment_s3_access_key_id: None,
+            attachment_s3_secret_access_key: None,
             max_http_connections: 20_000,
             http_header_timeout_seconds: 10,
             http_body_timeout_seconds: 60,

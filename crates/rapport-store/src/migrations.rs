@@ -122,6 +122,16 @@ pub(crate) const SQLITE: Files = &[
         "attachments",
         include_str!("../migrations/sqlite/0022_attachments.sql"),
     ),
+    (
+        23,
+        "attachment settings",
+        include_str!("../migrations/sqlite/0023_attachment_settings.sql"),
+    ),
+    (
+        24,
+        "report indexes",
+        include_str!("../migrations/sqlite/0024_report_indexes.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -249,6 +259,16 @@ pub(crate) const POSTGRES: Files = &[
         25,
         "attachments",
         include_str!("../migrations/postgres/0025_attachments.sql"),
+    ),
+    (
+        26,
+        "attachment settings",
+        include_str!("../migrations/postgres/0026_attachment_settings.sql"),
+    ),
+    (
+        27,
+        "report indexes",
+        include_str!("../migrations/postgres/0027_report_indexes.sql"),
     ),
 ];
 

@@ -1,7 +1,8 @@
 // Settings in the Inbox, in Chromium: identity verification (examples, the
 // warning before turning it off, rotating the secret), removing a member,
-// changing one's password, opening a property to the messenger, and an
-// email a visitor typed shown as unverified.
+// changing one's password, opening a property to the messenger, an
+// email a visitor typed shown as unverified, data retention, and
+// attachments turned off (no attach button in the widget or the Inbox).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -330,6 +331,61 @@ test('a retention period is saved, refused beside the field when out of range, a
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   assert.equal((await rapport.api('GET', '/api/v1/workspace')).body.retention_days, 0);
+  assert.deepEqual(injected, []);
+  await context.close();
+});
+
+test('attachments: an admin turns every kind off, and neither the widget on the demo page nor the Inbox offers files', async () => {
+  const workspace = (await rapport.api('GET', '/api/v1/workspace')).body;
+  const ceiling = workspace.attachments.server_max_bytes;
+  // The server names the field the form shows its refusal beside.
+  const refused = await rapport.api('PATCH', '/api/v1/workspace', { attachments: { max_bytes: ceiling + 1 } });
+  assert.equal(refused.status, 422);
+  assert.ok(JSON.stringify(refused.body).includes('attachments.max_bytes'), JSON.stringify(refused.body));
+
+  const { page, injected, context } = await signInToInbox(browser, rapport);
+  await openSettings(page);
+  const max = page.getByTestId('settings-attachments-max-mb');
+  assert.equal(Number(await max.inputValue()), ceiling / (1024 * 1024));
+  const form = page.locator('form[data-form="attachments"]');
+  await max.fill(String(ceiling / (1024 * 1024) + 1));
+  await page.getByTestId('settings-attachments-save').click();
+  await form.locator('[data-error-for="attachments.max_bytes"]').filter({ hasText: /this server's limit/ }).waitFor();
+  assert.equal(await max.getAttribute('aria-invalid'), 'true');
+
+  await max.fill('2');
+  for (const kind of ['image', 'pdf', 'text', 'zip', 'office']) {
+    const box = page.getByTestId(`settings-attachments-kind-${kind}`);
+    assert.equal(await box.isChecked(), true, `${kind} is taken by default`);
+    await box.uncheck();
+  }
+  await page.getByTestId('settings-attachments-save').click();
+  await form.locator('[data-saved]').filter({ hasText: /attachments are off/ }).waitFor();
+  const saved = (await rapport.api('GET', '/api/v1/workspace')).body.attachments;
+  assert.deepEqual([saved.max_bytes, saved.kinds], [2 * 1024 * 1024, []]);
+  await screenshot(page, 'settings-attachments-off');
+
+  // The demo page's widget boots without an attach button; a message still goes.
+  const demo = await context.newPage();
+  await demo.goto(`${rapport.base}/try?app_id=${encodeURIComponent(rapport.boot.app_id)}`);
+  await demo.getByTestId('try-open-chat').click();
+  const messenger = demo.locator('[data-testid="rapport-frame"]').contentFrame();
+  const composer = messenger.getByTestId('messenger-composer');
+  await composer.waitFor();
+  assert.equal(await messenger.getByTestId('widget-attach-button').isHidden(), true);
+  const started = demo.waitForResponse((r) => r.url().endsWith('/widget/v1/conversations') && r.request().method() === 'POST');
+  await composer.fill('No files here');
+  await composer.press('Enter');
+  const { conversation } = await (await started).json();
+
+  // The Inbox's composer has no paperclip either.
+  await page.bringToFront();
+  await page.evaluate((id) => { location.hash = `#/conversations/${encodeURIComponent(id)}`; }, conversation.id);
+  await page.getByTestId('composer-input').waitFor();
+  assert.equal(await page.getByTestId('attach-button').isHidden(), true);
+
+  const restored = await rapport.api('PATCH', '/api/v1/workspace', { attachments: { max_bytes: ceiling, kinds: workspace.attachments.kinds } });
+  assert.equal(restored.status, 200);
   assert.deepEqual(injected, []);
   await context.close();
 });

@@ -4,13 +4,13 @@
 // A chip is drawn once and then changed in place, so progress does not
 // disturb focus and a refusal is announced once.
 //
-//   const tray = mountAttachmentTray(element, { restored, onChange, onRemoved });
+//   const tray = mountAttachmentTray(element, { restored, maxBytes, onChange, onRemoved });
 //   tray.add(files, { nameOf });  tray.ready()  tray.uploading()  tray.failed()
 //   tray.takeReady();  tray.putBack(attachments);  tray.destroy()
 
 import { html, render, append } from '../../shared/html.js';
 import {
-  uploadAttachment, uploadError, formatSize, isInlineImage, attachmentUrl, MAX_ATTACHMENTS,
+  uploadAttachment, uploadError, formatSize, isInlineImage, attachmentUrl, sizeRefusal, MAX_ATTACHMENTS,
 } from '../data/attachments.js';
 import { fileIcon } from '../ui/file-icons.js';
 
@@ -40,11 +40,12 @@ function chipContent(item) {
 }
 
 /**
- * `restored`: attachments already uploaded (a draft's); `onChange()` after
+ * `restored`: attachments already uploaded (a draft's); `maxBytes()` the
+ * largest file taken (null when not known); `onChange()` after
  * any chip changes state; `onRemoved()` after the agent removes one (the
  * composer puts focus back in the reply box).
  */
-export function mountAttachmentTray(element, { restored = [], onChange, onRemoved } = {}) {
+export function mountAttachmentTray(element, { restored = [], maxBytes = () => null, onChange, onRemoved } = {}) {
   render(element, html`<ul class="attachment-tray" aria-label="Attachments" data-testid="attachment-tray"></ul>`);
   const list = element.firstElementChild;
   const items = []; // {key, name, size, status: uploading|ready|error, attachment?, error?, abort?}
@@ -119,13 +120,19 @@ export function mountAttachmentTray(element, { restored = [], onChange, onRemove
   });
 
   return {
-    /** Uploads each file; past the per-message cap a file is refused without uploading. */
+    /** Uploads each file; past the per-message cap or the size limit a file is refused without uploading. */
     add(files, { nameOf = (file) => file.name } = {}) {
       for (const file of files) {
         const item = { key: ++lastKey, name: nameOf(file) || 'file', size: file.size, status: 'uploading' };
         const counted = items.filter((i) => i.status !== 'error').length;
         if (counted >= MAX_ATTACHMENTS) {
           Object.assign(item, { status: 'error', error: `At most ${MAX_ATTACHMENTS} files go with one message.` });
+          show(item);
+          continue;
+        }
+        const tooLarge = sizeRefusal(file, maxBytes());
+        if (tooLarge) {
+          Object.assign(item, { status: 'error', error: tooLarge });
           show(item);
           continue;
         }

@@ -7,7 +7,9 @@
 // and saved replies after `/` (saved-reply-picker.js). Files come by the
 // paperclip, a paste into the box or a drop on the thread (`addFiles`):
 // each uploads at once into the tray under the box (attachment-tray.js),
-// and Send takes the uploaded ones along, with or without text.
+// and Send takes the uploaded ones along, with or without text. What the
+// workspace takes (`state.workspace.attachments`) decides: no paperclip
+// and no files when it takes none, the picker's `accept`, the size limit.
 
 import { html, render } from '../../shared/html.js';
 import { state, subscribe, contactName, announce } from '../data/store.js';
@@ -21,6 +23,7 @@ import { attachSavedReplyPicker } from './saved-reply-picker.js';
 import { pastedFiles, pastedFileName } from '../data/attachments.js';
 import { mountAttachmentTray } from './attachment-tray.js';
 import { paperclipIcon } from '../ui/file-icons.js';
+import { takesFiles, acceptFor, limitOf } from '../../shared/file-kinds.js';
 
 const PREVIEW_DEBOUNCE_MS = 300;
 
@@ -82,6 +85,7 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
   let sending = false;
   let suggestion = null; // {sources, confidence} | {none: true} | {error}
   let suggestAbort = null;
+  const attachmentSettings = () => state.workspace?.attachments;
 
   // (`tray` is mounted below; nothing here runs before it is.)
   const saveDraft = () => drafts.set(conversationId, {
@@ -101,6 +105,7 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
   };
   const tray = mountAttachmentTray(form.querySelector('[data-region="attachments"]'), {
     restored: draft.attachments,
+    maxBytes: () => limitOf(attachmentSettings()),
     onChange: () => {
       saveDraft();
       drawSendState();
@@ -109,7 +114,7 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
     onRemoved: () => input.focus(),
   });
   const addFiles = (files, { nameOf = (file) => file.name } = {}) => {
-    if (!files.length) return;
+    if (!files.length || !takesFiles(attachmentSettings())) return;
     tray.add(files, { nameOf });
     announce(files.length === 1 ? `Uploading ${nameOf(files[0]) || 'a file'}` : `Uploading ${files.length} files`);
   };
@@ -121,6 +126,15 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
     // Keep focus in the bar if the toggle it was on goes away.
     if (!offered && document.activeElement === emailBox) noteToggle.focus();
     emailToggle.hidden = !offered;
+  };
+
+  // No paperclip when the workspace takes no files; the picker offers the kinds it takes.
+  const drawAttach = () => {
+    const settings = attachmentSettings();
+    const taken = takesFiles(settings);
+    if (!taken && document.activeElement === attachButton) input.focus();
+    attachButton.hidden = !taken;
+    fileInput.accept = acceptFor(settings?.kinds);
   };
 
   const drawHelp = () => {
@@ -327,14 +341,18 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
   // A pasted screenshot or file is attached; pasted text goes in the box as ever.
   input.addEventListener('paste', (event) => {
     const files = pastedFiles(event.clipboardData);
-    if (!files.length) return;
+    if (!files.length || !takesFiles(attachmentSettings())) return;
     event.preventDefault();
     const now = new Date();
     addFiles(files, { nameOf: (file) => pastedFileName(file, now) });
   });
-  const offSession = subscribe('session', drawEmailToggle);
+  const offSession = subscribe('session', () => {
+    drawEmailToggle();
+    drawAttach();
+  });
 
   drawMode();
+  drawAttach();
   drawSendState();
   updatePreview();
 
@@ -350,6 +368,8 @@ export function mountComposer(element, { conversationId, contact, onEscape }) {
       input.focus();
     },
     suggest,
+    /** Whether files dropped on the thread are taken. */
+    takesFiles: () => takesFiles(attachmentSettings()),
     /** Files dropped on the thread. */
     addFiles(files) {
       addFiles(files);

@@ -1,7 +1,9 @@
 // Files dragged over the open thread: the pane shows a hint ("Drop files
 // to attach them", `.is-dropping` on the target) while they are over it,
-// and a drop hands them to the composer. Drags of text or links, and drags
-// while no conversation is open (`accepts()` false), are left alone.
+// and a drop hands them to the composer. Drags of text or links are left
+// alone; files while no conversation is open, or when the workspace takes
+// none (`accepts()` false), are refused, so the browser does not open them
+// in place of the Inbox.
 //
 //   const stop = watchFileDrops(target, { accepts, onFiles });
 
@@ -24,18 +26,19 @@ export function watchFileDrops(target, { accepts = () => true, onFiles }) {
     target.classList.add('is-dropping');
   });
   on('dragover', (event) => {
-    if (!wanted(event)) return;
+    if (!carriesFiles(event.dataTransfer)) return;
     event.preventDefault();
-    event.dataTransfer.dropEffect = 'copy';
+    event.dataTransfer.dropEffect = accepts() ? 'copy' : 'none';
   });
   on('dragleave', () => {
     depth = Math.max(0, depth - 1);
     if (!depth) target.classList.remove('is-dropping');
   });
   on('drop', (event) => {
-    if (!wanted(event)) return;
+    if (!carriesFiles(event.dataTransfer)) return;
     event.preventDefault();
     stopShowing();
+    if (!accepts()) return;
     const files = droppedFiles(event.dataTransfer);
     if (files.length) onFiles(files);
   });

@@ -281,7 +281,7 @@ export function mountThreadView(element, { onLeaveComposer }) {
   };
   element.addEventListener('click', onCopy);
   const stopDrops = watchFileDrops(element, {
-    accepts: () => Boolean(composer),
+    accepts: () => Boolean(composer?.takesFiles()),
     onFiles: (files) => composer?.addFiles(files),
   });
 

@@ -2,9 +2,11 @@
 // file's bytes as the body, before the message that carries it is sent),
 // where one is downloaded from, and the parts with no DOM that the
 // composer, the thread and the list share: sizes in words, which files a
-// paste or a drop carries, and a message's attachments in one line.
+// paste or a drop carries, a file over the workspace's size limit, and a
+// message's attachments in one line.
 
 import { sendFile } from './api.js';
+import { isTooLarge } from '../../shared/file-kinds.js';
 
 /** The server's default cap; the composer refuses more before uploading. */
 export const MAX_ATTACHMENTS = 10;
@@ -28,6 +30,11 @@ export function uploadAttachment(file, { name = file.name, onProgress, signal } 
 export function uploadError(error) {
   const fields = error?.fieldErrors ?? {};
   return fields.file || fields.name || error?.message || 'Could not upload the file.';
+}
+
+/** Why `file` is refused before uploading (over `maxBytes`, the workspace's limit), or null. */
+export function sizeRefusal(file, maxBytes) {
+  return isTooLarge(file, maxBytes) ? `Too large: this workspace takes files up to ${formatSize(maxBytes)}.` : null;
 }
 
 /** Whether an attachment is an image the thread shows inline. */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   formatSize, carriesFiles, droppedFiles, pastedFiles, pastedFileName, attachmentsInWords,
-  messageInOneLine, isInlineImage, attachmentUrl, uploadError, MAX_ATTACHMENTS,
+  messageInOneLine, isInlineImage, attachmentUrl, uploadError, sizeRefusal, MAX_ATTACHMENTS,
 } from './attachments.js';
 import { ApiError } from './api.js';
 
@@ -112,4 +112,12 @@ test('a refusal says what the field says, else the detail', () => {
   assert.equal(uploadError(new ApiError(413, { detail: 'Files may be at most 10 MiB' })), 'Files may be at most 10 MiB');
   assert.equal(uploadError(new ApiError(500, null)), 'Request failed (500)');
   assert.equal(MAX_ATTACHMENTS, 10);
+});
+
+test('a file over the workspace\'s limit is refused before uploading, saying the limit', () => {
+  const limit = 5 * 1024 * 1024;
+  assert.equal(sizeRefusal(file('big.zip', 'application/zip', limit + 1), limit),
+    'Too large: this workspace takes files up to 5 MB.');
+  assert.equal(sizeRefusal(file('ok.zip', 'application/zip', limit), limit), null);
+  assert.equal(sizeRefusal(file('any.zip', 'application/zip', 50 * limit), null), null, 'no limit known: the server judges');
 });

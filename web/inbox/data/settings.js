@@ -1,10 +1,21 @@
 // The workspace's settings (name, origins, email fallback, identity
-// verification), the team and its availability, office hours, contact
-// property settings, and one's password.
+// verification, attachments), the team and its availability, office
+// hours, contact property settings, and one's password.
 
 import { get, patch, post, put, del } from './api.js';
+import { sessionNumber, setWorkspaceAttachments } from './store.js';
 
 export const getWorkspace = () => get('/api/v1/workspace');
+
+/**
+ * Reads what the workspace takes as attachments into the store, once a
+ * session starts: the session's workspace summary does not carry it.
+ */
+export async function loadWorkspaceAttachments() {
+  const session = sessionNumber();
+  const workspace = await getWorkspace();
+  if (session === sessionNumber()) setWorkspaceAttachments(workspace?.attachments);
+}
 
 /** PATCH /workspace; answers with the workspace. */
 export const updateWorkspace = (body) => patch('/api/v1/workspace', body);

@@ -144,6 +144,13 @@ export function setWorkspaceEmail(email) {
   emit('session');
 }
 
+/** The workspace's `attachments` (`{max_bytes, kinds, server_max_bytes}`): the composer's paperclip, `accept` and size limit. */
+export function setWorkspaceAttachments(attachments) {
+  if (!state.workspace || !attachments) return;
+  state.workspace = { ...state.workspace, attachments };
+  emit('session');
+}
+
 export async function loadAgents() {
   const agents = await get('/api/v1/agents');
   const list = Array.isArray(agents) ? agents : agents?.data ?? [];

@@ -1,6 +1,7 @@
 // `#/settings`: workspace name, the install snippet and identity
 // verification (identity-section.js), widget origins, email fallback, data
-// retention, saved replies (saved-replies-section.js), notifications
+// retention, attachments (attachments-section.js), saved replies
+// (saved-replies-section.js), notifications
 // (notifications-section.js, this browser's), webhooks
 // (webhooks-section.js, owners and admins), the
 // team (team-section.js), teams (teams-section.js), office hours and availability
@@ -13,11 +14,13 @@ import { getWorkspace, updateWorkspace, sendTestEmail } from '../data/settings.j
 import {
   field, formError, formValues, showProblem, showFieldErrors, clearErrors, whileBusy,
 } from '../ui/forms.js';
-import { state, setSession, setWorkspaceEmail } from '../data/store.js';
+import { state, setSession, setWorkspaceEmail, setWorkspaceAttachments } from '../data/store.js';
 import { copyText } from '../ui/clipboard.js';
 import { DELAY_FIELD, emailSettingsPatch, testEmailRequest } from '../data/email.js';
 import { canManage as roleCanManage } from './roles.js';
 import { mountIdentitySection } from './identity-section.js';
+import { attachmentsSection } from './attachments-section.js';
+import { attachmentSettingsPatch, bytesToMb } from './attachments.js';
 import { mountTeamSection } from './team-section.js';
 import { mountTeamsSection } from './teams-section.js';
 import { mountOfficeSection } from './office-section.js';
@@ -186,6 +189,8 @@ function page(workspace) {
         </form>
       </section>
 
+      ${attachmentsSection(workspace.attachments, manage)}
+
       <div data-region="notifications-section"></div>
       <div data-region="saved-replies-section"></div>
       <div data-region="webhooks-section"></div>
@@ -249,6 +254,20 @@ export function mountSettingsView(element) {
           form.elements.fallback_delay_minutes.value = saved.fallback_delay_minutes ?? values.fallback_delay_minutes;
           form.elements.from_address.value = saved.from_address ?? '';
           setWorkspaceEmail(workspace.email);
+        }
+        break;
+      }
+      case 'attachments': {
+        const { body, errors } = attachmentSettingsPatch(workspace.attachments, values);
+        if (errors.length) {
+          showFieldErrors(form, errors);
+        } else if (!body) {
+          clearErrors(form);
+          flashSaved(form, 'No changes');
+        } else if (await update(form, body, body.attachments.kinds?.length === 0 ? 'Saved: attachments are off' : 'Saved')) {
+          // Show what the server stored; the composers follow it.
+          form.elements.max_mb.value = bytesToMb(workspace.attachments?.max_bytes);
+          setWorkspaceAttachments(workspace.attachments);
         }
         break;
       }
@@ -322,6 +341,7 @@ export function mountSettingsView(element) {
       if (!alive) return;
       // The composer hides "Email if unread" when fallback is off.
       setWorkspaceEmail(workspace.email);
+      setWorkspaceAttachments(workspace.attachments);
       render(element, page(workspace));
       mountSections();
       element.querySelector('main').focus();

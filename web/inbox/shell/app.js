@@ -8,6 +8,7 @@ import { html, render } from '../../shared/html.js';
 import { setupStatus, currentSession, signOut as endSession, onUnauthorized } from '../data/session.js';
 import { state, setSession, clearAll, loadAgents, onAnnounce, emit } from '../data/store.js';
 import { loadList, setContactFilter } from '../data/conversation-list.js';
+import { loadWorkspaceAttachments } from '../data/settings.js';
 import { showSetup } from './setup-view.js';
 import { showSignIn } from './signin-view.js';
 import { mountTopBar } from './top-bar.js';
@@ -119,6 +120,7 @@ function start(session) {
   window.addEventListener('hashchange', route);
   route();
   loadAgents().catch((error) => console.warn('agents:', error.message));
+  loadWorkspaceAttachments().catch((error) => console.warn('attachment settings:', error.message));
   loadList();
   startLive();
   startPresence();

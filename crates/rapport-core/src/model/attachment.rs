@@ -41,6 +41,102 @@ impl AttachmentRef {
     }
 }
 
+/// The kinds of file a workspace may take, each a group of the types
+/// `sniff` recognises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    /// PNG, JPEG, GIF and WebP images.
+    Image,
+    Pdf,
+    /// Plain text.
+    Text,
+    Zip,
+    /// Word, Excel and PowerPoint documents (Office Open XML).
+    Office,
+}
+
+impl FileKind {
+    pub const ALL: [FileKind; 5] = [
+        FileKind::Image,
+        FileKind::Pdf,
+        FileKind::Text,
+        FileKind::Zip,
+        FileKind::Office,
+    ];
+
+    /// The kind of a type `sniff` answered.
+    pub fn of(content_type: &str) -> FileKind {
+        match content_type {
+            t if t.starts_with("image/") => FileKind::Image,
+            "application/pdf" => FileKind::Pdf,
+            "text/plain" => FileKind::Text,
+            "application/zip" => FileKind::Zip,
+            _ => FileKind::Office,
+        }
+    }
+
+    /// The types of this kind, as `sniff` names them.
+    pub fn content_types(self) -> impl Iterator<Item = &'static str> {
+        TAKEN
+            .iter()
+            .copied()
+            .chain(["text/plain"])
+            .filter(move |t| FileKind::of(t) == self)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FileKind::Image => "images",
+            FileKind::Pdf => "PDF",
+            FileKind::Text => "text",
+            FileKind::Zip => "ZIP",
+            FileKind::Office => "Office documents",
+        }
+    }
+}
+
+/// What a workspace takes as attachments: files up to `max_bytes` (at
+/// most the server's own limit), of `kinds` (none: attachments are off).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttachmentSettings {
+    pub max_bytes: u64,
+    pub kinds: Vec<FileKind>,
+}
+
+impl Default for AttachmentSettings {
+    fn default() -> Self {
+        AttachmentSettings {
+            max_bytes: DEFAULT_MAX_BYTES,
+            kinds: FileKind::ALL.to_vec(),
+        }
+    }
+}
+
+impl AttachmentSettings {
+    /// Whether a file `sniff` recognised is taken here.
+    pub fn takes(&self, sniffed: &Sniffed) -> Result<(), String> {
+        if self.kinds.contains(&FileKind::of(sniffed.content_type)) {
+            return Ok(());
+        }
+        if self.kinds.is_empty() {
+            return Err("this workspace takes no attachments".to_owned());
+        }
+        let kinds: Vec<&str> = self.kinds.iter().map(|k| k.label()).collect();
+        Err(format!(
+            "files of this kind are not taken here; this workspace takes {}",
+            kinds.join(", ")
+        ))
+    }
+
+    /// The largest file taken, within the server's limit.
+    pub fn limit(&self, server_max_bytes: u64) -> u64 {
+        self.max_bytes.min(server_max_bytes)
+    }
+}
+
 /// What a file's bytes are, when a workspace takes them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sniffed {
@@ -211,6 +307,34 @@ mod tests {
             sniff(&png_header(0, 10)),
             Err(Refused::TooManyPixels(0, 10))
         );
+    }
+
+    #[test]
+    fn a_workspace_takes_only_its_kinds() {
+        let png = sniff(&png_header(10, 10)).unwrap();
+        let pdf = sniff(b"%PDF-1.7\n...").unwrap();
+        let all = AttachmentSettings::default();
+        assert_eq!(all.takes(&png), Ok(()));
+        assert_eq!(all.takes(&pdf), Ok(()));
+        let images = AttachmentSettings {
+            kinds: vec![FileKind::Image],
+            ..all.clone()
+        };
+        assert_eq!(images.takes(&png), Ok(()));
+        assert!(images.takes(&pdf).unwrap_err().contains("takes images"));
+        let none = AttachmentSettings {
+            kinds: vec![],
+            ..all
+        };
+        assert!(none.takes(&png).unwrap_err().contains("no attachments"));
+        assert_eq!(images.limit(1024), 1024);
+        assert_eq!(images.limit(u64::MAX), DEFAULT_MAX_BYTES);
+        // Every type sniff takes has a kind that names it.
+        let named: usize = FileKind::ALL
+            .iter()
+            .map(|k| k.content_types().count())
+            .sum();
+        assert_eq!(named, TAKEN.len() + 1);
     }
 
     #[test]

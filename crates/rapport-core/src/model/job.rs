@@ -62,6 +62,9 @@ pub enum Job {
     /// Email the team the conversations contacts started, if nobody is
     /// online when it comes due (one pending per workspace: a batch).
     TeamDigest { workspace_id: WorkspaceId },
+    /// Delete the workspace's uploads never sent within a day of their
+    /// upload (one pending per workspace, due when its oldest one expires).
+    SweepUploads { workspace_id: WorkspaceId },
 }
 
 /// Why a stored job could not be read back.
@@ -77,7 +80,7 @@ pub enum JobParseError {
 
 impl Job {
     /// Every kind, as stored in the `kind` column.
-    pub const KINDS: [&'static str; 11] = [
+    pub const KINDS: [&'static str; 12] = [
         "email_fallback",
         "bulk_send",
         "automation_run",
@@ -89,6 +92,7 @@ impl Job {
         "apply_retention",
         "webhook_delivery",
         "team_digest",
+        "sweep_uploads",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -104,6 +108,7 @@ impl Job {
             Job::ApplyRetention { .. } => Self::KINDS[8],
             Job::WebhookDelivery { .. } => Self::KINDS[9],
             Job::TeamDigest { .. } => Self::KINDS[10],
+            Job::SweepUploads { .. } => Self::KINDS[11],
         }
     }
 
@@ -126,7 +131,9 @@ impl Job {
             Job::EraseContact { erasure_id } => erasure_id.to_string(),
             Job::ApplyRetention { workspace_id } => workspace_id.to_string(),
             Job::WebhookDelivery { delivery_id } => delivery_id.to_string(),
-            Job::TeamDigest { workspace_id } => workspace_id.to_string(),
+            Job::TeamDigest { workspace_id } | Job::SweepUploads { workspace_id } => {
+                workspace_id.to_string()
+            }
         }
     }
 
@@ -229,7 +236,8 @@ impl Job {
             | Job::BotSettle { .. }
             | Job::IndexProperty { .. }
             | Job::EraseContact { .. }
-            | Job::ApplyRetention { .. } => RetryPolicy::AUTOMATION,
+            | Job::ApplyRetention { .. }
+            | Job::SweepUploads { .. } => RetryPolicy::AUTOMATION,
             Job::TeamDigest { .. } => RetryPolicy::EMAIL,
         }
     }
@@ -325,6 +333,9 @@ mod tests {
                 delivery_id: WebhookDeliveryId::generate(),
             },
             Job::TeamDigest {
+                workspace_id: WorkspaceId::generate(),
+            },
+            Job::SweepUploads {
                 workspace_id: WorkspaceId::generate(),
             },
         ]

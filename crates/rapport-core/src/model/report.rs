@@ -194,8 +194,6 @@ pub enum GroupKey {
     /// `None`: nobody.
     Member(Option<AgentId>),
     Channel(Channel),
-    /// The whole period.
-    All,
 }
 
 /// How many, and the median and 90th percentile (nearest rank) in seconds.

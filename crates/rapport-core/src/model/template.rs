@@ -252,6 +252,7 @@ mod tests {
             allowed_origins: Vec::new(),
             bulk_sends_admins_only: false,
             retention_days: None,
+            attachments: Default::default(),
             email: Default::default(),
             created_at: Timestamp::from_millis(0),
         };

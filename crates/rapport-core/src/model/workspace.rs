@@ -33,6 +33,8 @@ pub struct Workspace {
     /// Closed conversations untouched for this many days are deleted (with
     /// their messages and timeline entries); `None` keeps them.
     pub retention_days: Option<u16>,
+    /// The files its widget and team may attach.
+    pub attachments: crate::model::attachment::AttachmentSettings,
     pub created_at: Timestamp,
 }
 
@@ -71,6 +73,9 @@ pub struct WorkspaceSettings {
     pub bulk_sends_admins_only: Option<bool>,
     /// `Some(None)` keeps conversations forever.
     pub retention_days: Option<Option<u16>>,
+    pub attachment_max_bytes: Option<u64>,
+    /// Empty turns attachments off.
+    pub attachment_kinds: Option<Vec<crate::model::attachment::FileKind>>,
 }
 
 /// The longest retention period a workspace may set: ten years.
@@ -102,6 +107,14 @@ impl WorkspaceSettings {
         }
         if let Some(days) = self.retention_days {
             workspace.retention_days = days;
+        }
+        if let Some(max_bytes) = self.attachment_max_bytes {
+            workspace.attachments.max_bytes = max_bytes;
+        }
+        if let Some(kinds) = &self.attachment_kinds {
+            workspace.attachments.kinds.clone_from(kinds);
+            workspace.attachments.kinds.sort_unstable();
+            workspace.attachments.kinds.dedup();
         }
         workspace
     }

@@ -10,11 +10,11 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rapport_core::model::attachment::{AttachmentRef, clean_name, sniff};
+use rapport_core::model::attachment::AttachmentRef;
 use rapport_core::model::conversation::Author;
 use rapport_core::model::email::attachment_token;
 use rapport_core::model::ids::{AttachmentId, WorkspaceId};
-use rapport_core::ports::store::{StoreError, StoredAttachment};
+use rapport_core::ports::store::StoredAttachment;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -22,6 +22,7 @@ use super::shared::visitor::Visitor;
 use crate::AppState;
 use crate::error::{ApiError, Problem, or_not_found};
 use crate::extract::{ApiPath, ApiQuery, Auth, read_body};
+use crate::files::{NotKept, keep};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -32,7 +33,8 @@ pub struct UploadParams {
     pub name: String,
 }
 
-/// Reads, sniffs and keeps an uploaded file for `uploader`, unsent.
+/// Reads an uploaded file and keeps it for `uploader`, unsent, if the
+/// workspace takes it.
 async fn upload(
     state: &AppState,
     workspace: WorkspaceId,
@@ -44,32 +46,14 @@ async fn upload(
     if name.is_empty() || name.chars().count() > 1000 {
         return Err(ApiError::field("name", "1 to 1,000 characters"));
     }
-    let limit = usize::try_from(state.attachment_max_bytes).unwrap_or(usize::MAX);
-    let bytes = read_body(headers, body, limit).await?;
-    let sniffed = sniff(&bytes).map_err(|refused| ApiError::field("file", refused.to_string()))?;
-    let reference = AttachmentRef {
-        id: AttachmentId::generate(),
-        name: clean_name(name),
-        content_type: sniffed.content_type.to_owned(),
-        size: bytes.len() as u64,
-        width: sniffed.width,
-        height: sniffed.height,
-    };
-    // The bytes first: a row never names a file that is not there.
-    state
-        .files
-        .put(workspace, reference.id, bytes)
-        .await
-        .map_err(ApiError::Internal)?;
-    state
-        .store
-        .add_attachment(workspace, uploader, reference.clone(), state.clock.now())
-        .await
-        .map_err(|err| match err {
-            StoreError::Conflict(reason) => ApiError::field("file", reason),
-            other => other.into(),
-        })?;
-    Ok((StatusCode::CREATED, Json(reference)))
+    let workspace = state.store.workspace(workspace).await?;
+    let limit = workspace.attachments.limit(state.attachment_max_bytes);
+    let bytes = read_body(headers, body, usize::try_from(limit).unwrap_or(usize::MAX)).await?;
+    match keep(state, &workspace, uploader, name, bytes).await {
+        Ok(reference) => Ok((StatusCode::CREATED, Json(reference))),
+        Err(NotKept::Refused(reason)) => Err(ApiError::field("file", reason)),
+        Err(NotKept::Failed(err)) => Err(err.into()),
+    }
 }
 
 #[utoipa::path(post, path = "/attachments", tag = "conversations", security(("bearer" = [])),

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use rapport_core::model::agent::Email;
+use rapport_core::model::attachment::{AttachmentSettings, FileKind};
 use rapport_core::model::ids::WorkspaceId;
 use rapport_core::model::validation::{Validator, single_line_text};
 use rapport_core::model::workspace::EmailSettings;
@@ -36,6 +37,17 @@ pub struct WorkspaceView {
     /// Closed conversations untouched for this many days are deleted, with
     /// their messages and timeline entries; 0 keeps them.
     pub retention_days: u16,
+    pub attachments: AttachmentsView,
+}
+
+/// What the workspace takes as attachments.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentsView {
+    #[serde(flatten)]
+    pub settings: AttachmentSettings,
+    /// The largest file this server takes from any workspace (its
+    /// `attachment_max_bytes`): `max_bytes` may not exceed it.
+    pub server_max_bytes: u64,
 }
 
 /// The email fallback's settings.
@@ -47,7 +59,8 @@ pub struct EmailView {
     pub sending_configured: bool,
 }
 
-fn view(workspace: Workspace, show_secret: bool, sending_configured: bool) -> WorkspaceView {
+fn view(state: &AppState, workspace: Workspace, show_secret: bool) -> WorkspaceView {
+    let sending_configured = state.email.is_configured();
     let previous_until = workspace
         .previous_identity_secret
         .as_ref()
@@ -66,6 +79,10 @@ fn view(workspace: Workspace, show_secret: bool, sending_configured: bool) -> Wo
         },
         bulk_sends_admins_only: workspace.bulk_sends_admins_only,
         retention_days: workspace.retention_days.unwrap_or(0),
+        attachments: AttachmentsView {
+            settings: workspace.attachments,
+            server_max_bytes: state.attachment_max_bytes,
+        },
     }
 }
 
@@ -77,9 +94,9 @@ pub async fn get_workspace(
 ) -> Result<Json<WorkspaceView>, ApiError> {
     let workspace = state.store.workspace(principal.workspace_id).await?;
     Ok(Json(view(
+        &state,
         workspace,
         principal.role.can_manage_team(),
-        state.email.is_configured(),
     )))
 }
 
@@ -103,6 +120,22 @@ pub struct WorkspaceUpdate {
     /// 3650), with their messages and timeline entries; 0 keeps them.
     #[schema(minimum = 0, maximum = 3650)]
     pub retention_days: Option<i64>,
+    #[serde(default, deserialize_with = "crate::extract::object::optional")]
+    pub attachments: Option<AttachmentsUpdate>,
+}
+
+/// A change to what the workspace takes as attachments; absent fields
+/// keep their value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentsUpdate {
+    /// The largest file in bytes, from 1 to the server's
+    /// `server_max_bytes`.
+    #[schema(minimum = 1)]
+    pub max_bytes: Option<i64>,
+    /// The kinds of file taken; empty turns attachments off.
+    #[schema(max_items = 5)]
+    pub kinds: Option<Vec<FileKind>>,
 }
 
 /// A change to the email fallback; absent fields keep their value.
@@ -191,6 +224,20 @@ pub async fn update_workspace(
                 }),
         )
     });
+    let attachments = body.attachments.unwrap_or(AttachmentsUpdate {
+        max_bytes: None,
+        kinds: None,
+    });
+    let server_max = state.attachment_max_bytes;
+    let attachment_max_bytes = attachments.max_bytes.and_then(|bytes| {
+        v.check(
+            "attachments.max_bytes",
+            u64::try_from(bytes)
+                .ok()
+                .filter(|b| (1..=server_max).contains(b))
+                .ok_or_else(|| format!("from 1 to {server_max} bytes (this server's limit)")),
+        )
+    });
     v.finish()?;
     let settings = WorkspaceSettings {
         name,
@@ -201,12 +248,14 @@ pub async fn update_workspace(
         email_from_address: from_address,
         bulk_sends_admins_only: body.bulk_sends_admins_only,
         retention_days,
+        attachment_max_bytes,
+        attachment_kinds: attachments.kinds,
     };
     let workspace = state
         .store
         .update_workspace(principal.workspace_id, settings, state.clock.now())
         .await?;
-    Ok(Json(view(workspace, true, state.email.is_configured())))
+    Ok(Json(view(&state, workspace, true)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -283,5 +332,5 @@ pub async fn rotate_identity_secret(
             until,
         )
         .await?;
-    Ok(Json(view(workspace, true, state.email.is_configured())))
+    Ok(Json(view(&state, workspace, true)))
 }

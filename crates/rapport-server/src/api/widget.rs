@@ -109,6 +109,9 @@ pub struct Booted {
     pub contact: VisitorView,
     pub workspace: WorkspaceName,
     pub team: Vec<TeamMember>,
+    /// What the visitor may attach: files up to `max_bytes`, of `kinds`
+    /// (none: no attachments).
+    pub attachments: rapport_core::model::attachment::AttachmentSettings,
 }
 
 /// Whether `user_hash` is the HMAC of `subject` (a user_id, or an email)
@@ -280,7 +283,12 @@ pub async fn boot(
         .into_iter()
         .map(|a| TeamMember { name: a.name })
         .collect();
+    let attachments = rapport_core::model::attachment::AttachmentSettings {
+        max_bytes: workspace.attachments.limit(state.attachment_max_bytes),
+        kinds: workspace.attachments.kinds.clone(),
+    };
     Ok(Json(Booted {
+        attachments,
         session,
         contact: (&contact).into(),
         workspace: WorkspaceName {

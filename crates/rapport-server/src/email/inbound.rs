@@ -4,16 +4,16 @@
 //! unknown or forged reply address, or a sender who is not the contact.
 
 use mail_parser::{MessageParser, MimeHeaders};
-use rapport_core::model::attachment::{AttachmentRef, MAX_PER_MESSAGE, clean_name, sniff};
+use rapport_core::model::attachment::{AttachmentRef, MAX_PER_MESSAGE};
 use rapport_core::model::conversation::Author;
 use rapport_core::model::email::{SignedId, parse_reply_address, strip_quoted};
-use rapport_core::model::ids::AttachmentId;
 use rapport_core::model::ids::{ConversationId, WorkspaceId};
 use rapport_core::ports::store::{ReplyTarget, StoreError, StoredMessage};
 use rapport_core::services::SendError;
 use rapport_core::services::replies::post_emailed_reply;
 
 use crate::AppState;
+use crate::files::{NotKept, keep};
 
 /// Why a reply was not added to a conversation.
 #[derive(Debug, thiserror::Error)]
@@ -135,36 +135,23 @@ async fn keep_files(
 ) -> Result<Vec<AttachmentRef>, InboundError> {
     let mut kept = Vec::new();
     for (name, bytes) in files {
-        let sniffed = match sniff(bytes) {
-            Ok(sniffed) if bytes.len() as u64 <= state.attachment_max_bytes => sniffed,
-            refused => {
-                tracing::info!(conversation = %target.conversation.id, ?refused, size = bytes.len(), "left out an emailed file");
-                continue;
+        let size = bytes.len();
+        let uploader = Author::Contact(target.contact.id);
+        match keep(
+            state,
+            &target.workspace,
+            uploader,
+            &name,
+            bytes.to_vec().into(),
+        )
+        .await
+        {
+            Ok(reference) => kept.push(reference),
+            Err(NotKept::Refused(reason)) => {
+                tracing::info!(conversation = %target.conversation.id, reason, size, "left out an emailed file");
             }
-        };
-        let reference = AttachmentRef {
-            id: AttachmentId::generate(),
-            name: clean_name(&name),
-            content_type: sniffed.content_type.to_owned(),
-            size: bytes.len() as u64,
-            width: sniffed.width,
-            height: sniffed.height,
-        };
-        state
-            .files
-            .put(target.workspace.id, reference.id, bytes.to_vec().into())
-            .await
-            .map_err(|err| StoreError::Other(err.into()))?;
-        state
-            .store
-            .add_attachment(
-                target.workspace.id,
-                Author::Contact(target.contact.id),
-                reference.clone(),
-                state.clock.now(),
-            )
-            .await?;
-        kept.push(reference);
+            Err(NotKept::Failed(err)) => return Err(err.into()),
+        }
     }
     Ok(kept)
 }

@@ -24,6 +24,7 @@ mod property_index;
 mod retention;
 mod runner;
 mod team_digest;
+mod uploads;
 mod webhook_deliveries;
 mod webhooks;
 
@@ -262,8 +263,14 @@ impl Runner {
             }
         };
         let claimed = jobs.len();
-        let (mut indexes, mut erasures, mut retentions, mut deliveries, mut digests) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut indexes, mut erasures, mut retentions, mut deliveries, mut digests, mut sweeps) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
         let (mut emails, mut sends, mut runs, mut calls, mut turns, mut unreadable) = (
             Vec::new(),
             Vec::new(),
@@ -320,10 +327,11 @@ impl Runner {
                 Ok(Job::ApplyRetention { workspace_id }) => retentions.push((*workspace_id, job)),
                 Ok(Job::WebhookDelivery { delivery_id }) => deliveries.push((*delivery_id, job)),
                 Ok(Job::TeamDigest { workspace_id }) => digests.push((*workspace_id, job)),
+                Ok(Job::SweepUploads { workspace_id }) => sweeps.push((*workspace_id, job)),
                 Err(err) => unreadable.push((err.to_string(), job)),
             }
         }
-        let ((), bulk_messages, (), (), (), (), (), (), (), (), ()) = tokio::join!(
+        let ((), bulk_messages, (), (), (), (), (), (), (), (), (), ()) = tokio::join!(
             email::run(self, emails),
             bulk::run(self, sends),
             automations::run(self, runs),
@@ -334,6 +342,7 @@ impl Runner {
             retention::run(self, retentions),
             webhook_deliveries::run(self, deliveries),
             team_digest::run(self, digests),
+            uploads::run(self, sweeps),
             self.set_aside(unreadable),
         );
         Ok(Round {

@@ -14,6 +14,8 @@ both_backends!(
     the_team_sends_files_that_only_the_conversation_can_read,
     a_visitor_starts_a_conversation_with_an_image,
     files_that_are_not_taken_are_refused_and_change_nothing,
+    a_workspace_chooses_the_files_it_takes,
+    uploads_never_sent_are_deleted_after_a_day,
 );
 
 /// A PNG's signature and header: enough for its type and size (the server
@@ -364,4 +366,272 @@ async fn files_that_are_not_taken_are_refused_and_change_nothing(backend: Backen
         )
         .await;
     assert_eq!(reply.error_fields(), ["attachment_ids"]);
+}
+
+async fn a_workspace_chooses_the_files_it_takes(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.owner.api_token.clone();
+    let defaults = app.get("/api/v1/workspace").await;
+    assert_eq!(
+        defaults.body["attachments"],
+        json!({"max_bytes": 10_485_760, "kinds": ["image", "pdf", "text", "zip", "office"],
+               "server_max_bytes": 10_485_760})
+    );
+    // Out of bounds, or a kind that does not exist: refused, nothing changed.
+    for (bad, field) in [
+        (json!({"max_bytes": 0}), "attachments.max_bytes"),
+        (json!({"max_bytes": 10_485_761}), "attachments.max_bytes"),
+        (json!({"kinds": ["exe"]}), "attachments.kinds"),
+    ] {
+        let refused = app
+            .request(
+                Method::PATCH,
+                "/api/v1/workspace",
+                Some(&owner),
+                Some(json!({"attachments": bad})),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(
+            refused.error_fields().iter().any(|f| f.starts_with(field)),
+            "{bad}: {}",
+            refused.body
+        );
+    }
+    let member = app.agent_token("ada@acme.test").await;
+    let forbidden = app
+        .request(
+            Method::PATCH,
+            "/api/v1/workspace",
+            Some(&member),
+            Some(json!({"attachments": {"kinds": []}})),
+        )
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/api/v1/workspace").await.body["attachments"],
+        defaults.body["attachments"]
+    );
+
+    // PDFs of up to 1,000 bytes only (kinds named twice are kept once).
+    let set = app
+        .request(
+            Method::PATCH,
+            "/api/v1/workspace",
+            Some(&owner),
+            Some(json!({"attachments": {"max_bytes": 1000, "kinds": ["pdf", "pdf"]}})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(set.body["attachments"]["kinds"], json!(["pdf"]));
+    assert_eq!(set.body["attachments"]["max_bytes"], 1000);
+    let (session, _) = visitor_of(&boot(&app, json!({"app_id": app.owner.app_id})).await);
+    let booted = boot(
+        &app,
+        json!({"app_id": app.owner.app_id, "session": session}),
+    )
+    .await;
+    assert_eq!(
+        booted.body["attachments"],
+        json!({"max_bytes": 1000, "kinds": ["pdf"]})
+    );
+    let image = upload(&app, &session, "/widget/v1", "a.png", png(2, 2)).await;
+    assert_eq!(image.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(image.error_fields(), ["file"]);
+    assert!(
+        image.body.to_string().contains("takes PDF"),
+        "{}",
+        image.body
+    );
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(900, b' ');
+    let taken = upload(&app, &owner, "/api/v1", "a.pdf", pdf.clone()).await;
+    assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.body);
+    pdf.resize(1001, b' ');
+    let large = upload(&app, &owner, "/api/v1", "b.pdf", pdf).await;
+    assert_eq!(
+        large.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        large.body
+    );
+
+    // No kinds: attachments are off.
+    let off = app
+        .request(
+            Method::PATCH,
+            "/api/v1/workspace",
+            Some(&owner),
+            Some(json!({"attachments": {"kinds": []}})),
+        )
+        .await;
+    assert_eq!(off.body["attachments"]["max_bytes"], 1000, "kept");
+    let refused = upload(&app, &owner, "/api/v1", "c.pdf", b"%PDF-1.7\n".to_vec()).await;
+    assert_eq!(refused.error_fields(), ["file"]);
+    assert!(refused.body.to_string().contains("no attachments"));
+    // Another workspace is untouched.
+    let other = app.other_workspace().await;
+    let theirs = upload(&app, &other.api_token, "/api/v1", "a.png", png(2, 2)).await;
+    assert_eq!(theirs.status, StatusCode::CREATED, "{}", theirs.body);
+}
+
+async fn uploads_never_sent_are_deleted_after_a_day(backend: Backend) {
+    use rapport_core::ports::clock::{Clock, ManualClock, SystemClock};
+    const HOUR_MS: i64 = 60 * 60 * 1000;
+    let clock = std::sync::Arc::new(ManualClock::new(SystemClock.now()));
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        clock.clone(),
+        rapport_server::config::Config::default(),
+    )
+    .await
+    else {
+        return;
+    };
+    let owner = app.owner.api_token.clone();
+    let (session, _) = visitor_of(&boot(&app, json!({"app_id": app.owner.app_id})).await);
+    let dropped = upload(&app, &session, "/widget/v1", "left.png", png(2, 2)).await;
+    let sent = upload(&app, &owner, "/api/v1", "sent.txt", b"sent".to_vec()).await;
+    let contact = app.contact(json!({"user_id": "u1"})).await;
+    let conversation = app.message(&contact, "Hello").await.body["conversation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = app
+        .post(
+            &format!("/api/v1/conversations/{conversation}/reply"),
+            json!({"body": "here", "attachment_ids": [sent.id()]}),
+        )
+        .await;
+    assert!(reply.status.is_success(), "{}", reply.body);
+    clock.advance_millis(12 * HOUR_MS);
+    let later = upload(&app, &owner, "/api/v1", "later.txt", b"later".to_vec()).await;
+    let files = || {
+        std::fs::read_dir(app.data_dir.path().join("attachments"))
+            .unwrap()
+            .flat_map(|ws| std::fs::read_dir(ws.unwrap().path()).unwrap())
+            .map(|f| f.unwrap().file_name().into_string().unwrap())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(files().len(), 3);
+    // Not a day yet: nothing due, nothing deleted.
+    app.run_jobs().await;
+    assert_eq!(files().len(), 3);
+
+    clock.advance_millis(13 * HOUR_MS);
+    app.run_jobs().await;
+    let status = |id: String| {
+        let app = &app;
+        let owner = owner.clone();
+        async move {
+            fetch(app, &owner, &format!("/api/v1/attachments/{id}"))
+                .await
+                .status()
+        }
+    };
+    assert_eq!(status(dropped.id()).await, StatusCode::NOT_FOUND);
+    assert_eq!(status(sent.id()).await, StatusCode::OK);
+    assert_eq!(status(later.id()).await, StatusCode::OK);
+    assert_eq!(
+        files(),
+        [sent.id(), later.id()].into_iter().collect(),
+        "the dropped file's bytes are gone too"
+    );
+    // The later one, a day after its upload.
+    clock.advance_millis(12 * HOUR_MS);
+    app.run_jobs().await;
+    assert_eq!(status(later.id()).await, StatusCode::NOT_FOUND);
+    assert_eq!(files(), [sent.id()].into_iter().collect());
+}
+
+/// The S3-compatible server `scripts/test` starts (moto), or `None` when
+/// none is set, unless `RAPPORT_REQUIRE_S3` says one must be.
+fn s3_endpoint() -> Option<String> {
+    match std::env::var("RAPPORT_TEST_S3_ENDPOINT") {
+        Ok(endpoint) => Some(endpoint),
+        Err(_) => {
+            assert!(
+                std::env::var("RAPPORT_REQUIRE_S3").is_err(),
+                "RAPPORT_REQUIRE_S3 is set but RAPPORT_TEST_S3_ENDPOINT is not"
+            );
+            eprintln!(
+                "skipping: set RAPPORT_TEST_S3_ENDPOINT (scripts/test does) to test S3 storage"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_live_in_an_s3_bucket_when_one_is_configured() {
+    use futures::TryStreamExt;
+    use object_store::ObjectStore;
+    use rapport_core::ports::clock::{Clock, ManualClock, SystemClock};
+    let Some(endpoint) = s3_endpoint() else {
+        return;
+    };
+    let bucket = format!("rapport-{}", uuid::Uuid::new_v4().simple());
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+    let config = rapport_server::config::Config {
+        attachment_s3_bucket: Some(bucket.clone()),
+        attachment_s3_endpoint: Some(endpoint.clone()),
+        attachment_s3_region: Some("us-east-1".into()),
+        attachment_s3_access_key_id: Some("test".into()),
+        attachment_s3_secret_access_key: Some(serde_json::from_value(json!("test")).unwrap()),
+        ..Default::default()
+    };
+    let clock = std::sync::Arc::new(ManualClock::new(SystemClock.now()));
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, clock.clone(), config.clone()).await
+    else {
+        return;
+    };
+    let bucket_store = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(&bucket)
+        .with_endpoint(&endpoint)
+        .with_allow_http(true)
+        .with_region("us-east-1")
+        .with_access_key_id("test")
+        .with_secret_access_key("test")
+        .build()
+        .unwrap();
+    let keys = || async {
+        bucket_store
+            .list(None)
+            .map_ok(|meta| meta.location.to_string())
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap()
+    };
+
+    let (session, _) = visitor_of(&boot(&app, json!({"app_id": app.owner.app_id})).await);
+    let image = png(3, 2);
+    let pasted = upload(&app, &session, "/widget/v1", "image.png", image.clone()).await;
+    assert_eq!(pasted.status, StatusCode::CREATED, "{}", pasted.body);
+    assert_eq!(
+        keys().await,
+        [format!("{}/{}", app.owner.workspace_id, pasted.id())]
+    );
+    assert!(
+        !app.data_dir.path().join("attachments").exists(),
+        "nothing on local disk"
+    );
+    let read = fetch(
+        &app,
+        &app.owner.api_token,
+        &format!("/api/v1/attachments/{}", pasted.id()),
+    )
+    .await;
+    assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(read.bytes().await.unwrap().to_vec(), image);
+    // Never sent: a day later, deleted from the bucket.
+    clock.advance_millis(25 * 60 * 60 * 1000);
+    app.run_jobs().await;
+    assert_eq!(keys().await, Vec::<String>::new());
 }

@@ -210,6 +210,46 @@ async fn a_report_counts_what_happened_in_its_period(backend: Backend) {
         .collect();
     assert_eq!(responders, [("Ada", 1), ("Grace Hopper", 1)]);
 
+    // New conversations and closes count under the assignee as it is now:
+    // a reassignment after the conversation began moves them.
+    let per_member = |report: &Value, figure: &str| -> std::collections::BTreeMap<String, u64> {
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let n = &r[figure];
+                let n = n.get("count").unwrap_or(n).as_u64().unwrap();
+                (r["label"].as_str().unwrap().to_owned(), n)
+            })
+            .collect()
+    };
+    let agents = app.get("/api/v1/agents").await.body;
+    let ada_id = agents
+        .as_array()
+        .or_else(|| agents["items"].as_array())
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "ada@acme.test")
+        .unwrap()["id"]
+        .clone();
+    let before = per_member(&by_member, "new_conversations");
+    let closed_before = per_member(&by_member, "time_to_close");
+    let assigned = app
+        .post(
+            &format!("/api/v1/conversations/{first}/assign"),
+            json!({"assignee_id": ada_id}),
+        )
+        .await;
+    assert!(assigned.status.is_success(), "{}", assigned.body);
+    let after_report = get("from=2026-11-01&to=2026-11-30&by=member").await;
+    let after = per_member(&after_report, "new_conversations");
+    let closed_after = per_member(&after_report, "time_to_close");
+    let ada = |m: &std::collections::BTreeMap<String, u64>| m.get("Ada").copied().unwrap_or(0);
+    assert_eq!(ada(&after), ada(&before) + 1, "{before:?} -> {after:?}");
+    assert_eq!(ada(&closed_after), ada(&closed_before) + 1);
+    assert_eq!(after.values().sum::<u64>(), before.values().sum::<u64>());
+
     // Nothing in another period, nothing from another workspace.
     let before = get("from=2026-10-01&to=2026-10-31").await;
     assert_eq!(before["totals"]["new_conversations"], 0);

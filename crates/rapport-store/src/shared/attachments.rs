@@ -4,7 +4,9 @@
 
 use super::*;
 use rapport_core::model::attachment::AttachmentRef;
-use rapport_core::model::ids::AttachmentId;
+use rapport_core::model::ids::{AttachmentId, JobId};
+use rapport_core::model::job::{Job, NewJob};
+use rapport_core::ports::store::UNSENT_KEPT_MS;
 
 const ATTACHMENT_COLUMNS: &str = "id, workspace_id, uploader_type, uploader_id, name, content_type, size, width, height, conversation_id, created_at";
 
@@ -73,7 +75,71 @@ async fn add(
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
-    Ok(())
+    super::jobs::insert_job(
+        conn,
+        &NewJob {
+            id: JobId::generate(),
+            request_id: rapport_core::request_id::current(),
+            workspace_id: workspace,
+            job: Job::SweepUploads {
+                workspace_id: workspace,
+            },
+            due_at: Timestamp::from_millis(at.as_millis() + UNSENT_KEPT_MS),
+        },
+        at,
+    )
+    .await
+}
+
+async fn drop_unsent(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    before: Timestamp,
+    limit: u32,
+) -> Result<(u32, Option<Timestamp>), StoreError> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM attachments
+         WHERE workspace_id = $1 AND message_id IS NULL AND created_at < $2
+         ORDER BY created_at LIMIT $3",
+    )
+    .bind(workspace.as_uuid())
+    .bind(ms(before))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    for statement in [
+        "INSERT INTO attachment_deletions (workspace_id, attachment_id)
+         SELECT workspace_id, id FROM attachments WHERE workspace_id = ",
+        "DELETE FROM attachments WHERE workspace_id = ",
+    ] {
+        if ids.is_empty() {
+            break;
+        }
+        let mut sql = QueryBuilder::<Db>::new(statement);
+        sql.push_bind(workspace.as_uuid())
+            .push(" AND message_id IS NULL AND id IN (");
+        let mut list = sql.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        sql.push(")");
+        if statement.starts_with("INSERT") {
+            sql.push(" ON CONFLICT DO NOTHING");
+        }
+        sql.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+    let oldest: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(created_at) FROM attachments WHERE workspace_id = $1 AND message_id IS NULL",
+    )
+    .bind(workspace.as_uuid())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok((
+        u32::try_from(ids.len()).map_err(data_err)?,
+        oldest.map(Timestamp::from_millis),
+    ))
 }
 
 /// Moves the attachments of these conversations, and those the contacts
@@ -196,6 +262,15 @@ impl AttachmentStore for Backend {
                     .ok_or(StoreError::NotFound)
             })
             .collect()
+    }
+
+    async fn drop_unsent_attachments(
+        &self,
+        workspace: WorkspaceId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<(u32, Option<Timestamp>), StoreError> {
+        self.write(op!(drop_unsent, workspace, before, limit)).await
     }
 
     async fn deleted_attachments(

@@ -300,7 +300,7 @@ impl ConversationStore for Backend {
                     w.email_fallback_delay_minutes AS w_email_fallback_delay_minutes,
                     w.email_from_address AS w_email_from_address, w.created_at AS w_created_at,
                     w.bulk_sends_admins_only AS w_bulk_sends_admins_only,
-                    w.retention_days AS w_retention_days,
+                    w.retention_days AS w_retention_days, w.attachments AS w_attachments,
                     a.id AS a_id, a.workspace_id AS a_workspace_id, a.email AS a_email, a.name AS a_name,
                     a.role AS a_role, a.created_at AS a_created_at
              FROM contacts c

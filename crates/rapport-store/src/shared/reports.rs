@@ -29,52 +29,36 @@ impl Span {
     }
 }
 
-/// What a row of a query is grouped by: the report's grouping, or `None`
-/// for the whole period.
+/// What a row of a query is grouped by: the report's grouping.
 struct Grouping<'a> {
     query: &'a ReportQuery,
-    group: Option<ReportGroup>,
+    group: ReportGroup,
 }
 
 impl Grouping<'_> {
     /// Pushes the `g` expression: a day number at the query's offset, the
-    /// member (`member` column), the channel, or a constant.
+    /// member (`member` column) or the channel.
     fn push(&self, sql: &mut QueryBuilder<Db>, time: &str, member: &str) {
         match self.group {
-            None => {
-                sql.push("0");
-            }
-            Some(ReportGroup::Day) => {
+            ReportGroup::Day => {
                 sql.push(format!("(({time} + "))
                     .push_bind(self.query.offset_millis())
                     .push(") / 86400000)");
             }
-            Some(ReportGroup::Member) => {
+            ReportGroup::Member => {
                 sql.push(member.to_owned());
             }
-            Some(ReportGroup::Channel) => {
+            ReportGroup::Channel => {
                 sql.push("s.channel");
             }
         }
     }
 
-    /// The join that brings the assignee in, when rows are by member.
-    fn join(&self, on: &str) -> String {
-        if self.group == Some(ReportGroup::Member) {
-            format!(" JOIN conversations c ON c.id = {on}")
-        } else {
-            String::new()
-        }
-    }
-
     fn key(&self, row: &DbRow) -> Result<GroupKey, StoreError> {
         Ok(match self.group {
-            None => GroupKey::All,
-            Some(ReportGroup::Day) => GroupKey::Day(row.try_get::<i64, _>("g").map_err(db_err)?),
-            Some(ReportGroup::Member) => {
-                GroupKey::Member(opt_uuid(row, "g")?.map(AgentId::from_uuid))
-            }
-            Some(ReportGroup::Channel) => {
+            ReportGroup::Day => GroupKey::Day(row.try_get::<i64, _>("g").map_err(db_err)?),
+            ReportGroup::Member => GroupKey::Member(opt_uuid(row, "g")?.map(AgentId::from_uuid)),
+            ReportGroup::Channel => {
                 let name = text(row, "g")?;
                 GroupKey::Channel(
                     Channel::parse(&name).ok_or_else(|| {
@@ -113,9 +97,8 @@ async fn new_conversations(
     into: &mut BTreeMap<GroupKey, Figures>,
 ) -> Result<(), StoreError> {
     let mut sql = QueryBuilder::<Db>::new("SELECT ");
-    by.push(&mut sql, "s.started_at", "c.assignee_id");
+    by.push(&mut sql, "s.started_at", "s.assignee_id");
     sql.push(" AS g, COUNT(*) AS total FROM conversation_stats s");
-    sql.push(by.join("s.conversation_id"));
     by.period(&mut sql, workspace, "s.workspace_id", "s.started_at");
     sql.push(" GROUP BY 1");
     for row in sql
@@ -154,16 +137,13 @@ async fn spans(
     let time = span.column();
     let member = match span {
         Span::FirstResponse => "s.first_responder_id",
-        Span::Close => "c.assignee_id",
+        Span::Close => "s.assignee_id",
     };
     let mut sql = QueryBuilder::<Db>::new("SELECT ");
     by.push(&mut sql, time, member);
     sql.push(format!(
         " AS g, ({time} - s.started_at) / 1000 AS v, COUNT(*) AS n FROM conversation_stats s"
     ));
-    if matches!(span, Span::Close) {
-        sql.push(by.join("s.conversation_id"));
-    }
     by.period(&mut sql, workspace, "s.workspace_id", time);
     sql.push(" GROUP BY 1, 2");
     let mut groups: BTreeMap<GroupKey, Vec<(i64, u64)>> = BTreeMap::new();
@@ -207,7 +187,7 @@ async fn ratings(
     into: &mut BTreeMap<GroupKey, Figures>,
 ) -> Result<(), StoreError> {
     let mut sql = QueryBuilder::<Db>::new("SELECT ");
-    by.push(&mut sql, "r.created_at", "c.assignee_id");
+    by.push(&mut sql, "r.created_at", "s.assignee_id");
     sql.push(
         " AS g, COUNT(*) AS total,
            SUM(CASE WHEN r.score = 1 THEN 1 ELSE 0 END) AS bad,
@@ -215,7 +195,6 @@ async fn ratings(
            SUM(CASE WHEN r.score = 3 THEN 1 ELSE 0 END) AS great
          FROM conversation_ratings r JOIN conversation_stats s ON s.conversation_id = r.conversation_id",
     );
-    sql.push(by.join("r.conversation_id"));
     by.period(&mut sql, workspace, "r.workspace_id", "r.created_at");
     sql.push(" GROUP BY 1");
     for row in sql
@@ -243,7 +222,7 @@ impl ReportStore for Backend {
     ) -> Result<Report, StoreError> {
         let by = Grouping {
             query,
-            group: Some(query.group),
+            group: query.group,
         };
         let mut rows = BTreeMap::new();
         let mut totals = Figures::default();

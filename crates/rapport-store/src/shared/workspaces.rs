@@ -1,10 +1,11 @@
 //! Workspaces: the tenant, its settings and its identity secret.
 
 use super::*;
+use rapport_core::model::attachment::AttachmentSettings;
 use rapport_core::model::ids::JobId;
 use rapport_core::model::job::{Job, NewJob};
 
-pub(super) const WORKSPACE_COLUMNS: &str = "id, name, app_id, identity_secret, previous_identity_secret, previous_identity_secret_until, identity_verification, allowed_origins, email_fallback_enabled, email_fallback_delay_minutes, email_from_address, bulk_sends_admins_only, retention_days, created_at";
+pub(super) const WORKSPACE_COLUMNS: &str = "id, name, app_id, identity_secret, previous_identity_secret, previous_identity_secret_until, identity_verification, allowed_origins, email_fallback_enabled, email_fallback_delay_minutes, email_from_address, bulk_sends_admins_only, retention_days, attachments, created_at";
 
 /// Reads a workspace from columns named `{prefix}id`, `{prefix}name`, ...
 /// (a prefix tells joined tables' columns apart).
@@ -49,6 +50,10 @@ pub(super) fn workspace_from_row(row: &DbRow, prefix: &str) -> Result<Workspace,
             .map(u16::try_from)
             .transpose()
             .map_err(data_err)?,
+        attachments: row
+            .try_get::<Json<AttachmentSettings>, _>(col("attachments").as_str())
+            .map_err(db_err)?
+            .0,
         created_at: ts(row, &col("created_at"))?,
     })
 }
@@ -74,8 +79,9 @@ pub(super) async fn bootstrap_workspace(
         .map_err(db_err)?;
     sqlx::query(
         "INSERT INTO workspaces (id, name, app_id, identity_secret, identity_verification, allowed_origins,
-                                 email_fallback_enabled, email_fallback_delay_minutes, email_from_address, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                 email_fallback_enabled, email_fallback_delay_minutes, email_from_address, created_at,
+                                 attachments)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(ws.id.as_uuid())
     .bind(&ws.name)
@@ -87,6 +93,7 @@ pub(super) async fn bootstrap_workspace(
     .bind(i64::from(ws.email.fallback_delay_minutes))
     .bind(&ws.email.from_address)
     .bind(ms(ws.created_at))
+    .bind(Json(&ws.attachments))
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -105,7 +112,7 @@ pub(super) async fn update_workspace(
         "SELECT id, name, app_id, identity_secret, previous_identity_secret,
                 previous_identity_secret_until, identity_verification, allowed_origins,
                 email_fallback_enabled, email_fallback_delay_minutes, email_from_address,
-                bulk_sends_admins_only, retention_days, created_at
+                bulk_sends_admins_only, retention_days, attachments, created_at
          FROM workspaces WHERE id = $1"
     ))
     .bind(id.as_uuid())
@@ -116,7 +123,7 @@ pub(super) async fn update_workspace(
     sqlx::query(
         "UPDATE workspaces SET name = $2, identity_verification = $3, allowed_origins = $4,
                 email_fallback_enabled = $5, email_fallback_delay_minutes = $6, email_from_address = $7,
-                bulk_sends_admins_only = $8, retention_days = $9
+                bulk_sends_admins_only = $8, retention_days = $9, attachments = $10
          WHERE id = $1",
     )
     .bind(id.as_uuid())
@@ -128,6 +135,7 @@ pub(super) async fn update_workspace(
     .bind(&workspace.email.from_address)
     .bind(workspace.bulk_sends_admins_only)
     .bind(workspace.retention_days.map(i64::from))
+    .bind(Json(&workspace.attachments))
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;

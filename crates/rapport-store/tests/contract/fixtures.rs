@@ -107,6 +107,7 @@ pub fn new_workspace(owner_email: &str) -> (NewWorkspace, Team) {
             allowed_origins: Vec::new(),
             bulk_sends_admins_only: false,
             retention_days: None,
+            attachments: Default::default(),
             email: Default::default(),
             created_at: at(0),
         },

@@ -11,6 +11,9 @@ use crate::model::ids::{AttachmentId, ConversationId, WorkspaceId};
 
 /// The most unsent attachments one uploader holds.
 pub const MAX_UNSENT_ATTACHMENTS: u64 = 50;
+/// How long an upload waits to be sent before it is deleted: a day, in
+/// milliseconds.
+pub const UNSENT_KEPT_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// An attachment as stored, with who may see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,8 +29,10 @@ pub struct StoredAttachment {
 
 #[async_trait]
 pub trait AttachmentStore: Send + Sync + 'static {
-    /// Records an uploaded file, unsent. `Conflict` when the uploader holds
-    /// `MAX_UNSENT_ATTACHMENTS` unsent already.
+    /// Records an uploaded file, unsent, and makes sure the workspace's
+    /// sweep of unsent uploads is pending (`Job::SweepUploads`, due when
+    /// this one expires, unless one is pending already). `Conflict` when
+    /// the uploader holds `MAX_UNSENT_ATTACHMENTS` unsent already.
     async fn add_attachment(
         &self,
         workspace: WorkspaceId,
@@ -48,6 +53,16 @@ pub trait AttachmentStore: Send + Sync + 'static {
         uploader: Author,
         ids: &[AttachmentId],
     ) -> Result<Vec<AttachmentRef>, StoreError>;
+    /// Moves at most `limit` of the workspace's uploads that are still
+    /// unsent and were made before `before` to the deletion outbox (as
+    /// `deleted_attachments` lists them). Answers how many, and when the
+    /// oldest unsent upload left was made.
+    async fn drop_unsent_attachments(
+        &self,
+        workspace: WorkspaceId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<(u32, Option<Timestamp>), StoreError>;
     /// Files whose rows erasures and retention deleted, for the server to
     /// delete from storage, at most `limit`: (workspace, attachment).
     async fn deleted_attachments(
