@@ -10,17 +10,20 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rapport_core::model::attachment::AttachmentRef;
+use std::collections::BTreeMap;
+
+use rapport_core::model::attachment::{AttachmentRef, FileKind};
 use rapport_core::model::conversation::Author;
 use rapport_core::model::email::attachment_token;
 use rapport_core::model::ids::{AttachmentId, WorkspaceId};
 use rapport_core::ports::store::StoredAttachment;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::openapi::{self, Content, Ref, RefOr, ResponseBuilder, ResponsesBuilder};
+use utoipa::{IntoParams, IntoResponses, PartialSchema};
 
 use super::shared::visitor::Visitor;
 use crate::AppState;
-use crate::error::{ApiError, Problem, or_not_found};
+use crate::error::{ApiError, or_not_found};
 use crate::extract::{ApiPath, ApiQuery, Auth, read_body};
 use crate::files::{NotKept, keep};
 
@@ -31,6 +34,60 @@ pub struct UploadParams {
     /// The file's name (a path keeps its last part; kept to 200 characters).
     #[param(min_length = 1, max_length = 1000)]
     pub name: String,
+}
+
+/// What an upload answers, for both APIs' documents.
+pub struct Uploaded;
+
+impl IntoResponses for Uploaded {
+    fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
+        ResponsesBuilder::new()
+            .response(
+                "201",
+                ResponseBuilder::new().content(
+                    "application/json",
+                    Content::new(Some(Ref::from_schema_name("AttachmentRef"))),
+                ),
+            )
+            .response(
+                "413",
+                problem("Larger than the workspace takes (10 MiB by default)"),
+            )
+            .response(
+                "422",
+                problem(
+                    "A kind of file the workspace does not take, an empty file, an image too large in pixels",
+                ),
+            )
+            .build()
+            .into()
+    }
+}
+
+/// What a download answers: the bytes as each type a file may be, or 404.
+pub struct Download;
+
+impl IntoResponses for Download {
+    fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
+        let mut file = ResponseBuilder::new().description("The file, as its bytes showed it to be");
+        for kind in FileKind::ALL {
+            for content_type in kind.content_types() {
+                file = file.content(content_type, Content::new(Some(Vec::<u8>::schema())));
+            }
+        }
+        ResponsesBuilder::new()
+            .response("200", file)
+            .response("404", problem(""))
+            .build()
+            .into()
+    }
+}
+
+fn problem(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/problem+json",
+        Content::new(Some(Ref::from_schema_name("Problem"))),
+    )
 }
 
 /// Reads an uploaded file and keeps it for `uploader`, unsent, if the
@@ -59,9 +116,7 @@ async fn upload(
 #[utoipa::path(post, path = "/attachments", tag = "conversations", security(("bearer" = [])),
     params(UploadParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
-    responses((status = 201, body = AttachmentRef),
-        (status = 413, description = "Larger than the server takes (10 MiB by default)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A kind of file not taken, an empty file, an image too large in pixels", body = Problem, content_type = "application/problem+json")))]
+    responses(Uploaded))]
 pub async fn upload_file(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -83,9 +138,7 @@ pub async fn upload_file(
 #[utoipa::path(post, path = "/attachments", tag = "widget", operation_id = "widget_upload", security(("widget_session" = [])),
     params(UploadParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
-    responses((status = 201, body = AttachmentRef),
-        (status = 413, description = "Larger than the server takes (10 MiB by default)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A kind of file not taken, an empty file, an image too large in pixels", body = Problem, content_type = "application/problem+json")))]
+    responses(Uploaded))]
 pub async fn widget_upload(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -147,13 +200,7 @@ async fn serve(state: &AppState, attachment: StoredAttachment) -> Result<Respons
 
 #[utoipa::path(get, path = "/attachments/{id}", tag = "conversations", security(("bearer" = [])),
     params(("id" = AttachmentId, Path)),
-    responses((status = 200, description = "The file, as its bytes showed it to be", content(
-            (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/gif"), (Vec<u8> = "image/webp"),
-            (Vec<u8> = "application/pdf"), (Vec<u8> = "text/plain"), (Vec<u8> = "application/zip"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.presentationml.presentation"))),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses(Download))]
 pub async fn download(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -169,13 +216,7 @@ pub async fn download(
 
 #[utoipa::path(get, path = "/attachments/{id}", tag = "widget", operation_id = "widget_download", security(("widget_session" = [])),
     params(("id" = AttachmentId, Path)),
-    responses((status = 200, description = "The file, as its bytes showed it to be", content(
-            (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/gif"), (Vec<u8> = "image/webp"),
-            (Vec<u8> = "application/pdf"), (Vec<u8> = "text/plain"), (Vec<u8> = "application/zip"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.presentationml.presentation"))),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses(Download))]
 pub async fn widget_download(
     State(state): State<AppState>,
     visitor: Visitor,
