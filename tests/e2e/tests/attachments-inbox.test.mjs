@@ -83,8 +83,12 @@ test('an agent attaches a PNG: it shows inline, opens in a lightbox, and both AP
   await lightbox.waitFor({ state: 'hidden' });
   assert.equal(await page.evaluate(() => document.activeElement?.querySelector('[data-testid="part-image"]') !== null), true,
     'focus is back on the thumbnail');
-  // Opened again, the Close button closes it.
-  await image.click();
+  // Enter on the thumbnail opens it again (and the same Enter does not
+  // close it); focus is on the dialog, and the Close button closes it.
+  await page.keyboard.press('Enter');
+  await lightbox.waitFor();
+  await lightbox.getByTestId('lightbox-close').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'lightbox');
   await lightbox.getByTestId('lightbox-close').click();
   await lightbox.waitFor({ state: 'hidden' });
 

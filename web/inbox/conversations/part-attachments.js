@@ -2,8 +2,8 @@
 // their metadata, so the thread does not jump as they load) that open a
 // lightbox, other files as download links with an icon, name and size.
 // The lightbox is a modal <dialog>: the full image, its name, a download
-// link; Esc, Close or a click beside the image closes it, and focus goes
-// back to the thumbnail.
+// link; it takes focus itself, Esc, Close or a click beside the image
+// closes it, and focus goes back to the thumbnail.
 //
 //   html`…${partAttachments(part.attachments)}…`
 //   const lightbox = mountLightbox(threadElement);  // … lightbox.destroy()
@@ -49,6 +49,7 @@ export function mountLightbox(container) {
   dialog.className = 'lightbox';
   dialog.dataset.testid = 'lightbox';
   dialog.setAttribute('aria-labelledby', 'lightbox-title');
+  dialog.tabIndex = -1;
   container.append(dialog);
   let opener = null;
 
@@ -67,7 +68,11 @@ export function mountLightbox(container) {
       <img class="lightbox-image" src="${url}" alt="${name}"${dimension('width', width)}${dimension('height', height)}>`);
     opener = link;
     dialog.showModal();
-    dialog.querySelector('[data-action="close-lightbox"]').focus();
+    // Focus on the dialog itself, not on its Close button: an Enter that
+    // opened it from the thumbnail is still being delivered (its keypress
+    // goes to whatever has focus now), and on a button it would close the
+    // lightbox it just opened. Tab reaches Download and Close.
+    dialog.focus();
   };
 
   const onContainerClick = (event) => {
@@ -82,6 +87,8 @@ export function mountLightbox(container) {
     if (event.target === dialog || event.target.closest('[data-action="close-lightbox"]')) dialog.close();
   };
   const onClose = () => {
+    // A close that arrives after the lightbox was opened again is stale.
+    if (dialog.open) return;
     render(dialog, html``);
     if (opener?.isConnected) opener.focus();
     opener = null;
