@@ -169,7 +169,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .nest("/widget/v1", api::widget_routes())
         .split_for_parts();
-    let doc = Arc::new(openapi::finish(doc));
+    let doc = Arc::new(openapi::with_limits(
+        openapi::finish(doc),
+        state.attachment_max_bytes,
+    ));
     let body_limit = state.json_body_limit;
     api.route(
         "/api/openapi.json",

@@ -133,7 +133,8 @@ pub struct AttachmentsUpdate {
     /// `server_max_bytes`.
     #[schema(minimum = 1)]
     pub max_bytes: Option<i64>,
-    /// The kinds of file taken; empty turns attachments off.
+    /// The kinds of file taken (one named twice counts once); empty turns
+    /// attachments off.
     #[schema(max_items = 5)]
     pub kinds: Option<Vec<FileKind>>,
 }
@@ -148,7 +149,7 @@ pub struct EmailUpdate {
     pub fallback_delay_minutes: Option<i64>,
     /// The sender address; `null` or empty uses the server's default.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::openapi::text::email_blank_or_null)]
     pub from_address: Option<Option<String>>,
 }
 
@@ -228,6 +229,16 @@ pub async fn update_workspace(
         max_bytes: None,
         kinds: None,
     });
+    if attachments
+        .kinds
+        .as_ref()
+        .is_some_and(|kinds| kinds.len() > FileKind::ALL.len())
+    {
+        v.check::<()>(
+            "attachments.kinds",
+            Err(format!("at most {} kinds", FileKind::ALL.len())),
+        );
+    }
     let server_max = state.attachment_max_bytes;
     let attachment_max_bytes = attachments.max_bytes.and_then(|bytes| {
         v.check(

@@ -90,6 +90,27 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// Says this server's own limits where the document has them as bounds:
+/// the largest attachment a workspace may allow (`attachment_max_bytes`).
+pub fn with_limits(
+    mut doc: utoipa::openapi::OpenApi,
+    attachment_max_bytes: u64,
+) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{RefOr, Schema};
+    let max_bytes = doc
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("AttachmentsUpdate"))
+        .and_then(|schema| match schema {
+            RefOr::T(Schema::Object(object)) => object.properties.get_mut("max_bytes"),
+            _ => None,
+        });
+    if let Some(RefOr::T(Schema::Object(field))) = max_bytes {
+        field.maximum = Some(attachment_max_bytes.into());
+    }
+    doc
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;

@@ -111,6 +111,10 @@ pub mod text {
     pub fn email_or_null() -> Schema {
         super::email(true)
     }
+    /// A sender address: an email, or blank or `null` for the default.
+    pub fn email_blank_or_null() -> Schema {
+        super::email_or_blank()
+    }
     /// Widget origins as `workspace::parse_origin` takes them (blank
     /// entries are skipped), or `null` to keep them.
     pub fn origins_or_null() -> Schema {
@@ -449,9 +453,7 @@ pub mod fields {
 /// trimmed, none inside, no control characters; something before the first
 /// `@`, and a domain with a dot, not at either end.
 fn email(nullable: bool) -> Schema {
-    let part = format!("[^{WS}{CONTROLS}@]");
-    let edge = format!("[^{WS}{CONTROLS}@.]");
-    let pattern = format!("^[{WS}]*{part}+@{edge}{part}*\\.{part}*{edge}[{WS}]*$");
+    let pattern = format!("^[{WS}]*{}[{WS}]*$", email_address());
     let ty = if nullable {
         utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null])
     } else {
@@ -462,6 +464,28 @@ fn email(nullable: bool) -> Schema {
         .pattern(Some(pattern))
         .max_length(Some(254))
         .description(Some("An email address, e.g. `ada@example.com`"))
+        .into()
+}
+
+/// The address itself, unanchored.
+fn email_address() -> String {
+    let part = format!("[^{WS}{CONTROLS}@]");
+    let edge = format!("[^{WS}{CONTROLS}@.]");
+    format!("{part}+@{edge}{part}*\\.{part}*{edge}")
+}
+
+/// An email address as `email` takes it, or blank (spaces only), or null.
+fn email_or_blank() -> Schema {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::String,
+            Type::Null,
+        ]))
+        .pattern(Some(format!("^[{WS}]*({})?[{WS}]*$", email_address())))
+        .max_length(Some(254))
+        .description(Some(
+            "An email address, e.g. `ada@example.com`; blank or null for the server's default",
+        ))
         .into()
 }
 

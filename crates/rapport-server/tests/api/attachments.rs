@@ -384,6 +384,7 @@ async fn a_workspace_chooses_the_files_it_takes(backend: Backend) {
         (json!({"max_bytes": 0}), "attachments.max_bytes"),
         (json!({"max_bytes": 10_485_761}), "attachments.max_bytes"),
         (json!({"kinds": ["exe"]}), "attachments.kinds"),
+        (json!({"kinds": vec!["pdf"; 6]}), "attachments.kinds"),
     ] {
         let refused = app
             .request(
