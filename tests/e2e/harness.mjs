@@ -55,7 +55,16 @@ export async function startRapport({ fresh = false, env: extra = {} } = {}) {
     built = true;
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'rapport-e2e-'));
-  const env = { ...process.env, ...extra, RAPPORT_DATA_DIR: dataDir, RUST_LOG: 'warn' };
+  // A test file signs the same owner in once per test, faster than the
+  // default five attempts a minute allow on a fast machine; the limit
+  // itself is tested against the API, not here.
+  const env = {
+    ...process.env,
+    RAPPORT_SIGN_IN_ATTEMPTS_PER_MINUTE_PER_ACCOUNT: '1000',
+    ...extra,
+    RAPPORT_DATA_DIR: dataDir,
+    RUST_LOG: 'warn',
+  };
   delete env.DATABASE_URL;
   const boot = fresh
     ? {}
