@@ -205,6 +205,8 @@ async fn stop_run(
 #[async_trait]
 impl RunStore for Backend {
     async fn dispatch_work(&self) -> Result<Vec<DispatchWork>, StoreError> {
+        // Whether the log grew is one index probe per workspace
+        // (`webhook_work` says why it is not an `EXISTS`).
         let rows: Vec<(Uuid, i64)> = sqlx::query_as(
             "SELECT w.workspace_id, COALESCE(c.seq, 0) AS cursor
              FROM (SELECT workspace_id FROM automations WHERE status = 'live'
@@ -214,8 +216,9 @@ impl RunStore for Backend {
                    SELECT workspace_id FROM automation_runs
                    WHERE status = 'waiting' AND wait_kind IN ('for', 'answer')) w
              LEFT JOIN automation_cursors c ON c.workspace_id = w.workspace_id
-             WHERE EXISTS (SELECT 1 FROM activity a
-               WHERE a.workspace_id = w.workspace_id AND a.seq > COALESCE(c.seq, 0))",
+             WHERE (SELECT a.seq FROM activity a
+                    WHERE a.workspace_id = w.workspace_id AND a.seq > COALESCE(c.seq, 0)
+                    ORDER BY a.seq LIMIT 1) IS NOT NULL",
         )
         .fetch_all(self.reader())
         .await

@@ -640,7 +640,13 @@ impl WebhookStore for Backend {
     async fn webhook_work(&self) -> Result<Vec<WebhookWork>, StoreError> {
         let rows: Vec<(Uuid, i64)> = sqlx::query_as(
             // Never behind the oldest enabled endpoint's start: entries
-            // before it go to no one.
+            // before it go to no one. Whether the log grew past the cursor
+            // is a subquery that can only be one index probe per
+            // workspace: as an `EXISTS`, PostgreSQL may plan it as a hash
+            // of the whole log, which the plan it caches for this
+            // statement (it has no parameters) keeps doing as the log
+            // grows, until the table is next analyzed. Measured on a log
+            // growing from empty: 24 ms a call, 16 calls a second.
             "SELECT workspace_id, cursor FROM (
                SELECT w.workspace_id,
                       CASE WHEN c.seq IS NULL OR c.seq < w.from_seq THEN w.from_seq ELSE c.seq END
@@ -648,8 +654,9 @@ impl WebhookStore for Backend {
                FROM (SELECT workspace_id, MIN(from_seq) AS from_seq FROM webhooks WHERE enabled
                      GROUP BY workspace_id) w
                LEFT JOIN webhook_cursors c ON c.workspace_id = w.workspace_id) k
-             WHERE EXISTS (SELECT 1 FROM activity a
-               WHERE a.workspace_id = k.workspace_id AND a.seq > k.cursor)",
+             WHERE (SELECT a.seq FROM activity a
+                    WHERE a.workspace_id = k.workspace_id AND a.seq > k.cursor
+                    ORDER BY a.seq LIMIT 1) IS NOT NULL",
         )
         .fetch_all(self.reader())
         .await
