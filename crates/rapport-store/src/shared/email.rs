@@ -31,25 +31,21 @@ pub(super) async fn mark_email_status(
 const IDS_PER_STATEMENT: usize = 1000;
 
 /// Settles a batch of email jobs in a few statements for the whole batch
-/// (not a few per job): under the log locks, the claims are checked, the
-/// messages marked, the timeline entries appended, and each job deleted or
-/// made due again for messages that arrived meanwhile. The locks are thus
-/// held for a handful of round trips whatever the batch's size, which is
-/// what a live message waiting for the same lock feels.
+/// (not a few per job): the claims are checked and the messages marked,
+/// then, under the log locks, the timeline entries are appended and each
+/// job deleted or made due again for messages that arrived meanwhile. The
+/// locks are thus held for a handful of round trips whatever the batch's
+/// size, which is what a live message waiting for the same lock feels;
+/// marking the messages (an update of every index of the table on
+/// PostgreSQL, its search index included) happens before them.
 pub(super) async fn settle_emails(
     conn: &mut Conn,
     settlements: Vec<EmailSettlement>,
 ) -> Result<Vec<Result<Option<i64>, StoreError>>, StoreError> {
-    // The log locks first (in one order, so concurrent batches cannot
-    // deadlock): a message appended meanwhile either committed before (and
-    // is seen pending below) or inserts its job after this commits.
-    let mut workspaces: Vec<WorkspaceId> = settlements.iter().map(|s| s.workspace_id).collect();
-    workspaces.sort();
-    workspaces.dedup();
-    for workspace in &workspaces {
-        lock_log(conn, *workspace).await?;
-    }
-    // A lost claim changes nothing; the others go on.
+    // A lost claim changes nothing; the others go on. The jobs' rows stay
+    // locked to the end: an append that meets one inserts nothing
+    // (`ON CONFLICT DO NOTHING` does not wait on a row lock), so this
+    // cannot deadlock with an append that holds the log lock.
     let attempts = claim_attempts(conn, &settlements).await?;
     let mut results: Vec<Result<Option<i64>, StoreError>> = settlements
         .iter()
@@ -62,21 +58,39 @@ pub(super) async fn settle_emails(
             },
         )
         .collect();
-    for workspace in workspaces {
-        let batch: Vec<(usize, &EmailSettlement)> = settlements
-            .iter()
-            .enumerate()
-            .filter(|(i, s)| s.workspace_id == workspace && results[*i].is_ok())
-            .collect();
-        if batch.is_empty() {
-            continue;
-        }
+    let mut workspaces: Vec<WorkspaceId> = settlements.iter().map(|s| s.workspace_id).collect();
+    workspaces.sort();
+    workspaces.dedup();
+    let batches: Vec<(WorkspaceId, Vec<(usize, &EmailSettlement)>)> = workspaces
+        .into_iter()
+        .map(|workspace| {
+            let batch = settlements
+                .iter()
+                .enumerate()
+                .filter(|(i, s)| s.workspace_id == workspace && results[*i].is_ok())
+                .collect();
+            (workspace, batch)
+        })
+        .filter(|(_, batch): &(_, Vec<_>)| !batch.is_empty())
+        .collect();
+    // The messages are marked before the locks: only an erasure also
+    // writes them, and should it hold its log lock and wait for one of
+    // these rows, the database breaks the deadlock and the write that
+    // lost is tried again (`write`).
+    for (workspace, batch) in &batches {
         let ids = |pick: fn(&EmailSettlement) -> &Vec<MessageId>| -> Vec<MessageId> {
             batch.iter().flat_map(|(_, s)| pick(s)).copied().collect()
         };
-        mark_email_status(conn, workspace, &ids(|s| &s.emailed), "emailed").await?;
-        mark_email_status(conn, workspace, &ids(|s| &s.skipped), "skipped").await?;
-
+        mark_email_status(conn, *workspace, &ids(|s| &s.emailed), "emailed").await?;
+        mark_email_status(conn, *workspace, &ids(|s| &s.skipped), "skipped").await?;
+    }
+    // The log locks (in one order, so concurrent batches cannot deadlock):
+    // a message appended meanwhile either committed before (and is seen
+    // pending below) or inserts its job after this commits.
+    for (workspace, _) in &batches {
+        lock_log(conn, *workspace).await?;
+    }
+    for (workspace, batch) in batches {
         let entries: Vec<LogRow<'_>> = batch
             .iter()
             .flat_map(|(_, s)| {
