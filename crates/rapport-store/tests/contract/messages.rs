@@ -412,6 +412,12 @@ async fn one_batch_mixes_replies_new_conversations_and_emailed_replies(backend: 
     };
     let misfiled = follow_up(ada, acme.says(bob_chat.id, "wrong door", 14));
     let to_cy = opened_by_team(&acme, cy, 15);
+    // Another workspace's conversation, named through this one.
+    let other = team(s, "owner@other.test").await;
+    let eve = contact(s, other.workspace, "eve").await;
+    let eve_chat = start(s, &other, eve, 2).await;
+    let before_eve = s.conversation(other.workspace, eve_chat.id).await.unwrap();
+    let across = follow_up(ada, acme.says(eve_chat.id, "across", 16));
     let results = s
         .append_messages(vec![
             follow_up(ada, first.clone()),
@@ -420,10 +426,26 @@ async fn one_batch_mixes_replies_new_conversations_and_emailed_replies(backend: 
             again,
             misfiled,
             to_cy.clone(),
+            across,
         ])
         .await
         .unwrap();
-    assert_eq!(results.len(), 6, "one result per message, in order");
+    assert_eq!(results.len(), 7, "one result per message, in order");
+    assert!(
+        matches!(results[6], Err(StoreError::NotFound)),
+        "another workspace's conversation"
+    );
+    assert_eq!(
+        s.conversation(other.workspace, eve_chat.id).await.unwrap(),
+        before_eve
+    );
+    assert_eq!(
+        s.conversation_parts(other.workspace, eve_chat.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(
         matches!(results[3], Err(StoreError::Conflict(_))),
         "the same email twice is a Conflict"
