@@ -26,8 +26,13 @@ use crate::AppState;
 use crate::email::SendFailure;
 use crate::email::compose::{EmailContent, compose};
 
-/// Outcomes settled in one transaction at most.
-const SETTLE_BATCH: usize = 128;
+/// Outcomes settled in one transaction at most: about as many as the
+/// emails in flight (`email_concurrency`, 32 by default). On PostgreSQL a
+/// live message waits for the workspace's log lock while a batch settles,
+/// so a larger batch is a longer wait: during a drain of 10,000 emails,
+/// batches of 128 gave live delivery a p99 of 32 ms, of 32 22 ms and of 16
+/// 26 ms, at 1,322, 1,299 and 1,230 emails a second (one run each).
+const SETTLE_BATCH: usize = 32;
 
 /// Runs one round's email jobs, `email_concurrency` at a time; their
 /// outcomes go to one settling task that writes whatever is waiting (up to
