@@ -61,6 +61,9 @@
 #   MAPS               1: also keep the server's /proc smaps and thread count
 #                      at the idle and the later reading, and keep the
 #                      scratch directory, to see what holds the memory
+#   HEAPTRACK          1: record every server's allocations with heaptrack
+#                      and stop each with SIGKILL (see start_server in
+#                      bench/lib.sh); implies MAPS=1, so the records stay
 #   SERVER_FEATURES    cargo's feature arguments for the build, e.g.
 #                      "--no-default-features" (the C library's malloc
 #                      instead of jemalloc)
@@ -84,6 +87,9 @@ WARMUP=${WARMUP:-1s}
 WAIT_AFTER_SEED=${WAIT_AFTER_SEED:-61}
 SETTLE=${SETTLE:-3}
 RSS_WAIT=${RSS_WAIT:-60}
+if [[ ${HEAPTRACK:-0} == 1 ]]; then
+    MAPS=1
+fi
 DRAIN_LIMIT=${DRAIN_LIMIT:-900}
 BACKENDS=${BACKENDS:-sqlite postgres}
 read -ra features <<<"${SERVER_FEATURES:-}"
@@ -160,12 +166,13 @@ wait_listening() {
 start_server() {
     local name=$1
     shift
+    server_preload "$name"
     # From $work, so that no ./rapport.toml of the caller's is picked up. The
     # widgets all come from 127.0.0.0/8: the per-IP rate limits are off.
     (cd "$work" && RUST_LOG=warn RAPPORT_SMTP_URL="smtp://127.0.0.1:$sink_port" \
         RAPPORT_EMAIL_FROM=support@acme.test RAPPORT_EMAIL_CONCURRENCY="$EMAIL_CONCURRENCY" \
         RAPPORT_WIDGET_REQUESTS_PER_SECOND_PER_IP=0 \
-        exec "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") >>"$work/$name.log" 2>&1 &
+        exec "${preload[@]}" "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") >>"$work/$name.log" 2>&1 &
     server_pid=$!
     if ! wait_healthy "$url"; then
         log "the server did not become healthy; its log:"

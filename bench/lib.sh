@@ -64,11 +64,19 @@ wait_healthy() {
 # output appended to $work/NAME.log; sets server_pid and waits for /healthz.
 # The server logs at `warn`, or at SERVER_RUST_LOG when set (for example
 # `warn,sqlx=debug` to time every statement).
+#
+# With HEAPTRACK=1 every server runs under heaptrack's allocation recorder
+# (build with SERVER_FEATURES=--no-default-features: it sees the C
+# library's malloc, not jemalloc), its record in $work/NAME.N.heaptrack.gz,
+# and stop_server kills it at once: what the record shows still allocated
+# is then what the server held when it was stopped, not what a shutdown
+# left. `heaptrack_print -f FILE --print-leaks 1` reads it.
 start_server() {
     local name=$1
     shift
-    (cd "$work" && RUST_LOG=${SERVER_RUST_LOG:-warn} exec "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") \
-        >>"$work/$name.log" 2>&1 &
+    server_preload "$name"
+    (cd "$work" && RUST_LOG=${SERVER_RUST_LOG:-warn} exec "${preload[@]}" "$bin/rapport" "$@" serve \
+        --listen "127.0.0.1:$port") >>"$work/$name.log" 2>&1 &
     server_pid=$!
     if ! wait_healthy "http://127.0.0.1:$port"; then
         log "the server did not become healthy; its log:"
@@ -80,7 +88,46 @@ start_server() {
 stop_server() {
     local pid=${server_pid:-}
     server_pid=
+    if [[ ${HEAPTRACK:-0} == 1 && -n "$pid" ]]; then
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        # The recorder's interpreter finishes the file once the pipe closes.
+        sleep 2
+        return 0
+    fi
     stop_pid "$pid"
+}
+
+# Sets `preload` to what the server NAME's command starts with: nothing,
+# or with HEAPTRACK=1 heaptrack's recorder (see start_server).
+server_preload() {
+    preload=()
+    if [[ ${HEAPTRACK:-0} == 1 ]]; then
+        preload=(env "LD_PRELOAD=$(heaptrack_lib)/libheaptrack_preload.so"
+            "DUMP_HEAPTRACK_OUTPUT=$(heaptrack_pipe "$1")")
+    fi
+}
+
+# Where heaptrack keeps its preload library and interpreter.
+heaptrack_lib() {
+    local exe
+    exe=$(command -v heaptrack) || {
+        log "HEAPTRACK=1 needs heaptrack (apt-get install heaptrack)"
+        return 1
+    }
+    printf '%s\n' "$(dirname "$(readlink -f "$exe")")/../lib/heaptrack"
+}
+
+# Makes a pipe for a server's allocation record and starts heaptrack's
+# interpreter on it, writing $work/NAME.N.heaptrack.gz; prints the pipe.
+heaptrack_pipe() {
+    local name=$1 n=0 pipe
+    while [[ -e "$work/$name.$n.heaptrack.gz" ]]; do n=$((n + 1)); done
+    pipe="$work/$name.$n.heaptrack.pipe"
+    mkfifo "$pipe"
+    ("$(heaptrack_lib)/libexec/heaptrack_interpret" <"$pipe" | gzip -c >"$work/$name.$n.heaptrack.gz"
+        rm -f "$pipe") >/dev/null 2>&1 &
+    printf '%s\n' "$pipe"
 }
 
 # db_scalar SQL: the answer of the bench's database (`db`, set by
