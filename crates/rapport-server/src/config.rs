@@ -24,7 +24,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://...` to use PostgreSQL; unset means SQLite in `data_dir`.
     pub database_url: Option<Secret>,
-    /// Connections in the PostgreSQL pool.
+    /// Connections in the PostgreSQL pool (by default four per core, 8
+    /// to 64: `rapport_store::default_postgres_connections`).
     pub database_max_connections: u32,
     /// The largest JSON request body accepted, in bytes.
     pub json_body_limit: usize,
@@ -152,7 +153,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("rapport-data"),
             database_url: None,
-            database_max_connections: 32,
+            database_max_connections: rapport_store::default_postgres_connections(),
             json_body_limit: 1024 * 1024,
             import_body_limit: 64 * 1024 * 1024,
             inbound_email_limit: 25 * 1024 * 1024,
