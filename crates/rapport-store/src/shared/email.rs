@@ -190,6 +190,96 @@ async fn oldest_pending(
 
 #[async_trait]
 impl EmailStore for Backend {
+    async fn email_work(
+        &self,
+        workspace: WorkspaceId,
+        conversations: &[ConversationId],
+    ) -> Result<EmailWork, StoreError> {
+        if conversations.len() > EMAIL_WORK_MAX {
+            return Err(ValidationError::field(
+                "conversations",
+                format!("at most {EMAIL_WORK_MAX} at once"),
+            )
+            .into());
+        }
+        let settings = self.workspace(workspace).await?;
+        let mut work = EmailWork {
+            workspace: settings,
+            conversations: HashMap::with_capacity(conversations.len()),
+        };
+        if conversations.is_empty() {
+            return Ok(work);
+        }
+        let ids: Vec<Uuid> = conversations.iter().map(|id| id.as_uuid()).collect();
+        let mut sql = QueryBuilder::<Db>::new(format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = "
+        ));
+        sql.push_bind(workspace.as_uuid()).push(" AND id IN ");
+        push_ids_padded(&mut sql, &ids);
+        let found = sql
+            .build()
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(conversation_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if found.is_empty() {
+            return Ok(work);
+        }
+        let mut contact_ids: Vec<Uuid> = found.iter().map(|c| c.contact_id.as_uuid()).collect();
+        contact_ids.sort_unstable();
+        contact_ids.dedup();
+        let mut sql = QueryBuilder::<Db>::new(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = "
+        ));
+        sql.push_bind(workspace.as_uuid()).push(" AND id IN ");
+        push_ids_padded(&mut sql, &contact_ids);
+        let contacts: HashMap<ContactId, Contact> = sql
+            .build()
+            .fetch_all(self.reader())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|row| contact_from_row(row).map(|c| (c.id, c)))
+            .collect::<Result<_, _>>()?;
+        let ids: Vec<Uuid> = found.iter().map(|c| c.id.as_uuid()).collect();
+        let mut sql = QueryBuilder::<Db>::new(format!(
+            "SELECT {MESSAGE_COLUMNS}, email_status FROM messages WHERE workspace_id = "
+        ));
+        sql.push_bind(workspace.as_uuid())
+            .push(" AND conversation_id IN ");
+        push_ids_padded(&mut sql, &ids);
+        sql.push(" ORDER BY created_at, id");
+        let rows = sql.build().fetch_all(self.reader()).await.map_err(db_err)?;
+        let mut parts: HashMap<ConversationId, (Vec<Message>, Vec<Message>)> = HashMap::new();
+        for row in &rows {
+            let message = message_from_row(row)?;
+            let (pending, all) = parts.entry(message.conversation_id).or_default();
+            if opt_text(row, "email_status")?.as_deref() == Some("pending") {
+                pending.push(message.clone());
+            }
+            all.push(message);
+        }
+        for conversation in found {
+            // A contact erased between the reads takes its conversation along.
+            let Some(contact) = contacts.get(&conversation.contact_id).cloned() else {
+                continue;
+            };
+            let (pending, parts) = parts.remove(&conversation.id).unwrap_or_default();
+            work.conversations.insert(
+                conversation.id,
+                EmailConversation {
+                    conversation,
+                    contact,
+                    pending,
+                    parts,
+                },
+            );
+        }
+        Ok(work)
+    }
+
     async fn email_pending(
         &self,
         workspace: WorkspaceId,

@@ -149,6 +149,27 @@ fn push_ids(sql: &mut QueryBuilder<Db>, ids: &[Uuid]) {
     sql.push(")");
 }
 
+/// Like [`push_ids`] for a read, with the list padded (its last id
+/// repeated) to 1, 4, 16, 64 or a multiple of 256 ids: each length is its
+/// own statement, which every connection prepares and keeps, so a read
+/// whose list length varies from call to call would otherwise fill the
+/// connections' statement caches with one statement per length.
+fn push_ids_padded(sql: &mut QueryBuilder<Db>, ids: &[Uuid]) {
+    let Some(last) = ids.last() else {
+        return push_ids(sql, ids);
+    };
+    let len = [1, 4, 16, 64]
+        .into_iter()
+        .find(|&len| ids.len() <= len)
+        .unwrap_or_else(|| ids.len().div_ceil(256) * 256);
+    let padded: Vec<Uuid> = ids
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(*last, len - ids.len()))
+        .collect();
+    push_ids(sql, &padded);
+}
+
 /// Runs a query of one id column.
 async fn fetch_ids(mut sql: QueryBuilder<Db>, conn: &mut Conn) -> Result<Vec<Uuid>, StoreError> {
     sql.build_query_scalar()

@@ -6,6 +6,7 @@ use crate::fixtures::*;
 rapport_store::both_backends!(
     jobs_count_failures_in_a_row_and_are_claimed_whatever_their_kind,
     email_jobs_are_claimed_once_and_settle_their_burst,
+    email_work_reads_a_chunk_of_one_workspaces_conversations,
     a_failed_job_keeps_its_reason_and_frees_its_key,
     replies_find_their_conversation_and_unsubscribes_keep_their_time,
 );
@@ -17,19 +18,7 @@ async fn email_jobs_are_claimed_once_and_settle_their_burst(backend: Backend) {
     let team = team(&*f.store, "owner@acme.test").await;
     let ann = contact(&*f.store, team.workspace, "ann").await;
     let c = new_conversation(team.workspace, ann, 0);
-    let mut sent = Vec::new();
-    for (i, body) in ["one", "two"].iter().enumerate() {
-        let (m, plan) = emailed_message(&team, c.id, body, i as i64);
-        sent.push(m.id);
-        f.store
-            .append_message(NewMessage {
-                new_conversation: (i == 0).then(|| c.clone()),
-                email: Some(plan),
-                ..follow_up(ann, m)
-            })
-            .await
-            .unwrap();
-    }
+    let sent = email_burst(&*f.store, &team, &c, &["one", "two"], 0).await;
     // A note and a message with the fallback off wait for nothing.
     let (off, _) = emailed_message(&team, c.id, "quiet", 2);
     let off_id = off.id;
@@ -248,6 +237,113 @@ async fn job_error(db: &TestDatabase, job: JobId) -> (Option<String>, Option<i64
                 .unwrap()
         }
     }
+}
+
+/// Starts `conversation` (not yet stored) with a team message per body,
+/// a millisecond apart from `ms`, each waiting for an email; their ids.
+async fn email_burst(
+    store: &dyn Store,
+    team: &Team,
+    conversation: &Conversation,
+    bodies: &[&str],
+    ms: i64,
+) -> Vec<MessageId> {
+    let mut sent = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let (m, plan) = emailed_message(team, conversation.id, body, ms + i as i64);
+        sent.push(m.id);
+        store
+            .append_message(NewMessage {
+                new_conversation: (i == 0).then(|| conversation.clone()),
+                email: Some(plan),
+                ..follow_up(conversation.contact_id, m)
+            })
+            .await
+            .unwrap();
+    }
+    sent
+}
+
+async fn email_work_reads_a_chunk_of_one_workspaces_conversations(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let globex = team(s, "owner@globex.test").await;
+    let ann = contact(s, acme.workspace, "ann").await;
+    let bob = contact(s, acme.workspace, "bob").await;
+    // Ann's conversation: two messages waiting for an email, then one
+    // with the fallback off (a part, not pending).
+    let ann_chat = new_conversation(acme.workspace, ann, 0);
+    let waiting = email_burst(s, &acme, &ann_chat, &["one", "two"], 0).await;
+    let (quiet, _) = emailed_message(&acme, ann_chat.id, "quiet", 2);
+    let quiet_id = quiet.id;
+    s.append_message(NewMessage {
+        email: Some(EmailPlan::Skip(SkipReason::FallbackOff)),
+        ..follow_up(ann, quiet)
+    })
+    .await
+    .unwrap();
+    // Bob's: one waiting. Globex's: one, in the other workspace.
+    let bob_chat = new_conversation(acme.workspace, bob, 3);
+    let bob_waiting = email_burst(s, &acme, &bob_chat, &["hey bob"], 3).await;
+    let gus = contact(s, globex.workspace, "gus").await;
+    let g = new_conversation(globex.workspace, gus, 4);
+    email_burst(s, &globex, &g, &["hi gus"], 4).await;
+
+    let unknown = ConversationId::generate();
+    let work = s
+        .email_work(acme.workspace, &[ann_chat.id, g.id, bob_chat.id, unknown])
+        .await
+        .unwrap();
+    assert_eq!(work.workspace.id, acme.workspace);
+    assert_eq!(
+        work.conversations.len(),
+        2,
+        "the other workspace's and unknown ids are missing"
+    );
+    let a = &work.conversations[&ann_chat.id];
+    assert_eq!(a.conversation.contact_id, ann);
+    assert_eq!(a.contact.id, ann);
+    assert_eq!(a.pending.iter().map(|m| m.id).collect::<Vec<_>>(), waiting);
+    let mut parts = waiting.clone();
+    parts.push(quiet_id);
+    assert_eq!(a.parts.iter().map(|m| m.id).collect::<Vec<_>>(), parts);
+    let b = &work.conversations[&bob_chat.id];
+    assert_eq!(b.contact.id, bob);
+    assert_eq!(
+        b.pending.iter().map(|m| m.id).collect::<Vec<_>>(),
+        bob_waiting
+    );
+    assert_eq!(b.parts.len(), 1);
+
+    // The same conversations asked of the other workspace: none of them.
+    let other = s
+        .email_work(globex.workspace, &[ann_chat.id, bob_chat.id, g.id])
+        .await
+        .unwrap();
+    assert_eq!(other.conversations.keys().collect::<Vec<_>>(), [&g.id]);
+    assert_eq!(other.conversations[&g.id].contact.id, gus);
+    // A workspace that is not there, and more than the cap.
+    assert!(not_found(
+        s.email_work(WorkspaceId::generate(), &[ann_chat.id]).await
+    ));
+    let many: Vec<ConversationId> = (0..=EMAIL_WORK_MAX)
+        .map(|_| ConversationId::generate())
+        .collect();
+    assert!(matches!(
+        s.email_work(acme.workspace, &many).await,
+        Err(StoreError::Invalid(_))
+    ));
+    // The cap itself reads (its ids padded to no other length).
+    let mut cap: Vec<ConversationId> = many[..EMAIL_WORK_MAX - 1].to_vec();
+    cap.push(bob_chat.id);
+    let work = s.email_work(acme.workspace, &cap).await.unwrap();
+    assert_eq!(
+        work.conversations.keys().collect::<Vec<_>>(),
+        [&bob_chat.id]
+    );
 }
 
 async fn a_failed_job_keeps_its_reason_and_frees_its_key(backend: Backend) {

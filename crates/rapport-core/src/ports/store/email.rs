@@ -1,5 +1,7 @@
 //! The email fallback: what waits for an email, how a job settles, and replies.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 
 use super::StoreError;
@@ -30,6 +32,30 @@ pub struct EmailSettlement {
     pub delay_millis: i64,
 }
 
+/// The most conversations one [`EmailStore::email_work`] reads.
+pub const EMAIL_WORK_MAX: usize = 256;
+
+/// What a batch of one workspace's email jobs reads before sending: a few
+/// reads for the batch instead of five for each email.
+#[derive(Clone, Debug)]
+pub struct EmailWork {
+    pub workspace: Workspace,
+    /// Each conversation asked for that is in the workspace; one that is
+    /// not (erased, or never there) is missing.
+    pub conversations: HashMap<ConversationId, EmailConversation>,
+}
+
+/// One conversation of an [`EmailWork`].
+#[derive(Clone, Debug)]
+pub struct EmailConversation {
+    pub conversation: Conversation,
+    pub contact: Contact,
+    /// Its messages waiting for an email, oldest first.
+    pub pending: Vec<Message>,
+    /// Every part of it, oldest first (the pending ones among them).
+    pub parts: Vec<Message>,
+}
+
 /// A conversation as an inbound email reply finds it: from the id in the
 /// reply address, before its signature is checked against the workspace.
 #[derive(Clone, Debug)]
@@ -47,6 +73,14 @@ pub trait EmailStore: Send + Sync + 'static {
         workspace: WorkspaceId,
         conversation: ConversationId,
     ) -> Result<Vec<Message>, StoreError>;
+    /// What the email jobs of these conversations of one workspace need
+    /// (see [`EmailWork`]), at most [`EMAIL_WORK_MAX`] of them;
+    /// `NotFound` when the workspace is gone, `Invalid` past the cap.
+    async fn email_work(
+        &self,
+        workspace: WorkspaceId,
+        conversations: &[ConversationId],
+    ) -> Result<EmailWork, StoreError>;
     /// Records email jobs' outcomes (see `EmailSettlement`) in one
     /// transaction, so that many settle for one commit. Per settlement, in
     /// order: the last log position written, or `Conflict` when its claim
