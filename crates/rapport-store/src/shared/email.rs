@@ -250,7 +250,9 @@ impl EmailStore for Backend {
         sql.push_bind(workspace.as_uuid())
             .push(" AND conversation_id IN ");
         push_ids_padded(&mut sql, &ids);
-        sql.push(" ORDER BY created_at, id");
+        // The index's own order: no sort (a conversation's parts come
+        // oldest first, which is all the grouping below needs).
+        sql.push(" ORDER BY conversation_id, created_at, id");
         let rows = sql.build().fetch_all(self.reader()).await.map_err(db_err)?;
         let mut parts: HashMap<ConversationId, (Vec<Message>, Vec<Message>)> = HashMap::new();
         for row in &rows {
