@@ -282,27 +282,6 @@ impl EmailStore for Backend {
         Ok(work)
     }
 
-    async fn email_pending(
-        &self,
-        workspace: WorkspaceId,
-        conversation: ConversationId,
-    ) -> Result<Vec<Message>, StoreError> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages
-             WHERE workspace_id = $1 AND conversation_id = $2 AND email_status = 'pending'
-             ORDER BY created_at, id"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(workspace.as_uuid())
-            .bind(conversation.as_uuid())
-            .fetch_all(self.reader())
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(message_from_row)
-            .collect()
-    }
-
     async fn settle_emails(
         &self,
         settlements: Vec<EmailSettlement>,

@@ -371,6 +371,20 @@ pub fn email_plan(team: &Team, conversation: ConversationId, ms: i64) -> EmailPl
     ))
 }
 
+/// The conversation's messages waiting for an email, oldest first (none
+/// when it is not in the workspace), as the email jobs read them.
+pub async fn email_pending(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    conversation: ConversationId,
+) -> Vec<Message> {
+    let mut work = store.email_work(workspace, &[conversation]).await.unwrap();
+    work.conversations
+        .remove(&conversation)
+        .map(|c| c.pending)
+        .unwrap_or_default()
+}
+
 /// A team message whose email waits in a job.
 pub fn emailed_message(
     team: &Team,

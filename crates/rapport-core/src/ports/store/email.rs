@@ -67,12 +67,6 @@ pub struct ReplyTarget {
 
 #[async_trait]
 pub trait EmailStore: Send + Sync + 'static {
-    /// The conversation's messages waiting for an email, oldest first.
-    async fn email_pending(
-        &self,
-        workspace: WorkspaceId,
-        conversation: ConversationId,
-    ) -> Result<Vec<Message>, StoreError>;
     /// What the email jobs of these conversations of one workspace need
     /// (see [`EmailWork`]), at most [`EMAIL_WORK_MAX`] of them;
     /// `NotFound` when the workspace is gone, `Invalid` past the cap.
