@@ -8,6 +8,7 @@
 
 pub mod backup;
 pub mod cluster;
+mod columns;
 mod filter_sql;
 mod message_batch;
 mod migrations;

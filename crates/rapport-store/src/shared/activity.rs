@@ -52,25 +52,37 @@ pub(super) async fn log_all(
 /// An activity entry to append: its contact, conversation, what, when.
 pub(super) type LogRow<'a> = (ContactId, Option<ConversationId>, &'a Activity, Timestamp);
 
-/// Appends entries (of any contacts of one workspace) in one statement;
-/// returns each entry's conversation and position, in no particular order.
+/// Appends entries (of any contacts of one workspace) in one statement,
+/// taking the log lock first; returns each entry's conversation and
+/// position, in no particular order.
 pub(super) async fn log_rows(
     conn: &mut Conn,
     workspace: WorkspaceId,
     rows: &[LogRow<'_>],
 ) -> Result<Vec<(Option<Uuid>, i64)>, StoreError> {
     lock_log(conn, workspace).await?;
+    append_log(conn, workspace, rows).await
+}
+
+/// [`log_rows`] for a transaction that holds the workspace's log lock
+/// already.
+pub(super) async fn append_log(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    rows: &[LogRow<'_>],
+) -> Result<Vec<(Option<Uuid>, i64)>, StoreError> {
+    let mut columns = LogColumns::with_capacity(rows.len());
+    for (contact, conversation, activity, at) in rows {
+        columns.contact.push(contact.as_uuid());
+        columns.conversation.push(conversation.map(|c| c.as_uuid()));
+        columns.kind.push(activity.kind());
+        columns.data.push(Json(activity.data()));
+        columns.created_at.push(ms(*at));
+    }
     let mut sql = QueryBuilder::<Db>::new(
         "INSERT INTO activity (workspace_id, contact_id, conversation_id, kind, data, created_at) ",
     );
-    sql.push_values(rows, |mut row, (contact, conversation, activity, at)| {
-        row.push_bind(workspace.as_uuid())
-            .push_bind(contact.as_uuid())
-            .push_bind(conversation.map(|c| c.as_uuid()))
-            .push_bind(activity.kind())
-            .push_bind(Json(activity.data()))
-            .push_bind(ms(*at));
-    });
+    Db::push_log_rows(&mut sql, workspace.as_uuid(), columns);
     sql.push(" RETURNING conversation_id, seq");
     sql.build_query_as()
         .fetch_all(&mut *conn)

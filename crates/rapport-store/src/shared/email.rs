@@ -102,7 +102,7 @@ pub(super) async fn settle_emails(
         // One job per conversation: its entries are told apart by that.
         let mut positions: HashMap<Uuid, i64> = HashMap::new();
         if !entries.is_empty() {
-            for (conversation, seq) in log_rows(conn, workspace, &entries).await? {
+            for (conversation, seq) in append_log(conn, workspace, &entries).await? {
                 if let Some(conversation) = conversation {
                     let position = positions.entry(conversation).or_insert(seq);
                     *position = (*position).max(seq);
@@ -215,7 +215,7 @@ impl EmailStore for Backend {
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = "
         ));
         sql.push_bind(workspace.as_uuid()).push(" AND id IN ");
-        push_ids_padded(&mut sql, &ids);
+        push_ids(&mut sql, &ids);
         let found = sql
             .build()
             .fetch_all(self.reader())
@@ -234,7 +234,7 @@ impl EmailStore for Backend {
             "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = "
         ));
         sql.push_bind(workspace.as_uuid()).push(" AND id IN ");
-        push_ids_padded(&mut sql, &contact_ids);
+        push_ids(&mut sql, &contact_ids);
         let contacts: HashMap<ContactId, Contact> = sql
             .build()
             .fetch_all(self.reader())
@@ -249,7 +249,7 @@ impl EmailStore for Backend {
         ));
         sql.push_bind(workspace.as_uuid())
             .push(" AND conversation_id IN ");
-        push_ids_padded(&mut sql, &ids);
+        push_ids(&mut sql, &ids);
         // The index's own order: no sort (a conversation's parts come
         // oldest first, which is all the grouping below needs).
         sql.push(" ORDER BY conversation_id, created_at, id");

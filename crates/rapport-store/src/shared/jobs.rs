@@ -24,20 +24,22 @@ pub(super) async fn insert_jobs(
     let mut sql = QueryBuilder::<Db>::new(
         "INSERT INTO jobs (id, workspace_id, kind, dedupe_key, payload, due_at, created_at, request_id) ",
     );
-    sql.push_values(jobs, |mut row, job| {
-        row.push_bind(job.id.as_uuid())
-            .push_bind(job.workspace_id.as_uuid())
-            .push_bind(job.job.kind())
-            .push_bind(job.job.key())
-            .push_bind(Json(job.job.payload()))
-            .push_bind(ms(job.due_at))
-            .push_bind(ms(now))
-            .push_bind(
-                job.request_id
-                    .clone()
-                    .or_else(rapport_core::request_id::current),
-            );
-    });
+    let mut columns = JobColumns::default();
+    for job in jobs {
+        columns.id.push(job.id.as_uuid());
+        columns.workspace.push(job.workspace_id.as_uuid());
+        columns.kind.push(job.job.kind());
+        columns.key.push(job.job.key());
+        columns.payload.push(Json(job.job.payload()));
+        columns.due_at.push(ms(job.due_at));
+        columns.created_at.push(ms(now));
+        columns.request_id.push(
+            job.request_id
+                .clone()
+                .or_else(rapport_core::request_id::current),
+        );
+    }
+    Db::push_job_rows(&mut sql, columns);
     sql.push(" ON CONFLICT (kind, dedupe_key) DO NOTHING");
     sql.build().execute(&mut *conn).await.map_err(db_err)?;
     Ok(())

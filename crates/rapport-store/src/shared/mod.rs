@@ -53,6 +53,7 @@ use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder, Row};
 use uuid::Uuid;
 
+use crate::columns::{JobColumns, LogColumns, PushColumns};
 use crate::{data_err, db_err};
 
 type DbRow = <Db as Database>::Row;
@@ -139,35 +140,28 @@ async fn one_row<T>(
     from_row(&row)
 }
 
-/// Pushes `(id, id, ...)`, each bound.
+/// Pushes `(id, id, ...)`, each bound, the list padded (its last id
+/// repeated) to 1, 4, 16, 64 or a multiple of 256 ids: each length is its
+/// own statement, which every connection prepares and keeps, so a list
+/// whose length varies from call to call would otherwise fill the
+/// connections' statement caches with one statement per length (and, on
+/// PostgreSQL, cost a round trip more each time one is prepared). A
+/// repeated id changes nothing in an `IN` list.
 fn push_ids(sql: &mut QueryBuilder<Db>, ids: &[Uuid]) {
+    let len = match ids.len() {
+        0 => 0,
+        n => [1, 4, 16, 64]
+            .into_iter()
+            .find(|&len| n <= len)
+            .unwrap_or_else(|| n.div_ceil(256) * 256),
+    };
     sql.push("(");
     let mut list = sql.separated(", ");
-    for id in ids {
+    let padding = ids.last().into_iter().cycle().take(len - ids.len());
+    for id in ids.iter().chain(padding) {
         list.push_bind(*id);
     }
     sql.push(")");
-}
-
-/// Like [`push_ids`] for a read, with the list padded (its last id
-/// repeated) to 1, 4, 16, 64 or a multiple of 256 ids: each length is its
-/// own statement, which every connection prepares and keeps, so a read
-/// whose list length varies from call to call would otherwise fill the
-/// connections' statement caches with one statement per length.
-fn push_ids_padded(sql: &mut QueryBuilder<Db>, ids: &[Uuid]) {
-    let Some(last) = ids.last() else {
-        return push_ids(sql, ids);
-    };
-    let len = [1, 4, 16, 64]
-        .into_iter()
-        .find(|&len| ids.len() <= len)
-        .unwrap_or_else(|| ids.len().div_ceil(256) * 256);
-    let padded: Vec<Uuid> = ids
-        .iter()
-        .copied()
-        .chain(std::iter::repeat_n(*last, len - ids.len()))
-        .collect();
-    push_ids(sql, &padded);
 }
 
 /// Runs a query of one id column.
