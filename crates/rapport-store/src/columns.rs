@@ -107,63 +107,26 @@ impl PushColumns for Postgres {
 
 impl PushColumns for Sqlite {
     fn push_log_rows(sql: &mut QueryBuilder<Self>, workspace: Uuid, rows: LogColumns) {
-        let LogColumns {
-            contact,
-            conversation,
-            kind,
-            data,
-            created_at,
-        } = rows;
-        let rows = contact
-            .into_iter()
-            .zip(conversation)
-            .zip(kind)
-            .zip(data)
-            .zip(created_at);
-        sql.push_values(
-            rows,
-            |mut row, ((((contact, conversation), kind), data), created_at)| {
-                row.push_bind(workspace)
-                    .push_bind(contact)
-                    .push_bind(conversation)
-                    .push_bind(kind)
-                    .push_bind(data)
-                    .push_bind(created_at);
-            },
-        );
+        sql.push_values(0..rows.contact.len(), |mut row, i| {
+            row.push_bind(workspace)
+                .push_bind(rows.contact[i])
+                .push_bind(rows.conversation[i])
+                .push_bind(rows.kind[i])
+                .push_bind(&rows.data[i])
+                .push_bind(rows.created_at[i]);
+        });
     }
 
     fn push_job_rows(sql: &mut QueryBuilder<Self>, rows: JobColumns) {
-        let JobColumns {
-            id,
-            workspace,
-            kind,
-            key,
-            payload,
-            due_at,
-            created_at,
-            request_id,
-        } = rows;
-        let rows = id
-            .into_iter()
-            .zip(workspace)
-            .zip(kind)
-            .zip(key)
-            .zip(payload)
-            .zip(due_at)
-            .zip(created_at)
-            .zip(request_id);
-        sql.push_values(rows, |mut row, job| {
-            let (((((((id, workspace), kind), key), payload), due_at), created_at), request_id) =
-                job;
-            row.push_bind(id)
-                .push_bind(workspace)
-                .push_bind(kind)
-                .push_bind(key)
-                .push_bind(payload)
-                .push_bind(due_at)
-                .push_bind(created_at)
-                .push_bind(request_id);
+        sql.push_values(0..rows.id.len(), |mut row, i| {
+            row.push_bind(rows.id[i])
+                .push_bind(rows.workspace[i])
+                .push_bind(rows.kind[i])
+                .push_bind(&rows.key[i])
+                .push_bind(&rows.payload[i])
+                .push_bind(rows.due_at[i])
+                .push_bind(rows.created_at[i])
+                .push_bind(&rows.request_id[i]);
         });
     }
 }
