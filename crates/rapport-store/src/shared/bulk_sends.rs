@@ -43,11 +43,9 @@ pub(super) async fn create_bulk_send(
             let mut sql = QueryBuilder::<Db>::new(INSERT);
             sql.push("SELECT ")
                 .push_bind(new.id.as_uuid())
-                .push(", workspace_id, id FROM contacts WHERE workspace_id = ")
-                .push_bind(new.workspace_id.as_uuid())
-                .push(" AND id IN ");
+                .push(", workspace_id, id FROM contacts WHERE ");
             let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
-            push_ids(&mut sql, &ids);
+            push_ids_of(&mut sql, &ids, new.workspace_id);
             sql.build().execute(&mut *conn).await.map_err(db_err)?
         }
     };

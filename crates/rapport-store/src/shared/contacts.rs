@@ -347,12 +347,10 @@ impl ContactStore for Backend {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = QueryBuilder::<Db>::new(format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = "
-        ));
-        sql.push_bind(workspace.as_uuid()).push(" AND id IN ");
+        let mut sql =
+            QueryBuilder::<Db>::new(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE "));
         let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
-        push_ids(&mut sql, &ids);
+        push_ids_of(&mut sql, &ids, workspace);
         sql.build()
             .fetch_all(self.reader())
             .await

@@ -98,14 +98,9 @@ async fn conversations_by_id(
         return Ok(Vec::new());
     }
     let mut sql = QueryBuilder::<Db>::new(format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = "
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE "
     ));
-    sql.push_bind(workspace.as_uuid()).push(" AND id IN (");
-    let mut list = sql.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
-    sql.push(")");
+    push_ids_of(&mut sql, ids, workspace);
     sql.build()
         .fetch_all(backend.reader())
         .await

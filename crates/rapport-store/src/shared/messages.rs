@@ -41,9 +41,8 @@ async fn existing_contacts(
 ) -> Result<HashSet<Uuid>, StoreError> {
     let mut found = HashSet::new();
     for chunk in ids.chunks(CHUNK) {
-        let mut sql = QueryBuilder::<Db>::new("SELECT id FROM contacts WHERE workspace_id = ");
-        sql.push_bind(workspace.as_uuid()).push(" AND id IN ");
-        push_ids(&mut sql, chunk);
+        let mut sql = QueryBuilder::<Db>::new("SELECT id FROM contacts WHERE ");
+        push_ids_of(&mut sql, chunk, workspace);
         found.extend(fetch_ids(sql, conn).await?);
     }
     Ok(found)
@@ -52,13 +51,11 @@ async fn existing_contacts(
 /// The workspace's conversations among `ids`, locked (on PostgreSQL) until
 /// commit, in id order so that concurrent writers lock in the same order.
 ///
-/// The workspace is checked on the rows the primary key finds (`IS TRUE`
-/// keeps it out of any index condition): on a table not yet analyzed,
-/// PostgreSQL guessed a workspace holds a few hundred conversations and
-/// intersected the workspace's index with the primary key's, reading every
-/// conversation of the workspace for each call (4 ms on 69,000, the
-/// largest statement cost of a bench's write path), where the primary key
-/// alone takes a probe per id.
+/// Found by primary key ([`push_ids_of`]): on a table not yet analyzed,
+/// PostgreSQL had guessed a workspace holds a few hundred conversations
+/// and intersected the workspace's index with the primary key's, reading
+/// every conversation of the workspace for each call (4 ms on 69,000, the
+/// largest statement cost of a bench's write path).
 async fn locked_conversations(
     conn: &mut Conn,
     workspace: WorkspaceId,
@@ -67,13 +64,10 @@ async fn locked_conversations(
     let mut found = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
         let mut sql = QueryBuilder::<Db>::new(format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id IN "
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE "
         ));
-        push_ids(&mut sql, chunk);
-        sql.push(" AND (workspace_id = ")
-            .push_bind(workspace.as_uuid())
-            .push(") IS TRUE ORDER BY id")
-            .push(ROW_LOCK);
+        push_ids_of(&mut sql, chunk, workspace);
+        sql.push(" ORDER BY id").push(ROW_LOCK);
         for row in sql.build().fetch_all(&mut *conn).await.map_err(db_err)? {
             let conversation = conversation_from_row(&row)?;
             found.insert(conversation.id.as_uuid(), conversation);

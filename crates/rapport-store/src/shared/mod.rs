@@ -164,6 +164,22 @@ fn push_ids(sql: &mut QueryBuilder<Db>, ids: &[Uuid]) {
     sql.push(")");
 }
 
+/// Pushes `id IN (ids) AND (workspace_id = workspace) IS TRUE`: the rows
+/// of `ids` that belong to the workspace, found by primary key. Written
+/// plainly (`workspace_id = .. AND id IN ..`), PostgreSQL without
+/// statistics for the table (a new or freshly imported one) reads it
+/// through an index that begins with the workspace, every row of the
+/// workspace for each call (2.9 ms on 20,000 contacts, growing with the
+/// workspace); `IS TRUE` keeps the workspace out of any index condition,
+/// so the primary key finds the rows and the workspace is checked on them.
+fn push_ids_of(sql: &mut QueryBuilder<Db>, ids: &[Uuid], workspace: WorkspaceId) {
+    sql.push("id IN ");
+    push_ids(sql, ids);
+    sql.push(" AND (workspace_id = ")
+        .push_bind(workspace.as_uuid())
+        .push(") IS TRUE");
+}
+
 /// Runs a query of one id column.
 async fn fetch_ids(mut sql: QueryBuilder<Db>, conn: &mut Conn) -> Result<Vec<Uuid>, StoreError> {
     sql.build_query_scalar()
