@@ -125,6 +125,7 @@ pub(super) async fn create_article(
     conn: &mut Conn,
     article: Article,
 ) -> Result<Article, StoreError> {
+    lock_workspace(conn, article.workspace_id).await?;
     if count_articles(conn, article.workspace_id).await? >= MAX_ARTICLES {
         return Err(too_many());
     }
@@ -229,6 +230,7 @@ pub(super) async fn import_articles(
     at: Timestamp,
 ) -> Result<Imported, StoreError> {
     let mut done = Imported::default();
+    lock_workspace(conn, workspace).await?;
     let mut count = count_articles(conn, workspace).await?;
     for fields in files {
         let sql = format!(

@@ -44,6 +44,7 @@ async fn add(
     at: Timestamp,
 ) -> Result<(), StoreError> {
     let (kind, id) = uploader_parts(uploader)?;
+    lock_workspace(conn, workspace).await?;
     let unsent: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM attachments
          WHERE workspace_id = $1 AND uploader_id = $2 AND message_id IS NULL",

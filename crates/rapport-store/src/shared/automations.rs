@@ -137,9 +137,9 @@ pub(super) async fn cursor_to_head_if_first(
 }
 
 /// Stores a new draft, unless the workspace has `MAX_AUTOMATIONS`
-/// already. (Two concurrent creates on PostgreSQL may both see room for
-/// the last one: the limit bounds a workspace, it is not exact.)
+/// already.
 async fn create_automation(conn: &mut Conn, new: NewAutomation) -> Result<Automation, StoreError> {
+    lock_workspace(conn, new.workspace_id).await?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM automations WHERE workspace_id = $1")
         .bind(new.workspace_id.as_uuid())
         .fetch_one(&mut *conn)

@@ -180,6 +180,28 @@ fn push_ids_of(sql: &mut QueryBuilder<Db>, ids: &[Uuid], workspace: WorkspaceId)
         .push(") IS TRUE");
 }
 
+/// Holds the workspace's row until commit, on PostgreSQL (SQLite's one
+/// writer runs writes one at a time already). A write that counts the
+/// workspace's rows against a cap, or looks for a taken name, takes it
+/// first: two such writes at once then run one after the other, and the
+/// second counts the first's row (each statement reads what committed
+/// before it), where both had seen room for the last one. `FOR NO KEY
+/// UPDATE` leaves other writes' foreign-key checks on the workspace (`FOR
+/// KEY SHARE`) unblocked.
+async fn lock_workspace(conn: &mut Conn, workspace: WorkspaceId) -> Result<(), StoreError> {
+    if ROW_LOCK.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM workspaces WHERE id = $1{ROW_LOCK}"
+    )))
+    .bind(workspace.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 /// Runs a query of one id column.
 async fn fetch_ids(mut sql: QueryBuilder<Db>, conn: &mut Conn) -> Result<Vec<Uuid>, StoreError> {
     sql.build_query_scalar()

@@ -23,6 +23,7 @@ pub(super) async fn save_property_setting(
     messenger_writable: Option<bool>,
     now: Timestamp,
 ) -> Result<PropertySetting, StoreError> {
+    lock_workspace(conn, workspace).await?;
     let existing = sqlx::query(for_update!(
         "SELECT name, type, messenger_writable FROM property_types WHERE workspace_id = $1 AND name = $2"
     ))

@@ -78,6 +78,7 @@ async fn shortcut_free(
 }
 
 async fn create_reply(conn: &mut Conn, reply: SavedReply) -> Result<SavedReply, StoreError> {
+    lock_workspace(conn, reply.workspace_id).await?;
     let scope = scope_of(reply.owner_id);
     let count: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM saved_replies WHERE workspace_id = $1 AND scope = $2",
@@ -120,6 +121,7 @@ async fn update_reply(
     fields: SavedReplyFields,
     at: Timestamp,
 ) -> Result<SavedReply, StoreError> {
+    lock_workspace(conn, workspace).await?;
     let before = read_reply(conn, workspace, id).await?;
     shortcut_free(
         conn,

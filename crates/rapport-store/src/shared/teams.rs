@@ -51,6 +51,7 @@ pub(super) async fn teams(
 
 /// Creates or replaces a team and its members.
 pub(super) async fn save_team(conn: &mut Conn, team: Team) -> Result<Team, StoreError> {
+    lock_workspace(conn, team.workspace_id).await?;
     let ws = team.workspace_id.as_uuid();
     let count: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM teams WHERE workspace_id = $1 AND id <> $2")

@@ -116,6 +116,7 @@ async fn create_webhook(
     secret: String,
     at: Timestamp,
 ) -> Result<Endpoint, StoreError> {
+    lock_workspace(conn, workspace).await?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE workspace_id = $1")
         .bind(workspace.as_uuid())
         .fetch_one(&mut *conn)

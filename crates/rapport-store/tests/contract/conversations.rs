@@ -391,10 +391,17 @@ async fn lists_show_newest_parts_and_waiting_order(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(rest.iter().map(|c| c.id).collect::<Vec<_>>(), [first.id]);
+    // Another workspace's contact is not among them, asked for by id.
+    let other = team(&*f.store, "owner@other.test").await;
+    let theirs = contact(&*f.store, other.workspace, "theirs").await;
     let contacts = f
         .store
-        .contacts(acme.workspace, &[ada, bob, ContactId::generate()])
+        .contacts(acme.workspace, &[ada, bob, ContactId::generate(), theirs])
         .await
         .unwrap();
-    assert_eq!(contacts.len(), 2);
+    let mut ids: Vec<ContactId> = contacts.iter().map(|c| c.id).collect();
+    ids.sort_by_key(|id| id.as_uuid());
+    let mut ours = vec![ada, bob];
+    ours.sort_by_key(|id| id.as_uuid());
+    assert_eq!(ids, ours);
 }

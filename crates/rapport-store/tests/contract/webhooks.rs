@@ -1,7 +1,8 @@
 //! Webhook endpoints and deliveries: the fan-out's cursor (each stretch
 //! queued once, whichever server reads it), only subscribed types and
 //! entries after the endpoint was made, a day of failures disabling it,
-//! the cap on endpoints, and nothing crossing workspaces.
+//! the cap on endpoints (also against creates at once), and nothing
+//! crossing workspaces.
 
 use crate::fixtures::*;
 use rapport_core::model::ids::WebhookId;
@@ -13,11 +14,28 @@ rapport_store::both_backends!(
     each_stretch_is_queued_once_to_the_endpoints_subscribed_to_it,
     a_day_of_failures_disables_an_endpoint_and_a_success_clears_it,
     entries_read_before_an_erasure_are_not_sent_after_it,
+    creates_at_once_never_pass_the_cap,
 );
 
 fn settings(events: &[&str]) -> EndpointSettings {
     let events: Vec<String> = events.iter().map(|e| (*e).to_owned()).collect();
     EndpointSettings::new("https://hooks.example/r", None, &events, true, false).unwrap()
+}
+
+/// Makes `MAX_ENDPOINTS - from` endpoints in the workspace at `ms`: with
+/// `from` already there, the workspace is then at the cap.
+async fn fill_to(s: &dyn Store, workspace: WorkspaceId, from: usize, ms: i64) {
+    for i in from..MAX_ENDPOINTS {
+        s.create_webhook(
+            workspace,
+            WebhookId::generate(),
+            settings(&["contact.created"]),
+            format!("k{i}"),
+            at(ms),
+        )
+        .await
+        .unwrap();
+    }
 }
 
 fn conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
@@ -142,17 +160,7 @@ async fn each_stretch_is_queued_once_to_the_endpoints_subscribed_to_it(backend: 
     assert!(s.webhooks(other.workspace).await.unwrap().is_empty());
 
     // At most MAX_ENDPOINTS.
-    for i in 2..MAX_ENDPOINTS {
-        s.create_webhook(
-            acme.workspace,
-            WebhookId::generate(),
-            settings(&["contact.created"]),
-            format!("k{i}"),
-            at(30),
-        )
-        .await
-        .unwrap();
-    }
+    fill_to(s, acme.workspace, 2, 30).await;
     assert!(conflict(
         s.create_webhook(
             acme.workspace,
@@ -364,5 +372,33 @@ async fn entries_read_before_an_erasure_are_not_sent_after_it(backend: Backend) 
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// Creates racing for the last endpoint the cap allows: one wins, the
+/// rest are refused, and the workspace ends at the cap.
+async fn creates_at_once_never_pass_the_cap(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    fill_to(s, acme.workspace, 1, 1).await;
+    let racing = (0..8).map(|i| {
+        s.create_webhook(
+            acme.workspace,
+            WebhookId::generate(),
+            settings(&["contact.created"]),
+            format!("racer{i}"),
+            at(2),
+        )
+    });
+    let results = futures::future::join_all(racing).await;
+    let created = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(created, 1, "{results:?}");
+    assert!(results.into_iter().filter(|r| r.is_err()).all(conflict));
+    assert_eq!(
+        s.webhooks(acme.workspace).await.unwrap().len(),
+        MAX_ENDPOINTS
     );
 }
