@@ -182,9 +182,19 @@ impl Backend {
         search: &ContactSearch,
         ids: Vec<Uuid>,
     ) -> Result<Vec<Contact>, StoreError> {
-        let among = Expr::col(("contacts", "workspace_id"))
-            .eq(search.workspace_id.as_uuid())
-            .and(Expr::col(("contacts", "id")).is_in(ids));
+        // By primary key, the workspace checked on the rows found (as
+        // `push_ids_of` does): PostgreSQL without statistics for the
+        // table read `workspace_id = .. AND id IN (..)` through an index
+        // beginning with the workspace, all of its contacts (48 ms for 200
+        // ids among 200,000 contacts, 3.7 ms this way).
+        let workspace = search.workspace_id.as_uuid();
+        let in_workspace = match DIALECT {
+            Dialect::Sqlite => Expr::col(("contacts", "workspace_id")).eq(workspace),
+            Dialect::Postgres => {
+                Expr::cust_with_values("(contacts.workspace_id = $1) IS TRUE", [workspace])
+            }
+        };
+        let among = Expr::col(("contacts", "id")).is_in(ids).and(in_workspace);
         self.page(search, among).await
     }
 
