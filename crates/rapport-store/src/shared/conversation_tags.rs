@@ -187,15 +187,20 @@ async fn conversations_where(
         return Ok(Vec::new());
     }
     let mut sql = QueryBuilder::<Db>::new(format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = "
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE "
     ));
-    sql.push_bind(workspace.as_uuid())
-        .push(format!(" AND {column} IN ("));
-    let mut list = sql.separated(", ");
-    for id in ids {
-        list.push_bind(id);
+    if column == "id" {
+        // By primary key: on a table without statistics PostgreSQL read
+        // the plain form through a workspace's whole index (49 ms for 500
+        // ids among 200,000 conversations, 7.7 ms this way).
+        push_ids_of(&mut sql, &ids, workspace);
+    } else {
+        sql.push("workspace_id = ")
+            .push_bind(workspace.as_uuid())
+            .push(format!(" AND {column} IN "));
+        push_ids(&mut sql, &ids);
     }
-    sql.push(") ORDER BY updated_at DESC, id DESC LIMIT ")
+    sql.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
         .push_bind(i64::from(limit));
     sql.build()
         .fetch_all(backend.reader())
