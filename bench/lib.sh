@@ -63,7 +63,8 @@ wait_healthy() {
 # start_server NAME ARGS...: `rapport ARGS... serve` on $port, from $work,
 # output appended to $work/NAME.log; sets server_pid and waits for /healthz.
 # The server logs at `warn`, or at SERVER_RUST_LOG when set (for example
-# `warn,sqlx=debug` to time every statement).
+# `warn,sqlx=debug` to time every statement). The binary is $bin/rapport,
+# or $server_bin when set (another build, to compare with).
 #
 # With HEAPTRACK=1 every server runs under heaptrack's allocation recorder
 # (build with SERVER_FEATURES=--no-default-features: it sees the C
@@ -75,7 +76,7 @@ start_server() {
     local name=$1
     shift
     server_preload "$name"
-    (cd "$work" && RUST_LOG=${SERVER_RUST_LOG:-warn} exec "${preload[@]}" "$bin/rapport" "$@" serve \
+    (cd "$work" && RUST_LOG=${SERVER_RUST_LOG:-warn} exec "${preload[@]}" "${server_bin:-$bin/rapport}" "$@" serve \
         --listen "127.0.0.1:$port") >>"$work/$name.log" 2>&1 &
     server_pid=$!
     if ! wait_healthy "http://127.0.0.1:$port"; then

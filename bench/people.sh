@@ -41,6 +41,10 @@
 #   TMPDIR     where the scratch directory goes
 #   KEEP_WORK  if set, the scratch directory (databases, server logs) is
 #              kept
+#   BASELINE_BIN  if set, another build's `rapport` binary: after the timed
+#              searches, the same searches are timed again with it serving
+#              the same database, then once more with this build (a row
+#              each: this build, the baseline, this build again)
 #   PROFILE_DIR  if set, each bulk send is recorded with `perf record`
 #              (99 Hz, DWARF call graphs) into this directory, and drawn as
 #              a flame graph (LABEL-bulk-RUN.svg) when inferno's
@@ -183,6 +187,15 @@ reference_ms() {
     done | median
 }
 
+# time_searches: the medians of the four searches, into q_count, q_page,
+# q_event and q_prop.
+time_searches() {
+    q_count=$(median_ms "{\"filter\":$issue_filter,\"limit\":0}")
+    q_page=$(median_ms "{\"filter\":$issue_filter,\"limit\":50}")
+    q_event=$(median_ms "{\"filter\":$event_filter,\"limit\":50}")
+    q_prop=$(median_ms "{\"filter\":$prop_filter,\"limit\":50}")
+}
+
 rows=()
 run_backend() {
     local label=$1 bootstrap ws now count events started stored jobs
@@ -237,10 +250,7 @@ run_backend() {
         -H 'content-type: application/json' -d "{\"filter\":$issue_filter,\"limit\":0}" | json_field_number count)
     log "$label: the issue's filter matches $count contacts; timing $RUNS runs of each query"
     local q_count q_page q_event q_prop
-    q_count=$(median_ms "{\"filter\":$issue_filter,\"limit\":0}")
-    q_page=$(median_ms "{\"filter\":$issue_filter,\"limit\":50}")
-    q_event=$(median_ms "{\"filter\":$event_filter,\"limit\":50}")
-    q_prop=$(median_ms "{\"filter\":$prop_filter,\"limit\":50}")
+    time_searches
     # The machine's own limit beside them: the database alone (its client's
     # timer) counting the index range of the issue filter's largest
     # condition, plan = pro (333,333 of the property index's rows), which
@@ -248,6 +258,19 @@ run_backend() {
     local q_ref
     q_ref=$(reference_ms "$label" "$ws")
     log "$label: the database's own count of plan = pro: $q_ref ms"
+    if [[ -n "${BASELINE_BIN:-}" ]]; then
+        local again=("$q_count" "$q_page" "$q_event" "$q_prop")
+        stop_server
+        log "$label: timing the searches with $BASELINE_BIN"
+        server_bin=$BASELINE_BIN start_server "$label-baseline" "$@"
+        time_searches
+        stop_server
+        rows+=("| $label, baseline (timed second) | $CONTACTS | $events | | $count | $q_count | $q_page | $q_event | $q_prop | $(reference_ms "$label" "$ws") | | | | | | | |")
+        start_server "$label" "$@"
+        time_searches
+        rows+=("| $label, this build again (timed third) | $CONTACTS | $events | | $count | $q_count | $q_page | $q_event | $q_prop | $(reference_ms "$label" "$ws") | | | | | | | |")
+        q_count=${again[0]} q_page=${again[1]} q_event=${again[2]} q_prop=${again[3]}
+    fi
 
     local run secs all_secs=() live_all=() sent_all=() live live_last
     for ((run = 1; run <= BULK_RUNS; run++)); do

@@ -482,10 +482,7 @@ pub(crate) fn after(
     value: &SortValue,
     id: Uuid,
 ) -> Expr {
-    let value = match value {
-        SortValue::Number(n) => Expr::val(*n),
-        SortValue::Text(t) => Expr::val(t.clone()),
-    };
+    let value = sort_value(value);
     let key = || sort_key(dialect, sort);
     if descending {
         key()
@@ -495,6 +492,29 @@ pub(crate) fn after(
         key()
             .gte(value.clone())
             .and(key().gt(value).or(col("id").gt(id)))
+    }
+}
+
+/// Rows at `value` or after it in the order, every row holding it
+/// included: a range of the sort key alone.
+pub(crate) fn from_value(
+    dialect: Dialect,
+    sort: ContactSort,
+    descending: bool,
+    value: &SortValue,
+) -> Expr {
+    let value = sort_value(value);
+    if descending {
+        sort_key(dialect, sort).lte(value)
+    } else {
+        sort_key(dialect, sort).gte(value)
+    }
+}
+
+fn sort_value(value: &SortValue) -> Expr {
+    match value {
+        SortValue::Number(n) => Expr::val(*n),
+        SortValue::Text(t) => Expr::val(t.clone()),
     }
 }
 

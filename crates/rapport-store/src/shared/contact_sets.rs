@@ -19,6 +19,10 @@ use super::*;
 use crate::filter_sql::{self, Dialect, SetPlan};
 use rapport_core::model::people::{ContactSort, SortValue};
 use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A set's members for the walk's look-ups.
+type Members = std::collections::HashSet<u128, foldhash::fast::RandomState>;
 
 /// One set of contact ids, sorted: each id's 16 bytes as a big-endian
 /// number, which orders as the bytes do (and as both databases order ids),
@@ -53,8 +57,19 @@ const IN_ORDER: &str = match DIALECT {
     }
 };
 
+/// A stretch passed over as one value: its contacts' ids as the database
+/// found them (ordering them is half of a stretch's cost in either
+/// database).
+const ANY_ORDER: &str = match DIALECT {
+    Dialect::Sqlite => "CAST(group_concat(s.id, '') AS BLOB)",
+    Dialect::Postgres => "string_agg(uuid_send(s.id), ''::bytea)",
+};
+
 /// Contacts copied into the property index per transaction.
 const INDEX_CHUNK: i64 = 2_000;
+
+/// Stretches read ahead at most while a set is read (up to 8 MiB of ids).
+const AHEAD_MOST: usize = if cfg!(feature = "testing") { 2 } else { 16 };
 
 /// Sets read at once: each takes a reader connection.
 const SETS_AT_ONCE: usize = 2;
@@ -106,19 +121,64 @@ impl Backend {
         search: &ContactSearch,
         ready: &[String],
     ) -> Result<Option<ContactPage>, StoreError> {
-        use futures::StreamExt;
         let Some(plan) =
             super::people::compiler(search.workspace_id, &[]).id_sets(&search.filter, ready)
         else {
             return Ok(None);
         };
-        let SetPlan { positive, negative } = plan;
+        let SetPlan {
+            mut positive,
+            negative,
+        } = plan;
+        let only = if positive.len() == 1 && negative.is_empty() && search.limit > 0 {
+            positive.pop()
+        } else {
+            None
+        };
+        let (ids, ahead) = if let Some(set) = only {
+            // One set, whose page may need a walk: the order's first
+            // stretches are read on another reader while the set is read.
+            let read = AtomicBool::new(false);
+            let (ids, ahead) = futures::join!(
+                async {
+                    let ids = self.id_set(set).await;
+                    read.store(true, Ordering::Relaxed);
+                    ids
+                },
+                self.read_ahead(search, &read),
+            );
+            (ids?, Some(ahead?))
+        } else {
+            (self.combine(positive, negative).await?, None)
+        };
+        let contacts = if search.limit == 0 || ids.is_empty() {
+            Vec::new()
+        } else if ids.len() <= PAGE_BY_ID {
+            self.page_of(search, ids.iter().map(|id| Uuid::from_u128(*id)).collect())
+                .await?
+        } else {
+            let page = self.walk(search, &ids, ahead).await?;
+            self.page_of(search, page).await?
+        };
+        Ok(Some(ContactPage {
+            count: u64::try_from(ids.len()).map_err(data_err)?,
+            contacts,
+        }))
+    }
+
+    /// The ids in every set of `positive` and in none of `negative`,
+    /// sorted. Folded as they come: at most two sets and the running result
+    /// are held at once.
+    async fn combine(
+        &self,
+        positive: Vec<SelectStatement>,
+        negative: Vec<SelectStatement>,
+    ) -> Result<IdSet, StoreError> {
+        use futures::StreamExt;
         let sets = positive
             .into_iter()
             .map(|set| (true, set))
             .chain(negative.into_iter().map(|set| (false, set)));
-        // Folded as they come: at most two sets and the running result are
-        // held at once.
         let mut have: Option<IdSet> = None;
         let mut without: Vec<IdSet> = Vec::new();
         let mut read = futures::stream::iter(sets)
@@ -141,19 +201,7 @@ impl Backend {
         for set in &without {
             ids = subtract(&ids, set);
         }
-        let contacts = if search.limit == 0 || ids.is_empty() {
-            Vec::new()
-        } else if ids.len() <= PAGE_BY_ID {
-            self.page_of(search, ids.iter().map(|id| Uuid::from_u128(*id)).collect())
-                .await?
-        } else {
-            let page = self.walk(search, &ids).await?;
-            self.page_of(search, page).await?
-        };
-        Ok(Some(ContactPage {
-            count: u64::try_from(ids.len()).map_err(data_err)?,
-            contacts,
-        }))
+        Ok(ids)
     }
 
     /// The contact ids `set` selects, sorted.
@@ -233,60 +281,46 @@ impl Backend {
 
     /// The page's members of `ids`, in order: the workspace's contacts in
     /// the search's order, read a stretch at a time (each stretch as one
-    /// value: its ids in order, and its last sort value), keeping members
-    /// until the page is full. Stretches double from `WALK` rows up to
-    /// `WALK_MOST`, so members far down the order (a filter of contacts
-    /// not seen for weeks, sorted by last seen) cost a few large reads, not
-    /// many small ones.
-    async fn walk(&self, search: &ContactSearch, ids: &IdSet) -> Result<Vec<Uuid>, StoreError> {
+    /// value: its ids, and its last sort value), keeping members until the
+    /// page is full. Stretches double from `WALK` rows up to `WALK_MOST`,
+    /// so members far down the order (a filter of contacts not seen for
+    /// weeks, sorted by last seen) cost a few large reads, not many small
+    /// ones; and a stretch after one that held no member is read in no
+    /// order (`skip`), which costs each database half as much as ordering
+    /// its ids. `ahead`: stretches already read that way (`read_ahead`).
+    async fn walk(
+        &self,
+        search: &ContactSearch,
+        ids: &IdSet,
+        ahead: Option<Ahead>,
+    ) -> Result<Vec<Uuid>, StoreError> {
         let wanted = usize::try_from(search.limit).map_err(data_err)?;
+        // Hundreds of thousands of look-ups by binary search cost more
+        // than building it; SipHash would cost as much again as the walk's
+        // reads (these ids are the server's own, not chosen by anyone).
+        let members: Members = ids.iter().copied().collect();
         let mut found: Vec<Uuid> = Vec::new();
-        let mut from = search
-            .after
-            .as_ref()
-            .map(|(value, id)| (value.clone(), id.as_uuid()));
-        let direction = if search.descending { "DESC" } else { "ASC" };
-        // The last row holds the stretch's lowest sort value in a
-        // descending order, its highest in an ascending one.
-        let last_value = if search.descending { "MIN" } else { "MAX" };
+        let mut start = first_start(search);
+        if let Some(ahead) = ahead {
+            let held = ahead
+                .read
+                .into_iter()
+                .find(|(_, ids)| ids.iter().any(|id| members.contains(id)));
+            start = match (held, ahead.next) {
+                (Some((held, _)), _) => held,
+                (None, None) => return Ok(found),
+                (None, Some((next, stretch))) => {
+                    match self.skip(search, &members, next, stretch).await? {
+                        Some(resume) => resume,
+                        None => return Ok(found),
+                    }
+                }
+            };
+        }
         let mut stretch = WALK;
-        // Built at the first stretch: hundreds of thousands of look-ups by
-        // binary search cost more than building it.
-        let mut members: Option<std::collections::HashSet<u128>> = None;
         loop {
-            let mut rows = Query::select();
-            rows.expr_as(Expr::col(("contacts", "id")), "id")
-                .expr_as(filter_sql::sort_key(DIALECT, search.sort), "k")
-                .from("contacts")
-                .and_where(
-                    Expr::col(("contacts", "workspace_id")).eq(search.workspace_id.as_uuid()),
-                )
-                .order_by_expr(filter_sql::sort_key(DIALECT, search.sort), order(search))
-                .order_by_expr(Expr::col(("contacts", "id")), order(search))
-                .limit(stretch);
-            if let Some((value, id)) = &from {
-                rows.and_where(filter_sql::after(
-                    DIALECT,
-                    search.sort,
-                    search.descending,
-                    value,
-                    *id,
-                ));
-            }
-            let (sql, values) = Query::select()
-                .expr_as(
-                    Expr::cust(IN_ORDER.replace("{direction}", direction)),
-                    "ids",
-                )
-                .expr_as(Expr::cust(format!("{last_value}(s.k)")), "last_value")
-                .from_subquery(rows, "s")
-                .build_sqlx(QUERY_BUILDER);
-            let row = sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                .fetch_one(self.reader())
-                .await
-                .map_err(db_err)?;
-            let in_order = id_bytes(row.try_get::<Option<Vec<u8>>, _>("ids").map_err(db_err)?)?;
-            let members = members.get_or_insert_with(|| ids.iter().copied().collect());
+            let (in_order, last_value) = self.stretch(search, &start, stretch, true).await?;
+            let before = found.len();
             for id in &in_order {
                 if members.contains(id) {
                     found.push(Uuid::from_u128(*id));
@@ -295,20 +329,215 @@ impl Backend {
                     }
                 }
             }
-            let (Some(last), true) = (
+            let (Some(last), Some(last_value), true) = (
                 in_order.last(),
+                last_value,
                 in_order.len() == usize::try_from(stretch).map_err(data_err)?,
             ) else {
                 return Ok(found);
             };
-            let value = match search.sort {
-                ContactSort::Name => SortValue::Text(text(&row, "last_value")?),
-                _ => SortValue::Number(row.try_get("last_value").map_err(db_err)?),
-            };
-            from = Some((value, Uuid::from_u128(*last)));
+            start = Start::After(last_value, Uuid::from_u128(*last));
+            stretch = Ord::min(stretch * 2, WALK_MOST);
+            if found.len() == before {
+                // No member here: pass the stretches holding none unordered,
+                // and order again from the first that holds one.
+                match self.skip(search, &members, start, stretch).await? {
+                    Some(resume) => start = resume,
+                    None => return Ok(found),
+                }
+                stretch = WALK;
+            }
+        }
+    }
+
+    /// Passes the stretches from `start` that hold no member of `members`,
+    /// each read as its ids in no order, and gives where the ordered walk
+    /// resumes: the start of the first stretch holding a member (`None`
+    /// at the end of the order).
+    async fn skip(
+        &self,
+        search: &ContactSearch,
+        members: &Members,
+        mut start: Start,
+        mut stretch: u64,
+    ) -> Result<Option<Start>, StoreError> {
+        loop {
+            let (ids, last_value) = self.stretch(search, &start, stretch, false).await?;
+            if ids.iter().any(|id| members.contains(id)) {
+                return Ok(Some(start));
+            }
+            match next_start(search, &start, stretch, &ids, last_value)? {
+                Some(next) => start = next,
+                None => return Ok(None),
+            }
             stretch = Ord::min(stretch * 2, WALK_MOST);
         }
     }
+
+    /// The order's stretches from the search's start, read as `skip` reads
+    /// them (not knowing yet which hold members) until `done` is set, at
+    /// most `AHEAD_MOST` of them: the walk's first reads, made while the
+    /// filter's set is read on another reader.
+    async fn read_ahead(
+        &self,
+        search: &ContactSearch,
+        done: &AtomicBool,
+    ) -> Result<Ahead, StoreError> {
+        let mut read = Vec::new();
+        let mut start = first_start(search);
+        let mut stretch = WALK;
+        // Tests read their most whatever the set's read does, so that
+        // every way through the walk is taken on every run.
+        let stop = || !cfg!(feature = "testing") && done.load(Ordering::Relaxed);
+        while !stop() && read.len() < AHEAD_MOST {
+            let (ids, last_value) = self.stretch(search, &start, stretch, false).await?;
+            let next = next_start(search, &start, stretch, &ids, last_value)?;
+            read.push((start, ids));
+            let Some(next) = next else {
+                return Ok(Ahead { read, next: None });
+            };
+            start = next;
+            stretch = Ord::min(stretch * 2, WALK_MOST);
+        }
+        Ok(Ahead {
+            read,
+            next: Some((start, stretch)),
+        })
+    }
+
+    /// Up to `rows` of the workspace's contacts from `start` in the
+    /// search's order, as one value: their ids (in that order if
+    /// `in_order`, else as the database found them), with the sort value
+    /// of the last (`None` when there are none).
+    async fn stretch(
+        &self,
+        search: &ContactSearch,
+        start: &Start,
+        rows: u64,
+        in_order: bool,
+    ) -> Result<(Vec<u128>, Option<SortValue>), StoreError> {
+        let direction = if search.descending { "DESC" } else { "ASC" };
+        // The last row holds the stretch's lowest sort value in a
+        // descending order, its highest in an ascending one.
+        let last_value = if search.descending { "MIN" } else { "MAX" };
+        let mut query = Query::select();
+        query
+            .expr_as(Expr::col(("contacts", "id")), "id")
+            .expr_as(filter_sql::sort_key(DIALECT, search.sort), "k")
+            .from("contacts")
+            .and_where(Expr::col(("contacts", "workspace_id")).eq(search.workspace_id.as_uuid()))
+            .order_by_expr(filter_sql::sort_key(DIALECT, search.sort), order(search))
+            .order_by_expr(Expr::col(("contacts", "id")), order(search))
+            .limit(rows);
+        match start {
+            Start::Top => {}
+            Start::After(value, id) => {
+                query.and_where(filter_sql::after(
+                    DIALECT,
+                    search.sort,
+                    search.descending,
+                    value,
+                    *id,
+                ));
+            }
+            Start::From(value) => {
+                query.and_where(filter_sql::from_value(
+                    DIALECT,
+                    search.sort,
+                    search.descending,
+                    value,
+                ));
+            }
+        }
+        let ids = if in_order {
+            IN_ORDER.replace("{direction}", direction)
+        } else {
+            ANY_ORDER.to_owned()
+        };
+        let (sql, values) = Query::select()
+            .expr_as(Expr::cust(ids), "ids")
+            .expr_as(Expr::cust(format!("{last_value}(s.k)")), "last_value")
+            .from_subquery(query, "s")
+            .build_sqlx(QUERY_BUILDER);
+        let row = sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+            .fetch_one(self.reader())
+            .await
+            .map_err(db_err)?;
+        let ids = id_bytes(row.try_get::<Option<Vec<u8>>, _>("ids").map_err(db_err)?)?;
+        let last_value = if ids.is_empty() {
+            None
+        } else {
+            Some(match search.sort {
+                ContactSort::Name => SortValue::Text(text(&row, "last_value")?),
+                _ => SortValue::Number(row.try_get("last_value").map_err(db_err)?),
+            })
+        };
+        Ok((ids, last_value))
+    }
+}
+
+/// Where a stretch of the walk starts: at the top of the order, after a
+/// row, or at a sort value (every row holding it included).
+enum Start {
+    Top,
+    After(SortValue, Uuid),
+    From(SortValue),
+}
+
+impl Start {
+    fn value(&self) -> Option<&SortValue> {
+        match self {
+            Start::Top => None,
+            Start::After(value, _) | Start::From(value) => Some(value),
+        }
+    }
+}
+
+/// Where the search's walk starts: after its cursor, or at the top.
+fn first_start(search: &ContactSearch) -> Start {
+    match &search.after {
+        Some((value, id)) => Start::After(value.clone(), id.as_uuid()),
+        None => Start::Top,
+    }
+}
+
+/// Where the stretch after one read in no order starts (`None`: that one
+/// ended the order): at the value it ended on, the rows holding it
+/// included (those read already hold no member), or after its lowest id
+/// when one value filled it; so each stretch starts further down the order
+/// than the last.
+fn next_start(
+    search: &ContactSearch,
+    start: &Start,
+    stretch: u64,
+    ids: &[u128],
+    last_value: Option<SortValue>,
+) -> Result<Option<Start>, StoreError> {
+    let Some(last_value) = last_value else {
+        return Ok(None);
+    };
+    if ids.len() < usize::try_from(stretch).map_err(data_err)? {
+        return Ok(None);
+    }
+    Ok(Some(if start.value() == Some(&last_value) {
+        // In one value's rows the order is the ids'.
+        let last = if search.descending {
+            ids.iter().min()
+        } else {
+            ids.iter().max()
+        };
+        let last = last.copied().map(Uuid::from_u128).unwrap_or_default();
+        Start::After(last_value, last)
+    } else {
+        Start::From(last_value)
+    }))
+}
+
+/// The stretches `read_ahead` read, in order, each with where it started;
+/// and where skipping goes on after them (`None`: the order ended).
+struct Ahead {
+    read: Vec<(Start, Vec<u128>)>,
+    next: Option<(Start, u64)>,
 }
 
 /// Ids from an aggregated set's bytes.

@@ -5,6 +5,7 @@ use crate::fixtures::*;
 
 rapport_store::both_backends!(
     search_counts_sorts_and_pages_every_order,
+    search_walks_past_contacts_outside_the_set,
     search_filters_by_properties_tags_events_and_presence,
     people_schema_lists_types_events_and_tags_of_the_workspace,
 );
@@ -29,6 +30,46 @@ fn order_key(value: SortValue) -> (i64, String) {
     match value {
         SortValue::Number(n) => (n, String::new()),
         SortValue::Text(t) => (0, t),
+    }
+}
+
+const SORTS: [ContactSort; 4] = [
+    ContactSort::Name,
+    ContactSort::Created,
+    ContactSort::LastSeen,
+    ContactSort::FirstSeen,
+];
+
+/// The ids of `contacts` in the order a list sorted by `sort` shows them.
+fn in_order(contacts: &[Contact], sort: ContactSort, descending: bool) -> Vec<ContactId> {
+    let mut sorted = contacts.to_vec();
+    sorted.sort_by_key(|c| (order_key(sort.value_of(c)), c.id));
+    if descending {
+        sorted.reverse();
+    }
+    sorted.iter().map(|c| c.id).collect()
+}
+
+/// Every page of `query`, `limit` long, each after the last one seen:
+/// their contacts in order, each page counting `count` in all.
+async fn pages(s: &dyn Store, query: &ContactSearch, limit: u32, count: u64) -> Vec<ContactId> {
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .search_contacts(ContactSearch {
+                after: after.clone(),
+                limit,
+                ..query.clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.count, count);
+        let Some(last) = page.contacts.last() else {
+            return paged;
+        };
+        after = Some((query.sort.value_of(last), last.id));
+        paged.extend(page.contacts.iter().map(|c| c.id));
     }
 }
 
@@ -116,22 +157,12 @@ async fn search_counts_sorts_and_pages_every_order(backend: Backend) {
         name: "visit".into(),
         test: rapport_core::model::filter::EventTest::Performed,
     };
-    for (sort, all) in [
-        ContactSort::Name,
-        ContactSort::Created,
-        ContactSort::LastSeen,
-        ContactSort::FirstSeen,
-    ]
-    .into_iter()
-    .flat_map(|sort| [(sort, Filter::everyone()), (sort, visited.clone())])
+    for (sort, all) in SORTS
+        .into_iter()
+        .flat_map(|sort| [(sort, Filter::everyone()), (sort, visited.clone())])
     {
         for descending in [false, true] {
-            let mut expected = everyone.clone();
-            expected.sort_by_key(|c| (order_key(sort.value_of(c)), c.id));
-            if descending {
-                expected.reverse();
-            }
-            let expected: Vec<ContactId> = expected.iter().map(|c| c.id).collect();
+            let expected = in_order(&everyone, sort, descending);
             let query = ContactSearch {
                 sort,
                 descending,
@@ -143,24 +174,7 @@ async fn search_counts_sorts_and_pages_every_order(backend: Backend) {
             // Page by page after the last one seen: the same order, each
             // once, and the count of them all on every page.
             for limit in [1, 3] {
-                let mut paged = Vec::new();
-                let mut after = None;
-                loop {
-                    let page = s
-                        .search_contacts(ContactSearch {
-                            after: after.clone(),
-                            limit,
-                            ..query.clone()
-                        })
-                        .await
-                        .unwrap();
-                    assert_eq!(page.count, 4);
-                    let Some(last) = page.contacts.last() else {
-                        break;
-                    };
-                    after = Some((sort.value_of(last), last.id));
-                    paged.extend(page.contacts.iter().map(|c| c.id));
-                }
+                let paged = pages(s, &query, limit, 4).await;
                 assert_eq!(
                     paged, expected,
                     "paged by {limit}: {sort:?}, descending: {descending}, {all:?}"
@@ -186,6 +200,67 @@ async fn search_counts_sorts_and_pages_every_order(backend: Backend) {
         .unwrap();
     assert_eq!(theirs.count, 1);
     assert_eq!(theirs.contacts[0].user_id.as_deref(), Some("zed"));
+}
+
+async fn search_walks_past_contacts_outside_the_set(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let ws = acme.workspace;
+    // Sixteen contacts in runs of equal sort values (names, creation and
+    // last-seen times shared, or none), four of them in the set: a search
+    // of the set walks the order (tests read two at most by id) past
+    // stretches without members, some ending inside a run of one value.
+    let names = [
+        Some("same"),
+        Some("same"),
+        None,
+        Some("a"),
+        Some("same"),
+        Some("z"),
+    ];
+    let mut contacts = Vec::new();
+    for i in 0..16_i64 {
+        let name = names[usize::try_from(i).unwrap() % names.len()];
+        let contact = person(s, ws, &format!("u{i}"), name, json!({}), i / 3).await;
+        if i % 3 != 0 {
+            s.contact_seen(ws, contact, at(100 + (i % 4) * 10), None)
+                .await
+                .unwrap();
+        }
+        contacts.push(contact);
+    }
+    let chosen = [contacts[4], contacts[9], contacts[13], contacts[15]];
+    for (n, contact) in chosen.iter().enumerate() {
+        let ms = i64::try_from(n).unwrap();
+        s.record_event(event(ws, *contact, "deep", ms))
+            .await
+            .unwrap();
+    }
+    let chosen = s.contacts(ws, &chosen).await.unwrap();
+    let deep = Filter::Event {
+        name: "deep".into(),
+        test: rapport_core::model::filter::EventTest::Performed,
+    };
+    for sort in SORTS {
+        for descending in [false, true] {
+            let expected = in_order(&chosen, sort, descending);
+            let query = ContactSearch {
+                sort,
+                descending,
+                ..search(ws, deep.clone(), 10)
+            };
+            for limit in [1, 2, 10] {
+                let paged = pages(s, &query, limit, 4).await;
+                assert_eq!(
+                    paged, expected,
+                    "by {limit}: {sort:?}, descending: {descending}"
+                );
+            }
+        }
+    }
 }
 
 async fn search_filters_by_properties_tags_events_and_presence(backend: Backend) {
