@@ -146,12 +146,8 @@ pub(super) async fn stop_runs(
             .push_bind(None::<Uuid>)
             .push(", ")
             .push_bind(ms(at))
-            .push(format!(
-                " FROM automation_runs WHERE {GOING} AND workspace_id = "
-            ))
-            .push_bind(workspace.as_uuid())
-            .push(" AND id IN ");
-        push_ids(&mut sql, &ids);
+            .push(format!(" FROM automation_runs WHERE {GOING} AND "));
+        push_ids_of(&mut sql, &ids, workspace);
         sql.build().execute(&mut *conn).await.map_err(db_err)?;
 
         let mut sql = QueryBuilder::<Db>::new(
@@ -160,10 +156,8 @@ pub(super) async fn stop_runs(
         sql.push_bind(reason.to_owned())
             .push(", updated_at = ")
             .push_bind(ms(at))
-            .push(format!(" WHERE {GOING} AND workspace_id = "))
-            .push_bind(workspace.as_uuid())
-            .push(" AND id IN ");
-        push_ids(&mut sql, &ids);
+            .push(format!(" WHERE {GOING} AND "));
+        push_ids_of(&mut sql, &ids, workspace);
         sql.build().execute(&mut *conn).await.map_err(db_err)?;
     }
     let entries: Vec<Activity> = going
