@@ -167,8 +167,8 @@ impl Backend {
     }
 
     /// The ids in every set of `positive` and in none of `negative`,
-    /// sorted. Folded as they come: at most two sets and the running result
-    /// are held at once.
+    /// sorted. Folded as they are read: at most two sets and the running
+    /// result are held at once.
     async fn combine(
         &self,
         positive: Vec<SelectStatement>,
@@ -185,7 +185,10 @@ impl Backend {
             .map(|(positive, set)| async move {
                 Ok::<_, StoreError>((positive, self.id_set(set).await?))
             })
-            .buffered(SETS_AT_ONCE);
+            // In the order they finish, not the order asked: a set read
+            // while a larger one still is would otherwise wait for it
+            // before the next read starts, one reader idle meanwhile.
+            .buffer_unordered(SETS_AT_ONCE);
         while let Some(next) = read.next().await {
             let (positive, set) = next?;
             if positive {
