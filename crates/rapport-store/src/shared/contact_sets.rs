@@ -167,8 +167,8 @@ impl Backend {
     }
 
     /// The ids in every set of `positive` and in none of `negative`,
-    /// sorted. Folded as they are read: at most two sets and the running
-    /// result are held at once.
+    /// sorted. Two sets are read at once; the positive ones are intersected
+    /// as their reads finish, the negative ones kept until the end.
     async fn combine(
         &self,
         positive: Vec<SelectStatement>,
@@ -322,7 +322,7 @@ impl Backend {
         }
         let mut stretch = WALK;
         loop {
-            let (in_order, last_value) = self.stretch(search, &start, stretch, true).await?;
+            let (in_order, ends) = self.stretch(search, &start, stretch, true).await?;
             let before = found.len();
             for id in &in_order {
                 if members.contains(id) {
@@ -332,11 +332,18 @@ impl Backend {
                     }
                 }
             }
-            let (Some(last), Some(last_value), true) = (
+            let (
+                Some(last),
+                Some(Ends {
+                    last: last_value, ..
+                }),
+                true,
+            ) = (
                 in_order.last(),
-                last_value,
+                ends,
                 in_order.len() == usize::try_from(stretch).map_err(data_err)?,
-            ) else {
+            )
+            else {
                 return Ok(found);
             };
             start = Start::After(last_value, Uuid::from_u128(*last));
@@ -365,11 +372,11 @@ impl Backend {
         mut stretch: u64,
     ) -> Result<Option<Start>, StoreError> {
         loop {
-            let (ids, last_value) = self.stretch(search, &start, stretch, false).await?;
+            let (ids, ends) = self.stretch(search, &start, stretch, false).await?;
             if ids.iter().any(|id| members.contains(id)) {
                 return Ok(Some(start));
             }
-            match next_start(search, &start, stretch, &ids, last_value)? {
+            match next_start(search.descending, stretch, &ids, ends)? {
                 Some(next) => start = next,
                 None => return Ok(None),
             }
@@ -393,8 +400,8 @@ impl Backend {
         // every way through the walk is taken on every run.
         let stop = || !cfg!(feature = "testing") && done.load(Ordering::Relaxed);
         while !stop() && read.len() < AHEAD_MOST {
-            let (ids, last_value) = self.stretch(search, &start, stretch, false).await?;
-            let next = next_start(search, &start, stretch, &ids, last_value)?;
+            let (ids, ends) = self.stretch(search, &start, stretch, false).await?;
+            let next = next_start(search.descending, stretch, &ids, ends)?;
             read.push((start, ids));
             let Some(next) = next else {
                 return Ok(Ahead { read, next: None });
@@ -410,19 +417,23 @@ impl Backend {
 
     /// Up to `rows` of the workspace's contacts from `start` in the
     /// search's order, as one value: their ids (in that order if
-    /// `in_order`, else as the database found them), with the sort value
-    /// of the last (`None` when there are none).
+    /// `in_order`, else as the database found them), with the sort values
+    /// of the first and the last (`None` when there are none).
     async fn stretch(
         &self,
         search: &ContactSearch,
         start: &Start,
         rows: u64,
         in_order: bool,
-    ) -> Result<(Vec<u128>, Option<SortValue>), StoreError> {
+    ) -> Result<(Vec<u128>, Option<Ends>), StoreError> {
         let direction = if search.descending { "DESC" } else { "ASC" };
         // The last row holds the stretch's lowest sort value in a
         // descending order, its highest in an ascending one.
-        let last_value = if search.descending { "MIN" } else { "MAX" };
+        let (first_value, last_value) = if search.descending {
+            ("MAX", "MIN")
+        } else {
+            ("MIN", "MAX")
+        };
         let mut query = Query::select();
         query
             .expr_as(Expr::col(("contacts", "id")), "id")
@@ -459,6 +470,7 @@ impl Backend {
         };
         let (sql, values) = Query::select()
             .expr_as(Expr::cust(ids), "ids")
+            .expr_as(Expr::cust(format!("{first_value}(s.k)")), "first_value")
             .expr_as(Expr::cust(format!("{last_value}(s.k)")), "last_value")
             .from_subquery(query, "s")
             .build_sqlx(QUERY_BUILDER);
@@ -467,33 +479,30 @@ impl Backend {
             .await
             .map_err(db_err)?;
         let ids = id_bytes(row.try_get::<Option<Vec<u8>>, _>("ids").map_err(db_err)?)?;
-        let last_value = if ids.is_empty() {
-            None
-        } else {
-            Some(match search.sort {
-                ContactSort::Name => SortValue::Text(text(&row, "last_value")?),
-                _ => SortValue::Number(row.try_get("last_value").map_err(db_err)?),
+        if ids.is_empty() {
+            return Ok((ids, None));
+        }
+        let value = |column| -> Result<SortValue, StoreError> {
+            Ok(match search.sort {
+                ContactSort::Name => SortValue::Text(text(&row, column)?),
+                _ => SortValue::Number(row.try_get(column).map_err(db_err)?),
             })
         };
-        Ok((ids, last_value))
+        let ends = Ends {
+            first: value("first_value")?,
+            last: value("last_value")?,
+        };
+        Ok((ids, Some(ends)))
     }
 }
 
 /// Where a stretch of the walk starts: at the top of the order, after a
 /// row, or at a sort value (every row holding it included).
+#[derive(Debug, PartialEq)]
 enum Start {
     Top,
     After(SortValue, Uuid),
     From(SortValue),
-}
-
-impl Start {
-    fn value(&self) -> Option<&SortValue> {
-        match self {
-            Start::Top => None,
-            Start::After(value, _) | Start::From(value) => Some(value),
-        }
-    }
 }
 
 /// Where the search's walk starts: after its cursor, or at the top.
@@ -505,35 +514,41 @@ fn first_start(search: &ContactSearch) -> Start {
 }
 
 /// Where the stretch after one read in no order starts (`None`: that one
-/// ended the order): at the value it ended on, the rows holding it
-/// included (those read already hold no member), or after its lowest id
-/// when one value filled it; so each stretch starts further down the order
-/// than the last.
+/// ended the order): after its last row when one value filled it (its
+/// last id: the lowest in a descending order, the highest in an ascending
+/// one), else at the value it ended on, the rows holding it included
+/// (those read already hold no member). Either way it reads at least one
+/// row this one did not, and none before this one's first.
 fn next_start(
-    search: &ContactSearch,
-    start: &Start,
+    descending: bool,
     stretch: u64,
     ids: &[u128],
-    last_value: Option<SortValue>,
+    ends: Option<Ends>,
 ) -> Result<Option<Start>, StoreError> {
-    let Some(last_value) = last_value else {
+    let Some(Ends { first, last }) = ends else {
         return Ok(None);
     };
     if ids.len() < usize::try_from(stretch).map_err(data_err)? {
         return Ok(None);
     }
-    Ok(Some(if start.value() == Some(&last_value) {
+    Ok(Some(if first == last {
         // In one value's rows the order is the ids'.
-        let last = if search.descending {
+        let last_id = if descending {
             ids.iter().min()
         } else {
             ids.iter().max()
         };
-        let last = last.copied().map(Uuid::from_u128).unwrap_or_default();
-        Start::After(last_value, last)
+        let last_id = last_id.copied().map(Uuid::from_u128).unwrap_or_default();
+        Start::After(last, last_id)
     } else {
-        Start::From(last_value)
+        Start::From(last)
     }))
+}
+
+/// The sort values of a stretch's first and last rows.
+struct Ends {
+    first: SortValue,
+    last: SortValue,
 }
 
 /// The stretches `read_ahead` read, in order, each with where it started;
@@ -752,6 +767,36 @@ mod tests {
         let set = id_bytes(Some([&high.as_bytes()[..], &low.as_bytes()[..]].concat())).unwrap();
         assert!(set[1] < set[0]);
         assert_eq!(Uuid::from_u128(set[1]), low);
+    }
+
+    #[test]
+    fn a_stretch_of_one_value_goes_on_by_id_and_others_from_their_last_value() {
+        let n = SortValue::Number;
+        let ends = |first, last| {
+            Some(Ends {
+                first: n(first),
+                last: n(last),
+            })
+        };
+        let ids = [3_u128, 1, 2];
+        // One value filled it: after its last row, the lowest id going
+        // down, the highest going up.
+        assert_eq!(
+            next_start(true, 3, &ids, ends(7, 7)).unwrap(),
+            Some(Start::After(n(7), Uuid::from_u128(1)))
+        );
+        assert_eq!(
+            next_start(false, 3, &ids, ends(7, 7)).unwrap(),
+            Some(Start::After(n(7), Uuid::from_u128(3)))
+        );
+        // Several: at its last value, those rows included.
+        assert_eq!(
+            next_start(true, 3, &ids, ends(9, 7)).unwrap(),
+            Some(Start::From(n(7)))
+        );
+        // A short stretch, or none, ended the order.
+        assert_eq!(next_start(true, 4, &ids, ends(9, 7)).unwrap(), None);
+        assert_eq!(next_start(true, 3, &[], None).unwrap(), None);
     }
 
     #[test]
