@@ -29,14 +29,21 @@ type Members = std::collections::HashSet<u128, foldhash::fast::RandomState>;
 /// and compares in one instruction.
 type IdSet = Vec<u128>;
 
-/// The aggregate that turns a set's rows into one value: the ids' 16 bytes
-/// each, one after the other.
-const ID_SET: &str = match DIALECT {
-    // group_concat copies a blob's bytes as they are; the cast gives them
-    // back as a blob.
-    Dialect::Sqlite => "CAST(group_concat(s.contact_id, '') AS BLOB)",
-    Dialect::Postgres => "string_agg(uuid_send(s.contact_id), ''::bytea)",
-};
+/// The aggregate that turns rows into one value: the 16 bytes of each
+/// row's `column`, one after the other, in `order` when given (else as the
+/// database finds them, which costs either database half as much as
+/// ordering a walk's stretch).
+fn ids_as_one(column: &str, order: Option<&str>) -> String {
+    let order = order
+        .map(|by| format!(" ORDER BY {by}"))
+        .unwrap_or_default();
+    match DIALECT {
+        // group_concat copies a blob's bytes as they are; the cast gives
+        // them back as a blob.
+        Dialect::Sqlite => format!("CAST(group_concat({column}, ''{order}) AS BLOB)"),
+        Dialect::Postgres => format!("string_agg(uuid_send({column}), ''::bytea{order})"),
+    }
+}
 
 /// At most this many matches: the page is read by id; above it, by walking
 /// the sort order (a dense set fills a page within a few walks). Tests
@@ -46,24 +53,6 @@ const PAGE_BY_ID: usize = if cfg!(feature = "testing") { 2 } else { 5_000 };
 /// Rows of the sort order in a walk's first stretch, and at most in one.
 const WALK: u64 = if cfg!(feature = "testing") { 1 } else { 2_000 };
 const WALK_MOST: u64 = if cfg!(feature = "testing") { 2 } else { 32_768 };
-
-/// A walk's stretch as one value: its contacts' ids in the order.
-const IN_ORDER: &str = match DIALECT {
-    Dialect::Sqlite => {
-        "CAST(group_concat(s.id, '' ORDER BY s.k {direction}, s.id {direction}) AS BLOB)"
-    }
-    Dialect::Postgres => {
-        "string_agg(uuid_send(s.id), ''::bytea ORDER BY s.k {direction}, s.id {direction})"
-    }
-};
-
-/// A stretch passed over as one value: its contacts' ids as the database
-/// found them (ordering them is half of a stretch's cost in either
-/// database).
-const ANY_ORDER: &str = match DIALECT {
-    Dialect::Sqlite => "CAST(group_concat(s.id, '') AS BLOB)",
-    Dialect::Postgres => "string_agg(uuid_send(s.id), ''::bytea)",
-};
 
 /// Contacts copied into the property index per transaction.
 const INDEX_CHUNK: i64 = 2_000;
@@ -210,7 +199,7 @@ impl Backend {
     /// The contact ids `set` selects, sorted.
     async fn id_set(&self, set: SelectStatement) -> Result<IdSet, StoreError> {
         let (sql, values) = Query::select()
-            .expr(Expr::cust(ID_SET))
+            .expr(Expr::cust(ids_as_one("s.contact_id", None)))
             .from_subquery(set, "s")
             .build_sqlx(QUERY_BUILDER);
         let bytes: Option<Vec<u8>> =
@@ -347,7 +336,7 @@ impl Backend {
                 return Ok(found);
             };
             start = Start::After(last_value, Uuid::from_u128(*last));
-            stretch = Ord::min(stretch * 2, WALK_MOST);
+            stretch = doubled(stretch);
             if found.len() == before {
                 // No member here: pass the stretches holding none unordered,
                 // and order again from the first that holds one.
@@ -380,7 +369,7 @@ impl Backend {
                 Some(next) => start = next,
                 None => return Ok(None),
             }
-            stretch = Ord::min(stretch * 2, WALK_MOST);
+            stretch = doubled(stretch);
         }
     }
 
@@ -407,7 +396,7 @@ impl Backend {
                 return Ok(Ahead { read, next: None });
             };
             start = next;
-            stretch = Ord::min(stretch * 2, WALK_MOST);
+            stretch = doubled(stretch);
         }
         Ok(Ahead {
             read,
@@ -417,7 +406,7 @@ impl Backend {
 
     /// Up to `rows` of the workspace's contacts from `start` in the
     /// search's order, as one value: their ids (in that order if
-    /// `in_order`, else as the database found them), with the sort values
+    /// `in_order`, else as the database finds them), with the sort values
     /// of the first and the last (`None` when there are none).
     async fn stretch(
         &self,
@@ -463,11 +452,8 @@ impl Backend {
                 ));
             }
         }
-        let ids = if in_order {
-            IN_ORDER.replace("{direction}", direction)
-        } else {
-            ANY_ORDER.to_owned()
-        };
+        let order = format!("s.k {direction}, s.id {direction}");
+        let ids = ids_as_one("s.id", in_order.then_some(order.as_str()));
         let (sql, values) = Query::select()
             .expr_as(Expr::cust(ids), "ids")
             .expr_as(Expr::cust(format!("{first_value}(s.k)")), "first_value")
@@ -503,6 +489,12 @@ enum Start {
     Top,
     After(SortValue, Uuid),
     From(SortValue),
+}
+
+/// The stretch after one of `stretch` rows: twice as long, up to
+/// `WALK_MOST`.
+fn doubled(stretch: u64) -> u64 {
+    Ord::min(stretch * 2, WALK_MOST)
 }
 
 /// Where the search's walk starts: after its cursor, or at the top.
