@@ -44,7 +44,11 @@
 #   BASELINE_BIN  if set, another build's `rapport` binary: after the timed
 #              searches, the same searches are timed again with it serving
 #              the same database, then once more with this build (a row
-#              each: this build, the baseline, this build again)
+#              each: this build, the baseline, this build again); it
+#              must know the same migrations as this build
+#   server_bin  if set, another build's `rapport` binary makes the
+#              database and serves the whole run (for a build whose
+#              migrations differ, where BASELINE_BIN cannot serve)
 #   PROFILE_DIR  if set, each bulk send is recorded with `perf record`
 #              (99 Hz, DWARF call graphs) into this directory, and drawn as
 #              a flame graph (LABEL-bulk-RUN.svg) when inferno's
@@ -204,7 +208,7 @@ run_backend() {
     url=http://127.0.0.1:$port
     # The database is made (migrated, bootstrapped, filled) before the
     # server starts, so the server never meets another writer.
-    bootstrap=$(cd "$work" && "$bin/rapport" "$@" admin bootstrap \
+    bootstrap=$(cd "$work" && "${server_bin:-$bin/rapport}" "$@" admin bootstrap \
         --workspace Acme --email owner@acme.test --password 'long enough')
     token=$(json_string api_token <<<"$bootstrap")
     app_id=$(json_string app_id <<<"$bootstrap")

@@ -182,6 +182,36 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
             .starts_with("Hi Person "),
         "{message}"
     );
+    // Each message is in the search index, whichever chunk wrote it: its
+    // contact's name and a word of the rest find only its conversation.
+    for &contact in [recipients[0], recipients[499], recipients[999]].iter() {
+        let timeline = app.timeline(&contact.to_string()).await;
+        let message = timeline.iter().find(|e| e["kind"] == "message").unwrap();
+        let body = message["data"]["body"].as_str().unwrap();
+        let name = body.trim_start_matches("Hi ").split(',').next().unwrap();
+        let found = app
+            .get(&format!(
+                "/api/v1/conversations/search?q={}%20new",
+                name.replace(' ', "%20")
+            ))
+            .await;
+        let hits: Vec<(&str, &str)> = found.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hit| {
+                (
+                    hit["id"].as_str().unwrap(),
+                    hit["match"]["field"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            hits,
+            [(message["conversation_id"].as_str().unwrap(), "message")],
+            "{body}"
+        );
+    }
     // Each message follows the email fallback: one job per conversation.
     let emails = app
         .store
