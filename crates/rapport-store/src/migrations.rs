@@ -132,6 +132,11 @@ pub(crate) const SQLITE: Files = &[
         "report indexes",
         include_str!("../migrations/sqlite/0024_report_indexes.sql"),
     ),
+    (
+        25,
+        "summary assignee by insert",
+        include_str!("../migrations/sqlite/0025_stats_assignee_by_insert.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -269,6 +274,11 @@ pub(crate) const POSTGRES: Files = &[
         27,
         "report indexes",
         include_str!("../migrations/postgres/0027_report_indexes.sql"),
+    ),
+    (
+        28,
+        "summary assignee by insert",
+        include_str!("../migrations/postgres/0028_stats_assignee_by_insert.sql"),
     ),
 ];
 

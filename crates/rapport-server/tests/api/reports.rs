@@ -245,9 +245,13 @@ async fn a_report_counts_what_happened_in_its_period(backend: Backend) {
     let after_report = get("from=2026-11-01&to=2026-11-30&by=member").await;
     let after = per_member(&after_report, "new_conversations");
     let closed_after = per_member(&after_report, "time_to_close");
-    let ada = |m: &std::collections::BTreeMap<String, u64>| m.get("Ada").copied().unwrap_or(0);
-    assert_eq!(ada(&after), ada(&before) + 1, "{before:?} -> {after:?}");
-    assert_eq!(ada(&closed_after), ada(&closed_before) + 1);
+    let of_ada = |m: &std::collections::BTreeMap<String, u64>| m.get("Ada").copied().unwrap_or(0);
+    assert_eq!(
+        of_ada(&after),
+        of_ada(&before) + 1,
+        "{before:?} -> {after:?}"
+    );
+    assert_eq!(of_ada(&closed_after), of_ada(&closed_before) + 1);
     assert_eq!(after.values().sum::<u64>(), before.values().sum::<u64>());
 
     // Nothing in another period, nothing from another workspace.
@@ -294,6 +298,25 @@ async fn a_report_counts_what_happened_in_its_period(backend: Backend) {
             "Total,4,2,90,600,2,3600,86460,1,0,0,1",
         ]
     );
+
+    // A conversation a member starts counts under them from its first
+    // message: its summary is written with the conversation's assignee.
+    clock.advance_millis(10 * DAY);
+    let started = app
+        .request(
+            Method::POST,
+            "/api/v1/messages",
+            Some(&ada),
+            Some(json!({"contact_id": contact, "body": "One more thing"})),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    let later = get("from=2026-11-21&to=2026-11-21&by=member").await;
+    let counted: Vec<(String, u64)> = per_member(&later, "new_conversations")
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(counted, [("Ada".to_owned(), 1)], "{later}");
 
     // Bad periods are refused naming the field.
     for (query, field) in [

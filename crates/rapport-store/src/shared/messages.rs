@@ -390,7 +390,8 @@ async fn write_stats(
         .collect();
     if !started.is_empty() {
         let mut sql = QueryBuilder::<Db>::new(
-            "INSERT INTO conversation_stats (conversation_id, workspace_id, channel, started_at) ",
+            "INSERT INTO conversation_stats \
+             (conversation_id, workspace_id, channel, started_at, assignee_id) ",
         );
         sql.push_values(&started, |mut row, a| {
             let message = &a.new.message;
@@ -402,7 +403,12 @@ async fn write_stats(
             row.push_bind(a.conversation.id.as_uuid())
                 .push_bind(ws.as_uuid())
                 .push_bind(channel.as_str())
-                .push_bind(ms(a.conversation.created_at));
+                .push_bind(ms(a.conversation.created_at))
+                // As the conversation stands once the whole chunk is
+                // written: a later message of the chunk may have assigned it.
+                .push("(SELECT assignee_id FROM conversations WHERE id = ")
+                .push_bind_unseparated(a.conversation.id.as_uuid())
+                .push_unseparated(")");
         });
         sql.build().execute(&mut *conn).await.map_err(db_err)?;
     }
