@@ -77,6 +77,9 @@ pub struct AppState {
     /// Rings when the activity log grows: the automations' dispatcher
     /// listens, to start runs without waiting for its next poll.
     pub log_grew: LocalBus,
+    /// Rings when a bulk send is created: the bulk lane starts it without
+    /// waiting for its next poll.
+    pub bulk_created: Arc<tokio::sync::Notify>,
     /// Whether the job runner is running (for `/readyz`).
     pub jobs_running: Arc<std::sync::atomic::AtomicBool>,
     stop: Arc<watch::Sender<bool>>,
@@ -108,6 +111,7 @@ impl AppState {
             writer,
             bus: Arc::new(bus.clone()),
             log_grew: bus,
+            bulk_created: Arc::new(tokio::sync::Notify::new()),
             clock,
             hub,
             widget_limits: WidgetLimits::from_config(config),

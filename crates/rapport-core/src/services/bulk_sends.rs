@@ -19,7 +19,11 @@ use crate::services::messages::{ChatMessage, send_chat_messages};
 use crate::services::{Deps, SendError};
 
 /// How many recipients one claim of the job sends before releasing it.
-pub const BATCH: u32 = 2_000;
+/// Each claim costs a release, a claim and two reads, and the chunks'
+/// pipeline drains at its end (about 40 ms on SQLite); 10,000 takes 2 to 3 s
+/// at the rate of docs/benchmarks.md, far inside the job's 5-minute claim
+/// even at a twentieth of it.
+pub const BATCH: u32 = 10_000;
 /// Messages rendered and stored together (`messages::send_chat_messages`).
 pub const CHUNK: usize = 500;
 /// Chunks of a batch in flight at once: one renders while another is

@@ -122,6 +122,7 @@ pub async fn create(
         },
     )
     .await?;
+    state.bulk_created.notify_one();
     Ok((StatusCode::CREATED, Json(send)))
 }
 

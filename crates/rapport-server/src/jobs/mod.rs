@@ -179,7 +179,8 @@ impl Runner {
     }
 
     /// One lane: at once while there is work, else every `lane.poll()`
-    /// (the automations' lane also when the log grows).
+    /// (the automations' lane also when the log grows, the bulk lane when
+    /// a send is created).
     async fn run_lane(&self, lane: Lane) {
         let mut stop = self.stop.clone();
         let mut log_grew = self.state.log_grew.subscribe();
@@ -205,12 +206,14 @@ impl Runner {
                 continue;
             }
             let rang = async {
-                if lane == Lane::Automations {
-                    // Lagging only means notices were dropped: look now.
-                    let _ = log_grew.recv().await;
-                    tokio::time::sleep_until(started + LOG_ROUND_GAP).await;
-                } else {
-                    std::future::pending::<()>().await;
+                match lane {
+                    Lane::Automations => {
+                        // Lagging only means notices were dropped: look now.
+                        let _ = log_grew.recv().await;
+                        tokio::time::sleep_until(started + LOG_ROUND_GAP).await;
+                    }
+                    Lane::Bulk => self.state.bulk_created.notified().await,
+                    _ => std::future::pending::<()>().await,
                 }
             };
             tokio::select! {
