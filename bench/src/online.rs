@@ -81,17 +81,34 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("ready");
     let first = AtomicU64::new(u64::MAX);
     let last = AtomicU64::new(0);
-    let arrivals = sockets.into_iter().map(|socket| async {
-        let arrived = tokio::time::timeout(args.timeout, first_team_message(socket))
-            .await
-            .ok()
-            .flatten();
-        if let Some(at) = arrived {
-            first.fetch_min(at, Ordering::Relaxed);
-            last.fetch_max(at, Ordering::Relaxed);
-        }
-        arrived.is_some()
-    });
+    let (first, last, timeout, prefix) = (&first, &last, args.timeout, &args.user_prefix);
+    let arrivals = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(i, socket)| async move {
+            let arrived = match tokio::time::timeout(timeout, first_team_message(socket)).await {
+                Ok(Some(at)) => Some(at),
+                Ok(None) => {
+                    eprintln!(
+                        "visitor {prefix}{}: the socket ended before a team message",
+                        i + 1
+                    );
+                    None
+                }
+                Err(_) => {
+                    eprintln!(
+                        "visitor {prefix}{}: no team message within the timeout",
+                        i + 1
+                    );
+                    None
+                }
+            };
+            if let Some(at) = arrived {
+                first.fetch_min(at, Ordering::Relaxed);
+                last.fetch_max(at, Ordering::Relaxed);
+            }
+            arrived.is_some()
+        });
     let received = futures::future::join_all(arrivals)
         .await
         .into_iter()
