@@ -37,12 +37,26 @@ pub struct Args {
     timeout: Duration,
 }
 
+/// What a socket heard before its first team message: the server's pings
+/// (a server task that stopped would send none) and other text frames.
+#[derive(Default)]
+struct Heard {
+    pings: AtomicU64,
+    frames: AtomicU64,
+}
+
 /// Waits for the first team message on `socket`; returns when it came.
-async fn first_team_message(mut socket: Socket) -> Option<u64> {
+async fn first_team_message(mut socket: Socket, heard: &Heard) -> Option<u64> {
     while let Some(Ok(frame)) = socket.next().await {
-        let Message::Text(text) = frame else {
-            continue;
+        let text = match frame {
+            Message::Text(text) => text,
+            Message::Ping(_) => {
+                heard.pings.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            _ => continue,
         };
+        heard.frames.fetch_add(1, Ordering::Relaxed);
         let Ok(frame) = serde_json::from_str::<Value>(&text) else {
             continue;
         };
@@ -86,23 +100,28 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .into_iter()
         .enumerate()
         .map(|(i, socket)| async move {
-            let arrived = match tokio::time::timeout(timeout, first_team_message(socket)).await {
-                Ok(Some(at)) => Some(at),
-                Ok(None) => {
-                    eprintln!(
-                        "visitor {prefix}{}: the socket ended before a team message",
-                        i + 1
-                    );
-                    None
-                }
-                Err(_) => {
-                    eprintln!(
-                        "visitor {prefix}{}: no team message within the timeout",
-                        i + 1
-                    );
-                    None
-                }
-            };
+            let heard = Heard::default();
+            let arrived =
+                match tokio::time::timeout(timeout, first_team_message(socket, &heard)).await {
+                    Ok(Some(at)) => Some(at),
+                    Ok(None) => {
+                        eprintln!(
+                            "visitor {prefix}{}: the socket ended before a team message",
+                            i + 1
+                        );
+                        None
+                    }
+                    Err(_) => {
+                        eprintln!(
+                            "visitor {prefix}{}: no team message within the timeout \
+                         ({} pings and {} other frames from the server)",
+                            i + 1,
+                            heard.pings.load(Ordering::Relaxed),
+                            heard.frames.load(Ordering::Relaxed),
+                        );
+                        None
+                    }
+                };
             if let Some(at) = arrived {
                 first.fetch_min(at, Ordering::Relaxed);
                 last.fetch_max(at, Ordering::Relaxed);
