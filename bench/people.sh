@@ -36,6 +36,8 @@
 #   BULK       contacts in the bulk send (default 100000, at most CONTACTS)
 #   ONLINE     of them, visitors with the widget open (default 200)
 #   BULK_RUNS  bulk sends, one after another, for a median (default 3)
+#   ONLINE_WAIT  how long the open widgets wait for their message after
+#              the send is posted (default 600s)
 #   RUNS       timed runs of each query (default 7)
 #   BACKENDS   which to run (default "sqlite postgres")
 #   TMPDIR     where the scratch directory goes
@@ -292,14 +294,19 @@ run_backend() {
 # contacts have their widget open; appends to all_secs, sent_all, live_all.
 bulk_send() {
     local label=$1 run=$2 started finished status id sent
+    # Each run's files are new: with one file for every run, the wait below
+    # could read the previous run's `ready` before the shell had started (and
+    # truncated the file for) this run's client, and post the send before
+    # the widgets were open.
+    local online_out=$work/$label-online-$run.json online_log=$work/$label-online-$run.log
     log "$label: run $run: opening $ONLINE identified visitors' widgets"
     "$bin/rapport-bench" online --url "$url" --app-id "$app_id" --visitors "$ONLINE" \
-        --timeout 600s >"$work/$label-online.json" 2>"$work/$label-online.log" &
+        --timeout "${ONLINE_WAIT:-600s}" >"$online_out" 2>"$online_log" &
     online_pid=$!
-    until grep -q '^ready$' "$work/$label-online.log"; do
+    until grep -qs '^ready$' "$online_log"; do
         if ! kill -0 "$online_pid" 2>/dev/null; then
             log "$label: rapport-bench online stopped:"
-            cat "$work/$label-online.log" >&2
+            cat "$online_log" >&2
             return 1
         fi
         sleep 0.2
@@ -323,8 +330,8 @@ bulk_send() {
     sent=$(curl -fsS "$url/api/v1/bulk-sends/$id" -H "Authorization: Bearer $token" | json_field_number sent)
     wait "$online_pid" || true
     online_pid=
-    live=$(json_field_number received <"$work/$label-online.json")
-    live_last=$(json_field_number last_unix_ms <"$work/$label-online.json")
+    live=$(json_field_number received <"$online_out")
+    live_last=$(json_field_number last_unix_ms <"$online_out")
     all_secs+=("$(awk -v ms=$((finished - started)) 'BEGIN { printf "%.1f", ms / 1000 }')")
     sent_all+=("$sent")
     live_all+=("$live")

@@ -5,6 +5,12 @@
 //! received one team message, or until `--timeout`. It prints one JSON
 //! object: how many visitors, how many got their message live, and when
 //! the first and last arrived (Unix ms).
+//!
+//! A socket that got nothing is looked into before giving up on it: the
+//! visitor's contact and the position `ready` named are printed, and a new
+//! socket replaying the contact's whole log says whether the store holds a
+//! team message after that position (so the live path lost it), only
+//! before it (the send came before the socket opened), or none.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +24,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::api::{AppId, ServerUrl, http_client};
 use crate::parse_duration;
 use crate::sink::unix_ms;
-use crate::widget::{self, Server, Socket};
+use crate::widget::{self, Server, Socket, Visitor};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -45,6 +51,14 @@ struct Heard {
     frames: AtomicU64,
 }
 
+/// Whether a frame is an activity entry of a message from the team; its
+/// position if so.
+fn team_message_seq(frame: &Value) -> Option<i64> {
+    let from_team = frame.get("kind").and_then(Value::as_str) == Some("message")
+        && frame.pointer("/data/author/type").and_then(Value::as_str) == Some("agent");
+    from_team.then(|| frame.get("seq").and_then(Value::as_i64).unwrap_or(0))
+}
+
 /// Waits for the first team message on `socket`; returns when it came.
 async fn first_team_message(mut socket: Socket, heard: &Heard) -> Option<u64> {
     while let Some(Ok(frame)) = socket.next().await {
@@ -60,14 +74,49 @@ async fn first_team_message(mut socket: Socket, heard: &Heard) -> Option<u64> {
         let Ok(frame) = serde_json::from_str::<Value>(&text) else {
             continue;
         };
-        let from_team = frame.get("kind").and_then(Value::as_str) == Some("message")
-            && frame.pointer("/data/author/type").and_then(Value::as_str) == Some("agent");
-        if from_team {
+        if team_message_seq(&frame).is_some() {
             return Some(unix_ms(SystemTime::now()) as u64);
         }
     }
     None
 }
+
+/// What the store holds for a visitor whose socket got no team message,
+/// read by a new socket replaying the contact's whole log: the newest team
+/// message's position against the `ready` position of the silent socket.
+async fn diagnose(server: &Server, source: usize, visitor: &Visitor, ready: i64) -> String {
+    let hello = json!({ "type": "hello", "session": visitor.session, "after": 0 });
+    let opened = widget::open_live(server, &server.live_url, server.source(source), &hello).await;
+    let mut socket = match opened {
+        Ok((socket, _)) => socket,
+        Err(err) => return format!("a new socket could not replay: {err:#}"),
+    };
+    // The replay comes at once; the socket then goes quiet.
+    let mut newest = None;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(REPLAY_QUIET, socket.next()).await {
+        let Message::Text(text) = frame else { continue };
+        if let Ok(frame) = serde_json::from_str::<Value>(&text)
+            && let Some(seq) = team_message_seq(&frame)
+        {
+            newest = newest.max(Some(seq));
+        }
+    }
+    match newest {
+        Some(seq) if seq > ready => format!(
+            "the store has a team message at position {seq}, after this socket's ready: \
+             the live path lost it"
+        ),
+        Some(seq) => format!(
+            "the newest team message in the store is at position {seq}, before this \
+             socket's ready: it was written before the socket opened"
+        ),
+        None => "the store has no team message for this contact".to_owned(),
+    }
+}
+
+/// How long a replaying socket may stay quiet before its replay counts as
+/// over.
+const REPLAY_QUIET: Duration = Duration::from_secs(3);
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     ensure!(args.visitors > 0, "--visitors must be at least 1");
@@ -82,24 +131,29 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         |i| json!({ "app_id": args.app.app_id, "user_id": format!("{}{}", args.user_prefix, i + 1) }),
     )
     .await?;
-    let sockets: Vec<Socket> = stream::iter(visitors.iter().enumerate())
-        .map(|(i, visitor)| {
-            let server = server.clone();
-            async move { widget::open_widget(&server, server.source(i), &visitor.session).await }
-        })
-        .buffer_unordered(32)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<_>>()?;
+    let sockets: Vec<(Socket, i64)> =
+        stream::iter(visitors.iter().enumerate())
+            .map(|(i, visitor)| {
+                let server = server.clone();
+                let hello = json!({ "type": "hello", "session": visitor.session });
+                async move {
+                    widget::open_live(&server, &server.live_url, server.source(i), &hello).await
+                }
+            })
+            .buffered(32)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<anyhow::Result<_>>()?;
     eprintln!("ready");
     let first = AtomicU64::new(u64::MAX);
     let last = AtomicU64::new(0);
     let (first, last, timeout, prefix) = (&first, &last, args.timeout, &args.user_prefix);
+    let (server, visitors) = (&*server, &visitors);
     let arrivals = sockets
         .into_iter()
         .enumerate()
-        .map(|(i, socket)| async move {
+        .map(|(i, (socket, ready))| async move {
             let heard = Heard::default();
             let arrived =
                 match tokio::time::timeout(timeout, first_team_message(socket, &heard)).await {
@@ -112,10 +166,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                         None
                     }
                     Err(_) => {
+                        let visitor = &visitors[i];
+                        let replayed = diagnose(server, i, visitor, ready).await;
                         eprintln!(
-                            "visitor {prefix}{}: no team message within the timeout \
-                         ({} pings and {} other frames from the server)",
+                            "visitor {prefix}{} (contact {}, ready at {ready}): no team message \
+                             within the timeout ({} pings and {} other frames from the \
+                             server); {replayed}",
                             i + 1,
+                            visitor.contact_id,
                             heard.pings.load(Ordering::Relaxed),
                             heard.frames.load(Ordering::Relaxed),
                         );

@@ -99,7 +99,8 @@ pub async fn boot_visitors(
 }
 
 /// Boots `count` visitors, the `i`th with the boot request `body(i)` (an
-/// identified user: `{"app_id": ..., "user_id": ...}`).
+/// identified user: `{"app_id": ..., "user_id": ...}`); they come back in
+/// that order.
 pub async fn boot_visitors_as(
     http: &reqwest::Client,
     server: &Server,
@@ -131,7 +132,7 @@ pub async fn boot_visitors_as(
                 })
             }
         })
-        .buffer_unordered(concurrency.max(1))
+        .buffered(concurrency.max(1))
         .try_collect()
         .await
 }
