@@ -422,6 +422,14 @@ impl Hub {
                     feed.contacts.entry(contact).or_default().insert(id, sender)
                 }
             };
+            tracing::debug!(
+                subscriber = id,
+                %workspace,
+                ?stream,
+                feed = feed.generation,
+                new_feed = new_feed.is_some(),
+                "live: subscribed"
+            );
             (feed.start.clone(), new_feed)
         };
         let subscription = Subscription {
@@ -555,21 +563,30 @@ impl Inner {
     fn unsubscribe(&self, workspace: WorkspaceId, stream: Stream, id: u64) {
         let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
         let Some(feed) = feeds.get_mut(&workspace) else {
+            tracing::debug!(subscriber = id, %workspace, "live: unsubscribed, no feed");
             return;
         };
-        match stream {
-            Stream::Workspace => {
-                feed.team.remove(&id);
-            }
-            Stream::Contact(contact) => {
-                if let Some(subscribers) = feed.contacts.get_mut(&contact) {
-                    subscribers.remove(&id);
+        let present = match stream {
+            Stream::Workspace => feed.team.remove(&id).is_some(),
+            Stream::Contact(contact) => match feed.contacts.get_mut(&contact) {
+                Some(subscribers) => {
+                    let present = subscribers.remove(&id).is_some();
                     if subscribers.is_empty() {
                         feed.contacts.remove(&contact);
                     }
+                    present
                 }
-            }
-        }
+                None => false,
+            },
+        };
+        tracing::debug!(
+            subscriber = id,
+            %workspace,
+            feed = feed.generation,
+            present,
+            feed_ends = feed.is_empty(),
+            "live: unsubscribed"
+        );
         if feed.is_empty() {
             // The feed's task notices it is gone and ends.
             feed.wake.notify_one();
@@ -590,11 +607,17 @@ impl Inner {
         for entry in entries {
             let live = Live::Entry(Arc::new(entry.clone()));
             feed.team
-                .retain(|_, sender| sender.try_send(live.clone()).is_ok());
+                .retain(|id, sender| hand_over(*id, sender, &live, entry.seq));
             if entry.activity.visible_to_contact()
                 && let Some(subscribers) = feed.contacts.get_mut(&entry.contact_id)
             {
-                subscribers.retain(|_, sender| sender.try_send(live.clone()).is_ok());
+                tracing::trace!(
+                    seq = entry.seq,
+                    contact = %entry.contact_id,
+                    subscribers = ?subscribers.keys().collect::<Vec<_>>(),
+                    "live: an entry for a contact's messengers"
+                );
+                subscribers.retain(|id, sender| hand_over(*id, sender, &live, entry.seq));
             }
         }
         feed.contacts
@@ -607,6 +630,19 @@ impl Inner {
         feeds
             .get(&workspace)
             .is_some_and(|f| f.generation == generation)
+    }
+}
+
+/// Hands an entry to one subscriber; false drops the subscriber (its
+/// socket went away, or it is too far behind and catches up from the store).
+fn hand_over(id: u64, sender: &mpsc::Sender<Live>, live: &Live, seq: i64) -> bool {
+    match sender.try_send(live.clone()) {
+        Ok(()) => true,
+        Err(err) => {
+            let closed = matches!(err, mpsc::error::TrySendError::Closed(_));
+            tracing::debug!(subscriber = id, seq, closed, "live: a subscriber dropped");
+            false
+        }
     }
 }
 
@@ -631,7 +667,10 @@ async fn run_feed(
             .get_or_try_init(|| async { inner.store.activity_head(workspace).await })
             .await
         {
-            Ok(position) => break *position,
+            Ok(position) => {
+                tracing::debug!(%workspace, feed = generation, position, "live: a feed starts");
+                break *position;
+            }
             Err(err) => {
                 tracing::warn!(error = %err, %workspace, "a live feed could not start; retrying");
             }
@@ -646,6 +685,7 @@ async fn run_feed(
         {
             let Some(inner) = hub.upgrade() else { return };
             if !inner.feed_alive(workspace, generation) {
+                tracing::debug!(%workspace, feed = generation, position, "live: a feed ends");
                 return;
             }
             loop {
@@ -658,6 +698,7 @@ async fn run_feed(
                         let Some(last) = entries.last() else { break };
                         position = last.seq;
                         if !inner.deliver(workspace, generation, &entries) {
+                            tracing::debug!(%workspace, feed = generation, position, "live: a feed ends");
                             return;
                         }
                         if entries.len() < READ_BATCH as usize {

@@ -296,6 +296,7 @@ async fn stream(
         ),
         Peer::Team { .. } => None,
     };
+    tracing::debug!(%workspace, ?stream, last, "live: ready");
     send_json(socket, &json!({"type": "ready", "seq": last})).await?;
     last = replay(socket, state, workspace, stream, last, &mut names).await?;
     let mut ping = tokio::time::interval(PING_EVERY);
