@@ -38,6 +38,9 @@
 #   BULK_RUNS  bulk sends, one after another, for a median (default 3)
 #   ONLINE_WAIT  how long the open widgets wait for their message after
 #              the send is posted (default 600s)
+#   SQLITE_SETUP, PG_SETUP  if set, SQL run on that backend's database
+#              once it is filled, before the server starts (to measure an
+#              index or a setting without a build of its own)
 #   RUNS       timed runs of each query (default 7)
 #   BACKENDS   which to run (default "sqlite postgres")
 #   TMPDIR     where the scratch directory goes
@@ -220,9 +223,11 @@ run_backend() {
     if [[ $label == sqlite ]]; then
         ws="X'$("${db[@]}" "SELECT hex(id) FROM workspaces")'"
         generate_sql sqlite "$ws" "$now" | "${db[@]}"
+        [[ -z "${SQLITE_SETUP:-}" ]] || "$bin/rapport-bench" sql --database "$work/sqlite/rapport.db" <<<"$SQLITE_SETUP"
     else
         ws="'$("${db[@]}" -c "SELECT id FROM workspaces")'::uuid"
         generate_sql postgres "$ws" "$now" | "${db[@]}" -v ON_ERROR_STOP=1 -q
+        [[ -z "${PG_SETUP:-}" ]] || "${db[@]}" -c "$PG_SETUP"
     fi
     log "$label: starting rapport serve on $url"
     start_server "$label" "$@"
