@@ -85,8 +85,8 @@ async fn first_team_message(mut socket: Socket, heard: &Heard) -> Option<u64> {
 /// read by a new socket replaying the contact's whole log: the newest team
 /// message's position against the `ready` position of the silent socket.
 async fn diagnose(server: &Server, source: usize, visitor: &Visitor, ready: i64) -> String {
-    let hello = json!({ "type": "hello", "session": visitor.session, "after": 0 });
-    let opened = widget::open_live(server, &server.live_url, server.source(source), &hello).await;
+    let opened =
+        widget::open_widget_after(server, server.source(source), &visitor.session, Some(0)).await;
     let mut socket = match opened {
         Ok((socket, _)) => socket,
         Err(err) => return format!("a new socket could not replay: {err:#}"),
@@ -131,20 +131,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         |i| json!({ "app_id": args.app.app_id, "user_id": format!("{}{}", args.user_prefix, i + 1) }),
     )
     .await?;
-    let sockets: Vec<(Socket, i64)> =
-        stream::iter(visitors.iter().enumerate())
-            .map(|(i, visitor)| {
-                let server = server.clone();
-                let hello = json!({ "type": "hello", "session": visitor.session });
-                async move {
-                    widget::open_live(&server, &server.live_url, server.source(i), &hello).await
-                }
-            })
-            .buffered(32)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<anyhow::Result<_>>()?;
+    let sockets: Vec<(Socket, i64)> = stream::iter(visitors.iter().enumerate())
+        .map(|(i, visitor)| {
+            let server = server.clone();
+            async move {
+                widget::open_widget_after(&server, server.source(i), &visitor.session, None).await
+            }
+        })
+        .buffered(32)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<_>>()?;
     eprintln!("ready");
     let first = AtomicU64::new(u64::MAX);
     let last = AtomicU64::new(0);

@@ -154,9 +154,23 @@ pub async fn open_widget(
     source: Option<IpAddr>,
     session: &str,
 ) -> anyhow::Result<Socket> {
-    let hello = json!({ "type": "hello", "session": session });
-    let (socket, _) = open_live(server, &server.live_url, source, &hello).await?;
+    let (socket, _) = open_widget_after(server, source, session, None).await?;
     Ok(socket)
+}
+
+/// [`open_widget`], replaying after `after` when given; also returns the
+/// position `ready` names.
+pub async fn open_widget_after(
+    server: &Server,
+    source: Option<IpAddr>,
+    session: &str,
+    after: Option<i64>,
+) -> anyhow::Result<(Socket, i64)> {
+    let mut hello = json!({ "type": "hello", "session": session });
+    if let Some(after) = after {
+        hello["after"] = after.into();
+    }
+    open_live(server, &server.live_url, source, &hello).await
 }
 
 /// Opens a live socket at `url` (the widget's or the Inbox's) from `source`
