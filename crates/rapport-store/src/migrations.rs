@@ -137,6 +137,11 @@ pub(crate) const SQLITE: Files = &[
         "summary assignee by insert",
         include_str!("../migrations/sqlite/0025_stats_assignee_by_insert.sql"),
     ),
+    (
+        26,
+        "search backlog",
+        include_str!("../migrations/sqlite/0026_search_backlog.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -279,6 +284,11 @@ pub(crate) const POSTGRES: Files = &[
         28,
         "summary assignee by insert",
         include_str!("../migrations/postgres/0028_stats_assignee_by_insert.sql"),
+    ),
+    (
+        29,
+        "message bulk send",
+        include_str!("../migrations/postgres/0029_message_bulk_send.sql"),
     ),
 ];
 

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -255,23 +255,67 @@ where
 /// Runs the writer on a thread of its own, so its one-statement-at-a-time
 /// loop never waits in line behind request handlers.
 fn spawn_writer(conn: Conn, queue: mpsc::Receiver<Queued>) -> Result<(), StoreError> {
-    // A plain executor is enough: the driver's own thread does the I/O.
+    // A runtime of its own with a clock only (the driver's own thread does
+    // the I/O): the writer waits for writes with a timeout to find the
+    // idle moments the search backlog is indexed in.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(data_err)?;
     std::thread::Builder::new()
         .name("rapport-sqlite-writer".into())
-        .spawn(move || futures::executor::block_on(run_writer(conn, queue)))
+        .spawn(move || runtime.block_on(run_writer(conn, queue)))
         .map_err(data_err)?;
     Ok(())
 }
+
+/// Rows of the search backlog indexed per transaction.
+const BACKLOG_CHUNK: i64 = 2_000;
+/// How long the writer waits without a chat message to write before it
+/// indexes the backlog (a chunk at a time, until a message comes): longer
+/// than the gaps between a bulk send's chunks, so a send's messages are
+/// indexed after it rather than between its chunks.
+const BACKLOG_IDLE: Duration = Duration::from_millis(500);
+/// A chunk is indexed at least this often while there is a backlog, however
+/// busy the writer is, so that steady traffic cannot hold it back forever.
+const BACKLOG_AT_LEAST_EVERY: Duration = Duration::from_secs(5);
 
 async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<Queued>) {
     let mut queued = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut tally = CommitTally::default();
-    while queue.recv_many(&mut queued, MAX_BATCH).await > 0 {
+    // A backlog may be left from before a restart.
+    let mut backlog = true;
+    let mut indexed_at = Instant::now();
+    // When chat messages were last written: the backlog is indexed once
+    // none have come for `BACKLOG_IDLE` (the jobs' own small writes, which
+    // never stop for long, do not count).
+    let mut messages_at = Instant::now();
+    loop {
+        let received = if backlog {
+            let quiet = tokio::time::Instant::from_std(messages_at + BACKLOG_IDLE);
+            match tokio::time::timeout_at(quiet, queue.recv_many(&mut queued, MAX_BATCH)).await {
+                Ok(received) => received,
+                Err(_quiet) => {
+                    backlog = index_backlog(&mut conn).await;
+                    indexed_at = Instant::now();
+                    continue;
+                }
+            }
+        } else {
+            queue.recv_many(&mut queued, MAX_BATCH).await
+        };
+        if received == 0 {
+            break;
+        }
+        if queued.iter().any(|q| matches!(q, Queued::Messages(_))) {
+            backlog = true;
+            messages_at = Instant::now();
+        }
         tally.add(queued.len());
         metrics::histogram!("rapport_sqlite_commit_writes").record(queued.len() as f64);
         coalesce(&mut queued, &mut batch);
-        let began = std::time::Instant::now();
+        let began = Instant::now();
         let commit = commit_batch(&mut conn, &mut batch).await;
         metrics::histogram!("rapport_sqlite_commit_seconds").record(began.elapsed().as_secs_f64());
         if let Err(why) = &commit {
@@ -281,10 +325,58 @@ async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<Queued>) {
         for job in batch.drain(..) {
             (job.reply)(commit.clone());
         }
+        if backlog
+            && (messages_at.elapsed() >= BACKLOG_IDLE
+                || indexed_at.elapsed() >= BACKLOG_AT_LEAST_EVERY)
+        {
+            backlog = index_backlog(&mut conn).await;
+            indexed_at = Instant::now();
+        }
     }
     // Every sender is gone: the store was dropped. Close cleanly so the WAL
     // is checkpointed.
     let _ = conn.close().await;
+}
+
+/// Copies the oldest chunk of the search backlog (a bulk send's messages,
+/// migration 0026) into the search index, in a transaction of its own;
+/// says whether rows may remain. A failure is logged and leaves the
+/// backlog for the next messages' write to try again.
+async fn index_backlog(conn: &mut Conn) -> bool {
+    let chunk = async {
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let indexed = sqlx::query(
+            "INSERT INTO message_search (rowid, ws, body)
+             SELECT b.n, lower(hex(m.workspace_id)), m.body
+             FROM (SELECT n FROM message_search_backlog ORDER BY n LIMIT $1) b
+             JOIN message_search_rows r ON r.n = b.n
+             JOIN messages m ON m.id = r.message_id",
+        )
+        .bind(BACKLOG_CHUNK)
+        .execute(&mut *tx)
+        .await?;
+        let removed = sqlx::query(
+            "DELETE FROM message_search_backlog
+             WHERE n IN (SELECT n FROM message_search_backlog ORDER BY n LIMIT $1)",
+        )
+        .bind(BACKLOG_CHUNK)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>((indexed.rows_affected(), removed.rows_affected()))
+    };
+    match chunk.await {
+        Ok((indexed, removed)) => {
+            if removed > 0 {
+                tracing::debug!(indexed, removed, "search backlog: a chunk indexed");
+            }
+            removed >= BACKLOG_CHUNK as u64
+        }
+        Err(err) => {
+            tracing::error!(%err, "search backlog: a chunk could not be indexed");
+            false
+        }
+    }
 }
 
 /// Moves the queued writes into `batch`, each workspace's waiting messages

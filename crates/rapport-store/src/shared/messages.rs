@@ -472,7 +472,7 @@ async fn write_chunk(
         .map(|a| email_state(&a.new.message, a.new.email.as_ref()))
         .collect();
     let mut sql = QueryBuilder::<Db>::new(
-        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, email_status, origin, attachments) ",
+        "INSERT INTO messages (id, workspace_id, conversation_id, author_type, author_id, kind, body, created_at, email_status, origin, attachments, bulk_send_id) ",
     );
     sql.push_values(
         chunk.iter().zip(&states),
@@ -495,7 +495,8 @@ async fn write_chunk(
                 .push_bind(message.origin.clone().map(Json))
                 .push_bind(
                     (!message.attachments.is_empty()).then(|| Json(message.attachments.clone())),
-                );
+                )
+                .push_bind(a.new.bulk_send.map(|send| send.as_uuid()));
         },
     );
     sql.build().execute(&mut *conn).await.map_err(db_err)?;

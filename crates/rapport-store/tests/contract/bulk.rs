@@ -1,6 +1,8 @@
 //! Bulk sends and segments: a send stores its audience as resolved when it
 //! is made, and its job; its recipients are sent or failed once; it ends
-//! once. Segments are saved filters, named uniquely per workspace.
+//! once. Segments are saved filters, named uniquely per workspace. A
+//! send's messages are found by the Inbox's search (on SQLite once the
+//! writer has indexed them, after the send).
 
 use crate::fixtures::*;
 
@@ -9,6 +11,7 @@ rapport_store::both_backends!(
     bulk_recipients_fail_once_and_sends_end_once,
     segments_are_named_uniquely_per_workspace,
     a_send_whose_job_failed_ends_with_its_pending_recipients_failed,
+    a_sends_messages_are_found_by_search_once_indexed,
 );
 
 /// The contacts `bulk_pending` should list: in its stable order, by id.
@@ -341,4 +344,75 @@ async fn a_send_whose_job_failed_ends_with_its_pending_recipients_failed(backend
         (cancelled.status, cancelled.failed, cancelled.pending),
         (BulkStatus::Cancelled, 0, 2)
     );
+}
+
+/// The conversations a search for `word` finds in `ws`, in its order.
+async fn found(s: &dyn Store, ws: WorkspaceId, word: &str) -> Vec<ConversationId> {
+    let query = SearchQuery::parse(word).unwrap();
+    s.search_conversations(ws, &query, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|hit| hit.conversation.id)
+        .collect()
+}
+
+/// Searches for `word` until it finds `want` (the backlog is indexed once
+/// the writer has been idle for half a second), for at most 10 s.
+async fn found_eventually(
+    s: &dyn Store,
+    ws: WorkspaceId,
+    word: &str,
+    want: &[ConversationId],
+) -> Vec<ConversationId> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = found(s, ws, word).await;
+        if now == want || std::time::Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn a_sends_messages_are_found_by_search_once_indexed(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let s = &*f.store;
+    let acme = team(s, "owner@acme.test").await;
+    let other = team(s, "owner@other.test").await;
+    let ws = acme.workspace;
+    let [ada, bob, cy] = [
+        contact(s, ws, "ada").await,
+        contact(s, ws, "bob").await,
+        contact(s, ws, "cy").await,
+    ];
+    let send = bulk_send_to(s, &acme, &[ada, bob, cy], 10).await;
+    let to = |contact, ms| {
+        let mut new = bulk_message(&acme, send.id, contact, ms);
+        new.message.body = "Your zebrafish invoice is ready".into();
+        new
+    };
+    let (to_ada, to_bob, to_cy) = (to(ada, 20), to(bob, 21), to(cy, 22));
+    let ids = [&to_ada, &to_bob, &to_cy].map(|n| n.message.conversation_id);
+    for new in [to_ada, to_bob, to_cy] {
+        s.append_message(new).await.unwrap();
+    }
+    // Cy is erased before the writer had a moment to index the send.
+    let erasure = s.request_erasure(ws, cy, None, at(23)).await.unwrap();
+    s.erase_contact(ws, erasure.id, at(24)).await.unwrap();
+    // A team member's message is found at once, whatever waits.
+    let c = new_conversation(ws, ada, 30);
+    let note = opening(c.clone(), acme.says(c.id, "About the zebrafish", 30));
+    s.append_message(note).await.unwrap();
+    assert_eq!(found(s, ws, "about").await, [c.id]);
+
+    // Newest first; the erased contact's message is gone, not an error.
+    assert_eq!(
+        found_eventually(s, ws, "zebrafish", &[c.id, ids[1], ids[0]]).await,
+        [c.id, ids[1], ids[0]]
+    );
+    assert_eq!(found(s, ws, "invoice").await, [ids[1], ids[0]]);
+    assert!(found(s, other.workspace, "zebrafish").await.is_empty());
 }

@@ -35,6 +35,7 @@ pub use rapport_core::model::ids::{
 };
 pub use rapport_core::model::job::{ClaimedJob, Job, JobParseError, NewJob};
 pub use rapport_core::model::people::{ContactSearch, ContactSort, Segment, SortValue};
+pub use rapport_core::model::search::SearchQuery;
 pub use rapport_core::model::visitor::{VisitorBoot, VisitorIdentity};
 pub use rapport_core::model::workspace::{NewWorkspace, Workspace, WorkspaceSettings};
 pub use rapport_core::ports::store::*;

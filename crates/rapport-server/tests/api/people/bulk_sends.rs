@@ -1,6 +1,7 @@
 //! Bulk sends: exactly once across a restart, cancel, admin-only.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rapport_core::model::conversation::{Author, PartKind};
 use rapport_core::model::ids::{BulkSendId, ContactId};
@@ -182,33 +183,42 @@ async fn a_bulk_send_reaches_each_recipient_once_across_a_restart(backend: Backe
             .starts_with("Hi Person "),
         "{message}"
     );
-    // Each message is in the search index, whichever chunk wrote it: its
-    // contact's name and a word of the rest find only its conversation.
+    // Each message is in the search index, whichever chunk wrote it (on
+    // SQLite once the writer has had half a second without messages to
+    // write): its contact's name and a word of the rest find only its
+    // conversation.
     for &contact in [recipients[0], recipients[499], recipients[999]].iter() {
         let timeline = app.timeline(&contact.to_string()).await;
         let message = timeline.iter().find(|e| e["kind"] == "message").unwrap();
         let body = message["data"]["body"].as_str().unwrap();
         let name = body.trim_start_matches("Hi ").split(',').next().unwrap();
-        let found = app
-            .get(&format!(
-                "/api/v1/conversations/search?q={}%20new",
-                name.replace(' ', "%20")
-            ))
-            .await;
-        let hits: Vec<(&str, &str)> = found.body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|hit| {
-                (
-                    hit["id"].as_str().unwrap(),
-                    hit["match"]["field"].as_str().unwrap(),
-                )
-            })
-            .collect();
+        let search = format!(
+            "/api/v1/conversations/search?q={}%20new",
+            name.replace(' ', "%20")
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let hits = loop {
+            let found = app.get(&search).await;
+            let hits: Vec<(String, String)> = found.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|hit| {
+                    (
+                        hit["id"].as_str().unwrap().to_owned(),
+                        hit["match"]["field"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            if !hits.is_empty() || std::time::Instant::now() > deadline {
+                break hits;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let conversation = message["conversation_id"].as_str().unwrap();
         assert_eq!(
             hits,
-            [(message["conversation_id"].as_str().unwrap(), "message")],
+            [(conversation.to_owned(), "message".to_owned())],
             "{body}"
         );
     }
