@@ -14,6 +14,15 @@ rapport_store::both_backends!(
     a_sends_messages_are_found_by_search_once_indexed,
 );
 
+/// Ada, Bob and Cy, contacts of `ws`: a send's recipients.
+async fn three_contacts(s: &dyn Store, ws: WorkspaceId) -> [ContactId; 3] {
+    [
+        contact(s, ws, "ada").await,
+        contact(s, ws, "bob").await,
+        contact(s, ws, "cy").await,
+    ]
+}
+
 /// The contacts `bulk_pending` should list: in its stable order, by id.
 fn sorted(mut ids: Vec<ContactId>) -> Vec<ContactId> {
     ids.sort();
@@ -161,11 +170,7 @@ async fn bulk_recipients_fail_once_and_sends_end_once(backend: Backend) {
     let acme = team(s, "owner@acme.test").await;
     let other = team(s, "owner@other.test").await;
     let ws = acme.workspace;
-    let [ada, bob, cy] = [
-        contact(s, ws, "ada").await,
-        contact(s, ws, "bob").await,
-        contact(s, ws, "cy").await,
-    ];
+    let [ada, bob, cy] = three_contacts(s, ws).await;
     let send = bulk_send_to(s, &acme, &[ada, bob, cy], 10).await;
     let to_ada = bulk_message(&acme, send.id, ada, 20);
     let conversation = to_ada.message.conversation_id;
@@ -304,11 +309,7 @@ async fn a_send_whose_job_failed_ends_with_its_pending_recipients_failed(backend
     let s = &*f.store;
     let acme = team(s, "owner@acme.test").await;
     let ws = acme.workspace;
-    let [ada, bob, cy] = [
-        contact(s, ws, "ada").await,
-        contact(s, ws, "bob").await,
-        contact(s, ws, "cy").await,
-    ];
+    let [ada, bob, cy] = three_contacts(s, ws).await;
     let send = bulk_send_to(s, &acme, &[ada, bob, cy], 5).await;
     s.append_message(bulk_message(&acme, send.id, ada, 10))
         .await
@@ -383,11 +384,7 @@ async fn a_sends_messages_are_found_by_search_once_indexed(backend: Backend) {
     let acme = team(s, "owner@acme.test").await;
     let other = team(s, "owner@other.test").await;
     let ws = acme.workspace;
-    let [ada, bob, cy] = [
-        contact(s, ws, "ada").await,
-        contact(s, ws, "bob").await,
-        contact(s, ws, "cy").await,
-    ];
+    let [ada, bob, cy] = three_contacts(s, ws).await;
     let send = bulk_send_to(s, &acme, &[ada, bob, cy], 10).await;
     let to = |contact, ms| {
         let mut new = bulk_message(&acme, send.id, contact, ms);
