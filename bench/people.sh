@@ -41,6 +41,10 @@
 #   SQLITE_SETUP, PG_SETUP  if set, SQL run on that backend's database
 #              once it is filled, before the server starts (to measure an
 #              index or a setting without a build of its own)
+#   SQLITE_REPORT, PG_REPORT  if set, SQL run on that backend's database
+#              after the bulk sends, its output in the log (e.g. the
+#              statement statistics of a cluster started with
+#              RAPPORT_PG_CONF="shared_preload_libraries = 'pg_stat_statements'")
 #   RUNS       timed runs of each query (default 7)
 #   BACKENDS   which to run (default "sqlite postgres")
 #   TMPDIR     where the scratch directory goes
@@ -287,6 +291,11 @@ run_backend() {
     for ((run = 1; run <= BULK_RUNS; run++)); do
         bulk_send "$label" "$run"
     done
+    if [[ $label == sqlite && -n "${SQLITE_REPORT:-}" ]]; then
+        "$bin/rapport-bench" sql --database "$work/sqlite/rapport.db" <<<"$SQLITE_REPORT" >&2
+    elif [[ $label != sqlite && -n "${PG_REPORT:-}" ]]; then
+        "${db[@]}" -c "$PG_REPORT" >&2
+    fi
     stored=$(db_scalar "SELECT COUNT(*) FROM messages")
     jobs=$(db_scalar "SELECT COUNT(*) FROM jobs WHERE kind = 'email_fallback'")
     stop_server

@@ -24,6 +24,8 @@
 #   RAPPORT_PG_BINDIR     directory holding initdb/pg_ctl/... (default: newest
 #                         /usr/lib/postgresql/*/bin, else whatever is on PATH)
 #   RAPPORT_PG_PORT_BASE  first TCP port to try (default 55432)
+#   RAPPORT_PG_CONF       extra lines for postgresql.conf (e.g. to load
+#                         pg_stat_statements for a benchmark's diagnosis)
 #
 # After start_test_postgres these are set: RAPPORT_TEST_POSTGRES_URL
 # (exported), RAPPORT_PG_DIR, RAPPORT_PG_DATA, RAPPORT_PG_LOG,
@@ -285,6 +287,7 @@ max_connections = 200
 fsync = on
 logging_collector = off
 log_min_messages = warning
+${RAPPORT_PG_CONF:-}
 EOF
 
     # Find a free port and start. Another process may grab the port between
