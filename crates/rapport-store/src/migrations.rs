@@ -142,6 +142,11 @@ pub(crate) const SQLITE: Files = &[
         "search backlog",
         include_str!("../migrations/sqlite/0026_search_backlog.sql"),
     ),
+    (
+        27,
+        "bulk send counts",
+        include_str!("../migrations/sqlite/0027_bulk_send_counts.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -289,6 +294,11 @@ pub(crate) const POSTGRES: Files = &[
         29,
         "message bulk send",
         include_str!("../migrations/postgres/0029_message_bulk_send.sql"),
+    ),
+    (
+        30,
+        "bulk send counts",
+        include_str!("../migrations/postgres/0030_bulk_send_counts.sql"),
     ),
 ];
 

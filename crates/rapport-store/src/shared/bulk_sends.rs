@@ -80,16 +80,13 @@ pub(super) async fn create_bulk_send(
 }
 
 /// A bulk send with its counts (the `*_count` columns), by workspace `$1`.
-/// Pending and failed recipients are counted on partial indexes, so a send
-/// in progress can be polled; who read or replied is counted once it ends.
+/// Sent and failed recipients are counted by the transactions that mark
+/// them, so a send in progress can be polled for one row's read; who read
+/// or replied is counted once it ends.
 macro_rules! bulk_send_select {
     () => {
         "SELECT b.id, b.workspace_id, b.created_by, b.from_agent_id, b.body, b.email_fallback,
-        b.status, b.total, b.created_at, b.finished_at,
-        (SELECT COUNT(*) FROM bulk_send_recipients r
-          WHERE r.bulk_send_id = b.id AND r.message_id IS NULL AND r.error IS NULL) AS pending_count,
-        (SELECT COUNT(*) FROM bulk_send_recipients r
-          WHERE r.bulk_send_id = b.id AND r.error IS NOT NULL) AS failed_count,
+        b.status, b.total, b.created_at, b.finished_at, b.sent_count, b.failed_count,
         CASE WHEN b.status = 'sending' THEN NULL ELSE
           (SELECT COUNT(*) FROM bulk_send_recipients r JOIN conversations c ON c.id = r.conversation_id
             WHERE r.bulk_send_id = b.id AND c.contact_read_at >= r.sent_at) END AS read_count,
@@ -106,7 +103,7 @@ pub(super) fn bulk_send_from_row(row: &DbRow) -> Result<BulkSend, StoreError> {
         u64::try_from(row.try_get::<i64, _>(column).map_err(db_err)?).map_err(data_err)
     };
     let total = count("total")?;
-    let pending = count("pending_count")?;
+    let sent = count("sent_count")?;
     let failed = count("failed_count")?;
     let finished = |column: &str| -> Result<Option<u64>, StoreError> {
         row.try_get::<Option<i64>, _>(column)
@@ -123,9 +120,9 @@ pub(super) fn bulk_send_from_row(row: &DbRow) -> Result<BulkSend, StoreError> {
         email_fallback: row.try_get("email_fallback").map_err(db_err)?,
         status: parsed(row, "status")?,
         total,
-        sent: total.saturating_sub(pending + failed),
+        sent,
         failed,
-        pending,
+        pending: total.saturating_sub(sent + failed),
         read: finished("read_count")?,
         replied: finished("replied_count")?,
         created_at: ts(row, "created_at")?,
@@ -182,7 +179,7 @@ pub(super) async fn fail_bulk_send(
     at: Timestamp,
 ) -> Result<(), StoreError> {
     // A send that was cancelled meanwhile keeps its pending recipients.
-    sqlx::query(
+    let failed = sqlx::query(
         "UPDATE bulk_send_recipients SET error = $3
          WHERE workspace_id = $1 AND bulk_send_id = $2 AND message_id IS NULL AND error IS NULL
          AND EXISTS (SELECT 1 FROM bulk_sends WHERE id = $2 AND status = 'sending')",
@@ -192,7 +189,9 @@ pub(super) async fn fail_bulk_send(
     .bind(error)
     .execute(&mut *conn)
     .await
-    .map_err(db_err)?;
+    .map_err(db_err)?
+    .rows_affected();
+    count_failed(conn, id, failed).await?;
     end_bulk_send(conn, workspace, id, BulkStatus::Done, at).await
 }
 
@@ -203,9 +202,11 @@ pub(super) async fn fail_bulk_recipient(
     contact: ContactId,
     error: String,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    // A recipient failed before is not counted twice.
+    let failed = sqlx::query(
         "UPDATE bulk_send_recipients SET error = $4
-         WHERE workspace_id = $1 AND bulk_send_id = $2 AND contact_id = $3 AND message_id IS NULL",
+         WHERE workspace_id = $1 AND bulk_send_id = $2 AND contact_id = $3
+         AND message_id IS NULL AND error IS NULL",
     )
     .bind(workspace.as_uuid())
     .bind(id.as_uuid())
@@ -213,7 +214,22 @@ pub(super) async fn fail_bulk_recipient(
     .bind(error)
     .execute(&mut *conn)
     .await
-    .map_err(db_err)?;
+    .map_err(db_err)?
+    .rows_affected();
+    count_failed(conn, id, failed).await
+}
+
+/// Adds `failed` to send `id`'s count of failed recipients.
+async fn count_failed(conn: &mut Conn, id: BulkSendId, failed: u64) -> Result<(), StoreError> {
+    if failed == 0 {
+        return Ok(());
+    }
+    sqlx::query("UPDATE bulk_sends SET failed_count = failed_count + $2 WHERE id = $1")
+        .bind(id.as_uuid())
+        .bind(i64::try_from(failed).map_err(data_err)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 

@@ -539,6 +539,18 @@ async fn write_chunk(
                 sent_at = excluded.sent_at",
         );
         sql.build().execute(&mut *conn).await.map_err(db_err)?;
+        let mut sent: HashMap<BulkSendId, i64> = HashMap::new();
+        for (send, _) in &marks {
+            *sent.entry(*send).or_default() += 1;
+        }
+        for (send, n) in sent {
+            sqlx::query("UPDATE bulk_sends SET sent_count = sent_count + $2 WHERE id = $1")
+                .bind(send.as_uuid())
+                .bind(n)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
     }
 
     let conversation_started = Activity::ConversationStarted;

@@ -178,7 +178,11 @@ async fn bulk_recipients_fail_once_and_sends_end_once(backend: Backend) {
     s.fail_bulk_recipient(ws, send.id, bob, "the contact was removed")
         .await
         .unwrap();
-    // A sent recipient stays sent; another workspace fails nobody here.
+    // A failed recipient is failed once; a sent one stays sent; another
+    // workspace fails nobody here.
+    s.fail_bulk_recipient(ws, send.id, bob, "again")
+        .await
+        .unwrap();
     s.fail_bulk_recipient(ws, send.id, ada, "late")
         .await
         .unwrap();
