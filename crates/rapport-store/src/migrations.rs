@@ -300,6 +300,11 @@ pub(crate) const POSTGRES: Files = &[
         "bulk send counts",
         include_str!("../migrations/postgres/0030_bulk_send_counts.sql"),
     ),
+    (
+        31,
+        "write path foreign keys",
+        include_str!("../migrations/postgres/0031_write_path_foreign_keys.sql"),
+    ),
 ];
 
 fn migrator(files: Files) -> Migrator {

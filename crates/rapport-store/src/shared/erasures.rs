@@ -261,11 +261,18 @@ pub(super) async fn delete_closed_conversations(
     before: Timestamp,
     limit: u32,
 ) -> Result<(u64, bool), StoreError> {
-    let conversations: Vec<Uuid> = sqlx::query_scalar(
+    // Locked until commit (on PostgreSQL), as no foreign key stands behind
+    // a message's conversation (postgres 0031): a message being written to
+    // one of them holds it, so this waits for its commit, then leaves the
+    // conversation if the message changed it, and the deletes below (each
+    // a statement of its own, so reading what was committed before it)
+    // take the message with it if not; a message written later waits for
+    // this commit and finds the conversation gone.
+    let conversations: Vec<Uuid> = sqlx::query_scalar(for_delete!(
         "SELECT id FROM conversations
          WHERE workspace_id = $1 AND status = 'closed' AND updated_at < $2
-         ORDER BY updated_at LIMIT $3",
-    )
+         ORDER BY updated_at LIMIT $3"
+    ))
     .bind(workspace.as_uuid())
     .bind(ms(before))
     .bind(i64::from(limit) + 1)
