@@ -262,16 +262,19 @@ pub(super) async fn delete_closed_conversations(
     limit: u32,
 ) -> Result<(u64, bool), StoreError> {
     // Locked until commit (on PostgreSQL), as no foreign key stands behind
-    // a message's conversation (postgres 0031): a message being written to
-    // one of them holds it, so this waits for its commit, then leaves the
-    // conversation if the message changed it, and the deletes below (each
-    // a statement of its own, so reading what was committed before it)
-    // take the message with it if not; a message written later waits for
-    // this commit and finds the conversation gone.
+    // a message's conversation (postgres 0031), and in id order, as a
+    // message's write locks its conversations: a message being written to
+    // one of them holds it, so this waits for its commit, then reads the
+    // row again and leaves it if the message reopened or touched it (the
+    // outer conditions); a message written later waits for this commit
+    // and finds the conversation gone.
     let conversations: Vec<Uuid> = sqlx::query_scalar(for_delete!(
         "SELECT id FROM conversations
          WHERE workspace_id = $1 AND status = 'closed' AND updated_at < $2
-         ORDER BY updated_at LIMIT $3"
+         AND id IN (SELECT id FROM conversations
+                    WHERE workspace_id = $1 AND status = 'closed' AND updated_at < $2
+                    ORDER BY updated_at LIMIT $3)
+         ORDER BY id"
     ))
     .bind(workspace.as_uuid())
     .bind(ms(before))
