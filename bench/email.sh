@@ -12,27 +12,28 @@
 #   1. starts `rapport serve` (RAPPORT_SMTP_URL names a port where nothing
 #      listens yet), bootstraps a workspace and runs `rapport-bench fanout`
 #      (RATE messages/s to VISITORS open widgets): the baseline latency;
-#   2. sets the workspace's fallback delay to 1 minute and runs
-#      `rapport-bench seed-emails`: EMAILS contacts with an email address,
-#      one message each, so EMAILS jobs (no widget is open for them: all
-#      offline); stops the server (the jobs are in the database);
-#   3. starts it again on the same database before any job is due, lets it
-#      settle and reads its VmRSS (the idle figure), stops it;
+#   2. runs `rapport-bench seed-emails`: EMAILS contacts with an email
+#      address, one message each, so EMAILS email jobs (no widget is open
+#      for them: all offline); stops the server and moves those jobs' due
+#      time to the year 2100, so that none falls due before the drain;
+#   3. starts it again on the same database, lets it settle and reads its
+#      VmRSS (the idle figure), stops it;
 #   4. meanwhile measures the sink alone: `rapport-bench smtp-sink` on
 #      another port and `rapport-bench smtp-blast` sending it EMAILS plain
 #      emails with the server's client, pool size and concurrency (the most
 #      the server could reach), the same with lettre's pooled transport (the
 #      client the server had before), then BLAST_WIDE at once with the
 #      server's client (what the sink itself takes);
-#   5. waits until every job is due (WAIT_AFTER_SEED s after the last
-#      message), starts `rapport-bench smtp-sink --expect EMAILS` on the
-#      server's SMTP port and the server again, and at once the same
-#      fanout as in 1; when the sink has EMAILS distinct Message-IDs (and
-#      a few seconds more for late duplicates) it reads the server's peak
-#      RSS (VmHWM), waits for the fanout, reads VmRSS again RSS_WAIT s
-#      after the last email and stops the server; then asks
-#      the database how many messages are settled as emailed and how many
-#      email jobs that were due are left.
+#   5. starts `rapport-bench smtp-sink --expect EMAILS` on the server's SMTP
+#      port and the server again (the drained server), runs the fanout of 1
+#      on it and reads its VmRSS RSS_WAIT s later (warm before the drain:
+#      the same process, the same database, the same live traffic); starts
+#      the fanout again and, DUE_AFTER s into it, makes every seeded job due
+#      at once; when the sink has EMAILS distinct Message-IDs (and a few
+#      seconds more for late duplicates) it reads the server's peak RSS
+#      (VmHWM), waits for the fanout, reads VmRSS again RSS_WAIT s after the
+#      last email and stops the server; then asks the database how many
+#      messages are settled as emailed and how many seeded jobs are left.
 # The fanout's latency during the drain is taken over the messages whose
 # POST started between the first and the last email's arrival. It ends by
 # printing markdown tables (stdout) to paste into docs/benchmarks.md;
@@ -51,8 +52,9 @@
 #   RATE               fanout messages/s (default 200)
 #   DURATION           measured fanout time (default 20s)
 #   WARMUP             unmeasured fanout time before it (default 1s)
-#   WAIT_AFTER_SEED    seconds from the last message to the drain: the 1 min
-#                      delay plus a second (default 61)
+#   DUE_AFTER          seconds from the start of the second fanout to the
+#                      moment the seeded jobs fall due (default 5: its
+#                      widgets connected and its warmup over)
 #   SETTLE             seconds idle before the idle RSS reading (default 3)
 #   RSS_WAIT           seconds from the last email to the second RSS reading
 #                      (default 60)
@@ -84,7 +86,7 @@ VISITORS=${VISITORS:-100}
 RATE=${RATE:-200}
 DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-1s}
-WAIT_AFTER_SEED=${WAIT_AFTER_SEED:-61}
+DUE_AFTER=${DUE_AFTER:-5}
 SETTLE=${SETTLE:-3}
 RSS_WAIT=${RSS_WAIT:-60}
 if [[ ${HEAPTRACK:-0} == 1 ]]; then
@@ -98,6 +100,8 @@ BENCH_PROFILE=${BENCH_PROFILE:-release}
 RUN_LIMIT=300
 # Seconds the sink keeps counting after the last expected email.
 LINGER=3
+# Where the seeded jobs wait until the drain (Unix ms, 1 January 2100).
+PARKED_MS=4102444800000
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -250,8 +254,8 @@ latency_in() {
 # run_backend LABEL DATABASE-FLAGS...: the five steps above; results in
 # $work/LABEL-*.json and $work/LABEL.vars.
 run_backend() {
-    local label=$1 bootstrap first_ms last_ms wait_ms rss_fresh rss_idle rss_warm idle_from start_ms
-    local rss_start hwm rss_end rss_later drained_ms blast_port warnings emailed jobs_left client
+    local label=$1 bootstrap seed_from wait_ms rss_fresh rss_idle rss_warm rss_before start_ms
+    local parked hwm rss_end rss_later drained_ms blast_port warnings emailed jobs_left client
     shift
     port=$(free_port 18080)
     sink_port=$(free_port 12525)
@@ -272,39 +276,36 @@ run_backend() {
     log "$label: baseline fanout, $RATE messages/s to $VISITORS widgets, no email queue"
     fanout "$label-fanout-idle"
     wait_fanout "$label-fanout-idle"
-    # The warm idle reading: the same server RSS_WAIT s after the fanout
-    # alone, to set beside the reading RSS_WAIT s after the fanout and the
-    # drain together (what the drain itself leaves behind).
-    log "$label: waiting ${RSS_WAIT}s after the fanout alone for the warm idle reading"
+    # The first warm reading: this server RSS_WAIT s after the fanout alone,
+    # on an empty database (the drained server's own warm reading, on the
+    # seeded database, is taken before its drain below).
+    log "$label: waiting ${RSS_WAIT}s after the fanout alone for the first warm reading"
     sleep "$RSS_WAIT"
     rss_warm=$(server_kib VmRSS)
     keep_maps "$label-warm"
 
-    log "$label: fallback delay 1 minute; seeding $EMAILS contacts and messages"
-    curl -fsS --max-time 10 -o /dev/null -X PATCH "$url/api/v1/workspace" \
-        -H "Authorization: Bearer $token" -H 'content-type: application/json' \
-        -d '{"email": {"fallback_delay_minutes": 1}}'
+    log "$label: seeding $EMAILS contacts and messages"
+    seed_from=$(now_ms)
     RAPPORT_BENCH_TOKEN=$token "$bin/rapport-bench" seed-emails --url "$url" --count "$EMAILS" \
         --concurrency "$SEED_CONCURRENCY" --json >"$work/$label-seed.json"
-    first_ms=$(json_number "$work/$label-seed.json" first_message_unix_ms)
-    last_ms=$(json_number "$work/$label-seed.json" last_message_unix_ms)
     stop_server
-
-    # The idle reading: the same database, before the first job is due (one
-    # minute after the first message; the sink is not listening yet).
-    if (($(now_ms) + (SETTLE + 10) * 1000 < first_ms + 60000)); then
-        log "$label: idle restart: VmRSS after ${SETTLE}s"
-        start_server "$label-server" "$@"
-        sleep "$SETTLE"
-        rss_idle=$(server_kib VmRSS)
-        keep_maps "$label-idle"
-        idle_from="restarted, idle"
-        stop_server
-    else
-        log "$label: WARNING: seeding took too long for an idle restart before the first job is due; using the fresh server's RSS"
-        rss_idle=$rss_fresh
-        idle_from="fresh server"
+    # The seeded jobs wait, whatever the workspace's delay, until the drain
+    # makes them due all at once (the fanouts' own jobs keep their delay).
+    "${db_query[@]}" "UPDATE jobs SET due_at = $PARKED_MS
+        WHERE kind = 'email_fallback' AND created_at >= $seed_from"
+    parked=$("${db_query[@]}" "SELECT count(*) FROM jobs WHERE due_at = $PARKED_MS")
+    if ((parked != EMAILS)); then
+        log "$label: $parked seeded email jobs, not $EMAILS"
+        return 1
     fi
+
+    # The idle reading: a server just started on the seeded database.
+    log "$label: idle restart: VmRSS after ${SETTLE}s"
+    start_server "$label-server" "$@"
+    sleep "$SETTLE"
+    rss_idle=$(server_kib VmRSS)
+    keep_maps "$label-idle"
+    stop_server
 
     blast_port=$(free_port $((sink_port + 1)))
     for blast in "rapport $EMAIL_CONCURRENCY" "lettre $EMAIL_CONCURRENCY" "rapport $BLAST_WIDE"; do
@@ -318,18 +319,21 @@ run_backend() {
         wait_sink
     done
 
-    wait_ms=$((last_ms + WAIT_AFTER_SEED * 1000 - $(now_ms)))
-    if ((wait_ms > 0)); then
-        log "$label: waiting $((wait_ms / 1000))s until every job is due"
-        sleep "$((wait_ms / 1000)).$(printf '%03d' $((wait_ms % 1000)))"
-    fi
-
-    log "$label: the drain: sink on 127.0.0.1:$sink_port, server restarted, fanout at once"
+    log "$label: the drained server: sink on 127.0.0.1:$sink_port, server restarted, the fanout alone"
     smtp_sink "$sink_port" "$label-sink"
-    start_ms=$(now_ms)
     start_server "$label-drain" "$@"
-    rss_start=$(server_kib VmRSS)
+    fanout "$label-fanout-warm"
+    wait_fanout "$label-fanout-warm"
+    log "$label: waiting ${RSS_WAIT}s after the fanout alone for the warm reading before the drain"
+    sleep "$RSS_WAIT"
+    rss_before=$(server_kib VmRSS)
+    keep_maps "$label-before"
+
+    log "$label: the drain: fanout again, the seeded jobs due ${DUE_AFTER}s into it"
     fanout "$label-fanout-drain"
+    sleep "$DUE_AFTER"
+    start_ms=$(now_ms)
+    "${db_query[@]}" "UPDATE jobs SET due_at = $start_ms WHERE due_at = $PARKED_MS"
     wait_sink
     hwm=$(server_kib VmHWM)
     rss_end=$(server_kib VmRSS)
@@ -350,15 +354,16 @@ run_backend() {
         grep -E ' (WARN|ERROR) ' "$work/$label-drain.log" | head -n 5 >&2
     fi
     # What the database says, the server stopped: messages settled as
-    # emailed, and email jobs that were due when the drain began and are
-    # still there (the fanout's own jobs come due a minute later).
+    # emailed, and seeded jobs still there (the fanouts' own jobs keep the
+    # workspace's delay, 10 minutes: none came due).
     emailed=$("${db_query[@]}" "SELECT count(*) FROM messages WHERE email_status = 'emailed'")
     jobs_left=$("${db_query[@]}" \
-        "SELECT count(*) FROM jobs WHERE kind = 'email_fallback' AND due_at <= $start_ms")
+        "SELECT count(*) FROM jobs WHERE kind = 'email_fallback' AND created_at >= $seed_from
+           AND created_at <= $start_ms AND due_at <= $start_ms")
 
     {
-        printf 'rss_fresh=%s rss_idle=%s rss_warm=%s idle_from="%s" rss_start=%s hwm=%s rss_end=%s rss_later=%s\n' \
-            "$rss_fresh" "$rss_idle" "$rss_warm" "$idle_from" "$rss_start" "$hwm" "$rss_end" "$rss_later"
+        printf 'rss_fresh=%s rss_idle=%s rss_warm=%s rss_before=%s hwm=%s rss_end=%s rss_later=%s\n' \
+            "$rss_fresh" "$rss_idle" "$rss_warm" "$rss_before" "$hwm" "$rss_end" "$rss_later"
         printf 'start_ms=%s warnings=%s emailed=%s jobs_left=%s\n' "$start_ms" "$warnings" \
             "$emailed" "$jobs_left"
     } >"$work/$label.vars"
@@ -393,35 +398,35 @@ delivery_row() {
 
 # Prints the speed and memory table's row for LABEL.
 speed_row() {
-    local name=$1 label=$2 sink=$work/$2-sink.json rss_idle rss_warm idle_from hwm rss_end rss_later start_ms
-    local last mark=
+    local name=$1 label=$2 sink=$work/$2-sink.json rss_idle rss_warm rss_before hwm rss_end rss_later
+    local start_ms last
     # shellcheck disable=SC1090 # written by run_backend
     source "$work/$label.vars"
     last=$(json_number "$sink" last_unix_ms)
-    # The idle figure from the fresh server (the idle restart was skipped).
-    [[ "$idle_from" == "restarted, idle" ]] || mark='*'
-    printf '| %s | **%.0f** | %.0f | %.1f | %.1f | %s | %s |%s %s%s | %s | %s / %s / **%s** | %s | %s |\n' "$name" \
+    printf '| %s | **%.0f** | %.0f | %.1f | %.1f | %s | %s |%s %s | %s | %s | %s / %s / **%s** | %s | **%s** | %s |\n' "$name" \
         "$(json_number "$sink" emails_per_s)" "$(json_number "$sink" median_per_s)" \
         "$(json_number "$sink" span_s)" "$(awk "BEGIN { print ($last - $start_ms) / 1000 }")" \
         "$(blast_rate "$label" rapport "$EMAIL_CONCURRENCY")" \
         "$(blast_rate "$label" lettre "$EMAIL_CONCURRENCY")" \
         "$( ((BLAST_WIDE > 0)) && printf ' %s |' "$(blast_rate "$label" rapport "$BLAST_WIDE")")" \
-        "$(mib "$rss_idle")" "$mark" "$(mib "$rss_warm")" "$(mib "$hwm")" "$(mib "$rss_end")" \
-        "$(mib "$rss_later")" "$(mib "$((hwm - rss_idle))")" \
+        "$(mib "$rss_idle")" "$(mib "$rss_warm")" "$(mib "$rss_before")" "$(mib "$hwm")" \
+        "$(mib "$rss_end")" "$(mib "$rss_later")" "$(mib "$((hwm - rss_idle))")" \
+        "$(awk "BEGIN { printf \"%.2f\", $rss_later / $rss_before }")" \
         "$(awk "BEGIN { printf \"%.2f\", $rss_later / $rss_warm }")"
 }
 
 # Prints the latency table's row for LABEL.
 latency_row() {
     local name=$1 label=$2 sink=$work/$2-sink.json idle=$work/$2-fanout-idle.json first last
-    local n p50 p99 max lost
+    local warm=$work/$2-fanout-warm.json n p50 p99 max lost
     first=$(json_number "$sink" first_unix_ms)
     last=$(json_number "$sink" last_unix_ms)
     read -r n p50 p99 max lost < <(latency_in "$work/$label-fanout-drain.samples" "$first" "$last")
-    printf '| %s | %.0f | %.1f / **%.1f** / %.1f | %s | %.1f / **%.1f** / %.1f | %s | %s |\n' "$name" \
+    printf '| %s | %.0f | %.1f / **%.1f** / %.1f | %s | %.1f / %.1f / %.1f | %.1f / **%.1f** / %.1f | %s | %s |\n' "$name" \
         "$(json_number "$idle" achieved_per_s)" \
         "$(json_number "$idle" p50_ms)" "$(json_number "$idle" p99_ms)" "$(json_number "$idle" max_ms)" \
         "$(($(json_number "$idle" lost) + $(json_number "$idle" errors)))" \
+        "$(json_number "$warm" p50_ms)" "$(json_number "$warm" p99_ms)" "$(json_number "$warm" max_ms)" \
         "$p50" "$p99" "$max" "$lost" "$n"
 }
 
@@ -451,7 +456,8 @@ labels=()
 for backend in $BACKENDS; do
     case "$backend" in
     sqlite)
-        db_query=(sqlite3 -batch "$work/sqlite/rapport.db")
+        # A second writer beside the running server: wait for its lock.
+        db_query=(sqlite3 -batch -cmd '.timeout 10000' "$work/sqlite/rapport.db")
         run_backend sqlite --data-dir "$work/sqlite"
         names+=(SQLite)
         labels+=(sqlite)
@@ -481,7 +487,7 @@ printf '\n'
 # shellcheck disable=SC2016 # the backticks are markdown
 printf 'Email fallback: `bench/email.sh` (%s build); %s due jobs, email_concurrency %s, sink threads %s.\n\n' \
     "$BENCH_PROFILE" "$EMAILS" "$EMAIL_CONCURRENCY" "$SINK_THREADS"
-printf 'Delivery: what the sink received (distinct by Message-ID; recipients: distinct envelope addresses) and, the server stopped, what its database says: messages settled as emailed, email jobs due at the start of the drain still left.\n\n'
+printf 'Delivery: what the sink received (distinct by Message-ID; recipients: distinct envelope addresses) and, the server stopped, what its database says: messages settled as emailed, seeded email jobs still left.\n\n'
 printf '| backend | expected | received | unique | duplicates | missing | recipients | emailed (database) | jobs left | server warnings |\n'
 printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
 for i in "${!labels[@]}"; do
@@ -489,26 +495,26 @@ for i in "${!labels[@]}"; do
 done
 printf '\n'
 # shellcheck disable=SC2016 # the backticks are markdown
-printf 'Speed and memory: emails/s between the first and the last distinct email at the sink, and its median over whole seconds; sink alone: the sink'"'"'s emails/s for %s plain emails of about the same size from `rapport-bench smtp-blast` (the server'"'"'s own pool, then lettre'"'"'s pooled transport), as many at once as the server, then more; RSS in MiB, idle: the server restarted on the seeded database before any job was due, after %ss; warm: the first server %ss after the fanout alone; peak: VmHWM of the draining server (fanout included); after: VmRSS once the sink had every email, and again %ss later.\n\n' \
-    "$EMAILS" "$SETTLE" "$RSS_WAIT" "$RSS_WAIT"
+printf 'Speed and memory: emails/s between the first and the last distinct email at the sink, and its median over whole seconds; sink alone: the sink'"'"'s emails/s for %s plain emails of about the same size from `rapport-bench smtp-blast` (the server'"'"'s own pool, then lettre'"'"'s pooled transport), as many at once as the server, then more; the drain s: from the moment the jobs fell due to the last email; RSS in MiB, idle: a server just started on the seeded database, after %ss; first warm: the first server, on an empty database, %ss after the fanout alone; before the drain: the drained server, on the seeded database, %ss after the same fanout alone; peak: VmHWM of the drained server (its fanouts included); after: VmRSS once the sink had every email, and again %ss later.\n\n' \
+    "$EMAILS" "$SETTLE" "$RSS_WAIT" "$RSS_WAIT" "$RSS_WAIT"
 wide_head=''
 wide_rule=''
 if ((BLAST_WIDE > 0)); then
     wide_head=" sink alone, $BLAST_WIDE at once |"
     wide_rule=' --- |'
 fi
-printf '| backend | emails/s | median emails/s (per second) | drain s (first to last email) | s from server start to last email | sink alone, %s at once | the same from lettre'"'"'s own pool |%s RSS idle | RSS warm | RSS peak / after / %ss after | queue memory (peak - idle) | %ss after / warm |\n' \
-    "$EMAIL_CONCURRENCY" "$wide_head" "$RSS_WAIT" "$RSS_WAIT"
-printf '| --- | --- | --- | --- | --- | --- | --- |%s --- | --- | --- | --- | --- |\n' "$wide_rule"
+printf '| backend | emails/s | median emails/s (per second) | drain s (first to last email) | s from due to last email | sink alone, %s at once | the same from lettre'"'"'s own pool |%s RSS idle | RSS first warm | RSS before the drain | RSS peak / after / %ss after | queue memory (peak - idle) | %ss after / before the drain | %ss after / first warm |\n' \
+    "$EMAIL_CONCURRENCY" "$wide_head" "$RSS_WAIT" "$RSS_WAIT" "$RSS_WAIT"
+printf '| --- | --- | --- | --- | --- | --- | --- |%s --- | --- | --- | --- | --- | --- | --- |\n' "$wide_rule"
 for i in "${!labels[@]}"; do
     speed_row "${names[$i]}" "${labels[$i]}"
 done
 printf '\n'
 # shellcheck disable=SC2016 # the backticks are markdown
-printf 'Live delivery beside it: `rapport-bench fanout`, %s messages/s to %s open widgets, %s measured after %s warmup; idle: before seeding; during the drain: the messages whose POST started between the first and the last email (ms).\n\n' \
+printf 'Live delivery beside it: `rapport-bench fanout`, %s messages/s to %s open widgets, %s measured after %s warmup; idle: the first server, before seeding; before the drain: the drained server'"'"'s first fanout; during the drain: the messages of its second whose POST started between the first and the last email (ms).\n\n' \
     "$RATE" "$VISITORS" "$DURATION" "$WARMUP"
-printf '| backend | sent/s | idle p50 / p99 / max | idle lost | drain p50 / p99 / max | drain lost | drain samples |\n'
-printf '| --- | --- | --- | --- | --- | --- | --- |\n'
+printf '| backend | sent/s | idle p50 / p99 / max | idle lost | before the drain p50 / p99 / max | drain p50 / p99 / max | drain lost | drain samples |\n'
+printf '| --- | --- | --- | --- | --- | --- | --- | --- |\n'
 for i in "${!labels[@]}"; do
     latency_row "${names[$i]}" "${labels[$i]}"
 done
