@@ -15,8 +15,11 @@ pub mod inbound;
 pub mod listener;
 pub mod smtp;
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota};
 use lettre::address::AddressError;
 use lettre::message::Mailbox;
 use rapport_core::model::workspace::Workspace;
@@ -35,6 +38,9 @@ pub struct EmailService {
     pub public_url: String,
     /// Email jobs run at the same time.
     pub concurrency: usize,
+    /// The pace of sends (`email_rate_per_second`), when limited.
+    pace: Option<DefaultDirectRateLimiter>,
+    rate_per_second: u32,
 }
 
 /// Why an email was not sent.
@@ -78,6 +84,13 @@ impl EmailService {
             reply_domain,
             public_url,
             concurrency: config.email_concurrency.max(1),
+            pace: NonZeroU32::new(config.email_rate_per_second).map(|rate| {
+                // A tenth of a second's emails at once at most: a drain
+                // starts at its pace instead of with a second's worth.
+                let burst = NonZeroU32::new(rate.get() / 10).unwrap_or(NonZeroU32::MIN);
+                DefaultDirectRateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+            }),
+            rate_per_second: config.email_rate_per_second,
         })
     }
 
@@ -96,10 +109,29 @@ impl EmailService {
 
     pub async fn send(&self, email: lettre::Message) -> Result<(), SendFailure> {
         let transport = self.transport.as_ref().ok_or(SendFailure::NotConfigured)?;
+        self.paced().await;
         match transport.send(&email).await {
             Ok(_) => Ok(()),
             Err(err) if err.is_permanent() => Err(SendFailure::Permanent(err.to_string())),
             Err(err) => Err(SendFailure::Transient(err.to_string())),
+        }
+    }
+
+    /// How many email jobs a round claims, at most `most`: no more than a
+    /// minute's worth at the pace, so that a round's last email is sent
+    /// long before its claim (five minutes) runs out.
+    pub fn round_size(&self, most: u32) -> u32 {
+        match &self.pace {
+            Some(_) => most.min(self.rate_per_second.saturating_mul(60)).max(1),
+            None => most,
+        }
+    }
+
+    /// Waits for the pace's next free slot, when sends are limited.
+    async fn paced(&self) {
+        let Some(pace) = &self.pace else { return };
+        while let Err(over) = pace.check() {
+            tokio::time::sleep(over.wait_time_from(DefaultClock::default().now())).await;
         }
     }
 }
@@ -116,4 +148,52 @@ fn domain_of(address: &str) -> Option<&str> {
         .trim_end_matches('>')
         .rsplit_once('@')
         .map(|(_, domain)| domain)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    fn service(rate: u32) -> EmailService {
+        EmailService::from_config(&Config {
+            email_rate_per_second: rate,
+            ..Config::default()
+        })
+        .expect("the default configuration builds")
+    }
+
+    #[tokio::test]
+    async fn sends_keep_the_configured_pace_after_a_tenth_of_a_second_at_once() {
+        // 50 a second: 5 at once, then one each 20 ms.
+        let email = service(50);
+        let pace = email.pace.as_ref().expect("a pace");
+        let started = Instant::now();
+        for n in 0..5 {
+            assert!(pace.check().is_ok(), "send {n} of the burst had to wait");
+        }
+        for _ in 0..10 {
+            email.paced().await;
+        }
+        // Ten more slots, 20 ms apart; less the clock's rounding.
+        assert!(
+            started.elapsed() >= Duration::from_millis(180),
+            "15 sends at 50 a second took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn no_pace_when_the_rate_is_zero() {
+        assert!(service(0).pace.is_none());
+        assert_eq!(service(0).round_size(256), 256);
+    }
+
+    #[test]
+    fn a_slow_pace_claims_a_minute_of_emails_a_round() {
+        assert_eq!(service(1).round_size(256), 60);
+        assert_eq!(service(3).round_size(256), 180);
+        assert_eq!(service(1200).round_size(256), 256);
+    }
 }

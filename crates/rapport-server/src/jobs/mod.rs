@@ -256,14 +256,16 @@ impl Runner {
             CLAIM_MILLIS
         };
         let until = Timestamp::from_millis(now.as_millis() + claim);
+        // Paced emails: a round's emails fit well inside their claim.
+        let batch = if Lane::Email.claim() == kinds {
+            self.state.email.round_size(CLAIM_BATCH)
+        } else {
+            CLAIM_BATCH
+        };
         let store = &self.state.store;
         let jobs = match &kinds {
-            Kinds::Only(kinds) => store.claim_jobs(kinds, now, until, CLAIM_BATCH).await?,
-            Kinds::Except(kinds) => {
-                store
-                    .claim_jobs_except(kinds, now, until, CLAIM_BATCH)
-                    .await?
-            }
+            Kinds::Only(kinds) => store.claim_jobs(kinds, now, until, batch).await?,
+            Kinds::Except(kinds) => store.claim_jobs_except(kinds, now, until, batch).await?,
         };
         let claimed = jobs.len();
         let (mut indexes, mut erasures, mut retentions, mut deliveries, mut digests, mut sweeps) = (
