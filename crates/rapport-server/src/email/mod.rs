@@ -39,8 +39,14 @@ pub struct EmailService {
     /// Email jobs run at the same time.
     pub concurrency: usize,
     /// The pace of sends (`email_rate_per_second`), when limited.
-    pace: Option<DefaultDirectRateLimiter>,
+    pace: Option<Pace>,
     rate_per_second: u32,
+}
+
+/// The fallback's pace: a quota, and a queue for the senders waiting on it.
+struct Pace {
+    quota: DefaultDirectRateLimiter,
+    turn: tokio::sync::Mutex<()>,
 }
 
 /// Why an email was not sent.
@@ -88,7 +94,12 @@ impl EmailService {
                 // A tenth of a second's emails at once at most: a drain
                 // starts at its pace instead of with a second's worth.
                 let burst = NonZeroU32::new(rate.get() / 10).unwrap_or(NonZeroU32::MIN);
-                DefaultDirectRateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+                Pace {
+                    quota: DefaultDirectRateLimiter::direct(
+                        Quota::per_second(rate).allow_burst(burst),
+                    ),
+                    turn: tokio::sync::Mutex::new(()),
+                }
             }),
             rate_per_second: config.email_rate_per_second,
         })
@@ -130,7 +141,11 @@ impl EmailService {
     /// Waits for the pace's next free slot, when sends are limited.
     async fn paced(&self) {
         let Some(pace) = &self.pace else { return };
-        while let Err(over) = pace.check() {
+        // One sender at a time waits for the quota, the rest for their
+        // turn in arrival order: each slot wakes one task, not every
+        // sender in flight at once.
+        let _turn = pace.turn.lock().await;
+        while let Err(over) = pace.quota.check() {
             tokio::time::sleep(over.wait_time_from(DefaultClock::default().now())).await;
         }
     }
@@ -171,11 +186,13 @@ mod tests {
         let pace = email.pace.as_ref().expect("a pace");
         let started = Instant::now();
         for n in 0..5 {
-            assert!(pace.check().is_ok(), "send {n} of the burst had to wait");
+            assert!(
+                pace.quota.check().is_ok(),
+                "send {n} of the burst had to wait"
+            );
         }
-        for _ in 0..10 {
-            email.paced().await;
-        }
+        // Ten senders at once, as the fallback's concurrent jobs wait.
+        futures::future::join_all((0..10).map(|_| email.paced())).await;
         // Ten more slots, 20 ms apart; less the clock's rounding.
         assert!(
             started.elapsed() >= Duration::from_millis(180),
