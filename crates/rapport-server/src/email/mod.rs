@@ -40,11 +40,11 @@ pub struct EmailService {
     pub concurrency: usize,
     /// The pace of sends (`email_rate_per_second`), when limited.
     pace: Option<Pace>,
-    rate_per_second: u32,
 }
 
 /// The fallback's pace: a quota, and a queue for the senders waiting on it.
 struct Pace {
+    per_second: NonZeroU32,
     quota: DefaultDirectRateLimiter,
     turn: tokio::sync::Mutex<()>,
 }
@@ -95,13 +95,13 @@ impl EmailService {
                 // starts at its pace instead of with a second's worth.
                 let burst = NonZeroU32::new(rate.get() / 10).unwrap_or(NonZeroU32::MIN);
                 Pace {
+                    per_second: rate,
                     quota: DefaultDirectRateLimiter::direct(
                         Quota::per_second(rate).allow_burst(burst),
                     ),
                     turn: tokio::sync::Mutex::new(()),
                 }
             }),
-            rate_per_second: config.email_rate_per_second,
         })
     }
 
@@ -133,7 +133,7 @@ impl EmailService {
     /// long before its claim (five minutes) runs out.
     pub fn round_size(&self, most: u32) -> u32 {
         match &self.pace {
-            Some(_) => most.min(self.rate_per_second.saturating_mul(60)).max(1),
+            Some(pace) => most.min(pace.per_second.get().saturating_mul(60)),
             None => most,
         }
     }
