@@ -27,6 +27,9 @@
 #   BACKENDS       which to run (default "sqlite postgres")
 #   BENCH_PROFILE  release (default) or debug: debug only checks the script,
 #                  its figures mean nothing
+#   server_bin     if set, another build's `rapport` binary serves the runs
+#                  (to compare with this build; the load generator and the
+#                  raw limit stay this build's)
 #   TMPDIR         where the scratch directory goes; it must be on the disk
 #                  under test (not tmpfs)
 #   PROFILE_DIR    if set, the server is recorded with `perf record` (99 Hz,
@@ -106,7 +109,7 @@ run_backend() {
     # From $work, so that no ./rapport.toml of the caller's is picked up.
     # The group commits' sizes are logged (at debug) for the raw limit.
     (cd "$work" && RUST_LOG=${SERVER_RUST_LOG:-warn,rapport_store::group_commit=debug} \
-        exec "$bin/rapport" "$@" serve --listen "127.0.0.1:$port") \
+        exec "${server_bin:-$bin/rapport}" "$@" serve --listen "127.0.0.1:$port") \
         >"$work/$label-server.log" 2>&1 &
     server_pid=$!
     if ! wait_healthy "$url"; then
@@ -115,7 +118,7 @@ run_backend() {
         return 1
     fi
 
-    bootstrap=$(cd "$work" && "$bin/rapport" "$@" admin bootstrap \
+    bootstrap=$(cd "$work" && "${server_bin:-$bin/rapport}" "$@" admin bootstrap \
         --workspace "Bench $label" --email "bench@example.com" --password "bench-password")
     token=$(sed -n 's/.*"api_token": *"\([^"]*\)".*/\1/p' <<<"$bootstrap")
     if [[ -z "$token" ]]; then

@@ -2,7 +2,8 @@
 
 // jemalloc, purging freed memory from a background thread: the C library's
 // malloc keeps what a burst of work (a drained email queue, a bulk send)
-// freed in its per-thread arenas for good. See the `jemalloc` feature.
+// freed in its per-thread arenas for good. With the `jemalloc` feature it
+// also serves C's `malloc` (SQLite's). See the feature in Cargo.toml.
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

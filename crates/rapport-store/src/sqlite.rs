@@ -86,6 +86,15 @@ mod shared;
 const MAX_BATCH: usize = 512;
 /// Reads run concurrently with the writer (WAL mode).
 const READERS: u32 = 4;
+/// How long a connection lives before another is opened in its place and
+/// it is closed. What a connection holds (SQLite's page cache, up to 2 MB,
+/// and its prepared statements) only grows while it is open, so a burst
+/// of work (an email drain, a bulk send) would leave it held for as long
+/// as the server runs; closed, it goes back to the allocator, which gives
+/// it back to the system (docs/benchmarks.md, "Memory after a drain").
+/// Reopening costs a connection's opening and its statements' preparing
+/// again, every 20 s for each of the five connections.
+const RECYCLE_AFTER: Duration = Duration::from_secs(20);
 
 /// One write waiting for the writer: `attempt` runs it (possibly more than
 /// once, if its batch is redone) and keeps its latest result; `reply` hands
@@ -113,6 +122,11 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database file and migrates it.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, RECYCLE_AFTER).await
+    }
+
+    /// `open`, with its connections replaced every `recycle_after`.
+    async fn open_with(path: &Path, recycle_after: Duration) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(data_err)?;
         }
@@ -133,11 +147,12 @@ impl SqliteStore {
         crate::migrations::run(crate::migrations::SQLITE, &mut writer).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(READERS)
-            .connect_with(options.read_only(true))
+            .max_lifetime(recycle_after)
+            .connect_with(options.clone().read_only(true))
             .await
             .map_err(db_err)?;
         let (writes, queue) = mpsc::channel(4 * MAX_BATCH);
-        spawn_writer(writer, queue)?;
+        spawn_writer(writer, Reopen::new(options, recycle_after), queue)?;
         Ok(Self {
             readers,
             writes,
@@ -254,7 +269,11 @@ where
 
 /// Runs the writer on a thread of its own, so its one-statement-at-a-time
 /// loop never waits in line behind request handlers.
-fn spawn_writer(conn: Conn, queue: mpsc::Receiver<Queued>) -> Result<(), StoreError> {
+fn spawn_writer(
+    conn: Conn,
+    reopen: Reopen,
+    queue: mpsc::Receiver<Queued>,
+) -> Result<(), StoreError> {
     // A runtime of its own with a clock only (the driver's own thread does
     // the I/O): the writer waits for writes with a timeout to find the
     // idle moments the search backlog is indexed in.
@@ -264,7 +283,7 @@ fn spawn_writer(conn: Conn, queue: mpsc::Receiver<Queued>) -> Result<(), StoreEr
         .map_err(data_err)?;
     std::thread::Builder::new()
         .name("rapport-sqlite-writer".into())
-        .spawn(move || runtime.block_on(run_writer(conn, queue)))
+        .spawn(move || runtime.block_on(run_writer(conn, reopen, queue)))
         .map_err(data_err)?;
     Ok(())
 }
@@ -280,7 +299,7 @@ const BACKLOG_IDLE: Duration = Duration::from_millis(500);
 /// busy the writer is, so that steady traffic cannot hold it back forever.
 const BACKLOG_AT_LEAST_EVERY: Duration = Duration::from_secs(5);
 
-async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<Queued>) {
+async fn run_writer(mut conn: Conn, mut reopen: Reopen, mut queue: mpsc::Receiver<Queued>) {
     let mut queued = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut tally = CommitTally::default();
@@ -332,10 +351,49 @@ async fn run_writer(mut conn: Conn, mut queue: mpsc::Receiver<Queued>) {
             backlog = index_backlog(&mut conn).await;
             indexed_at = Instant::now();
         }
+        if queue.is_empty() {
+            reopen.when_due(&mut conn).await;
+        }
     }
     // Every sender is gone: the store was dropped. Close cleanly so the WAL
     // is checkpointed.
     let _ = conn.close().await;
+}
+
+/// When and how the writer replaces its connection (see `RECYCLE_AFTER`).
+struct Reopen {
+    options: SqliteConnectOptions,
+    every: Duration,
+    opened_at: Instant,
+}
+
+impl Reopen {
+    fn new(options: SqliteConnectOptions, every: Duration) -> Self {
+        Self {
+            options,
+            every,
+            opened_at: Instant::now(),
+        }
+    }
+
+    /// Once `every` has passed since `conn` was opened, puts a new
+    /// connection in its place and closes it. If none can be opened, `conn`
+    /// stays (and the next try waits another `every`).
+    async fn when_due(&mut self, conn: &mut Conn) {
+        if self.opened_at.elapsed() < self.every {
+            return;
+        }
+        self.opened_at = Instant::now();
+        match SqliteConnection::connect_with(&self.options).await {
+            Ok(fresh) => {
+                let old = std::mem::replace(conn, fresh);
+                if let Err(why) = old.close().await {
+                    tracing::warn!(error = %why, "could not close the writer's old connection");
+                }
+            }
+            Err(why) => tracing::warn!(error = %why, "could not reopen the writer's connection"),
+        }
+    }
 }
 
 /// Copies the oldest chunk of the search backlog (a bulk send's messages,
@@ -496,4 +554,81 @@ async fn commit_batch(conn: &mut Conn, batch: &mut [WriteJob]) -> Result<(), Str
         .await
         .map_err(failed)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Creates a temporary table: it lives as long as the connection that
+    /// made it.
+    fn mark(conn: &mut Conn) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::raw_sql("CREATE TEMP TABLE marker (x)")
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
+    /// A store in a directory of its own whose connections are replaced
+    /// every 200 ms.
+    async fn replaced_every_200_ms() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store =
+            SqliteStore::open_with(&dir.path().join("rapport.db"), Duration::from_millis(200))
+                .await
+                .expect("the store opens");
+        (dir, store)
+    }
+
+    /// Whether the connection has the table `mark` made.
+    fn marked(conn: &mut Conn) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async move {
+            sqlx::query_scalar("SELECT COUNT(*) > 0 FROM sqlite_temp_master WHERE name = 'marker'")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)
+        })
+    }
+
+    #[tokio::test]
+    async fn the_writer_replaces_its_connection_in_time_and_goes_on_writing() {
+        let (_dir, store) = replaced_every_200_ms().await;
+        store.write(mark).await.expect("the table is made");
+        assert!(
+            store.write(marked).await.expect("a write"),
+            "the same connection"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The time is up: the connection is replaced after the next commit
+        // that leaves the writer's queue empty.
+        let mut replaced = false;
+        for _ in 0..100 {
+            if !store.write(marked).await.expect("a write") {
+                replaced = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(replaced, "a new connection");
+        store.write(mark).await.expect("the new connection writes");
+    }
+
+    #[tokio::test]
+    async fn a_reader_is_replaced_in_time() {
+        let (_dir, store) = replaced_every_200_ms().await;
+        let mut reader = store.reader().acquire().await.expect("a reader");
+        mark(&mut reader).await.expect("the table is made");
+        drop(reader);
+        // The only reader there is goes back to the pool, where the pool's
+        // check, every 200 ms, closes it once it is past its time.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let mut reader = store.reader().acquire().await.expect("a reader");
+        assert!(
+            !marked(&mut reader).await.expect("a read"),
+            "a new connection"
+        );
+    }
 }
