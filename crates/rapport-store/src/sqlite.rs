@@ -152,7 +152,11 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         let (writes, queue) = mpsc::channel(4 * MAX_BATCH);
-        spawn_writer(writer, Reopen::new(options, recycle_after), queue)?;
+        // A replacement opens the same file or nothing: if the file was
+        // removed meanwhile, the old connection stays rather than a new,
+        // empty database being made in its place.
+        let reopen = Reopen::new(options.create_if_missing(false), recycle_after);
+        spawn_writer(writer, reopen, queue)?;
         Ok(Self {
             readers,
             writes,
@@ -614,6 +618,21 @@ mod tests {
         }
         assert!(replaced, "a new connection");
         store.write(mark).await.expect("the new connection writes");
+    }
+
+    #[tokio::test]
+    async fn a_removed_database_is_not_made_again_empty() {
+        let (dir, store) = replaced_every_200_ms().await;
+        store.write(mark).await.expect("the table is made");
+        let path = dir.path().join("rapport.db");
+        std::fs::remove_file(&path).expect("the file is removed");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for _ in 0..5 {
+            // The old connection stays: it still has the table.
+            assert!(store.write(marked).await.expect("a write"));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!path.exists(), "no new database in its place");
     }
 
     #[tokio::test]
