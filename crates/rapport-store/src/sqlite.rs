@@ -91,9 +91,9 @@ const READERS: u32 = 4;
 /// and its prepared statements) only grows while it is open, so a burst
 /// of work (an email drain, a bulk send) would leave it held for as long
 /// as the server runs; closed, it goes back to the allocator, which gives
-/// it back to the system (docs/benchmarks.md, "Memory after a drain").
-/// Reopening costs a connection's opening and its statements' preparing
-/// again, every 20 s for each of the five connections.
+/// it back to the system (docs/benchmarks.md, "SQLite's memory after a
+/// drain"). Reopening costs a connection's opening and its statements'
+/// preparing again, every 20 s for each of the five connections.
 const RECYCLE_AFTER: Duration = Duration::from_secs(20);
 
 /// One write waiting for the writer: `attempt` runs it (possibly more than
