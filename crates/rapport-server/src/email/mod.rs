@@ -18,7 +18,6 @@ pub mod smtp;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota};
 use lettre::address::AddressError;
 use lettre::message::Mailbox;
@@ -145,9 +144,7 @@ impl EmailService {
         // turn in arrival order: each slot wakes one task, not every
         // sender in flight at once.
         let _turn = pace.turn.lock().await;
-        while let Err(over) = pace.quota.check() {
-            tokio::time::sleep(over.wait_time_from(DefaultClock::default().now())).await;
-        }
+        pace.quota.until_ready().await;
     }
 }
 
