@@ -132,12 +132,12 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// Appends messages (`ConversationStore::append_messages`). One
-    /// transaction of a workspace's messages runs at a time (`IN_FLIGHT`);
+    /// Appends messages (`ConversationStore::append_messages`). Up to
+    /// `IN_FLIGHT` transactions of a workspace's messages run at a time;
     /// the calls that arrive meanwhile go together into the next one (see
-    /// `crate::message_batch`): they would only wait for each other on the
-    /// log lock anyway, and together they cost a few statements and one
-    /// commit instead of a few statements and a commit each.
+    /// `crate::message_batch`): together they cost a few statements and
+    /// one commit instead of a few statements and a commit each, and they
+    /// would wait for each other on the log lock anyway.
     async fn write_messages(&self, news: Vec<NewMessage>) -> Appended {
         let workspace = match news.first() {
             Some(first) if shared::shape_ok(&news) => first.message.workspace_id,

@@ -539,18 +539,6 @@ async fn write_chunk(
                 sent_at = excluded.sent_at",
         );
         sql.build().execute(&mut *conn).await.map_err(db_err)?;
-        let mut sent: HashMap<BulkSendId, i64> = HashMap::new();
-        for (send, _) in &marks {
-            *sent.entry(*send).or_default() += 1;
-        }
-        for (send, n) in sent {
-            sqlx::query("UPDATE bulk_sends SET sent_count = sent_count + $2 WHERE id = $1")
-                .bind(send.as_uuid())
-                .bind(n)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-        }
     }
 
     let conversation_started = Activity::ConversationStarted;
@@ -593,6 +581,22 @@ async fn write_chunk(
         *last = (*last).max(seq);
     }
 
+    // Last, under the log lock (held to commit anyway), the sends'
+    // counters: their row is the one thing two appends of one send both
+    // write, so it is locked only while the log's is.
+    let mut sent: HashMap<BulkSendId, i64> = HashMap::new();
+    for (send, _) in &marks {
+        *sent.entry(*send).or_default() += 1;
+    }
+    for (send, n) in sent {
+        sqlx::query("UPDATE bulk_sends SET sent_count = sent_count + $2 WHERE id = $1")
+            .bind(send.as_uuid())
+            .bind(n)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+
     // A conversation a contact starts: the team is emailed about it (and
     // the others of the next minutes) if nobody is online by then
     // (`Job::TeamDigest`, one pending per workspace).
@@ -618,6 +622,10 @@ async fn write_chunk(
         })
         .chain(digest.as_ref())
         .collect();
+    // The jobs under the log lock too: an email job settling meanwhile
+    // holds it while it looks for its conversation's pending messages,
+    // so a message it could not see yet inserts its job after the settle
+    // has deleted the old one (see `settle_emails`).
     if let Some(first) = chunk.first() {
         insert_jobs(conn, &jobs, first.new.message.created_at).await?;
     }

@@ -144,14 +144,9 @@ async fn streams_resume_after_a_position(backend: Backend) {
 /// committed makes the next append wait.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_log_appends_commit_in_position_order() {
-    use sqlx::Connection;
-    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+    let Some((_db, url, store)) = postgres_store().await else {
         return;
     };
-    let rapport_store::Database::Postgres { url, .. } = &db.database else {
-        unreachable!("a PostgreSQL database")
-    };
-    let store = db.open().await;
     let acme = team(&*store, "owner@acme.test").await;
     let ada = contact(&*store, acme.workspace, "ada").await;
     let before = store
@@ -160,13 +155,7 @@ async fn postgres_log_appends_commit_in_position_order() {
         .unwrap()
         .len();
     // A slow writer appends the way the store does, and does not commit yet.
-    let mut slow = sqlx::PgConnection::connect(url).await.unwrap();
-    sqlx::raw_sql("BEGIN").execute(&mut slow).await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
-        .bind(acme.workspace.as_uuid())
-        .execute(&mut slow)
-        .await
-        .unwrap();
+    let mut slow = hold_log_lock(&url, acme.workspace).await;
     sqlx::query("INSERT INTO activity (workspace_id, contact_id, kind, data, created_at) VALUES ($1, $2, 'event', '{\"name\": \"slow\", \"params\": {}}', 0)")
         .bind(acme.workspace.as_uuid())
         .bind(ada.as_uuid())
@@ -202,6 +191,63 @@ async fn postgres_log_appends_commit_in_position_order() {
         .unwrap();
     let kinds = kinds(&after[before..]);
     assert_eq!(kinds, ["event", "conversation_started", "message"]);
+}
+
+/// On PostgreSQL two appends of one workspace run at once: each writes
+/// its conversations and messages while the other holds the log lock, and
+/// only the log entries and what follows them wait. Their entries still
+/// commit in position order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_appends_of_a_workspace_write_at_once() {
+    use sqlx::Connection;
+    let Some((_db, url, store)) = postgres_store().await else {
+        return;
+    };
+    let acme = team(&*store, "owner@acme.test").await;
+    let ada = contact(&*store, acme.workspace, "ada").await;
+    let bob = contact(&*store, acme.workspace, "bob").await;
+    let head = store
+        .activity_after(acme.workspace, Stream::Workspace, 0, 100)
+        .await
+        .unwrap();
+    let before = head.last().map_or(0, |entry| entry.seq);
+    // Someone holds the workspace's log lock.
+    let mut slow = hold_log_lock(&url, acme.workspace).await;
+    let append = |contact: ContactId, ms: i64| {
+        let store = store.clone();
+        tokio::spawn(async move { start(&*store, &acme, contact, ms).await })
+    };
+    let first = append(ada, 10);
+    let second = append(bob, 20);
+    // Both get as far as the log lock, each in a transaction of its own.
+    let mut watch = sqlx::PgConnection::connect(&url).await.unwrap();
+    let seen = sessions_waiting(&mut watch, "advisory", 2).await;
+    assert_eq!(seen, 2, "both appends wait for the log lock at once");
+    assert!(!first.is_finished() && !second.is_finished());
+    sqlx::raw_sql("COMMIT").execute(&mut slow).await.unwrap();
+    let (first, second) = (first.await.unwrap(), second.await.unwrap());
+    let after = store
+        .activity_after(acme.workspace, Stream::Workspace, before, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&after),
+        [
+            "conversation_started",
+            "message",
+            "conversation_started",
+            "message"
+        ]
+    );
+    // Each append's entries together, and in position order.
+    let conversations: Vec<_> = after.iter().map(|entry| entry.conversation_id).collect();
+    assert!(conversations[0] == conversations[1] && conversations[2] == conversations[3]);
+    let mut both = vec![Some(first.id), Some(second.id)];
+    both.sort();
+    let mut logged = vec![conversations[0], conversations[2]];
+    logged.sort();
+    assert_eq!(logged, both);
+    assert!(after.windows(2).all(|pair| pair[0].seq < pair[1].seq));
 }
 
 async fn a_page_view_marks_the_contact_seen_in_the_same_write(backend: Backend) {

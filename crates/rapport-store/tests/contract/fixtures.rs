@@ -628,3 +628,51 @@ pub fn step(run: &Run, effect: Effect, exit: Option<&str>, next: &str, ms: i64) 
         timeline: None,
     }
 }
+
+/// Counts this test database's sessions waiting for a lock of the given
+/// kind (`advisory`, `transactionid`, ...), polling up to five seconds for
+/// `want` of them.
+pub async fn sessions_waiting(watch: &mut sqlx::PgConnection, event: &str, want: i64) -> i64 {
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = $1",
+        )
+        .bind(event)
+        .fetch_one(&mut *watch)
+        .await
+        .unwrap();
+        if seen == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    seen
+}
+
+/// A PostgreSQL test database, its URL (for connections of the test's
+/// own, beside the store's) and the store on it; `None` without PostgreSQL.
+pub async fn postgres_store() -> Option<(TestDatabase, String, Arc<dyn Store>)> {
+    let db = TestDatabase::create(Backend::Postgres).await?;
+    let rapport_store::Database::Postgres { url, .. } = &db.database else {
+        unreachable!("a PostgreSQL database")
+    };
+    let url = url.clone();
+    let store = db.open().await;
+    Some((db, url, store))
+}
+
+/// A connection in a transaction that holds the workspace's log lock, as
+/// an append does from its log entries to its commit.
+pub async fn hold_log_lock(url: &str, workspace: WorkspaceId) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::raw_sql("BEGIN").execute(&mut conn).await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+        .bind(workspace.as_uuid())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn
+}

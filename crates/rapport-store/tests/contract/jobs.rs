@@ -239,6 +239,86 @@ async fn job_error(db: &TestDatabase, job: JobId) -> (Option<String>, Option<i64
 
 /// Starts `conversation` (not yet stored) with a team message per body,
 /// a millisecond apart from `ms`, each waiting for an email; their ids.
+/// On PostgreSQL a message appended while its conversation's email job
+/// settles still gets a job: the settle looks for pending messages under
+/// the log lock, and an append inserts its job only under that lock, so a
+/// message the settle could not see yet makes a new job after the settle
+/// has deleted the old one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_message_appended_while_its_job_settles_keeps_a_job() {
+    use sqlx::Connection;
+    let Some((_db, url, store)) = postgres_store().await else {
+        return;
+    };
+    let team = team(&*store, "owner@acme.test").await;
+    let ann = contact(&*store, team.workspace, "ann").await;
+    let c = new_conversation(team.workspace, ann, 0);
+    let sent = email_burst(&*store, &team, &c, &["one"], 0).await;
+    let lease = |ms: i64| at(ms + 300_000);
+    let claim = store
+        .claim_jobs(&[EMAIL_JOB], at(600_000), lease(600_000), 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    // Someone holds the contact, so the settle stops at its timeline entry,
+    // holding the log lock.
+    let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE")
+        .bind(ann.as_uuid())
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let settling = {
+        let store = store.clone();
+        let settlement = EmailSettlement {
+            job: claim,
+            workspace_id: team.workspace,
+            conversation_id: c.id,
+            contact_id: ann,
+            activities: vec![Activity::Emailed {
+                to: "ann@example.com".into(),
+                message_ids: sent.clone(),
+            }],
+            emailed: sent.clone(),
+            skipped: Vec::new(),
+            at: at(600_001),
+            delay_millis: 600_000,
+        };
+        tokio::spawn(async move { store.settle_emails(vec![settlement]).await })
+    };
+    let mut watch = sqlx::PgConnection::connect(&url).await.unwrap();
+    assert_eq!(sessions_waiting(&mut watch, "transactionid", 1).await, 1);
+    // A message arrives meanwhile and waits for the log lock.
+    let (late, plan) = emailed_message(&team, c.id, "two", 600_002);
+    let late_id = late.id;
+    let appending = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .append_message(NewMessage {
+                    email: Some(plan),
+                    ..follow_up(ann, late)
+                })
+                .await
+        })
+    };
+    assert_eq!(sessions_waiting(&mut watch, "advisory", 1).await, 1);
+    sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+    let settled = settling.await.unwrap().unwrap();
+    assert!(matches!(settled[0], Ok(Some(_))), "{settled:?}");
+    appending.await.unwrap().unwrap();
+    // The late message waits for its email, and a job for it is due with it.
+    let pending = email_pending(&*store, team.workspace, c.id).await;
+    assert_eq!(pending.iter().map(|m| m.id).collect::<Vec<_>>(), [late_id]);
+    let due = store
+        .claim_jobs(&[EMAIL_JOB], at(1_200_002), lease(1_200_002), 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1, "the late message's job");
+}
+
 async fn email_burst(
     store: &dyn Store,
     team: &Team,
