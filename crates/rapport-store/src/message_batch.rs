@@ -93,9 +93,19 @@ pub(crate) const MAX_JOINED: usize = 512;
 /// workspace's log lock only for its log entries, its jobs and its
 /// commit, so a second writes its conversations and messages while the
 /// first holds it: a bulk send to 100,000 took 0.8 of the time it took
-/// with one (bench/people.sh). Two appends to the same conversation still
-/// go one after the other, on the conversation's row lock.
+/// with one (bench/people.sh). A second starts only for a large batch
+/// ([`SECOND_FROM`]). Two appends to the same conversation still go one
+/// after the other, on the conversation's row lock.
 pub(crate) const IN_FLIGHT: usize = 2;
+
+/// How many messages must wait before a second append of the workspace
+/// starts beside the first. Small calls (replies, live chat) wait and go
+/// together into the next append instead: with a second append for them
+/// the joined appends halve, each message costs more statements and
+/// commits, and the write path (64 clients, a message each) went 0.84 of
+/// the rate of one append at a time (bench/write-path.sh). A bulk send's
+/// chunk of 500 is over it at once.
+pub(crate) const SECOND_FROM: usize = MAX_JOINED / 2;
 
 /// One lane per workspace with appends under way: how many tasks are
 /// appending its messages, and the calls waiting for one of them.
@@ -103,6 +113,38 @@ pub(crate) const IN_FLIGHT: usize = 2;
 struct Lane {
     running: usize,
     waiting: Vec<MessageWrite>,
+    /// The messages of the calls in `waiting`.
+    waiting_messages: usize,
+}
+
+impl Lane {
+    fn wait(&mut self, write: MessageWrite) {
+        self.waiting_messages += write.news.len();
+        self.waiting.push(write);
+    }
+
+    /// The calls waiting, up to [`MAX_JOINED`] messages but at least one
+    /// call, in the order they came.
+    fn take(&mut self) -> Vec<MessageWrite> {
+        let mut messages = 0;
+        let take = self
+            .waiting
+            .iter()
+            .take_while(|w| {
+                messages += w.news.len();
+                messages <= MAX_JOINED
+            })
+            .count()
+            .max(1);
+        let taken: Vec<MessageWrite> = self.waiting.drain(..take).collect();
+        self.waiting_messages -= taken.iter().map(|w| w.news.len()).sum::<usize>();
+        taken
+    }
+
+    /// Whether enough waits for another append beside those running.
+    fn another(&self) -> bool {
+        self.running == 0 || (self.running < IN_FLIGHT && self.waiting_messages >= SECOND_FROM)
+    }
 }
 
 /// The lanes of a store. A workspace has a lane only while a task is
@@ -113,43 +155,35 @@ pub(crate) struct Lanes {
 }
 
 impl Lanes {
-    /// Queues `write` for the workspace's appends under way, or, when
-    /// fewer than [`IN_FLIGHT`] run, returns it for the caller to start a
-    /// task that appends it and then what queued meanwhile (`next`, until
-    /// it says the task is done).
-    pub fn enter(&self, workspace: WorkspaceId, write: MessageWrite) -> Option<MessageWrite> {
+    /// Queues `write` for the workspace's appends under way, or returns
+    /// the calls for the caller to start a task that appends them and then
+    /// what queues meanwhile (`next`, until it says the task is done):
+    /// `write` alone when none runs, or what waits when enough does for a
+    /// second append (see [`IN_FLIGHT`], [`SECOND_FROM`]).
+    pub fn enter(&self, workspace: WorkspaceId, write: MessageWrite) -> Option<Vec<MessageWrite>> {
         let mut lanes = self.lock();
         let lane = lanes.entry(workspace).or_default();
-        if lane.running < IN_FLIGHT {
-            lane.running += 1;
-            Some(write)
-        } else {
-            lane.waiting.push(write);
-            None
+        lane.wait(write);
+        if !lane.another() {
+            return None;
         }
+        lane.running += 1;
+        Some(lane.take())
     }
 
     /// The calls waiting (up to [`MAX_JOINED`] messages, but at least one
-    /// call), or `None` when none do: that task is then done, and the lane
-    /// closes with the last one.
+    /// call), or `None` when the task is done: when none wait, or when
+    /// another task runs and what waits is too little for two (that one
+    /// takes it next). The lane closes with its last task.
     pub fn next(&self, workspace: WorkspaceId) -> Option<Vec<MessageWrite>> {
         let mut lanes = self.lock();
         let lane = lanes.get_mut(&workspace)?;
-        if lane.waiting.is_empty() {
+        let enough = lane.running == 1 || lane.waiting_messages >= SECOND_FROM;
+        if lane.waiting.is_empty() || !enough {
             Self::leave(&mut lanes, workspace);
             return None;
         }
-        let mut messages = 0;
-        let take = lane
-            .waiting
-            .iter()
-            .take_while(|w| {
-                messages += w.news.len();
-                messages <= MAX_JOINED
-            })
-            .count()
-            .max(1);
-        Some(lane.waiting.drain(..take).collect())
+        Some(lane.take())
     }
 
     /// A task ends without asking for more (it panicked, or the runtime is
@@ -217,18 +251,50 @@ mod tests {
         MessageWrite::new(Vec::new())
     }
 
+    /// A call of `n` messages.
+    fn call_of(n: usize) -> (MessageWrite, oneshot::Receiver<Appended>) {
+        use rapport_core::Timestamp;
+        use rapport_core::model::conversation::{Author, Message, PartKind};
+        use rapport_core::model::ids::{ContactId, ConversationId, MessageId};
+        let news = (0..n)
+            .map(|_| NewMessage {
+                message: Message {
+                    id: MessageId::generate(),
+                    workspace_id: WorkspaceId::generate(),
+                    conversation_id: ConversationId::generate(),
+                    author: Author::Bot,
+                    kind: PartKind::Comment,
+                    body: String::new(),
+                    created_at: Timestamp::from_millis(0),
+                    origin: None,
+                    attachments: Vec::new(),
+                },
+                contact_id: ContactId::generate(),
+                new_conversation: None,
+                email: None,
+                email_key: None,
+                bulk_send: None,
+            })
+            .collect();
+        MessageWrite::new(news)
+    }
+
+    fn sizes(calls: Option<Vec<MessageWrite>>) -> Option<Vec<usize>> {
+        calls.map(|calls| calls.iter().map(|c| c.news.len()).collect())
+    }
+
     #[test]
     fn a_lane_opens_queues_and_closes() {
         let lanes = Lanes::default();
         let (acme, globex) = (WorkspaceId::generate(), WorkspaceId::generate());
-        let mut answers = Vec::new();
-        for n in 0..IN_FLIGHT {
-            let (call, answer) = call();
-            answers.push(answer);
-            assert!(lanes.enter(acme, call).is_some(), "call {n} starts a task");
-        }
-        let (second, _b) = call();
-        let (third, _c) = call();
+        let (first, _a) = call_of(1);
+        assert_eq!(
+            sizes(lanes.enter(acme, first)),
+            Some(vec![1]),
+            "the first call starts a task"
+        );
+        let (second, _b) = call_of(1);
+        let (third, _c) = call_of(2);
         assert!(lanes.enter(acme, second).is_none(), "then calls queue");
         assert!(lanes.enter(acme, third).is_none());
         let (other, _d) = call();
@@ -236,10 +302,12 @@ mod tests {
             lanes.enter(globex, other).is_some(),
             "each workspace has its own lane"
         );
-        assert_eq!(lanes.next(acme).map(|calls| calls.len()), Some(2));
-        for _ in 0..IN_FLIGHT {
-            assert!(lanes.next(acme).is_none(), "nothing waits: the tasks end");
-        }
+        assert_eq!(
+            sizes(lanes.next(acme)),
+            Some(vec![1, 2]),
+            "what waits goes together"
+        );
+        assert!(lanes.next(acme).is_none(), "nothing waits: the task ends");
         let (again, _e) = call();
         assert!(
             lanes.enter(acme, again).is_some(),
@@ -248,13 +316,47 @@ mod tests {
     }
 
     #[test]
+    fn a_second_append_starts_only_for_a_large_batch_and_ends_when_little_waits() {
+        let lanes = Lanes::default();
+        let acme = WorkspaceId::generate();
+        let mut answers = Vec::new();
+        let mut enter = |n: usize| {
+            let (write, answer) = call_of(n);
+            answers.push(answer);
+            sizes(lanes.enter(acme, write))
+        };
+        assert_eq!(enter(500), Some(vec![500]), "a bulk chunk starts a task");
+        // Small calls wait for the running append, however many there are
+        // below the mark.
+        for _ in 0..SECOND_FROM - 1 {
+            assert_eq!(enter(1), None);
+        }
+        // The call that brings the waiting messages to the mark starts a
+        // second task with all of them.
+        assert_eq!(enter(1).map(|s| s.len()), Some(SECOND_FROM));
+        // Never a third.
+        assert_eq!(enter(500), None);
+        assert_eq!(enter(500), None);
+        // Two tasks run: each takes what waits while it is enough for two
+        // (a joined append carries at most MAX_JOINED)...
+        assert_eq!(sizes(lanes.next(acme)), Some(vec![500]));
+        assert_eq!(enter(20), None);
+        assert_eq!(sizes(lanes.next(acme)), Some(vec![500]));
+        // ...and with little waiting one ends and leaves it to the other.
+        assert!(lanes.next(acme).is_none(), "one task ends");
+        assert_eq!(sizes(lanes.next(acme)), Some(vec![20]));
+        assert!(lanes.next(acme).is_none(), "the last task ends");
+        assert_eq!(enter(1), Some(vec![1]), "the lane opens again");
+    }
+
+    #[test]
     fn a_lane_left_behind_fails_its_waiting_calls_and_opens_again() {
         let lanes = Lanes::default();
         let workspace = WorkspaceId::generate();
-        for _ in 0..IN_FLIGHT {
-            let (call, _answer) = call();
-            assert!(lanes.enter(workspace, call).is_some());
-        }
+        let (first, _a) = call_of(SECOND_FROM);
+        assert!(lanes.enter(workspace, first).is_some());
+        let (second, _b) = call_of(SECOND_FROM);
+        assert!(lanes.enter(workspace, second).is_some(), "two tasks run");
         let (waiting, mut answer) = call();
         assert!(lanes.enter(workspace, waiting).is_none());
         // The appending tasks end (a panic unwinds through them) before
@@ -264,7 +366,7 @@ mod tests {
             let closed = matches!(answer.try_recv(), Err(oneshot::error::TryRecvError::Closed));
             assert_eq!(closed, left == 0, "{left} tasks left");
         }
-        let (next, _b) = call();
+        let (next, _c) = call();
         assert!(lanes.enter(workspace, next).is_some());
     }
 

@@ -132,9 +132,10 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// Appends messages (`ConversationStore::append_messages`). Up to
-    /// `IN_FLIGHT` transactions of a workspace's messages run at a time;
-    /// the calls that arrive meanwhile go together into the next one (see
+    /// Appends messages (`ConversationStore::append_messages`). One
+    /// transaction of a workspace's messages runs at a time, two for
+    /// large batches (`IN_FLIGHT`, `SECOND_FROM`); the calls that arrive
+    /// meanwhile go together into the next one (see
     /// `crate::message_batch`): together they cost a few statements and
     /// one commit instead of a few statements and a commit each, and they
     /// would wait for each other on the log lock anyway.
@@ -146,14 +147,14 @@ impl PostgresStore {
             _ => return write(&self.pool, append(news)).await,
         };
         let (call, answer) = MessageWrite::new(news);
-        if let Some(call) = self.lanes.enter(workspace, call) {
+        if let Some(calls) = self.lanes.enter(workspace, call) {
             // A task of its own, so that a caller going away (a client
             // hanging up) does not strand the calls queued behind it.
             tokio::spawn(append_lane(
                 self.pool.clone(),
                 self.lanes.clone(),
                 workspace,
-                call,
+                calls,
             ));
         }
         answer.await.map_err(|_| {
@@ -181,9 +182,13 @@ fn append(
 
 /// Appends a workspace's waiting calls, a transaction at a time, until no
 /// more wait.
-async fn append_lane(pool: Pool<Db>, lanes: Lanes, workspace: WorkspaceId, first: MessageWrite) {
+async fn append_lane(
+    pool: Pool<Db>,
+    lanes: Lanes,
+    workspace: WorkspaceId,
+    mut group: Vec<MessageWrite>,
+) {
     let mut lane = LaneGuard::new(lanes, workspace);
-    let mut group = vec![first];
     loop {
         let (news, replies) = crate::message_batch::join(group);
         replies.deliver(write(&pool, append(news)).await);
