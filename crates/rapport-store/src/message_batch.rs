@@ -5,9 +5,10 @@
 //! into one `append_messages` and hand each caller its part of the answer.
 //!
 //! SQLite's writer joins the calls of one workspace that wait in its queue
-//! (see `sqlite.rs`); PostgreSQL keeps [`Lanes`] per store: at most
-//! [`IN_FLIGHT`] appends of a workspace at a time, and the calls that
-//! arrive meanwhile joined into the next.
+//! (see `sqlite.rs`); PostgreSQL keeps [`Lanes`] per store: one append
+//! of a workspace at a time ([`IN_FLIGHT`], two once [`SECOND_FROM`]
+//! messages wait), and the calls that arrive meanwhile joined into the
+//! next.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

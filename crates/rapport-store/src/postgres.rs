@@ -90,7 +90,8 @@ mod shared;
 pub struct PostgresStore {
     pool: Pool<Db>,
     tokens: crate::token_cache::TokenCache,
-    /// Each workspace's message appends, one transaction at a time.
+    /// Each workspace's message appends, one transaction at a time (two
+    /// for large batches).
     lanes: Lanes,
 }
 
@@ -181,7 +182,7 @@ fn append(
 }
 
 /// Appends a workspace's waiting calls, a transaction at a time, until no
-/// more wait.
+/// more wait (or, beside another task, until too few wait for two).
 async fn append_lane(
     pool: Pool<Db>,
     lanes: Lanes,
