@@ -666,13 +666,20 @@ pub async fn postgres_store() -> Option<(TestDatabase, String, Arc<dyn Store>)> 
 /// A connection in a transaction that holds the workspace's log lock, as
 /// an append does from its log entries to its commit.
 pub async fn hold_log_lock(url: &str, workspace: WorkspaceId) -> sqlx::PgConnection {
+    hold(
+        url,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))",
+        workspace.as_uuid(),
+    )
+    .await
+}
+
+/// A connection of its own in a transaction that has run `sql` (a lock
+/// taken, with `id` bound) and holds what it took until it commits.
+pub async fn hold(url: &str, sql: &'static str, id: uuid::Uuid) -> sqlx::PgConnection {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
     sqlx::raw_sql("BEGIN").execute(&mut conn).await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
-        .bind(workspace.as_uuid())
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    sqlx::query(sql).bind(id).execute(&mut conn).await.unwrap();
     conn
 }

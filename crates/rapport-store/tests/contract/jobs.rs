@@ -237,8 +237,6 @@ async fn job_error(db: &TestDatabase, job: JobId) -> (Option<String>, Option<i64
     }
 }
 
-/// Starts `conversation` (not yet stored) with a team message per body,
-/// a millisecond apart from `ms`, each waiting for an email; their ids.
 /// On PostgreSQL a message appended while its conversation's email job
 /// settles still gets a job: the settle looks for pending messages under
 /// the log lock, and an append inserts its job only under that lock, so a
@@ -263,13 +261,12 @@ async fn postgres_a_message_appended_while_its_job_settles_keeps_a_job() {
         .unwrap();
     // Someone holds the contact, so the settle stops at its timeline entry,
     // holding the log lock.
-    let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql("BEGIN").execute(&mut holder).await.unwrap();
-    sqlx::query("SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE")
-        .bind(ann.as_uuid())
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    let mut holder = hold(
+        &url,
+        "SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE",
+        ann.as_uuid(),
+    )
+    .await;
     let settling = {
         let store = store.clone();
         let settlement = EmailSettlement {
@@ -319,6 +316,8 @@ async fn postgres_a_message_appended_while_its_job_settles_keeps_a_job() {
     assert_eq!(due.len(), 1, "the late message's job");
 }
 
+/// Starts `conversation` (not yet stored) with a team message per body,
+/// a millisecond apart from `ms`, each waiting for an email; their ids.
 async fn email_burst(
     store: &dyn Store,
     team: &Team,
