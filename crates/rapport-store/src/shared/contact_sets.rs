@@ -19,6 +19,7 @@ use super::*;
 use crate::filter_sql::{self, Dialect, SetPlan};
 use rapport_core::model::people::{ContactSort, SortValue};
 use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A set's members for the walk's look-ups.
@@ -273,108 +274,99 @@ impl Backend {
 
     /// The page's members of `ids`, in order: the workspace's contacts in
     /// the search's order, read a stretch at a time (each stretch as one
-    /// value: its ids, and its last sort value), keeping members until the
-    /// page is full. Stretches double from `WALK` rows up to `WALK_MOST`,
-    /// so members far down the order (a filter of contacts not seen for
-    /// weeks, sorted by last seen) cost a few large reads, not many small
-    /// ones; and a stretch after one that held no member is read in no
-    /// order (`skip`), which costs each database half as much as ordering
-    /// its ids. `ahead`: stretches already read that way (`read_ahead`).
+    /// value: its ids, and the sort values of its ends), keeping members
+    /// until the page is full. Stretches double from `WALK` rows up to
+    /// `WALK_MOST`, so members far down the order (a filter of contacts not
+    /// seen for weeks, sorted by last seen) cost a few large reads, not
+    /// many small ones. The first stretch is read in order, and each after
+    /// one in order that held a member (a dense set fills its page there);
+    /// the others are read in no order, which costs each database half as
+    /// much as ordering its ids, and one of those that holds a member is
+    /// read again in order (`in_order`). `ahead`: stretches read in no
+    /// order already (`read_ahead`), passed before any other is read.
     async fn walk(
         &self,
         search: &ContactSearch,
         ids: &IdSet,
         ahead: Option<Ahead>,
     ) -> Result<Vec<Uuid>, StoreError> {
-        let wanted = usize::try_from(search.limit).map_err(data_err)?;
         // Hundreds of thousands of look-ups by binary search cost more
         // than building it; SipHash would cost as much again as the walk's
         // reads (these ids are the server's own, not chosen by anyone).
-        let members: Members = ids.iter().copied().collect();
-        let mut found: Vec<Uuid> = Vec::new();
-        let mut start = first_start(search);
-        if let Some(ahead) = ahead {
-            let held = ahead
-                .read
-                .into_iter()
-                .find(|(_, ids)| ids.iter().any(|id| members.contains(id)));
-            start = match (held, ahead.next) {
-                (Some((held, _)), _) => held,
-                (None, None) => return Ok(found),
-                (None, Some((next, stretch))) => {
-                    match self.skip(search, &members, next, stretch).await? {
-                        Some(resume) => resume,
-                        None => return Ok(found),
+        let mut page = Found {
+            members: ids.iter().copied().collect(),
+            ids: Vec::new(),
+            wanted: usize::try_from(search.limit).map_err(data_err)?,
+        };
+        let (mut read, mut next, mut ordered) = match ahead {
+            Some(Ahead { read, next }) => (VecDeque::from(read), next, false),
+            None => (VecDeque::new(), Some((first_start(search), WALK)), true),
+        };
+        while !page.full() {
+            let (start, ids) = match read.pop_front() {
+                Some(stretch) => stretch,
+                None => {
+                    let Some((start, rows)) = next.take() else {
+                        break;
+                    };
+                    let (ids, ends) = self.stretch(search, &start, rows, ordered).await?;
+                    next = next_start(search.descending, rows, &ids, ends)?
+                        .map(|at| (at, doubled(rows)));
+                    if ordered {
+                        ordered = page.keep(&ids) > 0;
+                        continue;
                     }
+                    (start, ids)
                 }
             };
-        }
-        let mut stretch = WALK;
-        loop {
-            let (in_order, ends) = self.stretch(search, &start, stretch, true).await?;
-            let before = found.len();
-            for id in &in_order {
-                if members.contains(id) {
-                    found.push(Uuid::from_u128(*id));
-                    if found.len() == wanted {
-                        return Ok(found);
-                    }
-                }
-            }
-            let (
-                Some(last),
-                Some(Ends {
-                    last: last_value, ..
-                }),
-                true,
-            ) = (
-                in_order.last(),
-                ends,
-                in_order.len() == usize::try_from(stretch).map_err(data_err)?,
-            )
-            else {
-                return Ok(found);
-            };
-            start = Start::After(last_value, Uuid::from_u128(*last));
-            stretch = doubled(stretch);
-            if found.len() == before {
-                // No member here: pass the stretches holding none unordered,
-                // and order again from the first that holds one.
-                match self.skip(search, &members, start, stretch).await? {
-                    Some(resume) => start = resume,
-                    None => return Ok(found),
-                }
-                stretch = WALK;
+            let held = page.held(&ids);
+            if held > 0 {
+                self.in_order(search, start, ids.len(), held, &mut page)
+                    .await?;
             }
         }
+        Ok(page.ids)
     }
 
-    /// Passes the stretches from `start` that hold no member of `members`,
-    /// each read as its ids in no order, and gives where the ordered walk
-    /// resumes: the start of the first stretch holding a member (`None`
-    /// at the end of the order).
-    async fn skip(
+    /// Reads again in order the stretch of `rows` rows from `start`, read
+    /// in no order before and found holding `held` members, a part at a
+    /// time (from `WALK` rows, doubling), until the page is full or every
+    /// member it holds is kept.
+    async fn in_order(
         &self,
         search: &ContactSearch,
-        members: &Members,
         mut start: Start,
-        mut stretch: u64,
-    ) -> Result<Option<Start>, StoreError> {
-        loop {
-            let (ids, ends) = self.stretch(search, &start, stretch, false).await?;
-            if ids.iter().any(|id| members.contains(id)) {
-                return Ok(Some(start));
+        mut rows: usize,
+        mut held: usize,
+        page: &mut Found,
+    ) -> Result<(), StoreError> {
+        let mut part = WALK;
+        while rows > 0 && held > 0 && !page.full() {
+            let asked = Ord::min(usize::try_from(part).map_err(data_err)?, rows);
+            let (ids, ends) = self
+                .stretch(
+                    search,
+                    &start,
+                    u64::try_from(asked).map_err(data_err)?,
+                    true,
+                )
+                .await?;
+            held = held.saturating_sub(page.keep(&ids));
+            let (Some(last), Some(Ends { last: value, .. })) = (ids.last(), ends) else {
+                return Ok(());
+            };
+            if ids.len() < asked {
+                return Ok(());
             }
-            match next_start(search.descending, stretch, &ids, ends)? {
-                Some(next) => start = next,
-                None => return Ok(None),
-            }
-            stretch = doubled(stretch);
+            start = Start::After(value, Uuid::from_u128(*last));
+            rows -= asked;
+            part = doubled(part);
         }
+        Ok(())
     }
 
-    /// The order's stretches from the search's start, read as `skip` reads
-    /// them (not knowing yet which hold members) until `done` is set, at
+    /// The order's stretches from the search's start, read in no order
+    /// (not knowing yet which hold members) until `done` is set, at
     /// most `AHEAD_MOST` of them: the walk's first reads, made while the
     /// filter's set is read on another reader.
     async fn read_ahead(
@@ -497,6 +489,41 @@ fn doubled(stretch: u64) -> u64 {
     Ord::min(stretch * 2, WALK_MOST)
 }
 
+/// The walk's page: the members of the set it walks for, and those kept
+/// so far, in order.
+struct Found {
+    members: Members,
+    ids: Vec<Uuid>,
+    wanted: usize,
+}
+
+impl Found {
+    fn full(&self) -> bool {
+        self.ids.len() >= self.wanted
+    }
+
+    /// How many members `stretch` holds.
+    fn held(&self, stretch: &[u128]) -> usize {
+        stretch
+            .iter()
+            .filter(|id| self.members.contains(id))
+            .count()
+    }
+
+    /// Keeps the members of `stretch` (read in order) until the page is
+    /// full, and says how many it held (kept or not).
+    fn keep(&mut self, stretch: &[u128]) -> usize {
+        let mut held = 0;
+        for id in stretch.iter().filter(|id| self.members.contains(id)) {
+            held += 1;
+            if !self.full() {
+                self.ids.push(Uuid::from_u128(*id));
+            }
+        }
+        held
+    }
+}
+
 /// Where the search's walk starts: after its cursor, or at the top.
 fn first_start(search: &ContactSearch) -> Start {
     match &search.after {
@@ -544,7 +571,8 @@ struct Ends {
 }
 
 /// The stretches `read_ahead` read, in order, each with where it started;
-/// and where skipping goes on after them (`None`: the order ended).
+/// and where the walk reads on after them, and how many rows (`None`: the
+/// order ended).
 struct Ahead {
     read: Vec<(Start, Vec<u128>)>,
     next: Option<(Start, u64)>,

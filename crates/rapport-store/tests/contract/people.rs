@@ -210,9 +210,11 @@ async fn search_walks_past_contacts_outside_the_set(backend: Backend) {
     let acme = team(s, "owner@acme.test").await;
     let ws = acme.workspace;
     // Sixteen contacts in runs of equal sort values (names, creation and
-    // last-seen times shared, or none), four of them in the set: a search
+    // last-seen times shared, or none), five of them in the set: a search
     // of the set walks the order (tests read two at most by id) past
-    // stretches without members, some ending inside a run of one value.
+    // stretches without members, some ending inside a run of one value,
+    // and through stretches holding two members (13 and 14 are next to
+    // each other in some orders).
     let names = [
         Some("same"),
         Some("same"),
@@ -232,7 +234,13 @@ async fn search_walks_past_contacts_outside_the_set(backend: Backend) {
         }
         contacts.push(contact);
     }
-    let chosen = [contacts[4], contacts[9], contacts[13], contacts[15]];
+    let chosen = [
+        contacts[4],
+        contacts[9],
+        contacts[13],
+        contacts[14],
+        contacts[15],
+    ];
     for (n, contact) in chosen.iter().enumerate() {
         let ms = i64::try_from(n).unwrap();
         s.record_event(event(ws, *contact, "deep", ms))
@@ -253,7 +261,7 @@ async fn search_walks_past_contacts_outside_the_set(backend: Backend) {
                 ..search(ws, deep.clone(), 10)
             };
             for limit in [1, 2, 10] {
-                let paged = pages(s, &query, limit, 4).await;
+                let paged = pages(s, &query, limit, 5).await;
                 assert_eq!(
                     paged, expected,
                     "by {limit}: {sort:?}, descending: {descending}"
