@@ -511,13 +511,17 @@ impl Found {
     }
 
     /// Keeps the members of `stretch` (read in order) until the page is
-    /// full, and says how many it held (kept or not).
+    /// full, and says how many it held (kept or not). A stretch that
+    /// starts at a sort value (`Start::From`) begins with rows of the
+    /// stretch before it, the last ones of that value: a member among them
+    /// is kept already, and in its place (they lead the stretch).
     fn keep(&mut self, stretch: &[u128]) -> usize {
         let mut held = 0;
         for id in stretch.iter().filter(|id| self.members.contains(id)) {
             held += 1;
-            if !self.full() {
-                self.ids.push(Uuid::from_u128(*id));
+            let id = Uuid::from_u128(*id);
+            if !self.full() && !self.ids.contains(&id) {
+                self.ids.push(id);
             }
         }
         held

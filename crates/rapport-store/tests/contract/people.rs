@@ -55,6 +55,9 @@ fn in_order(contacts: &[Contact], sort: ContactSort, descending: bool) -> Vec<Co
 async fn pages(s: &dyn Store, query: &ContactSearch, limit: u32, count: u64) -> Vec<ContactId> {
     let mut paged = Vec::new();
     let mut after = None;
+    // Only the last page may hold fewer than `limit`: a client stops at a
+    // short page.
+    let mut short = false;
     loop {
         let page = s
             .search_contacts(ContactSearch {
@@ -68,6 +71,8 @@ async fn pages(s: &dyn Store, query: &ContactSearch, limit: u32, count: u64) -> 
         let Some(last) = page.contacts.last() else {
             return paged;
         };
+        assert!(!short, "a short page before the last: {paged:?}");
+        short = page.contacts.len() < limit as usize;
         after = Some((query.sort.value_of(last), last.id));
         paged.extend(page.contacts.iter().map(|c| c.id));
     }
