@@ -46,6 +46,27 @@ test('the widget speaks the language the page boots it with, else the browser\'s
   await french.close();
 });
 
+/**
+ * The computed direction of the bubble `locator` finds. The thread renders
+ * again when a message is confirmed or read, so the element found may be
+ * replaced before its style is read (a detached element computes no
+ * direction): read again until one attached answers.
+ */
+async function directionOf(locator) {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const direction = await locator.evaluate((el) => (el.isConnected ? getComputedStyle(el).direction : ''));
+    if (direction) return direction;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the bubble was replaced on every read for five seconds');
+}
+
+/** The bubble of the visitor's confirmed (no longer pending) message holding `text`. */
+function confirmedBubble(visitor, text) {
+  return visitor.messenger.locator('[data-testid="messenger-part"]:not([data-id=""])')
+    .filter({ hasText: text }).locator('.bubble');
+}
+
 test('a message in Arabic is laid out right to left in an English widget', async () => {
   const visitor = await visit({});
   await visitor.launcher.click();
@@ -54,14 +75,14 @@ test('a message in Arabic is laid out right to left in an English widget', async
   assert.equal(await composer.getAttribute('placeholder'), 'Write your message…');
   await composer.fill('مرحبا، هل يمكنكم مساعدتي؟');
   await composer.press('Enter');
-  const bubble = visitor.messenger.getByTestId('messenger-part').filter({ hasText: 'مرحبا' }).locator('.bubble');
+  const bubble = confirmedBubble(visitor, 'مرحبا');
   await bubble.waitFor();
-  assert.equal(await bubble.evaluate((el) => getComputedStyle(el).direction), 'rtl');
+  assert.equal(await directionOf(bubble), 'rtl');
   await composer.fill('Hello');
   await composer.press('Enter');
-  const english = visitor.messenger.getByTestId('messenger-part').filter({ hasText: 'Hello' }).locator('.bubble');
+  const english = confirmedBubble(visitor, 'Hello');
   await english.waitFor();
-  assert.equal(await english.evaluate((el) => getComputedStyle(el).direction), 'ltr');
+  assert.equal(await directionOf(english), 'ltr');
   assert.deepEqual(visitor.injected, []);
   await visitor.close();
 });
