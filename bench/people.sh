@@ -23,7 +23,9 @@
 #      online`: identified visitors u1..uONLINE, sockets open), sends one
 #      bulk message to the BULK contacts of cohort "bulk" (every one has an
 #      email address) and times it from the POST to the send's status
-#      `done`; then counts the open widgets that got their message live,
+#      `done` (logging what the server's process wrote to storage and its
+#      CPU time in the send); then counts the open widgets that got their
+#      message live,
 #      and checks in the database that BULK messages are stored and BULK
 #      email fallback jobs are queued (every one of them: the fallback
 #      decides at its due time whether the contact was online; the delay
@@ -303,7 +305,7 @@ run_backend() {
         q_count=${again[0]} q_page=${again[1]} q_event=${again[2]} q_prop=${again[3]}
     fi
 
-    local run secs all_secs=() live_all=() sent_all=() live live_last
+    local run secs all_secs=() live_all=() sent_all=() written_all=() cpu_all=() live live_last
     for ((run = 1; run <= BULK_RUNS; run++)); do
         bulk_send "$label" "$run"
     done
@@ -326,11 +328,25 @@ run_backend() {
     stop_server
     secs=$(printf '%s\n' "${all_secs[@]}" | median)
     log "$label: bulk sends took ${all_secs[*]} s (median $secs); sent ${sent_all[*]}; live ${live_all[*]} of $ONLINE each; $stored messages stored, $jobs email jobs"
+    log "$label: the server wrote ${written_all[*]} MB to storage and used ${cpu_all[*]} s of CPU in the sends"
     rows+=("| $label | $CONTACTS | $events | $indexed_ms | $count | $q_count | $q_page | $q_event | $q_prop | $q_ref | $BULK | ${all_secs[*]} | **$secs** | $(awk -v n="$BULK" -v s="$secs" 'BEGIN { printf "%.0f", n / s }') | $stored | $jobs | ${live_all[*]} (of $ONLINE) | $after |")
 }
 
+# server_io: the server's bytes written to storage and its CPU time in
+# clock ticks (user and system), "BYTES TICKS" ("0 0" where /proc cannot
+# say).
+server_io() {
+    local bytes ticks
+    bytes=$(awk '/^write_bytes/ { print $2 }' "/proc/$server_pid/io" 2>/dev/null) || bytes=
+    ticks=$(awk '{ print $14 + $15 }' "/proc/$server_pid/stat" 2>/dev/null) || ticks=
+    echo "${bytes:-0} ${ticks:-0}"
+}
+
 # bulk_send LABEL RUN: one timed bulk send to the cohort while ONLINE of its
-# contacts have their widget open; appends to all_secs, sent_all, live_all.
+# contacts have their widget open; appends to all_secs, sent_all, live_all,
+# and what the server's process wrote to storage and its CPU time in the
+# send to written_all and cpu_all (from /proc: the database's own writes on
+# SQLite; on PostgreSQL they are the database's processes', not counted).
 bulk_send() {
     local label=$1 run=$2 started finished status id sent
     # Each run's files are new: with one file for every run, the wait below
@@ -353,6 +369,8 @@ bulk_send() {
     log "$label: run $run: bulk send to $BULK contacts"
     profile_start "$label-bulk-$run"
     [[ -z "$profile_pid" ]] || sleep 1
+    local io_before io_after
+    io_before=$(server_io)
     started=$(date +%s%3N)
     id=$(curl -fsS -X POST "$url/api/v1/bulk-sends" -H "Authorization: Bearer $token" \
         -H 'content-type: application/json' \
@@ -364,6 +382,7 @@ bulk_send() {
         status=$(curl -fsS "$url/api/v1/bulk-sends/$id" -H "Authorization: Bearer $token" | json_string status)
     done
     finished=$(date +%s%3N)
+    io_after=$(server_io)
     profile_stop
     profile_draw "$label-bulk-$run" "Bulk send $run to $BULK, $label"
     sent=$(curl -fsS "$url/api/v1/bulk-sends/$id" -H "Authorization: Bearer $token" | json_field_number sent)
@@ -373,6 +392,8 @@ bulk_send() {
     live_last=$(json_field_number last_unix_ms <"$online_out")
     all_secs+=("$(awk -v ms=$((finished - started)) 'BEGIN { printf "%.1f", ms / 1000 }')")
     sent_all+=("$sent")
+    written_all+=("$(awk -v a="${io_before% *}" -v b="${io_after% *}" 'BEGIN { printf "%.0f", (b - a) / 1e6 }')")
+    cpu_all+=("$(awk -v a="${io_before#* }" -v b="${io_after#* }" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz }')")
     live_all+=("$live")
     log "$label: run $run: $status in ${all_secs[-1]} s, $sent sent, $live of $ONLINE open widgets got theirs live (the last $((live_last - started)) ms after the POST)"
 }
