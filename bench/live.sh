@@ -39,6 +39,9 @@
 #                  rapport-fanout socketio-fanout")
 #   BENCH_PROFILE  release (default) or debug: debug only checks the script,
 #                  its figures mean nothing
+#   server_bin     if set, another build's `rapport` binary serves Rapport's
+#                  runs (to compare with this build; the load generator
+#                  stays this build's)
 #   TMPDIR         where the scratch directory goes
 
 set -euo pipefail
@@ -116,7 +119,7 @@ start_rapport() {
     # widget's per-IP rate limits (which would refuse the 15,000 boots) are
     # turned off. An older server ignores the setting.
     (cd "$work" && RUST_LOG=warn RAPPORT_MAX_CONNECTIONS=19000 RAPPORT_WIDGET_REQUESTS_PER_SECOND_PER_IP=0 \
-        exec "$bin/rapport" --data-dir "$data" serve --listen "127.0.0.1:$port") \
+        exec "${server_bin:-$bin/rapport}" --data-dir "$data" serve --listen "127.0.0.1:$port") \
         >"$work/$label-server.log" 2>&1 &
     server_pid=$!
     if ! wait_healthy "$url"; then
@@ -124,7 +127,7 @@ start_rapport() {
         cat "$work/$label-server.log" >&2
         return 1
     fi
-    bootstrap=$(cd "$work" && "$bin/rapport" --data-dir "$data" admin bootstrap \
+    bootstrap=$(cd "$work" && "${server_bin:-$bin/rapport}" --data-dir "$data" admin bootstrap \
         --workspace Bench --email b@bench.test --password 'long enough')
     app_id=$(json_string app_id <<<"$bootstrap")
     token=$(json_string api_token <<<"$bootstrap")

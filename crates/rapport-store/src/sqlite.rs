@@ -96,6 +96,17 @@ const READERS: u32 = 4;
 /// preparing again, every 20 s for each of the five connections.
 const RECYCLE_AFTER: Duration = Duration::from_secs(20);
 
+/// Pages the log may hold before the writer copies it into the database
+/// itself, on its own path (SQLite's default is 1,000, checkpointed by
+/// whichever commit crosses it). The checkpointer copies it long before;
+/// this bounds the log (64 MiB) should the checkpointer fall behind.
+const WRITER_CHECKPOINT_PAGES: &str = "16384";
+/// The least time between two of the checkpointer's checkpoints: a busy
+/// writer's commits are copied in one pass every so often, each page once
+/// however many of them changed it (docs/benchmarks.md, "SQLite's sends:
+/// what grows from send to send").
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
 /// One write waiting for the writer: `attempt` runs it (possibly more than
 /// once, if its batch is redone) and keeps its latest result; `reply` hands
 /// that result to the caller once the commit is known.
@@ -140,6 +151,7 @@ impl SqliteStore {
             .foreign_keys(true)
             // Savepoints' sub-journals stay in memory instead of a temp file.
             .pragma("temp_store", "memory")
+            .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
             .busy_timeout(Duration::from_secs(10));
         let mut writer = SqliteConnection::connect_with(&options)
             .await
@@ -155,8 +167,14 @@ impl SqliteStore {
         // A replacement opens the same file or nothing: if the file was
         // removed meanwhile, the old connection stays rather than a new,
         // empty database being made in its place.
-        let reopen = Reopen::new(options.create_if_missing(false), recycle_after);
-        spawn_writer(writer, reopen, queue)?;
+        let options = options.create_if_missing(false);
+        let checkpointer = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(db_err)?;
+        let (checkpoints, due) = mpsc::channel(1);
+        tokio::spawn(run_checkpointer(checkpointer, due));
+        let reopen = Reopen::new(options, recycle_after);
+        spawn_writer(writer, reopen, queue, checkpoints)?;
         Ok(Self {
             readers,
             writes,
@@ -277,6 +295,7 @@ fn spawn_writer(
     conn: Conn,
     reopen: Reopen,
     queue: mpsc::Receiver<Queued>,
+    checkpoints: mpsc::Sender<()>,
 ) -> Result<(), StoreError> {
     // A runtime of its own with a clock only (the driver's own thread does
     // the I/O): the writer waits for writes with a timeout to find the
@@ -287,7 +306,7 @@ fn spawn_writer(
         .map_err(data_err)?;
     std::thread::Builder::new()
         .name("rapport-sqlite-writer".into())
-        .spawn(move || runtime.block_on(run_writer(conn, reopen, queue)))
+        .spawn(move || runtime.block_on(run_writer(conn, reopen, queue, checkpoints)))
         .map_err(data_err)?;
     Ok(())
 }
@@ -303,7 +322,12 @@ const BACKLOG_IDLE: Duration = Duration::from_millis(500);
 /// busy the writer is, so that steady traffic cannot hold it back forever.
 const BACKLOG_AT_LEAST_EVERY: Duration = Duration::from_secs(5);
 
-async fn run_writer(mut conn: Conn, mut reopen: Reopen, mut queue: mpsc::Receiver<Queued>) {
+async fn run_writer(
+    mut conn: Conn,
+    mut reopen: Reopen,
+    mut queue: mpsc::Receiver<Queued>,
+    checkpoints: mpsc::Sender<()>,
+) {
     let mut queued = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut tally = CommitTally::default();
@@ -322,6 +346,7 @@ async fn run_writer(mut conn: Conn, mut reopen: Reopen, mut queue: mpsc::Receive
                 Err(_quiet) => {
                     backlog = index_backlog(&mut conn).await;
                     indexed_at = Instant::now();
+                    let _ = checkpoints.try_send(());
                     continue;
                 }
             }
@@ -348,6 +373,9 @@ async fn run_writer(mut conn: Conn, mut reopen: Reopen, mut queue: mpsc::Receive
         for job in batch.drain(..) {
             (job.reply)(commit.clone());
         }
+        // Full: the checkpointer has one due already, which will copy this
+        // commit too.
+        let _ = checkpoints.try_send(());
         if backlog
             && (messages_at.elapsed() >= BACKLOG_IDLE
                 || indexed_at.elapsed() >= BACKLOG_AT_LEAST_EVERY)
@@ -361,6 +389,24 @@ async fn run_writer(mut conn: Conn, mut reopen: Reopen, mut queue: mpsc::Receive
     }
     // Every sender is gone: the store was dropped. Close cleanly so the WAL
     // is checkpointed.
+    let _ = conn.close().await;
+}
+
+/// Copies the log's commits into the database file (a passive checkpoint,
+/// which never waits for the writer or readers) at most every
+/// `CHECKPOINT_EVERY` while the writer commits, so that the writer does
+/// not do it on its own path. Ends, closing its connection, when the
+/// writer has gone.
+async fn run_checkpointer(mut conn: Conn, mut due: mpsc::Receiver<()>) {
+    while due.recv().await.is_some() {
+        if let Err(why) = sqlx::raw_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&mut conn)
+            .await
+        {
+            tracing::warn!(error = %why, "could not checkpoint the database's log");
+        }
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+    }
     let _ = conn.close().await;
 }
 
@@ -649,5 +695,58 @@ mod tests {
             !marked(&mut reader).await.expect("a read"),
             "a new connection"
         );
+    }
+
+    /// Makes a table holding one row.
+    fn make_table(conn: &mut Conn) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::raw_sql("CREATE TABLE copied (x); INSERT INTO copied VALUES (42)")
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
+    /// The row of `make_table`, read from a copy of the database file alone
+    /// (without its log); `None` while the file does not have it (or the
+    /// copy was taken in the middle of a checkpoint's writes).
+    async fn copied_row(dir: &Path) -> Option<i64> {
+        let copy = dir.join("copy.db");
+        for stale in ["copy.db", "copy.db-wal", "copy.db-shm"] {
+            let _ = std::fs::remove_file(dir.join(stale));
+        }
+        std::fs::copy(dir.join("rapport.db"), &copy).ok()?;
+        let options = SqliteConnectOptions::new().filename(&copy);
+        let mut conn = SqliteConnection::connect_with(&options).await.ok()?;
+        let row = sqlx::query_scalar("SELECT x FROM copied")
+            .fetch_optional(&mut conn)
+            .await
+            .ok()
+            .flatten();
+        let _ = conn.close().await;
+        row
+    }
+
+    #[tokio::test]
+    async fn the_checkpointer_copies_a_small_commit_into_the_database_file() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = SqliteStore::open(&dir.path().join("rapport.db"))
+            .await
+            .expect("the store opens");
+        store.write(make_table).await.expect("the table is made");
+        // The writer alone leaves so small a commit in the log (it copies
+        // the log at 16,384 pages): the file has the row only once the
+        // checkpointer has run.
+        let mut found = None;
+        for _ in 0..50 {
+            found = copied_row(dir.path()).await;
+            if found.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(found, Some(42), "the commit is in the database file");
+        drop(store);
     }
 }
