@@ -610,16 +610,19 @@ async fn commit_batch(conn: &mut Conn, batch: &mut [WriteJob]) -> Result<(), Str
 mod tests {
     use super::*;
 
+    /// Runs `sql` on `conn`.
+    async fn execute(conn: &mut Conn, sql: &'static str) -> Result<(), StoreError> {
+        sqlx::raw_sql(sql)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     /// Creates a temporary table: it lives as long as the connection that
     /// made it.
     fn mark(conn: &mut Conn) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
-            sqlx::raw_sql("CREATE TEMP TABLE marker (x)")
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-            Ok(())
-        })
+        Box::pin(execute(conn, "CREATE TEMP TABLE marker (x)"))
     }
 
     /// A store in a directory of its own whose connections are replaced
@@ -699,13 +702,10 @@ mod tests {
 
     /// Makes a table holding one row.
     fn make_table(conn: &mut Conn) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
-            sqlx::raw_sql("CREATE TABLE copied (x); INSERT INTO copied VALUES (42)")
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-            Ok(())
-        })
+        Box::pin(execute(
+            conn,
+            "CREATE TABLE copied (x); INSERT INTO copied VALUES (42)",
+        ))
     }
 
     /// The row of `make_table`, read from a copy of the database file alone
@@ -747,6 +747,5 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert_eq!(found, Some(42), "the commit is in the database file");
-        drop(store);
     }
 }
