@@ -66,6 +66,11 @@
 #   server_bin  if set, another build's `rapport` binary makes the
 #              database and serves the whole run (for a build whose
 #              migrations differ, where BASELINE_BIN cannot serve)
+#   WAL_PAGES  if set (SQLite), each bulk send's log is held back by a
+#              reader (`rapport-bench wal-pages`) so that every page it
+#              writes stays in it, and the pages are then named by table
+#              and index in the log: where the send's bytes go (it slows
+#              the send a little)
 #   PROFILE_DIR  if set, each bulk send is recorded with `perf record`
 #              (99 Hz, DWARF call graphs) into this directory, and drawn as
 #              a flame graph (LABEL-bulk-RUN.svg) when inferno's
@@ -95,8 +100,10 @@ export RAPPORT_WIDGET_REQUESTS_PER_SECOND_PER_IP=0
 work=
 server_pid=
 online_pid=
+wal_pid=
 cleanup() {
     stop_pid "$online_pid"
+    stop_pid "$wal_pid"
     stop_server
     rapport_pg_cleanup
     if [[ -n "${KEEP_WORK:-}" ]]; then
@@ -342,6 +349,31 @@ server_io() {
     echo "${bytes:-0} ${ticks:-0}"
 }
 
+# wal_pages_start LABEL RUN: with WAL_PAGES on SQLite, starts holding the
+# log back for this send (sets wal_pid; empty otherwise).
+wal_pages_start() {
+    wal_pid=
+    [[ -n "${WAL_PAGES:-}" && $1 == sqlite ]] || return 0
+    local out=$work/$1-wal-pages-$2.md
+    "$bin/rapport-bench" wal-pages --database "$work/sqlite/rapport.db" \
+        --until "$work/$1-sent-$2" >"$out" 2>&1 &
+    wal_pid=$!
+    until grep -qs '^holding$' "$out"; do
+        kill -0 "$wal_pid" 2>/dev/null || { cat "$out" >&2; return 1; }
+        sleep 0.1
+    done
+}
+
+# wal_pages_report LABEL RUN: ends wal_pages_start's hold and logs where
+# the send's pages went.
+wal_pages_report() {
+    [[ -n "${wal_pid:-}" ]] || return 0
+    touch "$work/$1-sent-$2"
+    wait "$wal_pid"
+    log "$1: run $2: the pages the send wrote to the log, by table and index:"
+    grep -v '^holding$' "$work/$1-wal-pages-$2.md" >&2
+}
+
 # bulk_send LABEL RUN: one timed bulk send to the cohort while ONLINE of its
 # contacts have their widget open; appends to all_secs, sent_all, live_all,
 # and what the server's process wrote to storage and its CPU time in the
@@ -367,6 +399,7 @@ bulk_send() {
         sleep 0.2
     done
     log "$label: run $run: bulk send to $BULK contacts"
+    wal_pages_start "$label" "$run"
     profile_start "$label-bulk-$run"
     [[ -z "$profile_pid" ]] || sleep 1
     local io_before io_after
@@ -384,6 +417,7 @@ bulk_send() {
     finished=$(date +%s%3N)
     io_after=$(server_io)
     profile_stop
+    wal_pages_report "$label" "$run"
     profile_draw "$label-bulk-$run" "Bulk send $run to $BULK, $label"
     sent=$(curl -fsS "$url/api/v1/bulk-sends/$id" -H "Authorization: Bearer $token" | json_field_number sent)
     wait "$online_pid" || true

@@ -25,6 +25,8 @@
 //!   random, team, visitor and bulk messages, the email fallback) and checks
 //!   that every socket received every entry it was owed exactly once
 //!   (bench/soak.sh).
+//! - `wal-pages` names the tables and indexes whose pages a stretch of
+//!   SQLite writes wrote, and how often (bench/people.sh, `WAL_PAGES`).
 //! - `kb-eval` measures the knowledge base's search on the labelled
 //!   sample: recall, MRR, refusals and latency (bench/kb-eval.sh).
 
@@ -44,6 +46,7 @@ mod seed;
 mod sink;
 mod soak;
 mod sql;
+mod wal_pages;
 mod widget;
 
 use std::path::PathBuf;
@@ -84,6 +87,8 @@ enum Command {
     RawWrites(raw_writes::Args),
     /// Run SQL from stdin on a SQLite database with the server's SQLite; time a query.
     Sql(sql::Args),
+    /// Hold a SQLite log back until a file appears; name the B-trees its new pages belong to.
+    WalPages(wal_pages::Args),
     /// Write 4 KiB and fdatasync in a loop; report fsyncs/s.
     Fsync {
         /// Directory to put the scratch file in (use the database's file system).
@@ -105,6 +110,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::RawWrites(args) => raw_writes::run(args),
         Command::Sql(args) => sql::run(args),
+        Command::WalPages(args) => wal_pages::run(args),
         Command::Messages(args) => runtime()?.block_on(messages::run(args)),
         Command::Idle(args) => runtime()?.block_on(idle::run(args)),
         Command::Fanout(args) => runtime()?.block_on(fanout::run(args)),
