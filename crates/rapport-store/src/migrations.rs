@@ -147,6 +147,11 @@ pub(crate) const SQLITE: Files = &[
         "bulk send counts",
         include_str!("../migrations/sqlite/0027_bulk_send_counts.sql"),
     ),
+    (
+        28,
+        "recipients in key order",
+        include_str!("../migrations/sqlite/0028_recipients_in_key_order.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -362,5 +367,73 @@ mod tests {
             let on_disk = std::fs::read_dir(dir).unwrap().count();
             assert_eq!(on_disk, files.len(), "{folder}: files on disk vs listed");
         }
+    }
+
+    /// Migration 28 rebuilds the bulk sends' recipients without a rowid:
+    /// every row of a database made before it is still there, pending or
+    /// not, and the pending index still finds the pending ones.
+    #[tokio::test]
+    async fn recipients_survive_their_table_rebuilt_in_key_order() {
+        use sqlx::sqlite::SqliteConnectOptions;
+        use sqlx::{ConnectOptions, Row};
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        // No foreign keys: the rows below stand alone, without the
+        // workspace, contacts and send they would belong to.
+        let mut conn = SqliteConnectOptions::new()
+            .filename(dir.path().join("old.db"))
+            .create_if_missing(true)
+            .foreign_keys(false)
+            .connect()
+            .await
+            .expect("a database");
+        let before = SQLITE.iter().position(|(v, _, _)| *v == 28).unwrap();
+        migrator(&SQLITE[..before])
+            .run(&mut conn)
+            .await
+            .expect("the migrations before 28");
+        let (send, ws) = (vec![1_u8; 16], vec![2_u8; 16]);
+        for (contact, message) in [(9_u8, None), (3, Some(vec![7_u8; 16])), (5, None)] {
+            sqlx::query(
+                "INSERT INTO bulk_send_recipients (bulk_send_id, workspace_id, contact_id, message_id)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&send)
+            .bind(&ws)
+            .bind(vec![contact; 16])
+            .bind(message)
+            .execute(&mut conn)
+            .await
+            .expect("a recipient");
+        }
+
+        migrator(SQLITE).run(&mut conn).await.expect("migration 28");
+
+        let rows = sqlx::query(
+            "SELECT contact_id, message_id IS NOT NULL AS sent FROM bulk_send_recipients
+             WHERE bulk_send_id = $1 ORDER BY contact_id",
+        )
+        .bind(&send)
+        .fetch_all(&mut conn)
+        .await
+        .expect("the recipients");
+        let rows: Vec<(u8, bool)> = rows
+            .iter()
+            .map(|r| (r.get::<Vec<u8>, _>(0)[0], r.get(1)))
+            .collect();
+        assert_eq!(rows, [(3, true), (5, false), (9, false)]);
+        let pending: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT contact_id FROM bulk_send_recipients INDEXED BY bulk_send_recipients_pending
+             WHERE bulk_send_id = $1 AND message_id IS NULL AND error IS NULL ORDER BY contact_id",
+        )
+        .bind(&send)
+        .fetch_all(&mut conn)
+        .await
+        .expect("the pending index");
+        assert_eq!(pending, [vec![5_u8; 16], vec![9_u8; 16]]);
+        let no_rowid = sqlx::query("SELECT rowid FROM bulk_send_recipients")
+            .fetch_all(&mut conn)
+            .await;
+        assert!(no_rowid.is_err(), "the table still has a rowid");
     }
 }
