@@ -152,6 +152,11 @@ pub(crate) const SQLITE: Files = &[
         "recipients in key order",
         include_str!("../migrations/sqlite/0028_recipients_in_key_order.sql"),
     ),
+    (
+        29,
+        "failed jobs by kind",
+        include_str!("../migrations/sqlite/0029_failed_jobs_by_kind.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Files = &[
@@ -309,6 +314,11 @@ pub(crate) const POSTGRES: Files = &[
         31,
         "write path foreign keys",
         include_str!("../migrations/postgres/0031_write_path_foreign_keys.sql"),
+    ),
+    (
+        32,
+        "failed jobs by kind",
+        include_str!("../migrations/postgres/0032_failed_jobs_by_kind.sql"),
     ),
 ];
 

@@ -451,6 +451,13 @@ async fn a_failed_job_keeps_its_reason_and_frees_its_key(backend: Backend) {
         .fail_job(&job, at(600_001), "the worker panicked: boom")
         .await
         .unwrap();
+    // Counted as failed, and nothing else, by the counts `/metrics` reads.
+    let counts = f.store.job_counts(at(99_000_000)).await.unwrap();
+    let counts: Vec<_> = counts
+        .iter()
+        .map(|c| (c.kind.as_str(), c.waiting, c.due, c.failed, c.oldest_due_at))
+        .collect();
+    assert_eq!(counts, [(EMAIL_JOB, 0, 0, 1, None)]);
     // Kept with its reason, and never claimed again.
     let (error, failed_at) = job_error(&f.db, job.id).await;
     assert_eq!(error.as_deref(), Some("the worker panicked: boom"));
@@ -467,6 +474,13 @@ async fn a_failed_job_keeps_its_reason_and_frees_its_key(backend: Backend) {
         .append_message(send("two", 700_000, false))
         .await
         .unwrap();
+    // One kind, a due job and a failed one.
+    let counts = f.store.job_counts(at(99_000_000)).await.unwrap();
+    let counts: Vec<_> = counts
+        .iter()
+        .map(|c| (c.kind.as_str(), c.waiting, c.due, c.failed))
+        .collect();
+    assert_eq!(counts, [(EMAIL_JOB, 0, 1, 1)]);
     let next = f
         .store
         .claim_jobs(&[EMAIL_JOB], at(99_000_000), lease(99_000_000), 10)
