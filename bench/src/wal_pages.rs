@@ -50,46 +50,46 @@ const FRAME_HEADER: usize = 24;
 /// salts are the header's; the frames after the last commit frame are not
 /// committed and are left out.
 fn read_log(path: &Path) -> anyhow::Result<Log> {
-    let mut empty = Log {
+    let mut log = Log {
         salts: (0, 0),
         page_size: 0,
         pages: Vec::new(),
     };
     let Ok(file) = File::open(path) else {
-        return Ok(empty);
+        return Ok(log);
     };
     let length = file.metadata()?.len();
     let mut file = BufReader::new(file);
     let mut header = [0_u8; HEADER];
     if length < HEADER as u64 {
-        return Ok(empty);
+        return Ok(log);
     }
     file.read_exact(&mut header)?;
     let word = |bytes: &[u8], at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
     if word(&header, 0) & !1 != 0x377f_0682 {
         bail!("{} is not a SQLite log", path.display());
     }
-    empty.page_size = u64::from(word(&header, 8));
-    empty.salts = (word(&header, 16), word(&header, 20));
-    if empty.page_size == 0 {
-        return Ok(empty);
+    log.page_size = u64::from(word(&header, 8));
+    log.salts = (word(&header, 16), word(&header, 20));
+    if log.page_size == 0 {
+        return Ok(log);
     }
-    let frames = (length - HEADER as u64) / (FRAME_HEADER as u64 + empty.page_size);
+    let frames = (length - HEADER as u64) / (FRAME_HEADER as u64 + log.page_size);
     let mut committed = 0;
     let mut frame = [0_u8; FRAME_HEADER];
     for _ in 0..frames {
         file.read_exact(&mut frame)?;
-        if (word(&frame, 8), word(&frame, 12)) != empty.salts {
+        if (word(&frame, 8), word(&frame, 12)) != log.salts {
             break;
         }
-        empty.pages.push(word(&frame, 0));
+        log.pages.push(word(&frame, 0));
         if word(&frame, 4) != 0 {
-            committed = empty.pages.len();
+            committed = log.pages.len();
         }
-        file.seek_relative(i64::try_from(empty.page_size)?)?;
+        file.seek_relative(i64::try_from(log.page_size)?)?;
     }
-    empty.pages.truncate(committed);
-    Ok(empty)
+    log.pages.truncate(committed);
+    Ok(log)
 }
 
 /// The frames written between two reads of the same log: those after the
