@@ -292,10 +292,7 @@ impl JobStore for Backend {
                 .entry(kind.clone())
                 .or_insert_with(|| JobCount {
                     kind,
-                    waiting: 0,
-                    due: 0,
-                    failed: 0,
-                    oldest_due_at: None,
+                    ..JobCount::default()
                 })
                 .failed = failed;
         }

@@ -60,8 +60,9 @@ pub trait JobStore: Send + Sync + 'static {
     async fn job_counts(&self, now: Timestamp) -> Result<Vec<JobCount>, StoreError>;
 }
 
-/// One kind's jobs at a moment (see `JobStore::job_counts`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One kind's jobs at a moment (see `JobStore::job_counts`); the default is
+/// a kind with none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobCount {
     pub kind: String,
     /// Not yet due.
